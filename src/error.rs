@@ -1,0 +1,161 @@
+//! The one error type every core operation returns, with a stable machine-readable `code`.
+//!
+//! Callers (the sidebar shell, the relay) branch on `code()`; people read `Display`. Errors that
+//! describe bad input carry *every* problem found, each with the path of the value at fault.
+
+use std::fmt;
+
+/// One thing wrong with an input, located by a path such as `templates[0].fields[2].encoding`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem { path: path.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// An error answer from SpotDraft, whichever of its three body shapes it came in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// SpotDraft's error code (e.g. `SD_PUBLIC_00009`) when the body carried one.
+    pub code: Option<String>,
+    /// The most specific human message available.
+    pub message: String,
+    /// Field-keyed validation messages (`{"field": ["msg"]}` bodies), flattened to paths.
+    pub field_errors: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// The plugin configuration document is unusable.
+    InvalidConfig(Vec<Problem>),
+    /// An argument (deal data, an id, a host message) is malformed. Nothing was sent.
+    InvalidInput(Vec<Problem>),
+    /// The template is not one this configuration offers.
+    UnknownTemplate { template_id: u64 },
+    /// Creation is not allowed at the deal's current stage.
+    StageNotAllowed { stage: Option<String>, allowed: Vec<String> },
+    /// The deal cannot fill the template: missing required values, wrong types, unknown options.
+    MappingFailed(Vec<Problem>),
+    /// SpotDraft answered with an error status.
+    SpotDraft(ApiError),
+    /// No answer in time, after `attempts` tries.
+    Timeout { attempts: u32 },
+    /// The connection failed, after `attempts` tries.
+    Network { message: String, attempts: u32 },
+    /// SpotDraft answered with a redirect: the URL is wrong (http instead of https, or a trailing slash).
+    Redirected { location: Option<String> },
+    /// SpotDraft answered 2xx but the body is not what the API documents (not JSON, too large, wrong shape).
+    BadResponse { status: u16, reason: String },
+    /// A webhook's signature is missing, malformed or does not match.
+    InvalidSignature { reason: String },
+    /// A webhook body is not a SpotDraft activity payload.
+    InvalidWebhook(Vec<Problem>),
+}
+
+impl Error {
+    /// Stable identifier for programmatic handling; never changes for a given variant.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidConfig(_) => "invalid_config",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::UnknownTemplate { .. } => "unknown_template",
+            Error::StageNotAllowed { .. } => "stage_not_allowed",
+            Error::MappingFailed(_) => "mapping_failed",
+            Error::SpotDraft(_) => "spotdraft_error",
+            Error::Timeout { .. } => "timeout",
+            Error::Network { .. } => "network_error",
+            Error::Redirected { .. } => "redirected",
+            Error::BadResponse { .. } => "bad_response",
+            Error::InvalidSignature { .. } => "invalid_signature",
+            Error::InvalidWebhook(_) => "invalid_webhook",
+        }
+    }
+
+    /// The located problems, for errors about input.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Error::InvalidConfig(p) | Error::InvalidInput(p) | Error::MappingFailed(p) | Error::InvalidWebhook(p) => p,
+            Error::SpotDraft(api) => &api.field_errors,
+            _ => &[],
+        }
+    }
+
+    /// Whether trying the same thing again later can succeed without anyone changing anything.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Network { .. } => true,
+            Error::SpotDraft(api) => api.status == 429 || api.status >= 500,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid_input(path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::InvalidInput(vec![Problem::new(path, message)])
+    }
+}
+
+fn write_problems(f: &mut fmt::Formatter<'_>, heading: &str, problems: &[Problem]) -> fmt::Result {
+    f.write_str(heading)?;
+    for (index, problem) in problems.iter().enumerate() {
+        f.write_str(if index == 0 { ": " } else { "; " })?;
+        write!(f, "{problem}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidConfig(p) => write_problems(f, "invalid configuration", p),
+            Error::InvalidInput(p) => write_problems(f, "invalid input", p),
+            Error::UnknownTemplate { template_id } => {
+                write!(f, "template {template_id} is not one of the templates configured for this CRM")
+            }
+            Error::StageNotAllowed { stage, allowed } => {
+                let stage = stage.as_deref().unwrap_or("(none)");
+                write!(f, "contracts can't be created at deal stage \"{stage}\"; allowed stages: {}", allowed.join(", "))
+            }
+            Error::MappingFailed(p) => write_problems(f, "the deal can't fill this template", p),
+            Error::SpotDraft(api) => {
+                write!(f, "SpotDraft answered {}", api.status)?;
+                if let Some(code) = &api.code {
+                    write!(f, " ({code})")?;
+                }
+                write!(f, ": {}", api.message)
+            }
+            Error::Timeout { attempts } => write!(f, "SpotDraft did not answer in time ({attempts} attempt(s))"),
+            Error::Network { message, attempts } => {
+                write!(f, "could not reach SpotDraft ({attempts} attempt(s)): {message}")
+            }
+            Error::Redirected { location } => write!(
+                f,
+                "SpotDraft redirected the request{}; the API URL is wrong (https and the exact trailing slash are required)",
+                location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default()
+            ),
+            Error::BadResponse { status, reason } => write!(f, "unexpected response from SpotDraft (HTTP {status}): {reason}"),
+            Error::InvalidSignature { reason } => write!(f, "webhook signature rejected: {reason}"),
+            Error::InvalidWebhook(p) => write_problems(f, "not a SpotDraft webhook payload", p),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,228 @@
+//! What a seller's clicks do, as sequences of SpotDraft calls.
+//!
+//! The important one is create: SpotDraft has no idempotency key and never deduplicates creates
+//! (API-NOTES §10.3), so the deal's contracts are looked up by external id first, and a create
+//! whose outcome is unknown is followed by another lookup, never by a blind second create.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::deal::{is_plausible_email, Deal};
+use crate::error::{Error, Problem, Result};
+use crate::mapping;
+use crate::model::{ContractId, ContractStatus, ContractSummary};
+use crate::spotdraft::client::SpotDraftClient;
+use crate::spotdraft::types::{ContractRecord, SendToCounterparties};
+use crate::time;
+use crate::transport::Transport;
+use crate::url;
+
+/// The web-app host contract links must point at.
+const APP_HOST: &str = "app.spotdraft.com";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOutcome {
+    pub contract: ContractSummary,
+    /// False when the deal already had a live contract and that one is returned instead.
+    pub created: bool,
+}
+
+/// Creates the deal's contract from a template, or returns the live one it already has.
+pub async fn create_for_deal<T: Transport>(client: &SpotDraftClient<T>, config: &Config, deal: &Deal, template_id: u64) -> Result<CreateOutcome> {
+    config.template(template_id)?;
+    if !config.stage_allows_creation(deal.stage.as_deref()) {
+        return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: config.creation_stages.clone() });
+    }
+    let metadata = client.template_metadata(template_id).await?;
+    let request = mapping::create_request(config, template_id, deal, &metadata)?;
+    let external_id = mapping::record_key(config, deal).to_string();
+    if let Some(existing) = live_contract(client, &external_id).await? {
+        return Ok(CreateOutcome { contract: existing, created: false });
+    }
+    let started = client.transport().now_ms();
+    let mut unknown_outcomes: u32 = 0;
+    loop {
+        match client.create_contract(&request).await {
+            Ok(record) => {
+                let contract = summarise(&record)
+                    .ok_or_else(|| Error::BadResponse { status: 201, reason: format!("the created contract has an unusable id {:?}", record.id) })?;
+                return Ok(CreateOutcome { contract, created: true });
+            }
+            Err(error) if outcome_unknown(&error) => {
+                unknown_outcomes += 1;
+                // Wait first: a create still being processed must have time to become visible.
+                let delay = client.retry_delay_ms(unknown_outcomes, started);
+                client.transport().sleep(delay.unwrap_or(0)).await;
+                if let Some(existing) = live_contract(client, &external_id).await? {
+                    return Ok(CreateOutcome { contract: existing, created: true });
+                }
+                if delay.is_none() {
+                    return Err(error);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Whether SpotDraft may have acted on a request that did not get a clear answer.
+fn outcome_unknown(error: &Error) -> bool {
+    match error {
+        Error::Timeout { .. } | Error::Network { .. } => true,
+        Error::SpotDraft(api) => api.status >= 500,
+        _ => false,
+    }
+}
+
+/// The deal's oldest contract that is not voided.
+async fn live_contract<T: Transport>(client: &SpotDraftClient<T>, external_id: &str) -> Result<Option<ContractSummary>> {
+    let contracts = contracts_by_external_id(client, external_id).await?;
+    Ok(contracts.into_iter().filter(|c| c.status.is_live()).min_by_key(|c| c.number))
+}
+
+/// The deal's contracts, newest first.
+pub async fn contracts_for_deal<T: Transport>(client: &SpotDraftClient<T>, config: &Config, deal_id: &str) -> Result<Vec<ContractSummary>> {
+    if !crate::model::is_valid_crm_id(deal_id) {
+        return Err(Error::invalid_input("dealId", format!("\"{deal_id}\" is not a CRM record id")));
+    }
+    let key = crate::model::RecordKey::for_deal(config.crm.host, &config.crm.account_id, deal_id);
+    contracts_by_external_id(client, &key.to_string()).await
+}
+
+async fn contracts_by_external_id<T: Transport>(client: &SpotDraftClient<T>, external_id: &str) -> Result<Vec<ContractSummary>> {
+    let records = client.contracts_by_external_id(external_id).await?;
+    let mut contracts: Vec<ContractSummary> = records
+        .iter()
+        // The lookup is an exact match; a record claiming another id is not this deal's.
+        .filter(|r| r.external_metadata.as_ref().and_then(|m| m.id_text()).is_none_or(|id| id == external_id))
+        .filter_map(summarise)
+        .collect();
+    contracts.sort_by(|a, b| b.number.cmp(&a.number));
+    Ok(contracts)
+}
+
+/// A contract record from any of the create, lookup and list answers, as the plugin shows it.
+pub fn summarise(record: &ContractRecord) -> Option<ContractSummary> {
+    let id = record.id.contract_id()?;
+    let number = record.contract_id.unwrap_or(id.number);
+    Some(ContractSummary {
+        id,
+        number,
+        name: record.contract_name.clone().unwrap_or_else(|| id.to_string()),
+        status_label: record.contract_status.label(),
+        status: record.contract_status.clone(),
+        link: deep_link(record.contract_link.as_deref(), number),
+        counterparty_name: record.counter_party_name.clone(),
+        contract_type_name: record.contract_type_name.clone(),
+        created: record.created.clone(),
+        external_id: record.external_metadata.as_ref().and_then(|m| m.id_text()),
+    })
+}
+
+/// The link into SpotDraft's web app: the API's `contract_link` when it is an https SpotDraft app
+/// URL, otherwise the documented `https://app.spotdraft.com/contracts/v2/{n}`.
+pub fn deep_link(contract_link: Option<&str>, number: u64) -> String {
+    contract_link
+        .filter(|link| is_spotdraft_app_link(link))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("https://{APP_HOST}/contracts/v2/{number}"))
+}
+
+fn is_spotdraft_app_link(link: &str) -> bool {
+    url::parse(link).is_some_and(|u| {
+        let host_ok = u.host == APP_HOST || (u.host.starts_with("app.") && u.host.ends_with(".spotdraft.com"));
+        u.scheme == "https" && u.port.is_none() && host_ok && u.rest.starts_with("/contracts/")
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub id: ContractId,
+    pub status: ContractStatus,
+    pub status_label: String,
+    pub name: Option<String>,
+    pub link: String,
+    /// When SpotDraft was asked (ISO 8601 UTC), so a shown status can say how fresh it is.
+    pub read_at: String,
+}
+
+pub async fn status<T: Transport>(client: &SpotDraftClient<T>, id: ContractId) -> Result<StatusReport> {
+    let response = client.contract_status(id).await?;
+    let read_at_ms = client.transport().now_ms();
+    let read_at = i64::try_from(read_at_ms)
+        .ok()
+        .and_then(|ms| ms.checked_mul(1000))
+        .and_then(time::format_timestamp)
+        .unwrap_or_default();
+    Ok(StatusReport {
+        id,
+        status_label: response.contract_status.label(),
+        status: response.contract_status,
+        name: response.contract_name,
+        link: deep_link(None, id.number),
+        read_at,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadLink {
+    /// Short-lived signed URL: use at once; never store or log it.
+    pub url: String,
+    pub file_name: String,
+}
+
+/// A fresh link to the contract's current PDF on every call.
+pub async fn download_link<T: Transport>(client: &SpotDraftClient<T>, id: ContractId) -> Result<DownloadLink> {
+    let answer = client.download_link(id).await?;
+    match url::parse(&answer.url) {
+        Some(parsed) if url::is_secure_or_loopback(&parsed) => Ok(DownloadLink { url: answer.url, file_name: answer.file_name }),
+        _ => Err(Error::BadResponse { status: 200, reason: "the download URL is not an https URL".into() }),
+    }
+}
+
+/// Who receives the contract when it is sent for signature; empty means SpotDraft's counterparty contacts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SendOptions {
+    pub to_emails: Vec<String>,
+    pub cc_emails: Vec<String>,
+    pub subject: Option<String>,
+    pub message: Option<String>,
+}
+
+pub fn can_send_for_signature(status: &ContractStatus) -> bool {
+    matches!(status, ContractStatus::Draft | ContractStatus::Redlining)
+}
+
+/// Sends the contract to its counterparties, if its current status allows it.
+pub async fn send_for_signature<T: Transport>(client: &SpotDraftClient<T>, id: ContractId, options: &SendOptions) -> Result<StatusReport> {
+    let mut problems = Vec::new();
+    for (field, emails) in [("toEmails", &options.to_emails), ("ccEmails", &options.cc_emails)] {
+        for (index, email) in emails.iter().enumerate() {
+            if !is_plausible_email(email) {
+                problems.push(Problem::new(format!("{field}[{index}]"), format!("\"{email}\" is not an email address")));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::InvalidInput(problems));
+    }
+    let current = status(client, id).await?;
+    if !can_send_for_signature(&current.status) {
+        return Err(Error::invalid_input(
+            "status",
+            format!("a contract that is {} can't be sent for signature", current.status_label.to_lowercase()),
+        ));
+    }
+    let request = SendToCounterparties {
+        attachment_formats: vec!["PDF".into()],
+        to_emails: options.to_emails.clone(),
+        cc_emails: options.cc_emails.clone(),
+        subject: options.subject.clone(),
+        custom_message: options.message.clone(),
+    };
+    client.send_to_counterparties(id, &request).await?;
+    status(client, id).await
+}

@@ -1,0 +1,165 @@
+//! Reading untrusted JSON while collecting every problem with the path that caused it.
+//!
+//! serde stops at the first error and names no path; admins fixing a config and engineers wiring
+//! a host need all of them at once, so inputs are walked by hand through these helpers.
+
+use serde_json::{Map, Value};
+
+use crate::error::Problem;
+
+/// Collects problems while an input document is read.
+#[derive(Debug, Default)]
+pub struct Checker {
+    pub problems: Vec<Problem>,
+}
+
+pub fn key_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+pub fn index_path(parent: &str, index: usize) -> String {
+    format!("{parent}[{index}]")
+}
+
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Checker {
+    pub fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem::new(path, message));
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    pub fn object<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Object(map) => Some(map),
+            other => {
+                self.problem(path, format!("expected an object, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// Flags keys outside `known`, so a typo in a config is reported instead of silently ignored.
+    pub fn no_unknown_keys(&mut self, map: &Map<String, Value>, path: &str, known: &[&str]) {
+        for key in map.keys() {
+            if !known.contains(&key.as_str()) {
+                self.problem(key_path(path, key), format!("unknown key; expected one of: {}", known.join(", ")));
+            }
+        }
+    }
+
+    /// A present, non-null value; reports "missing" otherwise.
+    pub fn required<'v>(&mut self, map: &'v Map<String, Value>, path: &str, key: &str) -> Option<&'v Value> {
+        match map.get(key) {
+            None | Some(Value::Null) => {
+                self.problem(key_path(path, key), "is required");
+                None
+            }
+            Some(value) => Some(value),
+        }
+    }
+
+    /// A trimmed, non-empty string of at most `max_len` characters.
+    pub fn text(&mut self, value: &Value, path: &str, max_len: usize) -> Option<String> {
+        match value {
+            Value::String(text) => {
+                let trimmed = text.trim();
+                if trimmed.is_empty() {
+                    self.problem(path, "must not be empty");
+                    None
+                } else if trimmed.chars().count() > max_len {
+                    self.problem(path, format!("is longer than {max_len} characters"));
+                    None
+                } else if trimmed.chars().any(char::is_control) {
+                    self.problem(path, "contains control characters");
+                    None
+                } else {
+                    Some(trimmed.to_string())
+                }
+            }
+            other => {
+                self.problem(path, format!("expected a string, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    pub fn required_text(&mut self, map: &Map<String, Value>, path: &str, key: &str, max_len: usize) -> Option<String> {
+        let value = self.required(map, path, key)?;
+        self.text(value, &key_path(path, key), max_len)
+    }
+
+    /// Absent or null is `None` without a problem; present values must be valid text.
+    pub fn optional_text(&mut self, map: &Map<String, Value>, path: &str, key: &str, max_len: usize) -> Option<String> {
+        match map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(value) => self.text(value, &key_path(path, key), max_len),
+        }
+    }
+
+    /// A positive integer id, given as a JSON number or a string of digits.
+    pub fn positive_id(&mut self, value: &Value, path: &str) -> Option<u64> {
+        let parsed = match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(id) if id > 0 => Some(id),
+            _ => {
+                self.problem(path, format!("expected a positive integer id, found {}", describe(value)));
+                None
+            }
+        }
+    }
+
+    pub fn array<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Vec<Value>> {
+        match value {
+            Value::Array(items) => Some(items),
+            other => {
+                self.problem(path, format!("expected an array, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// An array of non-empty strings.
+    pub fn text_list(&mut self, value: &Value, path: &str, max_len: usize) -> Option<Vec<String>> {
+        let items = self.array(value, path)?;
+        let before = self.problems.len();
+        let texts: Vec<String> =
+            items.iter().enumerate().filter_map(|(i, item)| self.text(item, &index_path(path, i), max_len)).collect();
+        (self.problems.len() == before).then_some(texts)
+    }
+}
+
+/// A short description of a value for messages: its type, and the value itself when it is short.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) if s.chars().count() <= 40 => format!("\"{s}\""),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => type_name(other).to_string(),
+    }
+}
+
+/// Parses JSON text, naming the line and column of a syntax error.
+pub fn parse_document(text: &str, what: &str) -> Result<Value, Problem> {
+    serde_json::from_str(text).map_err(|e| Problem::new("", format!("{what} is not valid JSON: {e}")))
+}

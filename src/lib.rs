@@ -1,0 +1,40 @@
+//! spotdraft-crm: SpotDraft contracts run from a CRM deal record.
+//!
+//! This crate is the plugin's whole sync logic, as plain Rust that compiles natively (and is tested
+//! with `cargo test`) and to WebAssembly, where [`wasm`] is the only module that knows about
+//! JavaScript. Module map:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | environments, CRM hosts, record keys, contract ids and statuses, contract summaries |
+//! | [`deal`] | the canonical deal every host adapter produces |
+//! | [`config`] | the configuration document, validated with key paths |
+//! | [`mapping`] | deal + template metadata → create-contract request, and the preview |
+//! | [`names`] | counterparty name normalisation |
+//! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
+//! | [`flows`] | create-for-deal, status, download link, send for signature, deep links |
+//! | [`webhook`] | delivery signature verification and payload parsing |
+//! | [`transport`] | the I/O seam (`fetch` in wasm, a blocking client natively, fakes in tests) |
+//! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |
+
+pub mod config;
+pub mod deal;
+pub mod error;
+pub mod flows;
+pub mod json_input;
+pub mod mapping;
+pub mod model;
+pub mod names;
+pub mod spotdraft;
+pub mod time;
+pub mod transport;
+pub mod url;
+pub mod webhook;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native_transport;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{Error, Problem, Result};

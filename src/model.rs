@@ -1,0 +1,313 @@
+//! The canonical vocabulary shared by every part of the plugin: environments, CRM hosts, record keys,
+//! SpotDraft contract ids and statuses, and the summary of a contract the sidebar and CRM show.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// SpotDraft UAT and production are separate workspaces; nothing crosses between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Uat,
+    Production,
+}
+
+impl Environment {
+    pub fn parse(text: &str) -> Option<Environment> {
+        match text {
+            "uat" => Some(Environment::Uat),
+            "production" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Uat => "uat",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// The CRM the sidebar is embedded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CrmHost {
+    Hubspot,
+    Salesforce,
+    Zoho,
+    Pipedrive,
+}
+
+impl CrmHost {
+    pub const ALL: [CrmHost; 4] = [CrmHost::Hubspot, CrmHost::Salesforce, CrmHost::Zoho, CrmHost::Pipedrive];
+
+    pub fn parse(text: &str) -> Option<CrmHost> {
+        CrmHost::ALL.into_iter().find(|host| host.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrmHost::Hubspot => "hubspot",
+            CrmHost::Salesforce => "salesforce",
+            CrmHost::Zoho => "zoho",
+            CrmHost::Pipedrive => "pipedrive",
+        }
+    }
+
+    /// The deal-like object a contract hangs off, in the key's lower-case form.
+    pub fn deal_object(self) -> &'static str {
+        match self {
+            CrmHost::Salesforce => "opportunity",
+            _ => "deal",
+        }
+    }
+
+    /// `external_metadata.record_type`: the object's name as the CRM itself spells it.
+    pub fn record_type(self) -> &'static str {
+        match self {
+            CrmHost::Hubspot => "deals",
+            CrmHost::Salesforce => "Opportunity",
+            CrmHost::Zoho => "Deals",
+            CrmHost::Pipedrive => "deal",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            CrmHost::Hubspot => "HubSpot",
+            CrmHost::Salesforce => "Salesforce",
+            CrmHost::Zoho => "Zoho CRM",
+            CrmHost::Pipedrive => "Pipedrive",
+        }
+    }
+}
+
+/// Whether an id from a CRM (tenant, record) is safe to embed in a record key and a URL path.
+pub fn is_valid_crm_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The stable key of a CRM record, written to SpotDraft's `external_metadata.id` and used for
+/// every lookup: `<crm>:<tenant>:<object>:<id>`, e.g. `hubspot:4411223:deal:1001`. Contracts are
+/// never joined to records by title or name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordKey {
+    pub crm: CrmHost,
+    pub tenant: String,
+    pub object: String,
+    pub id: String,
+}
+
+impl RecordKey {
+    pub fn for_deal(crm: CrmHost, tenant: &str, deal_id: &str) -> RecordKey {
+        RecordKey { crm, tenant: tenant.to_string(), object: crm.deal_object().to_string(), id: deal_id.to_string() }
+    }
+
+    /// Parses a key written by this plugin; `None` for ids written by anything else.
+    pub fn parse(text: &str) -> Option<RecordKey> {
+        let mut parts = text.split(':');
+        let crm = CrmHost::parse(parts.next()?)?;
+        let tenant = parts.next()?;
+        let object = parts.next()?;
+        let id = parts.next()?;
+        let valid = parts.next().is_none()
+            && is_valid_crm_id(tenant)
+            && is_valid_crm_id(id)
+            && !object.is_empty()
+            && object.bytes().all(|b| b.is_ascii_lowercase());
+        valid.then(|| RecordKey { crm, tenant: tenant.to_string(), object: object.to_string(), id: id.to_string() })
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}:{}", self.crm.as_str(), self.tenant, self.object, self.id)
+    }
+}
+
+/// SpotDraft's composite contract id: `T-123` (template workflow) or `H-123` (historical).
+/// The number is the integer id used in webhooks and web-app links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContractId {
+    pub kind: ContractKind,
+    pub number: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ContractKind {
+    Template,
+    Historical,
+}
+
+impl ContractId {
+    /// Contracts this plugin creates come from templates, so a bare integer from a webhook or a
+    /// lookup result names a `T-` contract.
+    pub fn template(number: u64) -> ContractId {
+        ContractId { kind: ContractKind::Template, number }
+    }
+
+    /// Parses exactly `T-<digits>` or `H-<digits>`; a bare number is refused where the API
+    /// needs the composite form.
+    pub fn parse(text: &str) -> Option<ContractId> {
+        let (kind, digits) = match text.split_at_checked(2)? {
+            ("T-", digits) => (ContractKind::Template, digits),
+            ("H-", digits) => (ContractKind::Historical, digits),
+            _ => return None,
+        };
+        if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let number: u64 = digits.parse().ok()?;
+        (number > 0).then_some(ContractId { kind, number })
+    }
+}
+
+impl fmt::Display for ContractId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = match self.kind {
+            ContractKind::Template => "T",
+            ContractKind::Historical => "H",
+        };
+        write!(f, "{prefix}-{}", self.number)
+    }
+}
+
+impl Serialize for ContractId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A contract's display status. Values SpotDraft may add later are kept verbatim, not rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ContractStatus {
+    Draft,
+    Redlining,
+    Sign,
+    Executed,
+    OnHold,
+    Voided,
+    Other(String),
+}
+
+impl ContractStatus {
+    pub fn parse(text: &str) -> ContractStatus {
+        match text {
+            "DRAFT" => ContractStatus::Draft,
+            "REDLINING" => ContractStatus::Redlining,
+            "SIGN" => ContractStatus::Sign,
+            "EXECUTED" => ContractStatus::Executed,
+            "ON_HOLD" => ContractStatus::OnHold,
+            "VOIDED" => ContractStatus::Voided,
+            other => ContractStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ContractStatus::Draft => "DRAFT",
+            ContractStatus::Redlining => "REDLINING",
+            ContractStatus::Sign => "SIGN",
+            ContractStatus::Executed => "EXECUTED",
+            ContractStatus::OnHold => "ON_HOLD",
+            ContractStatus::Voided => "VOIDED",
+            ContractStatus::Other(raw) => raw,
+        }
+    }
+
+    /// A voided contract no longer counts as the deal's contract; a new one may be created.
+    pub fn is_live(&self) -> bool {
+        *self != ContractStatus::Voided
+    }
+
+    /// No further status change is expected: stop polling.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, ContractStatus::Executed | ContractStatus::Voided)
+    }
+
+    /// The status in a seller's words.
+    pub fn label(&self) -> String {
+        match self {
+            ContractStatus::Draft => "Draft".into(),
+            ContractStatus::Redlining => "In review".into(),
+            ContractStatus::Sign => "Out for signature".into(),
+            ContractStatus::Executed => "Executed".into(),
+            ContractStatus::OnHold => "On hold".into(),
+            ContractStatus::Voided => "Voided".into(),
+            ContractStatus::Other(raw) => {
+                let words = raw.to_lowercase().replace('_', " ");
+                let mut chars = words.chars();
+                chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+            }
+        }
+    }
+}
+
+impl Serialize for ContractStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ContractStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|s| ContractStatus::parse(&s))
+    }
+}
+
+/// What the sidebar and the CRM record show about one contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractSummary {
+    /// Composite id, e.g. `T-4322`.
+    pub id: ContractId,
+    /// The integer id used in webhooks and web-app links.
+    pub number: u64,
+    pub name: String,
+    pub status: ContractStatus,
+    pub status_label: String,
+    /// Always an `https://app.spotdraft.com/...` URL.
+    pub link: String,
+    pub counterparty_name: Option<String>,
+    pub contract_type_name: Option<String>,
+    pub created: Option<String>,
+    /// `external_metadata.id` as SpotDraft holds it.
+    pub external_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_ids_are_strict() {
+        assert_eq!(ContractId::parse("T-123").unwrap().to_string(), "T-123");
+        assert_eq!(ContractId::parse("H-9").unwrap().kind, ContractKind::Historical);
+        for bad in ["123", "T123", "t-123", "T-", "T-0", "T-12a", "X-1", "T--1", "T-99999999999999999999", "", "T"] {
+            assert_eq!(ContractId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn record_keys_round_trip_and_reject_foreign_ids() {
+        let key = RecordKey::for_deal(CrmHost::Hubspot, "4411223", "1001");
+        assert_eq!(key.to_string(), "hubspot:4411223:deal:1001");
+        assert_eq!(RecordKey::parse("hubspot:4411223:deal:1001"), Some(key));
+        assert_eq!(RecordKey::parse("salesforce:00D5g:opportunity:0065g00000AbCdEAAV").unwrap().id, "0065g00000AbCdEAAV");
+        for foreign in ["hubspot-deal-10024", "hubspot:1:deal", "hubspot:1:deal:2:3", "notacrm:1:deal:2", "hubspot:1:deal:a b", "hubspot::deal:1"] {
+            assert_eq!(RecordKey::parse(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn statuses_keep_unknown_values() {
+        assert_eq!(ContractStatus::parse("SIGN").label(), "Out for signature");
+        let future = ContractStatus::parse("AWAITING_APPROVAL");
+        assert_eq!(future.as_str(), "AWAITING_APPROVAL");
+        assert_eq!(future.label(), "Awaiting approval");
+        assert!(future.is_live() && !future.is_terminal());
+        assert!(!ContractStatus::Voided.is_live());
+    }
+}

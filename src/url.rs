@@ -1,0 +1,147 @@
+//! The small, strict URL handling the plugin needs: validating configured endpoints and links
+//! SpotDraft returns, and percent-encoding path segments and query values.
+//!
+//! Deliberately narrow: `scheme://host[:port][/path][?query]`, no userinfo, so a link such as
+//! `https://app.spotdraft.com@evil.example/` can never pass as a SpotDraft link.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedUrl {
+    pub scheme: String,
+    pub host: String,
+    pub port: Option<u16>,
+    /// Path and query, starting with `/` (or empty).
+    pub rest: String,
+}
+
+impl ParsedUrl {
+    pub fn is_loopback(&self) -> bool {
+        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]") || self.host.starts_with("127.")
+    }
+}
+
+/// Parses an absolute http(s) URL; `None` for anything else.
+pub fn parse(text: &str) -> Option<ParsedUrl> {
+    if text.len() > 2048 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let (scheme, rest) = text.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, rest) = rest.split_at(authority_end);
+    if authority.is_empty() || authority.contains('@') || rest.contains('#') {
+        return None;
+    }
+    let (host, port) = if authority.starts_with('[') {
+        let close = authority.find(']')?;
+        let (host, after) = authority.split_at(close + 1);
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Some(p.parse::<u16>().ok()?),
+        Some(_) => return None,
+        None => None,
+    };
+    let host = host.to_ascii_lowercase();
+    let host_ok = !host.is_empty()
+        && (host.starts_with('[') || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+        && !host.starts_with('.')
+        && !host.ends_with('.');
+    host_ok.then(|| ParsedUrl { scheme, host, port, rest: rest.to_string() })
+}
+
+/// Whether the URL may carry API traffic or documents: https anywhere, plain http only on loopback
+/// (the local sandbox).
+pub fn is_secure_or_loopback(url: &ParsedUrl) -> bool {
+    url.scheme == "https" || url.is_loopback()
+}
+
+/// Percent-encodes everything except RFC 3986 unreserved characters (for query keys and values).
+pub fn encode_component(text: &str) -> String {
+    encode(text, b"-._~")
+}
+
+/// Percent-encodes a single path segment; `:` stays literal (RFC 3986 `pchar`), so record keys
+/// such as `hubspot:42:deal:7` read naturally in logs.
+pub fn encode_path_segment(text: &str) -> String {
+    encode(text, b"-._~:")
+}
+
+fn encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Builds `?k=v&…` with every key and value encoded (`$` and brackets in SpotDraft's filter names included).
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (key, value) in pairs {
+        out.push(if out.is_empty() { '?' } else { '&' });
+        out.push_str(&encode_component(key));
+        out.push('=');
+        out.push_str(&encode_component(value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_we_need_and_nothing_else() {
+        let url = parse("https://API.us.spotdraft.com/api/v2.1/public/contracts/?page=1").unwrap();
+        assert_eq!((url.scheme.as_str(), url.host.as_str(), url.port), ("https", "api.us.spotdraft.com", None));
+        assert_eq!(url.rest, "/api/v2.1/public/contracts/?page=1");
+        assert_eq!(parse("http://127.0.0.1:8790").unwrap().port, Some(8790));
+        assert!(parse("http://[::1]:80/x").unwrap().is_loopback());
+        for bad in [
+            "ftp://x.example",
+            "https://app.spotdraft.com@evil.example/",
+            "https://",
+            "https://a.example:99999/",
+            "https://a.example:/",
+            "javascript:alert(1)",
+            "https://a b.example/",
+            "https://a.example/#frag",
+            "//a.example/",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_only_on_loopback() {
+        assert!(is_secure_or_loopback(&parse("http://localhost:1/").unwrap()));
+        assert!(!is_secure_or_loopback(&parse("http://api.us.spotdraft.com/").unwrap()));
+        assert!(is_secure_or_loopback(&parse("https://api.us.spotdraft.com/").unwrap()));
+    }
+
+    #[test]
+    fn encodes_components() {
+        assert_eq!(encode_component("hubspot:42:deal:7"), "hubspot%3A42%3Adeal%3A7");
+        assert_eq!(encode_component("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode_path_segment("hubspot:42:deal:7"), "hubspot:42:deal:7");
+        assert_eq!(encode_path_segment("../x?y"), "..%2Fx%3Fy");
+        assert_eq!(query_string(&[("filter__last_updated_on[$gte]", "2026-01-01T00:00:00Z".into())]),
+            "?filter__last_updated_on%5B%24gte%5D=2026-01-01T00%3A00%3A00Z");
+    }
+}
