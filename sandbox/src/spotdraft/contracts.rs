@@ -722,11 +722,13 @@ fn void_contract(app: &App, caller: &Caller, request: &Request, raw_id: &str) ->
     let mut state = app.state();
     let contract = find(&state, caller, raw_id).cloned().ok_or_else(errors::not_found)?;
     let body = errors::parse_object(&request.body)?;
+    // The spec declares `{"detail": ...}` as this route's only 400 body, so validation problems
+    // use that shape too.
     match body.get("note") {
-        None | Some(Value::Null) => return Err(errors::field("note", "This field is required.")),
-        Some(Value::String(note)) if note.trim().is_empty() => return Err(errors::field("note", "This field may not be blank.")),
+        None | Some(Value::Null) => return Err(errors::detail(400, "note: This field is required.")),
+        Some(Value::String(note)) if note.trim().is_empty() => return Err(errors::detail(400, "note: This field may not be blank.")),
         Some(Value::String(_)) => {}
-        Some(_) => return Err(errors::field("note", "Not a valid string.")),
+        Some(_) => return Err(errors::detail(400, "note: Not a valid string.")),
     }
     match contract.status.as_str() {
         "EXECUTED" => return Err(errors::detail(400, "Cannot void an executed contract.")),
