@@ -38,7 +38,7 @@ pub struct CrmConnection {
 /// Where SpotDraft calls go. Browsers always go through a relay; only server-side code talks to
 /// SpotDraft directly, because only it may hold the credentials.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum ApiTarget {
     Relay { url: String },
     SpotDraft { base_url: String, region: Option<Region> },

@@ -136,6 +136,27 @@ fn is_spotdraft_app_link(link: &str) -> bool {
     })
 }
 
+/// One page of the workspace's contracts, as the plugin shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractListing {
+    pub page: u64,
+    pub limit: u64,
+    pub total_results: Option<u64>,
+    pub contracts: Vec<ContractSummary>,
+}
+
+/// A page of contracts, e.g. those changed since a reconciliation checkpoint.
+pub async fn list_contracts<T: Transport>(client: &SpotDraftClient<T>, query: &crate::spotdraft::ListQuery) -> Result<ContractListing> {
+    let page = client.list_contracts(query).await?;
+    Ok(ContractListing {
+        page: page.page.unwrap_or(u64::from(query.page)),
+        limit: page.limit.unwrap_or(u64::from(query.limit)),
+        total_results: page.total_results,
+        contracts: page.results.iter().filter_map(summarise).collect(),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {

@@ -36,8 +36,10 @@ pub struct TemplateList {
     pub items: Vec<TemplateSummary>,
 }
 
+// Types that mirror SpotDraft's own bodies keep SpotDraft's field names in both directions, so a
+// value read from the API can be handed back unchanged (e.g. template metadata into a preview).
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all(serialize = "camelCase"))]
 pub struct TemplateSummary {
     pub id: u64,
     pub name: String,
@@ -47,7 +49,6 @@ pub struct TemplateSummary {
 
 /// `GET /api/v2.1/public/templates/{id}/metadata` (`TemplateMetaDataResponseV2`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all(serialize = "camelCase"))]
 pub struct TemplateMetadata {
     #[serde(default)]
     pub attributes: Vec<TemplateAttribute>,
@@ -58,12 +59,11 @@ pub struct TemplateMetadata {
 
 /// One template field (`CfPublicDescriptor`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all(serialize = "camelCase"))]
 pub struct TemplateAttribute {
     pub variable: String,
     #[serde(default)]
     pub display_label: Option<String>,
-    #[serde(rename(deserialize = "type"))]
+    #[serde(rename = "type")]
     pub kind: String,
     /// The spec's default is `true`.
     #[serde(default)]

@@ -1,0 +1,234 @@
+//! TypeScript declarations for everything that crosses the boundary. The plugin's own types are
+//! camelCase; types that mirror SpotDraft's API bodies keep SpotDraft's snake_case names so they
+//! can be passed back unchanged.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+export type ErrorCode =
+  | "invalid_config" | "invalid_input" | "unknown_template" | "stage_not_allowed" | "mapping_failed"
+  | "spotdraft_error" | "timeout" | "network_error" | "redirected" | "bad_response"
+  | "invalid_signature" | "invalid_webhook";
+
+/** Every error thrown or rejected by this package. */
+export interface SdxError extends Error {
+  name: "SdxError";
+  code: ErrorCode;
+  /** Located problems for errors about input; empty otherwise. */
+  problems: Problem[];
+  /** True when trying again later may succeed unchanged (timeouts, 429, 5xx). */
+  transient: boolean;
+  /** HTTP status, for `spotdraft_error`. */
+  status?: number;
+  /** SpotDraft's own error code (e.g. `SD_PUBLIC_00009`), for `spotdraft_error`. */
+  spotdraftCode?: string | null;
+}
+
+export interface Problem { path: string; message: string; }
+
+export type Environment = "uat" | "production";
+export type CrmHost = "hubspot" | "salesforce" | "zoho" | "pipedrive";
+export type Region = "us" | "eu" | "in" | "me";
+export type ContractStatus = "DRAFT" | "REDLINING" | "SIGN" | "EXECUTED" | "ON_HOLD" | "VOIDED" | (string & {});
+
+export type DealFieldName =
+  | "deal.id" | "deal.name" | "deal.amount" | "deal.currency" | "deal.stage" | "deal.closeDate"
+  | "deal.owner.name" | "deal.owner.email" | "account.id" | "account.name" | "account.address"
+  | "account.jurisdictionIsoCode" | "contact.firstName" | "contact.lastName" | "contact.fullName" | "contact.email";
+
+export type EncodingName =
+  | "string" | "number" | "boolean" | "date" | "datetime" | "enum" | "multiSelect" | "currency" | "duration" | "address";
+
+/** The configuration document an admin writes (README §Configuration). */
+export interface ConfigDocument {
+  environment: Environment;
+  crm: { host: CrmHost; accountId: string | number };
+  api: { relayUrl: string } | { region: Region } | { baseUrl: string };
+  creationStages: string[];
+  allowedOrigins?: string[];
+  templates: TemplateConfigDocument[];
+}
+
+export interface TemplateConfigDocument {
+  templateId: number;
+  label: string;
+  contractTypeId: number;
+  organizationType?: string;
+  fields?: FieldMappingDocument[];
+}
+
+export interface FieldMappingDocument {
+  variable: string;
+  /** A canonical deal field, or `custom.<CRM property name>`. */
+  source?: DealFieldName | `custom.${string}`;
+  /** A constant instead of a source. */
+  value?: unknown;
+  encoding: EncodingName;
+  /** enum / multiSelect: CRM value → template option value. */
+  options?: Record<string, string>;
+  /** currency: a fixed ISO 4217 code instead of the deal's currency. */
+  currency?: string;
+  /** duration: the unit of the source number. */
+  unit?: "DAYS" | "MONTHS" | "YEARS";
+}
+
+/** The validated, normalised configuration. */
+export interface Config {
+  environment: Environment;
+  crm: { host: CrmHost; accountId: string };
+  api: { kind: "relay"; url: string } | { kind: "spotDraft"; baseUrl: string; region: Region | null };
+  creationStages: string[];
+  allowedOrigins: string[];
+  templates: Array<{
+    templateId: number;
+    label: string;
+    contractTypeId: number;
+    organizationType: string | null;
+    fields: Array<{
+      variable: string;
+      source: { kind: "deal"; name: DealFieldName } | { kind: "custom"; name: string } | { kind: "constant"; name: unknown };
+      encoding: { type: EncodingName; options?: Record<string, string>; currency?: string | null; unit?: string };
+    }>;
+  }>;
+}
+
+export interface AddressInput {
+  lineOne?: string; lineTwo?: string; city?: string; state?: string;
+  country?: string; countryIsoCode?: string; zipcode?: string;
+}
+
+/** The canonical deal a host adapter builds from its CRM record. */
+export interface DealInput {
+  id: string;
+  name: string;
+  /** Number or decimal string ("12000.50"). */
+  amount?: number | string | null;
+  currency?: string | null;
+  stage?: string | null;
+  /** YYYY-MM-DD, an ISO timestamp, or epoch milliseconds. */
+  closeDate?: string | number | null;
+  owner?: { name?: string; email?: string } | null;
+  account?: { id?: string; name: string; jurisdictionIsoCode?: string; address?: AddressInput } | null;
+  primaryContact?: { id?: string; firstName?: string; lastName?: string; email?: string } | null;
+  /** Other CRM properties by their CRM names, as the CRM gave them. */
+  custom?: Record<string, unknown>;
+}
+
+export interface Deal {
+  id: string; name: string; amount: number | null; currency: string | null; stage: string | null;
+  closeDate: string | null;
+  owner: { name: string | null; email: string | null } | null;
+  account: { id: string | null; name: string; jurisdictionIsoCode: string | null; address: Record<string, string | null> | null } | null;
+  primaryContact: { id: string | null; firstName: string | null; lastName: string | null; email: string | null } | null;
+  custom: Record<string, unknown>;
+}
+
+/** SpotDraft's `GET …/templates/{id}/metadata` body, unchanged. */
+export interface TemplateMetadata {
+  attributes: TemplateAttribute[];
+  counter_party_kind?: "Individual" | "Organisation" | "Both" | null;
+}
+
+export interface TemplateAttribute {
+  variable: string;
+  display_label?: string | null;
+  type: string;
+  required?: boolean | null;
+  parent_variable?: string | null;
+  parent_required?: boolean | null;
+  child_variable?: string | null;
+  parent_type?: string | null;
+  options?: Array<{ label?: string | null; value: unknown }> | null;
+}
+
+/** SpotDraft's template list item, unchanged. */
+export interface TemplateSummary { id: number; name: string; contract_type_id: number | null; }
+
+/** SpotDraft's `external_metadata` object, unchanged. */
+export interface ExternalMetadata {
+  id: string | number | null;
+  integration_name?: string | null;
+  record_type?: string | null;
+  record_data?: Record<string, unknown> | null;
+}
+
+/** The exact `POST /api/v2.1/public/contracts/` body (SpotDraft's field names). */
+export interface CreateContractRequest {
+  contract_template_id: number;
+  contract_name: string;
+  contract_data: Record<string, unknown>;
+  counter_party_details: Array<Record<string, unknown>>;
+  external_metadata: ExternalMetadata;
+}
+
+export interface PreviewField { variable: string; label: string; value: unknown; source: string; }
+
+export interface Preview {
+  templateId: number;
+  templateLabel: string;
+  canCreate: boolean;
+  fields: PreviewField[];
+  problems: Problem[];
+  warnings: Problem[];
+  request: CreateContractRequest | null;
+}
+
+export interface ContractSummary {
+  /** Composite id, e.g. "T-4322". */
+  id: string;
+  /** The integer id used in webhooks and web-app links. */
+  number: number;
+  name: string;
+  status: ContractStatus;
+  /** The status in a seller's words. */
+  statusLabel: string;
+  /** Always an https://app.spotdraft.com/… URL. */
+  link: string;
+  counterpartyName: string | null;
+  contractTypeName: string | null;
+  created: string | null;
+  externalId: string | null;
+}
+
+export interface CreateOutcome { contract: ContractSummary; created: boolean; }
+
+export interface StatusReport {
+  id: string; status: ContractStatus; statusLabel: string; name: string | null; link: string;
+  /** When SpotDraft was asked, ISO 8601 UTC. */
+  readAt: string;
+}
+
+export interface DownloadLink { url: string; fileName: string; }
+
+export interface ContractListing { page: number; limit: number; totalResults: number | null; contracts: ContractSummary[]; }
+
+export interface ListQuery { page?: number; limit?: number; updatedSince?: string; status?: ContractStatus; }
+
+export interface SendOptions { toEmails?: string[]; ccEmails?: string[]; subject?: string; message?: string; }
+
+export interface ClientOptions {
+  /** An https API origin, or a loopback sandbox over http. Exclusive with `region`. */
+  baseUrl?: string;
+  region?: Region;
+  /** Server-side only: refused in a browser page. */
+  credentials?: { clientId: string; clientSecret: string; userEmail?: string };
+  timeoutMs?: number;
+  maxAttempts?: number;
+  totalBudgetMs?: number;
+}
+
+export interface WebhookEvent {
+  activity: string;
+  contractId: string;
+  contractStatus: ContractStatus;
+  contractTitle: string | null;
+  occurredAt: string;
+  occurredAtMicros: number;
+  externalId: string | null;
+  environment: Environment | null;
+  contractKind: string | null;
+  contractTypeId: number | null;
+  dedupeKey: string;
+}
+"#;
