@@ -256,7 +256,15 @@ pub fn retrigger_latest(app: &App, caller: &Caller, request: &Request) -> Respon
         if workspace.contract(*id).is_none() {
             return errors::not_found();
         }
-        if let Some(record) = workspace.activities.iter().rev().find(|record| record.contract_id == *id) {
+        // "The most recent webhook call": the latest activity some active subscription wants.
+        let subscribed = |activity: &str| {
+            workspace.webhooks.iter().any(|webhook| {
+                webhook.status == "ACTIVE" && webhook.only_for_activities.iter().any(|wanted| wanted == activity)
+            })
+        };
+        if let Some(record) =
+            workspace.activities.iter().rev().find(|record| record.contract_id == *id && subscribed(&record.activity))
+        {
             latest.push(record.clone());
         }
     }
