@@ -153,7 +153,13 @@ enum ReadError {
     Closed,
     /// Unparseable or unsupported request: answer with this status and close.
     Refuse(u16, &'static str, String, String),
+    /// Body over the limit: answer 413, then discard the body so the client can read the answer
+    /// instead of seeing its upload reset.
+    TooLarge(usize, String, String),
 }
+
+/// Bodies larger than this are not even drained; the connection is simply closed.
+const MAX_DRAINED_BYTES: u64 = 64 * 1024 * 1024;
 
 fn serve_connection(stream: TcpStream, handler: &dyn Handler) {
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
@@ -165,6 +171,16 @@ fn serve_connection(stream: TcpStream, handler: &dyn Handler) {
         let request = match read_request(&mut reader) {
             Ok(request) => request,
             Err(ReadError::Closed) => return,
+            Err(ReadError::TooLarge(length, method, path)) => {
+                handler.refused(&method, &path, 413);
+                let body = serde_json::json!({ "detail": "Request body too large (limit 1 MiB)." });
+                let response = Response::json(413, &body).header("Connection", "close");
+                let _ = write_response(&mut writer, &response);
+                let budget = u64::try_from(length).unwrap_or(u64::MAX).min(MAX_DRAINED_BYTES);
+                let _ = reader.get_mut().set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = std::io::copy(&mut reader.by_ref().take(budget), &mut std::io::sink());
+                return;
+            }
             Err(ReadError::Refuse(status, message, method, path)) => {
                 handler.refused(&method, &path, status);
                 let body = serde_json::json!({ "detail": message });
@@ -273,7 +289,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
         None => 0,
     };
     if length > MAX_BODY_BYTES {
-        return Err(ReadError::Refuse(413, "Request body too large (limit 1 MiB).", method, path));
+        return Err(ReadError::TooLarge(length, method, path));
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).map_err(|_| ReadError::Closed)?;
