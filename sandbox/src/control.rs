@@ -23,8 +23,15 @@ fn wants(request: &Request, name: &str, actual: &str) -> bool {
 }
 
 pub fn handle(app: &App, request: &Request) -> Response {
-    let path = request.path.strip_prefix(PREFIX).unwrap_or_default().trim_end_matches('/');
-    let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
+    let path = request
+        .path
+        .strip_prefix(PREFIX)
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", [] | ["health"]) => health(app),
         ("GET", ["workspaces"]) => workspaces(app),
@@ -67,7 +74,10 @@ pub fn handle(app: &App, request: &Request) -> Response {
 }
 
 fn health(app: &App) -> Response {
-    Response::json(200, &json!({ "ok": true, "pending_deliveries": app.deliveries.pending() }))
+    Response::json(
+        200,
+        &json!({ "ok": true, "pending_deliveries": app.deliveries.pending() }),
+    )
 }
 
 fn workspaces(app: &App) -> Response {
@@ -88,7 +98,10 @@ fn workspaces(app: &App) -> Response {
             })
         })
         .collect();
-    Response::json(200, &json!({ "workspaces": list, "crm": { "bearer_token": state.crm.bearer_token, "portal_id": state.crm.portal_id } }))
+    Response::json(
+        200,
+        &json!({ "workspaces": list, "crm": { "bearer_token": state.crm.bearer_token, "portal_id": state.crm.portal_id } }),
+    )
 }
 
 fn requests(app: &App, request: &Request) -> Response {
@@ -101,7 +114,11 @@ fn requests(app: &App, request: &Request) -> Response {
         .filter(|entry| wants(request, "method", &entry.method))
         .filter(|entry| wants(request, "path", &entry.path))
         .filter(|entry| entry.path.starts_with(&path_prefix))
-        .filter(|entry| request.query("workspace").is_none_or(|wanted| entry.workspace.as_deref() == Some(wanted.as_str())))
+        .filter(|entry| {
+            request
+                .query("workspace")
+                .is_none_or(|wanted| entry.workspace.as_deref() == Some(wanted.as_str()))
+        })
         .filter_map(|entry| serde_json::to_value(entry).ok())
         .collect();
     Response::json(200, &Value::Array(list))
@@ -190,7 +207,14 @@ fn activities(app: &App, request: &Request) -> Response {
     Response::json(200, &Value::Array(list))
 }
 
-const TARGETS: &[&str] = &["DRAFT", "REDLINING", "SIGN", "EXECUTED", "ON_HOLD", "VOIDED"];
+const TARGETS: &[&str] = &[
+    "DRAFT",
+    "REDLINING",
+    "SIGN",
+    "EXECUTED",
+    "ON_HOLD",
+    "VOIDED",
+];
 
 fn transition(app: &App, request: &Request, raw_id: &str) -> Response {
     let Some(contract_id) = parse_composite_id(raw_id).or_else(|| raw_id.parse().ok()) else {
@@ -198,13 +222,27 @@ fn transition(app: &App, request: &Request, raw_id: &str) -> Response {
     };
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
-        Err(error) => return bad_request(&format!("body must be JSON like {{\"to\": \"SIGN\"}}: {error}")),
+        Err(error) => {
+            return bad_request(&format!(
+                "body must be JSON like {{\"to\": \"SIGN\"}}: {error}"
+            ))
+        }
     };
-    let Some(target) = body.get("to").and_then(Value::as_str).filter(|target| TARGETS.contains(target)) else {
-        return bad_request("\"to\" must be one of DRAFT, REDLINING, SIGN, EXECUTED, ON_HOLD, VOIDED");
+    let Some(target) = body
+        .get("to")
+        .and_then(Value::as_str)
+        .filter(|target| TARGETS.contains(target))
+    else {
+        return bad_request(
+            "\"to\" must be one of DRAFT, REDLINING, SIGN, EXECUTED, ON_HOLD, VOIDED",
+        );
     };
     let mut state = app.state();
-    let Some(workspace_index) = state.workspaces.iter().position(|workspace| workspace.contract(contract_id).is_some()) else {
+    let Some(workspace_index) = state
+        .workspaces
+        .iter()
+        .position(|workspace| workspace.contract(contract_id).is_some())
+    else {
         return not_found("no such contract");
     };
     match lifecycle::transition(app, &mut state, workspace_index, contract_id, target) {
@@ -215,7 +253,10 @@ fn transition(app: &App, request: &Request, raw_id: &str) -> Response {
                 .get(workspace_index)
                 .and_then(|workspace| workspace.contract(contract_id))
                 .map(|contract| contract.status.clone());
-            Response::json(200, &json!({ "contract_id": contract_id, "contract_status": status, "activities": activities }))
+            Response::json(
+                200,
+                &json!({ "contract_id": contract_id, "contract_status": status, "activities": activities }),
+            )
         }
         Err(message) => Response::json(409, &json!({ "error": message })),
     }
@@ -238,12 +279,22 @@ fn add_crm_property(app: &App, request: &Request) -> Response {
     let name = serde_json::from_slice::<Value>(&request.body)
         .ok()
         .and_then(|body| body.get("name").and_then(Value::as_str).map(str::to_string))
-        .filter(|name| !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_'));
-    let Some(name) = name else { return bad_request("body must be {\"name\": \"lower_snake_case\"}") };
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+        });
+    let Some(name) = name else {
+        return bad_request("body must be {\"name\": \"lower_snake_case\"}");
+    };
     let mut state = app.state();
     if !state.crm.deal_properties.contains(&name) {
         state.crm.deal_properties.push(name);
     }
     app.persist(&state);
-    Response::json(200, &json!({ "deal_properties": state.crm.deal_properties }))
+    Response::json(
+        200,
+        &json!({ "deal_properties": state.crm.deal_properties }),
+    )
 }

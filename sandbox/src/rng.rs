@@ -45,7 +45,10 @@ impl SeededRng {
     }
 
     pub fn hex(&mut self, byte_count: usize) -> String {
-        self.bytes(byte_count).iter().map(|byte| format!("{byte:02x}")).collect()
+        self.bytes(byte_count)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     pub fn shuffle<T>(&mut self, items: &mut [T]) {

@@ -19,7 +19,12 @@ pub fn templates(app: &App, caller: &Caller, request: &Request) -> Response {
         pairs
             .iter()
             .filter(|(key, _)| key == name)
-            .flat_map(|(_, value)| value.split(',').map(|part| part.trim().to_string()).collect::<Vec<_>>())
+            .flat_map(|(_, value)| {
+                value
+                    .split(',')
+                    .map(|part| part.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
             .filter(|value| !value.is_empty())
             .collect()
     };
@@ -27,7 +32,9 @@ pub fn templates(app: &App, caller: &Caller, request: &Request) -> Response {
     let tags_all = values("tags_all");
     let cp_types = values("cp_types");
     let state = app.state();
-    let Some(workspace) = state.workspaces.get(caller.workspace_index) else { return errors::not_found() };
+    let Some(workspace) = state.workspaces.get(caller.workspace_index) else {
+        return errors::not_found();
+    };
     let items: Vec<Value> = workspace
         .templates
         .iter()
@@ -45,8 +52,12 @@ pub fn templates(app: &App, caller: &Caller, request: &Request) -> Response {
 
 pub fn template(app: &App, caller: &Caller, raw_id: &str) -> Response {
     let state = app.state();
-    let found = parse_id(raw_id)
-        .and_then(|id| state.workspaces.get(caller.workspace_index).and_then(|workspace| workspace.template(id)));
+    let found = parse_id(raw_id).and_then(|id| {
+        state
+            .workspaces
+            .get(caller.workspace_index)
+            .and_then(|workspace| workspace.template(id))
+    });
     match found {
         Some(template) => Response::json(
             200,
@@ -58,8 +69,12 @@ pub fn template(app: &App, caller: &Caller, raw_id: &str) -> Response {
 
 pub fn template_metadata(app: &App, caller: &Caller, raw_id: &str) -> Response {
     let state = app.state();
-    let found = parse_id(raw_id)
-        .and_then(|id| state.workspaces.get(caller.workspace_index).and_then(|workspace| workspace.template(id)));
+    let found = parse_id(raw_id).and_then(|id| {
+        state
+            .workspaces
+            .get(caller.workspace_index)
+            .and_then(|workspace| workspace.template(id))
+    });
     match found {
         Some(template) => Response::json(
             200,
@@ -71,8 +86,13 @@ pub fn template_metadata(app: &App, caller: &Caller, raw_id: &str) -> Response {
 
 pub fn contract_types(app: &App, caller: &Caller) -> Response {
     let state = app.state();
-    let Some(workspace) = state.workspaces.get(caller.workspace_index) else { return errors::not_found() };
-    let items: Vec<Value> =
-        workspace.contract_types.iter().map(|kind| json!({ "id": kind.id, "name": kind.name })).collect();
+    let Some(workspace) = state.workspaces.get(caller.workspace_index) else {
+        return errors::not_found();
+    };
+    let items: Vec<Value> = workspace
+        .contract_types
+        .iter()
+        .map(|kind| json!({ "id": kind.id, "name": kind.name }))
+        .collect();
     Response::json(200, &Value::Array(items))
 }

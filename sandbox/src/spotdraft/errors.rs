@@ -49,7 +49,10 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
         Value::Object(object) => Ok(object),
         other => Err(detail(
             400,
-            &format!("Invalid data. Expected a dictionary, but got {}.", json_kind(&other)),
+            &format!(
+                "Invalid data. Expected a dictionary, but got {}.",
+                json_kind(&other)
+            ),
         )),
     }
 }

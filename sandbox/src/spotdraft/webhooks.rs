@@ -10,29 +10,80 @@ use std::collections::BTreeMap;
 
 /// `OnlyForActivitiesEnum` from the spec.
 pub const ACTIVITIES: &[&str] = &[
-    "CONTRACT_VERSION_UPLOADED", "CONTRACT_APPROVAL_COMPLETED", "CONTRACT_APPROVAL_REQUESTED", "CONTRACT_CREATED",
-    "CONTRACT_DATA_UPDATED", "CONTRACT_DELETED", "CONTRACT_EXECUTED", "CONTRACT_MARK_FOR_EXECUTION",
-    "CONTRACT_SENT_TO_COUNTERPARTY", "CONTRACT_SIGNATURE_DECLINED", "CONTRACT_SIGNATURE_REQUESTED", "CONTRACT_SIGNED",
-    "CONTRACT_UNMARK_FOR_EXECUTION", "POSTMARK_EMAIL_EVENT", "CONTRACT_KEY_POINTER_UPDATION",
-    "CONTRACT_KEY_POINTER_CREATION", "SIGNING_EMAIL_DELIVERED", "SIGNING_EMAIL_OPENED", "SIGNING_EMAIL_NOT_DELIVERED",
-    "SIGNING_EMAIL_LINK_CLICKED", "REDLINING_EMAIL_DELIVERED", "REDLINING_EMAIL_OPENED",
-    "REDLINING_EMAIL_NOT_DELIVERED", "REDLINING_EMAIL_LINK_CLICKED", "CONTRACT_SIGNATURE_REQUESTED_NOTIFICATION_SENT",
-    "COUNTER_PARTY_CREATED", "COUNTER_PARTY_UPDATED", "COUNTER_PARTY_CONTACT_CREATED", "COUNTER_PARTY_CONTACT_UPDATED",
-    "COUNTER_PARTY_ADDRESS_CREATED", "COUNTER_PARTY_ADDRESS_UPDATED", "CONTRACT_ACTIVITY_LOG_COMMENT_CREATED",
-    "CONTRACT_VOIDED", "CONTRACT_PROCESS_METRIC_UPDATED", "CONTRACT_EXTERNAL_METADATA_CREATED",
-    "CONTRACT_EXTERNAL_METADATA_UPDATED", "CONTRACT_ENTITY_UPDATED",
+    "CONTRACT_VERSION_UPLOADED",
+    "CONTRACT_APPROVAL_COMPLETED",
+    "CONTRACT_APPROVAL_REQUESTED",
+    "CONTRACT_CREATED",
+    "CONTRACT_DATA_UPDATED",
+    "CONTRACT_DELETED",
+    "CONTRACT_EXECUTED",
+    "CONTRACT_MARK_FOR_EXECUTION",
+    "CONTRACT_SENT_TO_COUNTERPARTY",
+    "CONTRACT_SIGNATURE_DECLINED",
+    "CONTRACT_SIGNATURE_REQUESTED",
+    "CONTRACT_SIGNED",
+    "CONTRACT_UNMARK_FOR_EXECUTION",
+    "POSTMARK_EMAIL_EVENT",
+    "CONTRACT_KEY_POINTER_UPDATION",
+    "CONTRACT_KEY_POINTER_CREATION",
+    "SIGNING_EMAIL_DELIVERED",
+    "SIGNING_EMAIL_OPENED",
+    "SIGNING_EMAIL_NOT_DELIVERED",
+    "SIGNING_EMAIL_LINK_CLICKED",
+    "REDLINING_EMAIL_DELIVERED",
+    "REDLINING_EMAIL_OPENED",
+    "REDLINING_EMAIL_NOT_DELIVERED",
+    "REDLINING_EMAIL_LINK_CLICKED",
+    "CONTRACT_SIGNATURE_REQUESTED_NOTIFICATION_SENT",
+    "COUNTER_PARTY_CREATED",
+    "COUNTER_PARTY_UPDATED",
+    "COUNTER_PARTY_CONTACT_CREATED",
+    "COUNTER_PARTY_CONTACT_UPDATED",
+    "COUNTER_PARTY_ADDRESS_CREATED",
+    "COUNTER_PARTY_ADDRESS_UPDATED",
+    "CONTRACT_ACTIVITY_LOG_COMMENT_CREATED",
+    "CONTRACT_VOIDED",
+    "CONTRACT_PROCESS_METRIC_UPDATED",
+    "CONTRACT_EXTERNAL_METADATA_CREATED",
+    "CONTRACT_EXTERNAL_METADATA_UPDATED",
+    "CONTRACT_ENTITY_UPDATED",
 ];
 
 /// Prefixes SpotDraft reserves for its own or its infrastructure's headers (API-NOTES §7.1).
-const RESERVED_PREFIXES: &[&str] =
-    &["x-google-", "x-goog-", "x-gfe-", "x-amz-", "x-ms-", "x-dd-", "x-datadog-", "x-b3-", "x-sd-", "x-spotdraft-"];
+const RESERVED_PREFIXES: &[&str] = &[
+    "x-google-",
+    "x-goog-",
+    "x-gfe-",
+    "x-amz-",
+    "x-ms-",
+    "x-dd-",
+    "x-datadog-",
+    "x-b3-",
+    "x-sd-",
+    "x-spotdraft-",
+];
 
 /// Well-known `X-` headers that proxies and browsers give meaning to.
 const STANDARD_X_HEADERS: &[&str] = &[
-    "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "x-requested-with",
-    "x-frame-options", "x-content-type-options", "x-xss-protection", "x-powered-by", "x-request-id",
-    "x-correlation-id", "x-csrf-token", "x-xsrf-token", "x-http-method-override", "x-ua-compatible",
-    "x-dns-prefetch-control", "x-cache", "x-content-security-policy",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-real-ip",
+    "x-requested-with",
+    "x-frame-options",
+    "x-content-type-options",
+    "x-xss-protection",
+    "x-powered-by",
+    "x-request-id",
+    "x-correlation-id",
+    "x-csrf-token",
+    "x-xsrf-token",
+    "x-http-method-override",
+    "x-ua-compatible",
+    "x-dns-prefetch-control",
+    "x-cache",
+    "x-content-security-policy",
 ];
 
 pub fn hmac_key(app: &App, caller: &Caller) -> Response {
@@ -48,13 +99,19 @@ fn header_name_problem(name: &str) -> Option<&'static str> {
     if !lower.starts_with("x-") || lower.len() < 3 {
         return Some("Custom header names must start with X-.");
     }
-    if !name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
+    if !name
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    {
         return Some("Custom header names may contain only letters, digits, '-' and '_'.");
     }
     if STANDARD_X_HEADERS.contains(&lower.as_str()) {
         return Some("Custom header names must not be standard HTTP headers.");
     }
-    if RESERVED_PREFIXES.iter().any(|prefix| lower.starts_with(prefix)) {
+    if RESERVED_PREFIXES
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
+    {
         return Some("Custom header names must not use a reserved prefix.");
     }
     None
@@ -68,7 +125,13 @@ fn validation_error(errors: FieldErrors) -> Response {
         .map(|(field, messages)| {
             let text = messages
                 .as_array()
-                .map(|items| items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .unwrap_or_default();
             format!("{field}: {text}")
         })
@@ -110,18 +173,24 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
     };
     if !url.is_empty() {
         let lower = url.to_ascii_lowercase();
-        let host = lower.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+        let host = lower
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
         if host.is_none_or(str::is_empty) || lower.contains(char::is_whitespace) {
             add_error(&mut errs, "url", "Enter a valid URL.");
-        } else if lower.starts_with("https://") {
-        } else if lower.starts_with("http://") && app.settings.local_testing {
-        } else {
+        } else if !(lower.starts_with("https://")
+            || (lower.starts_with("http://") && app.settings.local_testing))
+        {
             add_error(&mut errs, "url", "Webhook URL must use HTTPS.");
         }
     }
     let activities: Vec<String> = match body.get("only_for_activities") {
         Some(Value::Array(items)) if items.is_empty() => {
-            add_error(&mut errs, "only_for_activities", "This list may not be empty.");
+            add_error(
+                &mut errs,
+                "only_for_activities",
+                "This list may not be empty.",
+            );
             Vec::new()
         }
         Some(Value::Array(items)) => {
@@ -133,7 +202,14 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
                             activities.push(name.to_string());
                         }
                     }
-                    _ => add_error(&mut errs, "only_for_activities", &format!("\"{}\" is not a valid choice.", item.as_str().unwrap_or("?"))),
+                    _ => add_error(
+                        &mut errs,
+                        "only_for_activities",
+                        &format!(
+                            "\"{}\" is not a valid choice.",
+                            item.as_str().unwrap_or("?")
+                        ),
+                    ),
                 }
             }
             activities
@@ -143,7 +219,11 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
             Vec::new()
         }
         Some(_) => {
-            add_error(&mut errs, "only_for_activities", "Expected a list of items.");
+            add_error(
+                &mut errs,
+                "only_for_activities",
+                "Expected a list of items.",
+            );
             Vec::new()
         }
     };
@@ -154,18 +234,30 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
             for (name, value) in headers {
                 let trimmed = name.trim();
                 if let Some(problem) = header_name_problem(trimmed) {
-                    add_error(&mut errs, "custom_headers", &format!("{trimmed}: {problem}"));
+                    add_error(
+                        &mut errs,
+                        "custom_headers",
+                        &format!("{trimmed}: {problem}"),
+                    );
                     continue;
                 }
                 match value.as_str() {
                     Some(text) if !text.contains(['\r', '\n']) => {
                         custom_headers.insert(trimmed.to_string(), text.to_string());
                     }
-                    _ => add_error(&mut errs, "custom_headers", &format!("{trimmed}: Header values must be single-line strings.")),
+                    _ => add_error(
+                        &mut errs,
+                        "custom_headers",
+                        &format!("{trimmed}: Header values must be single-line strings."),
+                    ),
                 }
             }
         }
-        Some(_) => add_error(&mut errs, "custom_headers", "Invalid data. Expected a dictionary."),
+        Some(_) => add_error(
+            &mut errs,
+            "custom_headers",
+            "Invalid data. Expected a dictionary.",
+        ),
     }
     let description = match body.get("description") {
         None | Some(Value::Null) => None,
@@ -220,9 +312,13 @@ pub fn webhook_json(webhook: &Webhook) -> Value {
 
 pub fn delete(app: &App, caller: &Caller, raw_id: &str) -> Response {
     let not_found = || errors::public_error(404, "Not Found", None);
-    let Ok(id) = percent_decode(raw_id).parse::<u64>() else { return not_found() };
+    let Ok(id) = percent_decode(raw_id).parse::<u64>() else {
+        return not_found();
+    };
     let mut state = app.state();
-    let Some(workspace) = state.workspaces.get_mut(caller.workspace_index) else { return not_found() };
+    let Some(workspace) = state.workspaces.get_mut(caller.workspace_index) else {
+        return not_found();
+    };
     let before = workspace.webhooks.len();
     workspace.webhooks.retain(|webhook| webhook.id != id);
     if workspace.webhooks.len() == before {
@@ -239,18 +335,25 @@ pub fn retrigger_latest(app: &App, caller: &Caller, request: &Request) -> Respon
         Err(response) => return response,
     };
     let ids: Vec<u64> = match body.get("contract_ids") {
-        None | Some(Value::Null) => return errors::field("contract_ids", "This field is required."),
+        None | Some(Value::Null) => {
+            return errors::field("contract_ids", "This field is required.")
+        }
         Some(Value::Array(items)) => {
             let ids: Vec<u64> = items.iter().filter_map(Value::as_u64).collect();
             if ids.len() != items.len() {
-                return Response::json(400, &json!({ "contract_ids": { "0": ["A valid integer is required."] } }));
+                return Response::json(
+                    400,
+                    &json!({ "contract_ids": { "0": ["A valid integer is required."] } }),
+                );
             }
             ids
         }
         Some(_) => return errors::field("contract_ids", "Expected a list of items."),
     };
     let state = app.state();
-    let Some(workspace) = state.workspaces.get(caller.workspace_index) else { return errors::not_found() };
+    let Some(workspace) = state.workspaces.get(caller.workspace_index) else {
+        return errors::not_found();
+    };
     let mut latest = Vec::new();
     for id in &ids {
         if workspace.contract(*id).is_none() {
@@ -259,18 +362,33 @@ pub fn retrigger_latest(app: &App, caller: &Caller, request: &Request) -> Respon
         // "The most recent webhook call": the latest activity some active subscription wants.
         let subscribed = |activity: &str| {
             workspace.webhooks.iter().any(|webhook| {
-                webhook.status == "ACTIVE" && webhook.only_for_activities.iter().any(|wanted| wanted == activity)
+                webhook.status == "ACTIVE"
+                    && webhook
+                        .only_for_activities
+                        .iter()
+                        .any(|wanted| wanted == activity)
             })
         };
-        if let Some(record) =
-            workspace.activities.iter().rev().find(|record| record.contract_id == *id && subscribed(&record.activity))
+        if let Some(record) = workspace
+            .activities
+            .iter()
+            .rev()
+            .find(|record| record.contract_id == *id && subscribed(&record.activity))
         {
             latest.push(record.clone());
         }
     }
     let workspace_name = workspace.name.clone();
     for record in latest {
-        crate::delivery::enqueue_for_subscribers(app, &state, &workspace_name, &record.activity, record.contract_id, &record.body, "re_trigger");
+        crate::delivery::enqueue_for_subscribers(
+            app,
+            &state,
+            &workspace_name,
+            &record.activity,
+            record.contract_id,
+            &record.body,
+            "re_trigger",
+        );
     }
     Response::json(200, &json!({ "message": "Success" }))
 }

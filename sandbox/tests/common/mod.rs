@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 pub fn temp_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!(
         "spotdraft-sandbox-test-{}-{}-{nanos}",
         std::process::id(),
@@ -36,12 +39,19 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -51,7 +61,13 @@ impl Reply {
 
 /// One HTTP/1.1 request with `Connection: close`; `Err` when the server reset or closed the
 /// connection without an answer.
-pub fn raw_request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Reply> {
+pub fn raw_request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
     let authority = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
@@ -67,14 +83,27 @@ pub fn raw_request(base: &str, method: &str, path: &str, headers: &[(&str, &str)
     let split = raw
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no response head"))?;
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no response head")
+        })?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().and_then(|line| line.split_whitespace().nth(1)).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
     let headers = lines
-        .filter_map(|line| line.split_once(':').map(|(name, value)| (name.trim().to_string(), value.trim().to_string())))
+        .filter_map(|line| {
+            line.split_once(':')
+                .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        })
         .collect();
-    Ok(Reply { status, headers, body: raw[split + 4..].to_vec() })
+    Ok(Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
 }
 
 pub struct Workspace {
@@ -108,12 +137,25 @@ impl Sandbox {
     pub fn start_with_state(state_file: PathBuf, extra: &[&str]) -> Sandbox {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sandbox"));
         command
-            .args(["--spotdraft-port", "0", "--crm-port", "0", "--local-testing", "--state-file"])
+            .args([
+                "--spotdraft-port",
+                "0",
+                "--crm-port",
+                "0",
+                "--local-testing",
+                "--state-file",
+            ])
             .arg(&state_file)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for variable in ["SANDBOX_FAULTS", "SANDBOX_RATE_LIMIT", "SANDBOX_FRESH", "SANDBOX_NO_STATE_FILE", "SANDBOX_SEED"] {
+        for variable in [
+            "SANDBOX_FAULTS",
+            "SANDBOX_RATE_LIMIT",
+            "SANDBOX_FRESH",
+            "SANDBOX_NO_STATE_FILE",
+            "SANDBOX_SEED",
+        ] {
             command.env_remove(variable);
         }
         let mut child = command.spawn().expect("start the sandbox binary");
@@ -145,7 +187,11 @@ impl Sandbox {
             }
         });
         let field = |name: &str| {
-            ready.split_whitespace().find_map(|part| part.strip_prefix(&format!("{name}="))).unwrap().to_string()
+            ready
+                .split_whitespace()
+                .find_map(|part| part.strip_prefix(&format!("{name}=")))
+                .unwrap()
+                .to_string()
         };
         let mut sandbox = Sandbox {
             child: Some(child),
@@ -161,7 +207,12 @@ impl Sandbox {
         for workspace in info["workspaces"].as_array().unwrap() {
             let templates = workspace["templates"].as_array().unwrap();
             let template_id = |name: &str| {
-                templates.iter().find(|t| t["name"].as_str().unwrap().contains(name)).unwrap()["id"].as_u64().unwrap()
+                templates
+                    .iter()
+                    .find(|t| t["name"].as_str().unwrap().contains(name))
+                    .unwrap()["id"]
+                    .as_u64()
+                    .unwrap()
             };
             sandbox.workspaces.push(Workspace {
                 name: workspace["name"].as_str().unwrap().to_string(),
@@ -169,7 +220,12 @@ impl Sandbox {
                 client_id: workspace["client_id"].as_str().unwrap().to_string(),
                 client_secret: workspace["client_secret"].as_str().unwrap().to_string(),
                 hmac_key: workspace["hmac_key"].as_str().unwrap().to_string(),
-                user_emails: workspace["user_emails"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect(),
+                user_emails: workspace["user_emails"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_string())
+                    .collect(),
                 nda_template: template_id("Non-Disclosure"),
                 msa_template: template_id("Master Services"),
             });
@@ -204,15 +260,34 @@ impl Sandbox {
 
     pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        raw_request(&self.spotdraft, method, path, &[("Content-Type", "application/json")], body.as_bytes()).unwrap()
+        raw_request(
+            &self.spotdraft,
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .unwrap()
     }
 
     /// A SpotDraft call with the workspace's credentials.
-    pub fn sd(&self, workspace: &Workspace, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub fn sd(
+        &self,
+        workspace: &Workspace,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         self.try_sd(workspace, method, path, body).unwrap()
     }
 
-    pub fn try_sd(&self, workspace: &Workspace, method: &str, path: &str, body: Option<Value>) -> std::io::Result<Reply> {
+    pub fn try_sd(
+        &self,
+        workspace: &Workspace,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> std::io::Result<Reply> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         raw_request(
             &self.spotdraft,
@@ -231,11 +306,26 @@ impl Sandbox {
     pub fn crm_call(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let auth = format!("Bearer {}", self.crm_token);
-        raw_request(&self.crm, method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], body.as_bytes()).unwrap()
+        raw_request(
+            &self.crm,
+            method,
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+        .unwrap()
     }
 
     pub fn create_nda(&self, workspace: &Workspace, external_id: &str) -> Value {
-        let reply = self.sd(workspace, "POST", "/api/v2.1/public/contracts/", Some(nda_body(workspace.nda_template, external_id)));
+        let reply = self.sd(
+            workspace,
+            "POST",
+            "/api/v2.1/public/contracts/",
+            Some(nda_body(workspace.nda_template, external_id)),
+        );
         assert_eq!(reply.status, 201, "{}", reply.text());
         reply.json()
     }
@@ -252,25 +342,42 @@ impl Sandbox {
     }
 
     pub fn transition(&self, composite: &str, to: &str) -> Reply {
-        self.control("POST", &format!("/__sandbox/contracts/{composite}/transition"), Some(json!({ "to": to })))
+        self.control(
+            "POST",
+            &format!("/__sandbox/contracts/{composite}/transition"),
+            Some(json!({ "to": to })),
+        )
     }
 
     /// Polls the delivery journal until `predicate` holds (or fails after a few seconds).
-    pub fn wait_for_deliveries(&self, query: &str, predicate: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub fn wait_for_deliveries(
+        &self,
+        query: &str,
+        predicate: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let list = self.control("GET", &format!("/__sandbox/deliveries{query}"), None).json();
+            let list = self
+                .control("GET", &format!("/__sandbox/deliveries{query}"), None)
+                .json();
             let list = list.as_array().unwrap().clone();
             if predicate(&list) {
                 return list;
             }
-            assert!(Instant::now() < deadline, "deliveries never matched; last: {list:#?}");
+            assert!(
+                Instant::now() < deadline,
+                "deliveries never matched; last: {list:#?}"
+            );
             thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn requests(&self, query: &str) -> Vec<Value> {
-        self.control("GET", &format!("/__sandbox/requests{query}"), None).json().as_array().unwrap().clone()
+        self.control("GET", &format!("/__sandbox/requests{query}"), None)
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
@@ -338,7 +445,10 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -385,7 +495,12 @@ impl Receiver {
                 let _ = reader.read_exact(&mut body);
                 sink.lock().unwrap().push(Received { headers, body });
                 let mut stream = reader.into_inner();
-                let _ = stream.write_all(format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
             }
         });
         Receiver { url, received }
@@ -398,7 +513,11 @@ impl Receiver {
             if received.len() >= count {
                 return received;
             }
-            assert!(Instant::now() < deadline, "only {} of {count} webhook deliveries arrived", received.len());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} webhook deliveries arrived",
+                received.len()
+            );
             thread::sleep(Duration::from_millis(25));
         }
     }
