@@ -25,7 +25,6 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   say "installing Debian packages: ${missing[*]}"
@@ -37,4 +36,6 @@ if [ -f package.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt nod
   say "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $WASM_BINDGEN_VERSION, $(chromium --version 2>/dev/null | head -n1), $(wasm-opt --version | head -n1)"
+# wasm-opt comes from the npm package `binaryen` (pinned in package.json), not Debian: bookworm's
+# binaryen 108 rewrites wasm-bindgen's externref table so the module fails to instantiate.
+say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $WASM_BINDGEN_VERSION, $(chromium --version 2>/dev/null | head -n1), $(node_modules/.bin/wasm-opt --version | head -n1)"

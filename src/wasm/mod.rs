@@ -60,8 +60,10 @@ fn json_arg(value: JsValue, what: &str) -> JsResult<serde_json::Value> {
     serde_wasm_bindgen::from_value(value).map_err(|e| invalid(what, format!("could not be read: {e}")))
 }
 
+/// Reads a JS value into a typed struct. Goes through JSON so that `deny_unknown_fields` sees every
+/// key (reading a struct straight from a JS object only looks at the keys it knows).
 fn typed_arg<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> JsResult<T> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| invalid(what, format!("is not valid: {e}")))
+    serde_json::from_value(json_arg(value, what)?).map_err(|e| invalid(what, format!("is not valid: {e}")))
 }
 
 fn contract_id_arg(text: &str) -> JsResult<ContractId> {

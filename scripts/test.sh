@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: the built package in Node, its TypeScript declarations, the WebAssembly build in
+# headless Chromium against a loopback server, then the native suites (core and sandbox).
+# Installs anything missing first (scripts/bootstrap.sh, via the build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+section() { printf '\n== %s ==\n' "$*"; }
+
+section "build"
+bash scripts/build.sh
+
+section "package in Node (node --test)"
+node --test tests/js/
+
+section "TypeScript declarations (tsc --strict)"
+node_modules/.bin/tsc -p tests/ts
+echo "declarations type-check"
+
+section "WebAssembly in headless Chromium (wasm-bindgen-test)"
+port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+node tests/support/loopback-server.mjs "$port" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
+  cargo test --target wasm32-unknown-unknown --test web
+kill "$server_pid" 2>/dev/null || true
+
+section "native: core and sandbox (cargo test)"
+cargo test --workspace --lib --bins --tests
