@@ -35,6 +35,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", [] | ["health"]) => health(app),
         ("GET", ["workspaces"]) => workspaces(app),
+        ("POST", ["reset"]) => reset(app),
         ("GET", ["requests"]) => requests(app, request),
         ("DELETE", ["requests"]) => {
             lock(&app.journal).requests.clear();
@@ -78,6 +79,24 @@ fn health(app: &App) -> Response {
         200,
         &json!({ "ok": true, "pending_deliveries": app.deliveries.pending() }),
     )
+}
+
+/// Back to the seeded state (same seed, so the same credentials), with an empty journal and
+/// no faults.
+fn reset(app: &App) -> Response {
+    let mut state = app.state();
+    let seed = state.seed;
+    *state = crate::seed::initial_state(seed);
+    app.persist(&state);
+    drop(state);
+    {
+        let mut journal = lock(&app.journal);
+        journal.requests.clear();
+        journal.deliveries.clear();
+        journal.crm_writes.clear();
+    }
+    lock(&app.faults).replace(FaultSettings::default());
+    Response::json(200, &json!({ "ok": true, "seed": seed }))
 }
 
 fn workspaces(app: &App) -> Response {

@@ -356,6 +356,11 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
     if length > MAX_BODY_BYTES {
         return Err(ReadError::TooLarge(length, method, path));
     }
+    // curl and some HTTP stacks wait for this before sending a larger body.
+    if length > 0 && find("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue"))
+    {
+        let _ = reader.get_mut().write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
     let mut body = vec![0; length];
     reader
         .read_exact(&mut body)

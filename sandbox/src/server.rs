@@ -147,6 +147,18 @@ fn log_line(service: &str, request: &Request, status: &str, elapsed_ms: u64, not
 impl Handler for ServiceHandler {
     fn handle(&self, request: Request) -> Outcome {
         let started = Instant::now();
+        // Browser preflights (the demo page calls the emulators cross-origin).
+        if request.method == "OPTIONS" {
+            let response = Response::empty(204)
+                .header(
+                    "Access-Control-Allow-Methods",
+                    "GET, POST, PATCH, PUT, DELETE, OPTIONS",
+                )
+                .header("Access-Control-Allow-Headers", "*")
+                .header("Access-Control-Max-Age", "600");
+            log_line("cors", &request, "204", elapsed_ms(started), "");
+            return Outcome::Respond(response);
+        }
         if request.path == control::PREFIX || request.path.starts_with("/__sandbox/") {
             let response = control::handle(&self.app, &request);
             log_line(
@@ -156,16 +168,6 @@ impl Handler for ServiceHandler {
                 elapsed_ms(started),
                 "",
             );
-            return Outcome::Respond(response);
-        }
-        if request.method == "OPTIONS" {
-            let response = Response::empty(204)
-                .header(
-                    "Access-Control-Allow-Methods",
-                    "GET, POST, PATCH, PUT, DELETE, OPTIONS",
-                )
-                .header("Access-Control-Allow-Headers", "*")
-                .header("Access-Control-Max-Age", "600");
             return Outcome::Respond(response);
         }
         let handled = match self.service {

@@ -417,9 +417,43 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
     // Authentication failures on every route are SpotDraft errors too.
     for (path, method, concrete) in [
         (TEMPLATES, "GET", TEMPLATES.to_string()),
+        (TEMPLATE, "GET", format!("{TEMPLATES}{}/", uat.nda_template)),
+        (
+            TEMPLATE_METADATA,
+            "GET",
+            format!("{TEMPLATES}{}/metadata", uat.nda_template),
+        ),
+        (CONTRACT_TYPES, "GET", CONTRACT_TYPES.to_string()),
         (CONTRACTS, "POST", CONTRACTS.to_string()),
+        (CONTRACTS, "GET", CONTRACTS.to_string()),
         (STATUS, "GET", format!("{CONTRACTS}{composite}/status")),
+        (LOOKUP, "GET", format!("{CONTRACTS}by_external_metadata/x")),
+        (
+            EXTERNAL_METADATA,
+            "GET",
+            format!("{CONTRACTS}{composite}/external_metadata"),
+        ),
+        (
+            EXTERNAL_METADATA,
+            "POST",
+            format!("{CONTRACTS}{composite}/external_metadata"),
+        ),
+        (DOWNLOAD, "POST", format!("{CONTRACTS}{composite}/download")),
+        (
+            DOWNLOAD_LINK,
+            "POST",
+            format!("{CONTRACTS}{composite}/download_link"),
+        ),
+        (
+            SEND,
+            "POST",
+            format!("{CONTRACTS}{composite}/send_to_counterparties"),
+        ),
+        (VOID, "POST", format!("{CONTRACTS}{composite}/status/void")),
+        (WEBHOOKS, "POST", WEBHOOKS.to_string()),
         (HMAC_KEY, "GET", HMAC_KEY.to_string()),
+        (WEBHOOK, "DELETE", format!("{WEBHOOKS}1")),
+        (RETRIGGER, "POST", RETRIGGER.to_string()),
     ] {
         let reply = common::raw_request(&sandbox.spotdraft, method, &concrete, &[], b"").unwrap();
         assert_eq!(reply.status, 401);

@@ -375,3 +375,51 @@ fn banner_prints_addresses_and_credentials() {
         1
     );
 }
+
+#[test]
+fn preflight_expect_continue_and_reset() {
+    let sandbox = Sandbox::start(&[]);
+    let uat = sandbox.uat();
+    let preflight = raw_request(
+        &sandbox.spotdraft,
+        "OPTIONS",
+        CONTRACTS,
+        &[("Origin", "http://127.0.0.1:3000")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("Access-Control-Allow-Origin"), Some("*"));
+
+    // A client that waits for `100 Continue` before sending its body is answered promptly.
+    let body = common::nda_body(uat.nda_template, "deal-continue").to_string();
+    let mut stream = TcpStream::connect(sandbox.spotdraft.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let head = format!(
+        "POST {CONTRACTS} HTTP/1.1\r\nHost: x\r\nclient-id: {}\r\nclient-secret: {}\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        uat.client_id,
+        uat.client_secret,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0_u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut rest = String::new();
+    stream.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 201"), "{rest}");
+
+    // Reset returns to the seeded state with the same credentials.
+    assert_eq!(
+        sandbox.control("POST", "/__sandbox/reset", None).status,
+        200
+    );
+    assert_eq!(
+        sandbox.sd(uat, "GET", CONTRACTS, None).json()["total_results"],
+        0
+    );
+    assert!(sandbox.requests("").len() <= 1);
+}
