@@ -406,7 +406,10 @@ fn write_response(writer: &mut TcpStream, response: &Response) -> std::io::Resul
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    // RFC 9110: no Content-Length on 204; strict clients (undici) reject it.
+    if response.status != 204 {
+        head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    }
     // Loopback pages (the demo sidebar) call the emulators from another origin.
     head.push_str("Access-Control-Allow-Origin: *\r\n\r\n");
     writer.write_all(head.as_bytes())?;
