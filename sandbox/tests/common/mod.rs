@@ -125,13 +125,17 @@ pub struct Sandbox {
     pub workspaces: Vec<Workspace>,
     pub crm_token: String,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Temporary directory to delete on drop (only when this sandbox created it).
+    owned_dir: Option<PathBuf>,
 }
 
 impl Sandbox {
     /// Starts a fresh sandbox (local-testing on, so http:// webhook receivers are accepted).
     pub fn start(extra: &[&str]) -> Sandbox {
         let dir = temp_dir();
-        Sandbox::start_with_state(dir.join("state.json"), extra)
+        let mut sandbox = Sandbox::start_with_state(dir.join("state.json"), extra);
+        sandbox.owned_dir = Some(dir);
+        sandbox
     }
 
     pub fn start_with_state(state_file: PathBuf, extra: &[&str]) -> Sandbox {
@@ -201,6 +205,7 @@ impl Sandbox {
             workspaces: Vec::new(),
             crm_token: String::new(),
             log,
+            owned_dir: None,
         };
         let info = sandbox.control("GET", "/__sandbox/workspaces", None).json();
         sandbox.crm_token = info["crm"]["bearer_token"].as_str().unwrap().to_string();
@@ -245,8 +250,9 @@ impl Sandbox {
         self.workspaces.iter().find(|w| w.name == name).unwrap()
     }
 
-    /// SIGTERM, then wait for a clean exit.
+    /// SIGTERM, then wait for a clean exit. The state file is kept for a restart.
     pub fn stop(mut self) -> PathBuf {
+        self.owned_dir = None;
         if let Some(mut child) = self.child.take() {
             let pid = i32::try_from(child.id()).unwrap();
             unsafe {
@@ -386,6 +392,9 @@ impl Drop for Sandbox {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(dir) = self.owned_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
