@@ -310,11 +310,15 @@ fn state_survives_a_clean_restart() {
     assert_eq!(contracts[0]["status"], "EXECUTED");
 
     // --fresh starts over from the seed.
-    let fresh = Sandbox::start_with_state(state_file, &["--fresh"]);
+    let fresh = Sandbox::start_with_state(state_file.clone(), &["--fresh"]);
     assert_eq!(
         fresh.sd(fresh.uat(), "GET", CONTRACTS, None).json()["total_results"],
         0
     );
+    drop(fresh);
+    if let Some(dir) = state_file.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[test]
@@ -346,6 +350,7 @@ fn a_corrupt_state_file_is_reported_not_overwritten() {
         Some(2),
         "only loopback addresses are served"
     );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

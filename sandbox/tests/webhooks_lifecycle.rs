@@ -205,6 +205,7 @@ fn http_webhook_urls_need_local_testing_mode() {
     assert!(reply.json()["detail"].as_str().unwrap().contains("HTTPS"));
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
