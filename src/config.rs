@@ -180,13 +180,21 @@ pub enum Encoding {
     /// ISO 8601 UTC.
     Datetime,
     /// The selected option's *value*; `options` translates CRM values to option values first.
-    Enum { options: BTreeMap<String, String> },
+    Enum {
+        options: BTreeMap<String, String>,
+    },
     /// An array of option values; a CRM string is split on `;` (HubSpot multi-checkbox).
-    MultiSelect { options: BTreeMap<String, String> },
+    MultiSelect {
+        options: BTreeMap<String, String>,
+    },
     /// `{"type": <ISO 4217>, "value": number}`; the code is fixed here or taken from the deal's currency.
-    Currency { currency: Option<String> },
+    Currency {
+        currency: Option<String>,
+    },
     /// `{"days", "type", "value"}` from a whole number of `unit`s.
-    Duration { unit: DurationUnit },
+    Duration {
+        unit: DurationUnit,
+    },
     /// `{"line_one", "city", "state", "country", "zipcode"}` from the account's address.
     Address,
 }
@@ -250,7 +258,8 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
     });
     let crm = check.required(map, "", "crm").and_then(|v| read_crm(check, v));
     let api = check.required(map, "", "api").and_then(|v| read_api(check, v));
-    let creation_stages = check.required(map, "", "creationStages").and_then(|v| check.text_list(v, "creationStages", 100));
+    let creation_stages =
+        check.required(map, "", "creationStages").and_then(|v| check.text_list(v, "creationStages", 100));
     if creation_stages.as_ref().is_some_and(Vec::is_empty) {
         check.problem("creationStages", "must list at least one deal stage at which contracts may be created");
     }
@@ -259,7 +268,10 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
         Some(v) => check.text_list(v, "allowedOrigins", 200).inspect(|origins| {
             for (i, origin) in origins.iter().enumerate() {
                 if !is_origin(origin) {
-                    check.problem(index_path("allowedOrigins", i), format!("\"{origin}\" is not an origin like https://app.hubspot.com"));
+                    check.problem(
+                        index_path("allowedOrigins", i),
+                        format!("\"{origin}\" is not an origin like https://app.hubspot.com"),
+                    );
                 }
             }
         }),
@@ -310,12 +322,15 @@ fn read_api(check: &mut Checker, value: &Value) -> Option<ApiTarget> {
     match given.as_slice() {
         ["relayUrl"] => {
             let url = check.required_text(map, "api", "relayUrl", 2048)?;
-            secure_url(check, &url, "api.relayUrl").then(|| ApiTarget::Relay { url: url.trim_end_matches('/').to_string() })
+            secure_url(check, &url, "api.relayUrl")
+                .then(|| ApiTarget::Relay { url: url.trim_end_matches('/').to_string() })
         }
         ["region"] => {
             let text = check.required_text(map, "api", "region", 10)?;
             match Region::parse(&text) {
-                Some(region) => Some(ApiTarget::SpotDraft { base_url: region.base_url().to_string(), region: Some(region) }),
+                Some(region) => {
+                    Some(ApiTarget::SpotDraft { base_url: region.base_url().to_string(), region: Some(region) })
+                }
                 None => {
                     check.problem("api.region", format!("must be one of us, eu, in, me; found \"{text}\""));
                     None
@@ -328,7 +343,10 @@ fn read_api(check: &mut Checker, value: &Value) -> Option<ApiTarget> {
                 .then(|| ApiTarget::SpotDraft { base_url: url.trim_end_matches('/').to_string(), region: None })
         }
         _ => {
-            check.problem("api", "give exactly one of relayUrl (browsers), region (us|eu|in|me) or baseUrl (a local sandbox)");
+            check.problem(
+                "api",
+                "give exactly one of relayUrl (browsers), region (us|eu|in|me) or baseUrl (a local sandbox)",
+            );
             None
         }
     }
@@ -372,7 +390,10 @@ fn read_templates(check: &mut Checker, value: &Value) -> Option<Vec<TemplateConf
         .collect();
     for (n, (i, template)) in templates.iter().enumerate() {
         if templates.iter().take(n).any(|(_, earlier)| earlier.template_id == template.template_id) {
-            check.problem(format!("templates[{i}].templateId"), format!("template {} is listed twice", template.template_id));
+            check.problem(
+                format!("templates[{i}].templateId"),
+                format!("template {} is listed twice", template.template_id),
+            );
         }
     }
     (check.problems.len() == before).then(|| templates.into_iter().map(|(_, t)| t).collect())
@@ -381,10 +402,12 @@ fn read_templates(check: &mut Checker, value: &Value) -> Option<Vec<TemplateConf
 fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<TemplateConfig> {
     let map = check.object(value, path)?;
     check.no_unknown_keys(map, path, &["templateId", "label", "contractTypeId", "organizationType", "fields"]);
-    let template_id = check.required(map, path, "templateId").and_then(|v| check.positive_id(v, &key_path(path, "templateId")));
+    let template_id =
+        check.required(map, path, "templateId").and_then(|v| check.positive_id(v, &key_path(path, "templateId")));
     let label = check.required_text(map, path, "label", 120);
-    let contract_type_id =
-        check.required(map, path, "contractTypeId").and_then(|v| check.positive_id(v, &key_path(path, "contractTypeId")));
+    let contract_type_id = check
+        .required(map, path, "contractTypeId")
+        .and_then(|v| check.positive_id(v, &key_path(path, "contractTypeId")));
     let organization_type = check.optional_text(map, path, "organizationType", 100);
     let fields_path = key_path(path, "fields");
     let fields = match map.get("fields") {
@@ -397,7 +420,10 @@ fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<Templ
                 .collect();
             for (n, (i, field)) in fields.iter().enumerate() {
                 if fields.iter().take(n).any(|(_, earlier)| earlier.variable == field.variable) {
-                    check.problem(index_path(&fields_path, *i), format!("variable \"{}\" is mapped twice", field.variable));
+                    check.problem(
+                        index_path(&fields_path, *i),
+                        format!("variable \"{}\" is mapped twice", field.variable),
+                    );
                 }
             }
             fields.into_iter().map(|(_, f)| f).collect()
@@ -423,7 +449,9 @@ fn read_field(check: &mut Checker, value: &Value, path: &str) -> Option<FieldMap
         }
     }
     let source = match (map.get("source"), map.get("value")) {
-        (Some(source), None) => check.text(source, &key_path(path, "source"), 200).and_then(|text| read_source(check, &text, path)),
+        (Some(source), None) => {
+            check.text(source, &key_path(path, "source"), 200).and_then(|text| read_source(check, &text, path))
+        }
         (None, Some(constant)) if !constant.is_null() => Some(FieldSource::Constant(constant.clone())),
         (Some(_), Some(_)) => {
             check.problem(path, "give either source (a deal field) or value (a constant), not both");
@@ -434,8 +462,10 @@ fn read_field(check: &mut Checker, value: &Value, path: &str) -> Option<FieldMap
             None
         }
     };
-    let encoding = check.required_text(map, path, "encoding", 20).and_then(|name| read_encoding(check, map, path, &name));
-    let extras: &[(&str, &[&str])] = &[("options", &["enum", "multiSelect"]), ("currency", &["currency"]), ("unit", &["duration"])];
+    let encoding =
+        check.required_text(map, path, "encoding", 20).and_then(|name| read_encoding(check, map, path, &name));
+    let extras: &[(&str, &[&str])] =
+        &[("options", &["enum", "multiSelect"]), ("currency", &["currency"]), ("unit", &["duration"])];
     if let Some(encoding) = map.get("encoding").and_then(Value::as_str) {
         for (key, allowed) in extras {
             if map.contains_key(*key) && !allowed.contains(&encoding) {
@@ -458,7 +488,10 @@ fn read_source(check: &mut Checker, text: &str, path: &str) -> Option<FieldSourc
         Some((_, field)) => Some(FieldSource::Deal(*field)),
         None => {
             let known: Vec<&str> = DealField::ALL.iter().map(|(name, _)| *name).collect();
-            check.problem(key_path(path, "source"), format!("unknown deal field \"{text}\"; use custom.<crm property> or one of: {}", known.join(", ")));
+            check.problem(
+                key_path(path, "source"),
+                format!("unknown deal field \"{text}\"; use custom.<crm property> or one of: {}", known.join(", ")),
+            );
             None
         }
     }
@@ -477,7 +510,10 @@ fn read_encoding(check: &mut Checker, map: &Map<String, Value>, path: &str, name
                         Value::String(option) if !option.is_empty() => {
                             out.insert(crm_value.clone(), option.clone());
                         }
-                        other => check.problem(key_path(&options_path, crm_value), format!("expected the template option value, found {}", describe(other))),
+                        other => check.problem(
+                            key_path(&options_path, crm_value),
+                            format!("expected the template option value, found {}", describe(other)),
+                        ),
                     }
                 }
                 Some(out)
@@ -511,7 +547,10 @@ fn read_encoding(check: &mut Checker, map: &Map<String, Value>, path: &str, name
             unit.map(|unit| Encoding::Duration { unit })
         }
         other => {
-            check.problem(key_path(path, "encoding"), format!("unknown encoding \"{other}\"; expected one of: {}", ENCODINGS.join(", ")));
+            check.problem(
+                key_path(path, "encoding"),
+                format!("unknown encoding \"{other}\"; expected one of: {}", ENCODINGS.join(", ")),
+            );
             None
         }
     }
@@ -545,7 +584,10 @@ mod tests {
         let config = Config::from_json(&sample()).unwrap();
         assert_eq!(config.environment, Environment::Uat);
         assert_eq!(config.crm.account_id, "4411223");
-        assert_eq!(config.api, ApiTarget::SpotDraft { base_url: "https://api.eu.spotdraft.com".into(), region: Some(Region::Eu) });
+        assert_eq!(
+            config.api,
+            ApiTarget::SpotDraft { base_url: "https://api.eu.spotdraft.com".into(), region: Some(Region::Eu) }
+        );
         assert_eq!(config.templates[0].fields[2].encoding, Encoding::Duration { unit: DurationUnit::Months });
         assert!(config.stage_allows_creation(Some("contractsent")));
         assert!(!config.stage_allows_creation(Some("closedlost")));

@@ -237,7 +237,13 @@ fn read_date(check: &mut Checker, value: Option<&Value>, path: &str) -> Option<S
         Some(value) => {
             let date = normalise_date(value);
             if date.is_none() {
-                check.problem(path, format!("expected a date (YYYY-MM-DD, ISO timestamp or epoch milliseconds), found {}", type_name(value)));
+                check.problem(
+                    path,
+                    format!(
+                        "expected a date (YYYY-MM-DD, ISO timestamp or epoch milliseconds), found {}",
+                        type_name(value)
+                    ),
+                );
             }
             date
         }
@@ -248,14 +254,19 @@ fn read_account(check: &mut Checker, map: &Map<String, Value>, path: &str) -> Op
     check.no_unknown_keys(map, path, &["id", "name", "jurisdictionIsoCode", "address"]);
     let id = check.optional_text(map, path, "id", 64);
     let name = check.required_text(map, path, "name", TEXT_MAX);
-    let jurisdiction_iso_code = check.optional_text(map, path, "jurisdictionIsoCode", 2).map(|c| c.to_ascii_uppercase());
+    let jurisdiction_iso_code =
+        check.optional_text(map, path, "jurisdictionIsoCode", 2).map(|c| c.to_ascii_uppercase());
     if let Some(code) = &jurisdiction_iso_code {
         if !is_country_code(code) {
             check.problem(key_path(path, "jurisdictionIsoCode"), "must be a two-letter ISO 3166 country code");
         }
     }
     let address = optional_object(check, map, path, "address").map(|(m, path)| {
-        check.no_unknown_keys(m, &path, &["lineOne", "lineTwo", "city", "state", "country", "countryIsoCode", "zipcode"]);
+        check.no_unknown_keys(
+            m,
+            &path,
+            &["lineOne", "lineTwo", "city", "state", "country", "countryIsoCode", "zipcode"],
+        );
         let country_iso_code = check.optional_text(m, &path, "countryIsoCode", 2).map(|c| c.to_ascii_uppercase());
         if let Some(code) = &country_iso_code {
             if !is_country_code(code) {
@@ -312,7 +323,16 @@ mod tests {
         }))
         .unwrap_err();
         let paths: Vec<&str> = err.problems().iter().map(|p| p.path.as_str()).collect();
-        for expected in ["deal.id", "deal.name", "deal.amount", "deal.currency", "deal.closeDate", "deal.primaryContact.email", "deal.account.name", "deal.colour"] {
+        for expected in [
+            "deal.id",
+            "deal.name",
+            "deal.amount",
+            "deal.currency",
+            "deal.closeDate",
+            "deal.primaryContact.email",
+            "deal.account.name",
+            "deal.colour",
+        ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }
         assert_eq!(err.code(), "invalid_input");

@@ -29,7 +29,12 @@ pub struct CreateOutcome {
 }
 
 /// Creates the deal's contract from a template, or returns the live one it already has.
-pub async fn create_for_deal<T: Transport>(client: &SpotDraftClient<T>, config: &Config, deal: &Deal, template_id: u64) -> Result<CreateOutcome> {
+pub async fn create_for_deal<T: Transport>(
+    client: &SpotDraftClient<T>,
+    config: &Config,
+    deal: &Deal,
+    template_id: u64,
+) -> Result<CreateOutcome> {
     config.template(template_id)?;
     if !config.stage_allows_creation(deal.stage.as_deref()) {
         return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: config.creation_stages.clone() });
@@ -45,8 +50,10 @@ pub async fn create_for_deal<T: Transport>(client: &SpotDraftClient<T>, config: 
     loop {
         match client.create_contract(&request).await {
             Ok(record) => {
-                let contract = summarise(&record)
-                    .ok_or_else(|| Error::BadResponse { status: 201, reason: format!("the created contract has an unusable id {:?}", record.id) })?;
+                let contract = summarise(&record).ok_or_else(|| Error::BadResponse {
+                    status: 201,
+                    reason: format!("the created contract has an unusable id {:?}", record.id),
+                })?;
                 return Ok(CreateOutcome { contract, created: true });
             }
             Err(error) if outcome_unknown(&error) => {
@@ -76,13 +83,20 @@ fn outcome_unknown(error: &Error) -> bool {
 }
 
 /// The deal's oldest contract that is not voided.
-async fn live_contract<T: Transport>(client: &SpotDraftClient<T>, external_id: &str) -> Result<Option<ContractSummary>> {
+async fn live_contract<T: Transport>(
+    client: &SpotDraftClient<T>,
+    external_id: &str,
+) -> Result<Option<ContractSummary>> {
     let contracts = contracts_by_external_id(client, external_id).await?;
     Ok(contracts.into_iter().filter(|c| c.status.is_live()).min_by_key(|c| c.number))
 }
 
 /// The deal's contracts, newest first.
-pub async fn contracts_for_deal<T: Transport>(client: &SpotDraftClient<T>, config: &Config, deal_id: &str) -> Result<Vec<ContractSummary>> {
+pub async fn contracts_for_deal<T: Transport>(
+    client: &SpotDraftClient<T>,
+    config: &Config,
+    deal_id: &str,
+) -> Result<Vec<ContractSummary>> {
     if !crate::model::is_valid_crm_id(deal_id) {
         return Err(Error::invalid_input("dealId", format!("\"{deal_id}\" is not a CRM record id")));
     }
@@ -90,7 +104,11 @@ pub async fn contracts_for_deal<T: Transport>(client: &SpotDraftClient<T>, confi
     contracts_by_external_id(client, &key.to_string()).await
 }
 
-async fn contracts_by_external_id<T: Transport>(client: &SpotDraftClient<T>, external_id: &str) -> Result<Vec<ContractSummary>> {
+/// Contracts whose `external_metadata.id` is exactly `external_id`, newest first.
+pub async fn contracts_by_external_id<T: Transport>(
+    client: &SpotDraftClient<T>,
+    external_id: &str,
+) -> Result<Vec<ContractSummary>> {
     let records = client.contracts_by_external_id(external_id).await?;
     let mut contracts: Vec<ContractSummary> = records
         .iter()
@@ -98,7 +116,7 @@ async fn contracts_by_external_id<T: Transport>(client: &SpotDraftClient<T>, ext
         .filter(|r| r.external_metadata.as_ref().and_then(|m| m.id_text()).is_none_or(|id| id == external_id))
         .filter_map(summarise)
         .collect();
-    contracts.sort_by(|a, b| b.number.cmp(&a.number));
+    contracts.sort_by_key(|c| std::cmp::Reverse(c.number));
     Ok(contracts)
 }
 
@@ -147,7 +165,10 @@ pub struct ContractListing {
 }
 
 /// A page of contracts, e.g. those changed since a reconciliation checkpoint.
-pub async fn list_contracts<T: Transport>(client: &SpotDraftClient<T>, query: &crate::spotdraft::ListQuery) -> Result<ContractListing> {
+pub async fn list_contracts<T: Transport>(
+    client: &SpotDraftClient<T>,
+    query: &crate::spotdraft::ListQuery,
+) -> Result<ContractListing> {
     let page = client.list_contracts(query).await?;
     Ok(ContractListing {
         page: page.page.unwrap_or(u64::from(query.page)),
@@ -199,7 +220,9 @@ pub struct DownloadLink {
 pub async fn download_link<T: Transport>(client: &SpotDraftClient<T>, id: ContractId) -> Result<DownloadLink> {
     let answer = client.download_link(id).await?;
     match url::parse(&answer.url) {
-        Some(parsed) if url::is_secure_or_loopback(&parsed) => Ok(DownloadLink { url: answer.url, file_name: answer.file_name }),
+        Some(parsed) if url::is_secure_or_loopback(&parsed) => {
+            Ok(DownloadLink { url: answer.url, file_name: answer.file_name })
+        }
         _ => Err(Error::BadResponse { status: 200, reason: "the download URL is not an https URL".into() }),
     }
 }
@@ -218,12 +241,17 @@ pub fn can_send_for_signature(status: &ContractStatus) -> bool {
 }
 
 /// Sends the contract to its counterparties, if its current status allows it.
-pub async fn send_for_signature<T: Transport>(client: &SpotDraftClient<T>, id: ContractId, options: &SendOptions) -> Result<StatusReport> {
+pub async fn send_for_signature<T: Transport>(
+    client: &SpotDraftClient<T>,
+    id: ContractId,
+    options: &SendOptions,
+) -> Result<StatusReport> {
     let mut problems = Vec::new();
     for (field, emails) in [("toEmails", &options.to_emails), ("ccEmails", &options.cc_emails)] {
         for (index, email) in emails.iter().enumerate() {
             if !is_plausible_email(email) {
-                problems.push(Problem::new(format!("{field}[{index}]"), format!("\"{email}\" is not an email address")));
+                problems
+                    .push(Problem::new(format!("{field}[{index}]"), format!("\"{email}\" is not an email address")));
             }
         }
     }

@@ -91,7 +91,12 @@ pub fn preview(config: &Config, template: &TemplateConfig, deal: &Deal, metadata
 }
 
 /// The request create sends, or every reason it can't be sent.
-pub fn create_request(config: &Config, template_id: u64, deal: &Deal, metadata: &TemplateMetadata) -> Result<CreateContractRequest> {
+pub fn create_request(
+    config: &Config,
+    template_id: u64,
+    deal: &Deal,
+    metadata: &TemplateMetadata,
+) -> Result<CreateContractRequest> {
     let template = config.template(template_id)?;
     if !config.stage_allows_creation(deal.stage.as_deref()) {
         return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: config.creation_stages.clone() });
@@ -157,7 +162,10 @@ fn map_fields(
     for mapping in &template.fields {
         let path = format!("contract_data.{}", mapping.variable);
         let Some(target) = find_target(metadata, &mapping.variable) else {
-            problems.push(Problem::new(path, format!("the template has no field \"{}\"; check the configuration", mapping.variable)));
+            problems.push(Problem::new(
+                path,
+                format!("the template has no field \"{}\"; check the configuration", mapping.variable),
+            ));
             continue;
         };
         let label = match &target {
@@ -177,7 +185,10 @@ fn map_fields(
             },
         };
         if raw.is_none() && target_is_required(&target, metadata, &mapping.variable) {
-            problems.push(Problem::new(&path, format!("{label} is required, but the deal has no {}", describe_source(&mapping.source))));
+            problems.push(Problem::new(
+                &path,
+                format!("{label} is required, but the deal has no {}", describe_source(&mapping.source)),
+            ));
         }
         fields.push(PreviewField {
             variable: mapping.variable.clone(),
@@ -194,11 +205,16 @@ fn map_fields(
         if provided.contains(&attribute.variable) || !is_required_given(attribute, &provided) {
             continue;
         }
-        let mapped = template.fields.iter().any(|f| f.variable == attribute.variable || Some(f.variable.as_str()) == attribute.parent_variable.as_deref());
+        let mapped = template.fields.iter().any(|f| {
+            f.variable == attribute.variable || Some(f.variable.as_str()) == attribute.parent_variable.as_deref()
+        });
         if !mapped {
             problems.push(Problem::new(
                 format!("contract_data.{}", attribute.variable),
-                format!("{} is required by the template but not mapped from any deal field; ask an admin to map it", attribute.label()),
+                format!(
+                    "{} is required by the template but not mapped from any deal field; ask an admin to map it",
+                    attribute.label()
+                ),
             ));
         }
     }
@@ -207,7 +223,9 @@ fn map_fields(
 
 fn target_is_required(target: &Target<'_>, metadata: &TemplateMetadata, variable: &str) -> bool {
     match target {
-        Target::Field(attribute) => attribute.is_required() && (attribute.parent_variable.is_none() || attribute.parent_required == Some(true)),
+        Target::Field(attribute) => {
+            attribute.is_required() && (attribute.parent_variable.is_none() || attribute.parent_required == Some(true))
+        }
         Target::Group { .. } => metadata
             .attributes
             .iter()
@@ -224,7 +242,10 @@ fn is_required_given(attribute: &TemplateAttribute, provided: &BTreeSet<String>)
     }
     match &attribute.parent_variable {
         None => true,
-        Some(parent) => attribute.parent_required == Some(true) || provided.iter().any(|v| v.strip_prefix(parent.as_str()).is_some_and(|rest| rest.starts_with('.'))),
+        Some(parent) => {
+            attribute.parent_required == Some(true)
+                || provided.iter().any(|v| v.strip_prefix(parent.as_str()).is_some_and(|rest| rest.starts_with('.')))
+        }
     }
 }
 
@@ -240,7 +261,10 @@ fn insert_nested(data: &mut BTreeMap<String, Value>, metadata: &TemplateMetadata
     let attribute = metadata.attributes.iter().find(|a| a.variable == variable);
     let split = match attribute.and_then(|a| Some((a.parent_variable.as_deref()?, a.child_variable.as_deref()))) {
         Some((parent, Some(child))) => Some((parent.to_string(), child.to_string())),
-        Some((parent, None)) => variable.strip_prefix(parent).and_then(|r| r.strip_prefix('.')).map(|child| (parent.to_string(), child.to_string())),
+        Some((parent, None)) => variable
+            .strip_prefix(parent)
+            .and_then(|r| r.strip_prefix('.'))
+            .map(|child| (parent.to_string(), child.to_string())),
         None => None,
     };
     match split {
@@ -326,13 +350,22 @@ fn resolve(source: &FieldSource, deal: &Deal) -> Option<Value> {
                     ("country", if address.country.is_some() { &address.country } else { &address.country_iso_code }),
                     ("zipcode", &address.zipcode),
                 ];
-                let fields = parts.into_iter().filter_map(|(key, value)| Some((key.to_string(), Value::String(value.clone()?))));
+                let fields =
+                    parts.into_iter().filter_map(|(key, value)| Some((key.to_string(), Value::String(value.clone()?))));
                 Value::Object(fields.collect())
             }),
-            DealField::ContactFirstName => contact.and_then(|c| c.first_name.as_ref()).map(|n| Value::String(names::person_name(n))),
-            DealField::ContactLastName => contact.and_then(|c| c.last_name.as_ref()).map(|n| Value::String(names::person_name(n))),
+            DealField::ContactFirstName => {
+                contact.and_then(|c| c.first_name.as_ref()).map(|n| Value::String(names::person_name(n)))
+            }
+            DealField::ContactLastName => {
+                contact.and_then(|c| c.last_name.as_ref()).map(|n| Value::String(names::person_name(n)))
+            }
             DealField::ContactFullName => contact.and_then(|c| {
-                let full = [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                let full = [c.first_name.as_deref(), c.last_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 (!full.trim().is_empty()).then(|| Value::String(names::person_name(&full)))
             }),
             DealField::ContactEmail => text(contact.and_then(|c| c.email.as_ref())),
@@ -342,7 +375,18 @@ fn resolve(source: &FieldSource, deal: &Deal) -> Option<Value> {
 
 /// The template field types each encoding may fill (v2.1 `CfPublicDescriptorType`).
 fn accepts(encoding: &Encoding, kind: &str) -> bool {
-    const KNOWN: &[&str] = &["string", "boolean", "int", "float", "array of strings", "array of options", "enum", "date", "repeating", "array of files"];
+    const KNOWN: &[&str] = &[
+        "string",
+        "boolean",
+        "int",
+        "float",
+        "array of strings",
+        "array of options",
+        "enum",
+        "date",
+        "repeating",
+        "array of files",
+    ];
     match encoding {
         Encoding::String | Encoding::Datetime => kind == "string",
         Encoding::Number => kind == "int" || kind == "float",
@@ -388,7 +432,8 @@ fn encode(mapping: &FieldMapping, target: &Target<'_>, raw: &Value, deal: &Deal)
         }
         Target::Group { parent_type } => {
             let expected = encoding_name(encoding);
-            let composite = matches!(encoding, Encoding::Currency { .. } | Encoding::Duration { .. } | Encoding::Address);
+            let composite =
+                matches!(encoding, Encoding::Currency { .. } | Encoding::Duration { .. } | Encoding::Address);
             if !composite || parent_type.is_some_and(|t| t != expected) {
                 return Err(format!(
                     "the template field is a group of sub-fields ({}), which a {expected} value can't fill",
@@ -399,7 +444,9 @@ fn encode(mapping: &FieldMapping, target: &Target<'_>, raw: &Value, deal: &Deal)
         }
     };
     match encoding {
-        Encoding::String => scalar_text(raw).map(Value::String).ok_or_else(|| format!("expected text, found {}", describe(raw))),
+        Encoding::String => {
+            scalar_text(raw).map(Value::String).ok_or_else(|| format!("expected text, found {}", describe(raw)))
+        }
         Encoding::Number => {
             let number = as_number(raw).ok_or_else(|| format!("expected a number, found {}", describe(raw)))?;
             if attribute.is_some_and(|a| a.kind == "int") {
@@ -408,16 +455,25 @@ fn encode(mapping: &FieldMapping, target: &Target<'_>, raw: &Value, deal: &Deal)
                 Number::from_f64(number).map(Value::Number).ok_or_else(|| "expected a finite number".to_string())
             }
         }
-        Encoding::Boolean => as_bool(raw).map(Value::Bool).ok_or_else(|| format!("expected true or false, found {}", describe(raw))),
-        Encoding::Date => normalise_date(raw).map(Value::String).ok_or_else(|| format!("expected a date (YYYY-MM-DD), found {}", describe(raw))),
-        Encoding::Datetime => as_datetime(raw).map(Value::String).ok_or_else(|| format!("expected a date and time (ISO 8601), found {}", describe(raw))),
+        Encoding::Boolean => {
+            as_bool(raw).map(Value::Bool).ok_or_else(|| format!("expected true or false, found {}", describe(raw)))
+        }
+        Encoding::Date => normalise_date(raw)
+            .map(Value::String)
+            .ok_or_else(|| format!("expected a date (YYYY-MM-DD), found {}", describe(raw))),
+        Encoding::Datetime => as_datetime(raw)
+            .map(Value::String)
+            .ok_or_else(|| format!("expected a date and time (ISO 8601), found {}", describe(raw))),
         Encoding::Enum { options } => {
             let text = scalar_text(raw).ok_or_else(|| format!("expected one option, found {}", describe(raw)))?;
             choose_option(attribute, options, &text)
         }
         Encoding::MultiSelect { options } => {
             let choices: Vec<String> = match raw {
-                Value::Array(items) => items.iter().map(|item| scalar_text(item).ok_or_else(|| format!("expected options, found {}", describe(item)))).collect::<std::result::Result<_, _>>()?,
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| scalar_text(item).ok_or_else(|| format!("expected options, found {}", describe(item))))
+                    .collect::<std::result::Result<_, _>>()?,
                 other => scalar_text(other)
                     .ok_or_else(|| format!("expected a list of options, found {}", describe(other)))?
                     .split(';')
@@ -426,20 +482,32 @@ fn encode(mapping: &FieldMapping, target: &Target<'_>, raw: &Value, deal: &Deal)
                     .map(str::to_string)
                     .collect(),
             };
-            choices.iter().map(|choice| choose_option(attribute, options, choice)).collect::<std::result::Result<Vec<_>, _>>().map(Value::Array)
+            choices
+                .iter()
+                .map(|choice| choose_option(attribute, options, choice))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(Value::Array)
         }
         Encoding::Currency { currency } => {
             let value = as_number(raw).ok_or_else(|| format!("expected an amount, found {}", describe(raw)))?;
-            let code = currency.clone().or_else(|| deal.currency.clone()).ok_or("the deal has no currency and the mapping names none")?;
+            let code = currency
+                .clone()
+                .or_else(|| deal.currency.clone())
+                .ok_or("the deal has no currency and the mapping names none")?;
             let value = Number::from_f64(value).ok_or("expected a finite amount")?;
             Ok(json!({"type": code, "value": value}))
         }
         Encoding::Duration { unit } => {
-            let count = as_number(raw).and_then(integer).filter(|n| *n >= 0).ok_or_else(|| format!("expected a whole number of {}, found {}", unit_name(*unit), describe(raw)))?;
+            let count = as_number(raw)
+                .and_then(integer)
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| format!("expected a whole number of {}, found {}", unit_name(*unit), describe(raw)))?;
             Ok(json!({"days": duration_days(*unit, count), "type": unit_name(*unit).to_uppercase(), "value": count}))
         }
         Encoding::Address => match raw {
-            Value::Object(address) if address.get("line_one").is_some() || address.get("city").is_some() => Ok(raw.clone()),
+            Value::Object(address) if address.get("line_one").is_some() || address.get("city").is_some() => {
+                Ok(raw.clone())
+            }
             _ => Err(format!("expected an address with at least a street line or city, found {}", describe(raw))),
         },
     }
@@ -512,14 +580,19 @@ fn as_datetime(value: &Value) -> Option<String> {
 
 /// The option *value* for a CRM value: the mapping's translation first, then an exact option
 /// value, then an option label ignoring case.
-fn choose_option(attribute: Option<&TemplateAttribute>, translations: &BTreeMap<String, String>, crm_value: &str) -> std::result::Result<Value, String> {
+fn choose_option(
+    attribute: Option<&TemplateAttribute>,
+    translations: &BTreeMap<String, String>,
+    crm_value: &str,
+) -> std::result::Result<Value, String> {
     let wanted = translations.get(crm_value).map(String::as_str).unwrap_or(crm_value);
     let options = attribute.and_then(|a| a.options.as_deref()).unwrap_or_default();
     if options.is_empty() {
         return Ok(Value::String(wanted.to_string()));
     }
     let by_value = options.iter().find(|o| scalar_text(&o.value).as_deref() == Some(wanted));
-    let by_label = || options.iter().find(|o| o.label.as_deref().is_some_and(|l| l.trim().eq_ignore_ascii_case(wanted)));
+    let by_label =
+        || options.iter().find(|o| o.label.as_deref().is_some_and(|l| l.trim().eq_ignore_ascii_case(wanted)));
     match by_value.or_else(by_label) {
         Some(option) => Ok(option.value.clone()),
         None => {
@@ -548,13 +621,19 @@ fn counterparty(
     let individual = match (kind, &deal.account) {
         ("Individual", _) => true,
         ("Organisation" | "Organization", None) => {
-            problems.push(Problem::new("deal.account", "this template is for organisations: associate a company with the deal"));
+            problems.push(Problem::new(
+                "deal.account",
+                "this template is for organisations: associate a company with the deal",
+            ));
             return None;
         }
         (_, account) => account.is_none(),
     };
     let Some(contact) = &deal.primary_contact else {
-        problems.push(Problem::new("deal.primaryContact", "associate a primary contact with the deal: SpotDraft sends the contract to them"));
+        problems.push(Problem::new(
+            "deal.primaryContact",
+            "associate a primary contact with the deal: SpotDraft sends the contract to them",
+        ));
         return None;
     };
     let first_name = contact.first_name.as_deref().map(names::person_name).filter(|n| !n.is_empty());
@@ -571,7 +650,13 @@ fn counterparty(
         email: email?,
     };
     if individual {
-        return Some(CounterParty { is_individual: true, organization_type: None, organization_name: None, poc_details, organization_details: None });
+        return Some(CounterParty {
+            is_individual: true,
+            organization_type: None,
+            organization_name: None,
+            poc_details,
+            organization_details: None,
+        });
     }
     let account = deal.account.as_ref()?;
     let organization_name = names::organization_name(&account.name);
@@ -585,7 +670,10 @@ fn counterparty(
             zipcode: a.zipcode.clone(),
         }),
         _ => {
-            warnings.push(Problem::new("deal.account.address", "the company address needs a street line, city and country code; sent without an address"));
+            warnings.push(Problem::new(
+                "deal.account.address",
+                "the company address needs a street line, city and country code; sent without an address",
+            ));
             None
         }
     });

@@ -295,8 +295,18 @@ mod tests {
         let key = RecordKey::for_deal(CrmHost::Hubspot, "4411223", "1001");
         assert_eq!(key.to_string(), "hubspot:4411223:deal:1001");
         assert_eq!(RecordKey::parse("hubspot:4411223:deal:1001"), Some(key));
-        assert_eq!(RecordKey::parse("salesforce:00D5g:opportunity:0065g00000AbCdEAAV").unwrap().id, "0065g00000AbCdEAAV");
-        for foreign in ["hubspot-deal-10024", "hubspot:1:deal", "hubspot:1:deal:2:3", "notacrm:1:deal:2", "hubspot:1:deal:a b", "hubspot::deal:1"] {
+        assert_eq!(
+            RecordKey::parse("salesforce:00D5g:opportunity:0065g00000AbCdEAAV").unwrap().id,
+            "0065g00000AbCdEAAV"
+        );
+        for foreign in [
+            "hubspot-deal-10024",
+            "hubspot:1:deal",
+            "hubspot:1:deal:2:3",
+            "notacrm:1:deal:2",
+            "hubspot:1:deal:a b",
+            "hubspot::deal:1",
+        ] {
             assert_eq!(RecordKey::parse(foreign), None, "{foreign}");
         }
     }

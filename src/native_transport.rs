@@ -66,7 +66,9 @@ fn connection(error: impl std::fmt::Display) -> TransportError {
 fn classify(error: ureq::Error) -> TransportError {
     match error {
         ureq::Error::Timeout(_) => TransportError::Timeout,
-        ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => TransportError::Timeout,
+        ureq::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+            TransportError::Timeout
+        }
         other => connection(other),
     }
 }

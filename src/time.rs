@@ -17,7 +17,8 @@ pub struct Date {
 
 impl Date {
     pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
-        let valid = (1..=9999).contains(&year) && (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+        let valid =
+            (1..=9999).contains(&year) && (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
         valid.then_some(Date { year, month, day })
     }
 
@@ -131,7 +132,9 @@ pub fn parse_timestamp(text: &str) -> Option<EpochMicros> {
             sign * (oh * 3600 + om * 60)
         }
     };
-    let seconds = date.epoch_days() * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59)) - offset_seconds;
+    let seconds =
+        date.epoch_days() * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59))
+            - offset_seconds;
     Some(seconds * 1_000_000 + micros)
 }
 
@@ -158,7 +161,17 @@ mod tests {
     fn dates_parse_strictly() {
         assert_eq!(Date::parse("2026-03-28"), Date::new(2026, 3, 28));
         assert_eq!(Date::parse("2024-02-29").map(|d| d.to_string()), Some("2024-02-29".into()));
-        for bad in ["2025-02-29", "2026-13-01", "2026-00-10", "2026-1-01", "26-01-01", "2026/01/01", "2026-01-01T", "", "２０２６-01-01"] {
+        for bad in [
+            "2025-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "26-01-01",
+            "2026/01/01",
+            "2026-01-01T",
+            "",
+            "２０２６-01-01",
+        ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
     }
@@ -181,7 +194,14 @@ mod tests {
         assert_eq!(parse_timestamp("2021-08-22T03:53:52.123456789Z").unwrap() - plain, 123_456);
         assert_eq!(format_timestamp(plain).unwrap(), "2021-08-22T03:53:52Z");
         assert_eq!(format_timestamp(plain + 201_442).unwrap(), "2021-08-22T03:53:52.201442Z");
-        for bad in ["2021-08-22", "2021-08-22T03:53Z", "2021-08-22T25:00:00Z", "2021-08-22T03:53:52", "2021-08-22T03:53:52.Z", "2021-08-22T03:53:52+0200"] {
+        for bad in [
+            "2021-08-22",
+            "2021-08-22T03:53Z",
+            "2021-08-22T25:00:00Z",
+            "2021-08-22T03:53:52",
+            "2021-08-22T03:53:52.Z",
+            "2021-08-22T03:53:52+0200",
+        ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }

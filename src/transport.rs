@@ -75,7 +75,9 @@ pub enum TransportError {
     /// Connection refused, reset or closed early, DNS failure, CORS refusal, ...
     Connection(String),
     /// The answer's body exceeded `max_response_bytes`.
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
 }
 
 impl fmt::Display for TransportError {

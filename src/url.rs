@@ -141,7 +141,9 @@ mod tests {
         assert_eq!(encode_component("a/b c"), "a%2Fb%20c");
         assert_eq!(encode_path_segment("hubspot:42:deal:7"), "hubspot:42:deal:7");
         assert_eq!(encode_path_segment("../x?y"), "..%2Fx%3Fy");
-        assert_eq!(query_string(&[("filter__last_updated_on[$gte]", "2026-01-01T00:00:00Z".into())]),
-            "?filter__last_updated_on%5B%24gte%5D=2026-01-01T00%3A00%3A00Z");
+        assert_eq!(
+            query_string(&[("filter__last_updated_on[$gte]", "2026-01-01T00:00:00Z".into())]),
+            "?filter__last_updated_on%5B%24gte%5D=2026-01-01T00%3A00%3A00Z"
+        );
     }
 }

@@ -38,17 +38,24 @@ impl WebhookKey {
     /// From the `hmac_key` that `GET /api/v2.1/public/webhooks/hmac_key/` returns.
     pub fn from_base64(text: &str) -> Result<WebhookKey> {
         use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| Error::invalid_input("hmacKey", format!("is not base64 ({e}); use hmac_key exactly as SpotDraft returns it")))?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| {
+            Error::invalid_input(
+                "hmacKey",
+                format!("is not base64 ({e}); use hmac_key exactly as SpotDraft returns it"),
+            )
+        })?;
         if bytes.len() < 16 {
-            return Err(Error::invalid_input("hmacKey", "decodes to fewer than 16 bytes; use hmac_key exactly as SpotDraft returns it"));
+            return Err(Error::invalid_input(
+                "hmacKey",
+                "decodes to fewer than 16 bytes; use hmac_key exactly as SpotDraft returns it",
+            ));
         }
         WebhookKey::from_bytes(&bytes)
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<WebhookKey> {
-        let keyed = HmacSha512::new_from_slice(bytes).map_err(|_| Error::invalid_input("hmacKey", "is not a usable HMAC key"))?;
+        let keyed = HmacSha512::new_from_slice(bytes)
+            .map_err(|_| Error::invalid_input("hmacKey", "is not a usable HMAC key"))?;
         Ok(WebhookKey { keyed, key_len: bytes.len() })
     }
 
@@ -74,7 +81,9 @@ impl WebhookKey {
         };
         match self.mac(body).verify_slice(&expected) {
             Ok(()) => Ok(()),
-            Err(_) => invalid("the signature does not match the body (wrong environment's key, or the body was altered)"),
+            Err(_) => {
+                invalid("the signature does not match the body (wrong environment's key, or the body was altered)")
+            }
         }
     }
 }
@@ -163,9 +172,13 @@ pub struct WebhookEvent {
 /// the fields sync cannot do without are required.
 pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(Error::InvalidWebhook(vec![Problem::new("", format!("the body is larger than {MAX_BODY_BYTES} bytes"))]));
+        return Err(Error::InvalidWebhook(vec![Problem::new(
+            "",
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        )]));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| Error::InvalidWebhook(vec![Problem::new("", format!("the body is not JSON ({e})"))]))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Error::InvalidWebhook(vec![Problem::new("", format!("the body is not JSON ({e})"))]))?;
     let mut check = Checker::default();
     let Some(map) = check.object(&value, "payload") else { return Err(Error::InvalidWebhook(check.problems)) };
     let activity = check.required_text(map, "", "activity", 100);
@@ -204,7 +217,11 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
         .and_then(Value::as_str)
         .and_then(Environment::parse);
     let recipient = activity_data
-        .and_then(|d| d.get("email_event_data").and_then(|e| e.get("recipient_email")).or_else(|| d.get("signatory").and_then(|s| s.get("email"))))
+        .and_then(|d| {
+            d.get("email_event_data")
+                .and_then(|e| e.get("recipient_email"))
+                .or_else(|| d.get("signatory").and_then(|s| s.get("email")))
+        })
         .and_then(Value::as_str);
     let mut dedupe_key = format!("{number}:{activity}:{occurred_at_micros}");
     if let Some(recipient) = recipient {
@@ -230,7 +247,10 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
 /// Verifies, then parses: the only order in which a delivery may be trusted.
 pub fn verify_and_parse(key: &WebhookKey, body: &[u8], signature: Option<&str>) -> Result<WebhookEvent> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(Error::InvalidWebhook(vec![Problem::new("", format!("the body is larger than {MAX_BODY_BYTES} bytes"))]));
+        return Err(Error::InvalidWebhook(vec![Problem::new(
+            "",
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        )]));
     }
     key.verify(body, signature)?;
     parse_event(body)
@@ -326,7 +346,10 @@ mod tests {
         assert_eq!(event.contract_status, ContractStatus::Other("IN_ORBIT".into()));
         assert_eq!(event.record, None, "ids this plugin did not write are not CRM records");
 
-        let err = parse_event(br#"{"activity": "CONTRACT_SIGNED", "contract_id": "abc", "activity_data": {"timestamp": "yesterday"}}"#).unwrap_err();
+        let err = parse_event(
+            br#"{"activity": "CONTRACT_SIGNED", "contract_id": "abc", "activity_data": {"timestamp": "yesterday"}}"#,
+        )
+        .unwrap_err();
         let paths: Vec<&str> = err.problems().iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["contract_id", "contract_status", "activity_data.timestamp"]);
         for bad in [&b"not json"[..], b"[]", b"", b"{\"activity\": 5}"] {
@@ -344,6 +367,9 @@ mod tests {
             }))
             .unwrap()
         };
-        assert_ne!(parse_event(&body("a@x.example")).unwrap().dedupe_key, parse_event(&body("b@x.example")).unwrap().dedupe_key);
+        assert_ne!(
+            parse_event(&body("a@x.example")).unwrap().dedupe_key,
+            parse_event(&body("b@x.example")).unwrap().dedupe_key
+        );
     }
 }

@@ -31,7 +31,10 @@ fn create(transport: &ScriptedTransport) -> spotdraft_crm::Result<flows::CreateO
 fn lookup_hit_returns_the_live_contract_without_creating() {
     let transport = ScriptedTransport::new().expect(METADATA, metadata_reply()).expect(
         LOOKUP,
-        Reply::Json(200, json!([looked_up_contract(30, "VOIDED", DEAL_KEY), looked_up_contract(31, "REDLINING", DEAL_KEY)])),
+        Reply::Json(
+            200,
+            json!([looked_up_contract(30, "VOIDED", DEAL_KEY), looked_up_contract(31, "REDLINING", DEAL_KEY)]),
+        ),
     );
     let outcome = create(&transport).unwrap();
     assert!(!outcome.created);
@@ -113,7 +116,14 @@ fn create_429_is_retried_because_nothing_was_done() {
     let transport = ScriptedTransport::new()
         .expect(METADATA, metadata_reply())
         .expect(LOOKUP, Reply::Json(200, json!([])))
-        .expect(CREATE, Reply::Raw(429, vec![("Retry-After".into(), "2".into())], b"{\"detail\": \"Request was throttled.\"}".to_vec()))
+        .expect(
+            CREATE,
+            Reply::Raw(
+                429,
+                vec![("Retry-After".into(), "2".into())],
+                b"{\"detail\": \"Request was throttled.\"}".to_vec(),
+            ),
+        )
         .expect(CREATE, Reply::Json(201, created_contract(35, DEAL_KEY)));
     assert_eq!(create(&transport).unwrap().contract.number, 35);
     assert_eq!(*transport.sleeps.borrow(), [2_000], "Retry-After honoured");
@@ -130,7 +140,8 @@ fn invalid_input_sends_nothing() {
     assert_eq!(err.code(), "unknown_template");
     let err = pollster::block_on(flows::contracts_for_deal(&client, &config(), "../templates")).unwrap_err();
     assert_eq!(err.code(), "invalid_input");
-    let err = pollster::block_on(client.list_contracts(&ListQuery { page: 1, limit: 500, ..Default::default() })).unwrap_err();
+    let err = pollster::block_on(client.list_contracts(&ListQuery { page: 1, limit: 500, ..Default::default() }))
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_input");
     let bad_email = SendOptions { to_emails: vec!["not-an-email".into()], ..Default::default() };
     let err = pollster::block_on(flows::send_for_signature(&client, ContractId::template(1), &bad_email)).unwrap_err();
@@ -142,7 +153,8 @@ fn invalid_input_sends_nothing() {
 fn mapping_problems_stop_before_any_write() {
     let transport = ScriptedTransport::new().expect(METADATA, metadata_reply());
     let no_date = deal_with(|d| d["closeDate"] = serde_json::Value::Null);
-    let err = pollster::block_on(flows::create_for_deal(&client(&transport), &config(), &no_date, MSA_TEMPLATE)).unwrap_err();
+    let err =
+        pollster::block_on(flows::create_for_deal(&client(&transport), &config(), &no_date, MSA_TEMPLATE)).unwrap_err();
     assert_eq!(err.code(), "mapping_failed");
     assert_eq!(transport.request_lines(), [METADATA]);
 }
@@ -152,7 +164,10 @@ fn reads_retry_transient_failures_within_the_policy() {
     let transport = ScriptedTransport::new()
         .expect("GET /api/v2.1/public/contracts/T-7/status", Reply::Json(503, json!({"detail": "unavailable"})))
         .expect("GET /api/v2.1/public/contracts/T-7/status", Reply::Fail(TransportError::Timeout))
-        .expect("GET /api/v2.1/public/contracts/T-7/status", Reply::Json(200, json!({"contract_status": "SIGN", "contract_name": "MSA"})));
+        .expect(
+            "GET /api/v2.1/public/contracts/T-7/status",
+            Reply::Json(200, json!({"contract_status": "SIGN", "contract_name": "MSA"})),
+        );
     let report = pollster::block_on(flows::status(&client(&transport), ContractId::template(7))).unwrap();
     assert_eq!(report.status, ContractStatus::Sign);
     assert_eq!(report.link, "https://app.spotdraft.com/contracts/v2/7");
@@ -180,7 +195,11 @@ fn retries_stop_at_the_attempt_limit() {
 fn redirects_are_reported_not_followed() {
     let transport = ScriptedTransport::new().expect(
         "GET /api/v2.1/public/templates/",
-        Reply::Raw(302, vec![("Location".into(), "https://api.us.spotdraft.com/api/v2.1/public/templates/".into())], vec![]),
+        Reply::Raw(
+            302,
+            vec![("Location".into(), "https://api.us.spotdraft.com/api/v2.1/public/templates/".into())],
+            vec![],
+        ),
     );
     let err = pollster::block_on(client(&transport).templates()).unwrap_err();
     assert_eq!(err.code(), "redirected");
@@ -195,13 +214,18 @@ fn bad_success_bodies_are_clear_errors() {
         (b"".to_vec(), "empty"),
         (br#"{"items": "nope"}"#.to_vec(), "documented shape"),
     ] {
-        let transport = ScriptedTransport::new().expect("GET /api/v2.1/public/templates/", Reply::Raw(200, vec![], body));
+        let transport =
+            ScriptedTransport::new().expect("GET /api/v2.1/public/templates/", Reply::Raw(200, vec![], body));
         let err = pollster::block_on(client(&transport).templates()).unwrap_err();
         assert_eq!(err.code(), "bad_response");
         assert!(err.to_string().contains(expected), "{err}");
     }
-    let transport = ScriptedTransport::new().expect("GET /api/v2.1/public/templates/", Reply::Fail(TransportError::TooLarge { limit: 10 }));
-    assert!(pollster::block_on(client(&transport).templates()).unwrap_err().to_string().contains("larger than 10 bytes"));
+    let transport = ScriptedTransport::new()
+        .expect("GET /api/v2.1/public/templates/", Reply::Fail(TransportError::TooLarge { limit: 10 }));
+    assert!(pollster::block_on(client(&transport).templates())
+        .unwrap_err()
+        .to_string()
+        .contains("larger than 10 bytes"));
 }
 
 #[test]
@@ -223,8 +247,14 @@ fn ids_arrive_as_strings_or_integers() {
 
 #[test]
 fn deep_links_are_only_ever_https_spotdraft_app_urls() {
-    assert_eq!(flows::deep_link(Some("https://app.spotdraft.com/contracts/v2/4322"), 4322), "https://app.spotdraft.com/contracts/v2/4322");
-    assert_eq!(flows::deep_link(Some("https://app.spotdraft.com/contracts/v2/4322?workspaceId=1"), 4322), "https://app.spotdraft.com/contracts/v2/4322?workspaceId=1");
+    assert_eq!(
+        flows::deep_link(Some("https://app.spotdraft.com/contracts/v2/4322"), 4322),
+        "https://app.spotdraft.com/contracts/v2/4322"
+    );
+    assert_eq!(
+        flows::deep_link(Some("https://app.spotdraft.com/contracts/v2/4322?workspaceId=1"), 4322),
+        "https://app.spotdraft.com/contracts/v2/4322?workspaceId=1"
+    );
     for hostile in [
         "http://app.spotdraft.com/contracts/v2/1",
         "https://app.spotdraft.com.evil.example/contracts/v2/1",
@@ -243,14 +273,23 @@ fn deep_links_are_only_ever_https_spotdraft_app_urls() {
 fn download_links_are_fresh_and_must_be_secure() {
     let path = "POST /api/v2.1/public/contracts/T-5/download_link";
     let transport = ScriptedTransport::new()
-        .expect(path, Reply::Json(200, json!({"url": "https://storage.googleapis.com/x?signature=1", "file_name": "MSA.pdf"})))
-        .expect(path, Reply::Json(200, json!({"url": "https://storage.googleapis.com/x?signature=2", "file_name": "MSA.pdf"})))
+        .expect(
+            path,
+            Reply::Json(200, json!({"url": "https://storage.googleapis.com/x?signature=1", "file_name": "MSA.pdf"})),
+        )
+        .expect(
+            path,
+            Reply::Json(200, json!({"url": "https://storage.googleapis.com/x?signature=2", "file_name": "MSA.pdf"})),
+        )
         .expect(path, Reply::Json(200, json!({"url": "http://storage.example/x", "file_name": "MSA.pdf"})));
     let client = client(&transport);
     let first = pollster::block_on(flows::download_link(&client, ContractId::template(5))).unwrap();
     let second = pollster::block_on(flows::download_link(&client, ContractId::template(5))).unwrap();
     assert_ne!(first.url, second.url, "never cached");
-    assert_eq!(pollster::block_on(flows::download_link(&client, ContractId::template(5))).unwrap_err().code(), "bad_response");
+    assert_eq!(
+        pollster::block_on(flows::download_link(&client, ContractId::template(5))).unwrap_err().code(),
+        "bad_response"
+    );
 }
 
 #[test]
@@ -262,35 +301,61 @@ fn send_for_signature_checks_status_first() {
         .expect(status, Reply::Json(200, json!({"contract_status": "REDLINING", "contract_name": "MSA"})))
         .expect(status, Reply::Json(200, json!({"contract_status": "EXECUTED", "contract_name": "MSA"})));
     let client = client(&transport);
-    let report = pollster::block_on(flows::send_for_signature(&client, ContractId::template(8), &SendOptions::default())).unwrap();
+    let report =
+        pollster::block_on(flows::send_for_signature(&client, ContractId::template(8), &SendOptions::default()))
+            .unwrap();
     assert_eq!(report.status, ContractStatus::Redlining);
     let body: serde_json::Value = serde_json::from_slice(transport.sent.borrow()[1].body.as_deref().unwrap()).unwrap();
     assert_eq!(body, json!({"attachment_formats": ["PDF"]}));
-    let err = pollster::block_on(flows::send_for_signature(&client, ContractId::template(8), &SendOptions::default())).unwrap_err();
+    let err = pollster::block_on(flows::send_for_signature(&client, ContractId::template(8), &SendOptions::default()))
+        .unwrap_err();
     assert!(err.to_string().contains("executed"), "{err}");
     assert_eq!(transport.count("POST"), 1);
 }
 
 #[test]
 fn server_side_credentials_are_sent_as_documented() {
-    let transport = ScriptedTransport::new().expect("GET /api/v2.1/public/templates/", Reply::Json(200, json!({"items": [{"id": 1, "name": "NDA", "contract_type_id": 10}]})));
-    let credentials = Credentials { client_id: "id-1".into(), client_secret: "s3cret".into(), user_email: Some("ops@yourco.example".into()) };
-    let client = SpotDraftClient::new(&transport, "https://api.eu.spotdraft.com", Some(credentials.clone()), ClientOptions::default()).unwrap();
+    let transport = ScriptedTransport::new().expect(
+        "GET /api/v2.1/public/templates/",
+        Reply::Json(200, json!({"items": [{"id": 1, "name": "NDA", "contract_type_id": 10}]})),
+    );
+    let credentials = Credentials {
+        client_id: "id-1".into(),
+        client_secret: "s3cret".into(),
+        user_email: Some("ops@yourco.example".into()),
+    };
+    let client = SpotDraftClient::new(
+        &transport,
+        "https://api.eu.spotdraft.com",
+        Some(credentials.clone()),
+        ClientOptions::default(),
+    )
+    .unwrap();
     let templates = pollster::block_on(client.templates()).unwrap();
     assert_eq!(templates[0].contract_type_id, Some(10));
     let sent = transport.sent.borrow();
     assert_eq!(sent[0].url, "https://api.eu.spotdraft.com/api/v2.1/public/templates/");
-    assert_eq!((sent[0].header("client-id"), sent[0].header("client-secret"), sent[0].header("user-email")), (Some("id-1"), Some("s3cret"), Some("ops@yourco.example")));
+    assert_eq!(
+        (sent[0].header("client-id"), sent[0].header("client-secret"), sent[0].header("user-email")),
+        (Some("id-1"), Some("s3cret"), Some("ops@yourco.example"))
+    );
     assert!(!format!("{credentials:?}").contains("s3cret"), "secrets never reach Debug output");
 }
 
 #[test]
 fn client_refuses_insecure_or_malformed_endpoints() {
     let transport = ScriptedTransport::new();
-    for base in ["http://api.us.spotdraft.com", "https://api.us.spotdraft.com/api", "api.us.spotdraft.com", "https://a.example?x=1"] {
+    for base in [
+        "http://api.us.spotdraft.com",
+        "https://api.us.spotdraft.com/api",
+        "api.us.spotdraft.com",
+        "https://a.example?x=1",
+    ] {
         assert!(SpotDraftClient::new(&transport, base, None, ClientOptions::default()).is_err(), "{base}");
     }
     let blank = Credentials { client_id: " ".into(), client_secret: "x\ny".into(), user_email: Some("nobody".into()) };
-    let err = SpotDraftClient::new(&transport, "https://api.us.spotdraft.com", Some(blank), ClientOptions::default()).err().unwrap();
+    let err = SpotDraftClient::new(&transport, "https://api.us.spotdraft.com", Some(blank), ClientOptions::default())
+        .err()
+        .unwrap();
     assert_eq!(err.problems().len(), 3);
 }

@@ -4,8 +4,8 @@
 mod support;
 
 use serde_json::{json, Value};
-use spotdraft_crm::mapping::{self, duration_days};
 use spotdraft_crm::config::DurationUnit;
+use spotdraft_crm::mapping::{self, duration_days};
 use support::*;
 
 fn msa_request() -> Value {
@@ -55,7 +55,10 @@ fn counterparty_comes_from_account_and_contact_with_normalised_names() {
     );
     let nda = mapping::create_request(&config(), NDA_TEMPLATE, &deal(), &nda_metadata()).unwrap();
     assert_eq!(nda.counter_party_details[0].organization_type.as_deref(), Some("company"));
-    assert_eq!(serde_json::to_value(&nda.contract_data).unwrap(), json!({"effective_date": "2026-03-28", "nda_kind": "mutual"}));
+    assert_eq!(
+        serde_json::to_value(&nda.contract_data).unwrap(),
+        json!({"effective_date": "2026-03-28", "nda_kind": "mutual"})
+    );
 }
 
 #[test]
@@ -101,10 +104,16 @@ fn preview_reports_every_problem_at_once_and_builds_nothing() {
             "contract_data.subscription_term",
         ]
     );
-    let text = |path: &str| preview.problems.iter().find(|p| p.path == path).map(|p| p.message.clone()).unwrap_or_default();
-    assert!(text("contract_data.effective_date").contains("required, but the deal has no close date"), "{}", text("contract_data.effective_date"));
+    let text =
+        |path: &str| preview.problems.iter().find(|p| p.path == path).map(|p| p.message.clone()).unwrap_or_default();
+    assert!(
+        text("contract_data.effective_date").contains("required, but the deal has no close date"),
+        "{}",
+        text("contract_data.effective_date")
+    );
     assert!(text("contract_data.seats").contains("whole number"));
-    assert!(text("contract_data.billing_frequency").contains("Annual invoice (annual_invoice), Monthly card (monthly_card)"));
+    assert!(text("contract_data.billing_frequency")
+        .contains("Annual invoice (annual_invoice), Monthly card (monthly_card)"));
     assert!(text("contract_data.service_countries").contains("\"Narnia\""));
     // The preview still shows what did map.
     let customer = preview.fields.iter().find(|f| f.variable == "customer_name").unwrap();
@@ -116,15 +125,26 @@ fn preview_reports_every_problem_at_once_and_builds_nothing() {
 fn wrong_type_and_unmapped_required_fields_are_problems() {
     let mut doc = config_json();
     // A date mapped onto a boolean field, and the required customer_name left unmapped.
-    doc["templates"][1]["fields"][4] = json!({"variable": "auto_renewal", "source": "deal.closeDate", "encoding": "date"});
-    doc["templates"][1]["fields"][1] = json!({"variable": "not_in_template", "source": "deal.name", "encoding": "string"});
+    doc["templates"][1]["fields"][4] =
+        json!({"variable": "auto_renewal", "source": "deal.closeDate", "encoding": "date"});
+    doc["templates"][1]["fields"][1] =
+        json!({"variable": "not_in_template", "source": "deal.name", "encoding": "string"});
     let config = spotdraft_crm::config::Config::from_json(&doc).unwrap();
     let template = config.template(MSA_TEMPLATE).unwrap();
     let preview = mapping::preview(&config, template, &deal(), &msa_metadata());
     let messages: Vec<String> = preview.problems.iter().map(|p| p.to_string()).collect();
-    assert!(messages.iter().any(|m| m.starts_with("contract_data.not_in_template: the template has no field")), "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("contract_data.auto_renewal") && m.contains("\"boolean\"")), "{messages:#?}");
-    assert!(messages.iter().any(|m| m.starts_with("contract_data.customer_name") && m.contains("not mapped")), "{messages:#?}");
+    assert!(
+        messages.iter().any(|m| m.starts_with("contract_data.not_in_template: the template has no field")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("contract_data.auto_renewal") && m.contains("\"boolean\"")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with("contract_data.customer_name") && m.contains("not mapped")),
+        "{messages:#?}"
+    );
 }
 
 #[test]
@@ -191,5 +211,9 @@ fn currency_needs_a_code() {
     let config = config();
     let no_currency = deal_with(|d| d["currency"] = Value::Null);
     let preview = mapping::preview(&config, config.template(MSA_TEMPLATE).unwrap(), &no_currency, &msa_metadata());
-    assert!(preview.problems.iter().any(|p| p.path == "contract_data.fees" && p.message.contains("no currency")), "{:#?}", preview.problems);
+    assert!(
+        preview.problems.iter().any(|p| p.path == "contract_data.fees" && p.message.contains("no currency")),
+        "{:#?}",
+        preview.problems
+    );
 }

@@ -42,14 +42,20 @@ fn answer(mut stream: TcpStream) {
     let _ = reader.read_exact(&mut body);
     let path = request_line.split(' ').nth(1).unwrap_or("").to_string();
     let (status, extra, body) = match path.as_str() {
-        "/api/v2.1/public/contracts/T-1/status" => (200, "", r#"{"contract_status": "EXECUTED", "contract_name": "NDA"}"#.to_string()),
+        "/api/v2.1/public/contracts/T-1/status" => {
+            (200, "", r#"{"contract_status": "EXECUTED", "contract_name": "NDA"}"#.to_string())
+        }
         "/api/v2.1/public/contracts/T-2/status" => (404, "", r#"{"detail": "Not Found"}"#.to_string()),
         "/api/v2.1/public/contracts/T-3/status" => {
             thread::sleep(Duration::from_millis(1500));
             (200, "", r#"{"contract_status": "DRAFT"}"#.to_string())
         }
-        "/api/v2.1/public/contracts/T-4/status" => (200, "", format!(r#"{{"contract_status": "DRAFT", "contract_name": "{}"}}"#, "x".repeat(5000))),
-        "/api/v2.1/public/templates/" => (302, "Location: https://api.us.spotdraft.com/api/v2.1/public/templates/\r\n", String::new()),
+        "/api/v2.1/public/contracts/T-4/status" => {
+            (200, "", format!(r#"{{"contract_status": "DRAFT", "contract_name": "{}"}}"#, "x".repeat(5000)))
+        }
+        "/api/v2.1/public/templates/" => {
+            (302, "Location: https://api.us.spotdraft.com/api/v2.1/public/templates/\r\n", String::new())
+        }
         _ => (500, "", "{}".to_string()),
     };
     let reason = match status {
@@ -63,7 +69,8 @@ fn answer(mut stream: TcpStream) {
 }
 
 fn client(base: &str) -> SpotDraftClient<NativeTransport> {
-    let options = ClientOptions { retry: RetryPolicy::none(), timeout_ms: 400, max_response_bytes: 4096, jitter_seed: Some(1) };
+    let options =
+        ClientOptions { retry: RetryPolicy::none(), timeout_ms: 400, max_response_bytes: 4096, jitter_seed: Some(1) };
     SpotDraftClient::new(NativeTransport::new(), base, None, options).expect("client")
 }
 

@@ -39,12 +39,15 @@ fn config() -> JsConfig {
 }
 
 fn deal(id: &str) -> JsValue {
-    js(&format!(r#"{{"id": "{id}", "name": "Acme renewal", "stage": "contractsent", "closeDate": 1774656000000,
-        "account": {{"name": "acme  widgets inc"}}, "primaryContact": {{"firstName": "Avery", "email": "avery@acme.example"}}}}"#))
+    js(&format!(
+        r#"{{"id": "{id}", "name": "Acme renewal", "stage": "contractsent", "closeDate": 1774656000000,
+        "account": {{"name": "acme  widgets inc"}}, "primaryContact": {{"firstName": "Avery", "email": "avery@acme.example"}}}}"#
+    ))
 }
 
 fn client(timeout_ms: u32) -> JsClient {
-    JsClient::new(js(&format!(r#"{{"baseUrl": "{SERVER}", "timeoutMs": {timeout_ms}, "maxAttempts": 1}}"#))).expect("client")
+    JsClient::new(js(&format!(r#"{{"baseUrl": "{SERVER}", "timeoutMs": {timeout_ms}, "maxAttempts": 1}}"#)))
+        .expect("client")
 }
 
 async fn settle(promise: js_sys::Promise) -> Result<JsValue, JsValue> {
@@ -141,13 +144,16 @@ async fn bad_arguments_reject_without_a_request() {
     let error = settle(client(2000).status("123")).await.expect_err("bare number refused");
     assert_eq!(text(&error, "code"), "invalid_input");
     assert!(text(&error, "message").contains("T-123"));
-    let error = settle(client(2000).create_for_deal(&config(), js(r#"{"id": ""}"#), 101.0)).await.expect_err("bad deal");
+    let error =
+        settle(client(2000).create_for_deal(&config(), js(r#"{"id": ""}"#), 101.0)).await.expect_err("bad deal");
     assert_eq!(text(&error, "code"), "invalid_input");
 }
 
 #[wasm_bindgen_test]
 fn credentials_are_refused_in_a_page() {
-    let error = JsClient::new(js(r#"{"region": "us", "credentials": {"clientId": "a", "clientSecret": "b"}}"#)).err().expect("refused");
+    let error = JsClient::new(js(r#"{"region": "us", "credentials": {"clientId": "a", "clientSecret": "b"}}"#))
+        .err()
+        .expect("refused");
     assert_eq!(text(&error, "code"), "invalid_input");
     assert!(text(&error, "message").contains("never be used in a browser"));
     let error = JsClient::new(js(r#"{"region": "us", "baseUrl": "https://x.example"}"#)).err().expect("ambiguous");

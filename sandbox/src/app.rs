@@ -27,18 +27,11 @@ pub struct App {
 /// Locks ignoring poisoning: a panicked request thread must not take the sandbox down with it,
 /// and every mutation completes before persisting, so the data stays consistent.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl App {
-    pub fn new(
-        state: SandboxState,
-        state_path: Option<PathBuf>,
-        settings: Settings,
-        faults: FaultEngine,
-    ) -> Self {
+    pub fn new(state: SandboxState, state_path: Option<PathBuf>, settings: Settings, faults: FaultEngine) -> Self {
         Self {
             state: Mutex::new(state),
             state_path,
@@ -57,10 +50,7 @@ impl App {
     pub fn persist(&self, state: &SandboxState) {
         if let Some(path) = &self.state_path {
             if let Err(error) = state::save(path, state) {
-                eprintln!(
-                    "sandbox: could not save state to {}: {error}",
-                    path.display()
-                );
+                eprintln!("sandbox: could not save state to {}: {error}", path.display());
             }
         }
     }

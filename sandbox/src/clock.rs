@@ -27,16 +27,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
     let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
     (year, month, day)
 }
@@ -145,10 +140,7 @@ mod tests {
     fn round_trips_timestamps() {
         let micros = parse_datetime("2021-08-22T03:48:52.370635Z").unwrap();
         assert_eq!(format_rfc3339(micros), "2021-08-22T03:48:52.370635Z");
-        assert_eq!(
-            parse_datetime("2021-08-22T05:48:52.370635+02:00"),
-            Some(micros)
-        );
+        assert_eq!(parse_datetime("2021-08-22T05:48:52.370635+02:00"), Some(micros));
     }
 
     #[test]

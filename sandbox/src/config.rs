@@ -53,9 +53,7 @@ fn env_flag(name: &str) -> bool {
 }
 
 fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{flag}: cannot parse {value:?}"))
+    value.parse().map_err(|_| format!("{flag}: cannot parse {value:?}"))
 }
 
 /// `KIND[@RATE][:ROUTE]`, e.g. `503@0.2:POST /api/v2.1/public/contracts/` or `slow=1500:/crm/*`.
@@ -73,38 +71,20 @@ pub fn parse_fault(spec: &str) -> Result<FaultRule, String> {
         Some(_) => return Err(format!("--fault: only slow takes =MS, got {kind:?}")),
         None => (kind, None),
     };
-    Ok(FaultRule {
-        route,
-        service: None,
-        kind: kind.to_string(),
-        rate,
-        times: None,
-        delay_ms,
-    })
+    Ok(FaultRule { route, service: None, kind: kind.to_string(), rate, times: None, delay_ms })
 }
 
 impl Config {
     pub fn from_args(args: &[String]) -> Result<Config, String> {
         let mut config = Config {
-            host: parse(
-                "SANDBOX_HOST",
-                &env("SANDBOX_HOST").unwrap_or_else(|| "127.0.0.1".into()),
-            )?,
+            host: parse("SANDBOX_HOST", &env("SANDBOX_HOST").unwrap_or_else(|| "127.0.0.1".into()))?,
             spotdraft_port: parse(
                 "SANDBOX_SPOTDRAFT_PORT",
                 &env("SANDBOX_SPOTDRAFT_PORT").unwrap_or_else(|| "8790".into()),
             )?,
-            crm_port: parse(
-                "SANDBOX_CRM_PORT",
-                &env("SANDBOX_CRM_PORT").unwrap_or_else(|| "8791".into()),
-            )?,
-            seed: parse(
-                "SANDBOX_SEED",
-                &env("SANDBOX_SEED").unwrap_or_else(|| "1".into()),
-            )?,
-            state_file: Some(PathBuf::from(
-                env("SANDBOX_STATE_FILE").unwrap_or_else(|| "sandbox-state.json".into()),
-            )),
+            crm_port: parse("SANDBOX_CRM_PORT", &env("SANDBOX_CRM_PORT").unwrap_or_else(|| "8791".into()))?,
+            seed: parse("SANDBOX_SEED", &env("SANDBOX_SEED").unwrap_or_else(|| "1".into()))?,
+            state_file: Some(PathBuf::from(env("SANDBOX_STATE_FILE").unwrap_or_else(|| "sandbox-state.json".into()))),
             fresh: env_flag("SANDBOX_FRESH"),
             local_testing: env_flag("SANDBOX_LOCAL_TESTING"),
             download_link_ttl_secs: parse(
@@ -130,8 +110,7 @@ impl Config {
             config.faults.seed = Some(parse("SANDBOX_FAULT_SEED", &value)?);
         }
         if let Some(value) = env("SANDBOX_WEBHOOK_DUPLICATE_RATE") {
-            config.faults.webhooks.duplicate_rate =
-                parse("SANDBOX_WEBHOOK_DUPLICATE_RATE", &value)?;
+            config.faults.webhooks.duplicate_rate = parse("SANDBOX_WEBHOOK_DUPLICATE_RATE", &value)?;
         }
         if let Some(value) = env("SANDBOX_WEBHOOK_DROP_RATE") {
             config.faults.webhooks.drop_rate = parse("SANDBOX_WEBHOOK_DROP_RATE", &value)?;
@@ -141,12 +120,7 @@ impl Config {
         }
         let mut remaining = args.iter();
         while let Some(flag) = remaining.next() {
-            let mut value = || {
-                remaining
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
+            let mut value = || remaining.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
                 "--host" => config.host = parse(flag, &value()?)?,
                 "--spotdraft-port" => config.spotdraft_port = parse(flag, &value()?)?,
@@ -158,14 +132,10 @@ impl Config {
                 "--local-testing" => config.local_testing = true,
                 "--download-link-ttl" => config.download_link_ttl_secs = parse(flag, &value()?)?,
                 "--rate-limit" => config.faults.rate_limit = true,
-                "--retry-after" => {
-                    config.faults.retry_after_seconds = Some(parse(flag, &value()?)?)
-                }
+                "--retry-after" => config.faults.retry_after_seconds = Some(parse(flag, &value()?)?),
                 "--fault" => config.faults.rules.push(parse_fault(&value()?)?),
                 "--fault-seed" => config.faults.seed = Some(parse(flag, &value()?)?),
-                "--webhook-duplicate-rate" => {
-                    config.faults.webhooks.duplicate_rate = parse(flag, &value()?)?
-                }
+                "--webhook-duplicate-rate" => config.faults.webhooks.duplicate_rate = parse(flag, &value()?)?,
                 "--webhook-drop-rate" => config.faults.webhooks.drop_rate = parse(flag, &value()?)?,
                 "--webhook-shuffle" => config.faults.webhooks.shuffle = true,
                 "--webhook-delay-ms" => config.faults.webhooks.delay_ms = parse(flag, &value()?)?,
@@ -174,10 +144,7 @@ impl Config {
             }
         }
         if !config.host.is_loopback() {
-            return Err(format!(
-                "--host {} is not a loopback address; the sandbox serves loopback only",
-                config.host
-            ));
+            return Err(format!("--host {} is not a loopback address; the sandbox serves loopback only", config.host));
         }
         config.faults.validate()?;
         Ok(config)

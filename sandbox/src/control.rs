@@ -23,15 +23,8 @@ fn wants(request: &Request, name: &str, actual: &str) -> bool {
 }
 
 pub fn handle(app: &App, request: &Request) -> Response {
-    let path = request
-        .path
-        .strip_prefix(PREFIX)
-        .unwrap_or_default()
-        .trim_end_matches('/');
-    let segments: Vec<&str> = path
-        .split('/')
-        .filter(|segment| !segment.is_empty())
-        .collect();
+    let path = request.path.strip_prefix(PREFIX).unwrap_or_default().trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", [] | ["health"]) => health(app),
         ("GET", ["workspaces"]) => workspaces(app),
@@ -75,10 +68,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
 }
 
 fn health(app: &App) -> Response {
-    Response::json(
-        200,
-        &json!({ "ok": true, "pending_deliveries": app.deliveries.pending() }),
-    )
+    Response::json(200, &json!({ "ok": true, "pending_deliveries": app.deliveries.pending() }))
 }
 
 /// Back to the seeded state (same seed, so the same credentials), with an empty journal and
@@ -134,9 +124,7 @@ fn requests(app: &App, request: &Request) -> Response {
         .filter(|entry| wants(request, "path", &entry.path))
         .filter(|entry| entry.path.starts_with(&path_prefix))
         .filter(|entry| {
-            request
-                .query("workspace")
-                .is_none_or(|wanted| entry.workspace.as_deref() == Some(wanted.as_str()))
+            request.query("workspace").is_none_or(|wanted| entry.workspace.as_deref() == Some(wanted.as_str()))
         })
         .filter_map(|entry| serde_json::to_value(entry).ok())
         .collect();
@@ -226,14 +214,7 @@ fn activities(app: &App, request: &Request) -> Response {
     Response::json(200, &Value::Array(list))
 }
 
-const TARGETS: &[&str] = &[
-    "DRAFT",
-    "REDLINING",
-    "SIGN",
-    "EXECUTED",
-    "ON_HOLD",
-    "VOIDED",
-];
+const TARGETS: &[&str] = &["DRAFT", "REDLINING", "SIGN", "EXECUTED", "ON_HOLD", "VOIDED"];
 
 fn transition(app: &App, request: &Request, raw_id: &str) -> Response {
     let Some(contract_id) = parse_composite_id(raw_id).or_else(|| raw_id.parse().ok()) else {
@@ -241,26 +222,13 @@ fn transition(app: &App, request: &Request, raw_id: &str) -> Response {
     };
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
-        Err(error) => {
-            return bad_request(&format!(
-                "body must be JSON like {{\"to\": \"SIGN\"}}: {error}"
-            ))
-        }
+        Err(error) => return bad_request(&format!("body must be JSON like {{\"to\": \"SIGN\"}}: {error}")),
     };
-    let Some(target) = body
-        .get("to")
-        .and_then(Value::as_str)
-        .filter(|target| TARGETS.contains(target))
-    else {
-        return bad_request(
-            "\"to\" must be one of DRAFT, REDLINING, SIGN, EXECUTED, ON_HOLD, VOIDED",
-        );
+    let Some(target) = body.get("to").and_then(Value::as_str).filter(|target| TARGETS.contains(target)) else {
+        return bad_request("\"to\" must be one of DRAFT, REDLINING, SIGN, EXECUTED, ON_HOLD, VOIDED");
     };
     let mut state = app.state();
-    let Some(workspace_index) = state
-        .workspaces
-        .iter()
-        .position(|workspace| workspace.contract(contract_id).is_some())
+    let Some(workspace_index) = state.workspaces.iter().position(|workspace| workspace.contract(contract_id).is_some())
     else {
         return not_found("no such contract");
     };
@@ -300,9 +268,7 @@ fn add_crm_property(app: &App, request: &Request) -> Response {
         .and_then(|body| body.get("name").and_then(Value::as_str).map(str::to_string))
         .filter(|name| {
             !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
+                && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_')
         });
     let Some(name) = name else {
         return bad_request("body must be {\"name\": \"lower_snake_case\"}");
@@ -312,8 +278,5 @@ fn add_crm_property(app: &App, request: &Request) -> Response {
         state.crm.deal_properties.push(name);
     }
     app.persist(&state);
-    Response::json(
-        200,
-        &json!({ "deal_properties": state.crm.deal_properties }),
-    )
+    Response::json(200, &json!({ "deal_properties": state.crm.deal_properties }))
 }

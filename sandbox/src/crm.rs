@@ -58,21 +58,8 @@ impl ObjectType {
                 "hs_object_id",
                 "pipeline",
             ],
-            Self::Companies => &[
-                "createdate",
-                "domain",
-                "hs_lastmodifieddate",
-                "hs_object_id",
-                "name",
-            ],
-            Self::Contacts => &[
-                "createdate",
-                "email",
-                "firstname",
-                "hs_object_id",
-                "lastmodifieddate",
-                "lastname",
-            ],
+            Self::Companies => &["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+            Self::Contacts => &["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
         }
     }
 }
@@ -122,26 +109,14 @@ fn property_value(object: &CrmObject, name: &str) -> Option<String> {
         "hs_object_id" => Some(object.id.to_string()),
         "createdate" => Some(hubspot_time(object.created_micros)),
         "hs_lastmodifieddate" | "lastmodifieddate" => Some(hubspot_time(object.updated_micros)),
-        _ => object
-            .properties
-            .get(name)
-            .filter(|value| !value.is_empty())
-            .cloned(),
+        _ => object.properties.get(name).filter(|value| !value.is_empty()).cloned(),
     }
 }
 
-fn object_json(
-    object: &CrmObject,
-    kind: ObjectType,
-    wanted: &[String],
-    associations: &[ObjectType],
-) -> Value {
+fn object_json(object: &CrmObject, kind: ObjectType, wanted: &[String], associations: &[ObjectType]) -> Value {
     let mut properties = Map::new();
     let names: Vec<String> = if wanted.is_empty() {
-        kind.default_properties()
-            .iter()
-            .map(|name| name.to_string())
-            .collect()
+        kind.default_properties().iter().map(|name| name.to_string()).collect()
     } else {
         let mut names = wanted.to_vec();
         for always in ["createdate", "hs_lastmodifieddate", "hs_object_id"] {
@@ -152,10 +127,7 @@ fn object_json(
         names
     };
     for name in names {
-        properties.insert(
-            name.clone(),
-            property_value(object, &name).map_or(Value::Null, Value::String),
-        );
+        properties.insert(name.clone(), property_value(object, &name).map_or(Value::Null, Value::String));
     }
     let mut body = json!({
         "id": object.id.to_string(),
@@ -179,12 +151,8 @@ fn object_json(
 
 fn associated_ids(object: &CrmObject, kind: ObjectType, target: ObjectType) -> Vec<u64> {
     match (kind, target) {
-        (ObjectType::Deals | ObjectType::Contacts, ObjectType::Companies) => {
-            object.company_ids.clone()
-        }
-        (ObjectType::Deals | ObjectType::Companies, ObjectType::Contacts) => {
-            object.contact_ids.clone()
-        }
+        (ObjectType::Deals | ObjectType::Contacts, ObjectType::Companies) => object.company_ids.clone(),
+        (ObjectType::Deals | ObjectType::Companies, ObjectType::Contacts) => object.contact_ids.clone(),
         _ => Vec::new(),
     }
 }
@@ -224,12 +192,7 @@ fn list_parameter(request: &Request, name: &str) -> Vec<String> {
         .query_pairs()
         .into_iter()
         .filter(|(key, _)| key == name)
-        .flat_map(|(_, value)| {
-            value
-                .split(',')
-                .map(|part| part.trim().to_string())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|(_, value)| value.split(',').map(|part| part.trim().to_string()).collect::<Vec<_>>())
         .filter(|value| !value.is_empty())
         .collect()
 }
@@ -237,9 +200,7 @@ fn list_parameter(request: &Request, name: &str) -> Vec<String> {
 pub fn authenticate(app: &App, request: &Request) -> Result<(), Response> {
     let token = request.header("authorization").and_then(|value| {
         let (scheme, token) = value.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
     });
     let Some(token) = token else {
         return Err(error(
@@ -249,11 +210,7 @@ pub fn authenticate(app: &App, request: &Request) -> Result<(), Response> {
         ));
     };
     if token != app.state().crm.bearer_token {
-        return Err(error(
-            401,
-            "INVALID_AUTHENTICATION",
-            "The access token provided is invalid or has expired.",
-        ));
+        return Err(error(401, "INVALID_AUTHENTICATION", "The access token provided is invalid or has expired."));
     }
     Ok(())
 }
@@ -266,35 +223,19 @@ pub fn handle(app: &App, request: &Request) -> Response {
         ["crm", "v3", "objects", kind, "search"] if method == "POST" => {
             with_kind(kind, |kind| search(app, request, kind))
         }
-        ["crm", "v3", "objects", kind] if method == "POST" => {
-            with_kind(kind, |kind| create(app, request, kind))
-        }
-        ["crm", "v3", "objects", kind] if method == "GET" => {
-            with_kind(kind, |kind| list(app, request, kind))
-        }
-        ["crm", "v3", "objects", kind, id] if method == "GET" => {
-            with_kind(kind, |kind| get(app, request, kind, id))
-        }
+        ["crm", "v3", "objects", kind] if method == "POST" => with_kind(kind, |kind| create(app, request, kind)),
+        ["crm", "v3", "objects", kind] if method == "GET" => with_kind(kind, |kind| list(app, request, kind)),
+        ["crm", "v3", "objects", kind, id] if method == "GET" => with_kind(kind, |kind| get(app, request, kind, id)),
         ["crm", "v3", "objects", kind, id] if method == "PATCH" => {
             with_kind(kind, |kind| patch(app, request, kind, id))
         }
-        ["crm", version @ ("v3" | "v4"), "objects", kind, id, "associations", target]
-            if method == "GET" =>
-        {
+        ["crm", version @ ("v3" | "v4"), "objects", kind, id, "associations", target] if method == "GET" => {
             with_kind(kind, |kind| match ObjectType::parse(target) {
                 Some(target) => associations(app, kind, id, target, *version == "v4"),
-                None => error(
-                    400,
-                    "VALIDATION_ERROR",
-                    &format!("Unknown object type: {target}"),
-                ),
+                None => error(400, "VALIDATION_ERROR", &format!("Unknown object type: {target}")),
             })
         }
-        ["crm", ..] => error(
-            405,
-            "VALIDATION_ERROR",
-            &format!("{method} is not supported on {path}"),
-        ),
+        ["crm", ..] => error(405, "VALIDATION_ERROR", &format!("{method} is not supported on {path}")),
         _ => not_found(),
     }
 }
@@ -302,11 +243,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
 fn with_kind(segment: &str, run: impl FnOnce(ObjectType) -> Response) -> Response {
     match ObjectType::parse(segment) {
         Some(kind) => run(kind),
-        None => error(
-            400,
-            "VALIDATION_ERROR",
-            &format!("Unable to infer object type from: {segment}"),
-        ),
+        None => error(400, "VALIDATION_ERROR", &format!("Unable to infer object type from: {segment}")),
     }
 }
 
@@ -316,16 +253,10 @@ fn parse_id(raw: &str) -> Option<u64> {
 
 fn get(app: &App, request: &Request, kind: ObjectType, raw_id: &str) -> Response {
     let wanted = list_parameter(request, "properties");
-    let associations: Vec<ObjectType> = list_parameter(request, "associations")
-        .iter()
-        .filter_map(|name| ObjectType::parse(name))
-        .collect();
+    let associations: Vec<ObjectType> =
+        list_parameter(request, "associations").iter().filter_map(|name| ObjectType::parse(name)).collect();
     let state = app.state();
-    match parse_id(raw_id).and_then(|id| {
-        collection(&state.crm, kind)
-            .iter()
-            .find(|object| object.id == id)
-    }) {
+    match parse_id(raw_id).and_then(|id| collection(&state.crm, kind).iter().find(|object| object.id == id)) {
         Some(object) => Response::json(200, &object_json(object, kind, &wanted, &associations)),
         None => not_found(),
     }
@@ -333,23 +264,12 @@ fn get(app: &App, request: &Request, kind: ObjectType, raw_id: &str) -> Response
 
 fn list(app: &App, request: &Request, kind: ObjectType) -> Response {
     let wanted = list_parameter(request, "properties");
-    let limit = request
-        .query("limit")
-        .and_then(|text| text.parse::<usize>().ok())
-        .unwrap_or(10)
-        .clamp(1, 100);
-    let after = request
-        .query("after")
-        .and_then(|text| text.parse::<usize>().ok())
-        .unwrap_or(0);
+    let limit = request.query("limit").and_then(|text| text.parse::<usize>().ok()).unwrap_or(10).clamp(1, 100);
+    let after = request.query("after").and_then(|text| text.parse::<usize>().ok()).unwrap_or(0);
     let state = app.state();
     let objects = collection(&state.crm, kind);
-    let results: Vec<Value> = objects
-        .iter()
-        .skip(after)
-        .take(limit)
-        .map(|object| object_json(object, kind, &wanted, &[]))
-        .collect();
+    let results: Vec<Value> =
+        objects.iter().skip(after).take(limit).map(|object| object_json(object, kind, &wanted, &[])).collect();
     let mut body = json!({ "results": results });
     if after + limit < objects.len() {
         body["paging"] = json!({ "next": { "after": (after + limit).to_string() } });
@@ -357,19 +277,11 @@ fn list(app: &App, request: &Request, kind: ObjectType) -> Response {
     Response::json(200, &body)
 }
 
-fn associations(
-    app: &App,
-    kind: ObjectType,
-    raw_id: &str,
-    target: ObjectType,
-    v4: bool,
-) -> Response {
+fn associations(app: &App, kind: ObjectType, raw_id: &str, target: ObjectType, v4: bool) -> Response {
     let state = app.state();
-    let Some(object) = parse_id(raw_id).and_then(|id| {
-        collection(&state.crm, kind)
-            .iter()
-            .find(|object| object.id == id)
-    }) else {
+    let Some(object) =
+        parse_id(raw_id).and_then(|id| collection(&state.crm, kind).iter().find(|object| object.id == id))
+    else {
         return not_found();
     };
     let results: Vec<Value> = if v4 {
@@ -387,34 +299,19 @@ fn associations(
 fn parse_body(request: &Request) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(error(
-            400,
-            "VALIDATION_ERROR",
-            "Invalid input JSON: expected an object",
-        )),
+        Ok(_) => Err(error(400, "VALIDATION_ERROR", "Invalid input JSON: expected an object")),
         Err(problem) => Err(error(
             400,
             "VALIDATION_ERROR",
-            &format!(
-                "Invalid input JSON on line {}, column {}: {problem}",
-                problem.line(),
-                problem.column()
-            ),
+            &format!("Invalid input JSON on line {}, column {}: {problem}", problem.line(), problem.column()),
         )),
     }
 }
 
 /// HubSpot stores every property value as a string; numbers and booleans are converted.
-fn property_updates(
-    body: &Map<String, Value>,
-    known: Option<&[String]>,
-) -> Result<BTreeMap<String, String>, Response> {
+fn property_updates(body: &Map<String, Value>, known: Option<&[String]>) -> Result<BTreeMap<String, String>, Response> {
     let Some(properties) = body.get("properties").and_then(Value::as_object) else {
-        return Err(error(
-            400,
-            "VALIDATION_ERROR",
-            "Invalid input JSON: 'properties' must be an object",
-        ));
+        return Err(error(400, "VALIDATION_ERROR", "Invalid input JSON: 'properties' must be an object"));
     };
     let mut updates = BTreeMap::new();
     let mut invalid = Vec::new();
@@ -488,21 +385,15 @@ fn patch(app: &App, request: &Request, kind: ObjectType, raw_id: &str) -> Respon
     };
     let mut state = app.state();
     let known = known_properties(&state.crm, kind);
-    let Some(id) = parse_id(raw_id).filter(|id| {
-        collection(&state.crm, kind)
-            .iter()
-            .any(|object| object.id == *id)
-    }) else {
+    let Some(id) = parse_id(raw_id).filter(|id| collection(&state.crm, kind).iter().any(|object| object.id == *id))
+    else {
         return not_found();
     };
     let updates = match property_updates(&body, known.as_deref()) {
         Ok(updates) => updates,
         Err(response) => return response,
     };
-    let Some(object) = collection_mut(&mut state.crm, kind)
-        .iter_mut()
-        .find(|object| object.id == id)
-    else {
+    let Some(object) = collection_mut(&mut state.crm, kind).iter_mut().find(|object| object.id == id) else {
         return not_found();
     };
     let mut changed = Vec::new();
@@ -516,12 +407,8 @@ fn patch(app: &App, request: &Request, kind: ObjectType, raw_id: &str) -> Respon
     if !changed.is_empty() {
         object.updated_micros = clock::now_micros().max(object.updated_micros + 1);
     }
-    let names: Vec<String> = kind
-        .default_properties()
-        .iter()
-        .map(|name| name.to_string())
-        .chain(updates.keys().cloned())
-        .collect();
+    let names: Vec<String> =
+        kind.default_properties().iter().map(|name| name.to_string()).chain(updates.keys().cloned()).collect();
     let response = object_json(object, kind, &names, &[]);
     app.persist(&state);
     drop(state);
@@ -550,26 +437,12 @@ fn create(app: &App, request: &Request, kind: ObjectType) -> Response {
             }) else {
                 return error(400, "VALIDATION_ERROR", "Each association needs to.id");
             };
-            if state
-                .crm
-                .companies
-                .iter()
-                .any(|company| company.id == target_id)
-            {
+            if state.crm.companies.iter().any(|company| company.id == target_id) {
                 company_ids.push(target_id);
-            } else if state
-                .crm
-                .contacts
-                .iter()
-                .any(|contact| contact.id == target_id)
-            {
+            } else if state.crm.contacts.iter().any(|contact| contact.id == target_id) {
                 contact_ids.push(target_id);
             } else {
-                return error(
-                    400,
-                    "VALIDATION_ERROR",
-                    &format!("No object with id {target_id} to associate"),
-                );
+                return error(400, "VALIDATION_ERROR", &format!("No object with id {target_id} to associate"));
             }
         }
     }
@@ -584,12 +457,8 @@ fn create(app: &App, request: &Request, kind: ObjectType) -> Response {
         company_ids,
         contact_ids,
     };
-    let names: Vec<String> = kind
-        .default_properties()
-        .iter()
-        .map(|name| name.to_string())
-        .chain(properties.keys().cloned())
-        .collect();
+    let names: Vec<String> =
+        kind.default_properties().iter().map(|name| name.to_string()).chain(properties.keys().cloned()).collect();
     let response = object_json(&object, kind, &names, &[]);
     collection_mut(&mut state.crm, kind).push(object);
     app.persist(&state);
@@ -605,9 +474,7 @@ fn compare(actual: Option<&str>, operator: &str, filter: &Value) -> bool {
         other => other.to_string(),
     });
     let numeric = |text: &str| {
-        text.parse::<f64>()
-            .ok()
-            .or_else(|| clock::parse_datetime(text).map(|micros| (micros / 1000) as f64))
+        text.parse::<f64>().ok().or_else(|| clock::parse_datetime(text).map(|micros| (micros / 1000) as f64))
     };
     let ordered = |want: fn(std::cmp::Ordering) -> bool| match (actual, value.as_deref()) {
         (Some(actual), Some(expected)) => match (numeric(actual), numeric(expected)) {
@@ -617,18 +484,14 @@ fn compare(actual: Option<&str>, operator: &str, filter: &Value) -> bool {
         _ => false,
     };
     match operator {
-        "EQ" => actual.is_some_and(|actual| {
-            Some(actual.to_lowercase()) == value.as_ref().map(|value| value.to_lowercase())
-        }),
+        "EQ" => {
+            actual.is_some_and(|actual| Some(actual.to_lowercase()) == value.as_ref().map(|value| value.to_lowercase()))
+        }
         "NEQ" => actual.map(str::to_lowercase) != value.as_ref().map(|value| value.to_lowercase()),
         "HAS_PROPERTY" => actual.is_some(),
         "NOT_HAS_PROPERTY" => actual.is_none(),
         "CONTAINS_TOKEN" => actual.is_some_and(|actual| {
-            value.as_ref().is_some_and(|token| {
-                actual
-                    .to_lowercase()
-                    .contains(&token.trim_matches('*').to_lowercase())
-            })
+            value.as_ref().is_some_and(|token| actual.to_lowercase().contains(&token.trim_matches('*').to_lowercase()))
         }),
         "GT" => ordered(|order| order.is_gt()),
         "GTE" => ordered(|order| order.is_ge()),
@@ -641,11 +504,7 @@ fn compare(actual: Option<&str>, operator: &str, filter: &Value) -> bool {
                 .map(|items| {
                     items
                         .iter()
-                        .map(|item| {
-                            item.as_str()
-                                .map_or_else(|| item.to_string(), str::to_string)
-                                .to_lowercase()
-                        })
+                        .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_string).to_lowercase())
                         .collect()
                 })
                 .unwrap_or_default();
@@ -665,53 +524,19 @@ fn search(app: &App, request: &Request, kind: ObjectType) -> Response {
         Ok(body) => body,
         Err(response) => return response,
     };
-    const OPERATORS: &[&str] = &[
-        "EQ",
-        "NEQ",
-        "LT",
-        "LTE",
-        "GT",
-        "GTE",
-        "HAS_PROPERTY",
-        "NOT_HAS_PROPERTY",
-        "CONTAINS_TOKEN",
-        "IN",
-        "NOT_IN",
-    ];
-    let groups: Vec<Value> = body
-        .get("filterGroups")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for filter in groups
-        .iter()
-        .filter_map(|group| group.get("filters").and_then(Value::as_array))
-        .flatten()
-    {
-        let operator = filter
-            .get("operator")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !OPERATORS.contains(&operator)
-            || filter.get("propertyName").and_then(Value::as_str).is_none()
-        {
-            return error(
-                400,
-                "VALIDATION_ERROR",
-                &format!("Invalid filter: {filter}"),
-            );
+    const OPERATORS: &[&str] =
+        &["EQ", "NEQ", "LT", "LTE", "GT", "GTE", "HAS_PROPERTY", "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "IN", "NOT_IN"];
+    let groups: Vec<Value> = body.get("filterGroups").and_then(Value::as_array).cloned().unwrap_or_default();
+    for filter in groups.iter().filter_map(|group| group.get("filters").and_then(Value::as_array)).flatten() {
+        let operator = filter.get("operator").and_then(Value::as_str).unwrap_or_default();
+        if !OPERATORS.contains(&operator) || filter.get("propertyName").and_then(Value::as_str).is_none() {
+            return error(400, "VALIDATION_ERROR", &format!("Invalid filter: {filter}"));
         }
     }
     let wanted: Vec<String> = body
         .get("properties")
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default();
     let limit = body.get("limit").and_then(Value::as_u64).unwrap_or(10);
     if !(1..=200).contains(&limit) {
@@ -722,50 +547,31 @@ fn search(app: &App, request: &Request, kind: ObjectType) -> Response {
         Some(Value::String(text)) => text.parse::<usize>().unwrap_or(0),
         Some(other) => usize::try_from(other.as_u64().unwrap_or(0)).unwrap_or(0),
     };
-    let query = body
-        .get("query")
-        .and_then(Value::as_str)
-        .map(str::to_lowercase);
+    let query = body.get("query").and_then(Value::as_str).map(str::to_lowercase);
     let state = app.state();
     let matches: Vec<&CrmObject> = collection(&state.crm, kind)
         .iter()
         .filter(|object| {
             groups.is_empty()
                 || groups.iter().any(|group| {
-                    group
-                        .get("filters")
-                        .and_then(Value::as_array)
-                        .is_none_or(|filters| {
-                            filters.iter().all(|filter| {
-                                let name = filter
-                                    .get("propertyName")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default();
-                                let operator = filter
-                                    .get("operator")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default();
-                                compare(property_value(object, name).as_deref(), operator, filter)
-                            })
+                    group.get("filters").and_then(Value::as_array).is_none_or(|filters| {
+                        filters.iter().all(|filter| {
+                            let name = filter.get("propertyName").and_then(Value::as_str).unwrap_or_default();
+                            let operator = filter.get("operator").and_then(Value::as_str).unwrap_or_default();
+                            compare(property_value(object, name).as_deref(), operator, filter)
                         })
+                    })
                 })
         })
         .filter(|object| {
-            query.as_ref().is_none_or(|query| {
-                object
-                    .properties
-                    .values()
-                    .any(|value| value.to_lowercase().contains(query))
-            })
+            query
+                .as_ref()
+                .is_none_or(|query| object.properties.values().any(|value| value.to_lowercase().contains(query)))
         })
         .collect();
     let take = usize::try_from(limit).unwrap_or(10);
-    let results: Vec<Value> = matches
-        .iter()
-        .skip(after)
-        .take(take)
-        .map(|object| object_json(object, kind, &wanted, &[]))
-        .collect();
+    let results: Vec<Value> =
+        matches.iter().skip(after).take(take).map(|object| object_json(object, kind, &wanted, &[])).collect();
     let mut response = json!({ "total": matches.len(), "results": results });
     if after + take < matches.len() {
         response["paging"] = json!({ "next": { "after": (after + take).to_string() } });

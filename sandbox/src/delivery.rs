@@ -47,10 +47,7 @@ impl DeliveryQueue {
     fn take_all(&self) -> Vec<DeliveryJob> {
         let mut jobs = lock(&self.jobs);
         while jobs.is_empty() {
-            jobs = self
-                .ready
-                .wait(jobs)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            jobs = self.ready.wait(jobs).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         jobs.drain(..).collect()
     }
@@ -70,21 +67,12 @@ pub fn enqueue_for_subscribers(
     body: &str,
     kind: &'static str,
 ) {
-    let Some(workspace) = state
-        .workspaces
-        .iter()
-        .find(|workspace| workspace.name == workspace_name)
-    else {
+    let Some(workspace) = state.workspaces.iter().find(|workspace| workspace.name == workspace_name) else {
         return;
     };
     let body: Arc<str> = Arc::from(body);
     for webhook in &workspace.webhooks {
-        if webhook.status == "ACTIVE"
-            && webhook
-                .only_for_activities
-                .iter()
-                .any(|wanted| wanted == activity)
-        {
+        if webhook.status == "ACTIVE" && webhook.only_for_activities.iter().any(|wanted| wanted == activity) {
             app.deliveries.push(DeliveryJob {
                 workspace: workspace_name.to_string(),
                 webhook_id: webhook.id,
@@ -99,18 +87,10 @@ pub fn enqueue_for_subscribers(
 
 /// `hex(HMAC-SHA512(base64_decode(hmac_key), body))`; `None` if the key is not valid Base64.
 pub fn sign(hmac_key_base64: &str, body: &[u8]) -> Option<String> {
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(hmac_key_base64)
-        .ok()?;
+    let key = base64::engine::general_purpose::STANDARD.decode(hmac_key_base64).ok()?;
     let mut mac = Hmac::<Sha512>::new_from_slice(&key).ok()?;
     mac.update(body);
-    Some(
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect(),
-    )
+    Some(mac.finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 pub fn start_worker(app: Arc<App>) {
@@ -142,18 +122,10 @@ struct Target {
 fn deliver(app: &App, job: &DeliveryJob) {
     let target = {
         let state = app.state();
-        let Some(workspace) = state
-            .workspaces
-            .iter()
-            .find(|workspace| workspace.name == job.workspace)
-        else {
+        let Some(workspace) = state.workspaces.iter().find(|workspace| workspace.name == job.workspace) else {
             return;
         };
-        let Some(webhook) = workspace
-            .webhooks
-            .iter()
-            .find(|webhook| webhook.id == job.webhook_id)
-        else {
+        let Some(webhook) = workspace.webhooks.iter().find(|webhook| webhook.id == job.webhook_id) else {
             return;
         };
         if webhook.status != "ACTIVE" {
@@ -164,10 +136,7 @@ fn deliver(app: &App, job: &DeliveryJob) {
         if let Some(signature) = sign(&workspace.hmac_key, job.body.as_bytes()) {
             headers.insert("X-SD-WEBHOOK-CONTENT-HASH".into(), signature);
         }
-        Target {
-            url: webhook.url.clone(),
-            headers,
-        }
+        Target { url: webhook.url.clone(), headers }
     };
     let (dropped, duplicate, delay_ms) = {
         let mut faults = lock(&app.faults);
@@ -198,12 +167,7 @@ fn send_and_record(app: &App, job: &DeliveryJob, target: &Target, kind: &str) {
             .workspaces
             .iter_mut()
             .find(|workspace| workspace.name == job.workspace)
-            .and_then(|workspace| {
-                workspace
-                    .webhooks
-                    .iter_mut()
-                    .find(|webhook| webhook.id == job.webhook_id)
-            })
+            .and_then(|workspace| workspace.webhooks.iter_mut().find(|webhook| webhook.id == job.webhook_id))
         {
             if succeeded {
                 webhook.consecutive_failures = 0;
@@ -263,35 +227,22 @@ fn record(
 /// anything else fails like an unreachable endpoint would.
 fn post(url: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Result<u16, String> {
     let Some(rest) = url.strip_prefix("http://") else {
-        return Err(
-            "the sandbox delivers over plain http only (HTTPS endpoints are unreachable here)"
-                .into(),
-        );
+        return Err("the sandbox delivers over plain http only (HTTPS endpoints are unreachable here)".into());
     };
     let (authority, path) = match rest.find('/') {
-        Some(index) => (
-            rest.get(..index).unwrap_or_default(),
-            rest.get(index..).unwrap_or("/"),
-        ),
+        Some(index) => (rest.get(..index).unwrap_or_default(), rest.get(index..).unwrap_or("/")),
         None => (rest, "/"),
     };
-    let with_port = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
+    let with_port = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
     let address = with_port
         .to_socket_addrs()
         .map_err(|error| format!("cannot resolve {authority}: {error}"))?
         .next()
         .ok_or_else(|| format!("cannot resolve {authority}"))?;
     if !address.ip().is_loopback() {
-        return Err(format!(
-            "{address} is not a loopback address; the sandbox only delivers locally"
-        ));
+        return Err(format!("{address} is not a loopback address; the sandbox only delivers locally"));
     }
-    let mut stream = TcpStream::connect_timeout(&address, DELIVERY_TIMEOUT)
-        .map_err(|error| error.to_string())?;
+    let mut stream = TcpStream::connect_timeout(&address, DELIVERY_TIMEOUT).map_err(|error| error.to_string())?;
     let _ = stream.set_read_timeout(Some(DELIVERY_TIMEOUT));
     let _ = stream.set_write_timeout(Some(DELIVERY_TIMEOUT));
     let mut head = format!("POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: SpotDraft-Webhooks (sandbox)\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -299,9 +250,7 @@ fn post(url: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Result<u1
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .map_err(|error| error.to_string())?;
+    stream.write_all(head.as_bytes()).map_err(|error| error.to_string())?;
     stream.write_all(body).map_err(|error| error.to_string())?;
     let mut status_line = Vec::new();
     let mut byte = [0_u8; 1];

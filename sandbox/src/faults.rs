@@ -68,20 +68,14 @@ impl FaultSettings {
     pub fn validate(&self) -> Result<(), String> {
         for rule in &self.rules {
             if !KINDS.contains(&rule.kind.as_str()) {
-                return Err(format!(
-                    "unknown fault kind {:?}; expected one of {}",
-                    rule.kind,
-                    KINDS.join(", ")
-                ));
+                return Err(format!("unknown fault kind {:?}; expected one of {}", rule.kind, KINDS.join(", ")));
             }
             if !(0.0..=1.0).contains(&rule.rate) {
                 return Err(format!("fault rate {} is outside 0..=1", rule.rate));
             }
             if let Some(service) = &rule.service {
                 if service != "spotdraft" && service != "crm" {
-                    return Err(format!(
-                        "unknown service {service:?}; expected spotdraft or crm"
-                    ));
+                    return Err(format!("unknown service {service:?}; expected spotdraft or crm"));
                 }
             }
         }
@@ -138,9 +132,7 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    pattern
-        .get(p..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    pattern.get(p..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
 fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
@@ -155,11 +147,7 @@ fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
 impl FaultEngine {
     pub fn new(settings: FaultSettings, default_seed: u64) -> Self {
         let seed = settings.seed.unwrap_or(default_seed);
-        Self {
-            settings,
-            rng: SeededRng::new(seed ^ 0xFA17),
-            request_times: HashMap::new(),
-        }
+        Self { settings, rng: SeededRng::new(seed ^ 0xFA17), request_times: HashMap::new() }
     }
 
     pub fn replace(&mut self, settings: FaultSettings) {
@@ -174,10 +162,7 @@ impl FaultEngine {
     fn over_rate_limit(&mut self, workspace: &str) -> bool {
         let now = Instant::now();
         let window = self.request_times.entry(workspace.to_string()).or_default();
-        while window
-            .front()
-            .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1))
-        {
+        while window.front().is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1)) {
             window.pop_front();
         }
         if window.len() >= RATE_LIMIT_PER_SECOND {
@@ -187,13 +172,7 @@ impl FaultEngine {
         false
     }
 
-    pub fn decide(
-        &mut self,
-        service: &str,
-        method: &str,
-        path: &str,
-        workspace: Option<&str>,
-    ) -> Decision {
+    pub fn decide(&mut self, service: &str, method: &str, path: &str, workspace: Option<&str>) -> Decision {
         let mut decision = Decision::default();
         if self.settings.rate_limit {
             if let Some(workspace) = workspace {
@@ -209,10 +188,7 @@ impl FaultEngine {
             let Some(rule) = self.settings.rules.get(index) else {
                 break;
             };
-            let applies = rule
-                .service
-                .as_deref()
-                .is_none_or(|wanted| wanted == service)
+            let applies = rule.service.as_deref().is_none_or(|wanted| wanted == service)
                 && route_matches(&rule.route, method, path)
                 && rule.times != Some(0);
             if !applies {
@@ -250,26 +226,10 @@ mod tests {
     #[test]
     fn globs_match_routes() {
         assert!(route_matches("*", "GET", "/x"));
-        assert!(route_matches(
-            "POST /api/v2.1/public/contracts/",
-            "POST",
-            "/api/v2.1/public/contracts/"
-        ));
-        assert!(!route_matches(
-            "POST /api/v2.1/public/contracts/",
-            "GET",
-            "/api/v2.1/public/contracts/"
-        ));
-        assert!(route_matches(
-            "GET /api/*/status",
-            "GET",
-            "/api/v2.1/public/contracts/T-1/status"
-        ));
+        assert!(route_matches("POST /api/v2.1/public/contracts/", "POST", "/api/v2.1/public/contracts/"));
+        assert!(!route_matches("POST /api/v2.1/public/contracts/", "GET", "/api/v2.1/public/contracts/"));
+        assert!(route_matches("GET /api/*/status", "GET", "/api/v2.1/public/contracts/T-1/status"));
         assert!(route_matches("/crm/*", "PATCH", "/crm/v3/objects/deals/1"));
-        assert!(!route_matches(
-            "GET /api/*/status",
-            "GET",
-            "/api/v2.1/public/contracts/T-1/status/void"
-        ));
+        assert!(!route_matches("GET /api/*/status", "GET", "/api/v2.1/public/contracts/T-1/status/void"));
     }
 }

@@ -29,10 +29,7 @@ pub struct Request {
 impl Request {
     /// Header lookup by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 
     /// Decoded query pairs in order.
@@ -41,10 +38,7 @@ impl Request {
     }
 
     pub fn query(&self, name: &str) -> Option<String> {
-        self.query_pairs()
-            .into_iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)
+        self.query_pairs().into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
     }
 
     pub fn path_and_query(&self) -> String {
@@ -61,10 +55,7 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                percent_decode(&key.replace('+', " ")),
-                percent_decode(&value.replace('+', " ")),
-            )
+            (percent_decode(&key.replace('+', " ")), percent_decode(&value.replace('+', " ")))
         })
         .collect()
 }
@@ -77,9 +68,7 @@ pub fn percent_decode(text: &str) -> String {
     while index < bytes.len() {
         let byte = bytes.get(index).copied().unwrap_or(0);
         if byte == b'%' {
-            let hex = text
-                .get(index + 1..index + 3)
-                .and_then(|digits| u8::from_str_radix(digits, 16).ok());
+            let hex = text.get(index + 1..index + 3).and_then(|digits| u8::from_str_radix(digits, 16).ok());
             if let Some(decoded) = hex {
                 out.push(decoded);
                 index += 3;
@@ -118,19 +107,11 @@ impl Response {
     }
 
     pub fn with_body(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Self {
-            status,
-            headers: vec![("Content-Type".into(), content_type.into())],
-            body,
-        }
+        Self { status, headers: vec![("Content-Type".into(), content_type.into())], body }
     }
 
     pub fn empty(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Self { status, headers: Vec::new(), body: Vec::new() }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -194,12 +175,8 @@ fn serve_connection(stream: TcpStream, handler: &dyn Handler) {
                 let body = serde_json::json!({ "detail": "Request body too large (limit 1 MiB)." });
                 let response = Response::json(413, &body).header("Connection", "close");
                 let _ = write_response(&mut writer, &response);
-                let budget = u64::try_from(length)
-                    .unwrap_or(u64::MAX)
-                    .min(MAX_DRAINED_BYTES);
-                let _ = reader
-                    .get_mut()
-                    .set_read_timeout(Some(Duration::from_secs(5)));
+                let budget = u64::try_from(length).unwrap_or(u64::MAX).min(MAX_DRAINED_BYTES);
+                let _ = reader.get_mut().set_read_timeout(Some(Duration::from_secs(5)));
                 let _ = std::io::copy(&mut reader.by_ref().take(budget), &mut std::io::sink());
                 return;
             }
@@ -211,9 +188,7 @@ fn serve_connection(stream: TcpStream, handler: &dyn Handler) {
                 return;
             }
         };
-        let wants_close = request
-            .header("connection")
-            .is_some_and(|value| value.eq_ignore_ascii_case("close"));
+        let wants_close = request.header("connection").is_some_and(|value| value.eq_ignore_ascii_case("close"));
         match handler.handle(request) {
             Outcome::Respond(response) => {
                 if write_response(&mut writer, &response).is_err() || wants_close {
@@ -237,10 +212,7 @@ fn serve_connection(stream: TcpStream, handler: &dyn Handler) {
 /// SO_LINGER with a zero timeout makes close() send RST instead of FIN, which is what a client
 /// sees when a proxy or server dies mid-request.
 fn reset_connection(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
     let size = libc::socklen_t::try_from(std::mem::size_of::<libc::linger>()).unwrap_or(8);
     // SAFETY: the descriptor is a live socket owned by `stream`, and `linger` is a valid
     // `struct linger` whose size is passed alongside it.
@@ -260,11 +232,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
     let mut head = Vec::new();
     loop {
         let mut line = Vec::new();
-        let read = reader
-            .by_ref()
-            .take(8192)
-            .read_until(b'\n', &mut line)
-            .map_err(|_| ReadError::Closed)?;
+        let read = reader.by_ref().take(8192).read_until(b'\n', &mut line).map_err(|_| ReadError::Closed)?;
         if read == 0 {
             return Err(ReadError::Closed);
         }
@@ -276,26 +244,15 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
             break;
         }
         if head.len() > MAX_HEADER_BYTES {
-            return Err(ReadError::Refuse(
-                431,
-                "Request header fields too large.",
-                String::new(),
-                String::new(),
-            ));
+            return Err(ReadError::Refuse(431, "Request header fields too large.", String::new(), String::new()));
         }
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     let mut lines = head.lines();
     let request_line = lines.next().unwrap_or_default();
     let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ReadError::Refuse(
-            400,
-            "Malformed request line.",
-            String::new(),
-            String::new(),
-        ));
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(ReadError::Refuse(400, "Malformed request line.", String::new(), String::new()));
     };
     let method = method.to_ascii_uppercase();
     let (path, raw_query) = match target.split_once('?') {
@@ -303,12 +260,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
         None => (target.to_string(), String::new()),
     };
     if !version.starts_with("HTTP/1.") || !path.starts_with('/') {
-        return Err(ReadError::Refuse(
-            400,
-            "Malformed request line.",
-            method,
-            path,
-        ));
+        return Err(ReadError::Refuse(400, "Malformed request line.", method, path));
     }
     let mut headers = Vec::new();
     for line in lines {
@@ -316,21 +268,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            return Err(ReadError::Refuse(
-                400,
-                "Malformed header line.",
-                method,
-                path,
-            ));
+            return Err(ReadError::Refuse(400, "Malformed header line.", method, path));
         };
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    let find = |name: &str| {
-        headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
-    };
+    let find =
+        |name: &str| headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.clone());
     if find("transfer-encoding").is_some() {
         return Err(ReadError::Refuse(
             411,
@@ -342,14 +285,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
     let length = match find("content-length") {
         Some(value) => match value.parse::<usize>() {
             Ok(length) => length,
-            Err(_) => {
-                return Err(ReadError::Refuse(
-                    400,
-                    "Invalid Content-Length.",
-                    method,
-                    path,
-                ))
-            }
+            Err(_) => return Err(ReadError::Refuse(400, "Invalid Content-Length.", method, path)),
         },
         None => 0,
     };
@@ -357,21 +293,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
         return Err(ReadError::TooLarge(length, method, path));
     }
     // curl and some HTTP stacks wait for this before sending a larger body.
-    if length > 0 && find("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue"))
-    {
+    if length > 0 && find("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue")) {
         let _ = reader.get_mut().write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
     let mut body = vec![0; length];
-    reader
-        .read_exact(&mut body)
-        .map_err(|_| ReadError::Closed)?;
-    Ok(Request {
-        method,
-        path,
-        raw_query,
-        headers,
-        body,
-    })
+    reader.read_exact(&mut body).map_err(|_| ReadError::Closed)?;
+    Ok(Request { method, path, raw_query, headers, body })
 }
 
 fn reason(status: u16) -> &'static str {
@@ -398,11 +325,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 fn write_response(writer: &mut TcpStream, response: &Response) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason(response.status)
-    );
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -17,29 +17,15 @@ fn person(name: &str, email: &str) -> Value {
     json!({ "name": name, "email": email })
 }
 
-fn payload(
-    workspace: &Workspace,
-    contract: &Contract,
-    activity: &str,
-    activity_data: Value,
-) -> Value {
+fn payload(workspace: &Workspace, contract: &Contract, activity: &str, activity_data: Value) -> Value {
     let counterparties: Vec<Value> = contract
         .counterparties
         .iter()
         .map(|party| {
-            let individual = party
-                .get("is_individual")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            let individual = party.get("is_individual").and_then(Value::as_bool).unwrap_or(false);
             let poc = party.get("poc_details").cloned().unwrap_or_default();
-            let first = poc
-                .get("first_name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let last = poc
-                .get("last_name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let first = poc.get("first_name").and_then(Value::as_str).unwrap_or_default();
+            let last = poc.get("last_name").and_then(Value::as_str).unwrap_or_default();
             let mut item = json!({
                 "type": if individual { "Individual" } else { "Organization" },
                 "poc_name": format!("{first} {last}").trim().to_string(),
@@ -106,15 +92,7 @@ pub fn emit(
         body: body.clone(),
     });
     let workspace_name = workspace.name.clone();
-    crate::delivery::enqueue_for_subscribers(
-        app,
-        state,
-        &workspace_name,
-        activity,
-        contract_id,
-        &body,
-        "original",
-    );
+    crate::delivery::enqueue_for_subscribers(app, state, &workspace_name, activity, contract_id, &body, "original");
     Some(body)
 }
 
@@ -126,12 +104,7 @@ fn recipients(contract: &Contract) -> Vec<String> {
     contract
         .counterparties
         .iter()
-        .filter_map(|party| {
-            party
-                .pointer("/poc_details/email")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .filter_map(|party| party.pointer("/poc_details/email").and_then(Value::as_str).map(str::to_string))
         .collect()
 }
 
@@ -141,10 +114,7 @@ fn signers(contract: &Contract) -> Vec<(String, String)> {
         .signatories
         .iter()
         .filter_map(|signatory| {
-            Some((
-                signatory.get("name")?.as_str()?.to_string(),
-                signatory.get("email")?.as_str()?.to_string(),
-            ))
+            Some((signatory.get("name")?.as_str()?.to_string(), signatory.get("email")?.as_str()?.to_string()))
         })
         .collect();
     if !explicit.is_empty() {
@@ -157,31 +127,16 @@ fn signers(contract: &Contract) -> Vec<(String, String)> {
             let poc = party.get("poc_details")?;
             let name = format!(
                 "{} {}",
-                poc.get("first_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-                poc.get("last_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
+                poc.get("first_name").and_then(Value::as_str).unwrap_or_default(),
+                poc.get("last_name").and_then(Value::as_str).unwrap_or_default()
             );
-            Some((
-                name.trim().to_string(),
-                poc.get("email")?.as_str()?.to_string(),
-            ))
+            Some((name.trim().to_string(), poc.get("email")?.as_str()?.to_string()))
         })
         .collect()
 }
 
-fn set_status(
-    state: &mut SandboxState,
-    workspace_index: usize,
-    contract_id: u64,
-    status: &str,
-) -> Option<Contract> {
-    let contract = state
-        .workspaces
-        .get_mut(workspace_index)?
-        .contract_mut(contract_id)?;
+fn set_status(state: &mut SandboxState, workspace_index: usize, contract_id: u64, status: &str) -> Option<Contract> {
+    let contract = state.workspaces.get_mut(workspace_index)?.contract_mut(contract_id)?;
     if status == "ON_HOLD" {
         contract.status_before_hold = Some(contract.status.clone());
     } else {
@@ -204,26 +159,11 @@ pub fn send_to_counterparty(
     let Some(contract) = set_status(state, workspace_index, contract_id, "REDLINING") else {
         return Vec::new();
     };
-    let to = if to.is_empty() {
-        recipients(&contract)
-    } else {
-        to
-    };
+    let to = if to.is_empty() { recipients(&contract) } else { to };
     let mut extra = Map::new();
-    extra.insert(
-        "counterparty_email_recipients".into(),
-        json!({ "to_recipients": to, "cc_recipients": cc }),
-    );
+    extra.insert("counterparty_email_recipients".into(), json!({ "to_recipients": to, "cc_recipients": cc }));
     let mut emitted = Vec::new();
-    emit(
-        app,
-        state,
-        workspace_index,
-        contract_id,
-        "CONTRACT_SENT_TO_COUNTERPARTY",
-        performed_by,
-        extra,
-    );
+    emit(app, state, workspace_index, contract_id, "CONTRACT_SENT_TO_COUNTERPARTY", performed_by, extra);
     emitted.push("CONTRACT_SENT_TO_COUNTERPARTY".to_string());
     for recipient in to {
         let mut extra = Map::new();
@@ -231,15 +171,7 @@ pub fn send_to_counterparty(
             "email_event_data".into(),
             json!({ "recipient_email": recipient, "email_mode": "to", "occured_at": clock::format_rfc3339(clock::now_micros()) }),
         );
-        emit(
-            app,
-            state,
-            workspace_index,
-            contract_id,
-            "REDLINING_EMAIL_DELIVERED",
-            system(),
-            extra,
-        );
+        emit(app, state, workspace_index, contract_id, "REDLINING_EMAIL_DELIVERED", system(), extra);
         emitted.push("REDLINING_EMAIL_DELIVERED".to_string());
     }
     emitted
@@ -276,27 +208,11 @@ pub fn transition(
             touch(state, workspace_index, contract_id);
         }
         ("DRAFT", "REDLINING") => {
-            emitted = send_to_counterparty(
-                app,
-                state,
-                workspace_index,
-                contract_id,
-                legal,
-                Vec::new(),
-                Vec::new(),
-            );
+            emitted = send_to_counterparty(app, state, workspace_index, contract_id, legal, Vec::new(), Vec::new());
         }
         ("DRAFT" | "REDLINING", "SIGN") => {
             set_status(state, workspace_index, contract_id, "SIGN");
-            emit(
-                app,
-                state,
-                workspace_index,
-                contract_id,
-                "CONTRACT_SIGNATURE_REQUESTED",
-                legal,
-                Map::new(),
-            );
+            emit(app, state, workspace_index, contract_id, "CONTRACT_SIGNATURE_REQUESTED", legal, Map::new());
             emitted.push("CONTRACT_SIGNATURE_REQUESTED".into());
             for (name, email) in signers(&contract) {
                 let mut extra = Map::new();
@@ -315,27 +231,11 @@ pub fn transition(
         }
         ("SIGN", "EXECUTED") => {
             for (name, email) in signers(&contract) {
-                emit(
-                    app,
-                    state,
-                    workspace_index,
-                    contract_id,
-                    "CONTRACT_SIGNED",
-                    person(&name, &email),
-                    Map::new(),
-                );
+                emit(app, state, workspace_index, contract_id, "CONTRACT_SIGNED", person(&name, &email), Map::new());
                 emitted.push("CONTRACT_SIGNED".into());
             }
             set_status(state, workspace_index, contract_id, "EXECUTED");
-            emit(
-                app,
-                state,
-                workspace_index,
-                contract_id,
-                "CONTRACT_EXECUTED",
-                system(),
-                Map::new(),
-            );
+            emit(app, state, workspace_index, contract_id, "CONTRACT_EXECUTED", system(), Map::new());
             emitted.push("CONTRACT_EXECUTED".into());
         }
         ("SIGN", "DRAFT") => {
@@ -368,30 +268,14 @@ pub fn transition(
 /// Bumps `last_updated_on` for a change that has no public activity.
 fn touch(state: &mut SandboxState, workspace_index: usize, contract_id: u64) {
     let timestamp = next_activity_time(state);
-    if let Some(contract) = state
-        .workspaces
-        .get_mut(workspace_index)
-        .and_then(|workspace| workspace.contract_mut(contract_id))
+    if let Some(contract) =
+        state.workspaces.get_mut(workspace_index).and_then(|workspace| workspace.contract_mut(contract_id))
     {
         contract.last_updated_micros = timestamp;
     }
 }
 
-pub fn void(
-    app: &App,
-    state: &mut SandboxState,
-    workspace_index: usize,
-    contract_id: u64,
-    performed_by: Value,
-) {
+pub fn void(app: &App, state: &mut SandboxState, workspace_index: usize, contract_id: u64, performed_by: Value) {
     set_status(state, workspace_index, contract_id, "VOIDED");
-    emit(
-        app,
-        state,
-        workspace_index,
-        contract_id,
-        "CONTRACT_VOIDED",
-        performed_by,
-        Map::new(),
-    );
+    emit(app, state, workspace_index, contract_id, "CONTRACT_VOIDED", performed_by, Map::new());
 }

@@ -46,32 +46,23 @@ fn install_stop_handlers() {
 
 fn bind(config: &Config, port: u16, what: &str) -> Result<TcpListener, String> {
     let address = SocketAddr::new(config.host, port);
-    TcpListener::bind(address)
-        .map_err(|error| format!("cannot listen for the {what} on {address}: {error}"))
+    TcpListener::bind(address).map_err(|error| format!("cannot listen for the {what} on {address}: {error}"))
 }
 
 fn run(config: Config) -> Result<(), String> {
     let loaded = match (&config.state_file, config.fresh) {
-        (Some(path), false) => {
-            state::load(path).map_err(|error| format!("{}: {error}", path.display()))?
-        }
+        (Some(path), false) => state::load(path).map_err(|error| format!("{}: {error}", path.display()))?,
         _ => None,
     };
     let resumed = loaded.is_some();
     let state = loaded.unwrap_or_else(|| seed::initial_state(config.seed));
     let spotdraft_listener = bind(&config, config.spotdraft_port, "SpotDraft API")?;
     let crm_listener = bind(&config, config.crm_port, "CRM API")?;
-    let spotdraft_address = spotdraft_listener
-        .local_addr()
-        .map_err(|error| error.to_string())?;
-    let crm_address = crm_listener
-        .local_addr()
-        .map_err(|error| error.to_string())?;
+    let spotdraft_address = spotdraft_listener.local_addr().map_err(|error| error.to_string())?;
+    let crm_address = crm_listener.local_addr().map_err(|error| error.to_string())?;
 
-    let settings = Settings {
-        local_testing: config.local_testing,
-        download_link_ttl_secs: config.download_link_ttl_secs,
-    };
+    let settings =
+        Settings { local_testing: config.local_testing, download_link_ttl_secs: config.download_link_ttl_secs };
     let app = Arc::new(App::new(
         state,
         config.state_file.clone(),
@@ -80,20 +71,8 @@ fn run(config: Config) -> Result<(), String> {
     ));
     app.save_now();
     delivery::start_worker(Arc::clone(&app));
-    http::serve(
-        spotdraft_listener,
-        Arc::new(ServiceHandler {
-            app: Arc::clone(&app),
-            service: Service::SpotDraft,
-        }),
-    );
-    http::serve(
-        crm_listener,
-        Arc::new(ServiceHandler {
-            app: Arc::clone(&app),
-            service: Service::Crm,
-        }),
-    );
+    http::serve(spotdraft_listener, Arc::new(ServiceHandler { app: Arc::clone(&app), service: Service::SpotDraft }));
+    http::serve(crm_listener, Arc::new(ServiceHandler { app: Arc::clone(&app), service: Service::Crm }));
     install_stop_handlers();
     print_banner(&app, &config, spotdraft_address, crm_address, resumed);
 
@@ -111,7 +90,9 @@ fn run(config: Config) -> Result<(), String> {
 fn print_banner(app: &App, config: &Config, spotdraft: SocketAddr, crm: SocketAddr, resumed: bool) {
     let state = app.state();
     println!("spotdraft-sandbox");
-    println!("  SpotDraft API  http://{spotdraft}/api/v2.1/public/   (stands in for https://api.<region>.spotdraft.com)");
+    println!(
+        "  SpotDraft API  http://{spotdraft}/api/v2.1/public/   (stands in for https://api.<region>.spotdraft.com)"
+    );
     println!("  CRM API        http://{crm}/crm/v3/objects/deals   (HubSpot CRM v3 shape)");
     println!("  control API    http://{spotdraft}/__sandbox/  (also on the CRM port)");
     for workspace in &state.workspaces {
@@ -120,36 +101,17 @@ fn print_banner(app: &App, config: &Config, spotdraft: SocketAddr, crm: SocketAd
             workspace.name,
             workspace.client_id,
             workspace.client_secret,
-            workspace
-                .default_user()
-                .map_or("", |user| user.email.as_str())
+            workspace.default_user().map_or("", |user| user.email.as_str())
         );
-        let templates: Vec<String> = workspace
-            .templates
-            .iter()
-            .map(|template| format!("{} {}", template.id, template.name))
-            .collect();
-        println!(
-            "  {:<20} hmac_key: {}  templates: {}",
-            "",
-            workspace.hmac_key,
-            templates.join(", ")
-        );
+        let templates: Vec<String> =
+            workspace.templates.iter().map(|template| format!("{} {}", template.id, template.name)).collect();
+        println!("  {:<20} hmac_key: {}  templates: {}", "", workspace.hmac_key, templates.join(", "));
     }
-    println!(
-        "  CRM            Authorization: Bearer {}",
-        state.crm.bearer_token
-    );
+    println!("  CRM            Authorization: Bearer {}", state.crm.bearer_token);
     match &config.state_file {
-        Some(path) => println!(
-            "  state file     {} ({})",
-            path.display(),
-            if resumed {
-                "resumed"
-            } else {
-                "fresh from seed"
-            }
-        ),
+        Some(path) => {
+            println!("  state file     {} ({})", path.display(), if resumed { "resumed" } else { "fresh from seed" })
+        }
         None => println!("  state file     none (in memory)"),
     }
     println!(

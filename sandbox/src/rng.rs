@@ -45,10 +45,7 @@ impl SeededRng {
     }
 
     pub fn hex(&mut self, byte_count: usize) -> String {
-        self.bytes(byte_count)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        self.bytes(byte_count).iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
     pub fn shuffle<T>(&mut self, items: &mut [T]) {

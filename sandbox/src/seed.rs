@@ -48,19 +48,10 @@ fn workspace(rng: &mut SeededRng, name: &str, id: u64, template_id_base: u64) ->
 }
 
 fn properties(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
+    pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
 }
 
-fn crm_object(
-    id: u64,
-    now: i64,
-    pairs: &[(&str, &str)],
-    company_ids: &[u64],
-    contact_ids: &[u64],
-) -> CrmObject {
+fn crm_object(id: u64, now: i64, pairs: &[(&str, &str)], company_ids: &[u64], contact_ids: &[u64]) -> CrmObject {
     CrmObject {
         id,
         properties: properties(pairs),
@@ -207,11 +198,7 @@ fn crm(rng: &mut SeededRng, now: i64) -> CrmState {
         crm_object(
             3005,
             now,
-            &[
-                ("firstname", "Jordan"),
-                ("lastname", "Lee"),
-                ("email", "jordan.lee@freelance.example"),
-            ],
+            &[("firstname", "Jordan"), ("lastname", "Lee"), ("email", "jordan.lee@freelance.example")],
             &[],
             &[],
         ),
@@ -296,20 +283,14 @@ fn crm(rng: &mut SeededRng, now: i64) -> CrmState {
         deals,
         companies,
         contacts,
-        deal_properties: DEAL_PROPERTIES
-            .iter()
-            .map(|name| name.to_string())
-            .collect(),
+        deal_properties: DEAL_PROPERTIES.iter().map(|name| name.to_string()).collect(),
     }
 }
 
 pub fn initial_state(seed: u64) -> SandboxState {
     let mut rng = SeededRng::new(seed);
     let now = clock::now_micros();
-    let workspaces = vec![
-        workspace(&mut rng, "uat", 1, 1100),
-        workspace(&mut rng, "production", 2, 2100),
-    ];
+    let workspaces = vec![workspace(&mut rng, "uat", 1, 1100), workspace(&mut rng, "production", 2, 2100)];
     let download_signing_key = rng.hex(32);
     let crm = crm(&mut rng, now);
     SandboxState {

@@ -53,12 +53,8 @@ impl ServiceHandler {
             (_, 502) => html(502, "Bad Gateway"),
             (_, 503) => html(503, "Service Temporarily Unavailable"),
             (Service::SpotDraft, 429) => spotdraft::errors::detail(429, "Request was throttled."),
-            (Service::SpotDraft, _) => {
-                spotdraft::errors::detail(status, "A server error occurred.")
-            }
-            (Service::Crm, 429) => {
-                crm::error(429, "RATE_LIMITS", "You have reached your secondly limit.")
-            }
+            (Service::SpotDraft, _) => spotdraft::errors::detail(status, "A server error occurred."),
+            (Service::Crm, 429) => crm::error(429, "RATE_LIMITS", "You have reached your secondly limit."),
             (Service::Crm, _) => crm::error(status, "INTERNAL_ERROR", "internal error"),
         };
         match (status, retry_after) {
@@ -96,12 +92,8 @@ impl ServiceHandler {
             }
         };
         handled.workspace = Some(caller.workspace_name.clone());
-        handled.decision = lock(&self.app.faults).decide(
-            "spotdraft",
-            &request.method,
-            &request.path,
-            Some(&caller.workspace_name),
-        );
+        handled.decision =
+            lock(&self.app.faults).decide("spotdraft", &request.method, &request.path, Some(&caller.workspace_name));
         if let Some(status) = handled.decision.status {
             handled.response = self.injected(status);
             return handled;
@@ -123,8 +115,7 @@ impl ServiceHandler {
             handled.response = response;
             return handled;
         }
-        handled.decision =
-            lock(&self.app.faults).decide("crm", &request.method, &request.path, None);
+        handled.decision = lock(&self.app.faults).decide("crm", &request.method, &request.path, None);
         if let Some(status) = handled.decision.status {
             handled.response = self.injected(status);
             return handled;
@@ -150,10 +141,7 @@ impl Handler for ServiceHandler {
         // Browser preflights (the demo page calls the emulators cross-origin).
         if request.method == "OPTIONS" {
             let response = Response::empty(204)
-                .header(
-                    "Access-Control-Allow-Methods",
-                    "GET, POST, PATCH, PUT, DELETE, OPTIONS",
-                )
+                .header("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
                 .header("Access-Control-Allow-Headers", "*")
                 .header("Access-Control-Max-Age", "600");
             log_line("cors", &request, "204", elapsed_ms(started), "");
@@ -161,13 +149,7 @@ impl Handler for ServiceHandler {
         }
         if request.path == control::PREFIX || request.path.starts_with("/__sandbox/") {
             let response = control::handle(&self.app, &request);
-            log_line(
-                "control",
-                &request,
-                &response.status.to_string(),
-                elapsed_ms(started),
-                "",
-            );
+            log_line("control", &request, &response.status.to_string(), elapsed_ms(started), "");
             return Outcome::Respond(response);
         }
         let handled = match self.service {
@@ -176,11 +158,7 @@ impl Handler for ServiceHandler {
         };
         let elapsed = elapsed_ms(started);
         let reset = handled.decision.reset && handled.handler_ran;
-        let status = if reset {
-            None
-        } else {
-            Some(handled.response.status)
-        };
+        let status = if reset { None } else { Some(handled.response.status) };
         let mut note = String::new();
         if let Some(workspace) = &handled.workspace {
             note.push_str(&format!(" ws={workspace}"));
@@ -202,10 +180,7 @@ impl Handler for ServiceHandler {
             handler_ran: handled.handler_ran,
             fault: (!handled.decision.labels.is_empty()).then(|| handled.decision.labels.join("+")),
             duration_ms: elapsed,
-            body: String::from_utf8_lossy(&request.body)
-                .chars()
-                .take(65_536)
-                .collect(),
+            body: String::from_utf8_lossy(&request.body).chars().take(65_536).collect(),
         });
         if reset {
             return Outcome::Reset;

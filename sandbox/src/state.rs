@@ -43,27 +43,19 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn contract(&self, contract_id: u64) -> Option<&Contract> {
-        self.contracts
-            .iter()
-            .find(|contract| contract.id == contract_id)
+        self.contracts.iter().find(|contract| contract.id == contract_id)
     }
 
     pub fn contract_mut(&mut self, contract_id: u64) -> Option<&mut Contract> {
-        self.contracts
-            .iter_mut()
-            .find(|contract| contract.id == contract_id)
+        self.contracts.iter_mut().find(|contract| contract.id == contract_id)
     }
 
     pub fn template(&self, template_id: u64) -> Option<&Template> {
-        self.templates
-            .iter()
-            .find(|template| template.id == template_id)
+        self.templates.iter().find(|template| template.id == template_id)
     }
 
     pub fn user(&self, email: &str) -> Option<&User> {
-        self.users
-            .iter()
-            .find(|user| user.email.eq_ignore_ascii_case(email))
+        self.users.iter().find(|user| user.email.eq_ignore_ascii_case(email))
     }
 
     pub fn default_user(&self) -> Option<&User> {
@@ -193,10 +185,7 @@ impl std::fmt::Display for LoadError {
                 write!(formatter, "state file is not valid sandbox state: {error}")
             }
             LoadError::WrongVersion(version) => {
-                write!(
-                    formatter,
-                    "state file version {version} is not supported (expected {STATE_VERSION})"
-                )
+                write!(formatter, "state file version {version} is not supported (expected {STATE_VERSION})")
             }
         }
     }

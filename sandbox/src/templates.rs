@@ -13,12 +13,7 @@ fn field(variable: &str, label: &str, kind: &str, required: bool) -> Value {
 }
 
 fn options(pairs: &[(&str, &str)]) -> Value {
-    Value::Array(
-        pairs
-            .iter()
-            .map(|(label, value)| json!({ "label": label, "value": value }))
-            .collect(),
-    )
+    Value::Array(pairs.iter().map(|(label, value)| json!({ "label": label, "value": value })).collect())
 }
 
 fn choice(variable: &str, label: &str, required: bool, choices: &[(&str, &str)]) -> Value {
@@ -28,10 +23,7 @@ fn choice(variable: &str, label: &str, required: bool, choices: &[(&str, &str)])
 }
 
 fn child(parent: &str, parent_type: &str, parent_required: bool, mut descriptor: Value) -> Value {
-    let variable = descriptor["variable"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let variable = descriptor["variable"].as_str().unwrap_or_default().to_string();
     descriptor["variable"] = json!(format!("{parent}.{variable}"));
     descriptor["parent_variable"] = json!(parent);
     descriptor["parent_type"] = json!(parent_type);
@@ -40,71 +32,32 @@ fn child(parent: &str, parent_type: &str, parent_required: bool, mut descriptor:
     descriptor
 }
 
-const CURRENCIES: &[(&str, &str)] = &[
-    ("US Dollar", "USD"),
-    ("Euro", "EUR"),
-    ("Pound Sterling", "GBP"),
-    ("Indian Rupee", "INR"),
-];
-const DURATION_UNITS: &[(&str, &str)] =
-    &[("Days", "DAYS"), ("Months", "MONTHS"), ("Years", "YEARS")];
+const CURRENCIES: &[(&str, &str)] =
+    &[("US Dollar", "USD"), ("Euro", "EUR"), ("Pound Sterling", "GBP"), ("Indian Rupee", "INR")];
+const DURATION_UNITS: &[(&str, &str)] = &[("Days", "DAYS"), ("Months", "MONTHS"), ("Years", "YEARS")];
 
 fn duration(parent: &str, label: &str, required: bool) -> Vec<Value> {
     vec![
-        child(
-            parent,
-            "duration",
-            required,
-            choice("type", &format!("{label} unit"), true, DURATION_UNITS),
-        ),
-        child(
-            parent,
-            "duration",
-            required,
-            field("value", &format!("{label} length"), "int", true),
-        ),
-        child(
-            parent,
-            "duration",
-            required,
-            field("days", &format!("{label} in days"), "int", false),
-        ),
+        child(parent, "duration", required, choice("type", &format!("{label} unit"), true, DURATION_UNITS)),
+        child(parent, "duration", required, field("value", &format!("{label} length"), "int", true)),
+        child(parent, "duration", required, field("days", &format!("{label} in days"), "int", false)),
     ]
 }
 
 fn mutual_nda_attributes() -> Vec<Value> {
     let mut attributes = vec![
         field("effective_date", "Effective date", "date", true),
-        choice(
-            "nda_kind",
-            "Kind of NDA",
-            true,
-            &[("Mutual", "mutual"), ("One-way (we disclose)", "one_way")],
-        ),
+        choice("nda_kind", "Kind of NDA", true, &[("Mutual", "mutual"), ("One-way (we disclose)", "one_way")]),
         field("purpose", "Purpose of disclosure", "string", true),
         choice(
             "governing_law",
             "Governing law",
             true,
-            &[
-                ("Delaware, USA", "US-DE"),
-                ("California, USA", "US-CA"),
-                ("England and Wales", "GB"),
-                ("India", "IN"),
-            ],
+            &[("Delaware, USA", "US-DE"), ("California, USA", "US-CA"), ("England and Wales", "GB"), ("India", "IN")],
         ),
-        field(
-            "non_solicitation",
-            "Include non-solicitation clause",
-            "boolean",
-            false,
-        ),
+        field("non_solicitation", "Include non-solicitation clause", "boolean", false),
     ];
-    attributes.extend(duration(
-        "confidentiality_term",
-        "Confidentiality term",
-        true,
-    ));
+    attributes.extend(duration("confidentiality_term", "Confidentiality term", true));
     attributes
 }
 
@@ -112,18 +65,8 @@ fn msa_attributes() -> Vec<Value> {
     let mut attributes = vec![
         field("agreement_date", "Agreement date", "date", true),
         field("customer_legal_name", "Customer legal name", "string", true),
-        child(
-            "contract_value",
-            "currency",
-            true,
-            choice("type", "Contract value currency", true, CURRENCIES),
-        ),
-        child(
-            "contract_value",
-            "currency",
-            true,
-            field("value", "Contract value amount", "float", true),
-        ),
+        child("contract_value", "currency", true, choice("type", "Contract value currency", true, CURRENCIES)),
+        child("contract_value", "currency", true, field("value", "Contract value amount", "float", true)),
     ];
     attributes.extend(duration("subscription_term", "Subscription term", true));
     attributes.extend([
@@ -131,21 +74,12 @@ fn msa_attributes() -> Vec<Value> {
             "billing_frequency",
             "Billing frequency",
             true,
-            &[
-                ("Monthly", "monthly"),
-                ("Quarterly", "quarterly"),
-                ("Annually", "annually"),
-            ],
+            &[("Monthly", "monthly"), ("Quarterly", "quarterly"), ("Annually", "annually")],
         ),
         field("auto_renewal", "Renews automatically", "boolean", true),
         field("payment_terms_days", "Payment terms (days)", "int", false),
         {
-            let mut regions = field(
-                "service_regions",
-                "Service regions",
-                "array of options",
-                false,
-            );
+            let mut regions = field("service_regions", "Service regions", "array of options", false);
             regions["options"] = options(&[
                 ("United States", "US"),
                 ("European Union", "EU"),
@@ -154,18 +88,8 @@ fn msa_attributes() -> Vec<Value> {
             ]);
             regions
         },
-        child(
-            "billing_contact",
-            "object",
-            false,
-            field("name", "Billing contact name", "string", true),
-        ),
-        child(
-            "billing_contact",
-            "object",
-            false,
-            field("email", "Billing contact email", "string", true),
-        ),
+        child("billing_contact", "object", false, field("name", "Billing contact name", "string", true)),
+        child("billing_contact", "object", false, field("email", "Billing contact email", "string", true)),
         {
             let mut schedule = field("pricing_schedule", "Pricing schedule", "repeating", false);
             schedule["attributes"] = json!([
@@ -186,14 +110,8 @@ pub fn shipped_templates(id_base: u64) -> (Vec<crate::state::ContractType>, Vec<
     let nda_type = id_base / 10;
     let msa_type = id_base / 10 + 1;
     let contract_types = vec![
-        crate::state::ContractType {
-            id: nda_type,
-            name: "Non-Disclosure Agreement".into(),
-        },
-        crate::state::ContractType {
-            id: msa_type,
-            name: "Master Services Agreement".into(),
-        },
+        crate::state::ContractType { id: nda_type, name: "Non-Disclosure Agreement".into() },
+        crate::state::ContractType { id: msa_type, name: "Master Services Agreement".into() },
     ];
     let templates = vec![
         Template {
@@ -228,31 +146,20 @@ pub fn add_error(errors: &mut FieldErrors, key: &str, message: &str) {
 }
 
 fn descriptor_required(descriptor: &Value) -> bool {
-    descriptor
-        .get("required")
-        .and_then(Value::as_bool)
-        .unwrap_or(true)
+    descriptor.get("required").and_then(Value::as_bool).unwrap_or(true)
 }
 
 fn option_values(descriptor: &Value) -> Vec<Value> {
     descriptor
         .get("options")
         .and_then(Value::as_array)
-        .map(|options| {
-            options
-                .iter()
-                .filter_map(|option| option.get("value").cloned())
-                .collect()
-        })
+        .map(|options| options.iter().filter_map(|option| option.get("value").cloned()).collect())
         .unwrap_or_default()
 }
 
 /// Checks one value against one descriptor's type; returns messages for that key.
 fn check_value(descriptor: &Value, value: &Value) -> Option<Value> {
-    let kind = descriptor
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("string");
+    let kind = descriptor.get("type").and_then(Value::as_str).unwrap_or("string");
     let problem = match kind {
         "string" if !value.is_string() => Some("Not a valid string."),
         "boolean" if !value.is_boolean() => Some("Must be a valid boolean."),
@@ -266,10 +173,7 @@ fn check_value(descriptor: &Value, value: &Value) -> Option<Value> {
             if option_values(descriptor).contains(value) {
                 None
             } else {
-                return Some(json!([format!(
-                    "\"{}\" is not a valid choice.",
-                    display(value)
-                )]));
+                return Some(json!([format!("\"{}\" is not a valid choice.", display(value))]));
             }
         }
         "array of strings" => match value.as_array() {
@@ -284,22 +188,12 @@ fn check_value(descriptor: &Value, value: &Value) -> Option<Value> {
                     .filter(|item| !allowed.contains(item))
                     .map(|item| json!(format!("\"{}\" is not a valid choice.", display(item))))
                     .collect();
-                return if invalid.is_empty() {
-                    None
-                } else {
-                    Some(Value::Array(invalid))
-                };
+                return if invalid.is_empty() { None } else { Some(Value::Array(invalid)) };
             }
             None => Some("Expected a list of items."),
         },
         "array of files" => match value.as_array() {
-            Some(items)
-                if items
-                    .iter()
-                    .all(|item| item.get("file_name").is_some_and(Value::is_string)) =>
-            {
-                None
-            }
+            Some(items) if items.iter().all(|item| item.get("file_name").is_some_and(Value::is_string)) => None,
             _ => Some("Expected a list of file objects with a file_name."),
         },
         "repeating" => return check_rows(descriptor, value),
@@ -319,22 +213,14 @@ fn check_rows(descriptor: &Value, value: &Value) -> Option<Value> {
     let Some(rows) = value.as_array() else {
         return Some(json!(["Expected a list of row objects."]));
     };
-    let row_descriptors = descriptor
-        .get("attributes")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let row_descriptors = descriptor.get("attributes").and_then(Value::as_array).cloned().unwrap_or_default();
     let mut row_errors = Map::new();
     for (index, row) in rows.iter().enumerate() {
         let errors = match row.as_object() {
             Some(row) => check_object(&row_descriptors, row),
             None => {
                 let mut errors = Map::new();
-                add_error(
-                    &mut errors,
-                    "non_field_errors",
-                    "Expected an object for each row.",
-                );
+                add_error(&mut errors, "non_field_errors", "Expected an object for each row.");
                 errors
             }
         };
@@ -360,9 +246,7 @@ fn check_object(descriptors: &[Value], data: &Map<String, Value>) -> FieldErrors
             .and_then(Value::as_str)
             .unwrap_or_default();
         match data.get(key) {
-            None if descriptor_required(descriptor) => {
-                add_error(&mut errors, key, "This field is required.")
-            }
+            None if descriptor_required(descriptor) => add_error(&mut errors, key, "This field is required."),
             None => {}
             Some(Value::Null) if descriptor_required(descriptor) => {
                 add_error(&mut errors, key, "This field may not be null.")
@@ -377,18 +261,11 @@ fn check_object(descriptors: &[Value], data: &Map<String, Value>) -> FieldErrors
     }
     for key in data.keys() {
         let known = descriptors.iter().any(|descriptor| {
-            descriptor
-                .get("child_variable")
-                .or_else(|| descriptor.get("variable"))
-                .and_then(Value::as_str)
+            descriptor.get("child_variable").or_else(|| descriptor.get("variable")).and_then(Value::as_str)
                 == Some(key.as_str())
         });
         if !known {
-            add_error(
-                &mut errors,
-                key,
-                "This field is not a variable of the template.",
-            );
+            add_error(&mut errors, key, "This field is not a variable of the template.");
         }
     }
     errors
@@ -398,19 +275,11 @@ fn check_object(descriptors: &[Value], data: &Map<String, Value>) -> FieldErrors
 pub fn validate_contract_data(template: &Template, data: &Value) -> FieldErrors {
     let Some(data) = data.as_object() else {
         let mut errors = Map::new();
-        add_error(
-            &mut errors,
-            "non_field_errors",
-            "Invalid data. Expected a dictionary.",
-        );
+        add_error(&mut errors, "non_field_errors", "Invalid data. Expected a dictionary.");
         return errors;
     };
-    let top_level: Vec<Value> = template
-        .attributes
-        .iter()
-        .filter(|descriptor| descriptor.get("parent_variable").is_none())
-        .cloned()
-        .collect();
+    let top_level: Vec<Value> =
+        template.attributes.iter().filter(|descriptor| descriptor.get("parent_variable").is_none()).cloned().collect();
     let mut parents: Vec<String> = Vec::new();
     for descriptor in &template.attributes {
         if let Some(parent) = descriptor.get("parent_variable").and_then(Value::as_str) {
@@ -429,21 +298,14 @@ pub fn validate_contract_data(template: &Template, data: &Value) -> FieldErrors 
         let children: Vec<Value> = template
             .attributes
             .iter()
-            .filter(|descriptor| {
-                descriptor.get("parent_variable").and_then(Value::as_str) == Some(parent.as_str())
-            })
+            .filter(|descriptor| descriptor.get("parent_variable").and_then(Value::as_str) == Some(parent.as_str()))
             .cloned()
             .collect();
-        let parent_required = children.iter().any(|descriptor| {
-            descriptor
-                .get("parent_required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        });
+        let parent_required = children
+            .iter()
+            .any(|descriptor| descriptor.get("parent_required").and_then(Value::as_bool).unwrap_or(false));
         match data.get(parent) {
-            None | Some(Value::Null) if parent_required => {
-                add_error(&mut errors, parent, "This field is required.")
-            }
+            None | Some(Value::Null) if parent_required => add_error(&mut errors, parent, "This field is required."),
             None | Some(Value::Null) => {}
             Some(Value::Object(object)) => {
                 let child_errors = check_object(&children, object);
@@ -481,10 +343,7 @@ mod tests {
 
     #[test]
     fn accepts_a_complete_msa() {
-        assert_eq!(
-            validate_contract_data(&msa(), &valid_msa_data()),
-            Map::new()
-        );
+        assert_eq!(validate_contract_data(&msa(), &valid_msa_data()), Map::new());
     }
 
     #[test]
@@ -498,18 +357,10 @@ mod tests {
         let object = data.as_object_mut().unwrap();
         object.remove("auto_renewal");
         let errors = validate_contract_data(&msa(), &data);
-        for key in [
-            "agreement_date",
-            "billing_frequency",
-            "contract_value",
-            "pricing_schedule",
-            "mystery",
-            "auto_renewal",
-        ] {
-            assert!(
-                errors.contains_key(key),
-                "missing error for {key}: {errors:?}"
-            );
+        for key in
+            ["agreement_date", "billing_frequency", "contract_value", "pricing_schedule", "mystery", "auto_renewal"]
+        {
+            assert!(errors.contains_key(key), "missing error for {key}: {errors:?}");
         }
         assert!(errors["contract_value"].get("value").is_some());
     }

@@ -77,78 +77,40 @@ impl Checker {
         } else if let Some(schema) = self.spec.response_schema(path, method, reply.status) {
             let body = reply.json();
             let problems = self.spec.validate(schema, &body);
-            assert!(
-                problems.is_empty(),
-                "{label}: {problems:#?}\nbody: {body:#}"
-            );
+            assert!(problems.is_empty(), "{label}: {problems:#?}\nbody: {body:#}");
         } else {
-            assert!(
-                reply.status >= 400,
-                "{label}: success status without a declared schema (declared {declared:?})"
-            );
+            assert!(reply.status >= 400, "{label}: success status without a declared schema (declared {declared:?})");
             let body = reply.json();
-            assert!(
-                is_spotdraft_error(&body),
-                "{label}: not a SpotDraft error shape: {body}"
-            );
+            assert!(is_spotdraft_error(&body), "{label}: not a SpotDraft error shape: {body}");
         }
         self.checked.push(label);
     }
 
     fn request_is_valid(&self, path: &str, method: &str, body: &Value) {
-        let schema = self
-            .spec
-            .request_schema(path, method)
-            .unwrap_or_else(|| panic!("no request schema for {method} {path}"));
+        let schema =
+            self.spec.request_schema(path, method).unwrap_or_else(|| panic!("no request schema for {method} {path}"));
         let problems = self.spec.validate(schema, body);
-        assert!(
-            problems.is_empty(),
-            "test request for {method} {path} is not valid per the spec: {problems:#?}"
-        );
+        assert!(problems.is_empty(), "test request for {method} {path} is not valid per the spec: {problems:#?}");
     }
 }
 
 #[test]
 fn every_implemented_operation_matches_the_spotdraft_spec() {
-    let mut checker = Checker {
-        spec: Spec::load(),
-        checked: Vec::new(),
-    };
+    let mut checker = Checker { spec: Spec::load(), checked: Vec::new() };
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
     let receiver = Receiver::start(200);
 
     // Templates and contract types.
     checker.conforms(TEMPLATES, "GET", &sandbox.sd(uat, "GET", TEMPLATES, None));
-    checker.conforms(
-        TEMPLATE,
-        "GET",
-        &sandbox.sd(
-            uat,
-            "GET",
-            &format!("{TEMPLATES}{}/", uat.nda_template),
-            None,
-        ),
-    );
-    checker.conforms(
-        TEMPLATE,
-        "GET",
-        &sandbox.sd(uat, "GET", &format!("{TEMPLATES}999999/"), None),
-    );
+    checker.conforms(TEMPLATE, "GET", &sandbox.sd(uat, "GET", &format!("{TEMPLATES}{}/", uat.nda_template), None));
+    checker.conforms(TEMPLATE, "GET", &sandbox.sd(uat, "GET", &format!("{TEMPLATES}999999/"), None));
     for template in [uat.nda_template, uat.msa_template] {
         let reply = sandbox.sd(uat, "GET", &format!("{TEMPLATES}{template}/metadata"), None);
         checker.conforms(TEMPLATE_METADATA, "GET", &reply);
     }
-    checker.conforms(
-        TEMPLATE_METADATA,
-        "GET",
-        &sandbox.sd(uat, "GET", &format!("{TEMPLATES}999999/metadata"), None),
-    );
-    checker.conforms(
-        CONTRACT_TYPES,
-        "GET",
-        &sandbox.sd(uat, "GET", CONTRACT_TYPES, None),
-    );
+    checker.conforms(TEMPLATE_METADATA, "GET", &sandbox.sd(uat, "GET", &format!("{TEMPLATES}999999/metadata"), None));
+    checker.conforms(CONTRACT_TYPES, "GET", &sandbox.sd(uat, "GET", CONTRACT_TYPES, None));
 
     // Webhooks (registered first so the payloads of everything below can be checked).
     let hook_request = json!({"title": "conformance", "url": receiver.url, "only_for_activities": ["CONTRACT_CREATED", "CONTRACT_EXTERNAL_METADATA_CREATED", "CONTRACT_EXTERNAL_METADATA_UPDATED", "CONTRACT_SENT_TO_COUNTERPARTY", "CONTRACT_SIGNATURE_REQUESTED", "CONTRACT_SIGNED", "CONTRACT_EXECUTED", "CONTRACT_VOIDED", "CONTRACT_SIGNATURE_DECLINED"], "custom_headers": {"X-Relay-Key": "abc"}});
@@ -175,96 +137,64 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
     checker.request_is_valid(CONTRACTS, "POST", &msa);
     let created_msa = sandbox.sd(uat, "POST", CONTRACTS, Some(msa));
     checker.conforms(CONTRACTS, "POST", &created_msa);
-    let invalid = sandbox.sd(uat, "POST", CONTRACTS, Some(json!({"contract_template_id": uat.msa_template, "contract_data": {}, "counter_party_details": []})));
+    let invalid = sandbox.sd(
+        uat,
+        "POST",
+        CONTRACTS,
+        Some(json!({"contract_template_id": uat.msa_template, "contract_data": {}, "counter_party_details": []})),
+    );
     assert_eq!(invalid.status, 400);
     checker.conforms(CONTRACTS, "POST", &invalid);
     let composite = created.json()["id"].as_str().unwrap().to_string();
     let numeric = created.json()["contract_id"].as_u64().unwrap();
     let msa_composite = created_msa.json()["id"].as_str().unwrap().to_string();
 
+    checker.conforms(CONTRACTS, "GET", &sandbox.sd(uat, "GET", &format!("{CONTRACTS}?page=1&limit=1"), None));
     checker.conforms(
         CONTRACTS,
-        "GET",
-        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}?page=1&limit=1"), None),
-    );
-    checker.conforms(CONTRACTS, "GET", &sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__display_status=DRAFT&filter__last_updated_on[$gte]=2020-01-01T00:00:00Z"), None));
-    checker.conforms(
-        CONTRACTS,
-        "GET",
-        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}?limit=1000"), None),
-    );
-    checker.conforms(
-        STATUS,
-        "GET",
-        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}{composite}/status"), None),
-    );
-    checker.conforms(
-        STATUS,
-        "GET",
-        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}T-99999999/status"), None),
-    );
-    checker.conforms(
-        LOOKUP,
         "GET",
         &sandbox.sd(
             uat,
             "GET",
-            &format!("{CONTRACTS}by_external_metadata/hubspot%3A24681357%3Adeal%3A1001"),
+            &format!("{CONTRACTS}?filter__display_status=DRAFT&filter__last_updated_on[$gte]=2020-01-01T00:00:00Z"),
             None,
         ),
+    );
+    checker.conforms(CONTRACTS, "GET", &sandbox.sd(uat, "GET", &format!("{CONTRACTS}?limit=1000"), None));
+    checker.conforms(STATUS, "GET", &sandbox.sd(uat, "GET", &format!("{CONTRACTS}{composite}/status"), None));
+    checker.conforms(STATUS, "GET", &sandbox.sd(uat, "GET", &format!("{CONTRACTS}T-99999999/status"), None));
+    checker.conforms(
+        LOOKUP,
+        "GET",
+        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/hubspot%3A24681357%3Adeal%3A1001"), None),
     );
     checker.conforms(
         LOOKUP,
         "GET",
-        &sandbox.sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}by_external_metadata/nothing-here"),
-            None,
-        ),
+        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/nothing-here"), None),
     );
 
     checker.conforms(
         EXTERNAL_METADATA,
         "GET",
-        &sandbox.sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}{composite}/external_metadata"),
-            None,
-        ),
+        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}{composite}/external_metadata"), None),
     );
     let metadata = json!({"external_metadata": {"id": "hubspot:24681357:deal:1001", "integration_name": "HubSpot", "record_type": "Deal", "record_data": {"stage": "closedwon"}}});
     checker.request_is_valid(EXTERNAL_METADATA, "POST", &metadata);
     checker.conforms(
         EXTERNAL_METADATA,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{composite}/external_metadata"),
-            Some(metadata),
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/external_metadata"), Some(metadata)),
     );
     checker.conforms(
         EXTERNAL_METADATA,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{composite}/external_metadata"),
-            Some(json!({})),
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/external_metadata"), Some(json!({}))),
     );
     checker.conforms(
         EXTERNAL_METADATA,
         "GET",
-        &sandbox.sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}T-99999999/external_metadata"),
-            None,
-        ),
+        &sandbox.sd(uat, "GET", &format!("{CONTRACTS}T-99999999/external_metadata"), None),
     );
     checker.conforms(
         EXTERNAL_METADATA,
@@ -275,64 +205,30 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
     checker.conforms(
         DOWNLOAD_LINK,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{composite}/download_link"),
-            None,
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/download_link"), None),
     );
     checker.conforms(
         DOWNLOAD_LINK,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{composite}/download_link"),
-            Some(json!({"format": "PDF"})),
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/download_link"), Some(json!({"format": "PDF"}))),
     );
     checker.conforms(
         DOWNLOAD_LINK,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}T-99999999/download_link"),
-            None,
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}T-99999999/download_link"), None),
     );
     // `download` is declared as a binary body; check it is a PDF rather than JSON.
-    let pdf = sandbox.sd(
-        uat,
-        "POST",
-        &format!("{CONTRACTS}{composite}/download"),
-        None,
-    );
+    let pdf = sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/download"), None);
     assert_eq!(pdf.status, 200);
     assert!(pdf.body.starts_with(b"%PDF-") && pdf.text().trim_end().ends_with("%%EOF"));
-    checker.conforms(
-        DOWNLOAD,
-        "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}T-99999999/download"),
-            None,
-        ),
-    );
+    checker.conforms(DOWNLOAD, "POST", &sandbox.sd(uat, "POST", &format!("{CONTRACTS}T-99999999/download"), None));
 
     let send = json!({"attachment_formats": ["PDF"], "to_emails": ["avery.stone@acme.example"], "subject": "Your NDA"});
     checker.request_is_valid(SEND, "POST", &send);
     checker.conforms(
         SEND,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{composite}/send_to_counterparties"),
-            Some(send),
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/send_to_counterparties"), Some(send)),
     );
     checker.conforms(
         SEND,
@@ -347,21 +243,8 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
 
     let retrigger = json!({"contract_ids": [numeric]});
     checker.request_is_valid(RETRIGGER, "POST", &retrigger);
-    checker.conforms(
-        RETRIGGER,
-        "POST",
-        &sandbox.sd(uat, "POST", RETRIGGER, Some(retrigger)),
-    );
-    checker.conforms(
-        RETRIGGER,
-        "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            RETRIGGER,
-            Some(json!({"contract_ids": [99999999]})),
-        ),
-    );
+    checker.conforms(RETRIGGER, "POST", &sandbox.sd(uat, "POST", RETRIGGER, Some(retrigger)));
+    checker.conforms(RETRIGGER, "POST", &sandbox.sd(uat, "POST", RETRIGGER, Some(json!({"contract_ids": [99999999]}))));
 
     // Void: success on a live contract, 400 on an executed one.
     let void_body = json!({"note": "Deal lost"});
@@ -369,86 +252,40 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
     checker.conforms(
         VOID,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{msa_composite}/status/void"),
-            Some(void_body.clone()),
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{msa_composite}/status/void"), Some(void_body.clone())),
     );
     assert_eq!(sandbox.transition(&composite, "SIGN").status, 200);
     assert_eq!(sandbox.transition(&composite, "EXECUTED").status, 200);
-    let refused = sandbox.sd(
-        uat,
-        "POST",
-        &format!("{CONTRACTS}{composite}/status/void"),
-        Some(void_body),
-    );
-    assert_eq!(
-        refused.json(),
-        json!({"detail": "Cannot void an executed contract."})
-    );
+    let refused = sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/status/void"), Some(void_body));
+    assert_eq!(refused.json(), json!({"detail": "Cannot void an executed contract."}));
     checker.conforms(VOID, "POST", &refused);
     checker.conforms(
         VOID,
         "POST",
-        &sandbox.sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{composite}/status/void"),
-            Some(json!({})),
-        ),
+        &sandbox.sd(uat, "POST", &format!("{CONTRACTS}{composite}/status/void"), Some(json!({}))),
     );
 
     // Delete the webhook last; then an unknown id.
     let hook_id = created_hook.json()["id"].as_u64().unwrap();
     let payloads = receiver.wait_for(8);
-    checker.conforms(
-        WEBHOOK,
-        "DELETE",
-        &sandbox.sd(uat, "DELETE", &format!("{WEBHOOKS}{hook_id}"), None),
-    );
-    checker.conforms(
-        WEBHOOK,
-        "DELETE",
-        &sandbox.sd(uat, "DELETE", &format!("{WEBHOOKS}{hook_id}"), None),
-    );
+    checker.conforms(WEBHOOK, "DELETE", &sandbox.sd(uat, "DELETE", &format!("{WEBHOOKS}{hook_id}"), None));
+    checker.conforms(WEBHOOK, "DELETE", &sandbox.sd(uat, "DELETE", &format!("{WEBHOOKS}{hook_id}"), None));
 
     // Authentication failures on every route are SpotDraft errors too.
     for (path, method, concrete) in [
         (TEMPLATES, "GET", TEMPLATES.to_string()),
         (TEMPLATE, "GET", format!("{TEMPLATES}{}/", uat.nda_template)),
-        (
-            TEMPLATE_METADATA,
-            "GET",
-            format!("{TEMPLATES}{}/metadata", uat.nda_template),
-        ),
+        (TEMPLATE_METADATA, "GET", format!("{TEMPLATES}{}/metadata", uat.nda_template)),
         (CONTRACT_TYPES, "GET", CONTRACT_TYPES.to_string()),
         (CONTRACTS, "POST", CONTRACTS.to_string()),
         (CONTRACTS, "GET", CONTRACTS.to_string()),
         (STATUS, "GET", format!("{CONTRACTS}{composite}/status")),
         (LOOKUP, "GET", format!("{CONTRACTS}by_external_metadata/x")),
-        (
-            EXTERNAL_METADATA,
-            "GET",
-            format!("{CONTRACTS}{composite}/external_metadata"),
-        ),
-        (
-            EXTERNAL_METADATA,
-            "POST",
-            format!("{CONTRACTS}{composite}/external_metadata"),
-        ),
+        (EXTERNAL_METADATA, "GET", format!("{CONTRACTS}{composite}/external_metadata")),
+        (EXTERNAL_METADATA, "POST", format!("{CONTRACTS}{composite}/external_metadata")),
         (DOWNLOAD, "POST", format!("{CONTRACTS}{composite}/download")),
-        (
-            DOWNLOAD_LINK,
-            "POST",
-            format!("{CONTRACTS}{composite}/download_link"),
-        ),
-        (
-            SEND,
-            "POST",
-            format!("{CONTRACTS}{composite}/send_to_counterparties"),
-        ),
+        (DOWNLOAD_LINK, "POST", format!("{CONTRACTS}{composite}/download_link")),
+        (SEND, "POST", format!("{CONTRACTS}{composite}/send_to_counterparties")),
         (VOID, "POST", format!("{CONTRACTS}{composite}/status/void")),
         (WEBHOOKS, "POST", WEBHOOKS.to_string()),
         (HMAC_KEY, "GET", HMAC_KEY.to_string()),
@@ -465,16 +302,9 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
     for payload in payloads {
         let body: Value = serde_json::from_slice(&payload.body).unwrap();
         let problems = checker.spec.validate(&model, &body);
-        assert!(
-            problems.is_empty(),
-            "webhook payload {body:#}: {problems:#?}"
-        );
+        assert!(problems.is_empty(), "webhook payload {body:#}: {problems:#?}");
     }
-    assert!(
-        checker.checked.len() >= 40,
-        "checked only {} responses",
-        checker.checked.len()
-    );
+    assert!(checker.checked.len() >= 40, "checked only {} responses", checker.checked.len());
 }
 
 #[test]
@@ -482,25 +312,10 @@ fn the_validator_rejects_wrong_shapes() {
     // Guards against a validator that accepts everything.
     let spec = Spec::load();
     let status = spec.schema("ExternalContractStatus");
-    assert!(spec
-        .validate(
-            status,
-            &json!({"contract_status": "EXECUTED", "contract_name": "x"})
-        )
-        .is_empty());
-    assert!(!spec
-        .validate(
-            status,
-            &json!({"contract_status": "executed", "contract_name": "x"})
-        )
-        .is_empty());
-    assert!(!spec
-        .validate(status, &json!({"contract_status": "EXECUTED"}))
-        .is_empty());
+    assert!(spec.validate(status, &json!({"contract_status": "EXECUTED", "contract_name": "x"})).is_empty());
+    assert!(!spec.validate(status, &json!({"contract_status": "executed", "contract_name": "x"})).is_empty());
+    assert!(!spec.validate(status, &json!({"contract_status": "EXECUTED"})).is_empty());
     let lookup = spec.response_schema(LOOKUP, "GET", 200).unwrap();
-    assert!(
-        !spec.validate(lookup, &json!([[]])).is_empty(),
-        "the nested-array example form is not the schema"
-    );
+    assert!(!spec.validate(lookup, &json!([[]])).is_empty(), "the nested-array example form is not the schema");
     assert!(!spec.validate(lookup, &json!([{"id": "T-1"}])).is_empty());
 }

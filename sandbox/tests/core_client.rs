@@ -52,7 +52,11 @@ fn deal(id: &str) -> Deal {
 }
 
 fn client(sandbox: &Sandbox, workspace: &Workspace, retry: RetryPolicy) -> SpotDraftClient<NativeTransport> {
-    let credentials = Credentials { client_id: workspace.client_id.clone(), client_secret: workspace.client_secret.clone(), user_email: None };
+    let credentials = Credentials {
+        client_id: workspace.client_id.clone(),
+        client_secret: workspace.client_secret.clone(),
+        user_email: None,
+    };
     let options = ClientOptions { retry, timeout_ms: 5_000, jitter_seed: Some(7), ..ClientOptions::default() };
     SpotDraftClient::new(NativeTransport::new(), &sandbox.spotdraft, Some(credentials), options).expect("client")
 }
@@ -72,15 +76,17 @@ fn live_in_emulator(sandbox: &Sandbox, key: &str) -> usize {
     let all = sandbox.control("GET", "/__sandbox/contracts", None).json();
     all.as_array()
         .map(|list| {
-            list.iter()
-                .filter(|c| c["external_metadata"]["id"] == json!(key) && c["status"] != json!("VOIDED"))
-                .count()
+            list.iter().filter(|c| c["external_metadata"]["id"] == json!(key) && c["status"] != json!("VOIDED")).count()
         })
         .unwrap_or(0)
 }
 
 fn creates(sandbox: &Sandbox) -> usize {
-    sandbox.requests(&format!("?method=POST&path={CONTRACTS}")).iter().filter(|r| r["handler_ran"] == json!(true)).count()
+    sandbox
+        .requests(&format!("?method=POST&path={CONTRACTS}"))
+        .iter()
+        .filter(|r| r["handler_ran"] == json!(true))
+        .count()
 }
 
 #[test]
@@ -90,17 +96,23 @@ fn create_for_deal_fills_the_template_and_never_duplicates() {
     let config = config(&sandbox, uat);
     let client = client(&sandbox, uat, RetryPolicy::default());
 
-    let first = pollster::block_on(flows::create_for_deal(&client, &config, &deal("1001"), uat.msa_template)).expect("created");
+    let first =
+        pollster::block_on(flows::create_for_deal(&client, &config, &deal("1001"), uat.msa_template)).expect("created");
     assert!(first.created);
     assert_eq!(first.contract.status, ContractStatus::Draft);
     assert_eq!(first.contract.link, format!("https://app.spotdraft.com/contracts/v2/{}", first.contract.number));
-    let again = pollster::block_on(flows::create_for_deal(&client, &config, &deal("1001"), uat.msa_template)).expect("found");
+    let again =
+        pollster::block_on(flows::create_for_deal(&client, &config, &deal("1001"), uat.msa_template)).expect("found");
     assert!(!again.created, "a second click returns the first contract");
     assert_eq!(again.contract.id, first.contract.id);
     assert_eq!(creates(&sandbox), 1);
 
     let stored = sandbox.control("GET", "/__sandbox/contracts", None).json();
-    let stored = stored.as_array().and_then(|list| list.iter().find(|c| c["id"] == json!(first.contract.id.to_string()))).cloned().expect("in the emulator");
+    let stored = stored
+        .as_array()
+        .and_then(|list| list.iter().find(|c| c["id"] == json!(first.contract.id.to_string())))
+        .cloned()
+        .expect("in the emulator");
     let text = stored.to_string();
     for expected in [
         r#""id":"hubspot:4411223:deal:1001""#,
@@ -118,10 +130,19 @@ fn create_for_deal_fills_the_template_and_never_duplicates() {
 fn a_reset_after_the_create_is_resolved_by_lookup() {
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
-    let reply = sandbox.control("PUT", "/__sandbox/faults", Some(json!({"rules": [{"route": "POST /api/v2.1/public/contracts/", "kind": "reset", "times": 1}]})));
+    let reply = sandbox.control(
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"rules": [{"route": "POST /api/v2.1/public/contracts/", "kind": "reset", "times": 1}]})),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let outcome = pollster::block_on(flows::create_for_deal(&client(&sandbox, uat, fast_retries()), &config(&sandbox, uat), &deal("1002"), uat.msa_template))
-        .expect("the contract the reset hid is found");
+    let outcome = pollster::block_on(flows::create_for_deal(
+        &client(&sandbox, uat, fast_retries()),
+        &config(&sandbox, uat),
+        &deal("1002"),
+        uat.msa_template,
+    ))
+    .expect("the contract the reset hid is found");
     assert!(outcome.created);
     assert_eq!(creates(&sandbox), 1);
     assert_eq!(contracts_for(&sandbox, uat, "hubspot:4411223:deal:1002").len(), 1);
@@ -131,11 +152,15 @@ fn a_reset_after_the_create_is_resolved_by_lookup() {
 fn heavy_transient_faults_still_end_with_exactly_one_contract() {
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
-    let reply = sandbox.control("PUT", "/__sandbox/faults", Some(json!({"seed": 11, "rules": [
-        {"route": "*", "kind": "503", "rate": 0.3},
-        {"route": "*", "kind": "429", "rate": 0.2},
-        {"route": "POST /api/v2.1/public/contracts/", "kind": "reset", "rate": 0.3}
-    ]})));
+    let reply = sandbox.control(
+        "PUT",
+        "/__sandbox/faults",
+        Some(json!({"seed": 11, "rules": [
+            {"route": "*", "kind": "503", "rate": 0.3},
+            {"route": "*", "kind": "429", "rate": 0.2},
+            {"route": "POST /api/v2.1/public/contracts/", "kind": "reset", "rate": 0.3}
+        ]})),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
     let client = client(&sandbox, uat, fast_retries());
     let config = config(&sandbox, uat);
@@ -162,9 +187,13 @@ fn status_links_sending_and_listing_follow_the_lifecycle() {
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
     let client = client(&sandbox, uat, RetryPolicy::default());
-    let created = pollster::block_on(flows::create_for_deal(&client, &config(&sandbox, uat), &deal("1003"), uat.msa_template)).expect("created").contract;
+    let created =
+        pollster::block_on(flows::create_for_deal(&client, &config(&sandbox, uat), &deal("1003"), uat.msa_template))
+            .expect("created")
+            .contract;
 
-    let sent = pollster::block_on(flows::send_for_signature(&client, created.id, &SendOptions::default())).expect("sent");
+    let sent =
+        pollster::block_on(flows::send_for_signature(&client, created.id, &SendOptions::default())).expect("sent");
     assert!(sent.status != ContractStatus::Draft, "sending moved it on: {:?}", sent.status);
 
     for to in ["SIGN", "EXECUTED"] {
@@ -175,19 +204,27 @@ fn status_links_sending_and_listing_follow_the_lifecycle() {
     assert_eq!(report.status, ContractStatus::Executed);
 
     let link = pollster::block_on(flows::download_link(&client, created.id)).expect("download link");
-    let path = link.url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())).expect("path");
+    let path =
+        link.url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())).expect("path");
     let pdf = common::raw_request(&sandbox.spotdraft, "GET", &path, &[], b"").expect("download");
     assert_eq!(pdf.status, 200);
     assert!(pdf.body.starts_with(b"%PDF"), "a real PDF");
 
-    let listing = pollster::block_on(flows::list_contracts(&client, &ListQuery { page: 1, limit: 50, updated_since: Some("2020-01-01T00:00:00Z".into()), status: None }))
-        .expect("list");
+    let listing = pollster::block_on(flows::list_contracts(
+        &client,
+        &ListQuery { page: 1, limit: 50, updated_since: Some("2020-01-01T00:00:00Z".into()), status: None },
+    ))
+    .expect("list");
     assert!(listing.contracts.iter().any(|c| c.id == created.id));
-    let none = pollster::block_on(flows::list_contracts(&client, &ListQuery { page: 1, limit: 50, updated_since: Some("2999-01-01T00:00:00Z".into()), status: None }))
-        .expect("list");
+    let none = pollster::block_on(flows::list_contracts(
+        &client,
+        &ListQuery { page: 1, limit: 50, updated_since: Some("2999-01-01T00:00:00Z".into()), status: None },
+    ))
+    .expect("list");
     assert!(none.contracts.is_empty());
 
-    let again = pollster::block_on(flows::send_for_signature(&client, created.id, &SendOptions::default())).unwrap_err();
+    let again =
+        pollster::block_on(flows::send_for_signature(&client, created.id, &SendOptions::default())).unwrap_err();
     assert_eq!(again.code(), "invalid_input", "an executed contract is not sent again");
 }
 
@@ -198,7 +235,10 @@ fn deliveries_verify_with_the_core_and_other_environments_do_not() {
     let receiver = Receiver::start(200);
     sandbox.register_webhook(uat, &receiver.url, &webhook::Activity::STATUS_ACTIVITIES);
     let client = client(&sandbox, uat, RetryPolicy::default());
-    let created = pollster::block_on(flows::create_for_deal(&client, &config(&sandbox, uat), &deal("1004"), uat.msa_template)).expect("created").contract;
+    let created =
+        pollster::block_on(flows::create_for_deal(&client, &config(&sandbox, uat), &deal("1004"), uat.msa_template))
+            .expect("created")
+            .contract;
     sandbox.transition(&created.id.to_string(), "REDLINING");
     let received = receiver.wait_for(2);
 
@@ -216,7 +256,9 @@ fn deliveries_verify_with_the_core_and_other_environments_do_not() {
     }
     activities.sort_by_key(|a| a.0);
     assert_eq!(activities.first().map(|a| a.1.as_str()), Some(webhook::Activity::CREATED));
-    assert!(activities.iter().any(|a| a.1 == webhook::Activity::SENT_TO_COUNTERPARTY && a.2 == ContractStatus::Redlining));
+    assert!(activities
+        .iter()
+        .any(|a| a.1 == webhook::Activity::SENT_TO_COUNTERPARTY && a.2 == ContractStatus::Redlining));
 }
 
 #[test]
@@ -228,11 +270,25 @@ fn wrong_credentials_and_unknown_contracts_are_typed_errors() {
     let err = pollster::block_on(client(&sandbox, &wrong, RetryPolicy::default()).templates()).unwrap_err();
     assert_eq!(err.code(), "spotdraft_error");
     assert!(err.to_string().starts_with("SpotDraft answered 401"), "{err}");
-    let err = pollster::block_on(flows::status(&client(&sandbox, uat, RetryPolicy::default()), spotdraft_crm::model::ContractId::template(999_999))).unwrap_err();
+    let err = pollster::block_on(flows::status(
+        &client(&sandbox, uat, RetryPolicy::default()),
+        spotdraft_crm::model::ContractId::template(999_999),
+    ))
+    .unwrap_err();
     assert!(err.to_string().starts_with("SpotDraft answered 404"), "{err}");
     let production = sandbox.production();
-    let uat_contract = pollster::block_on(flows::create_for_deal(&client(&sandbox, uat, RetryPolicy::default()), &config(&sandbox, uat), &deal("1005"), uat.msa_template)).expect("created");
-    let err = pollster::block_on(flows::status(&client(&sandbox, production, RetryPolicy::default()), uat_contract.contract.id)).unwrap_err();
+    let uat_contract = pollster::block_on(flows::create_for_deal(
+        &client(&sandbox, uat, RetryPolicy::default()),
+        &config(&sandbox, uat),
+        &deal("1005"),
+        uat.msa_template,
+    ))
+    .expect("created");
+    let err = pollster::block_on(flows::status(
+        &client(&sandbox, production, RetryPolicy::default()),
+        uat_contract.contract.id,
+    ))
+    .unwrap_err();
     assert!(err.to_string().starts_with("SpotDraft answered 404"), "production can't see UAT's contract: {err}");
 }
 

@@ -29,144 +29,53 @@ fn injected_statuses_replace_the_handler() {
             {"route": "/crm/*", "kind": "429", "times": 1}
         ]}),
     );
-    let failed = sandbox.sd(
-        uat,
-        "POST",
-        CONTRACTS,
-        Some(common::nda_body(uat.nda_template, "deal-1")),
-    );
+    let failed = sandbox.sd(uat, "POST", CONTRACTS, Some(common::nda_body(uat.nda_template, "deal-1")));
     assert_eq!(failed.status, 500);
     assert!(failed.json()["detail"].is_string());
-    assert_eq!(
-        sandbox.sd(uat, "GET", CONTRACTS, None).json()["total_results"],
-        0,
-        "the create did not run"
-    );
+    assert_eq!(sandbox.sd(uat, "GET", CONTRACTS, None).json()["total_results"], 0, "the create did not run");
     let gateway = sandbox.sd(uat, "GET", CONTRACT_TYPES, None);
     assert_eq!(gateway.status, 502);
-    assert!(
-        gateway
-            .header("Content-Type")
-            .unwrap()
-            .starts_with("text/html"),
-        "load-balancer pages are not JSON"
-    );
-    assert_eq!(
-        sandbox
-            .sd(uat, "GET", "/api/v2.1/public/templates/", None)
-            .status,
-        503
-    );
+    assert!(gateway.header("Content-Type").unwrap().starts_with("text/html"), "load-balancer pages are not JSON");
+    assert_eq!(sandbox.sd(uat, "GET", "/api/v2.1/public/templates/", None).status, 503);
     let throttled = sandbox.sd(uat, "GET", "/api/v2.1/public/webhooks/hmac_key/", None);
-    assert_eq!(
-        (throttled.status, throttled.header("Retry-After")),
-        (429, Some("2"))
-    );
+    assert_eq!((throttled.status, throttled.header("Retry-After")), (429, Some("2")));
     let crm = sandbox.crm_call("GET", "/crm/v3/objects/deals/1001", None);
-    assert_eq!(
-        (crm.status, crm.json()["category"].clone()),
-        (429, json!("RATE_LIMITS"))
-    );
+    assert_eq!((crm.status, crm.json()["category"].clone()), (429, json!("RATE_LIMITS")));
     // Each rule was limited to one use.
-    assert_eq!(
-        sandbox
-            .sd(
-                uat,
-                "POST",
-                CONTRACTS,
-                Some(common::nda_body(uat.nda_template, "deal-1"))
-            )
-            .status,
-        201
-    );
+    assert_eq!(sandbox.sd(uat, "POST", CONTRACTS, Some(common::nda_body(uat.nda_template, "deal-1"))).status, 201);
     assert_eq!(sandbox.sd(uat, "GET", CONTRACT_TYPES, None).status, 200);
-    assert_eq!(
-        sandbox
-            .crm_call("GET", "/crm/v3/objects/deals/1001", None)
-            .status,
-        200
-    );
+    assert_eq!(sandbox.crm_call("GET", "/crm/v3/objects/deals/1001", None).status, 200);
     let journal = sandbox.requests("?method=POST&path=/api/v2.1/public/contracts/");
     assert_eq!(journal.len(), 2);
-    assert_eq!(
-        (
-            journal[0]["fault"].clone(),
-            journal[0]["handler_ran"].clone()
-        ),
-        (json!("500"), json!(false))
-    );
-    assert_eq!(
-        sandbox.control("GET", "/__sandbox/faults", None).json()["rules"][0]["times"],
-        0
-    );
-    assert_eq!(
-        sandbox.control("DELETE", "/__sandbox/faults", None).status,
-        204
-    );
-    assert_eq!(
-        sandbox
-            .control(
-                "PUT",
-                "/__sandbox/faults",
-                Some(json!({"rules": [{"kind": "418"}]}))
-            )
-            .status,
-        400
-    );
+    assert_eq!((journal[0]["fault"].clone(), journal[0]["handler_ran"].clone()), (json!("500"), json!(false)));
+    assert_eq!(sandbox.control("GET", "/__sandbox/faults", None).json()["rules"][0]["times"], 0);
+    assert_eq!(sandbox.control("DELETE", "/__sandbox/faults", None).status, 204);
+    assert_eq!(sandbox.control("PUT", "/__sandbox/faults", Some(json!({"rules": [{"kind": "418"}]}))).status, 400);
 }
 
 #[test]
 fn the_rate_limit_allows_ten_requests_per_second_per_workspace() {
     let sandbox = Sandbox::start(&["--rate-limit"]);
     let (uat, production) = (sandbox.uat(), sandbox.production());
-    let statuses: Vec<u16> = (0..14)
-        .map(|_| sandbox.sd(uat, "GET", CONTRACT_TYPES, None).status)
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        10,
-        "{statuses:?}"
-    );
+    let statuses: Vec<u16> = (0..14).map(|_| sandbox.sd(uat, "GET", CONTRACT_TYPES, None).status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
     assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
-    assert_eq!(
-        sandbox.sd(production, "GET", CONTRACT_TYPES, None).status,
-        200,
-        "other workspace has its own budget"
-    );
+    assert_eq!(sandbox.sd(production, "GET", CONTRACT_TYPES, None).status, 200, "other workspace has its own budget");
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(sandbox.sd(uat, "GET", CONTRACT_TYPES, None).status, 200);
     let journal = sandbox.requests("?workspace=uat");
-    assert_eq!(
-        journal
-            .iter()
-            .filter(|r| r["fault"] == "rate_limit")
-            .count(),
-        4
-    );
+    assert_eq!(journal.iter().filter(|r| r["fault"] == "rate_limit").count(), 4);
 }
 
 #[test]
 fn slow_answers_wait_before_responding() {
     let sandbox = Sandbox::start(&[]);
-    set_faults(
-        &sandbox,
-        json!({"rules": [{"route": "GET /api/*/contract_types/", "kind": "slow", "delay_ms": 400}]}),
-    );
+    set_faults(&sandbox, json!({"rules": [{"route": "GET /api/*/contract_types/", "kind": "slow", "delay_ms": 400}]}));
     let started = Instant::now();
-    assert_eq!(
-        sandbox
-            .sd(sandbox.uat(), "GET", CONTRACT_TYPES, None)
-            .status,
-        200
-    );
+    assert_eq!(sandbox.sd(sandbox.uat(), "GET", CONTRACT_TYPES, None).status, 200);
     assert!(started.elapsed() >= Duration::from_millis(400));
     let started = Instant::now();
-    assert_eq!(
-        sandbox
-            .sd(sandbox.uat(), "GET", "/api/v2.1/public/templates/", None)
-            .status,
-        200
-    );
+    assert_eq!(sandbox.sd(sandbox.uat(), "GET", "/api/v2.1/public/templates/", None).status, 200);
     assert!(started.elapsed() < Duration::from_millis(400));
 }
 
@@ -178,39 +87,15 @@ fn a_reset_after_processing_hides_a_successful_create() {
         &sandbox,
         json!({"rules": [{"route": "POST /api/v2.1/public/contracts/", "kind": "reset", "times": 1}]}),
     );
-    let outcome = sandbox.try_sd(
-        uat,
-        "POST",
-        CONTRACTS,
-        Some(common::nda_body(uat.nda_template, "deal-1")),
-    );
-    assert!(
-        outcome.is_err(),
-        "the client must see a broken connection, got {outcome:?}"
-    );
+    let outcome = sandbox.try_sd(uat, "POST", CONTRACTS, Some(common::nda_body(uat.nda_template, "deal-1")));
+    assert!(outcome.is_err(), "the client must see a broken connection, got {outcome:?}");
     // ...but the contract exists, which is exactly what a lookup-before-retry must find.
-    let found = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}by_external_metadata/deal-1"),
-            None,
-        )
-        .json();
+    let found = sandbox.sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/deal-1"), None).json();
     assert_eq!(found.as_array().unwrap().len(), 1);
     let journal = sandbox.requests("?method=POST");
-    assert_eq!(
-        (
-            journal[0]["status"].clone(),
-            journal[0]["handler_ran"].clone()
-        ),
-        (Value::Null, json!(true))
-    );
+    assert_eq!((journal[0]["status"].clone(), journal[0]["handler_ran"].clone()), (Value::Null, json!(true)));
     // The same thing works for CRM writes.
-    set_faults(
-        &sandbox,
-        json!({"rules": [{"service": "crm", "route": "PATCH /crm/*", "kind": "reset", "times": 1}]}),
-    );
+    set_faults(&sandbox, json!({"rules": [{"service": "crm", "route": "PATCH /crm/*", "kind": "reset", "times": 1}]}));
     let auth = format!("Bearer {}", sandbox.crm_token);
     let patch = raw_request(
         &sandbox.crm,
@@ -220,30 +105,13 @@ fn a_reset_after_processing_hides_a_successful_create() {
         br#"{"properties":{"spotdraft_status":"DRAFT"}}"#,
     );
     assert!(patch.is_err());
-    let deal = sandbox
-        .crm_call(
-            "GET",
-            "/crm/v3/objects/deals/1001?properties=spotdraft_status",
-            None,
-        )
-        .json();
+    let deal = sandbox.crm_call("GET", "/crm/v3/objects/deals/1001?properties=spotdraft_status", None).json();
     assert_eq!(deal["properties"]["spotdraft_status"], "DRAFT");
 }
 
 fn fault_pattern(seed: &str) -> Vec<u16> {
-    let sandbox = Sandbox::start(&[
-        "--fault-seed",
-        seed,
-        "--fault",
-        "503@0.5:GET /api/v2.1/public/contract_types/",
-    ]);
-    (0..24)
-        .map(|_| {
-            sandbox
-                .sd(sandbox.uat(), "GET", CONTRACT_TYPES, None)
-                .status
-        })
-        .collect()
+    let sandbox = Sandbox::start(&["--fault-seed", seed, "--fault", "503@0.5:GET /api/v2.1/public/contract_types/"]);
+    (0..24).map(|_| sandbox.sd(sandbox.uat(), "GET", CONTRACT_TYPES, None).status).collect()
 }
 
 #[test]
@@ -263,15 +131,9 @@ fn duplicated_webhooks_arrive_twice_with_the_same_signature() {
     sandbox.create_nda(uat, "deal-1");
     let received = receiver.wait_for(2);
     assert_eq!(received[0].body, received[1].body);
-    assert_eq!(
-        received[0].header("X-SD-WEBHOOK-CONTENT-HASH"),
-        received[1].header("X-SD-WEBHOOK-CONTENT-HASH")
-    );
-    let kinds: Vec<Value> = sandbox
-        .wait_for_deliveries("", |l| l.len() >= 2)
-        .iter()
-        .map(|d| d["kind"].clone())
-        .collect();
+    assert_eq!(received[0].header("X-SD-WEBHOOK-CONTENT-HASH"), received[1].header("X-SD-WEBHOOK-CONTENT-HASH"));
+    let kinds: Vec<Value> =
+        sandbox.wait_for_deliveries("", |l| l.len() >= 2).iter().map(|d| d["kind"].clone()).collect();
     assert_eq!(kinds, vec![json!("original"), json!("duplicate")]);
 }
 
@@ -288,10 +150,7 @@ fn dropped_webhooks_never_arrive_but_are_journaled() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(receiver.received.lock().unwrap().is_empty());
     // Drops are not failures: the subscription stays active.
-    assert_eq!(
-        sandbox.control("GET", "/__sandbox/webhooks", None).json()[0]["status"],
-        "ACTIVE"
-    );
+    assert_eq!(sandbox.control("GET", "/__sandbox/webhooks", None).json()[0]["status"], "ACTIVE");
 }
 
 #[test]
@@ -314,10 +173,7 @@ fn shuffled_webhooks_arrive_out_of_order() {
     sandbox.register_webhook(
         uat,
         &receiver.url,
-        &[
-            "CONTRACT_SIGNATURE_REQUESTED",
-            "CONTRACT_SIGNATURE_REQUESTED_NOTIFICATION_SENT",
-        ],
+        &["CONTRACT_SIGNATURE_REQUESTED", "CONTRACT_SIGNATURE_REQUESTED_NOTIFICATION_SENT"],
     );
     let mut body = common::nda_body(uat.nda_template, "deal-1");
     body["signatories"] = json!((1..=6).map(|n| json!({"name": format!("Signer {n}"), "email": format!("signer{n}@acme.example"), "is_counterparty_signatory": true, "counterparty_name": "Acme Widgets, Inc."})).collect::<Vec<_>>());
@@ -328,10 +184,7 @@ fn shuffled_webhooks_arrive_out_of_order() {
         .iter()
         .map(|r| {
             let payload: Value = serde_json::from_slice(&r.body).unwrap();
-            payload["activity_data"]["timestamp"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            payload["activity_data"]["timestamp"].as_str().unwrap().to_string()
         })
         .collect();
     let mut sorted = order.clone();

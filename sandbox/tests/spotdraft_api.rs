@@ -13,19 +13,9 @@ const CONTRACTS: &str = "/api/v2.1/public/contracts/";
 fn authentication_needs_both_credentials_with_any_header_case() {
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
-    let missing = raw_request(
-        &sandbox.spotdraft,
-        "GET",
-        CONTRACTS,
-        &[("client-id", &uat.client_id)],
-        b"",
-    )
-    .unwrap();
+    let missing = raw_request(&sandbox.spotdraft, "GET", CONTRACTS, &[("client-id", &uat.client_id)], b"").unwrap();
     assert_eq!(missing.status, 401);
-    assert_eq!(
-        missing.json(),
-        json!({"detail": "Authentication credentials were not provided."})
-    );
+    assert_eq!(missing.json(), json!({"detail": "Authentication credentials were not provided."}));
     let wrong = raw_request(
         &sandbox.spotdraft,
         "GET",
@@ -40,10 +30,7 @@ fn authentication_needs_both_credentials_with_any_header_case() {
         &sandbox.spotdraft,
         "GET",
         CONTRACTS,
-        &[
-            ("CLIENT-ID", &uat.client_id),
-            ("Client-Secret", &uat.client_secret),
-        ],
+        &[("CLIENT-ID", &uat.client_id), ("Client-Secret", &uat.client_secret)],
         b"",
     )
     .unwrap();
@@ -53,11 +40,7 @@ fn authentication_needs_both_credentials_with_any_header_case() {
         &sandbox.spotdraft,
         "GET",
         CONTRACTS,
-        &[
-            ("client-id", &uat.client_id),
-            ("client-secret", &uat.client_secret),
-            ("user-email", "someone@else.example"),
-        ],
+        &[("client-id", &uat.client_id), ("client-secret", &uat.client_secret), ("user-email", "someone@else.example")],
         b"",
     )
     .unwrap();
@@ -66,11 +49,7 @@ fn authentication_needs_both_credentials_with_any_header_case() {
         &sandbox.spotdraft,
         "POST",
         CONTRACTS,
-        &[
-            ("client-id", &uat.client_id),
-            ("client-secret", &uat.client_secret),
-            ("user-email", &uat.user_emails[2]),
-        ],
+        &[("client-id", &uat.client_id), ("client-secret", &uat.client_secret), ("user-email", &uat.user_emails[2])],
         nda_body(uat.nda_template, "deal-1").to_string().as_bytes(),
     )
     .unwrap();
@@ -82,84 +61,38 @@ fn authentication_needs_both_credentials_with_any_header_case() {
 fn slash_and_scheme_mismatches_redirect_without_running_the_handler() {
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
-    let post = sandbox.sd(
-        uat,
-        "POST",
-        "/api/v2.1/public/contracts",
-        Some(nda_body(uat.nda_template, "deal-1")),
-    );
+    let post = sandbox.sd(uat, "POST", "/api/v2.1/public/contracts", Some(nda_body(uat.nda_template, "deal-1")));
     assert_eq!(post.status, 302);
-    assert_eq!(
-        post.header("Location"),
-        Some(format!("{}/api/v2.1/public/contracts/", sandbox.spotdraft).as_str())
-    );
-    let status = sandbox.sd(
-        uat,
-        "GET",
-        "/api/v2.1/public/contracts/T-1/status/?x=1",
-        None,
-    );
+    assert_eq!(post.header("Location"), Some(format!("{}/api/v2.1/public/contracts/", sandbox.spotdraft).as_str()));
+    let status = sandbox.sd(uat, "GET", "/api/v2.1/public/contracts/T-1/status/?x=1", None);
     assert_eq!(status.status, 302);
-    assert!(status
-        .header("Location")
-        .unwrap()
-        .ends_with("/api/v2.1/public/contracts/T-1/status?x=1"));
+    assert!(status.header("Location").unwrap().ends_with("/api/v2.1/public/contracts/T-1/status?x=1"));
     for (path, canonical) in [
         ("/api/v2.1/public/templates", "/api/v2.1/public/templates/"),
-        (
-            "/api/v2.1/public/templates/1101",
-            "/api/v2.1/public/templates/1101/",
-        ),
-        (
-            "/api/v2.1/public/templates/1101/metadata/",
-            "/api/v2.1/public/templates/1101/metadata",
-        ),
-        (
-            "/api/v2.1/public/webhooks/hmac_key",
-            "/api/v2.1/public/webhooks/hmac_key/",
-        ),
-        (
-            "/api/v2.1/public/contract_types",
-            "/api/v2.1/public/contract_types/",
-        ),
-        (
-            "/api/v2.1/public/contracts/by_external_metadata/x/",
-            "/api/v2.1/public/contracts/by_external_metadata/x",
-        ),
+        ("/api/v2.1/public/templates/1101", "/api/v2.1/public/templates/1101/"),
+        ("/api/v2.1/public/templates/1101/metadata/", "/api/v2.1/public/templates/1101/metadata"),
+        ("/api/v2.1/public/webhooks/hmac_key", "/api/v2.1/public/webhooks/hmac_key/"),
+        ("/api/v2.1/public/contract_types", "/api/v2.1/public/contract_types/"),
+        ("/api/v2.1/public/contracts/by_external_metadata/x/", "/api/v2.1/public/contracts/by_external_metadata/x"),
     ] {
         let reply = sandbox.sd(uat, "GET", path, None);
         assert_eq!(reply.status, 302, "{path}");
-        assert!(
-            reply.header("Location").unwrap().ends_with(canonical),
-            "{path} -> {:?}",
-            reply.header("Location")
-        );
+        assert!(reply.header("Location").unwrap().ends_with(canonical), "{path} -> {:?}", reply.header("Location"));
     }
     // Plain http (as reported by a TLS-terminating proxy) redirects to https.
     let plain = raw_request(
         &sandbox.spotdraft,
         "GET",
         CONTRACTS,
-        &[
-            ("client-id", &uat.client_id),
-            ("client-secret", &uat.client_secret),
-            ("X-Forwarded-Proto", "http"),
-        ],
+        &[("client-id", &uat.client_id), ("client-secret", &uat.client_secret), ("X-Forwarded-Proto", "http")],
         b"",
     )
     .unwrap();
     assert_eq!(plain.status, 302);
     assert!(plain.header("Location").unwrap().starts_with("https://"));
     // Nothing was created and the journal shows no handler ran.
-    assert_eq!(
-        sandbox.sd(uat, "GET", CONTRACTS, None).json()["total_results"],
-        0
-    );
-    let redirected: Vec<Value> = sandbox
-        .requests("?status=302")
-        .into_iter()
-        .filter(|r| r["status"] == 302)
-        .collect();
+    assert_eq!(sandbox.sd(uat, "GET", CONTRACTS, None).json()["total_results"], 0);
+    let redirected: Vec<Value> = sandbox.requests("?status=302").into_iter().filter(|r| r["status"] == 302).collect();
     assert!(!redirected.is_empty());
     assert!(redirected.iter().all(|r| r["handler_ran"] == false));
 }
@@ -175,13 +108,9 @@ fn create_validates_against_template_metadata_and_party_rules() {
     body["contract_data"]["payment_terms_days"] = json!(30.5);
     body["contract_data"]["contract_value"] = json!({"type": "DOGE", "value": "many"});
     body["contract_data"]["service_regions"] = json!(["MARS"]);
-    body["contract_data"]["pricing_schedule"] =
-        json!([{"milestone": "Kickoff", "due_date": "soon"}]);
+    body["contract_data"]["pricing_schedule"] = json!([{"milestone": "Kickoff", "due_date": "soon"}]);
     body["contract_data"]["unknown_variable"] = json!(1);
-    body["contract_data"]
-        .as_object_mut()
-        .unwrap()
-        .remove("customer_legal_name");
+    body["contract_data"].as_object_mut().unwrap().remove("customer_legal_name");
     let reply = sandbox.sd(uat, "POST", CONTRACTS, Some(body));
     assert_eq!(reply.status, 400);
     let errors = &reply.json()["contract_data"];
@@ -196,12 +125,9 @@ fn create_validates_against_template_metadata_and_party_rules() {
     ] {
         assert!(errors[key].is_array(), "no error for {key}: {errors:#}");
     }
+    assert!(errors["contract_value"]["type"].is_array() && errors["contract_value"]["value"].is_array());
     assert!(
-        errors["contract_value"]["type"].is_array() && errors["contract_value"]["value"].is_array()
-    );
-    assert!(
-        errors["pricing_schedule"]["0"]["due_date"].is_array()
-            && errors["pricing_schedule"]["0"]["amount"].is_array()
+        errors["pricing_schedule"]["0"]["due_date"].is_array() && errors["pricing_schedule"]["0"]["amount"].is_array()
     );
 
     // Counterparty rules: MSA takes organisations only; organisations need a name; poc email valid.
@@ -222,14 +148,8 @@ fn create_validates_against_template_metadata_and_party_rules() {
         {"name": "Our CEO", "email": "ceo@yourco.example", "is_counterparty_signatory": false}
     ]);
     let errors = sandbox.sd(uat, "POST", CONTRACTS, Some(body)).json();
-    assert!(
-        errors["signatories"]["0"]["counterparty_name"].is_array(),
-        "{errors:#}"
-    );
-    assert!(
-        errors["signatories"]["non_field_errors"].is_array(),
-        "{errors:#}"
-    );
+    assert!(errors["signatories"]["0"]["counterparty_name"].is_array(), "{errors:#}");
+    assert!(errors["signatories"]["non_field_errors"].is_array(), "{errors:#}");
 
     // An individual counterparty is named "first last" for signatory matching.
     let mut body = nda_body(uat.nda_template, "deal-9");
@@ -240,18 +160,8 @@ fn create_validates_against_template_metadata_and_party_rules() {
     assert_eq!(created.json()["counter_party_name"], "Jordan Lee");
 
     // Unknown template and missing top-level fields.
-    let errors = sandbox
-        .sd(
-            uat,
-            "POST",
-            CONTRACTS,
-            Some(json!({"contract_template_id": 424242})),
-        )
-        .json();
-    assert!(errors["contract_template_id"][0]
-        .as_str()
-        .unwrap()
-        .contains("does not exist"));
+    let errors = sandbox.sd(uat, "POST", CONTRACTS, Some(json!({"contract_template_id": 424242}))).json();
+    assert!(errors["contract_template_id"][0].as_str().unwrap().contains("does not exist"));
     assert!(errors["contract_data"].is_array() && errors["counter_party_details"].is_array());
 }
 
@@ -263,73 +173,37 @@ fn created_contracts_have_spotdraft_ids_and_links() {
     let second = sandbox.create_nda(uat, "deal-2");
     let id = first["contract_id"].as_u64().unwrap();
     assert_eq!(first["id"], json!(format!("T-{id}")));
-    assert_eq!(
-        first["contract_link"],
-        json!(format!("https://app.spotdraft.com/contracts/v2/{id}"))
-    );
+    assert_eq!(first["contract_link"], json!(format!("https://app.spotdraft.com/contracts/v2/{id}")));
     assert_eq!(first["contract_status"], "DRAFT");
     assert_eq!(first["external_metadata"]["id"], "deal-1");
     assert_eq!(second["contract_id"].as_u64().unwrap(), id + 1);
-    let status = sandbox
-        .sd(uat, "GET", &format!("{CONTRACTS}T-{id}/status"), None)
-        .json();
-    assert_eq!(
-        status,
-        json!({"contract_status": "DRAFT", "contract_name": "NDA for deal-1"})
-    );
+    let status = sandbox.sd(uat, "GET", &format!("{CONTRACTS}T-{id}/status"), None).json();
+    assert_eq!(status, json!({"contract_status": "DRAFT", "contract_name": "NDA for deal-1"}));
 }
 
 #[test]
 fn list_paginates_and_filters_by_status_and_update_time() {
     let sandbox = Sandbox::start(&[]);
     let uat = sandbox.uat();
-    let ids: Vec<String> = (0..5)
-        .map(|n| {
-            sandbox.create_nda(uat, &format!("deal-{n}"))["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    let page = sandbox
-        .sd(uat, "GET", &format!("{CONTRACTS}?page=2&limit=2"), None)
-        .json();
+    let ids: Vec<String> =
+        (0..5).map(|n| sandbox.create_nda(uat, &format!("deal-{n}"))["id"].as_str().unwrap().to_string()).collect();
+    let page = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?page=2&limit=2"), None).json();
     assert_eq!(
-        (
-            page["page"].as_u64(),
-            page["limit"].as_u64(),
-            page["total_results"].as_u64()
-        ),
+        (page["page"].as_u64(), page["limit"].as_u64(), page["total_results"].as_u64()),
         (Some(2), Some(2), Some(5))
     );
-    let page_ids: Vec<&str> = page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        page_ids,
-        vec![ids[2].as_str(), ids[1].as_str()],
-        "newest first"
-    );
-    let beyond = sandbox
-        .sd(uat, "GET", &format!("{CONTRACTS}?page=9&limit=2"), None)
-        .json();
+    let page_ids: Vec<&str> = page["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(page_ids, vec![ids[2].as_str(), ids[1].as_str()], "newest first");
+    let beyond = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?page=9&limit=2"), None).json();
     assert_eq!(beyond["results"], json!([]));
     for bad in ["?limit=0", "?limit=101", "?page=0", "?page=abc"] {
         let reply = sandbox.sd(uat, "GET", &format!("{CONTRACTS}{bad}"), None);
         assert_eq!(reply.status, 400, "{bad}");
-        assert_eq!(
-            reply.json(),
-            json!({"detail": "Invalid page number or page limit too big."})
-        );
+        assert_eq!(reply.json(), json!({"detail": "Invalid page number or page limit too big."}));
     }
 
     std::thread::sleep(Duration::from_millis(20));
-    let before_change = sandbox
-        .sd(uat, "GET", &format!("{CONTRACTS}?limit=1"), None)
-        .json()["results"][0]["created"]
+    let before_change = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?limit=1"), None).json()["results"][0]["created"]
         .as_str()
         .unwrap()
         .to_string();
@@ -347,83 +221,29 @@ fn list_paginates_and_filters_by_status_and_update_time() {
     assert_eq!(sandbox.transition(&ids[0], "SIGN").status, 200);
     assert_eq!(sandbox.transition(&ids[3], "ON_HOLD").status, 200);
 
-    let signed = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}?filter__display_status=SIGN"),
-            None,
-        )
-        .json();
+    let signed = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__display_status=SIGN"), None).json();
     assert_eq!(signed["total_results"], 1);
     assert_eq!(signed["results"][0]["id"], json!(ids[0]));
-    let either = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}?filter__display_status[$in]=SIGN,ON_HOLD"),
-            None,
-        )
-        .json();
+    let either = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__display_status[$in]=SIGN,ON_HOLD"), None).json();
     assert_eq!(either["total_results"], 2);
-    let not_draft = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}?filter__display_status[$ne]=DRAFT"),
-            None,
-        )
-        .json();
+    let not_draft = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__display_status[$ne]=DRAFT"), None).json();
     assert_eq!(not_draft["total_results"], 2);
-    let bad = sandbox.sd(
-        uat,
-        "GET",
-        &format!("{CONTRACTS}?filter__display_status=draft"),
-        None,
-    );
+    let bad = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__display_status=draft"), None);
     assert_eq!(bad.status, 400);
 
     let encoded = cutoff.replace('+', "%2B");
-    let changed = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}?filter__last_updated_on[$gt]={encoded}"),
-            None,
-        )
-        .json();
-    let changed_ids: Vec<&str> = changed["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let changed = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__last_updated_on[$gt]={encoded}"), None).json();
+    let changed_ids: Vec<&str> =
+        changed["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(changed["total_results"], 2, "{changed:#}");
     assert!(changed_ids.contains(&ids[0].as_str()) && changed_ids.contains(&ids[3].as_str()));
-    let since = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}?filter__last_updated_on[$gte]=2000-01-01T00:00:00Z"),
-            None,
-        )
-        .json();
+    let since =
+        sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__last_updated_on[$gte]=2000-01-01T00:00:00Z"), None).json();
     assert_eq!(since["total_results"], 5);
-    let future = sandbox
-        .sd(
-            uat,
-            "GET",
-            &format!("{CONTRACTS}?filter__last_updated_on[$gte]=2999-01-01T00:00:00Z"),
-            None,
-        )
-        .json();
+    let future =
+        sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__last_updated_on[$gte]=2999-01-01T00:00:00Z"), None).json();
     assert_eq!(future["total_results"], 0);
-    let malformed = sandbox.sd(
-        uat,
-        "GET",
-        &format!("{CONTRACTS}?filter__last_updated_on[$gte]=yesterday"),
-        None,
-    );
+    let malformed = sandbox.sd(uat, "GET", &format!("{CONTRACTS}?filter__last_updated_on[$gte]=yesterday"), None);
     assert_eq!(malformed.status, 400);
 }
 
@@ -437,25 +257,13 @@ fn lookup_by_external_metadata_returns_a_flat_capped_array() {
         sandbox.create_nda(uat, external);
     }
     sandbox.create_nda(uat, "other-deal");
-    let found = sandbox.sd(
-        uat,
-        "GET",
-        &format!("{CONTRACTS}by_external_metadata/{encoded}"),
-        None,
-    );
+    let found = sandbox.sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/{encoded}"), None);
     assert_eq!(found.status, 200);
     let found = found.json();
     let items = found.as_array().unwrap();
     assert_eq!(items.len(), 50);
-    assert!(items
-        .iter()
-        .all(|item| item["id"].is_u64() && item["external_metadata"]["id"] == external));
-    let none = sandbox.sd(
-        uat,
-        "GET",
-        &format!("{CONTRACTS}by_external_metadata/no-such-deal"),
-        None,
-    );
+    assert!(items.iter().all(|item| item["id"].is_u64() && item["external_metadata"]["id"] == external));
+    let none = sandbox.sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/no-such-deal"), None);
     assert_eq!((none.status, none.json()), (200, json!([])));
 
     // Updating the metadata moves the contract to the new key.
@@ -463,24 +271,12 @@ fn lookup_by_external_metadata_returns_a_flat_capped_array() {
     let updated = sandbox.sd(uat, "POST", &format!("{CONTRACTS}T-{id}/external_metadata"), Some(json!({"external_metadata": {"id": "moved", "integration_name": "HubSpot", "record_type": "Deal", "record_data": {}}})));
     assert_eq!(updated.status, 200);
     assert_eq!(
-        sandbox
-            .sd(
-                uat,
-                "GET",
-                &format!("{CONTRACTS}T-{id}/external_metadata"),
-                None
-            )
-            .json()["external_metadata"]["id"],
+        sandbox.sd(uat, "GET", &format!("{CONTRACTS}T-{id}/external_metadata"), None).json()["external_metadata"]["id"],
         "moved"
     );
     assert_eq!(
         sandbox
-            .sd(
-                uat,
-                "GET",
-                &format!("{CONTRACTS}by_external_metadata/moved"),
-                None
-            )
+            .sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/moved"), None)
             .json()
             .as_array()
             .unwrap()
@@ -499,18 +295,9 @@ fn fetch(url: &str) -> common::Reply {
 fn download_links_serve_a_real_pdf_until_they_expire() {
     let sandbox = Sandbox::start(&["--download-link-ttl", "1"]);
     let uat = sandbox.uat();
-    let id = sandbox.create_nda(uat, "deal-1")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let link = sandbox
-        .sd(
-            uat,
-            "POST",
-            &format!("{CONTRACTS}{id}/download_link"),
-            Some(json!({"format": "PDF"})),
-        )
-        .json();
+    let id = sandbox.create_nda(uat, "deal-1")["id"].as_str().unwrap().to_string();
+    let link =
+        sandbox.sd(uat, "POST", &format!("{CONTRACTS}{id}/download_link"), Some(json!({"format": "PDF"}))).json();
     let url = link["url"].as_str().unwrap().to_string();
     assert!(link["file_name"].as_str().unwrap().ends_with(".pdf"));
     let pdf = fetch(&url);
@@ -537,14 +324,7 @@ fn download_links_serve_a_real_pdf_until_they_expire() {
     assert!(expired.text().contains("ExpiredToken"));
     // DOCX is not available for template contracts in the sandbox.
     assert_eq!(
-        sandbox
-            .sd(
-                uat,
-                "POST",
-                &format!("{CONTRACTS}{id}/download_link"),
-                Some(json!({"format": "DOCX"}))
-            )
-            .status,
+        sandbox.sd(uat, "POST", &format!("{CONTRACTS}{id}/download_link"), Some(json!({"format": "DOCX"}))).status,
         400
     );
 }
@@ -555,66 +335,21 @@ fn workspaces_are_isolated() {
     let (uat, production) = (sandbox.uat(), sandbox.production());
     assert_ne!(uat.hmac_key, production.hmac_key);
     assert_ne!(uat.client_secret, production.client_secret);
-    assert_ne!(
-        uat.nda_template, production.nda_template,
-        "template ids differ between environments"
-    );
+    assert_ne!(uat.nda_template, production.nda_template, "template ids differ between environments");
     let contract = sandbox.create_nda(uat, "shared-deal");
     let id = contract["id"].as_str().unwrap();
+    assert_eq!(sandbox.sd(production, "GET", &format!("{CONTRACTS}{id}/status"), None).status, 404);
+    assert_eq!(sandbox.sd(production, "GET", &format!("{CONTRACTS}{id}/external_metadata"), None).status, 404);
+    assert_eq!(sandbox.sd(production, "POST", &format!("{CONTRACTS}{id}/download_link"), None).status, 404);
     assert_eq!(
-        sandbox
-            .sd(production, "GET", &format!("{CONTRACTS}{id}/status"), None)
-            .status,
+        sandbox.sd(production, "POST", &format!("{CONTRACTS}{id}/status/void"), Some(json!({"note": "x"}))).status,
         404
     );
     assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "GET",
-                &format!("{CONTRACTS}{id}/external_metadata"),
-                None
-            )
-            .status,
-        404
-    );
-    assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "POST",
-                &format!("{CONTRACTS}{id}/download_link"),
-                None
-            )
-            .status,
-        404
-    );
-    assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "POST",
-                &format!("{CONTRACTS}{id}/status/void"),
-                Some(json!({"note": "x"}))
-            )
-            .status,
-        404
-    );
-    assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "GET",
-                &format!("{CONTRACTS}by_external_metadata/shared-deal"),
-                None
-            )
-            .json(),
+        sandbox.sd(production, "GET", &format!("{CONTRACTS}by_external_metadata/shared-deal"), None).json(),
         json!([])
     );
-    assert_eq!(
-        sandbox.sd(production, "GET", CONTRACTS, None).json()["total_results"],
-        0
-    );
+    assert_eq!(sandbox.sd(production, "GET", CONTRACTS, None).json()["total_results"], 0);
     assert_eq!(
         sandbox
             .sd(
@@ -627,57 +362,21 @@ fn workspaces_are_isolated() {
         404
     );
     // A UAT template id is unknown in production.
-    let reply = sandbox.sd(
-        production,
-        "POST",
-        CONTRACTS,
-        Some(nda_body(uat.nda_template, "x")),
-    );
+    let reply = sandbox.sd(production, "POST", CONTRACTS, Some(nda_body(uat.nda_template, "x")));
     assert_eq!(reply.status, 400);
     assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "GET",
-                &format!("/api/v2.1/public/templates/{}/", uat.nda_template),
-                None
-            )
-            .status,
+        sandbox.sd(production, "GET", &format!("/api/v2.1/public/templates/{}/", uat.nda_template), None).status,
         404
     );
     // Webhooks of one workspace are invisible to the other.
     let hook = sandbox.register_webhook(uat, "http://127.0.0.1:9/h", &["CONTRACT_CREATED"]);
     assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "DELETE",
-                &format!("/api/v2.1/public/webhooks/{}", hook["id"]),
-                None
-            )
-            .status,
+        sandbox.sd(production, "DELETE", &format!("/api/v2.1/public/webhooks/{}", hook["id"]), None).status,
         404
     );
+    assert_eq!(sandbox.sd(uat, "DELETE", &format!("/api/v2.1/public/webhooks/{}", hook["id"]), None).status, 204);
     assert_eq!(
-        sandbox
-            .sd(
-                uat,
-                "DELETE",
-                &format!("/api/v2.1/public/webhooks/{}", hook["id"]),
-                None
-            )
-            .status,
-        204
-    );
-    assert_eq!(
-        sandbox
-            .sd(
-                production,
-                "GET",
-                "/api/v2.1/public/webhooks/hmac_key/",
-                None
-            )
-            .json()["hmac_key"],
+        sandbox.sd(production, "GET", "/api/v2.1/public/webhooks/hmac_key/", None).json()["hmac_key"],
         json!(production.hmac_key)
     );
 }

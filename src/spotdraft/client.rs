@@ -13,8 +13,8 @@ use crate::model::ContractId;
 use crate::spotdraft::error_body;
 use crate::spotdraft::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use crate::spotdraft::types::{
-    ContractPage, ContractRecord, DownloadUrl, ExternalMetadata, ExternalMetadataEnvelope, SendToCounterparties, StatusResponse,
-    TemplateList, TemplateMetadata, TemplateSummary,
+    ContractPage, ContractRecord, DownloadUrl, ExternalMetadata, ExternalMetadataEnvelope, SendToCounterparties,
+    StatusResponse, TemplateList, TemplateMetadata, TemplateSummary,
 };
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::url;
@@ -31,7 +31,10 @@ pub struct Credentials {
 impl std::fmt::Debug for Credentials {
     // The secret never reaches a log through `{:?}`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("client_id", &self.client_id).field("user_email", &self.user_email).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("user_email", &self.user_email)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,7 +49,12 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { retry: RetryPolicy::default(), timeout_ms: 15_000, max_response_bytes: 2 * 1024 * 1024, jitter_seed: None }
+        ClientOptions {
+            retry: RetryPolicy::default(),
+            timeout_ms: 15_000,
+            max_response_bytes: 2 * 1024 * 1024,
+            jitter_seed: None,
+        }
     }
 }
 
@@ -94,7 +102,10 @@ impl<T: Transport> SpotDraftClient<T> {
             let mut problems = Vec::new();
             for (name, value) in [("clientId", &credentials.client_id), ("clientSecret", &credentials.client_secret)] {
                 if value.trim().is_empty() || value.chars().any(|c| c.is_control()) {
-                    problems.push(crate::error::Problem::new(format!("credentials.{name}"), "must be a non-empty single-line value"));
+                    problems.push(crate::error::Problem::new(
+                        format!("credentials.{name}"),
+                        "must be a non-empty single-line value",
+                    ));
                 }
             }
             if credentials.user_email.as_deref().is_some_and(|e| !crate::deal::is_plausible_email(e)) {
@@ -161,7 +172,8 @@ impl<T: Transport> SpotDraftClient<T> {
                     return Err(Error::Redirected { location: response.header("location").map(str::to_string) });
                 }
                 Ok(response) => {
-                    let retry_after = response.header("retry-after").and_then(|v| parse_retry_after(v, self.transport.now_ms()));
+                    let retry_after =
+                        response.header("retry-after").and_then(|v| parse_retry_after(v, self.transport.now_ms()));
                     let api = error_body::parse(response.status, &response.body);
                     let may_replay = match replay {
                         Replay::Safe => is_retryable_status(response.status),
@@ -170,10 +182,15 @@ impl<T: Transport> SpotDraftClient<T> {
                     (Error::SpotDraft(api), retry_after, may_replay)
                 }
                 Err(TransportError::TooLarge { limit }) => {
-                    return Err(Error::BadResponse { status: 200, reason: format!("the response is larger than {limit} bytes") });
+                    return Err(Error::BadResponse {
+                        status: 200,
+                        reason: format!("the response is larger than {limit} bytes"),
+                    });
                 }
                 Err(TransportError::Timeout) => (Error::Timeout { attempts: failures }, None, replay == Replay::Safe),
-                Err(TransportError::Connection(message)) => (Error::Network { message, attempts: failures }, None, replay == Replay::Safe),
+                Err(TransportError::Connection(message)) => {
+                    (Error::Network { message, attempts: failures }, None, replay == Replay::Safe)
+                }
             };
             if !may_replay {
                 return Err(error);
@@ -186,19 +203,34 @@ impl<T: Transport> SpotDraftClient<T> {
         }
     }
 
-    async fn call_json<R: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>, replay: Replay) -> Result<R> {
+    async fn call_json<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        replay: Replay,
+    ) -> Result<R> {
         let body = body.map(serde_json::to_vec).transpose().map_err(|e| Error::invalid_input("body", e.to_string()))?;
         let response = self.execute(self.build(method, path, body), replay).await?;
         decode(&response)
     }
 
-    async fn call_empty(&self, method: Method, path: &str, body: Option<&impl Serialize>, replay: Replay) -> Result<()> {
+    async fn call_empty(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        replay: Replay,
+    ) -> Result<()> {
         let body = body.map(serde_json::to_vec).transpose().map_err(|e| Error::invalid_input("body", e.to_string()))?;
         self.execute(self.build(method, path, body), replay).await.map(|_| ())
     }
 
     /// `POST /api/v2.1/public/contracts/`. Not repeated on an unknown outcome: see `flows::create_for_deal`.
-    pub async fn create_contract(&self, request: &crate::spotdraft::types::CreateContractRequest) -> Result<ContractRecord> {
+    pub async fn create_contract(
+        &self,
+        request: &crate::spotdraft::types::CreateContractRequest,
+    ) -> Result<ContractRecord> {
         self.call_json(Method::Post, "/api/v2.1/public/contracts/", Some(request), Replay::RejectedOnly).await
     }
 
@@ -256,13 +288,20 @@ impl<T: Transport> SpotDraftClient<T> {
 
     /// `GET /api/v2.1/public/templates/`.
     pub async fn templates(&self) -> Result<Vec<TemplateSummary>> {
-        let list: TemplateList = self.call_json(Method::Get, "/api/v2.1/public/templates/", None::<&()>, Replay::Safe).await?;
+        let list: TemplateList =
+            self.call_json(Method::Get, "/api/v2.1/public/templates/", None::<&()>, Replay::Safe).await?;
         Ok(list.items)
     }
 
     /// `GET /api/v2.1/public/templates/{template_id}/metadata`.
     pub async fn template_metadata(&self, template_id: u64) -> Result<TemplateMetadata> {
-        self.call_json(Method::Get, &format!("/api/v2.1/public/templates/{template_id}/metadata"), None::<&()>, Replay::Safe).await
+        self.call_json(
+            Method::Get,
+            &format!("/api/v2.1/public/templates/{template_id}/metadata"),
+            None::<&()>,
+            Replay::Safe,
+        )
+        .await
     }
 
     /// One page of `GET /api/v2.1/public/contracts/`.
@@ -273,7 +312,10 @@ impl<T: Transport> SpotDraftClient<T> {
         let mut pairs = vec![("page", query.page.to_string()), ("limit", query.limit.to_string())];
         if let Some(since) = &query.updated_since {
             if crate::time::parse_timestamp(since).is_none() {
-                return Err(Error::invalid_input("query.updatedSince", format!("\"{since}\" is not an ISO 8601 timestamp")));
+                return Err(Error::invalid_input(
+                    "query.updatedSince",
+                    format!("\"{since}\" is not an ISO 8601 timestamp"),
+                ));
             }
             pairs.push(("filter__last_updated_on[$gte]", since.clone()));
         }
@@ -287,10 +329,17 @@ impl<T: Transport> SpotDraftClient<T> {
 
 fn decode<R: DeserializeOwned>(response: &HttpResponse) -> Result<R> {
     if response.body.is_empty() {
-        return Err(Error::BadResponse { status: response.status, reason: "the body is empty where JSON was expected".into() });
+        return Err(Error::BadResponse {
+            status: response.status,
+            reason: "the body is empty where JSON was expected".into(),
+        });
     }
     serde_json::from_slice(&response.body).map_err(|e| {
-        let reason = if e.is_syntax() || e.is_eof() { format!("the body is not JSON ({e})") } else { format!("the JSON does not have the documented shape ({e})") };
+        let reason = if e.is_syntax() || e.is_eof() {
+            format!("the body is not JSON ({e})")
+        } else {
+            format!("the JSON does not have the documented shape ({e})")
+        };
         Error::BadResponse { status: response.status, reason }
     })
 }

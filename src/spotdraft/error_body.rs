@@ -18,7 +18,9 @@ pub fn parse(status: u16, body: &[u8]) -> ApiError {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     match parsed {
         Some(Value::Object(map)) => {
-            let text_of = |key: &str| map.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+            let text_of = |key: &str| {
+                map.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+            };
             let code = text_of("code");
             let detail = text_of("message").or_else(|| text_of("detail"));
             let mut field_errors = Vec::new();
@@ -30,7 +32,10 @@ pub fn parse(status: u16, body: &[u8]) -> ApiError {
                 }
             }
             let message = detail
-                .or_else(|| (!field_errors.is_empty()).then(|| field_errors.iter().map(Problem::to_string).collect::<Vec<_>>().join("; ")))
+                .or_else(|| {
+                    (!field_errors.is_empty())
+                        .then(|| field_errors.iter().map(Problem::to_string).collect::<Vec<_>>().join("; "))
+                })
                 .unwrap_or_else(|| fallback_message(status, &text));
             ApiError { status, code, message, field_errors }
         }
@@ -84,7 +89,10 @@ mod tests {
     #[test]
     fn framework_detail() {
         let e = parse(401, br#"{"detail": "Authentication credentials were not provided."}"#);
-        assert_eq!((e.status, e.code.as_deref(), e.message.as_str()), (401, None, "Authentication credentials were not provided."));
+        assert_eq!(
+            (e.status, e.code.as_deref(), e.message.as_str()),
+            (401, None, "Authentication credentials were not provided.")
+        );
     }
 
     #[test]
@@ -100,7 +108,10 @@ mod tests {
         assert_eq!(e.code, None);
         assert_eq!(
             e.field_errors,
-            vec![Problem::new("assignees.0.entity_id", "Field required"), Problem::new("priority", "Input should be 'LOW', 'MEDIUM' or 'HIGH'")]
+            vec![
+                Problem::new("assignees.0.entity_id", "Field required"),
+                Problem::new("priority", "Input should be 'LOW', 'MEDIUM' or 'HIGH'")
+            ]
         );
         assert!(e.message.contains("assignees.0.entity_id: Field required"));
     }

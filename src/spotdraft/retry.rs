@@ -39,7 +39,13 @@ impl RetryPolicy {
     ///
     /// `failures` counts failed tries so far, `elapsed_ms` runs from the first try, `random` is any
     /// random number (the caller's generator keeps this function pure and testable).
-    pub fn next_delay_ms(&self, failures: u32, elapsed_ms: u64, retry_after_ms: Option<u64>, random: u64) -> Option<u64> {
+    pub fn next_delay_ms(
+        &self,
+        failures: u32,
+        elapsed_ms: u64,
+        retry_after_ms: Option<u64>,
+        random: u64,
+    ) -> Option<u64> {
         if failures >= self.max_attempts {
             return None;
         }
@@ -97,17 +103,23 @@ mod tests {
 
     #[test]
     fn waits_grow_within_bounds() {
-        let policy = RetryPolicy { max_attempts: 10, base_delay_ms: 100, max_delay_ms: 1_000, total_budget_ms: 1_000_000 };
+        let policy =
+            RetryPolicy { max_attempts: 10, base_delay_ms: 100, max_delay_ms: 1_000, total_budget_ms: 1_000_000 };
         for failures in 1..=9 {
             let window = policy.window_ms(failures);
             assert_eq!(window, (100_u64 << (failures - 1)).min(1_000));
             for random in [0, 1, 7, 12_345, u64::MAX] {
                 let delay = policy.next_delay_ms(failures, 0, None, random).unwrap();
-                assert!(delay >= window / 2 && delay <= window, "failure {failures}: {delay} outside [{}, {window}]", window / 2);
+                assert!(
+                    delay >= window / 2 && delay <= window,
+                    "failure {failures}: {delay} outside [{}, {window}]",
+                    window / 2
+                );
             }
         }
         // jitter actually spreads clients out
-        let spread: std::collections::BTreeSet<u64> = (0..50).map(|r| policy.next_delay_ms(4, 0, None, r * 7919).unwrap()).collect();
+        let spread: std::collections::BTreeSet<u64> =
+            (0..50).map(|r| policy.next_delay_ms(4, 0, None, r * 7919).unwrap()).collect();
         assert!(spread.len() > 10);
     }
 

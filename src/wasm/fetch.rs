@@ -31,7 +31,8 @@ fn describe(error: gloo_net::Error) -> String {
 
 impl Transport for FetchTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let controller = AbortController::new().map_err(|_| TransportError::Connection("AbortController is unavailable".into()))?;
+        let controller =
+            AbortController::new().map_err(|_| TransportError::Connection("AbortController is unavailable".into()))?;
         let timed_out = Rc::new(Cell::new(false));
         let timer = {
             let timed_out = Rc::clone(&timed_out);
@@ -55,7 +56,13 @@ impl Transport for FetchTransport {
             None => builder.build(),
         }
         .map_err(|e| TransportError::Connection(describe(e)))?;
-        let failed = |error: gloo_net::Error| if timed_out.get() { TransportError::Timeout } else { TransportError::Connection(describe(error)) };
+        let failed = |error: gloo_net::Error| {
+            if timed_out.get() {
+                TransportError::Timeout
+            } else {
+                TransportError::Connection(describe(error))
+            }
+        };
         let response = built.send().await.map_err(failed)?;
         let limit = request.max_response_bytes;
         let declared = response.headers().get("content-length").and_then(|v| v.trim().parse::<usize>().ok());

@@ -30,7 +30,9 @@ fn serializer() -> serde_wasm_bindgen::Serializer {
 }
 
 fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
-    value.serialize(&serializer()).map_err(|e| js_error(&Error::invalid_input("", format!("could not convert the result: {e}"))))
+    value
+        .serialize(&serializer())
+        .map_err(|e| js_error(&Error::invalid_input("", format!("could not convert the result: {e}"))))
 }
 
 /// A real `Error` with `code`, `problems`, and for SpotDraft answers `status` and `spotdraftCode`.
@@ -67,11 +69,13 @@ fn typed_arg<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> JsResu
 }
 
 fn contract_id_arg(text: &str) -> JsResult<ContractId> {
-    ContractId::parse(text.trim()).ok_or_else(|| invalid("contractId", format!("\"{text}\" is not a SpotDraft contract id such as T-123 or H-123")))
+    ContractId::parse(text.trim()).ok_or_else(|| {
+        invalid("contractId", format!("\"{text}\" is not a SpotDraft contract id such as T-123 or H-123"))
+    })
 }
 
 fn template_id_arg(value: f64) -> JsResult<u64> {
-    if value.fract() == 0.0 && value >= 1.0 && value <= 9_007_199_254_740_991.0 {
+    if value.fract() == 0.0 && (1.0..=9_007_199_254_740_991.0).contains(&value) {
         Ok(value as u64)
     } else {
         Err(invalid("templateId", format!("{value} is not a template id")))
@@ -106,7 +110,9 @@ impl JsConfig {
     /// Parses and validates a configuration document (JSON text or an object). Throws
     /// `invalid_config` listing every problem with its key path.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "string | ConfigDocument")] document: JsValue) -> JsResult<JsConfig> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string | ConfigDocument")] document: JsValue,
+    ) -> JsResult<JsConfig> {
         let config = match document.as_string() {
             Some(text) => Config::parse(&text),
             None => Config::from_json(&json_arg(document, "config")?),
@@ -205,22 +211,33 @@ impl JsClient {
         let input: ClientOptionsInput = typed_arg(options, "options")?;
         let base_url = match (input.base_url, input.region) {
             (Some(url), None) => url,
-            (None, Some(region)) => Region::parse(&region)
-                .map(|r| r.base_url().to_string())
-                .ok_or_else(|| invalid("options.region", format!("must be one of us, eu, in, me; found \"{region}\"")))?,
+            (None, Some(region)) => Region::parse(&region).map(|r| r.base_url().to_string()).ok_or_else(|| {
+                invalid("options.region", format!("must be one of us, eu, in, me; found \"{region}\""))
+            })?,
             _ => return Err(invalid("options", "give exactly one of baseUrl or region")),
         };
         if input.credentials.is_some() && in_browser_page() {
-            return Err(invalid("options.credentials", "SpotDraft credentials must never be used in a browser page; call the relay instead"));
+            return Err(invalid(
+                "options.credentials",
+                "SpotDraft credentials must never be used in a browser page; call the relay instead",
+            ));
         }
-        let credentials = input.credentials.map(|c| Credentials { client_id: c.client_id, client_secret: c.client_secret, user_email: c.user_email });
+        let credentials = input.credentials.map(|c| Credentials {
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+            user_email: c.user_email,
+        });
         let defaults = RetryPolicy::default();
         let retry = RetryPolicy {
             max_attempts: input.max_attempts.unwrap_or(defaults.max_attempts).clamp(1, 10),
             total_budget_ms: input.total_budget_ms.map_or(defaults.total_budget_ms, u64::from),
             ..defaults
         };
-        let options = ClientOptions { retry, timeout_ms: input.timeout_ms.map_or(ClientOptions::default().timeout_ms, u64::from), ..ClientOptions::default() };
+        let options = ClientOptions {
+            retry,
+            timeout_ms: input.timeout_ms.map_or(ClientOptions::default().timeout_ms, u64::from),
+            ..ClientOptions::default()
+        };
         let client = SpotDraftClient::new(FetchTransport, &base_url, credentials, options).map_err(|e| js_error(&e))?;
         Ok(JsClient { inner: Rc::new(client) })
     }
@@ -243,21 +260,23 @@ impl JsClient {
 
     /// The deal's contracts, newest first.
     #[wasm_bindgen(js_name = contractsForDeal, unchecked_return_type = "Promise<ContractSummary[]>")]
-    pub fn contracts_for_deal(&self, config: &JsConfig, #[wasm_bindgen(js_name = dealId)] deal_id: String) -> js_sys::Promise {
+    pub fn contracts_for_deal(
+        &self,
+        config: &JsConfig,
+        #[wasm_bindgen(js_name = dealId)] deal_id: String,
+    ) -> js_sys::Promise {
         let (client, config) = (Rc::clone(&self.inner), Rc::clone(&config.inner));
         promise(async move { flows::contracts_for_deal(&client, &config, &deal_id).await })
     }
 
     /// Contracts whose `external_metadata.id` is exactly `externalId`, newest first.
     #[wasm_bindgen(js_name = contractsByExternalId, unchecked_return_type = "Promise<ContractSummary[]>")]
-    pub fn contracts_by_external_id(&self, #[wasm_bindgen(js_name = externalId)] external_id: String) -> js_sys::Promise {
+    pub fn contracts_by_external_id(
+        &self,
+        #[wasm_bindgen(js_name = externalId)] external_id: String,
+    ) -> js_sys::Promise {
         let client = Rc::clone(&self.inner);
-        promise(async move {
-            let records = client.contracts_by_external_id(&external_id).await?;
-            let mut contracts: Vec<_> = records.iter().filter_map(flows::summarise).collect();
-            contracts.sort_by(|a, b| b.number.cmp(&a.number));
-            Ok(contracts)
-        })
+        promise(async move { flows::contracts_by_external_id(&client, &external_id).await })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<StatusReport>")]
@@ -299,7 +318,12 @@ impl JsClient {
                 Err(e) => return rejected(e),
             }
         };
-        let options = SendOptions { to_emails: input.to_emails, cc_emails: input.cc_emails, subject: input.subject, message: input.message };
+        let options = SendOptions {
+            to_emails: input.to_emails,
+            cc_emails: input.cc_emails,
+            subject: input.subject,
+            message: input.message,
+        };
         let client = Rc::clone(&self.inner);
         promise(async move { flows::send_for_signature(&client, id, &options).await })
     }
@@ -322,7 +346,10 @@ impl JsClient {
 
     /// One page of contracts, optionally only those updated since a checkpoint.
     #[wasm_bindgen(js_name = listContracts, unchecked_return_type = "Promise<ContractListing>")]
-    pub fn list_contracts(&self, #[wasm_bindgen(unchecked_param_type = "ListQuery | undefined")] query: JsValue) -> js_sys::Promise {
+    pub fn list_contracts(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ListQuery | undefined")] query: JsValue,
+    ) -> js_sys::Promise {
         let input: ListQueryInput = if query.is_undefined() || query.is_null() {
             ListQueryInput { page: None, limit: None, updated_since: None, status: None }
         } else {
@@ -331,7 +358,12 @@ impl JsClient {
                 Err(e) => return rejected(e),
             }
         };
-        let query = ListQuery { page: input.page.unwrap_or(1), limit: input.limit.unwrap_or(100), updated_since: input.updated_since, status: input.status };
+        let query = ListQuery {
+            page: input.page.unwrap_or(1),
+            limit: input.limit.unwrap_or(100),
+            updated_since: input.updated_since,
+            status: input.status,
+        };
         let client = Rc::clone(&self.inner);
         promise(async move { flows::list_contracts(&client, &query).await })
     }
@@ -353,7 +385,8 @@ impl JsClient {
         #[wasm_bindgen(js_name = contractId)] contract_id: &str,
         #[wasm_bindgen(unchecked_param_type = "ExternalMetadata")] metadata: JsValue,
     ) -> js_sys::Promise {
-        let parsed = contract_id_arg(contract_id).and_then(|id| Ok((id, typed_arg::<ExternalMetadata>(metadata, "metadata")?)));
+        let parsed =
+            contract_id_arg(contract_id).and_then(|id| Ok((id, typed_arg::<ExternalMetadata>(metadata, "metadata")?)));
         let (id, metadata) = match parsed {
             Ok(pair) => pair,
             Err(e) => return rejected(e),
@@ -369,7 +402,11 @@ fn webhook_key(hmac_key: &str) -> JsResult<WebhookKey> {
 
 /// Throws `invalid_signature` unless `signature` is the body's HMAC-SHA512 under the workspace key.
 #[wasm_bindgen(js_name = verifyWebhook)]
-pub fn verify_webhook(body: &[u8], signature: Option<String>, #[wasm_bindgen(js_name = hmacKey)] hmac_key: &str) -> JsResult<()> {
+pub fn verify_webhook(
+    body: &[u8],
+    signature: Option<String>,
+    #[wasm_bindgen(js_name = hmacKey)] hmac_key: &str,
+) -> JsResult<()> {
     webhook_key(hmac_key)?.verify(body, signature.as_deref()).map_err(|e| js_error(&e))
 }
 
@@ -380,8 +417,13 @@ pub fn parse_webhook(body: &[u8]) -> JsResult<JsValue> {
 }
 
 #[wasm_bindgen(js_name = verifyAndParseWebhook, unchecked_return_type = "WebhookEvent")]
-pub fn verify_and_parse_webhook(body: &[u8], signature: Option<String>, #[wasm_bindgen(js_name = hmacKey)] hmac_key: &str) -> JsResult<JsValue> {
-    let event = webhook::verify_and_parse(&webhook_key(hmac_key)?, body, signature.as_deref()).map_err(|e| js_error(&e))?;
+pub fn verify_and_parse_webhook(
+    body: &[u8],
+    signature: Option<String>,
+    #[wasm_bindgen(js_name = hmacKey)] hmac_key: &str,
+) -> JsResult<JsValue> {
+    let event =
+        webhook::verify_and_parse(&webhook_key(hmac_key)?, body, signature.as_deref()).map_err(|e| js_error(&e))?;
     to_js(&event)
 }
 
@@ -393,7 +435,10 @@ pub fn sign_webhook(body: &[u8], #[wasm_bindgen(js_name = hmacKey)] hmac_key: &s
 
 /// The link into SpotDraft's web app; only ever an https SpotDraft app URL.
 #[wasm_bindgen(js_name = deepLink)]
-pub fn deep_link(#[wasm_bindgen(js_name = contractLink)] contract_link: Option<String>, #[wasm_bindgen(js_name = contractId)] contract_id: &str) -> JsResult<String> {
+pub fn deep_link(
+    #[wasm_bindgen(js_name = contractLink)] contract_link: Option<String>,
+    #[wasm_bindgen(js_name = contractId)] contract_id: &str,
+) -> JsResult<String> {
     let id = contract_id_arg(contract_id)?;
     Ok(flows::deep_link(contract_link.as_deref(), id.number))
 }
@@ -419,4 +464,3 @@ pub fn parse_deal(#[wasm_bindgen(unchecked_param_type = "DealInput")] deal: JsVa
 pub fn version() -> String {
     mapping::PLUGIN_VERSION.to_string()
 }
-

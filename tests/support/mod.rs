@@ -179,7 +179,11 @@ impl ScriptedTransport {
 }
 
 fn line_of(request: &HttpRequest) -> String {
-    let path = request.url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())).unwrap_or_default();
+    let path = request
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+        .unwrap_or_default();
     format!("{} {}", request.method, path)
 }
 
@@ -187,7 +191,8 @@ impl Transport for ScriptedTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let line = line_of(&request);
         self.sent.borrow_mut().push(request);
-        let (expected, reply) = self.replies.borrow_mut().pop_front().unwrap_or_else(|| panic!("unexpected request {line}"));
+        let (expected, reply) =
+            self.replies.borrow_mut().pop_front().unwrap_or_else(|| panic!("unexpected request {line}"));
         assert!(line.starts_with(&expected), "expected {expected}, got {line}");
         match reply {
             Reply::Json(status, body) => Ok(HttpResponse {

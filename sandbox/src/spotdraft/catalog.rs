@@ -19,12 +19,7 @@ pub fn templates(app: &App, caller: &Caller, request: &Request) -> Response {
         pairs
             .iter()
             .filter(|(key, _)| key == name)
-            .flat_map(|(_, value)| {
-                value
-                    .split(',')
-                    .map(|part| part.trim().to_string())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|(_, value)| value.split(',').map(|part| part.trim().to_string()).collect::<Vec<_>>())
             .filter(|value| !value.is_empty())
             .collect()
     };
@@ -52,12 +47,8 @@ pub fn templates(app: &App, caller: &Caller, request: &Request) -> Response {
 
 pub fn template(app: &App, caller: &Caller, raw_id: &str) -> Response {
     let state = app.state();
-    let found = parse_id(raw_id).and_then(|id| {
-        state
-            .workspaces
-            .get(caller.workspace_index)
-            .and_then(|workspace| workspace.template(id))
-    });
+    let found = parse_id(raw_id)
+        .and_then(|id| state.workspaces.get(caller.workspace_index).and_then(|workspace| workspace.template(id)));
     match found {
         Some(template) => Response::json(
             200,
@@ -69,12 +60,8 @@ pub fn template(app: &App, caller: &Caller, raw_id: &str) -> Response {
 
 pub fn template_metadata(app: &App, caller: &Caller, raw_id: &str) -> Response {
     let state = app.state();
-    let found = parse_id(raw_id).and_then(|id| {
-        state
-            .workspaces
-            .get(caller.workspace_index)
-            .and_then(|workspace| workspace.template(id))
-    });
+    let found = parse_id(raw_id)
+        .and_then(|id| state.workspaces.get(caller.workspace_index).and_then(|workspace| workspace.template(id)));
     match found {
         Some(template) => Response::json(
             200,
@@ -89,10 +76,7 @@ pub fn contract_types(app: &App, caller: &Caller) -> Response {
     let Some(workspace) = state.workspaces.get(caller.workspace_index) else {
         return errors::not_found();
     };
-    let items: Vec<Value> = workspace
-        .contract_types
-        .iter()
-        .map(|kind| json!({ "id": kind.id, "name": kind.name }))
-        .collect();
+    let items: Vec<Value> =
+        workspace.contract_types.iter().map(|kind| json!({ "id": kind.id, "name": kind.name })).collect();
     Response::json(200, &Value::Array(items))
 }

@@ -10,14 +10,7 @@ use crate::state::{Contract, SandboxState, Template};
 use crate::templates::{add_error, validate_contract_data, FieldErrors};
 use serde_json::{json, Map, Value};
 
-const STATUSES: &[&str] = &[
-    "DRAFT",
-    "REDLINING",
-    "SIGN",
-    "EXECUTED",
-    "ON_HOLD",
-    "VOIDED",
-];
+const STATUSES: &[&str] = &["DRAFT", "REDLINING", "SIGN", "EXECUTED", "ON_HOLD", "VOIDED"];
 const LOOKUP_LIMIT: usize = 50;
 const MAX_PAGE_SIZE: u64 = 100;
 
@@ -76,11 +69,7 @@ fn nest(errors: &mut FieldErrors, key: &str, nested: FieldErrors) {
 fn check_counterparty(party: &Value, template: Option<&Template>) -> FieldErrors {
     let mut errors = Map::new();
     let Some(party) = party.as_object() else {
-        add_error(
-            &mut errors,
-            "non_field_errors",
-            "Invalid data. Expected a dictionary.",
-        );
+        add_error(&mut errors, "non_field_errors", "Invalid data. Expected a dictionary.");
         return errors;
     };
     let individual = match party.get("is_individual") {
@@ -102,31 +91,18 @@ fn check_counterparty(party: &Value, template: Option<&Template>) -> FieldErrors
     nonempty_string(party, "organization_type", &mut errors, false);
     if let Some(kind) = template.map(|template| template.counter_party_kind.as_str()) {
         if individual == Some(true) && kind == "Organisation" {
-            add_error(
-                &mut errors,
-                "is_individual",
-                "This template accepts only organisation counterparties.",
-            );
+            add_error(&mut errors, "is_individual", "This template accepts only organisation counterparties.");
         }
         if individual == Some(false) && kind == "Individual" {
-            add_error(
-                &mut errors,
-                "is_individual",
-                "This template accepts only individual counterparties.",
-            );
+            add_error(&mut errors, "is_individual", "This template accepts only individual counterparties.");
         }
     }
     match party.get("poc_details") {
-        None | Some(Value::Null) => {
-            add_error(&mut errors, "poc_details", "This field is required.")
-        }
+        None | Some(Value::Null) => add_error(&mut errors, "poc_details", "This field is required."),
         Some(Value::Object(poc)) => {
             let mut poc_errors = Map::new();
             nonempty_string(poc, "first_name", &mut poc_errors, true);
-            if poc
-                .get("last_name")
-                .is_some_and(|value| !value.is_string() && !value.is_null())
-            {
+            if poc.get("last_name").is_some_and(|value| !value.is_string() && !value.is_null()) {
                 add_error(&mut poc_errors, "last_name", "Not a valid string.");
             }
             if let Some(email) = nonempty_string(poc, "email", &mut poc_errors, true) {
@@ -136,11 +112,7 @@ fn check_counterparty(party: &Value, template: Option<&Template>) -> FieldErrors
             }
             nest(&mut errors, "poc_details", poc_errors);
         }
-        Some(_) => add_error(
-            &mut errors,
-            "poc_details",
-            "Invalid data. Expected a dictionary.",
-        ),
+        Some(_) => add_error(&mut errors, "poc_details", "Invalid data. Expected a dictionary."),
     }
     match party.get("organization_details") {
         None | Some(Value::Null) => {}
@@ -155,38 +127,18 @@ fn check_counterparty(party: &Value, template: Option<&Template>) -> FieldErrors
                     for key in ["city", "country_iso_code", "line_one"] {
                         nonempty_string(address, key, &mut address_errors, true);
                     }
-                    for key in [
-                        "state",
-                        "country",
-                        "zipcode",
-                        "line_two",
-                        "email",
-                        "phone",
-                        "gst_number",
-                        "tax_id",
-                    ] {
-                        if address
-                            .get(key)
-                            .is_some_and(|value| !value.is_string() && !value.is_null())
-                        {
+                    for key in ["state", "country", "zipcode", "line_two", "email", "phone", "gst_number", "tax_id"] {
+                        if address.get(key).is_some_and(|value| !value.is_string() && !value.is_null()) {
                             add_error(&mut address_errors, key, "Not a valid string.");
                         }
                     }
                     nest(&mut detail_errors, "address", address_errors);
                 }
-                Some(_) => add_error(
-                    &mut detail_errors,
-                    "address",
-                    "Invalid data. Expected a dictionary.",
-                ),
+                Some(_) => add_error(&mut detail_errors, "address", "Invalid data. Expected a dictionary."),
             }
             nest(&mut errors, "organization_details", detail_errors);
         }
-        Some(_) => add_error(
-            &mut errors,
-            "organization_details",
-            "Invalid data. Expected a dictionary.",
-        ),
+        Some(_) => add_error(&mut errors, "organization_details", "Invalid data. Expected a dictionary."),
     }
     errors
 }
@@ -195,20 +147,11 @@ fn check_counterparty(party: &Value, template: Option<&Template>) -> FieldErrors
 fn counterparty_display_name(party: &Value) -> Option<String> {
     if party.get("is_individual").and_then(Value::as_bool) == Some(true) {
         let poc = party.get("poc_details")?;
-        let first = poc
-            .get("first_name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let last = poc
-            .get("last_name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let first = poc.get("first_name").and_then(Value::as_str).unwrap_or_default();
+        let last = poc.get("last_name").and_then(Value::as_str).unwrap_or_default();
         Some(format!("{first} {last}").trim().to_string())
     } else {
-        party
-            .get("organization_name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        party.get("organization_name").and_then(Value::as_str).map(str::to_string)
     }
 }
 
@@ -220,21 +163,14 @@ fn check_signatories(signatories: &Value, parties: &[Value], errors: &mut FieldE
         add_error(errors, "signatories", "Expected a list of items.");
         return;
     };
-    let names: Vec<String> = parties
-        .iter()
-        .filter_map(counterparty_display_name)
-        .collect();
+    let names: Vec<String> = parties.iter().filter_map(counterparty_display_name).collect();
     let mut item_errors = Map::new();
     let mut with_order = 0;
     let mut counterparty_signatories = 0;
     for (index, item) in items.iter().enumerate() {
         let mut errs = Map::new();
         let Some(signatory) = item.as_object() else {
-            add_error(
-                &mut errs,
-                "non_field_errors",
-                "Invalid data. Expected a dictionary.",
-            );
+            add_error(&mut errs, "non_field_errors", "Invalid data. Expected a dictionary.");
             item_errors.insert(index.to_string(), Value::Object(errs));
             continue;
         };
@@ -247,19 +183,11 @@ fn check_signatories(signatories: &Value, parties: &[Value], errors: &mut FieldE
         let is_counterparty = match signatory.get("is_counterparty_signatory") {
             Some(Value::Bool(flag)) => *flag,
             None | Some(Value::Null) => {
-                add_error(
-                    &mut errs,
-                    "is_counterparty_signatory",
-                    "This field is required.",
-                );
+                add_error(&mut errs, "is_counterparty_signatory", "This field is required.");
                 false
             }
             Some(_) => {
-                add_error(
-                    &mut errs,
-                    "is_counterparty_signatory",
-                    "Must be a valid boolean.",
-                );
+                add_error(&mut errs, "is_counterparty_signatory", "Must be a valid boolean.");
                 false
             }
         };
@@ -284,11 +212,7 @@ fn check_signatories(signatories: &Value, parties: &[Value], errors: &mut FieldE
         }
     }
     if with_order != 0 && with_order != items.len() {
-        add_error(
-            &mut item_errors,
-            "non_field_errors",
-            "sign_order must be set for all signatories or for none.",
-        );
+        add_error(&mut item_errors, "non_field_errors", "sign_order must be set for all signatories or for none.");
     }
     if with_order != 0 && counterparty_signatories == 0 {
         add_error(
@@ -303,11 +227,7 @@ fn check_signatories(signatories: &Value, parties: &[Value], errors: &mut FieldE
 fn integer_field(value: &Value) -> Option<u64> {
     match value {
         Value::Number(number) => number.as_u64(),
-        Value::String(text)
-            if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) =>
-        {
-            text.parse().ok()
-        }
+        Value::String(text) if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit()) => text.parse().ok(),
         _ => None,
     }
 }
@@ -316,11 +236,7 @@ fn check_send_config(config: &Value, key: &str, errors: &mut FieldErrors) {
     let mut errs = Map::new();
     match config.as_object() {
         Some(config) => check_send_fields(config, &mut errs),
-        None => add_error(
-            &mut errs,
-            "non_field_errors",
-            "Invalid data. Expected a dictionary.",
-        ),
+        None => add_error(&mut errs, "non_field_errors", "Invalid data. Expected a dictionary."),
     }
     nest(errors, key, errs);
 }
@@ -328,9 +244,7 @@ fn check_send_config(config: &Value, key: &str, errors: &mut FieldErrors) {
 /// `SendToCounterparty`: `attachment_formats` required (DOCX/PDF/TEMPLATE), email lists of strings.
 fn check_send_fields(config: &Map<String, Value>, errors: &mut FieldErrors) {
     match config.get("attachment_formats") {
-        None | Some(Value::Null) => {
-            add_error(errors, "attachment_formats", "This field is required.")
-        }
+        None | Some(Value::Null) => add_error(errors, "attachment_formats", "This field is required."),
         Some(Value::Array(formats)) => {
             if formats.is_empty() {
                 add_error(errors, "attachment_formats", "This list may not be empty.");
@@ -340,10 +254,7 @@ fn check_send_fields(config: &Map<String, Value>, errors: &mut FieldErrors) {
                     add_error(
                         errors,
                         "attachment_formats",
-                        &format!(
-                            "\"{}\" is not a valid choice.",
-                            format.as_str().unwrap_or("?")
-                        ),
+                        &format!("\"{}\" is not a valid choice.", format.as_str().unwrap_or("?")),
                     );
                 }
             }
@@ -354,10 +265,7 @@ fn check_send_fields(config: &Map<String, Value>, errors: &mut FieldErrors) {
         match config.get(key) {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
-                if items
-                    .iter()
-                    .any(|item| !item.as_str().is_some_and(valid_email))
-                {
+                if items.iter().any(|item| !item.as_str().is_some_and(valid_email)) {
                     add_error(errors, key, "Enter a valid email address.");
                 }
             }
@@ -365,10 +273,7 @@ fn check_send_fields(config: &Map<String, Value>, errors: &mut FieldErrors) {
         }
     }
     for key in ["custom_message", "subject"] {
-        if config
-            .get(key)
-            .is_some_and(|value| !value.is_string() && !value.is_null())
-        {
+        if config.get(key).is_some_and(|value| !value.is_string() && !value.is_null()) {
             add_error(errors, key, "Not a valid string.");
         }
     }
@@ -377,13 +282,7 @@ fn check_send_fields(config: &Map<String, Value>, errors: &mut FieldErrors) {
 fn string_list(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
         .unwrap_or_default()
 }
 
@@ -391,34 +290,18 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
 /// so any `object_configuration_id` is unknown (404 `SD_INTEGRATIONS_00021`).
 fn check_external_metadata(metadata: &Value) -> Result<(), Response> {
     let Some(object) = metadata.as_object() else {
-        return Err(errors::field(
-            "external_metadata",
-            "Invalid data. Expected a dictionary.",
-        ));
+        return Err(errors::field("external_metadata", "Invalid data. Expected a dictionary."));
     };
     let mut errs = Map::new();
     for key in ["integration_name", "record_type"] {
-        if object
-            .get(key)
-            .is_some_and(|value| !value.is_string() && !value.is_null())
-        {
+        if object.get(key).is_some_and(|value| !value.is_string() && !value.is_null()) {
             add_error(&mut errs, key, "Not a valid string.");
         }
     }
-    if object
-        .get("record_data")
-        .is_some_and(|value| !value.is_object() && !value.is_null())
-    {
-        add_error(
-            &mut errs,
-            "record_data",
-            "Invalid data. Expected a dictionary.",
-        );
+    if object.get("record_data").is_some_and(|value| !value.is_object() && !value.is_null()) {
+        add_error(&mut errs, "record_data", "Invalid data. Expected a dictionary.");
     }
-    if object
-        .get("id")
-        .is_some_and(|value| value.is_object() || value.is_array())
-    {
+    if object.get("id").is_some_and(|value| value.is_object() || value.is_array()) {
         add_error(&mut errs, "id", "Not a valid string.");
     }
     if !errs.is_empty() {
@@ -426,15 +309,10 @@ fn check_external_metadata(metadata: &Value) -> Result<(), Response> {
         outer.insert("external_metadata".into(), Value::Object(errs));
         return Err(errors::fields(outer));
     }
-    if let Some(configuration) = object
-        .get("object_configuration_id")
-        .and_then(Value::as_str)
-    {
+    if let Some(configuration) = object.get("object_configuration_id").and_then(Value::as_str) {
         return Err(errors::public_error(
             404,
-            &format!(
-                "The entity does not exists for the given object_configuration_id: {configuration}"
-            ),
+            &format!("The entity does not exists for the given object_configuration_id: {configuration}"),
             Some("SD_INTEGRATIONS_00021"),
         ));
     }
@@ -448,10 +326,7 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
 fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Response, Response> {
     let body = errors::parse_object(&request.body)?;
     let mut state = app.state();
-    let workspace = state
-        .workspaces
-        .get(caller.workspace_index)
-        .ok_or_else(errors::not_found)?;
+    let workspace = state.workspaces.get(caller.workspace_index).ok_or_else(errors::not_found)?;
     let mut errs: FieldErrors = Map::new();
 
     let template = match body.get("contract_template_id") {
@@ -461,11 +336,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         }
         Some(value) => match integer_field(value) {
             None => {
-                add_error(
-                    &mut errs,
-                    "contract_template_id",
-                    "A valid integer is required.",
-                );
+                add_error(&mut errs, "contract_template_id", "A valid integer is required.");
                 None
             }
             Some(id) => {
@@ -482,36 +353,20 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         },
     };
     match (body.get("contract_data"), &template) {
-        (None | Some(Value::Null), _) => {
-            add_error(&mut errs, "contract_data", "This field is required.")
+        (None | Some(Value::Null), _) => add_error(&mut errs, "contract_data", "This field is required."),
+        (Some(data), Some(template)) => nest(&mut errs, "contract_data", validate_contract_data(template, data)),
+        (Some(data), None) if !data.is_object() => {
+            add_error(&mut errs, "contract_data", "Invalid data. Expected a dictionary.")
         }
-        (Some(data), Some(template)) => nest(
-            &mut errs,
-            "contract_data",
-            validate_contract_data(template, data),
-        ),
-        (Some(data), None) if !data.is_object() => add_error(
-            &mut errs,
-            "contract_data",
-            "Invalid data. Expected a dictionary.",
-        ),
         _ => {}
     }
     let parties: Vec<Value> = match body.get("counter_party_details") {
         None | Some(Value::Null) => {
-            add_error(
-                &mut errs,
-                "counter_party_details",
-                "This field is required.",
-            );
+            add_error(&mut errs, "counter_party_details", "This field is required.");
             Vec::new()
         }
         Some(Value::Array(parties)) if parties.is_empty() => {
-            add_error(
-                &mut errs,
-                "counter_party_details",
-                "This list may not be empty.",
-            );
+            add_error(&mut errs, "counter_party_details", "This list may not be empty.");
             Vec::new()
         }
         Some(Value::Array(parties)) => {
@@ -526,11 +381,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
             parties.clone()
         }
         Some(_) => {
-            add_error(
-                &mut errs,
-                "counter_party_details",
-                "Expected a list of items.",
-            );
+            add_error(&mut errs, "counter_party_details", "Expected a list of items.");
             Vec::new()
         }
     };
@@ -541,8 +392,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
             value.as_array().cloned().unwrap_or_default()
         }
     };
-    let contract_name =
-        nonempty_string(&body, "contract_name", &mut errs, false).map(str::to_string);
+    let contract_name = nonempty_string(&body, "contract_name", &mut errs, false).map(str::to_string);
     nonempty_string(&body, "entity_reference_id", &mut errs, false);
     let mut auto_send = false;
     match body.get("workflow_config") {
@@ -560,41 +410,21 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
                     Some(_) => add_error(&mut config_errors, key, "Must be a valid boolean."),
                 }
             }
-            auto_send = config
-                .get("auto_send_to_counterparty")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            auto_send = config.get("auto_send_to_counterparty").and_then(Value::as_bool).unwrap_or(false);
             nest(&mut errs, "workflow_config", config_errors);
         }
-        Some(_) => add_error(
-            &mut errs,
-            "workflow_config",
-            "Invalid data. Expected a dictionary.",
-        ),
+        Some(_) => add_error(&mut errs, "workflow_config", "Invalid data. Expected a dictionary."),
     }
-    if let Some(config) = body
-        .get("send_to_counterparty_config")
-        .filter(|value| !value.is_null())
-    {
+    if let Some(config) = body.get("send_to_counterparty_config").filter(|value| !value.is_null()) {
         check_send_config(config, "send_to_counterparty_config", &mut errs);
     }
-    if body
-        .get("is_embedded_contract")
-        .is_some_and(|value| !value.is_boolean() && !value.is_null())
-    {
-        add_error(
-            &mut errs,
-            "is_embedded_contract",
-            "Must be a valid boolean.",
-        );
+    if body.get("is_embedded_contract").is_some_and(|value| !value.is_boolean() && !value.is_null()) {
+        add_error(&mut errs, "is_embedded_contract", "Must be a valid boolean.");
     }
     if !errs.is_empty() {
         return Err(errors::fields(errs));
     }
-    let external_metadata = body
-        .get("external_metadata")
-        .filter(|value| !value.is_null())
-        .cloned();
+    let external_metadata = body.get("external_metadata").filter(|value| !value.is_null()).cloned();
     if let Some(metadata) = &external_metadata {
         check_external_metadata(metadata)?;
     }
@@ -608,17 +438,13 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         .find(|kind| kind.id == template.contract_type_id)
         .map(|kind| kind.name.clone())
         .unwrap_or_default();
-    let counter_party_name = parties
-        .first()
-        .and_then(counterparty_display_name)
-        .unwrap_or_default();
+    let counter_party_name = parties.first().and_then(counterparty_display_name).unwrap_or_default();
     let id = state.next_contract_id;
     state.next_contract_id += 1;
     let now = clock::now_micros();
     let contract = Contract {
         id,
-        name: contract_name
-            .unwrap_or_else(|| format!("{} - {}", template.name, counter_party_name)),
+        name: contract_name.unwrap_or_else(|| format!("{} - {}", template.name, counter_party_name)),
         status: "DRAFT".into(),
         status_before_hold: None,
         template_id: template.id,
@@ -635,21 +461,10 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         external_metadata: external_metadata.clone(),
         version: 1,
     };
-    let workspace = state
-        .workspaces
-        .get_mut(caller.workspace_index)
-        .ok_or_else(errors::not_found)?;
+    let workspace = state.workspaces.get_mut(caller.workspace_index).ok_or_else(errors::not_found)?;
     workspace.contracts.push(contract);
     let actor = json!({ "name": caller.user.name, "email": caller.user.email });
-    lifecycle::emit(
-        app,
-        &mut state,
-        caller.workspace_index,
-        id,
-        "CONTRACT_CREATED",
-        actor.clone(),
-        Map::new(),
-    );
+    lifecycle::emit(app, &mut state, caller.workspace_index, id, "CONTRACT_CREATED", actor.clone(), Map::new());
     if external_metadata.is_some() {
         lifecycle::emit(
             app,
@@ -680,10 +495,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
 }
 
 fn caller_workspace_id(state: &SandboxState, caller: &Caller) -> u64 {
-    state
-        .workspaces
-        .get(caller.workspace_index)
-        .map_or(0, |workspace| workspace.id)
+    state.workspaces.get(caller.workspace_index).map_or(0, |workspace| workspace.id)
 }
 
 /// The fields shared by the create response, list items and lookup items.
@@ -715,21 +527,14 @@ fn page_parameter(request: &Request, name: &str, default: u64) -> Result<u64, Re
         None => Ok(default),
         Some(text) => match text.trim().parse::<u64>() {
             Ok(value) if value >= 1 => Ok(value),
-            _ => Err(errors::detail(
-                400,
-                "Invalid page number or page limit too big.",
-            )),
+            _ => Err(errors::detail(400, "Invalid page number or page limit too big.")),
         },
     }
 }
 
 /// Applies one `filter__<field>[<op>]` to a value; `None` from `compare` means "not comparable".
 fn datetime_filter(op: &str, raw: &str, field: &str, actual: i64) -> Result<bool, Response> {
-    let values: Vec<&str> = if op == "$in" {
-        raw.split(',').collect()
-    } else {
-        vec![raw]
-    };
+    let values: Vec<&str> = if op == "$in" { raw.split(',').collect() } else { vec![raw] };
     let mut parsed = Vec::new();
     for value in values {
         match clock::parse_datetime(value) {
@@ -762,31 +567,19 @@ fn split_filter(key: &str) -> Option<(&str, &str)> {
     }
 }
 
-fn matches_filters(
-    contract: &Contract,
-    filters: &[(String, String, String)],
-) -> Result<bool, Response> {
+fn matches_filters(contract: &Contract, filters: &[(String, String, String)]) -> Result<bool, Response> {
     for (field, op, value) in filters {
         let keep = match field.as_str() {
             "display_status" => {
-                let wanted: Vec<&str> = if op == "$in" {
-                    value.split(',').map(str::trim).collect()
-                } else {
-                    vec![value.trim()]
-                };
+                let wanted: Vec<&str> =
+                    if op == "$in" { value.split(',').map(str::trim).collect() } else { vec![value.trim()] };
                 if let Some(bad) = wanted.iter().find(|status| !STATUSES.contains(status)) {
                     return Err(errors::field(
                         &format!(
                             "filter__display_status{}",
-                            if op.is_empty() {
-                                String::new()
-                            } else {
-                                format!("[{op}]")
-                            }
+                            if op.is_empty() { String::new() } else { format!("[{op}]") }
                         ),
-                        &format!(
-                            "Select a valid choice. {bad} is not one of the available choices."
-                        ),
+                        &format!("Select a valid choice. {bad} is not one of the available choices."),
                     ));
                 }
                 let hit = wanted.contains(&contract.status.as_str());
@@ -799,10 +592,7 @@ fn matches_filters(
             "last_updated_on" => datetime_filter(op, value, field, contract.last_updated_micros)?,
             "created_at" => datetime_filter(op, value, field, contract.created_micros)?,
             "contract_type_id" => {
-                let wanted: Vec<u64> = value
-                    .split(',')
-                    .filter_map(|part| part.trim().parse().ok())
-                    .collect();
+                let wanted: Vec<u64> = value.split(',').filter_map(|part| part.trim().parse().ok()).collect();
                 let hit = wanted.contains(&contract.contract_type_id);
                 if op == "$ne" {
                     !hit
@@ -811,12 +601,8 @@ fn matches_filters(
                 }
             }
             "contract_id" => {
-                let wanted: Vec<String> = value
-                    .split(',')
-                    .map(|part| part.trim().to_string())
-                    .collect();
-                let hit = wanted.contains(&contract.id.to_string())
-                    || wanted.contains(&contract.composite_id());
+                let wanted: Vec<String> = value.split(',').map(|part| part.trim().to_string()).collect();
+                let hit = wanted.contains(&contract.id.to_string()) || wanted.contains(&contract.composite_id());
                 if op == "$ne" {
                     !hit
                 } else {
@@ -841,27 +627,16 @@ fn list_contracts(app: &App, caller: &Caller, request: &Request) -> Result<Respo
     let page = page_parameter(request, "page", 1)?;
     let limit = page_parameter(request, "limit", 10)?;
     if limit > MAX_PAGE_SIZE {
-        return Err(errors::detail(
-            400,
-            "Invalid page number or page limit too big.",
-        ));
+        return Err(errors::detail(400, "Invalid page number or page limit too big."));
     }
     let filters: Vec<(String, String, String)> = request
         .query_pairs()
         .into_iter()
-        .filter_map(|(key, value)| {
-            split_filter(&key).map(|(field, op)| (field.to_string(), op.to_string(), value))
-        })
+        .filter_map(|(key, value)| split_filter(&key).map(|(field, op)| (field.to_string(), op.to_string(), value)))
         .collect();
-    let query = request
-        .query("query")
-        .map(|text| text.to_lowercase())
-        .filter(|text| !text.is_empty());
+    let query = request.query("query").map(|text| text.to_lowercase()).filter(|text| !text.is_empty());
     let state = app.state();
-    let workspace = state
-        .workspaces
-        .get(caller.workspace_index)
-        .ok_or_else(errors::not_found)?;
+    let workspace = state.workspaces.get(caller.workspace_index).ok_or_else(errors::not_found)?;
     let mut matching = Vec::new();
     for contract in workspace.contracts.iter().rev() {
         if !matches_filters(contract, &filters)? {
@@ -899,10 +674,9 @@ fn list_contracts(app: &App, caller: &Caller, request: &Request) -> Result<Respo
 pub fn status(app: &App, caller: &Caller, raw_id: &str) -> Response {
     let state = app.state();
     match find(&state, caller, raw_id) {
-        Some(contract) => Response::json(
-            200,
-            &json!({ "contract_status": contract.status, "contract_name": contract.name }),
-        ),
+        Some(contract) => {
+            Response::json(200, &json!({ "contract_status": contract.status, "contract_name": contract.name }))
+        }
         None => errors::not_found(),
     }
 }
@@ -918,15 +692,11 @@ pub fn by_external_metadata(app: &App, caller: &Caller, raw_id: &str) -> Respons
         .iter()
         .rev()
         .filter(|contract| {
-            contract
-                .external_metadata
-                .as_ref()
-                .and_then(|metadata| metadata.get("id"))
-                .is_some_and(|id| match id {
-                    Value::String(text) => *text == wanted,
-                    Value::Number(number) => number.to_string() == wanted,
-                    _ => false,
-                })
+            contract.external_metadata.as_ref().and_then(|metadata| metadata.get("id")).is_some_and(|id| match id {
+                Value::String(text) => *text == wanted,
+                Value::Number(number) => number.to_string() == wanted,
+                _ => false,
+            })
         })
         .take(LOOKUP_LIMIT)
         .map(|contract| {
@@ -950,33 +720,16 @@ pub fn get_external_metadata(app: &App, caller: &Caller, raw_id: &str) -> Respon
     }
 }
 
-pub fn set_external_metadata(
-    app: &App,
-    caller: &Caller,
-    request: &Request,
-    raw_id: &str,
-) -> Response {
+pub fn set_external_metadata(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Response {
     either(write_external_metadata(app, caller, request, raw_id))
 }
 
-fn write_external_metadata(
-    app: &App,
-    caller: &Caller,
-    request: &Request,
-    raw_id: &str,
-) -> Result<Response, Response> {
+fn write_external_metadata(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Result<Response, Response> {
     let mut state = app.state();
-    let contract_id = find(&state, caller, raw_id)
-        .map(|contract| contract.id)
-        .ok_or_else(errors::not_found)?;
+    let contract_id = find(&state, caller, raw_id).map(|contract| contract.id).ok_or_else(errors::not_found)?;
     let body = errors::parse_object(&request.body)?;
     let metadata = match body.get("external_metadata") {
-        None | Some(Value::Null) => {
-            return Err(errors::field(
-                "external_metadata",
-                "This field is required.",
-            ))
-        }
+        None | Some(Value::Null) => return Err(errors::field("external_metadata", "This field is required.")),
         Some(metadata) => metadata.clone(),
     };
     check_external_metadata(&metadata)?;
@@ -987,42 +740,21 @@ fn write_external_metadata(
         .ok_or_else(errors::not_found)?;
     let had_metadata = contract.external_metadata.is_some();
     contract.external_metadata = Some(metadata.clone());
-    let activity = if had_metadata {
-        "CONTRACT_EXTERNAL_METADATA_UPDATED"
-    } else {
-        "CONTRACT_EXTERNAL_METADATA_CREATED"
-    };
+    let activity =
+        if had_metadata { "CONTRACT_EXTERNAL_METADATA_UPDATED" } else { "CONTRACT_EXTERNAL_METADATA_CREATED" };
     let actor = json!({ "name": caller.user.name, "email": caller.user.email });
-    lifecycle::emit(
-        app,
-        &mut state,
-        caller.workspace_index,
-        contract_id,
-        activity,
-        actor,
-        Map::new(),
-    );
+    lifecycle::emit(app, &mut state, caller.workspace_index, contract_id, activity, actor, Map::new());
     app.persist(&state);
-    Ok(Response::json(
-        200,
-        &json!({ "external_metadata": metadata }),
-    ))
+    Ok(Response::json(200, &json!({ "external_metadata": metadata })))
 }
 
-pub fn send_to_counterparties(
-    app: &App,
-    caller: &Caller,
-    request: &Request,
-    raw_id: &str,
-) -> Response {
+pub fn send_to_counterparties(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Response {
     either(send(app, caller, request, raw_id))
 }
 
 fn send(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Result<Response, Response> {
     let mut state = app.state();
-    let contract = find(&state, caller, raw_id)
-        .cloned()
-        .ok_or_else(errors::not_found)?;
+    let contract = find(&state, caller, raw_id).cloned().ok_or_else(errors::not_found)?;
     let body = errors::parse_object(&request.body)?;
     let mut errs = Map::new();
     check_send_fields(&body, &mut errs);
@@ -1032,25 +764,14 @@ fn send(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Result<R
     if contract.status != "DRAFT" && contract.status != "REDLINING" {
         return Err(errors::public_error(
             400,
-            &format!(
-                "Contract in status {} cannot be sent to counterparties.",
-                contract.status
-            ),
+            &format!("Contract in status {} cannot be sent to counterparties.", contract.status),
             None,
         ));
     }
     let actor = json!({ "name": caller.user.name, "email": caller.user.email });
     let to = string_list(body.get("to_emails"));
     let cc = string_list(body.get("cc_emails"));
-    lifecycle::send_to_counterparty(
-        app,
-        &mut state,
-        caller.workspace_index,
-        contract.id,
-        actor,
-        to,
-        cc,
-    );
+    lifecycle::send_to_counterparty(app, &mut state, caller.workspace_index, contract.id, actor, to, cc);
     app.persist(&state);
     Ok(Response::empty(200))
 }
@@ -1059,23 +780,14 @@ pub fn void(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Resp
     either(void_contract(app, caller, request, raw_id))
 }
 
-fn void_contract(
-    app: &App,
-    caller: &Caller,
-    request: &Request,
-    raw_id: &str,
-) -> Result<Response, Response> {
+fn void_contract(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Result<Response, Response> {
     let mut state = app.state();
-    let contract = find(&state, caller, raw_id)
-        .cloned()
-        .ok_or_else(errors::not_found)?;
+    let contract = find(&state, caller, raw_id).cloned().ok_or_else(errors::not_found)?;
     let body = errors::parse_object(&request.body)?;
     // The spec declares `{"detail": ...}` as this route's only 400 body, so validation problems
     // use that shape too.
     match body.get("note") {
-        None | Some(Value::Null) => {
-            return Err(errors::detail(400, "note: This field is required."))
-        }
+        None | Some(Value::Null) => return Err(errors::detail(400, "note: This field is required.")),
         Some(Value::String(note)) if note.trim().is_empty() => {
             return Err(errors::detail(400, "note: This field may not be blank."))
         }

@@ -47,13 +47,7 @@ pub fn parse_body(body: &[u8]) -> Result<Value, Response> {
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
     match parse_body(body)? {
         Value::Object(object) => Ok(object),
-        other => Err(detail(
-            400,
-            &format!(
-                "Invalid data. Expected a dictionary, but got {}.",
-                json_kind(&other)
-            ),
-        )),
+        other => Err(detail(400, &format!("Invalid data. Expected a dictionary, but got {}.", json_kind(&other)))),
     }
 }
 

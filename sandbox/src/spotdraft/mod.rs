@@ -54,9 +54,7 @@ pub fn match_route(path: &str) -> Option<(Route, bool)> {
         ["contracts", id, "external_metadata"] => (Route::ExternalMetadata(owned(id)), false),
         ["contracts", id, "download"] => (Route::Download(owned(id)), false),
         ["contracts", id, "download_link"] => (Route::DownloadLink(owned(id)), false),
-        ["contracts", id, "send_to_counterparties"] => {
-            (Route::SendToCounterparties(owned(id)), false)
-        }
+        ["contracts", id, "send_to_counterparties"] => (Route::SendToCounterparties(owned(id)), false),
         ["webhooks"] => (Route::Webhooks, true),
         ["webhooks", "hmac_key"] => (Route::HmacKey, true),
         ["webhooks", id] => (Route::Webhook(owned(id)), false),
@@ -103,10 +101,7 @@ pub fn pre_route(request: &Request) -> Result<Route, Response> {
     let host = request.header("host").unwrap_or("127.0.0.1");
     // Behind TLS termination SpotDraft redirects plain http to https; on the loopback sandbox
     // a client says it used http with `X-Forwarded-Proto: http`.
-    if request
-        .header("x-forwarded-proto")
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("http"))
-    {
+    if request.header("x-forwarded-proto").is_some_and(|proto| proto.eq_ignore_ascii_case("http")) {
         let location = format!("https://{host}{}", request.path_and_query());
         return Err(Response::empty(302).header("Location", &location));
     }
@@ -115,24 +110,13 @@ pub fn pre_route(request: &Request) -> Result<Route, Response> {
     };
     if request.path.ends_with('/') != wants_slash {
         let trimmed = request.path.trim_end_matches('/');
-        let canonical = if wants_slash {
-            format!("{trimmed}/")
-        } else {
-            trimmed.to_string()
-        };
-        let query = if request.raw_query.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", request.raw_query)
-        };
+        let canonical = if wants_slash { format!("{trimmed}/") } else { trimmed.to_string() };
+        let query = if request.raw_query.is_empty() { String::new() } else { format!("?{}", request.raw_query) };
         let location = format!("http://{host}{canonical}{query}");
         return Err(Response::empty(302).header("Location", &location));
     }
     if !allowed_methods(&route).contains(&request.method.as_str()) {
-        return Err(errors::detail(
-            405,
-            &format!("Method \"{}\" not allowed.", request.method),
-        ));
+        return Err(errors::detail(405, &format!("Method \"{}\" not allowed.", request.method)));
     }
     Ok(route)
 }
@@ -140,19 +124,15 @@ pub fn pre_route(request: &Request) -> Result<Route, Response> {
 /// `client-id` + `client-secret` (any header-name case) select the workspace; an optional
 /// `user-email` must be a member of it.
 pub fn authenticate(app: &App, request: &Request) -> Result<Caller, Response> {
-    let (Some(client_id), Some(client_secret)) =
-        (request.header("client-id"), request.header("client-secret"))
-    else {
-        return Err(errors::detail(
-            401,
-            "Authentication credentials were not provided.",
-        ));
+    let (Some(client_id), Some(client_secret)) = (request.header("client-id"), request.header("client-secret")) else {
+        return Err(errors::detail(401, "Authentication credentials were not provided."));
     };
     let state = app.state();
-    let Some((workspace_index, workspace)) =
-        state.workspaces.iter().enumerate().find(|(_, workspace)| {
-            workspace.client_id == client_id && workspace.client_secret == client_secret
-        })
+    let Some((workspace_index, workspace)) = state
+        .workspaces
+        .iter()
+        .enumerate()
+        .find(|(_, workspace)| workspace.client_id == client_id && workspace.client_secret == client_secret)
     else {
         return Err(errors::detail(401, "Incorrect authentication credentials."));
     };
@@ -161,16 +141,9 @@ pub fn authenticate(app: &App, request: &Request) -> Result<Caller, Response> {
         None => workspace.default_user().cloned(),
     };
     let Some(user) = user else {
-        return Err(errors::detail(
-            403,
-            "You do not have permission to perform this action.",
-        ));
+        return Err(errors::detail(403, "You do not have permission to perform this action."));
     };
-    Ok(Caller {
-        workspace_index,
-        workspace_name: workspace.name.clone(),
-        user,
-    })
+    Ok(Caller { workspace_index, workspace_name: workspace.name.clone(), user })
 }
 
 pub fn dispatch(app: &App, caller: &Caller, request: &Request, route: Route) -> Response {
@@ -181,12 +154,8 @@ pub fn dispatch(app: &App, caller: &Caller, request: &Request, route: Route) -> 
         (_, Route::ContractStatus(id)) => contracts::status(app, caller, &id),
         (_, Route::ByExternalMetadata(id)) => contracts::by_external_metadata(app, caller, &id),
         ("GET", Route::ExternalMetadata(id)) => contracts::get_external_metadata(app, caller, &id),
-        (_, Route::ExternalMetadata(id)) => {
-            contracts::set_external_metadata(app, caller, request, &id)
-        }
-        (_, Route::SendToCounterparties(id)) => {
-            contracts::send_to_counterparties(app, caller, request, &id)
-        }
+        (_, Route::ExternalMetadata(id)) => contracts::set_external_metadata(app, caller, request, &id),
+        (_, Route::SendToCounterparties(id)) => contracts::send_to_counterparties(app, caller, request, &id),
         (_, Route::Void(id)) => contracts::void(app, caller, request, &id),
         (_, Route::Download(id)) => documents::download(app, caller, &id),
         (_, Route::DownloadLink(id)) => documents::download_link(app, caller, request, &id),

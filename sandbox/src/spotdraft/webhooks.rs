@@ -50,18 +50,8 @@ pub const ACTIVITIES: &[&str] = &[
 ];
 
 /// Prefixes SpotDraft reserves for its own or its infrastructure's headers (API-NOTES §7.1).
-const RESERVED_PREFIXES: &[&str] = &[
-    "x-google-",
-    "x-goog-",
-    "x-gfe-",
-    "x-amz-",
-    "x-ms-",
-    "x-dd-",
-    "x-datadog-",
-    "x-b3-",
-    "x-sd-",
-    "x-spotdraft-",
-];
+const RESERVED_PREFIXES: &[&str] =
+    &["x-google-", "x-goog-", "x-gfe-", "x-amz-", "x-ms-", "x-dd-", "x-datadog-", "x-b3-", "x-sd-", "x-spotdraft-"];
 
 /// Well-known `X-` headers that proxies and browsers give meaning to.
 const STANDARD_X_HEADERS: &[&str] = &[
@@ -99,19 +89,13 @@ fn header_name_problem(name: &str) -> Option<&'static str> {
     if !lower.starts_with("x-") || lower.len() < 3 {
         return Some("Custom header names must start with X-.");
     }
-    if !name
-        .bytes()
-        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
-    {
+    if !name.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_') {
         return Some("Custom header names may contain only letters, digits, '-' and '_'.");
     }
     if STANDARD_X_HEADERS.contains(&lower.as_str()) {
         return Some("Custom header names must not be standard HTTP headers.");
     }
-    if RESERVED_PREFIXES
-        .iter()
-        .any(|prefix| lower.starts_with(prefix))
-    {
+    if RESERVED_PREFIXES.iter().any(|prefix| lower.starts_with(prefix)) {
         return Some("Custom header names must not use a reserved prefix.");
     }
     None
@@ -125,13 +109,7 @@ fn validation_error(errors: FieldErrors) -> Response {
         .map(|(field, messages)| {
             let text = messages
                 .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
+                .map(|items| items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
                 .unwrap_or_default();
             format!("{field}: {text}")
         })
@@ -173,24 +151,16 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
     };
     if !url.is_empty() {
         let lower = url.to_ascii_lowercase();
-        let host = lower
-            .split_once("://")
-            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+        let host = lower.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
         if host.is_none_or(str::is_empty) || lower.contains(char::is_whitespace) {
             add_error(&mut errs, "url", "Enter a valid URL.");
-        } else if !(lower.starts_with("https://")
-            || (lower.starts_with("http://") && app.settings.local_testing))
-        {
+        } else if !(lower.starts_with("https://") || (lower.starts_with("http://") && app.settings.local_testing)) {
             add_error(&mut errs, "url", "Webhook URL must use HTTPS.");
         }
     }
     let activities: Vec<String> = match body.get("only_for_activities") {
         Some(Value::Array(items)) if items.is_empty() => {
-            add_error(
-                &mut errs,
-                "only_for_activities",
-                "This list may not be empty.",
-            );
+            add_error(&mut errs, "only_for_activities", "This list may not be empty.");
             Vec::new()
         }
         Some(Value::Array(items)) => {
@@ -205,10 +175,7 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
                     _ => add_error(
                         &mut errs,
                         "only_for_activities",
-                        &format!(
-                            "\"{}\" is not a valid choice.",
-                            item.as_str().unwrap_or("?")
-                        ),
+                        &format!("\"{}\" is not a valid choice.", item.as_str().unwrap_or("?")),
                     ),
                 }
             }
@@ -219,11 +186,7 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
             Vec::new()
         }
         Some(_) => {
-            add_error(
-                &mut errs,
-                "only_for_activities",
-                "Expected a list of items.",
-            );
+            add_error(&mut errs, "only_for_activities", "Expected a list of items.");
             Vec::new()
         }
     };
@@ -234,11 +197,7 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
             for (name, value) in headers {
                 let trimmed = name.trim();
                 if let Some(problem) = header_name_problem(trimmed) {
-                    add_error(
-                        &mut errs,
-                        "custom_headers",
-                        &format!("{trimmed}: {problem}"),
-                    );
+                    add_error(&mut errs, "custom_headers", &format!("{trimmed}: {problem}"));
                     continue;
                 }
                 match value.as_str() {
@@ -253,11 +212,7 @@ pub fn create(app: &App, caller: &Caller, request: &Request) -> Response {
                 }
             }
         }
-        Some(_) => add_error(
-            &mut errs,
-            "custom_headers",
-            "Invalid data. Expected a dictionary.",
-        ),
+        Some(_) => add_error(&mut errs, "custom_headers", "Invalid data. Expected a dictionary."),
     }
     let description = match body.get("description") {
         None | Some(Value::Null) => None,
@@ -335,16 +290,11 @@ pub fn retrigger_latest(app: &App, caller: &Caller, request: &Request) -> Respon
         Err(response) => return response,
     };
     let ids: Vec<u64> = match body.get("contract_ids") {
-        None | Some(Value::Null) => {
-            return errors::field("contract_ids", "This field is required.")
-        }
+        None | Some(Value::Null) => return errors::field("contract_ids", "This field is required."),
         Some(Value::Array(items)) => {
             let ids: Vec<u64> = items.iter().filter_map(Value::as_u64).collect();
             if ids.len() != items.len() {
-                return Response::json(
-                    400,
-                    &json!({ "contract_ids": { "0": ["A valid integer is required."] } }),
-                );
+                return Response::json(400, &json!({ "contract_ids": { "0": ["A valid integer is required."] } }));
             }
             ids
         }
@@ -362,18 +312,11 @@ pub fn retrigger_latest(app: &App, caller: &Caller, request: &Request) -> Respon
         // "The most recent webhook call": the latest activity some active subscription wants.
         let subscribed = |activity: &str| {
             workspace.webhooks.iter().any(|webhook| {
-                webhook.status == "ACTIVE"
-                    && webhook
-                        .only_for_activities
-                        .iter()
-                        .any(|wanted| wanted == activity)
+                webhook.status == "ACTIVE" && webhook.only_for_activities.iter().any(|wanted| wanted == activity)
             })
         };
-        if let Some(record) = workspace
-            .activities
-            .iter()
-            .rev()
-            .find(|record| record.contract_id == *id && subscribed(&record.activity))
+        if let Some(record) =
+            workspace.activities.iter().rev().find(|record| record.contract_id == *id && subscribed(&record.activity))
         {
             latest.push(record.clone());
         }

@@ -17,10 +17,7 @@ use std::time::{Duration, Instant};
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 pub fn temp_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!(
         "spotdraft-sandbox-test-{}-{}-{nanos}",
         std::process::id(),
@@ -39,19 +36,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            panic!(
-                "not JSON ({error}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -71,7 +61,10 @@ pub fn raw_request(
     let authority = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -83,27 +76,17 @@ pub fn raw_request(
     let split = raw
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
-        .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no response head")
-        })?;
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no response head"))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
+    let status =
+        lines.next().and_then(|line| line.split_whitespace().nth(1)).and_then(|code| code.parse().ok()).unwrap_or(0);
     let headers = lines
         .filter_map(|line| {
-            line.split_once(':')
-                .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+            line.split_once(':').map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
         })
         .collect();
-    Ok(Reply {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    })
+    Ok(Reply { status, headers, body: raw[split + 4..].to_vec() })
 }
 
 pub struct Workspace {
@@ -141,25 +124,14 @@ impl Sandbox {
     pub fn start_with_state(state_file: PathBuf, extra: &[&str]) -> Sandbox {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sandbox"));
         command
-            .args([
-                "--spotdraft-port",
-                "0",
-                "--crm-port",
-                "0",
-                "--local-testing",
-                "--state-file",
-            ])
+            .args(["--spotdraft-port", "0", "--crm-port", "0", "--local-testing", "--state-file"])
             .arg(&state_file)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for variable in [
-            "SANDBOX_FAULTS",
-            "SANDBOX_RATE_LIMIT",
-            "SANDBOX_FRESH",
-            "SANDBOX_NO_STATE_FILE",
-            "SANDBOX_SEED",
-        ] {
+        for variable in
+            ["SANDBOX_FAULTS", "SANDBOX_RATE_LIMIT", "SANDBOX_FRESH", "SANDBOX_NO_STATE_FILE", "SANDBOX_SEED"]
+        {
             command.env_remove(variable);
         }
         let mut child = command.spawn().expect("start the sandbox binary");
@@ -191,11 +163,7 @@ impl Sandbox {
             }
         });
         let field = |name: &str| {
-            ready
-                .split_whitespace()
-                .find_map(|part| part.strip_prefix(&format!("{name}=")))
-                .unwrap()
-                .to_string()
+            ready.split_whitespace().find_map(|part| part.strip_prefix(&format!("{name}="))).unwrap().to_string()
         };
         let mut sandbox = Sandbox {
             child: Some(child),
@@ -212,12 +180,7 @@ impl Sandbox {
         for workspace in info["workspaces"].as_array().unwrap() {
             let templates = workspace["templates"].as_array().unwrap();
             let template_id = |name: &str| {
-                templates
-                    .iter()
-                    .find(|t| t["name"].as_str().unwrap().contains(name))
-                    .unwrap()["id"]
-                    .as_u64()
-                    .unwrap()
+                templates.iter().find(|t| t["name"].as_str().unwrap().contains(name)).unwrap()["id"].as_u64().unwrap()
             };
             sandbox.workspaces.push(Workspace {
                 name: workspace["name"].as_str().unwrap().to_string(),
@@ -266,24 +229,11 @@ impl Sandbox {
 
     pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        raw_request(
-            &self.spotdraft,
-            method,
-            path,
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        )
-        .unwrap()
+        raw_request(&self.spotdraft, method, path, &[("Content-Type", "application/json")], body.as_bytes()).unwrap()
     }
 
     /// A SpotDraft call with the workspace's credentials.
-    pub fn sd(
-        &self,
-        workspace: &Workspace,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Reply {
+    pub fn sd(&self, workspace: &Workspace, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.try_sd(workspace, method, path, body).unwrap()
     }
 
@@ -316,10 +266,7 @@ impl Sandbox {
             &self.crm,
             method,
             path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
             body.as_bytes(),
         )
         .unwrap()
@@ -348,42 +295,25 @@ impl Sandbox {
     }
 
     pub fn transition(&self, composite: &str, to: &str) -> Reply {
-        self.control(
-            "POST",
-            &format!("/__sandbox/contracts/{composite}/transition"),
-            Some(json!({ "to": to })),
-        )
+        self.control("POST", &format!("/__sandbox/contracts/{composite}/transition"), Some(json!({ "to": to })))
     }
 
     /// Polls the delivery journal until `predicate` holds (or fails after a few seconds).
-    pub fn wait_for_deliveries(
-        &self,
-        query: &str,
-        predicate: impl Fn(&[Value]) -> bool,
-    ) -> Vec<Value> {
+    pub fn wait_for_deliveries(&self, query: &str, predicate: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let list = self
-                .control("GET", &format!("/__sandbox/deliveries{query}"), None)
-                .json();
+            let list = self.control("GET", &format!("/__sandbox/deliveries{query}"), None).json();
             let list = list.as_array().unwrap().clone();
             if predicate(&list) {
                 return list;
             }
-            assert!(
-                Instant::now() < deadline,
-                "deliveries never matched; last: {list:#?}"
-            );
+            assert!(Instant::now() < deadline, "deliveries never matched; last: {list:#?}");
             thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn requests(&self, query: &str) -> Vec<Value> {
-        self.control("GET", &format!("/__sandbox/requests{query}"), None)
-            .json()
-            .as_array()
-            .unwrap()
-            .clone()
+        self.control("GET", &format!("/__sandbox/requests{query}"), None).json().as_array().unwrap().clone()
     }
 }
 
@@ -454,10 +384,7 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 }
 
@@ -505,10 +432,7 @@ impl Receiver {
                 sink.lock().unwrap().push(Received { headers, body });
                 let mut stream = reader.into_inner();
                 let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    )
-                    .as_bytes(),
+                    format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
                 );
             }
         });
@@ -522,11 +446,7 @@ impl Receiver {
             if received.len() >= count {
                 return received;
             }
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {count} webhook deliveries arrived",
-                received.len()
-            );
+            assert!(Instant::now() < deadline, "only {} of {count} webhook deliveries arrived", received.len());
             thread::sleep(Duration::from_millis(25));
         }
     }

@@ -15,8 +15,7 @@ pub struct Spec {
 pub fn spec_path() -> PathBuf {
     match std::env::var("SPOTDRAFT_OPENAPI") {
         Ok(path) if !path.is_empty() => PathBuf::from(path),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/spotdraft/spotdraft-openapi.yml"),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/spotdraft/spotdraft-openapi.yml"),
     }
 }
 
@@ -24,10 +23,7 @@ impl Spec {
     pub fn load() -> Spec {
         let path = spec_path();
         let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-            panic!(
-                "cannot read the SpotDraft OpenAPI spec at {} ({error}); set SPOTDRAFT_OPENAPI",
-                path.display()
-            )
+            panic!("cannot read the SpotDraft OpenAPI spec at {} ({error}); set SPOTDRAFT_OPENAPI", path.display())
         });
         let document: Value = serde_yaml::from_str(&text).expect("spec parses as YAML");
         assert_eq!(document["openapi"], "3.0.3");
@@ -39,13 +35,8 @@ impl Spec {
         for _ in 0..32 {
             match current.get("$ref").and_then(Value::as_str) {
                 Some(reference) => {
-                    let pointer = reference
-                        .strip_prefix('#')
-                        .unwrap_or_else(|| panic!("external $ref {reference}"));
-                    current = self
-                        .document
-                        .pointer(pointer)
-                        .unwrap_or_else(|| panic!("dangling $ref {reference}"));
+                    let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {reference}"));
+                    current = self.document.pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {reference}"));
                 }
                 None => return current,
             }
@@ -54,9 +45,7 @@ impl Spec {
     }
 
     pub fn schema(&self, name: &str) -> &Value {
-        self.document
-            .pointer(&format!("/components/schemas/{name}"))
-            .unwrap_or_else(|| panic!("no schema {name}"))
+        self.document.pointer(&format!("/components/schemas/{name}")).unwrap_or_else(|| panic!("no schema {name}"))
     }
 
     pub fn operation(&self, path: &str, method: &str) -> &Value {
@@ -67,35 +56,20 @@ impl Spec {
 
     /// The declared JSON schema for a response status, if the spec declares one.
     pub fn response_schema(&self, path: &str, method: &str, status: u16) -> Option<&Value> {
-        let response = self
-            .operation(path, method)
-            .get("responses")?
-            .get(status.to_string())?;
+        let response = self.operation(path, method).get("responses")?.get(status.to_string())?;
         let response = self.resolve(response);
-        response
-            .get("content")?
-            .get("application/json")?
-            .get("schema")
+        response.get("content")?.get("application/json")?.get("schema")
     }
 
     pub fn declared_statuses(&self, path: &str, method: &str) -> Vec<u16> {
         self.operation(path, method)["responses"]
             .as_object()
-            .map(|responses| {
-                responses
-                    .keys()
-                    .filter_map(|code| code.parse().ok())
-                    .collect()
-            })
+            .map(|responses| responses.keys().filter_map(|code| code.parse().ok()).collect())
             .unwrap_or_default()
     }
 
     pub fn request_schema(&self, path: &str, method: &str) -> Option<&Value> {
-        self.operation(path, method)
-            .get("requestBody")?
-            .get("content")?
-            .get("application/json")?
-            .get("schema")
+        self.operation(path, method).get("requestBody")?.get("content")?.get("application/json")?.get("schema")
     }
 
     pub fn validate(&self, schema: &Value, value: &Value) -> Vec<String> {
@@ -119,10 +93,7 @@ impl Spec {
         }
         for keyword in ["anyOf", "oneOf"] {
             if let Some(parts) = rules.get(keyword).and_then(Value::as_array) {
-                let passing = parts
-                    .iter()
-                    .filter(|part| self.validate(part, value).is_empty())
-                    .count();
+                let passing = parts.iter().filter(|part| self.validate(part, value).is_empty()).count();
                 // oneOf is checked as anyOf: the spec's alternatives are not always disjoint.
                 if passing == 0 {
                     problems.push(format!("{at}: matches none of {keyword}"));
@@ -150,26 +121,14 @@ impl Spec {
                 problems.push(format!("{at}: {value} not in enum {options:?}"));
             }
         }
-        if let (Some(minimum), Some(text)) = (
-            rules.get("minLength").and_then(Value::as_u64),
-            value.as_str(),
-        ) {
+        if let (Some(minimum), Some(text)) = (rules.get("minLength").and_then(Value::as_u64), value.as_str()) {
             if (text.chars().count() as u64) < minimum {
                 problems.push(format!("{at}: shorter than {minimum}"));
             }
         }
-        if let (Some(pattern), Some(text)) =
-            (rules.get("pattern").and_then(Value::as_str), value.as_str())
-        {
-            if let Some(class) = pattern
-                .strip_prefix("^[")
-                .and_then(|rest| rest.strip_suffix("]+$"))
-            {
-                let allowed: Vec<char> = class
-                    .replace("\\-", "-")
-                    .replace("0-9", "0123456789")
-                    .chars()
-                    .collect();
+        if let (Some(pattern), Some(text)) = (rules.get("pattern").and_then(Value::as_str), value.as_str()) {
+            if let Some(class) = pattern.strip_prefix("^[").and_then(|rest| rest.strip_suffix("]+$")) {
+                let allowed: Vec<char> = class.replace("\\-", "-").replace("0-9", "0123456789").chars().collect();
                 if text.is_empty() || !text.chars().all(|c| allowed.contains(&c)) {
                     problems.push(format!("{at}: {text:?} does not match {pattern}"));
                 }
@@ -195,12 +154,8 @@ impl Spec {
                 match properties.and_then(|properties| properties.get(name)) {
                     Some(property) => self.check(property, item, &format!("{at}.{name}"), problems),
                     None => match rules.get("additionalProperties") {
-                        Some(Value::Bool(false)) => {
-                            problems.push(format!("{at}: unexpected property {name}"))
-                        }
-                        Some(extra @ Value::Object(_)) => {
-                            self.check(extra, item, &format!("{at}.{name}"), problems)
-                        }
+                        Some(Value::Bool(false)) => problems.push(format!("{at}: unexpected property {name}")),
+                        Some(extra @ Value::Object(_)) => self.check(extra, item, &format!("{at}.{name}"), problems),
                         _ => {}
                     },
                 }
