@@ -67,6 +67,12 @@ pub enum Error {
     InvalidSignature { reason: String },
     /// A webhook body is not a SpotDraft activity payload.
     InvalidWebhook(Vec<Problem>),
+    /// A CRM (HubSpot, Salesforce, Zoho CRM, Pipedrive) refused or failed a read or write-back, or answered
+    /// in a shape its API does not document. `message` carries the CRM's own error text.
+    Crm { status: u16, message: String },
+    /// A call to the relay carries no valid credentials for what it asks (missing, forged, expired or
+    /// out-of-scope token or signature).
+    Unauthorized { reason: String },
 }
 
 impl Error {
@@ -85,6 +91,8 @@ impl Error {
             Error::BadResponse { .. } => "bad_response",
             Error::InvalidSignature { .. } => "invalid_signature",
             Error::InvalidWebhook(_) => "invalid_webhook",
+            Error::Crm { .. } => "crm_error",
+            Error::Unauthorized { .. } => "unauthorized",
         }
     }
 
@@ -102,6 +110,7 @@ impl Error {
         match self {
             Error::Timeout { .. } | Error::Network { .. } => true,
             Error::SpotDraft(api) => api.status == 429 || api.status >= 500,
+            Error::Crm { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
     }
@@ -152,6 +161,8 @@ impl fmt::Display for Error {
             Error::BadResponse { status, reason } => write!(f, "unexpected response from SpotDraft (HTTP {status}): {reason}"),
             Error::InvalidSignature { reason } => write!(f, "webhook signature rejected: {reason}"),
             Error::InvalidWebhook(p) => write_problems(f, "not a SpotDraft webhook payload", p),
+            Error::Crm { status, message } => write!(f, "CRM request failed (HTTP {status}): {message}"),
+            Error::Unauthorized { reason } => write!(f, "not authorized: {reason}"),
         }
     }
 }

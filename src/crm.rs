@@ -1,0 +1,394 @@
+//! CRM write-back: the requests that read and write a deal's SpotDraft fields on the CRM record, for
+//! HubSpot, Salesforce, Zoho CRM and Pipedrive, and the reading of their answers.
+//!
+//! Pure: every function builds an `HttpRequest` or reads an `HttpResponse`; the caller (the relay)
+//! sends. Which CRM field holds which SpotDraft value is configuration (`FieldNames`). All values are
+//! written as text, so the configured fields should be text fields (single-line text / string
+//! properties); the vendor modules say what each API expects.
+
+mod hubspot;
+mod pipedrive;
+mod salesforce;
+mod zoho;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Problem, Result};
+use crate::json_input::{key_path, type_name, Checker};
+use crate::model::{is_valid_crm_id, CrmHost};
+use crate::transport::{HttpRequest, HttpResponse, Method};
+use crate::url;
+
+/// CRM answers for one record are small; anything near this is not what we asked for.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Where the relay reaches one CRM installation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CrmEndpoint {
+    pub host: CrmHost,
+    /// The API origin, optionally with a path prefix: `https://api.hubapi.com`,
+    /// `https://acme.my.salesforce.com`, `https://www.zohoapis.eu`, `https://acme.pipedrive.com`, or a
+    /// loopback emulator over http.
+    pub base_url: String,
+    /// OAuth access token (HubSpot, Salesforce, Zoho) or API token (Pipedrive).
+    pub token: String,
+    pub timeout_ms: u64,
+}
+
+impl std::fmt::Debug for CrmEndpoint {
+    // The token never reaches a log through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrmEndpoint")
+            .field("host", &self.host)
+            .field("base_url", &self.base_url)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The CRM field (property / API name / custom-field key) that holds each SpotDraft value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldNames {
+    pub contract_id: String,
+    pub status: String,
+    pub status_at: String,
+    pub link: String,
+    pub executed_at: String,
+}
+
+const FIELD_KEYS: [&str; 5] = ["contractId", "status", "statusAt", "link", "executedAt"];
+
+/// Long enough for Salesforce's 40-character API names plus a namespace, and Pipedrive's 40-hex keys.
+const MAX_FIELD_NAME_LEN: usize = 100;
+
+impl FieldNames {
+    /// The property names the plugin's HubSpot app creates.
+    pub fn hubspot_defaults() -> FieldNames {
+        FieldNames {
+            contract_id: "spotdraft_contract_id".into(),
+            status: "spotdraft_status".into(),
+            status_at: "spotdraft_status_at".into(),
+            link: "spotdraft_contract_link".into(),
+            executed_at: "spotdraft_executed_at".into(),
+        }
+    }
+
+    /// Reads `{"contractId", "status", "statusAt", "link", "executedAt"}`; every problem is reported with
+    /// its path under `path`, unknown keys included.
+    pub fn from_json(value: &Value, path: &str) -> Result<FieldNames> {
+        let mut check = Checker::default();
+        let Some(map) = check.object(value, path) else { return Err(Error::InvalidConfig(check.problems)) };
+        check.no_unknown_keys(map, path, &FIELD_KEYS);
+        let mut read = |key: &str| check.required_text(map, path, key, MAX_FIELD_NAME_LEN).unwrap_or_default();
+        let names = FieldNames {
+            contract_id: read("contractId"),
+            status: read("status"),
+            status_at: read("statusAt"),
+            link: read("link"),
+            executed_at: read("executedAt"),
+        };
+        // A key that failed to read is already reported (and left empty); check the others further.
+        let pairs = names.pairs();
+        for problem in names.problems(path) {
+            let read = pairs.iter().any(|(key, name)| !name.is_empty() && problem.path == key_path(path, key));
+            if read {
+                check.problems.push(problem);
+            }
+        }
+        if check.is_clean() {
+            Ok(names)
+        } else {
+            Err(Error::InvalidConfig(check.problems))
+        }
+    }
+
+    fn pairs(&self) -> [(&'static str, &str); 5] {
+        [
+            ("contractId", &self.contract_id),
+            ("status", &self.status),
+            ("statusAt", &self.status_at),
+            ("link", &self.link),
+            ("executedAt", &self.executed_at),
+        ]
+    }
+
+    /// Names go into URLs and JSON keys: letters, digits and `_` only (every one of the four CRMs
+    /// names fields that way), and no CRM field may hold two values.
+    fn problems(&self, path: &str) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let pairs = self.pairs();
+        for (index, (key, name)) in pairs.iter().enumerate() {
+            let valid = !name.is_empty()
+                && name.len() <= MAX_FIELD_NAME_LEN
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid {
+                problems.push(Problem::new(
+                    key_path(path, key),
+                    format!(
+                        "\"{name}\" is not a CRM field name (letters, digits and _ only, at most {MAX_FIELD_NAME_LEN})"
+                    ),
+                ));
+            } else if let Some((other, _)) = pairs.iter().take(index).find(|(_, earlier)| earlier == name) {
+                problems.push(Problem::new(
+                    key_path(path, key),
+                    format!("\"{name}\" is used twice (also for {other}); each value needs its own field"),
+                ));
+            }
+        }
+        problems
+    }
+
+    fn validate(&self) -> Result<()> {
+        let problems = self.problems("fieldNames");
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput(problems))
+        }
+    }
+}
+
+/// The SpotDraft values a CRM record holds (`None` = empty on the record).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractFields {
+    pub contract_id: Option<String>,
+    pub status: Option<String>,
+    pub status_at: Option<String>,
+    pub link: Option<String>,
+    pub executed_at: Option<String>,
+}
+
+/// Fields to write: only `Some` values are sent; nothing else on the record is touched.
+pub type CrmPatch = ContractFields;
+
+impl ContractFields {
+    /// `(CRM field name, value)` for every `Some` value, in a fixed order.
+    fn named_values<'a>(&'a self, names: &'a FieldNames) -> Vec<(&'a str, &'a str)> {
+        [
+            (&names.contract_id, &self.contract_id),
+            (&names.status, &self.status),
+            (&names.status_at, &self.status_at),
+            (&names.link, &self.link),
+            (&names.executed_at, &self.executed_at),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name.as_str(), v)))
+        .collect()
+    }
+
+    /// Reads each configured field out of the record's field map (absent, null or blank = `None`).
+    fn from_record(
+        host: CrmHost,
+        status: u16,
+        names: &FieldNames,
+        record: &Map<String, Value>,
+    ) -> Result<ContractFields> {
+        let read = |name: &str| field_text(host, status, name, record.get(name));
+        Ok(ContractFields {
+            contract_id: read(&names.contract_id)?,
+            status: read(&names.status)?,
+            status_at: read(&names.status_at)?,
+            link: read(&names.link)?,
+            executed_at: read(&names.executed_at)?,
+        })
+    }
+}
+
+/// One field's value as text. CRMs store "empty" as null or `""` (HubSpot does both); a number or
+/// boolean is kept as its text; `{"value": …}` (Pipedrive's v2 shape for composite fields) is unwrapped.
+fn field_text(host: CrmHost, status: u16, name: &str, value: Option<&Value>) -> Result<Option<String>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(Value::Object(map)) if map.contains_key("value") => field_text(host, status, name, map.get("value")),
+        Some(other) => Err(crm_error(
+            host,
+            status,
+            format!("field {name} holds {}, not text; configure a text field", type_name(other)),
+        )),
+    }
+}
+
+/// `GET` for the record's SpotDraft fields.
+pub fn read_request(endpoint: &CrmEndpoint, names: &FieldNames, record_id: &str) -> Result<HttpRequest> {
+    let base = checked_base(endpoint)?;
+    check_record_id(record_id)?;
+    names.validate()?;
+    let list = names.pairs().map(|(_, name)| name).join(",");
+    let url = match endpoint.host {
+        CrmHost::Hubspot => hubspot::read_url(&base, record_id, &list),
+        CrmHost::Salesforce => salesforce::read_url(&base, record_id, &list),
+        CrmHost::Zoho => zoho::read_url(&base, record_id, &list),
+        CrmHost::Pipedrive => pipedrive::read_url(&base, record_id, &list),
+    };
+    Ok(request(endpoint, Method::Get, url, None))
+}
+
+/// The record's SpotDraft fields from the answer to `read_request`.
+pub fn parse_read(endpoint: &CrmEndpoint, names: &FieldNames, response: &HttpResponse) -> Result<ContractFields> {
+    names.validate()?;
+    if !(200..300).contains(&response.status) {
+        return Err(error_from_answer(endpoint.host, response));
+    }
+    let body = json_body(endpoint.host, response)?;
+    let record = match endpoint.host {
+        CrmHost::Hubspot => hubspot::record_fields(&body),
+        CrmHost::Salesforce => salesforce::record_fields(&body),
+        CrmHost::Zoho => zoho::record_fields(&body),
+        CrmHost::Pipedrive => pipedrive::record_fields(&body),
+    }
+    .map_err(|reason| crm_error(endpoint.host, response.status, reason))?;
+    ContractFields::from_record(endpoint.host, response.status, names, record)
+}
+
+/// The request that writes the `Some` values of `patch` and nothing else.
+pub fn write_request(
+    endpoint: &CrmEndpoint,
+    names: &FieldNames,
+    record_id: &str,
+    patch: &CrmPatch,
+) -> Result<HttpRequest> {
+    let base = checked_base(endpoint)?;
+    check_record_id(record_id)?;
+    names.validate()?;
+    let values = patch.named_values(names);
+    if values.is_empty() {
+        return Err(Error::invalid_input("patch", "has no values to write"));
+    }
+    let fields: Map<String, Value> =
+        values.into_iter().map(|(name, value)| (name.to_string(), Value::String(value.to_string()))).collect();
+    let (method, url, body) = match endpoint.host {
+        CrmHost::Hubspot => hubspot::write(&base, record_id, fields),
+        CrmHost::Salesforce => salesforce::write(&base, record_id, fields),
+        CrmHost::Zoho => zoho::write(&base, record_id, fields),
+        CrmHost::Pipedrive => pipedrive::write(&base, record_id, fields),
+    };
+    let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_input("patch", e.to_string()))?;
+    Ok(request(endpoint, method, url, Some(body)))
+}
+
+/// `Ok` only when the CRM confirms the write; Zoho's per-record status and Pipedrive's `success` are
+/// checked as well as the HTTP status.
+pub fn check_write(endpoint: &CrmEndpoint, response: &HttpResponse) -> Result<()> {
+    if !(200..300).contains(&response.status) {
+        return Err(error_from_answer(endpoint.host, response));
+    }
+    match endpoint.host {
+        CrmHost::Hubspot | CrmHost::Salesforce => Ok(()),
+        CrmHost::Zoho => zoho::check_write(&json_body(endpoint.host, response)?),
+        CrmHost::Pipedrive => pipedrive::check_write(&json_body(endpoint.host, response)?),
+    }
+    .map_err(|reason| crm_error(endpoint.host, response.status, reason))
+}
+
+fn checked_base(endpoint: &CrmEndpoint) -> Result<String> {
+    let mut problems = Vec::new();
+    let base = endpoint.base_url.trim().trim_end_matches('/').to_string();
+    match url::parse(&base) {
+        Some(parsed) if url::is_secure_or_loopback(&parsed) && !parsed.rest.contains('?') => {}
+        _ => problems.push(Problem::new(
+            "baseUrl",
+            format!("\"{base}\" must be an https URL without a query (http only on loopback)"),
+        )),
+    }
+    let token = &endpoint.token;
+    if token.is_empty() || token.len() > 4096 || token.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        problems.push(Problem::new("token", "must be a non-empty single-line token"));
+    }
+    if endpoint.timeout_ms == 0 {
+        problems.push(Problem::new("timeoutMs", "must be greater than 0"));
+    }
+    if problems.is_empty() {
+        Ok(base)
+    } else {
+        Err(Error::InvalidInput(problems))
+    }
+}
+
+fn check_record_id(record_id: &str) -> Result<()> {
+    if is_valid_crm_id(record_id) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input("recordId", format!("\"{record_id}\" is not a CRM record id")))
+    }
+}
+
+fn request(endpoint: &CrmEndpoint, method: Method, url: String, body: Option<Vec<u8>>) -> HttpRequest {
+    let (auth_name, auth_value) = match endpoint.host {
+        CrmHost::Hubspot | CrmHost::Salesforce => ("Authorization", format!("Bearer {}", endpoint.token)),
+        CrmHost::Zoho => zoho::auth_header(&endpoint.token),
+        CrmHost::Pipedrive => pipedrive::auth_header(&endpoint.token),
+    };
+    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
+    if body.is_some() {
+        headers.push(("Content-Type".to_string(), "application/json".to_string()));
+    }
+    headers.push((auth_name.to_string(), auth_value));
+    HttpRequest { method, url, headers, body, timeout_ms: endpoint.timeout_ms, max_response_bytes: MAX_RESPONSE_BYTES }
+}
+
+fn json_body(host: CrmHost, response: &HttpResponse) -> Result<Value> {
+    if response.body.is_empty() {
+        return Err(crm_error(host, response.status, "the answer is empty where a record was expected".into()));
+    }
+    serde_json::from_slice(&response.body)
+        .map_err(|e| crm_error(host, response.status, format!("the answer is not JSON ({e})")))
+}
+
+fn crm_error(host: CrmHost, status: u16, message: String) -> Error {
+    Error::Crm { status, message: format!("{}: {message}", host.display_name()) }
+}
+
+/// An error answer in the CRM's own words, whichever shape it came in.
+fn error_from_answer(host: CrmHost, response: &HttpResponse) -> Error {
+    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let text = parsed
+        .as_ref()
+        .and_then(|body| match host {
+            CrmHost::Hubspot => hubspot::error_text(body),
+            CrmHost::Salesforce => salesforce::error_text(body),
+            CrmHost::Zoho => zoho::error_text(body),
+            CrmHost::Pipedrive => pipedrive::error_text(body),
+        })
+        .unwrap_or_else(|| fallback_text(response));
+    crm_error(host, response.status, text)
+}
+
+/// A short, single-line excerpt of a body no vendor parser understood.
+fn fallback_text(response: &HttpResponse) -> String {
+    if (300..400).contains(&response.status) {
+        return "the CRM redirected the request; check baseUrl".into();
+    }
+    let text: String = String::from_utf8_lossy(&response.body)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        "no error details in the answer".into()
+    } else {
+        text
+    }
+}
+
+/// `text` from `value[key]` when it is a non-blank string.
+fn str_at<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
+    value.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// "message [CODE]" from whichever of the two is present.
+fn message_with_code(message: Option<&str>, code: Option<&str>) -> Option<String> {
+    match (message, code) {
+        (Some(m), Some(c)) => Some(format!("{m} [{c}]")),
+        (Some(m), None) => Some(m.to_string()),
+        (None, Some(c)) => Some(c.to_string()),
+        (None, None) => None,
+    }
+}
