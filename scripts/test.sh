@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the built package in Node, its TypeScript declarations, the WebAssembly build in
-# headless Chromium against a loopback server, then the native suites (core and sandbox).
+# Runs every test: the built package in Node, the relay against the sandbox, the TypeScript
+# declarations, the WebAssembly build in headless Chromium against a loopback server, then the
+# native suites (core and sandbox).
 # Installs anything missing first (scripts/bootstrap.sh, via the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,10 @@ bash scripts/build.sh
 
 section "package in Node (node --test)"
 node --test tests/js/
+
+section "relay against the sandbox (node --test)"
+cargo build --quiet -p spotdraft-sandbox
+node --test tests/relay/
 
 section "TypeScript declarations (tsc --strict)"
 node_modules/.bin/tsc -p tests/ts

@@ -17,7 +17,9 @@
 //! | [`transport`] | the I/O seam (`fetch` in wasm, a blocking client natively, fakes in tests) |
 //! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |
 
+pub mod auth;
 pub mod config;
+pub mod crm;
 pub mod deal;
 pub mod error;
 pub mod flows;
@@ -25,7 +27,9 @@ pub mod json_input;
 pub mod mapping;
 pub mod model;
 pub mod names;
+pub mod relay;
 pub mod spotdraft;
+pub mod sync;
 pub mod time;
 pub mod transport;
 pub mod url;

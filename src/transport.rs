@@ -111,3 +111,15 @@ impl<T: Transport + ?Sized> Transport for &T {
         (**self).now_ms()
     }
 }
+
+impl<T: Transport + ?Sized> Transport for std::rc::Rc<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request).await
+    }
+    async fn sleep(&self, ms: u64) {
+        (**self).sleep(ms).await
+    }
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
+    }
+}

@@ -83,6 +83,7 @@ pub const DEAL_PROPERTIES: &[&str] = &[
     "spotdraft_contract_link",
     "spotdraft_environment",
     "spotdraft_last_error",
+    "spotdraft_executed_at",
 ];
 
 fn crm(rng: &mut SeededRng, now: i64) -> CrmState {

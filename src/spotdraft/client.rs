@@ -13,8 +13,9 @@ use crate::model::ContractId;
 use crate::spotdraft::error_body;
 use crate::spotdraft::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use crate::spotdraft::types::{
-    ContractPage, ContractRecord, DownloadUrl, ExternalMetadata, ExternalMetadataEnvelope, SendToCounterparties,
-    StatusResponse, TemplateList, TemplateMetadata, TemplateSummary,
+    ContractPage, ContractRecord, DownloadUrl, ExternalMetadata, ExternalMetadataEnvelope, HmacKeyResponse,
+    SendToCounterparties, StatusResponse, TemplateList, TemplateMetadata, TemplateSummary, WebhookCreateRequest,
+    WebhookSubscription,
 };
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::url;
@@ -302,6 +303,19 @@ impl<T: Transport> SpotDraftClient<T> {
             Replay::Safe,
         )
         .await
+    }
+
+    /// `GET /api/v2.1/public/webhooks/hmac_key/`: the workspace's base64 webhook signing key.
+    pub async fn webhook_hmac_key(&self) -> Result<String> {
+        let answer: HmacKeyResponse =
+            self.call_json(Method::Get, "/api/v2.1/public/webhooks/hmac_key/", None::<&()>, Replay::Safe).await?;
+        Ok(answer.hmac_key)
+    }
+
+    /// `POST /api/v2.1/public/webhooks/`: registers a subscription (not repeated blindly: a repeat
+    /// would register a second one).
+    pub async fn create_webhook(&self, request: &WebhookCreateRequest) -> Result<WebhookSubscription> {
+        self.call_json(Method::Post, "/api/v2.1/public/webhooks/", Some(request), Replay::RejectedOnly).await
     }
 
     /// One page of `GET /api/v2.1/public/contracts/`.

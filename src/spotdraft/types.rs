@@ -247,3 +247,30 @@ pub struct SendToCounterparties {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_message: Option<String>,
 }
+
+/// `GET /api/v2.1/public/webhooks/hmac_key/` (`WebhookSecretKeyResponse`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HmacKeyResponse {
+    pub hmac_key: String,
+}
+
+/// `POST /api/v2.1/public/webhooks/` body (`PublicWebhookCreateRequest`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookCreateRequest {
+    pub title: String,
+    pub url: String,
+    pub only_for_activities: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `PublicWebhookResponse`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct WebhookSubscription {
+    pub id: u64,
+    pub title: String,
+    pub url: String,
+    pub status: String,
+    #[serde(default)]
+    pub only_for_activities: Vec<String>,
+}

@@ -4,6 +4,7 @@
 //! panic on input, so one bad message can never kill the sidebar.
 
 mod fetch;
+mod relay;
 mod typescript;
 
 use std::rc::Rc;
@@ -23,20 +24,20 @@ use crate::spotdraft::{ClientOptions, Credentials, ListQuery, RetryPolicy, SpotD
 use crate::webhook::{self, WebhookKey};
 use fetch::FetchTransport;
 
-type JsResult<T> = Result<T, JsValue>;
+pub(crate) type JsResult<T> = Result<T, JsValue>;
 
 fn serializer() -> serde_wasm_bindgen::Serializer {
     serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true).serialize_maps_as_objects(true)
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
     value
         .serialize(&serializer())
         .map_err(|e| js_error(&Error::invalid_input("", format!("could not convert the result: {e}"))))
 }
 
 /// A real `Error` with `code`, `problems`, and for SpotDraft answers `status` and `spotdraftCode`.
-fn js_error(error: &Error) -> JsValue {
+pub(crate) fn js_error(error: &Error) -> JsValue {
     let js = js_sys::Error::new(&error.to_string());
     js.set_name("SdxError");
     let set = |key: &str, value: JsValue| {
@@ -53,18 +54,18 @@ fn js_error(error: &Error) -> JsValue {
     js.into()
 }
 
-fn invalid(path: &str, message: impl Into<String>) -> JsValue {
+pub(crate) fn invalid(path: &str, message: impl Into<String>) -> JsValue {
     js_error(&Error::invalid_input(path, message))
 }
 
 /// Reads a JS value as JSON for the core's own validating parsers.
-fn json_arg(value: JsValue, what: &str) -> JsResult<serde_json::Value> {
+pub(crate) fn json_arg(value: JsValue, what: &str) -> JsResult<serde_json::Value> {
     serde_wasm_bindgen::from_value(value).map_err(|e| invalid(what, format!("could not be read: {e}")))
 }
 
 /// Reads a JS value into a typed struct. Goes through JSON so that `deny_unknown_fields` sees every
 /// key (reading a struct straight from a JS object only looks at the keys it knows).
-fn typed_arg<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> JsResult<T> {
+pub(crate) fn typed_arg<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> JsResult<T> {
     serde_json::from_value(json_arg(value, what)?).map_err(|e| invalid(what, format!("is not valid: {e}")))
 }
 
@@ -86,7 +87,9 @@ fn deal_arg(value: JsValue) -> JsResult<Deal> {
     Deal::from_json(&json_arg(value, "deal")?).map_err(|e| js_error(&e))
 }
 
-fn promise<T: Serialize>(work: impl std::future::Future<Output = crate::Result<T>> + 'static) -> js_sys::Promise {
+pub(crate) fn promise<T: Serialize>(
+    work: impl std::future::Future<Output = crate::Result<T>> + 'static,
+) -> js_sys::Promise {
     future_to_promise(async move {
         match work.await {
             Ok(value) => to_js(&value),
@@ -95,7 +98,7 @@ fn promise<T: Serialize>(work: impl std::future::Future<Output = crate::Result<T
     })
 }
 
-fn rejected(error: JsValue) -> js_sys::Promise {
+pub(crate) fn rejected(error: JsValue) -> js_sys::Promise {
     js_sys::Promise::reject(&error)
 }
 
@@ -194,7 +197,7 @@ struct ListQueryInput {
     status: Option<String>,
 }
 
-fn in_browser_page() -> bool {
+pub(crate) fn in_browser_page() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("document")).unwrap_or(false)
 }
 
@@ -376,6 +379,30 @@ impl JsClient {
         };
         let client = Rc::clone(&self.inner);
         promise(async move { client.external_metadata(id).await })
+    }
+
+    /// The workspace's webhook signing key (base64), as SpotDraft returns it.
+    #[wasm_bindgen(js_name = webhookHmacKey, unchecked_return_type = "Promise<string>")]
+    pub fn webhook_hmac_key(&self) -> js_sys::Promise {
+        let client = Rc::clone(&self.inner);
+        promise(async move { client.webhook_hmac_key().await })
+    }
+
+    /// Registers a webhook subscription for `url` with the activities status sync needs.
+    #[wasm_bindgen(js_name = registerStatusWebhook, unchecked_return_type = "Promise<WebhookSubscription>")]
+    pub fn register_status_webhook(&self, url: String, title: Option<String>) -> js_sys::Promise {
+        let parsed = crate::url::parse(&url);
+        if parsed.is_none_or(|u| u.scheme != "https" && !u.is_loopback()) {
+            return rejected(invalid("url", "SpotDraft delivers webhooks only to https URLs"));
+        }
+        let request = crate::spotdraft::types::WebhookCreateRequest {
+            title: title.unwrap_or_else(|| "spotdraft-crm status sync".into()),
+            url,
+            only_for_activities: crate::webhook::Activity::STATUS_ACTIVITIES.iter().map(|a| (*a).to_string()).collect(),
+            description: Some("Contract status changes for the CRM record (spotdraft-crm relay)".into()),
+        };
+        let client = Rc::clone(&self.inner);
+        promise(async move { client.create_webhook(&request).await })
     }
 
     /// Replaces the contract's external metadata (send the whole object).

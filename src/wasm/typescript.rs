@@ -9,7 +9,7 @@ const TYPES: &'static str = r#"
 export type ErrorCode =
   | "invalid_config" | "invalid_input" | "unknown_template" | "stage_not_allowed" | "mapping_failed"
   | "spotdraft_error" | "timeout" | "network_error" | "redirected" | "bad_response"
-  | "invalid_signature" | "invalid_webhook";
+  | "invalid_signature" | "invalid_webhook" | "crm_error" | "unauthorized";
 
 /** Every error thrown or rejected by this package. */
 export interface SdxError extends Error {
@@ -217,6 +217,43 @@ export interface ClientOptions {
   maxAttempts?: number;
   totalBudgetMs?: number;
 }
+
+/** The relay's configuration (README §Relay). Secrets belong in the environment, not in files. */
+export interface RelayConfigDocument {
+  environments: Partial<Record<Environment, {
+    /** The plugin configuration, with `api` = region or baseUrl (the relay talks to SpotDraft). */
+    plugin: ConfigDocument;
+    spotdraft: { clientId: string; clientSecret: string; userEmail?: string; hmacKey: string; baseUrl?: string };
+    crm: { baseUrl: string; token: string; timeoutMs?: number;
+           fields?: { contractId: string; status: string; statusAt: string; link: string; executedAt: string } };
+    webhookUrl?: string;
+    /** Token secrets (32+ characters) per calling host. */
+    hostSecrets?: Partial<Record<"demo" | "hubspot" | "salesforce" | "zoho" | "pipedrive", string>>;
+    hubspotClientSecret?: string;
+  }>>;
+}
+
+export interface RelayResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  /** Fields for the one-line request log: never secrets, tokens or signed URLs. */
+  log: Record<string, unknown>;
+}
+
+export interface ReconcileReport {
+  environment: Environment;
+  /** Pass to the next run. */
+  checkpoint: string;
+  pages: number;
+  contractsSeen: number;
+  recordsChecked: number;
+  recordsRepaired: number;
+  failures: string[];
+}
+
+/** SpotDraft's webhook subscription, unchanged. */
+export interface WebhookSubscription { id: number; title: string; url: string; status: string; only_for_activities: string[]; }
 
 export interface WebhookEvent {
   activity: string;

@@ -1,0 +1,248 @@
+//! The sidebar's API: everything a seller's clicks need, for the one record the caller is bound to.
+//!
+//! `GET  /api/{env}/config`                                  what the sidebar offers (no secrets)
+//! `GET  /api/{env}/deals/{deal}/contracts`                  the deal's contracts, newest first
+//! `POST /api/{env}/deals/{deal}/preview`                    {deal, templateId} → what create would send
+//! `POST /api/{env}/deals/{deal}/contracts`                  {deal, templateId} → the deal's contract (never two)
+//! `GET  /api/{env}/deals/{deal}/contracts/{id}/status`      current status
+//! `POST /api/{env}/deals/{deal}/contracts/{id}/download-link`  a fresh signed URL
+//! `POST /api/{env}/deals/{deal}/contracts/{id}/send`        send for signature
+//!
+//! Nothing else is proxied. Contract routes check the contract belongs to the deal first.
+
+use serde_json::{json, Value};
+
+use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse, METADATA_TTL_MS};
+use crate::auth::Caller;
+use crate::deal::Deal;
+use crate::error::{Error, Result};
+use crate::flows::{self, CreateOutcome, SendOptions};
+use crate::mapping;
+use crate::model::{ContractId, ContractSummary, RecordKey};
+use crate::spotdraft::types::TemplateMetadata;
+use crate::sync::Observation;
+use crate::time;
+use crate::transport::Transport;
+
+pub(super) async fn route<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    caller: &Caller,
+    method: &str,
+    rest: &[&str],
+    request: &RelayRequest,
+    mut log: Value,
+) -> RelayResponse {
+    if let Value::Object(map) = &mut log {
+        map.insert("caller".into(), json!({"host": caller.host, "tenant": caller.tenant, "record": caller.record}));
+    }
+    let outcome: Result<(u16, Value)> = match (method, rest) {
+        ("GET", ["config"]) => Ok((200, sidebar_config(env))),
+        ("GET", ["deals", deal, "contracts"]) => contracts(env, deal).await.map(|list| (200, json!(list))),
+        ("POST", ["deals", deal, "preview"]) => preview(env, deal, request).await.map(|p| (200, p)),
+        ("POST", ["deals", deal, "contracts"]) => create(relay, env, deal, request).await,
+        ("GET", ["deals", deal, "contracts", id, "status"]) => {
+            owned(env, deal, id).await.map(|contract| (200, json!(status_of(relay, &contract))))
+        }
+        ("POST", ["deals", deal, "contracts", id, "download-link"]) => match owned(env, deal, id).await {
+            Ok(contract) => flows::download_link(&env.client, contract.id).await.map(|link| (200, json!(link))),
+            Err(error) => Err(error),
+        },
+        ("POST", ["deals", deal, "contracts", id, "send"]) => match (owned(env, deal, id).await, send_options(request))
+        {
+            (Ok(contract), Ok(options)) => {
+                flows::send_for_signature(&env.client, contract.id, &options).await.map(|report| (200, json!(report)))
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        },
+        _ => return RelayResponse::plain_error(404, "not_found", "no such route", log),
+    };
+    match outcome {
+        Ok((status, body)) => RelayResponse::json(status, &body, log),
+        Err(error) => RelayResponse::error(&error, log),
+    }
+}
+
+/// The parts of the plugin configuration a sidebar needs; nothing secret.
+fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
+    let plugin = &env.config.plugin;
+    json!({
+        "environment": plugin.environment,
+        "crm": {"host": plugin.crm.host, "accountId": plugin.crm.account_id},
+        "creationStages": plugin.creation_stages,
+        "templates": plugin.templates.iter().map(|t| json!({"templateId": t.template_id, "label": t.label})).collect::<Vec<_>>(),
+    })
+}
+
+fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<RecordKey> {
+    if !crate::model::is_valid_crm_id(deal_id) {
+        return Err(Error::invalid_input("dealId", format!("\"{deal_id}\" is not a CRM record id")));
+    }
+    let plugin = &env.config.plugin;
+    Ok(RecordKey::for_deal(plugin.crm.host, &plugin.crm.account_id, deal_id))
+}
+
+async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Vec<ContractSummary>> {
+    flows::contracts_for_deal(&env.client, &env.config.plugin, deal_id).await
+}
+
+/// The contract, if it is one of this deal's; a contract of another deal is "not found".
+async fn owned<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str, contract_id: &str) -> Result<ContractSummary> {
+    let id = ContractId::parse(contract_id).ok_or_else(|| {
+        Error::invalid_input("contractId", format!("\"{contract_id}\" is not a contract id such as T-123"))
+    })?;
+    let list = contracts(env, deal_id).await?;
+    list.into_iter().find(|c| c.id == id).ok_or_else(|| {
+        Error::SpotDraft(crate::error::ApiError {
+            status: 404,
+            code: None,
+            message: format!("{id} is not a contract of this deal"),
+            field_errors: Vec::new(),
+        })
+    })
+}
+
+fn status_of<T: Transport>(relay: &Relay<T>, contract: &ContractSummary) -> flows::StatusReport {
+    flows::StatusReport {
+        id: contract.id,
+        status: contract.status.clone(),
+        status_label: contract.status_label.clone(),
+        name: Some(contract.name.clone()),
+        link: contract.link.clone(),
+        read_at: now_iso(relay),
+    }
+}
+
+fn now_iso<T: Transport>(relay: &Relay<T>) -> String {
+    i64::try_from(relay.now_ms())
+        .ok()
+        .and_then(|ms| ms.checked_mul(1000))
+        .and_then(time::format_timestamp)
+        .unwrap_or_default()
+}
+
+/// `{deal, templateId}`, with the deal bound to the path's record.
+fn deal_and_template(deal_id: &str, request: &RelayRequest) -> Result<(Deal, u64)> {
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|e| Error::invalid_input("body", format!("is not JSON ({e})")))?;
+    let template_id = body
+        .get("templateId")
+        .and_then(Value::as_u64)
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Error::invalid_input("templateId", "a positive template id is required"))?;
+    let deal = Deal::from_json(body.get("deal").unwrap_or(&Value::Null))?;
+    if deal.id != deal_id {
+        return Err(Error::invalid_input("deal.id", "must be the deal in the path"));
+    }
+    Ok((deal, template_id))
+}
+
+async fn metadata<T: Transport>(env: &EnvironmentRuntime<T>, template_id: u64, now: u64) -> Result<TemplateMetadata> {
+    if let Some((fetched, metadata)) = env.metadata_cache.borrow().get(&template_id) {
+        if now.saturating_sub(*fetched) < METADATA_TTL_MS {
+            return Ok(metadata.clone());
+        }
+    }
+    let metadata = env.client.template_metadata(template_id).await?;
+    env.metadata_cache.borrow_mut().insert(template_id, (now, metadata.clone()));
+    Ok(metadata)
+}
+
+async fn preview<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str, request: &RelayRequest) -> Result<Value> {
+    let (deal, template_id) = deal_and_template(deal_id, request)?;
+    let template = env.config.plugin.template(template_id)?;
+    let metadata = metadata(env, template_id, env.client.transport().now_ms()).await?;
+    let preview = mapping::preview(&env.config.plugin, template, &deal, &metadata);
+    Ok(json!(preview))
+}
+
+/// Create, idempotent per deal: one create at a time per deal in this relay; the core's flow
+/// looks up before creating and resolves unknown outcomes by lookup; afterwards a second look
+/// catches a race with another relay instance, keeping the oldest contract and voiding ours.
+async fn create<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    request: &RelayRequest,
+) -> Result<(u16, Value)> {
+    let (deal, template_id) = deal_and_template(deal_id, request)?;
+    let key = record_key(env, deal_id)?;
+    let _guard = relay.locks.lock(&format!("create:{key}")).await;
+    let mut outcome = flows::create_for_deal(&env.client, &env.config.plugin, &deal, template_id).await?;
+    if outcome.created {
+        outcome = settle_race(env, &key, outcome).await?;
+    }
+    let crm_synced = write_through(relay, env, deal_id, &outcome.contract).await;
+    let status = if outcome.created { 201 } else { 200 };
+    let mut body = json!(outcome);
+    if let Value::Object(map) = &mut body {
+        map.insert("crmSynced".into(), Value::Bool(crm_synced));
+    }
+    Ok((status, body))
+}
+
+async fn settle_race<T: Transport>(
+    env: &EnvironmentRuntime<T>,
+    key: &RecordKey,
+    outcome: CreateOutcome,
+) -> Result<CreateOutcome> {
+    let live: Vec<ContractSummary> = flows::contracts_by_external_id(&env.client, &key.to_string())
+        .await?
+        .into_iter()
+        .filter(|c| c.status.is_live())
+        .collect();
+    let Some(oldest) = live.iter().min_by_key(|c| c.number).cloned() else { return Ok(outcome) };
+    if oldest.id == outcome.contract.id {
+        return Ok(outcome);
+    }
+    let note = format!("Created twice for the same CRM deal by concurrent requests; {} is kept.", oldest.id);
+    env.client.void_contract(outcome.contract.id, &note).await?;
+    Ok(CreateOutcome { contract: oldest, created: false })
+}
+
+/// Shows the contract on the CRM record at once rather than waiting for its webhook. A failure here
+/// is reported (`crmSynced: false`) but does not fail the create: webhooks and reconcile repair it.
+async fn write_through<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    contract: &ContractSummary,
+) -> bool {
+    let at = i64::try_from(relay.now_ms()).unwrap_or(0).saturating_mul(1000);
+    let observation = Observation {
+        contract: contract.id,
+        status: contract.status.clone(),
+        at_micros: at,
+        link: contract.link.clone(),
+    };
+    super::webhooks::apply_to_record(relay, env, deal_id, &observation, false).await.is_ok()
+}
+
+fn send_options(request: &RelayRequest) -> Result<SendOptions> {
+    if request.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(SendOptions::default());
+    }
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|e| Error::invalid_input("body", format!("is not JSON ({e})")))?;
+    let list = |key: &str| -> Result<Vec<String>> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| Error::invalid_input(key, "must be a list of email addresses"))
+                })
+                .collect(),
+            Some(_) => Err(Error::invalid_input(key, "must be a list of email addresses")),
+        }
+    };
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+    Ok(SendOptions {
+        to_emails: list("toEmails")?,
+        cc_emails: list("ccEmails")?,
+        subject: text("subject"),
+        message: text("message"),
+    })
+}

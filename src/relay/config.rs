@@ -1,0 +1,290 @@
+//! The relay's configuration: per environment, the plugin configuration plus everything secret
+//! (SpotDraft credentials and HMAC key, CRM connection, host secrets) and the webhook URL.
+//!
+//! UAT and production are separate SpotDraft workspaces; a relay whose environments share a
+//! credential, key, secret or URL is refused, because that is how a webhook signed for one ends up
+//! writing into the other.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::config::{ApiTarget, Config};
+use crate::crm::{CrmEndpoint, FieldNames};
+use crate::error::{Error, Problem, Result};
+use crate::json_input::{key_path, parse_document, Checker};
+use crate::model::Environment;
+use crate::spotdraft::Credentials;
+use crate::url;
+use crate::webhook::WebhookKey;
+
+pub struct EnvironmentConfig {
+    pub environment: Environment,
+    pub plugin: Config,
+    pub spotdraft_base_url: String,
+    pub credentials: Credentials,
+    pub webhook_key: WebhookKey,
+    pub webhook_url: Option<String>,
+    pub crm: CrmEndpoint,
+    pub crm_fields: FieldNames,
+    /// Token secrets per calling host (`demo`, `pipedrive`, `salesforce`, `zoho`).
+    pub host_secrets: BTreeMap<String, Vec<u8>>,
+    /// The HubSpot app's client secret, for `X-HubSpot-Signature-v3`.
+    pub hubspot_client_secret: Option<String>,
+}
+
+pub struct RelayConfig {
+    pub environments: Vec<EnvironmentConfig>,
+}
+
+impl std::fmt::Debug for EnvironmentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvironmentConfig").field("environment", &self.environment).finish_non_exhaustive()
+    }
+}
+
+impl RelayConfig {
+    pub fn parse(text: &str) -> Result<RelayConfig> {
+        let value = parse_document(text, "the relay configuration").map_err(|p| Error::InvalidConfig(vec![p]))?;
+        RelayConfig::from_json(&value)
+    }
+
+    pub fn from_json(value: &Value) -> Result<RelayConfig> {
+        let mut check = Checker::default();
+        let Some(map) = check.object(value, "") else { return Err(Error::InvalidConfig(check.problems)) };
+        check.no_unknown_keys(map, "", &["environments"]);
+        let Some(envs) = check.required(map, "", "environments").and_then(|v| check.object(v, "environments")) else {
+            return Err(Error::InvalidConfig(check.problems));
+        };
+        let mut environments = Vec::new();
+        for (name, value) in envs {
+            let path = key_path("environments", name);
+            let Some(environment) = Environment::parse(name) else {
+                check.problem(&path, "environments are named uat or production");
+                continue;
+            };
+            if let Some(env) = read_environment(&mut check, environment, value, &path) {
+                environments.push(env);
+            }
+        }
+        if envs.is_empty() {
+            check.problem("environments", "configure at least one environment");
+        }
+        if environments.len() == 2 {
+            refuse_shared_values(&mut check, envs);
+        }
+        if check.is_clean() {
+            Ok(RelayConfig { environments })
+        } else {
+            Err(Error::InvalidConfig(check.problems))
+        }
+    }
+
+    pub fn environment(&self, environment: Environment) -> Option<&EnvironmentConfig> {
+        self.environments.iter().find(|e| e.environment == environment)
+    }
+}
+
+fn read_environment(
+    check: &mut Checker,
+    environment: Environment,
+    value: &Value,
+    path: &str,
+) -> Option<EnvironmentConfig> {
+    let map = check.object(value, path)?;
+    check.no_unknown_keys(
+        map,
+        path,
+        &["plugin", "spotdraft", "crm", "webhookUrl", "hostSecrets", "hubspotClientSecret"],
+    );
+    let plugin = check.required(map, path, "plugin").and_then(|v| match Config::from_json(v) {
+        Ok(config) => Some(config),
+        Err(error) => {
+            for problem in error.problems() {
+                check.problem(key_path(&key_path(path, "plugin"), &problem.path), problem.message.clone());
+            }
+            None
+        }
+    });
+    if let Some(plugin) = &plugin {
+        if plugin.environment != environment {
+            check.problem(
+                key_path(path, "plugin.environment"),
+                format!("must be \"{}\" in this environment's block", environment.as_str()),
+            );
+        }
+    }
+    let spotdraft_path = key_path(path, "spotdraft");
+    let spotdraft = check.required(map, path, "spotdraft").and_then(|v| check.object(v, &spotdraft_path));
+    let (credentials, webhook_key, base_override) = match spotdraft {
+        Some(sd) => {
+            check.no_unknown_keys(
+                sd,
+                &spotdraft_path,
+                &["clientId", "clientSecret", "userEmail", "hmacKey", "baseUrl"],
+            );
+            let client_id = check.required_text(sd, &spotdraft_path, "clientId", 200);
+            let client_secret = check.required_text(sd, &spotdraft_path, "clientSecret", 500);
+            let user_email = check.optional_text(sd, &spotdraft_path, "userEmail", 254);
+            let key =
+                check.required_text(sd, &spotdraft_path, "hmacKey", 500).and_then(
+                    |text| match WebhookKey::from_base64(&text) {
+                        Ok(key) => Some(key),
+                        Err(error) => {
+                            check.problem(
+                                key_path(&spotdraft_path, "hmacKey"),
+                                error.problems().first().map(|p| p.message.clone()).unwrap_or_default(),
+                            );
+                            None
+                        }
+                    },
+                );
+            let base = check.optional_text(sd, &spotdraft_path, "baseUrl", 2048);
+            let credentials = match (client_id, client_secret) {
+                (Some(client_id), Some(client_secret)) => Some(Credentials { client_id, client_secret, user_email }),
+                _ => None,
+            };
+            (credentials, key, base)
+        }
+        None => (None, None, None),
+    };
+    let spotdraft_base_url = match (&base_override, plugin.as_ref().map(|p| &p.api)) {
+        (Some(base), _) => secure(check, base, &key_path(&spotdraft_path, "baseUrl")),
+        (None, Some(ApiTarget::SpotDraft { base_url, .. })) => Some(base_url.clone()),
+        (None, Some(ApiTarget::Relay { .. })) => {
+            check.problem(
+                key_path(path, "plugin.api"),
+                "the relay talks to SpotDraft: give region or baseUrl here (relayUrl is for sidebars)",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    let crm_path = key_path(path, "crm");
+    let (crm, crm_fields) = match check.required(map, path, "crm").and_then(|v| check.object(v, &crm_path)) {
+        Some(crm) => read_crm(check, crm, &crm_path, plugin.as_ref()),
+        None => (None, None),
+    };
+    let webhook_url = check.optional_text(map, path, "webhookUrl", 2048);
+    if let Some(url) = &webhook_url {
+        if url::parse(url).is_none_or(|u| u.scheme != "https" && !u.is_loopback()) {
+            check.problem(key_path(path, "webhookUrl"), "SpotDraft delivers only to https URLs");
+        }
+    }
+    let host_secrets = read_host_secrets(check, map, path);
+    let hubspot_client_secret = check.optional_text(map, path, "hubspotClientSecret", 500);
+    Some(EnvironmentConfig {
+        environment,
+        plugin: plugin?,
+        spotdraft_base_url: spotdraft_base_url?,
+        credentials: credentials?,
+        webhook_key: webhook_key?,
+        webhook_url,
+        crm: crm?,
+        crm_fields: crm_fields?,
+        host_secrets,
+        hubspot_client_secret,
+    })
+}
+
+fn secure(check: &mut Checker, text: &str, path: &str) -> Option<String> {
+    match url::parse(text) {
+        Some(u) if url::is_secure_or_loopback(&u) => Some(text.trim_end_matches('/').to_string()),
+        _ => {
+            check.problem(path, "must be an https URL (http only on loopback)");
+            None
+        }
+    }
+}
+
+fn read_crm(
+    check: &mut Checker,
+    map: &Map<String, Value>,
+    path: &str,
+    plugin: Option<&Config>,
+) -> (Option<CrmEndpoint>, Option<FieldNames>) {
+    check.no_unknown_keys(map, path, &["baseUrl", "token", "fields", "timeoutMs"]);
+    let base_url =
+        check.required_text(map, path, "baseUrl", 2048).and_then(|u| secure(check, &u, &key_path(path, "baseUrl")));
+    let token = check.required_text(map, path, "token", 4096);
+    let timeout_ms = map.get("timeoutMs").and_then(Value::as_u64).unwrap_or(10_000);
+    let fields = match map.get("fields") {
+        None | Some(Value::Null) => Some(FieldNames::hubspot_defaults()),
+        Some(value) => match FieldNames::from_json(value, &key_path(path, "fields")) {
+            Ok(names) => Some(names),
+            Err(error) => {
+                for problem in error.problems() {
+                    check.problem(problem.path.clone(), problem.message.clone());
+                }
+                None
+            }
+        },
+    };
+    let endpoint = match (plugin, base_url, token) {
+        (Some(plugin), Some(base_url), Some(token)) => {
+            Some(CrmEndpoint { host: plugin.crm.host, base_url, token, timeout_ms })
+        }
+        _ => None,
+    };
+    (endpoint, fields)
+}
+
+fn read_host_secrets(check: &mut Checker, map: &Map<String, Value>, path: &str) -> BTreeMap<String, Vec<u8>> {
+    let secrets_path = key_path(path, "hostSecrets");
+    let mut out = BTreeMap::new();
+    let Some(value) = map.get("hostSecrets") else { return out };
+    let Some(secrets) = check.object(value, &secrets_path) else { return out };
+    for (host, secret) in secrets {
+        let secret_path = key_path(&secrets_path, host);
+        if !["demo", "hubspot", "salesforce", "zoho", "pipedrive"].contains(&host.as_str()) {
+            check.problem(&secret_path, "hosts are demo, hubspot, salesforce, zoho or pipedrive");
+            continue;
+        }
+        match check.text(secret, &secret_path, 4096) {
+            Some(text) if text.len() >= 32 => {
+                out.insert(host.clone(), text.into_bytes());
+            }
+            Some(_) => check.problem(&secret_path, "must be at least 32 characters"),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Every secret, key and URL of one environment, by a label for the message.
+fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut add = |label: &str, value: Option<&Value>| {
+        if let Some(text) = value.and_then(Value::as_str) {
+            out.push((label.to_string(), text.trim().to_string()));
+        }
+    };
+    let sd = env.get("spotdraft");
+    add("spotdraft.clientId", sd.and_then(|s| s.get("clientId")));
+    add("spotdraft.clientSecret", sd.and_then(|s| s.get("clientSecret")));
+    add("spotdraft.hmacKey", sd.and_then(|s| s.get("hmacKey")));
+    add("crm.token", env.get("crm").and_then(|c| c.get("token")));
+    add("webhookUrl", env.get("webhookUrl"));
+    add("hubspotClientSecret", env.get("hubspotClientSecret"));
+    if let Some(Value::Object(secrets)) = env.get("hostSecrets") {
+        for (host, secret) in secrets {
+            add(&format!("hostSecrets.{host}"), Some(secret));
+        }
+    }
+    out
+}
+
+fn refuse_shared_values(check: &mut Checker, envs: &Map<String, Value>) {
+    let (Some(Value::Object(uat)), Some(Value::Object(production))) = (envs.get("uat"), envs.get("production")) else {
+        return;
+    };
+    let production_values = sensitive_values(production);
+    for (label, value) in sensitive_values(uat) {
+        if let Some((other, _)) = production_values.iter().find(|(_, v)| *v == value) {
+            check.problems.push(Problem::new(
+                format!("environments.production.{other}"),
+                format!("is the same as environments.uat.{label}: UAT and production must not share credentials, keys or URLs"),
+            ));
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The relay: the server half of the plugin, as a request → response function over the core.
+//!
+//! It holds the SpotDraft credentials (never sent to a browser), answers the sidebar's calls for
+//! exactly one CRM record per caller, makes create idempotent per deal, receives SpotDraft webhooks
+//! and writes status back to the CRM, and reconciles drift. The JS host (www/relay) only turns
+//! HTTP into `RelayRequest`s and `RelayResponse`s into HTTP.
+
+mod api;
+pub mod config;
+mod keyed_lock;
+pub mod limiter;
+mod reconcile;
+mod webhooks;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::auth::{self, Caller};
+use crate::error::Error;
+use crate::model::Environment;
+use crate::spotdraft::types::TemplateMetadata;
+use crate::spotdraft::{ClientOptions, SpotDraftClient};
+use crate::transport::Transport;
+pub use config::{EnvironmentConfig, RelayConfig};
+use keyed_lock::KeyedLock;
+use limiter::RateLimited;
+pub use reconcile::ReconcileReport;
+
+/// SpotDraft's documented limit per workspace.
+const SPOTDRAFT_REQUESTS_PER_SECOND: usize = 10;
+/// Sidebar calls carry a deal and a few ids; anything larger is not ours.
+const MAX_API_BODY_BYTES: usize = 64 * 1024;
+/// Template metadata changes rarely; re-read it at most this often per template.
+const METADATA_TTL_MS: u64 = 5 * 60 * 1000;
+
+pub type Client<T> = SpotDraftClient<RateLimited<Rc<T>>>;
+
+/// One HTTP request as the host received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayRequest {
+    pub method: String,
+    /// The full URL as received (scheme, host, path, query): HubSpot signs it.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RelayRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        crate::transport::find_header(&self.headers, name)
+    }
+
+    /// The path without the query string.
+    fn path(&self) -> &str {
+        let after_scheme = self.url.split_once("://").map_or(self.url.as_str(), |(_, rest)| rest);
+        let path = after_scheme.find('/').and_then(|i| after_scheme.get(i..)).unwrap_or("/");
+        path.split('?').next().unwrap_or("/")
+    }
+
+    fn query(&self, name: &str) -> Option<String> {
+        let query = self.url.split_once('?')?.1;
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key == name).then(|| value.to_string())
+        })
+    }
+}
+
+/// The answer, plus fields for the host's one-line request log (never secrets or signed URLs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelayResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub log: Value,
+}
+
+impl RelayResponse {
+    fn json(status: u16, body: &impl Serialize, log: Value) -> RelayResponse {
+        let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+        RelayResponse { status, headers: vec![("content-type".into(), "application/json".into())], body, log }
+    }
+
+    fn error(error: &Error, log: Value) -> RelayResponse {
+        let status = http_status(error);
+        let body = json!({"error": {
+            "code": error.code(),
+            "message": error.to_string(),
+            "problems": error.problems(),
+            "transient": error.is_transient(),
+        }});
+        let mut log = log;
+        if let Value::Object(map) = &mut log {
+            map.insert("error".into(), Value::String(error.code().into()));
+        }
+        RelayResponse::json(status, &body, log)
+    }
+
+    fn plain_error(status: u16, code: &str, message: &str, log: Value) -> RelayResponse {
+        let body = json!({"error": {"code": code, "message": message, "problems": [], "transient": false}});
+        let mut log = log;
+        if let Value::Object(map) = &mut log {
+            map.insert("error".into(), Value::String(code.into()));
+        }
+        RelayResponse::json(status, &body, log)
+    }
+}
+
+/// How each core error reads to an HTTP client of the relay.
+fn http_status(error: &Error) -> u16 {
+    match error {
+        Error::InvalidInput(_) | Error::InvalidWebhook(_) => 400,
+        Error::Unauthorized { .. } | Error::InvalidSignature { .. } => 401,
+        Error::UnknownTemplate { .. } => 404,
+        Error::StageNotAllowed { .. } | Error::MappingFailed(_) => 422,
+        Error::SpotDraft(api) => match api.status {
+            404 => 404,
+            400 | 402 | 409 | 422 => 422,
+            429 => 503,
+            _ => 502,
+        },
+        Error::Timeout { .. } => 504,
+        Error::InvalidConfig(_) => 500,
+        _ => 502,
+    }
+}
+
+struct EnvironmentRuntime<T: Transport> {
+    config: EnvironmentConfig,
+    client: Client<T>,
+    metadata_cache: RefCell<HashMap<u64, (u64, TemplateMetadata)>>,
+}
+
+pub struct Relay<T: Transport> {
+    transport: Rc<T>,
+    environments: Vec<EnvironmentRuntime<T>>,
+    /// Serialises creates per deal and CRM read-modify-writes per record.
+    locks: KeyedLock,
+}
+
+impl<T: Transport> Relay<T> {
+    pub fn new(config: RelayConfig, transport: T) -> crate::Result<Relay<T>> {
+        Relay::with_options(config, transport, ClientOptions::default())
+    }
+
+    pub fn with_options(config: RelayConfig, transport: T, options: ClientOptions) -> crate::Result<Relay<T>> {
+        let transport = Rc::new(transport);
+        let mut environments = Vec::new();
+        for env in config.environments {
+            let limited = RateLimited::new(Rc::clone(&transport), SPOTDRAFT_REQUESTS_PER_SECOND);
+            let client =
+                SpotDraftClient::new(limited, &env.spotdraft_base_url, Some(env.credentials.clone()), options.clone())?;
+            environments.push(EnvironmentRuntime { config: env, client, metadata_cache: RefCell::new(HashMap::new()) });
+        }
+        Ok(Relay { transport, environments, locks: KeyedLock::default() })
+    }
+
+    fn environment(&self, name: &str) -> Option<&EnvironmentRuntime<T>> {
+        let environment = Environment::parse(name)?;
+        self.environments.iter().find(|e| e.config.environment == environment)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.transport.now_ms()
+    }
+
+    /// Answers one request. Never panics; every failure is a JSON error with a stable code.
+    pub async fn handle(&self, request: RelayRequest) -> RelayResponse {
+        let path = request.path().to_string();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let log = json!({"route": route_name(&request.method, &segments)});
+        match (request.method.as_str(), segments.as_slice()) {
+            ("GET", ["healthz"]) => RelayResponse::json(200, &json!({"ok": true}), log),
+            ("POST", ["webhooks", "spotdraft", env]) => match self.environment(env) {
+                Some(env) => webhooks::receive(self, env, &request, log).await,
+                None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
+            },
+            (_, ["webhooks", ..]) => RelayResponse::plain_error(405, "method_not_allowed", "webhooks are POSTed", log),
+            (method, ["api", env, rest @ ..]) => {
+                let Some(env) = self.environment(env) else {
+                    return RelayResponse::plain_error(404, "not_found", "no such environment", log);
+                };
+                let cors = cors_headers(env, &request);
+                let mut response = if method == "OPTIONS" {
+                    RelayResponse { status: 204, headers: Vec::new(), body: Vec::new(), log }
+                } else if request.body.len() > MAX_API_BODY_BYTES {
+                    RelayResponse::plain_error(413, "too_large", "the request body is too large", log)
+                } else {
+                    match self.authenticate(env, &request, rest) {
+                        Ok(caller) => api::route(self, env, &caller, method, rest, &request, log).await,
+                        Err(error) => RelayResponse::error(&error, log),
+                    }
+                };
+                response.headers.extend(cors);
+                response
+            }
+            _ => RelayResponse::plain_error(404, "not_found", "no such route", log),
+        }
+    }
+
+    /// Who is calling. A bearer token (demo, Pipedrive, Salesforce, Zoho hosts) or HubSpot's
+    /// request signature; either way the caller is bound to one tenant and (for record routes) one record.
+    fn authenticate(
+        &self,
+        env: &EnvironmentRuntime<T>,
+        request: &RelayRequest,
+        rest: &[&str],
+    ) -> crate::Result<Caller> {
+        let now_ms = self.now_ms();
+        let path_record = match rest {
+            ["deals", deal, ..] => Some((*deal).to_string()),
+            _ => None,
+        };
+        let mut caller = if let Some(signature) = request.header("x-hubspot-signature-v3") {
+            let secret = env
+                .config
+                .hubspot_client_secret
+                .as_deref()
+                .ok_or_else(|| unauthorized("HubSpot calls are not configured for this environment"))?;
+            auth::verify_hubspot_v3(
+                secret,
+                &request.method,
+                &request.url,
+                &request.body,
+                Some(signature),
+                request.header("x-hubspot-request-timestamp"),
+                now_ms,
+            )?;
+            let tenant =
+                request.query("portalId").ok_or_else(|| unauthorized("the HubSpot call carries no portalId"))?;
+            Caller {
+                host: "hubspot".into(),
+                tenant,
+                record: path_record.clone().unwrap_or_default(),
+                user: request.query("userId"),
+                expires_at: None,
+            }
+        } else {
+            let token = request
+                .header("authorization")
+                .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+                .ok_or_else(|| unauthorized("an Authorization: Bearer token is required"))?;
+            let secrets = |host: &str| env.config.host_secrets.get(host).cloned();
+            auth::verify_token(token.trim(), &secrets, now_ms / 1000)?
+        };
+        if caller.tenant != env.config.plugin.crm.account_id {
+            return Err(unauthorized("the caller belongs to another CRM account"));
+        }
+        if let Some(record) = path_record {
+            // A token minted without a record (Pipedrive's signed token) is bound by the path.
+            if caller.record.is_empty() {
+                caller.record = record;
+            } else if caller.record != record {
+                return Err(unauthorized("the caller may only act on its own record"));
+            }
+        }
+        Ok(caller)
+    }
+}
+
+fn unauthorized(reason: &str) -> Error {
+    Error::Unauthorized { reason: reason.to_string() }
+}
+
+fn cors_headers<T: Transport>(env: &EnvironmentRuntime<T>, request: &RelayRequest) -> Vec<(String, String)> {
+    let Some(origin) = request.header("origin") else { return Vec::new() };
+    if !env.config.plugin.allowed_origins.iter().any(|allowed| allowed == origin) {
+        return Vec::new();
+    }
+    vec![
+        ("access-control-allow-origin".into(), origin.to_string()),
+        ("access-control-allow-headers".into(), "authorization, content-type".into()),
+        ("access-control-allow-methods".into(), "GET, POST, OPTIONS".into()),
+        ("access-control-max-age".into(), "600".into()),
+        ("vary".into(), "Origin".into()),
+    ]
+}
+
+/// A route label for logs, with ids replaced by placeholders.
+fn route_name(method: &str, segments: &[&str]) -> String {
+    let shape: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (i, segments.first()) {
+            (1, Some(&"api")) => ":env",
+            (3, Some(&"api")) if segments.get(2) == Some(&"deals") => ":deal",
+            (5, Some(&"api")) if segments.get(4) == Some(&"contracts") => ":contract",
+            (2, Some(&"webhooks")) => s,
+            _ => s,
+        })
+        .collect();
+    format!("{method} /{}", shape.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_named_without_ids() {
+        assert_eq!(
+            route_name("GET", &["api", "uat", "deals", "1001", "contracts", "T-4", "status"]),
+            "GET /api/:env/deals/:deal/contracts/:contract/status"
+        );
+        assert_eq!(route_name("POST", &["webhooks", "spotdraft", "uat"]), "POST /webhooks/spotdraft/uat");
+    }
+
+    #[test]
+    fn request_paths_and_queries() {
+        let request = RelayRequest {
+            method: "GET".into(),
+            url: "https://relay.example/api/uat/deals/1?portalId=42&userId=7".into(),
+            headers: vec![],
+            body: vec![],
+        };
+        assert_eq!(request.path(), "/api/uat/deals/1");
+        assert_eq!(request.query("portalId").as_deref(), Some("42"));
+        assert_eq!(request.query("nope"), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! Reconciliation: repair CRM drift from SpotDraft's list of contracts changed since a checkpoint.
+//!
+//! Webhooks can be dropped; this pass makes the CRM equal to SpotDraft anyway. Its cost grows with
+//! the number of contracts changed since the checkpoint (one list page per 100, then one CRM read
+//! per affected record and a write only where something differs), never with the number of deals.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{EnvironmentRuntime, Relay};
+use crate::crm::ContractFields;
+use crate::error::Result;
+use crate::model::{ContractSummary, Environment, RecordKey};
+use crate::spotdraft::ListQuery;
+use crate::sync::{self, Decision, Observation};
+use crate::time;
+use crate::transport::Transport;
+
+/// Contracts changed in this window before the checkpoint are listed again: SpotDraft's
+/// `last_updated_on` and the relay's clock are different clocks.
+const OVERLAP_MS: u64 = 60_000;
+const PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileReport {
+    pub environment: Environment,
+    /// Pass this to the next run.
+    pub checkpoint: String,
+    pub pages: u32,
+    pub contracts_seen: usize,
+    pub records_checked: usize,
+    pub records_repaired: usize,
+    /// Records that could not be read or written; the next run retries them.
+    pub failures: Vec<String>,
+}
+
+impl<T: Transport> Relay<T> {
+    /// Repairs the CRM for contracts changed since `since` (ISO 8601; `None` = everything).
+    pub async fn reconcile(&self, environment: Environment, since: Option<String>) -> Result<ReconcileReport> {
+        let env = self.environments.iter().find(|e| e.config.environment == environment).ok_or_else(|| {
+            crate::Error::invalid_input("environment", format!("{} is not configured", environment.as_str()))
+        })?;
+        let started = self.now_ms();
+        let mut by_record: BTreeMap<String, Vec<ContractSummary>> = BTreeMap::new();
+        let mut page = 1;
+        let mut seen = 0;
+        loop {
+            let query = ListQuery { page, limit: PAGE_SIZE, updated_since: since.clone(), status: None };
+            let listing = crate::flows::list_contracts(&env.client, &query).await?;
+            let count = listing.contracts.len();
+            seen += count;
+            for contract in listing.contracts {
+                if let Some(deal) = ours(env, &contract) {
+                    by_record.entry(deal).or_default().push(contract);
+                }
+            }
+            let more = count == PAGE_SIZE as usize
+                && listing.total_results.is_none_or(|total| u64::from(page) * u64::from(PAGE_SIZE) < total);
+            if !more {
+                break;
+            }
+            page += 1;
+        }
+        let at_micros = i64::try_from(started).unwrap_or(0).saturating_mul(1000);
+        let mut repaired = 0;
+        let mut failures = Vec::new();
+        for (deal_id, contracts) in &by_record {
+            match repair(self, env, deal_id, contracts, at_micros).await {
+                Ok(true) => repaired += 1,
+                Ok(false) => {}
+                Err(error) => failures.push(format!("{deal_id}: {error}")),
+            }
+        }
+        let checkpoint_ms = i64::try_from(started.saturating_sub(OVERLAP_MS)).unwrap_or(0).saturating_mul(1000);
+        Ok(ReconcileReport {
+            environment,
+            checkpoint: time::format_timestamp(checkpoint_ms).unwrap_or_default(),
+            pages: page,
+            contracts_seen: seen,
+            records_checked: by_record.len(),
+            records_repaired: repaired,
+            failures,
+        })
+    }
+}
+
+/// The deal id, when the contract belongs to a record of this environment's CRM account.
+fn ours<T: Transport>(env: &EnvironmentRuntime<T>, contract: &ContractSummary) -> Option<String> {
+    let key = RecordKey::parse(contract.external_id.as_deref()?)?;
+    let plugin = &env.config.plugin;
+    (key.crm == plugin.crm.host && key.tenant == plugin.crm.account_id).then_some(key.id)
+}
+
+/// Applies every listed contract of one record in memory, then writes once if anything changed.
+async fn repair<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    contracts: &[ContractSummary],
+    at_micros: i64,
+) -> Result<bool> {
+    let _guard = relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str())).await;
+    let original = super::webhooks::read_fields(relay, env, deal_id).await?;
+    let mut fields = original.clone();
+    let mut ordered: Vec<&ContractSummary> = contracts.iter().collect();
+    ordered.sort_by_key(|c| c.number);
+    for contract in ordered {
+        let observation = Observation {
+            contract: contract.id,
+            status: contract.status.clone(),
+            at_micros,
+            link: contract.link.clone(),
+        };
+        if let Decision::Write { patch } = sync::decide(&fields, &observation) {
+            sync::apply_patch(&mut fields, &patch);
+        }
+    }
+    if fields == original {
+        return Ok(false);
+    }
+    let patch = difference(&original, &fields);
+    super::webhooks::write_fields(relay, env, deal_id, &patch).await?;
+    Ok(true)
+}
+
+fn difference(before: &ContractFields, after: &ContractFields) -> ContractFields {
+    let changed = |a: &Option<String>, b: &Option<String>| if a != b { b.clone() } else { None };
+    ContractFields {
+        contract_id: changed(&before.contract_id, &after.contract_id),
+        status: changed(&before.status, &after.status),
+        status_at: changed(&before.status_at, &after.status_at),
+        link: changed(&before.link, &after.link),
+        executed_at: changed(&before.executed_at, &after.executed_at),
+    }
+}

@@ -1,0 +1,139 @@
+//! SpotDraft webhook deliveries → the CRM record.
+//!
+//! Order of work: size check, signature on the raw bytes, parse, ownership (this integration's
+//! record, this CRM account, this environment), then a serialised read-decide-write on the record.
+//! Anything not ours is acknowledged (2xx) and logged so SpotDraft does not disable the
+//! subscription over it; a failed CRM write answers 5xx and leaves repair to reconciliation.
+
+use serde_json::{json, Value};
+
+use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse};
+use crate::crm::{self, ContractFields, CrmPatch};
+use crate::error::{Error, Result};
+use crate::flows;
+use crate::sync::{self, Decision, Observation};
+use crate::transport::{Transport, TransportError};
+use crate::webhook::{self, Activity};
+
+fn note(log: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = log {
+        map.insert(key.into(), value);
+    }
+}
+
+pub(super) async fn receive<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    request: &RelayRequest,
+    mut log: Value,
+) -> RelayResponse {
+    if request.body.len() > webhook::MAX_BODY_BYTES {
+        return RelayResponse::plain_error(413, "too_large", "webhook bodies are at most 256 KiB", log);
+    }
+    if let Err(error) = env.config.webhook_key.verify(&request.body, request.header(webhook::SIGNATURE_HEADER)) {
+        return RelayResponse::error(&error, log);
+    }
+    let event = match webhook::parse_event(&request.body) {
+        Ok(event) => event,
+        Err(error) => return RelayResponse::error(&error, log),
+    };
+    note(
+        &mut log,
+        "event",
+        json!({"activity": event.activity.as_str(), "contract": event.contract_id, "dedupe": event.dedupe_key}),
+    );
+    let ignore = |reason: &str, mut log: Value| {
+        note(&mut log, "outcome", json!(format!("ignored: {reason}")));
+        RelayResponse::json(200, &json!({"outcome": "ignored", "reason": reason}), log)
+    };
+    if !Activity::STATUS_ACTIVITIES.contains(&event.activity.as_str()) {
+        return ignore("the activity does not change a contract's status", log);
+    }
+    let plugin = &env.config.plugin;
+    let Some(record) = &event.record else {
+        return ignore("the contract is not linked to a record of this integration", log);
+    };
+    if record.crm != plugin.crm.host || record.tenant != plugin.crm.account_id {
+        return ignore("the contract belongs to another CRM account", log);
+    }
+    if event.environment.is_some_and(|e| e != env.config.environment) {
+        return ignore("the contract belongs to another environment", log);
+    }
+    let observation = Observation {
+        contract: event.contract_id,
+        status: event.contract_status.clone(),
+        at_micros: event.occurred_at_micros,
+        link: flows::deep_link(None, event.contract_id.number),
+    };
+    match apply_to_record(relay, env, &record.id, &observation, true).await {
+        Ok(decision) => {
+            note(&mut log, "outcome", json!(decision));
+            RelayResponse::json(200, &json!(decision), log)
+        }
+        Err(error) => {
+            let mut response = RelayResponse::error(&error, log);
+            // The delivery was fine; the work failed. 503 tells the sender to try again later.
+            if response.status < 500 {
+                response.status = 503;
+            }
+            response
+        }
+    }
+}
+
+/// Reads the record's SpotDraft fields, decides, and writes only what changes, one at a time per
+/// record. With `confirm`, a status change is checked against a fresh read first, because a
+/// delivery can be newer than the record yet older than the contract's real state.
+pub(super) async fn apply_to_record<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    observation: &Observation,
+    confirm: bool,
+) -> Result<Decision> {
+    let _guard = relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str())).await;
+    let fields = read_fields(relay, env, deal_id).await?;
+    let mut decision = sync::decide(&fields, observation);
+    if confirm && matches!(&decision, Decision::Write { patch } if patch.status.is_some()) {
+        let current = env.client.contract_status(observation.contract).await?;
+        if current.contract_status != observation.status {
+            let confirmed = Observation { status: current.contract_status, ..observation.clone() };
+            decision = sync::decide(&fields, &confirmed);
+        }
+    }
+    if let Decision::Write { patch } = &decision {
+        write_fields(relay, env, deal_id, patch).await?;
+    }
+    Ok(decision)
+}
+
+fn transport_error(error: TransportError) -> Error {
+    match error {
+        TransportError::Timeout => Error::Timeout { attempts: 1 },
+        TransportError::Connection(message) => Error::Network { message: format!("CRM: {message}"), attempts: 1 },
+        TransportError::TooLarge { limit } => {
+            Error::Crm { status: 200, message: format!("the answer is larger than {limit} bytes") }
+        }
+    }
+}
+
+pub(super) async fn read_fields<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+) -> Result<ContractFields> {
+    let request = crm::read_request(&env.config.crm, &env.config.crm_fields, deal_id)?;
+    let response = relay.transport.send(request).await.map_err(transport_error)?;
+    crm::parse_read(&env.config.crm, &env.config.crm_fields, &response)
+}
+
+pub(super) async fn write_fields<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    patch: &CrmPatch,
+) -> Result<()> {
+    let request = crm::write_request(&env.config.crm, &env.config.crm_fields, deal_id, patch)?;
+    let response = relay.transport.send(request).await.map_err(transport_error)?;
+    crm::check_write(&env.config.crm, &response)
+}

@@ -1,0 +1,95 @@
+//! The relay's half of the boundary: the request handler, reconciliation, and token minting.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::fetch::FetchTransport;
+use super::{in_browser_page, invalid, js_error, promise, rejected, to_js, typed_arg, JsResult};
+use crate::auth::{self, Caller};
+use crate::model::Environment;
+use crate::relay::{Relay, RelayConfig, RelayRequest};
+
+/// The relay: answers sidebar calls and SpotDraft webhooks. Server-side only.
+#[wasm_bindgen(js_name = SdxRelay)]
+pub struct JsRelay {
+    inner: Rc<Relay<FetchTransport>>,
+}
+
+#[wasm_bindgen(js_class = SdxRelay)]
+impl JsRelay {
+    /// Validates the relay configuration (throws `invalid_config` with every problem).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string | RelayConfigDocument")] config: JsValue,
+    ) -> JsResult<JsRelay> {
+        if in_browser_page() {
+            return Err(invalid("relay", "the relay holds SpotDraft credentials and must never run in a browser page"));
+        }
+        let parsed = match config.as_string() {
+            Some(text) => RelayConfig::parse(&text),
+            None => RelayConfig::from_json(&super::json_arg(config, "config")?),
+        };
+        let relay = parsed.and_then(|config| Relay::new(config, FetchTransport)).map_err(|e| js_error(&e))?;
+        Ok(JsRelay { inner: Rc::new(relay) })
+    }
+
+    /// Answers one HTTP request. Never rejects: failures are JSON error responses.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RelayResponse>")]
+    pub fn handle(
+        &self,
+        method: String,
+        url: String,
+        #[wasm_bindgen(unchecked_param_type = "Array<[string, string]>")] headers: JsValue,
+        body: Vec<u8>,
+    ) -> js_sys::Promise {
+        let headers: Vec<(String, String)> = match typed_arg(headers, "headers") {
+            Ok(headers) => headers,
+            Err(error) => return rejected(error),
+        };
+        let relay = Rc::clone(&self.inner);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let response = relay.handle(RelayRequest { method, url, headers, body }).await;
+            let object = to_js(&response)?;
+            let bytes = js_sys::Uint8Array::from(response.body.as_slice());
+            js_sys::Reflect::set(&object, &JsValue::from_str("body"), &bytes)?;
+            Ok(object)
+        })
+    }
+
+    /// Repairs CRM drift for contracts changed since `since`; returns the next checkpoint.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ReconcileReport>")]
+    pub fn reconcile(&self, environment: String, since: Option<String>) -> js_sys::Promise {
+        let Some(environment) = Environment::parse(&environment) else {
+            return rejected(invalid("environment", format!("\"{environment}\" is not uat or production")));
+        };
+        let relay = Rc::clone(&self.inner);
+        promise(async move { relay.reconcile(environment, since).await })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CallerInput {
+    host: String,
+    tenant: String,
+    record: String,
+    user: Option<String>,
+}
+
+/// Mints a short-lived relay token for one record (what a host's server side does: the demo host,
+/// a Salesforce Apex controller, a Zoho function). Server-side only: the secret must stay there.
+#[wasm_bindgen(js_name = mintToken)]
+pub fn mint_token(
+    secret: &str,
+    #[wasm_bindgen(unchecked_param_type = "{ host: string; tenant: string; record: string; user?: string }")]
+    caller: JsValue,
+    #[wasm_bindgen(js_name = ttlSeconds)] ttl_seconds: u32,
+) -> JsResult<String> {
+    let input: CallerInput = typed_arg(caller, "caller")?;
+    let caller =
+        Caller { host: input.host, tenant: input.tenant, record: input.record, user: input.user, expires_at: None };
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    auth::mint_token(secret.as_bytes(), &caller, now, u64::from(ttl_seconds)).map_err(|e| js_error(&e))
+}

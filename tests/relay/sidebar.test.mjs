@@ -1,0 +1,91 @@
+// The sidebar's routes through the relay: configuration, contracts, preview, status, download
+// and send, each scoped to the caller's deal; and the 10 requests/second limit respected.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { api, newDeal, startRelay, startSandbox, token } from "./support.mjs";
+
+let sandbox;
+let relay;
+let deal;
+let contract;
+let nda;
+before(async () => {
+  sandbox = await startSandbox();
+  relay = await startRelay(sandbox);
+  nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+  deal = await newDeal(sandbox, "Sidebar deal");
+  const reply = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } });
+  contract = reply.json.contract;
+});
+after(async () => {
+  await relay?.close();
+  await sandbox?.stop();
+});
+
+const call = (method, path, body) => api(relay, method, `/api/uat/deals/${deal.id}${path}`, { bearer: token(sandbox, deal.id), body });
+
+test("config tells the sidebar what it may offer, and nothing secret", async () => {
+  const reply = await api(relay, "GET", "/api/uat/config", { bearer: token(sandbox, deal.id) });
+  assert.equal(reply.status, 200);
+  assert.deepEqual(reply.json.templates, [{ templateId: nda, label: "Mutual NDA" }]);
+  assert.ok(reply.json.creationStages.includes("contractsent"));
+  const text = JSON.stringify(reply.json);
+  for (const secret of [sandbox.uat.client_secret, sandbox.uat.hmac_key, sandbox.info.crm.bearer_token]) assert.ok(!text.includes(secret));
+});
+
+test("contracts of the deal, newest first", async () => {
+  const reply = await call("GET", "/contracts");
+  assert.equal(reply.status, 200);
+  assert.deepEqual(reply.json.map((c) => c.id), [contract.id]);
+  assert.equal(reply.json[0].statusLabel, "Draft");
+});
+
+test("preview shows the mapped fields and every problem without creating anything", async () => {
+  const ok = await call("POST", "/preview", { deal, templateId: nda });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json.canCreate, true);
+  assert.equal(ok.json.request.contract_data.confidentiality_term.type, "YEARS");
+  const blocked = await call("POST", "/preview", { deal: { ...deal, stage: "closedlost", closeDate: null, primaryContact: null }, templateId: nda });
+  assert.equal(blocked.json.canCreate, false);
+  assert.deepEqual(blocked.json.problems.map((p) => p.path).sort(), ["contract_data.effective_date", "deal.primaryContact", "deal.stage"]);
+});
+
+test("status, download link and send for signature, for this deal's contract only", async () => {
+  const status = await call("GET", `/contracts/${contract.id}/status`);
+  assert.equal(status.status, 200);
+  assert.equal(status.json.status, "DRAFT");
+  assert.ok(status.json.readAt);
+
+  const sent = await call("POST", `/contracts/${contract.id}/send`, {});
+  assert.equal(sent.status, 200, JSON.stringify(sent.json));
+  assert.notEqual(sent.json.status, "DRAFT");
+
+  await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "SIGN" });
+  await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "EXECUTED" });
+  const link = await call("POST", `/contracts/${contract.id}/download-link`);
+  assert.equal(link.status, 200, JSON.stringify(link.json));
+  const pdf = await fetch(link.json.url);
+  assert.equal(pdf.status, 200);
+  assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 4).toString(), "%PDF");
+  assert.ok(!relay.lines.join("\n").includes(link.json.url.split("?")[1] ?? "never"), "signed URLs never reach the log");
+
+  const other = await newDeal(sandbox, "Someone else's deal");
+  const stranger = await api(relay, "GET", `/api/uat/deals/${other.id}/contracts/${contract.id}/status`, { bearer: token(sandbox, other.id) });
+  assert.equal(stranger.status, 404, "another deal's contract is not found");
+  const bad = await call("GET", "/contracts/123/status");
+  assert.equal(bad.status, 400);
+});
+
+test("a burst of calls stays under SpotDraft's rate limit", async () => {
+  await sandbox.setFaults({ rate_limit: true });
+  const started = Date.now();
+  const replies = await Promise.all(Array.from({ length: 25 }, () => call("GET", "/contracts")));
+  const elapsed = Date.now() - started;
+  await sandbox.clearFaults();
+  assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies.filter((r) => r.status !== 200).map((r) => r.json)));
+  // 25 lookups at no more than 10 per window must take at least two full windows: the relay paced them.
+  assert.ok(elapsed >= 2000, `paced: ${elapsed} ms`);
+  // The limit is kept with a margin for network timing; a rare 429 at the edge is retried, never surfaced.
+  const limited = (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.status === 429 && r.fault !== "429");
+  assert.ok(limited.length <= 1, `${limited.length} requests hit SpotDraft's limit`);
+});

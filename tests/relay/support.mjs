@@ -1,0 +1,199 @@
+// Test support for the relay: start the real sandbox binary and the real relay server on
+// ephemeral loopback ports, and speak to both over HTTP.
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { mintToken } from "../../pkg/node.js";
+import { startRelayServer } from "../../www/relay/server.js";
+
+const root = new URL("../../", import.meta.url).pathname;
+export const SANDBOX_BIN = process.env.SANDBOX_BIN ?? join(root, "target/debug/sandbox");
+
+export async function startSandbox(extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), "relay-test-sandbox-"));
+  const child = spawn(SANDBOX_BIN, ["--spotdraft-port", "0", "--crm-port", "0", "--local-testing", "--state-file", join(dir, "state.json"), ...extra], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("sandbox did not start")), 20_000);
+    lines.on("line", (line) => {
+      const match = line.match(/^SANDBOX_READY spotdraft=(\S+) crm=(\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ spotdraft: match[1], crm: match[2] });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`sandbox exited with ${code}`)));
+  });
+  const control = async (method, path, body) => {
+    const response = await fetch(`${ready.spotdraft}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : null };
+  };
+  const info = (await control("GET", "/__sandbox/workspaces")).json;
+  const workspace = (name) => info.workspaces.find((w) => w.name === name);
+  const crmCall = async (method, path, body) => {
+    const response = await fetch(`${ready.crm}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${info.crm.bearer_token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, json: await response.json().catch(() => null) };
+  };
+  return {
+    ...ready,
+    info,
+    portal: String(info.crm.portal_id),
+    uat: workspace("uat"),
+    production: workspace("production"),
+    control,
+    crmCall,
+    async setFaults(settings) {
+      const reply = await control("PUT", "/__sandbox/faults", settings);
+      if (reply.status !== 200) throw new Error(`faults refused: ${JSON.stringify(reply.json)}`);
+    },
+    async clearFaults() {
+      await control("DELETE", "/__sandbox/faults");
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const SECRETS = {
+  uat: "uat-demo-host-secret-0123456789abcdef",
+  production: "production-demo-host-secret-fedcba9876543210",
+};
+
+function template(workspace) {
+  const nda = workspace.templates.find((t) => /Non-Disclosure/.test(t.name));
+  return {
+    templateId: nda.id,
+    label: "Mutual NDA",
+    contractTypeId: nda.contract_type_id,
+    fields: [
+      { variable: "effective_date", source: "deal.closeDate", encoding: "date" },
+      { variable: "nda_kind", value: "mutual", encoding: "enum" },
+      { variable: "purpose", value: "Evaluating a commercial relationship", encoding: "string" },
+      { variable: "governing_law", value: "US-DE", encoding: "enum" },
+      { variable: "confidentiality_term", value: 2, encoding: "duration", unit: "YEARS" },
+    ],
+  };
+}
+
+export function relayConfig(sandbox) {
+  const block = (name, workspace) => ({
+    plugin: {
+      environment: name,
+      crm: { host: "hubspot", accountId: sandbox.portal },
+      api: { baseUrl: sandbox.spotdraft },
+      creationStages: ["contractsent", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "appointmentscheduled"],
+      allowedOrigins: ["http://127.0.0.1:5173"],
+      templates: [template(workspace)],
+    },
+    spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
+    crm: { baseUrl: sandbox.crm, token: name === "uat" ? sandbox.info.crm.bearer_token : `${sandbox.info.crm.bearer_token}-production` },
+    hostSecrets: { demo: SECRETS[name] },
+  });
+  return { environments: { uat: block("uat", sandbox.uat), production: block("production", sandbox.production) } };
+}
+
+export async function startRelay(sandbox, options = {}) {
+  const lines = [];
+  const stateDir = mkdtempSync(join(tmpdir(), "relay-test-state-"));
+  const server = await startRelayServer({ config: relayConfig(sandbox), port: 0, stateDir, log: (line) => lines.push(line), ...options });
+  return { ...server, lines, stateDir };
+}
+
+export function token(sandbox, record, { environment = "uat", tenant = sandbox.portal, ttl = 300 } = {}) {
+  return mintToken(SECRETS[environment], { host: "demo", tenant, record: String(record) }, ttl);
+}
+
+/** An HS256 JWT built here with node:crypto, independently of the core (for expired/forged cases). */
+export function handMadeToken(secret, claims, header = { alg: "HS256", typ: "JWT" }) {
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const unsigned = `${encode(header)}.${encode(claims)}`;
+  const signature = createHmac("sha256", secret).update(unsigned).digest("base64url");
+  return `${unsigned}.${signature}`;
+}
+
+export async function api(relay, method, path, { bearer, body } = {}) {
+  const response = await fetch(`${relay.url}${path}`, {
+    method,
+    headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { raw: text };
+  }
+  return { status: response.status, json };
+}
+
+/** A new HubSpot deal in the CRM emulator, returned as the canonical deal the sidebar would send. */
+export async function newDeal(sandbox, name = "Globex renewal") {
+  const created = await sandbox.crmCall("POST", "/crm/v3/objects/deals", {
+    properties: { dealname: name, dealstage: "contractsent", closedate: "2026-09-30", amount: "18000", deal_currency_code: "USD" },
+  });
+  if (created.status !== 201) throw new Error(`could not create a deal: ${JSON.stringify(created.json)}`);
+  return {
+    id: String(created.json.id),
+    name,
+    stage: "contractsent",
+    closeDate: "2026-09-30",
+    account: { id: "2001", name: "  globex   corporation " },
+    primaryContact: { firstName: "Hank", lastName: "Scorpio", email: "hank@globex.example" },
+  };
+}
+
+export function signWithKey(base64Key, body) {
+  return createHmac("sha512", Buffer.from(base64Key, "base64")).update(body).digest("hex");
+}
+
+export async function deliver(relay, environment, body, signature) {
+  const response = await fetch(`${relay.url}/webhooks/spotdraft/${environment}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(signature === undefined ? {} : { "X-SD-WEBHOOK-CONTENT-HASH": signature }) },
+    body,
+  });
+  return { status: response.status, json: await response.json().catch(() => null) };
+}
+
+export async function crmFields(sandbox, dealId) {
+  const reply = await sandbox.crmCall("GET", `/crm/v3/objects/deals/${dealId}?properties=spotdraft_contract_id,spotdraft_status,spotdraft_status_at,spotdraft_contract_link,spotdraft_executed_at`);
+  return reply.json.properties;
+}
+
+export async function crmWrites(sandbox, dealId) {
+  return (await sandbox.control("GET", `/__sandbox/crm/writes?object_id=${dealId}`)).json;
+}
+
+export async function liveContracts(sandbox, workspaceName, dealId, portal) {
+  const all = (await sandbox.control("GET", "/__sandbox/contracts")).json;
+  return all.filter((c) => c.workspace === workspaceName && c.external_metadata?.id === `hubspot:${portal}:deal:${dealId}` && c.status !== "VOIDED");
+}
+
+export async function eventually(check, { timeoutMs = 10_000, intervalMs = 50 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error("condition never held");
+}

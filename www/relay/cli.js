@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// spotdraft-crm relay command line.
+//   serve          --config FILE [--port 8788] [--host 127.0.0.1] [--state-dir DIR] [--reconcile-every SECONDS]
+//   reconcile      --config FILE --env uat|production [--state-dir DIR]
+//   setup-webhook  --config FILE --env uat|production
+// RELAY_CONFIG / RELAY_CONFIG_JSON may replace --config; "env:NAME" values come from the environment.
+import { parseArgs } from "node:util";
+import { SdxRelay, SpotDraftClient } from "../../pkg/node.js";
+import { loadRelayConfig } from "./config.js";
+import { checkpointStore, reconcileOnce, startRelayServer } from "./server.js";
+
+const usage = `usage: cli.js serve|reconcile|setup-webhook [--config FILE] [--env uat|production] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S]`;
+
+function fail(message) {
+  console.error(message);
+  process.exit(2);
+}
+
+const { positionals, values } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        env: { type: "string" },
+        port: { type: "string", default: process.env.RELAY_PORT ?? "8788" },
+        host: { type: "string", default: process.env.RELAY_HOST ?? "127.0.0.1" },
+        "state-dir": { type: "string", default: process.env.RELAY_STATE_DIR ?? ".relay-state" },
+        "reconcile-every": { type: "string", default: process.env.RELAY_RECONCILE_EVERY ?? "0" },
+      },
+    });
+  } catch (error) {
+    fail(`${error.message}\n${usage}`);
+  }
+})();
+
+const command = positionals[0];
+let config;
+try {
+  config = loadRelayConfig({ file: values.config ?? process.env.RELAY_CONFIG });
+} catch (error) {
+  fail(error.message);
+}
+
+function describeError(error) {
+  const problems = (error.problems ?? []).map((p) => `  - ${p.path ? `${p.path}: ` : ""}${p.message}`).join("\n");
+  return `${error.message}${problems ? `\n${problems}` : ""}`;
+}
+
+function environmentBlock() {
+  const environment = values.env;
+  if (!environment || !config.environments?.[environment]) fail(`--env must name a configured environment (${Object.keys(config.environments ?? {}).join(", ")})`);
+  return [environment, config.environments[environment]];
+}
+
+try {
+  if (command === "serve") {
+    const server = await startRelayServer({
+      config,
+      port: Number(values.port),
+      host: values.host,
+      stateDir: values["state-dir"],
+      reconcileEverySeconds: Number(values["reconcile-every"]),
+    });
+    console.log(`relay listening on ${server.url} (environments: ${Object.keys(config.environments).join(", ")})`);
+    for (const signal of ["SIGINT", "SIGTERM"]) {
+      process.once(signal, async () => {
+        await server.close();
+        process.exit(0);
+      });
+    }
+  } else if (command === "reconcile") {
+    const [environment] = environmentBlock();
+    const report = await reconcileOnce(new SdxRelay(config), environment, checkpointStore(values["state-dir"]), () => {});
+    console.log(JSON.stringify(report, null, 2));
+    if (report.failures.length > 0) process.exitCode = 1;
+  } else if (command === "setup-webhook") {
+    const [environment, block] = environmentBlock();
+    if (!block.webhookUrl) fail(`environments.${environment}.webhookUrl is required to register a webhook`);
+    const target = block.spotdraft.baseUrl ? { baseUrl: block.spotdraft.baseUrl }
+      : block.plugin.api.region ? { region: block.plugin.api.region } : { baseUrl: block.plugin.api.baseUrl };
+    const client = new SpotDraftClient({ ...target, credentials: { clientId: block.spotdraft.clientId, clientSecret: block.spotdraft.clientSecret } });
+    const hmacKey = await client.webhookHmacKey();
+    const subscription = await client.registerStatusWebhook(block.webhookUrl);
+    console.log(JSON.stringify({
+      environment,
+      webhookId: subscription.id,
+      url: subscription.url,
+      status: subscription.status,
+      activities: subscription.only_for_activities,
+      store: {
+        [`environments.${environment}.spotdraft.hmacKey`]: "the key below, as a secret (e.g. env:SPOTDRAFT_HMAC_KEY)",
+        webhookId: "keep it: deleting or rotating the subscription needs it",
+      },
+      hmacKey,
+    }, null, 2));
+  } else {
+    fail(usage);
+  }
+} catch (error) {
+  fail(describeError(error));
+}

@@ -1,0 +1,40 @@
+// The relay as a fetch-style handler: Request -> Response. Runs wherever `Request`/`Response`
+// exist (Node 18+, Cloudflare Workers, Deno, Lambda adapters). All decisions are the core's
+// (SdxRelay.handle); this file only moves bytes and writes one log line per request.
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createRelayHandler(relay, { log = (line) => console.log(line) } = {}) {
+  return async function handleRelayRequest(request) {
+    const started = performance.now();
+    const url = new URL(request.url);
+    let result;
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      result = tooLarge();
+    } else {
+      const body = new Uint8Array(await request.arrayBuffer());
+      result = body.length > MAX_BODY_BYTES
+        ? tooLarge()
+        : await relay.handle(request.method, request.url, [...request.headers], body);
+    }
+    log(JSON.stringify({
+      ts: new Date().toISOString(),
+      method: request.method,
+      // Path only: query strings may carry user ids; bodies and headers are never logged.
+      path: url.pathname,
+      status: result.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...result.log,
+    }));
+    const noBody = result.status === 204 || request.method === "HEAD";
+    return new Response(noBody ? null : result.body, { status: result.status, headers: result.headers });
+  };
+}
+
+function tooLarge() {
+  const body = new TextEncoder().encode(JSON.stringify({
+    error: { code: "too_large", message: "the request body is too large", problems: [], transient: false },
+  }));
+  return { status: 413, headers: [["content-type", "application/json"]], body, log: { route: "too large" } };
+}
