@@ -1,6 +1,7 @@
 // Every sidebar call is authenticated and scoped to one CRM record and tenant.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { SdxRelay } from "../../pkg/node.js";
 import { SECRETS, api, handMadeToken, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
 
@@ -95,4 +96,25 @@ test("log lines never carry tokens or secrets", () => {
     assert.ok(!text.includes(secret), `log contains ${secret.slice(0, 6)}…`);
   }
   for (const line of relay.lines) JSON.parse(line);
+});
+
+/** What HubSpot sends with hubspot.fetch: X-HubSpot-Signature-v3, computed here with node:crypto. */
+function hubspotHeaders(secret, method, url, body, timestamp = Date.now()) {
+  const signature = createHmac("sha256", secret).update(`${method}${url}${body}${timestamp}`).digest("base64");
+  return { "x-hubspot-signature-v3": signature, "x-hubspot-request-timestamp": String(timestamp) };
+}
+
+test("HubSpot app card calls are verified by their v3 signature and scoped to portal and deal", async () => {
+  const secret = "uat-hubspot-app-client-secret";
+  const url = `${relay.url}/api/uat/deals/1001/contracts?portalId=${sandbox.portal}&userId=77`;
+  const ok = await fetch(url, { headers: hubspotHeaders(secret, "GET", url, "") });
+  assert.equal(ok.status, 200, await ok.clone().text());
+  const tampered = await fetch(url.replace("1001", "1002"), { headers: hubspotHeaders(secret, "GET", url, "") });
+  assert.equal(tampered.status, 401, "the signature covers the URL");
+  const stale = await fetch(url, { headers: hubspotHeaders(secret, "GET", url, "", Date.now() - 6 * 60 * 1000) });
+  assert.equal(stale.status, 401, "older than five minutes");
+  const wrongSecret = await fetch(url, { headers: hubspotHeaders("production-hubspot-app-client-secret", "GET", url, "") });
+  assert.equal(wrongSecret.status, 401);
+  const otherPortal = `${relay.url}/api/uat/deals/1001/contracts?portalId=1&userId=77`;
+  assert.equal((await fetch(otherPortal, { headers: hubspotHeaders(secret, "GET", otherPortal, "") })).status, 401);
 });

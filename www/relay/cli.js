@@ -43,8 +43,10 @@ try {
 }
 
 function describeError(error) {
-  const problems = (error.problems ?? []).map((p) => `  - ${p.path ? `${p.path}: ` : ""}${p.message}`).join("\n");
-  return `${error.message}${problems ? `\n${problems}` : ""}`;
+  const problems = error.problems ?? [];
+  if (problems.length === 0) return error.message;
+  const heading = error.code === "invalid_config" ? "invalid configuration" : error.code;
+  return [`${heading}:`, ...problems.map((p) => `  - ${p.path ? `${p.path}: ` : ""}${p.message}`)].join("\n");
 }
 
 function environmentBlock() {
