@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// One thing wrong with an input, located by a path such as `templates[0].fields[2].encoding`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     pub path: String,
     pub message: String,

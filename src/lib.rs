@@ -28,6 +28,7 @@ pub mod mapping;
 pub mod model;
 pub mod names;
 pub mod relay;
+pub mod sidebar;
 pub mod spotdraft;
 pub mod sync;
 pub mod time;

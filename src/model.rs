@@ -180,6 +180,14 @@ impl Serialize for ContractId {
     }
 }
 
+impl<'de> Deserialize<'de> for ContractId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        ContractId::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("\"{text}\" is not a contract id such as T-123")))
+    }
+}
+
 /// A contract's display status. Values SpotDraft may add later are kept verbatim, not rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContractStatus {
@@ -258,7 +266,7 @@ impl<'de> Deserialize<'de> for ContractStatus {
 }
 
 /// What the sidebar and the CRM record show about one contract.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractSummary {
     /// Composite id, e.g. `T-4322`.

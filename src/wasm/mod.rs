@@ -5,6 +5,7 @@
 
 mod fetch;
 mod relay;
+mod sidebar;
 mod typescript;
 
 use std::rc::Rc;
@@ -83,7 +84,7 @@ fn template_id_arg(value: f64) -> JsResult<u64> {
     }
 }
 
-fn deal_arg(value: JsValue) -> JsResult<Deal> {
+pub(crate) fn deal_arg(value: JsValue) -> JsResult<Deal> {
     Deal::from_json(&json_arg(value, "deal")?).map_err(|e| js_error(&e))
 }
 

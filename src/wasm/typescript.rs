@@ -255,6 +255,43 @@ export interface ReconcileReport {
 /** SpotDraft's webhook subscription, unchanged. */
 export interface WebhookSubscription { id: number; title: string; url: string; status: string; only_for_activities: string[]; }
 
+export interface SidebarInit { environment: Environment; relayUrl: string; token: string; tzOffsetMinutes?: number; }
+
+/** A message for `SdxSidebar.update` (clicks, relay answers, host events, ticks). */
+export type SidebarMsg =
+  | { type: "start" } | { type: "tick" } | { type: "retryClicked" } | { type: "dismissNotice" } | { type: "createClicked" }
+  | { type: "templateSelected"; templateId: number }
+  | { type: "sendClicked" | "downloadClicked" | "openClicked"; contractId: string }
+  | { type: "recordChanged"; deal: DealInput }
+  | { type: "visibilityChanged"; visible: boolean }
+  | { type: string; [key: string]: unknown };
+
+export type SidebarEffect =
+  | { type: "loadConfig" } | { type: "loadContracts" } | { type: "cancelTick" }
+  | { type: "loadPreview" | "create"; templateId: number }
+  | { type: "send" | "download"; contractId: string }
+  | { type: "openUrl"; url: string }
+  | { type: "scheduleTick"; inMs: number };
+
+export interface SidebarView {
+  phase: "loading" | "ready" | "failed";
+  environmentBadge: string | null;
+  dealName: string;
+  banner: { tone: "error" | "success" | "info"; text: string; details: string[]; retry: boolean; dismissible: boolean } | null;
+  freshness: string | null;
+  create: {
+    templates: Array<{ templateId: number; label: string; selected: boolean }>;
+    showPicker: boolean; label: string; enabled: boolean; busy: boolean; reasons: string[];
+  } | null;
+  contracts: Array<{
+    id: string; name: string; statusLabel: string; tone: "neutral" | "info" | "warning" | "success" | "muted"; updatedText: string;
+    actions: Array<{ action: "open" | "send" | "download"; label: string; enabled: boolean; busy: boolean }>;
+  }>;
+  emptyText: string | null;
+}
+
+export interface SidebarOutput { view: SidebarView; effects: SidebarEffect[]; }
+
 export interface WebhookEvent {
   activity: string;
   contractId: string;

@@ -1,0 +1,513 @@
+//! The sidebar a seller uses, as a state machine: messages in (clicks, answers from the relay, host
+//! events, clock ticks), the next state and a list of effects out (calls to make, a tick to
+//! schedule, a URL to open). `view` turns the state into what the shell renders. The shell holds no
+//! rule of its own: what is shown, what is enabled and why not, and when to refresh are all here.
+
+pub mod relay_client;
+mod view;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::deal::Deal;
+use crate::error::Problem;
+use crate::flows::can_send_for_signature;
+use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
+pub use relay_client::{RelayClient, RemoteError};
+pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
+
+/// Right after an action the status is likely to move: look again soon.
+pub const QUICK_REFRESH_MS: u64 = 3_000;
+/// The first wait when nothing was just done.
+pub const CALM_REFRESH_MS: u64 = 15_000;
+/// Back-off ceiling while nothing changes.
+pub const MAX_REFRESH_MS: u64 = 120_000;
+
+/// What the relay says the sidebar may offer.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SidebarConfig {
+    pub environment: Environment,
+    pub creation_stages: Vec<String>,
+    pub templates: Vec<TemplateChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateChoice {
+    pub template_id: u64,
+    pub label: String,
+}
+
+/// What the preview of a template said about this deal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewResult {
+    pub can_create: bool,
+    pub problems: Vec<Problem>,
+}
+
+/// Everything that can happen to the sidebar.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", rename_all_fields = "camelCase")]
+pub enum Msg {
+    /// The shell is ready: load everything.
+    Start,
+    ConfigLoaded {
+        config: SidebarConfig,
+    },
+    ConfigFailed {
+        error: RemoteError,
+    },
+    ContractsLoaded {
+        contracts: Vec<ContractSummary>,
+    },
+    ContractsFailed {
+        error: RemoteError,
+    },
+    PreviewLoaded {
+        template_id: u64,
+        preview: Value,
+    },
+    PreviewFailed {
+        template_id: u64,
+        error: RemoteError,
+    },
+    TemplateSelected {
+        template_id: u64,
+    },
+    CreateClicked,
+    Created {
+        contract: ContractSummary,
+        created: bool,
+    },
+    CreateFailed {
+        error: RemoteError,
+    },
+    SendClicked {
+        contract_id: ContractId,
+    },
+    Sent {
+        contract_id: ContractId,
+        status: ContractStatus,
+    },
+    SendFailed {
+        contract_id: ContractId,
+        error: RemoteError,
+    },
+    DownloadClicked {
+        contract_id: ContractId,
+    },
+    /// The URL is opened at once and never kept.
+    DownloadReady {
+        contract_id: ContractId,
+        url: String,
+    },
+    DownloadFailed {
+        contract_id: ContractId,
+        error: RemoteError,
+    },
+    OpenClicked {
+        contract_id: ContractId,
+    },
+    /// The host saw the CRM record change (e.g. the relay's webhook write-back).
+    RecordChanged {
+        deal: Value,
+    },
+    VisibilityChanged {
+        visible: bool,
+    },
+    Tick,
+    RetryClicked,
+    DismissNotice,
+}
+
+/// What the shell must do for the state machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type", rename_all_fields = "camelCase")]
+pub enum Effect {
+    LoadConfig,
+    LoadContracts,
+    LoadPreview {
+        template_id: u64,
+    },
+    Create {
+        template_id: u64,
+    },
+    Send {
+        contract_id: ContractId,
+    },
+    Download {
+        contract_id: ContractId,
+    },
+    OpenUrl {
+        url: String,
+    },
+    /// Dispatch `Tick` after this long (replaces any earlier schedule).
+    ScheduleTick {
+        in_ms: u64,
+    },
+    /// Stop ticking (hidden, or nothing left to watch).
+    CancelTick,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    Sending,
+    Downloading,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Notice {
+    success: bool,
+    text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Tracked {
+    summary: ContractSummary,
+    /// When this sidebar saw the status change (not known for statuses found on first load).
+    changed_at_ms: Option<u64>,
+}
+
+pub struct Sidebar {
+    environment: Environment,
+    deal: Deal,
+    config: Option<SidebarConfig>,
+    config_error: Option<RemoteError>,
+    contracts: Option<Vec<Tracked>>,
+    contracts_error: Option<RemoteError>,
+    read_at_ms: Option<u64>,
+    refreshing: bool,
+    selected_template: Option<u64>,
+    previews: BTreeMap<u64, PreviewResult>,
+    preview_errors: BTreeMap<u64, RemoteError>,
+    previews_loading: BTreeSet<u64>,
+    creating: bool,
+    create_error: Option<RemoteError>,
+    busy: BTreeMap<ContractId, Busy>,
+    action_error: Option<RemoteError>,
+    notice: Option<Notice>,
+    visible: bool,
+    interval_ms: u64,
+    next_refresh_at_ms: Option<u64>,
+}
+
+impl Sidebar {
+    pub fn new(environment: Environment, deal: Deal) -> Sidebar {
+        Sidebar {
+            environment,
+            deal,
+            config: None,
+            config_error: None,
+            contracts: None,
+            contracts_error: None,
+            read_at_ms: None,
+            refreshing: false,
+            selected_template: None,
+            previews: BTreeMap::new(),
+            preview_errors: BTreeMap::new(),
+            previews_loading: BTreeSet::new(),
+            creating: false,
+            create_error: None,
+            busy: BTreeMap::new(),
+            action_error: None,
+            notice: None,
+            visible: true,
+            interval_ms: CALM_REFRESH_MS,
+            next_refresh_at_ms: None,
+        }
+    }
+
+    pub fn deal(&self) -> &Deal {
+        &self.deal
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// Applies a message at time `now_ms`; returns the effects to run.
+    pub fn update(&mut self, msg: Msg, now_ms: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match msg {
+            Msg::Start | Msg::RetryClicked => {
+                self.config_error = None;
+                self.contracts_error = None;
+                self.create_error = None;
+                self.action_error = None;
+                if self.config.is_none() {
+                    effects.push(Effect::LoadConfig);
+                } else if let Some(template) = self.selected_template {
+                    self.preview_errors.remove(&template);
+                    self.request_preview(template, &mut effects);
+                }
+                self.refreshing = true;
+                effects.push(Effect::LoadContracts);
+            }
+            Msg::ConfigLoaded { config } => {
+                self.selected_template = match config.templates.as_slice() {
+                    [only] => Some(only.template_id),
+                    _ => self.selected_template.filter(|t| config.templates.iter().any(|c| c.template_id == *t)),
+                };
+                self.config = Some(config);
+                if let Some(template) = self.selected_template {
+                    self.request_preview(template, &mut effects);
+                }
+            }
+            Msg::ConfigFailed { error } => self.config_error = Some(error),
+            Msg::ContractsLoaded { contracts } => {
+                let changed = self.merge_contracts(contracts, now_ms);
+                self.contracts_error = None;
+                self.refreshing = false;
+                self.read_at_ms = Some(now_ms);
+                self.interval_ms = if changed { QUICK_REFRESH_MS } else { (self.interval_ms * 2).min(MAX_REFRESH_MS) };
+                self.schedule(now_ms, &mut effects);
+            }
+            Msg::ContractsFailed { error } => {
+                self.refreshing = false;
+                self.interval_ms = (self.interval_ms * 2).min(MAX_REFRESH_MS);
+                self.contracts_error = Some(error);
+                self.schedule(now_ms, &mut effects);
+            }
+            Msg::PreviewLoaded { template_id, preview } => {
+                self.previews_loading.remove(&template_id);
+                let can_create = preview.get("canCreate").and_then(Value::as_bool).unwrap_or(false);
+                let problems =
+                    preview.get("problems").and_then(|p| serde_json::from_value(p.clone()).ok()).unwrap_or_default();
+                self.preview_errors.remove(&template_id);
+                self.previews.insert(template_id, PreviewResult { can_create, problems });
+            }
+            Msg::PreviewFailed { template_id, error } => {
+                self.previews_loading.remove(&template_id);
+                self.preview_errors.insert(template_id, error);
+            }
+            Msg::TemplateSelected { template_id } => {
+                let offered =
+                    self.config.as_ref().is_some_and(|c| c.templates.iter().any(|t| t.template_id == template_id));
+                if offered {
+                    self.selected_template = Some(template_id);
+                    self.request_preview(template_id, &mut effects);
+                }
+            }
+            Msg::CreateClicked => {
+                if let (true, Some(template_id)) = (self.create_blockers().is_empty(), self.selected_template) {
+                    self.creating = true;
+                    self.create_error = None;
+                    self.notice = None;
+                    effects.push(Effect::Create { template_id });
+                }
+            }
+            Msg::Created { contract, created } => {
+                self.creating = false;
+                self.notice = Some(Notice {
+                    success: true,
+                    text: if created {
+                        "Contract created in SpotDraft."
+                    } else {
+                        "This deal already has a contract; here it is."
+                    }
+                    .into(),
+                });
+                self.merge_contracts(vec![contract], now_ms);
+                self.interval_ms = QUICK_REFRESH_MS;
+                self.schedule(now_ms, &mut effects);
+            }
+            Msg::CreateFailed { error } => {
+                self.creating = false;
+                self.create_error = Some(error);
+            }
+            Msg::SendClicked { contract_id } => {
+                let sendable = self.contract(contract_id).is_some_and(|c| can_send_for_signature(&c.summary.status));
+                if sendable && !self.busy.contains_key(&contract_id) {
+                    self.busy.insert(contract_id, Busy::Sending);
+                    self.action_error = None;
+                    effects.push(Effect::Send { contract_id });
+                }
+            }
+            Msg::Sent { contract_id, status } => {
+                self.busy.remove(&contract_id);
+                self.set_status(contract_id, status, now_ms);
+                self.notice = Some(Notice { success: true, text: "Sent for signature.".into() });
+                self.interval_ms = QUICK_REFRESH_MS;
+                self.schedule(now_ms, &mut effects);
+            }
+            Msg::SendFailed { contract_id, error } | Msg::DownloadFailed { contract_id, error } => {
+                self.busy.remove(&contract_id);
+                self.action_error = Some(error);
+            }
+            Msg::DownloadClicked { contract_id } => {
+                let executed = self.contract(contract_id).is_some_and(|c| c.summary.status == ContractStatus::Executed);
+                if executed && !self.busy.contains_key(&contract_id) {
+                    self.busy.insert(contract_id, Busy::Downloading);
+                    self.action_error = None;
+                    effects.push(Effect::Download { contract_id });
+                }
+            }
+            Msg::DownloadReady { contract_id, url } => {
+                self.busy.remove(&contract_id);
+                effects.push(Effect::OpenUrl { url });
+            }
+            Msg::OpenClicked { contract_id } => {
+                if let Some(contract) = self.contract(contract_id) {
+                    effects.push(Effect::OpenUrl { url: contract.summary.link.clone() });
+                }
+            }
+            Msg::RecordChanged { deal } => {
+                if let Ok(deal) = Deal::from_json(&deal) {
+                    if deal.id == self.deal.id {
+                        let fields_changed = deal != self.deal;
+                        self.deal = deal;
+                        if fields_changed {
+                            self.previews.clear();
+                            if let Some(template) = self.selected_template {
+                                self.request_preview(template, &mut effects);
+                            }
+                        }
+                    }
+                }
+                self.interval_ms = QUICK_REFRESH_MS;
+                self.refresh_now(now_ms, &mut effects);
+            }
+            Msg::VisibilityChanged { visible } => {
+                self.visible = visible;
+                if !visible {
+                    self.next_refresh_at_ms = None;
+                    effects.push(Effect::CancelTick);
+                } else if self.read_at_ms.is_none_or(|at| now_ms.saturating_sub(at) >= self.interval_ms) {
+                    self.refresh_now(now_ms, &mut effects);
+                } else {
+                    self.schedule(now_ms, &mut effects);
+                }
+            }
+            Msg::Tick => {
+                if self.visible && self.watching() && self.next_refresh_at_ms.is_some_and(|at| now_ms >= at) {
+                    self.refresh_now(now_ms, &mut effects);
+                } else {
+                    self.schedule(now_ms, &mut effects);
+                }
+            }
+            Msg::DismissNotice => {
+                self.notice = None;
+                self.action_error = None;
+                self.create_error = None;
+            }
+        }
+        effects
+    }
+
+    fn request_preview(&mut self, template_id: u64, effects: &mut Vec<Effect>) {
+        if !self.previews.contains_key(&template_id) && self.previews_loading.insert(template_id) {
+            effects.push(Effect::LoadPreview { template_id });
+        }
+    }
+
+    fn refresh_now(&mut self, _now_ms: u64, effects: &mut Vec<Effect>) {
+        if !self.refreshing {
+            self.refreshing = true;
+            self.next_refresh_at_ms = None;
+            effects.push(Effect::LoadContracts);
+        }
+    }
+
+    /// Whether any contract can still change status.
+    fn watching(&self) -> bool {
+        self.contracts.as_ref().is_some_and(|list| list.iter().any(|c| !c.summary.status.is_terminal()))
+    }
+
+    fn schedule(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        if self.visible && self.watching() {
+            self.next_refresh_at_ms = Some(now_ms + self.interval_ms);
+            effects.push(Effect::ScheduleTick { in_ms: self.interval_ms });
+        } else {
+            self.next_refresh_at_ms = None;
+            effects.push(Effect::CancelTick);
+        }
+    }
+
+    fn contract(&self, id: ContractId) -> Option<&Tracked> {
+        self.contracts.as_ref()?.iter().find(|c| c.summary.id == id)
+    }
+
+    fn set_status(&mut self, id: ContractId, status: ContractStatus, now_ms: u64) {
+        if let Some(tracked) = self.contracts.as_mut().and_then(|list| list.iter_mut().find(|c| c.summary.id == id)) {
+            if tracked.summary.status != status {
+                tracked.summary.status_label = status.label();
+                tracked.summary.status = status;
+                tracked.changed_at_ms = Some(now_ms);
+            }
+        }
+    }
+
+    /// Takes a fresh list (or one new contract); true when anything shown changed.
+    fn merge_contracts(&mut self, fresh: Vec<ContractSummary>, now_ms: u64) -> bool {
+        let first_load = self.contracts.is_none();
+        let mut list = self.contracts.take().unwrap_or_default();
+        let mut changed = false;
+        for mut summary in fresh {
+            summary.status_label = summary.status.label();
+            match list.iter_mut().find(|c| c.summary.id == summary.id) {
+                Some(existing) => {
+                    if existing.summary.status != summary.status {
+                        existing.changed_at_ms = Some(now_ms);
+                        changed = true;
+                    }
+                    existing.summary = summary;
+                }
+                None => {
+                    changed = true;
+                    list.push(Tracked { summary, changed_at_ms: (!first_load).then_some(now_ms) });
+                }
+            }
+        }
+        list.sort_by_key(|c| std::cmp::Reverse(c.summary.number));
+        self.contracts = Some(list);
+        changed && !first_load
+    }
+
+    fn has_live_contract(&self) -> bool {
+        self.contracts.as_ref().is_some_and(|list| list.iter().any(|c| c.summary.status.is_live()))
+    }
+
+    /// Why Create can't be clicked right now, in a seller's words; empty when it can.
+    pub fn create_blockers(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        let Some(config) = &self.config else { return vec!["Loading the contract options…".into()] };
+        if self.creating {
+            return vec!["Creating the contract…".into()];
+        }
+        let stage = self.deal.stage.as_deref();
+        if !stage.is_some_and(|s| config.creation_stages.iter().any(|allowed| allowed == s)) {
+            reasons.push(format!(
+                "Contracts can be created at stage {}; this deal is at {}.",
+                config.creation_stages.join(", "),
+                stage.map(|s| format!("\"{s}\"")).unwrap_or_else(|| "no stage".into())
+            ));
+        }
+        match self.selected_template {
+            None => reasons.push("Choose a template.".into()),
+            Some(template) => match (self.previews.get(&template), self.preview_errors.get(&template)) {
+                (Some(preview), _) if !preview.can_create => {
+                    for problem in &preview.problems {
+                        if problem.path != "deal.stage" {
+                            reasons.push(view::problem_text(problem));
+                        }
+                    }
+                    if reasons.is_empty() {
+                        reasons.push("The deal can't fill this template yet.".into());
+                    }
+                }
+                (Some(_), _) => {}
+                (None, Some(error)) => {
+                    reasons.push(format!("Couldn't check the deal's fields: {}", view::error_text(error)))
+                }
+                (None, None) => reasons.push("Checking the deal's fields…".into()),
+            },
+        }
+        reasons
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+use serde_json::json;
+
+use super::*;
+
+fn deal(stage: &str) -> Deal {
+    Deal::from_json(&json!({"id": "1001", "name": "Acme renewal", "stage": stage, "closeDate": "2026-03-28"})).unwrap()
+}
+
+fn config(templates: &[(u64, &str)]) -> SidebarConfig {
+    SidebarConfig {
+        environment: Environment::Uat,
+        creation_stages: vec!["contractsent".into()],
+        templates: templates
+            .iter()
+            .map(|(id, label)| TemplateChoice { template_id: *id, label: (*label).into() })
+            .collect(),
+    }
+}
+
+fn contract(number: u64, status: &str) -> ContractSummary {
+    let status = ContractStatus::parse(status);
+    ContractSummary {
+        id: ContractId::template(number),
+        number,
+        name: format!("Mutual NDA – Acme #{number}"),
+        status_label: status.label(),
+        status,
+        link: format!("https://app.spotdraft.com/contracts/v2/{number}"),
+        counterparty_name: None,
+        contract_type_name: None,
+        created: Some("2026-01-01T00:00:00Z".into()),
+        external_id: None,
+    }
+}
+
+fn ready(stage: &str, contracts: Vec<ContractSummary>) -> Sidebar {
+    let mut sidebar = Sidebar::new(Environment::Uat, deal(stage));
+    sidebar.update(Msg::Start, 0);
+    sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 10);
+    sidebar.update(Msg::ContractsLoaded { contracts }, 20);
+    sidebar
+}
+
+fn preview_ok(sidebar: &mut Sidebar) {
+    sidebar.update(Msg::PreviewLoaded { template_id: 1101, preview: json!({"canCreate": true, "problems": []}) }, 30);
+}
+
+#[test]
+fn start_loads_config_and_contracts_and_shows_loading() {
+    let mut sidebar = Sidebar::new(Environment::Uat, deal("contractsent"));
+    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadConfig, Effect::LoadContracts]);
+    let view = sidebar.view(0, 0);
+    assert_eq!(view.phase, "loading");
+    assert_eq!(view.environment_badge.as_deref(), Some("UAT"));
+    let effects = sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 5);
+    assert_eq!(effects, vec![Effect::LoadPreview { template_id: 1101 }], "a single template is chosen and checked");
+}
+
+#[test]
+fn create_is_disabled_with_reasons_until_the_preview_says_yes() {
+    let mut sidebar = ready("contractsent", vec![]);
+    let create = sidebar.view(20, 0).create.unwrap();
+    assert!(!create.enabled);
+    assert_eq!(create.reasons, ["Checking the deal's fields…"]);
+    assert!(!create.show_picker, "one template: no picker");
+    sidebar.update(
+        Msg::PreviewLoaded {
+            template_id: 1101,
+            preview: json!({"canCreate": false, "problems": [
+                {"path": "contract_data.effective_date", "message": "Effective date is required, but the deal has no close date (deal.closeDate)"},
+                {"path": "deal.primaryContact", "message": "associate a primary contact with the deal: SpotDraft sends the contract to them"}]}),
+        },
+        30,
+    );
+    let create = sidebar.view(30, 0).create.unwrap();
+    assert!(!create.enabled);
+    assert_eq!(
+        create.reasons,
+        [
+            "Effective date is required, but the deal has no close date (deal.closeDate).",
+            "Associate a primary contact with the deal: SpotDraft sends the contract to them."
+        ]
+    );
+    assert!(sidebar.update(Msg::CreateClicked, 40).is_empty(), "a disabled button does nothing");
+}
+
+#[test]
+fn stage_gate_is_explained() {
+    let mut sidebar = ready("appointmentscheduled", vec![]);
+    preview_ok(&mut sidebar);
+    let create = sidebar.view(30, 0).create.unwrap();
+    assert!(!create.enabled);
+    assert_eq!(
+        create.reasons,
+        ["Contracts can be created at stage contractsent; this deal is at \"appointmentscheduled\"."]
+    );
+}
+
+#[test]
+fn create_runs_once_and_shows_progress() {
+    let mut sidebar = ready("contractsent", vec![]);
+    preview_ok(&mut sidebar);
+    assert!(sidebar.view(30, 0).create.unwrap().enabled);
+    assert_eq!(sidebar.update(Msg::CreateClicked, 40), vec![Effect::Create { template_id: 1101 }]);
+    assert!(sidebar.update(Msg::CreateClicked, 41).is_empty(), "a second click while creating does nothing");
+    let create = sidebar.view(41, 0).create.unwrap();
+    assert_eq!((create.label.as_str(), create.busy, create.enabled), ("Creating…", true, false));
+    let effects = sidebar.update(Msg::Created { contract: contract(4301, "DRAFT"), created: true }, 1_000);
+    assert_eq!(effects, vec![Effect::ScheduleTick { in_ms: QUICK_REFRESH_MS }]);
+    let view = sidebar.view(1_000, 0);
+    assert!(view.create.is_none(), "a live contract: no second create offered");
+    assert_eq!(view.contracts[0].status_label, "Draft");
+    assert_eq!(view.banner.unwrap().text, "Contract created in SpotDraft.");
+}
+
+#[test]
+fn failed_create_offers_retry_only_when_it_makes_sense() {
+    let mut sidebar = ready("contractsent", vec![]);
+    preview_ok(&mut sidebar);
+    sidebar.update(Msg::CreateClicked, 40);
+    sidebar.update(
+        Msg::CreateFailed {
+            error: RemoteError { code: "timeout".into(), message: "x".into(), problems: vec![], transient: true },
+        },
+        50,
+    );
+    let banner = sidebar.view(50, 0).banner.unwrap();
+    assert_eq!(
+        (banner.tone, banner.text.as_str(), banner.retry),
+        ("error", "SpotDraft can't be reached right now.", true)
+    );
+    assert!(sidebar.view(50, 0).create.unwrap().enabled, "the button is usable again");
+    sidebar.update(Msg::CreateClicked, 60);
+    sidebar.update(
+        Msg::CreateFailed {
+            error: RemoteError {
+                code: "mapping_failed".into(),
+                message: "the deal can't fill this template".into(),
+                problems: vec![Problem::new("contract_data.purpose", "Purpose is required")],
+                transient: false,
+            },
+        },
+        70,
+    );
+    let banner = sidebar.view(70, 0).banner.unwrap();
+    assert!(!banner.retry);
+    assert_eq!(banner.details, ["Purpose is required."]);
+}
+
+#[test]
+fn refresh_backs_off_while_nothing_changes_and_stops_when_done() {
+    let mut sidebar = ready("contractsent", vec![contract(7, "REDLINING")]);
+    let mut now = 20;
+    let mut interval = 2 * CALM_REFRESH_MS;
+    for _ in 0..6 {
+        now += interval;
+        assert_eq!(sidebar.update(Msg::Tick, now), vec![Effect::LoadContracts]);
+        let effects = sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(7, "REDLINING")] }, now);
+        interval = (interval * 2).min(MAX_REFRESH_MS);
+        assert_eq!(effects, vec![Effect::ScheduleTick { in_ms: interval }]);
+    }
+    assert_eq!(interval, MAX_REFRESH_MS);
+    now += interval;
+    sidebar.update(Msg::Tick, now);
+    let effects = sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(7, "SIGN")] }, now);
+    assert_eq!(effects, vec![Effect::ScheduleTick { in_ms: QUICK_REFRESH_MS }], "a change brings it back to quick");
+    assert_eq!(sidebar.view(now, 0).contracts[0].updated_text, "updated just now");
+    now += QUICK_REFRESH_MS;
+    sidebar.update(Msg::Tick, now);
+    let effects = sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(7, "EXECUTED")] }, now);
+    assert_eq!(effects, vec![Effect::CancelTick], "executed: nothing left to watch");
+}
+
+#[test]
+fn hidden_sidebars_do_not_refresh() {
+    let mut sidebar = ready("contractsent", vec![contract(7, "SIGN")]);
+    assert_eq!(sidebar.update(Msg::VisibilityChanged { visible: false }, 100), vec![Effect::CancelTick]);
+    for t in [100_000, 1_000_000] {
+        assert!(!sidebar.update(Msg::Tick, t).contains(&Effect::LoadContracts));
+    }
+    assert_eq!(
+        sidebar.update(Msg::VisibilityChanged { visible: true }, 2_000_000),
+        vec![Effect::LoadContracts],
+        "shown again after a while: look at once"
+    );
+}
+
+#[test]
+fn a_record_change_refreshes_at_once_and_rechecks_the_deal() {
+    let mut sidebar = ready("contractsent", vec![]);
+    preview_ok(&mut sidebar);
+    let changed = json!({"id": "1001", "name": "Acme renewal", "stage": "contractsent", "closeDate": "2026-04-30"});
+    let effects = sidebar.update(Msg::RecordChanged { deal: changed }, 500);
+    assert_eq!(effects, vec![Effect::LoadPreview { template_id: 1101 }, Effect::LoadContracts]);
+    let other_deal = json!({"id": "9999", "name": "Other", "stage": "closedlost"});
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 600);
+    sidebar.update(Msg::RecordChanged { deal: other_deal }, 700);
+    assert_eq!(sidebar.deal().id, "1001", "a different record's data is never taken");
+}
+
+#[test]
+fn old_data_says_how_old_it_is() {
+    let mut sidebar = ready("contractsent", vec![contract(7, "SIGN")]);
+    assert_eq!(sidebar.view(60_000, 0).freshness, None);
+    // 14:02 UTC+1 = 13:02 UTC; read at 13:02:00 UTC.
+    let read_at = 46_920_000;
+    sidebar.update(Msg::Tick, read_at);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(7, "SIGN")] }, read_at);
+    sidebar.update(Msg::VisibilityChanged { visible: false }, read_at + 1);
+    sidebar.update(Msg::VisibilityChanged { visible: true }, read_at + 200_000);
+    assert_eq!(sidebar.view(read_at + 200_000, 60).freshness.as_deref(), Some("as of 14:02 — refreshing…"));
+}
+
+#[test]
+fn actions_follow_the_status() {
+    let mut sidebar = ready("contractsent", vec![contract(9, "EXECUTED"), contract(8, "DRAFT"), contract(7, "VOIDED")]);
+    let view = sidebar.view(20, 0);
+    let actions = |i: usize| view.contracts[i].actions.iter().map(|a| a.action).collect::<Vec<_>>();
+    assert_eq!(actions(0), ["open", "download"]);
+    assert_eq!(actions(1), ["open", "send"]);
+    assert_eq!(actions(2), ["open"]);
+    assert_eq!(view.contracts[2].tone, "muted");
+    assert_eq!(
+        sidebar.update(Msg::SendClicked { contract_id: ContractId::template(9) }, 30),
+        vec![],
+        "executed: nothing to send"
+    );
+    assert_eq!(
+        sidebar.update(Msg::DownloadClicked { contract_id: ContractId::template(8) }, 30),
+        vec![],
+        "draft: nothing to download"
+    );
+    assert_eq!(
+        sidebar.update(Msg::SendClicked { contract_id: ContractId::template(8) }, 30),
+        vec![Effect::Send { contract_id: ContractId::template(8) }]
+    );
+    assert!(sidebar.update(Msg::SendClicked { contract_id: ContractId::template(8) }, 31).is_empty(), "no double send");
+    assert_eq!(sidebar.view(31, 0).contracts[1].actions[1].label, "Sending…");
+    sidebar.update(Msg::Sent { contract_id: ContractId::template(8), status: ContractStatus::Redlining }, 40);
+    assert_eq!(sidebar.view(40, 0).contracts[1].status_label, "In review");
+    assert_eq!(
+        sidebar.update(Msg::DownloadClicked { contract_id: ContractId::template(9) }, 50),
+        vec![Effect::Download { contract_id: ContractId::template(9) }]
+    );
+    let url = "https://storage.example/x?signature=abc".to_string();
+    assert_eq!(
+        sidebar.update(Msg::DownloadReady { contract_id: ContractId::template(9), url: url.clone() }, 60),
+        vec![Effect::OpenUrl { url }]
+    );
+    assert_eq!(
+        sidebar.update(Msg::OpenClicked { contract_id: ContractId::template(8) }, 70),
+        vec![Effect::OpenUrl { url: "https://app.spotdraft.com/contracts/v2/8".into() }]
+    );
+}
+
+#[test]
+fn nothing_loaded_is_an_error_with_retry() {
+    let mut sidebar = Sidebar::new(Environment::Production, deal("contractsent"));
+    sidebar.update(Msg::Start, 0);
+    sidebar.update(
+        Msg::ContractsFailed {
+            error: RemoteError { code: "network_error".into(), message: "x".into(), problems: vec![], transient: true },
+        },
+        10,
+    );
+    let view = sidebar.view(10, 0);
+    assert_eq!(view.phase, "failed");
+    assert_eq!(view.environment_badge, None, "production carries no badge");
+    assert!(view.banner.unwrap().retry);
+    assert_eq!(sidebar.update(Msg::RetryClicked, 20), vec![Effect::LoadConfig, Effect::LoadContracts]);
+}
+
+#[test]
+fn names_stay_text() {
+    let mut hostile = contract(5, "DRAFT");
+    hostile.name = "<img src=x onerror=alert(1)>".into();
+    let sidebar = ready("contractsent", vec![hostile]);
+    assert_eq!(sidebar.view(20, 0).contracts[0].name, "<img src=x onerror=alert(1)>");
+}
+
+#[test]
+fn messages_arrive_as_json_from_the_shell() {
+    let msg: Msg = serde_json::from_value(json!({"type": "sendClicked", "contractId": "T-8"})).unwrap();
+    assert_eq!(msg, Msg::SendClicked { contract_id: ContractId::template(8) });
+    assert!(serde_json::from_value::<Msg>(json!({"type": "sendClicked", "contractId": "8"})).is_err());
+    assert!(serde_json::from_value::<Msg>(json!({"type": "format-disk"})).is_err());
+    let effect = serde_json::to_value(Effect::ScheduleTick { in_ms: 3000 }).unwrap();
+    assert_eq!(effect, json!({"type": "scheduleTick", "inMs": 3000}));
+}

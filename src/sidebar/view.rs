@@ -1,0 +1,266 @@
+//! What the shell renders: plain data, already worded for a seller. Text is text; the shell never
+//! interprets any of it as HTML.
+
+use serde::Serialize;
+
+use super::{Busy, RemoteError, Sidebar};
+use crate::error::Problem;
+use crate::flows::can_send_for_signature;
+use crate::model::{ContractStatus, Environment};
+use crate::time;
+
+/// A shown status older than this is labelled with its time instead of passing for fresh.
+pub const CONTRACT_STALE_AFTER_MS: u64 = 90_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewModel {
+    /// `loading` (nothing to show yet), `ready`, or `failed` (nothing could be loaded).
+    pub phase: &'static str,
+    /// Shown when not production, so UAT is never mistaken for the real thing.
+    pub environment_badge: Option<String>,
+    pub deal_name: String,
+    pub banner: Option<Banner>,
+    /// "as of 14:02 — refreshing…" when what is shown may be out of date.
+    pub freshness: Option<String>,
+    pub create: Option<CreateView>,
+    pub contracts: Vec<ContractView>,
+    /// Shown when the deal has no contract yet.
+    pub empty_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Banner {
+    /// `error`, `success` or `info`.
+    pub tone: &'static str,
+    pub text: String,
+    pub details: Vec<String>,
+    pub retry: bool,
+    pub dismissible: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateView {
+    pub templates: Vec<TemplateOption>,
+    /// Only when there is a real choice.
+    pub show_picker: bool,
+    pub label: String,
+    pub enabled: bool,
+    pub busy: bool,
+    /// Why the button is disabled, in a seller's words.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateOption {
+    pub template_id: u64,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractView {
+    pub id: String,
+    pub name: String,
+    pub status_label: String,
+    /// `neutral`, `info`, `warning`, `success`, `muted`: the pill's colour.
+    pub tone: &'static str,
+    pub updated_text: String,
+    pub actions: Vec<ActionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionView {
+    /// `open`, `send` or `download`: the message the shell dispatches on click.
+    pub action: &'static str,
+    pub label: String,
+    pub enabled: bool,
+    pub busy: bool,
+}
+
+fn tone(status: &ContractStatus) -> &'static str {
+    match status {
+        ContractStatus::Draft | ContractStatus::Other(_) => "neutral",
+        ContractStatus::Redlining => "info",
+        ContractStatus::Sign | ContractStatus::OnHold => "warning",
+        ContractStatus::Executed => "success",
+        ContractStatus::Voided => "muted",
+    }
+}
+
+/// A relay error in a seller's words.
+pub fn error_text(error: &RemoteError) -> String {
+    match error.code.as_str() {
+        "timeout" | "network_error" => "SpotDraft can't be reached right now.".into(),
+        "unauthorized" => "Your session has expired. Reload the record to continue.".into(),
+        "spotdraft_error" if error.transient => "SpotDraft is busy right now.".into(),
+        "crm_error" => "The CRM record couldn't be updated.".into(),
+        "stage_not_allowed" | "mapping_failed" | "invalid_input" | "unknown_template" => error.message.clone(),
+        _ => format!("Something went wrong: {}", error.message),
+    }
+}
+
+/// A mapping problem as a seller reads it: the message, without internal paths.
+pub fn problem_text(problem: &Problem) -> String {
+    let mut text = problem.message.clone();
+    if let Some(first) = text.get(0..1) {
+        let upper = first.to_uppercase();
+        text.replace_range(0..1, &upper);
+    }
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+fn clock(ms: u64, tz_offset_minutes: i32) -> String {
+    let local = i64::try_from(ms).unwrap_or(0) / 1000 + i64::from(tz_offset_minutes) * 60;
+    let of_day = local.rem_euclid(86_400);
+    format!("{:02}:{:02}", of_day / 3600, of_day % 3600 / 60)
+}
+
+fn ago(since_ms: u64, now_ms: u64) -> String {
+    let seconds = now_ms.saturating_sub(since_ms) / 1000;
+    match seconds {
+        0..=44 => "just now".into(),
+        45..=89 => "a minute ago".into(),
+        90..=3599 => format!("{} min ago", (seconds + 30) / 60),
+        3600..=86_399 => format!("{} h ago", seconds / 3600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+impl Sidebar {
+    /// The view at `now_ms`, with clock times in the viewer's zone.
+    pub fn view(&self, now_ms: u64, tz_offset_minutes: i32) -> ViewModel {
+        let environment_badge = (self.environment != Environment::Production).then(|| "UAT".to_string());
+        let deal_name = self.deal.name.clone();
+        let nothing_loaded = self.contracts.is_none();
+        let load_error = self.config_error.as_ref().or(self.contracts_error.as_ref());
+        if nothing_loaded {
+            let banner = load_error.map(|error| Banner {
+                tone: "error",
+                text: error_text(error),
+                details: Vec::new(),
+                retry: true,
+                dismissible: false,
+            });
+            return ViewModel {
+                phase: if banner.is_some() { "failed" } else { "loading" },
+                environment_badge,
+                deal_name,
+                banner,
+                freshness: None,
+                create: None,
+                contracts: Vec::new(),
+                empty_text: None,
+            };
+        }
+        let contracts: Vec<ContractView> = self
+            .contracts
+            .iter()
+            .flatten()
+            .map(|tracked| {
+                let summary = &tracked.summary;
+                let busy = self.busy.get(&summary.id).copied();
+                let mut actions =
+                    vec![ActionView { action: "open", label: "Open in SpotDraft".into(), enabled: true, busy: false }];
+                if can_send_for_signature(&summary.status) {
+                    let sending = busy == Some(Busy::Sending);
+                    actions.push(ActionView {
+                        action: "send",
+                        label: if sending { "Sending…" } else { "Send for signature" }.into(),
+                        enabled: busy.is_none(),
+                        busy: sending,
+                    });
+                }
+                if summary.status == ContractStatus::Executed {
+                    let downloading = busy == Some(Busy::Downloading);
+                    actions.push(ActionView {
+                        action: "download",
+                        label: if downloading { "Preparing download…" } else { "Download" }.into(),
+                        enabled: busy.is_none(),
+                        busy: downloading,
+                    });
+                }
+                let updated_text = match (tracked.changed_at_ms, self.read_at_ms) {
+                    (Some(changed), _) => format!("updated {}", ago(changed, now_ms)),
+                    (None, _) => match summary.created.as_deref().and_then(time::parse_timestamp) {
+                        Some(created) => format!("created {}", ago(u64::try_from(created / 1000).unwrap_or(0), now_ms)),
+                        None => "status from SpotDraft".into(),
+                    },
+                };
+                ContractView {
+                    id: summary.id.to_string(),
+                    name: summary.name.clone(),
+                    status_label: summary.status_label.clone(),
+                    tone: tone(&summary.status),
+                    updated_text,
+                    actions,
+                }
+            })
+            .collect();
+        let create = (!self.has_live_contract()).then(|| {
+            let reasons = self.create_blockers();
+            let templates: Vec<TemplateOption> = self
+                .config
+                .iter()
+                .flat_map(|c| c.templates.iter())
+                .map(|t| TemplateOption {
+                    template_id: t.template_id,
+                    label: t.label.clone(),
+                    selected: Some(t.template_id) == self.selected_template,
+                })
+                .collect();
+            CreateView {
+                show_picker: templates.len() > 1,
+                templates,
+                label: if self.creating { "Creating…" } else { "Create contract" }.into(),
+                enabled: reasons.is_empty(),
+                busy: self.creating,
+                reasons: if self.creating { Vec::new() } else { reasons },
+            }
+        });
+        let banner = if let Some(error) = self.create_error.as_ref().or(self.action_error.as_ref()) {
+            Some(Banner {
+                tone: "error",
+                text: error_text(error),
+                details: error.problems.iter().map(problem_text).collect(),
+                retry: error.transient,
+                dismissible: true,
+            })
+        } else if let Some(error) = &self.contracts_error {
+            Some(Banner {
+                tone: "error",
+                text: error_text(error),
+                details: Vec::new(),
+                retry: true,
+                dismissible: false,
+            })
+        } else {
+            self.notice.as_ref().map(|notice| Banner {
+                tone: if notice.success { "success" } else { "info" },
+                text: notice.text.clone(),
+                details: Vec::new(),
+                retry: false,
+                dismissible: true,
+            })
+        };
+        let stale = self.read_at_ms.is_some_and(|at| now_ms.saturating_sub(at) > CONTRACT_STALE_AFTER_MS);
+        let freshness = match self.read_at_ms {
+            Some(at) if stale || (self.refreshing && self.contracts_error.is_some()) => Some(format!(
+                "as of {} — {}",
+                clock(at, tz_offset_minutes),
+                if self.refreshing { "refreshing…" } else { "may be out of date" }
+            )),
+            _ => None,
+        };
+        let empty_text = contracts.is_empty().then(|| "No contract yet for this deal.".to_string());
+        ViewModel { phase: "ready", environment_badge, deal_name, banner, freshness, create, contracts, empty_text }
+    }
+}
