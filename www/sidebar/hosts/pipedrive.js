@@ -1,0 +1,200 @@
+// Pipedrive custom panel: the sidebar page itself is the panel iframe, so shell and core run in this
+// window and this adapter turns @pipedrive/app-extensions-sdk into a HostConnection (./connection.js).
+//
+// What Pipedrive gives a panel (../../../../shared/crm-hosts/HOSTS.md §4):
+// - the URL query: `id` (the extension instance; the SDK needs it), `selectedIds` (the deal), `theme`,
+//   and per Pipedrive's docs `userId`/`companyId` — all unsigned, so only used as hints;
+// - `get_signed_token`: a 5-minute JWT signed by Pipedrive with the app's secret, carrying `userId` and
+//   `companyId`. The relay verifies it and binds it to the deal named in the request path;
+// - `resize` (panel height 100–750 px), `show_snackbar`, and the `visibility` and
+//   `user_settings_change` events. No record data at all: the deal comes from the relay
+//   (`GET {relayUrl}/api/{env}/deals/{dealId}`), which reads it with the company's Pipedrive credentials.
+//
+// Loading the SDK: pages load the SDK's UMD build (`@pipedrive/app-extensions-sdk/dist/index.umd.js`,
+// which defines `window.AppExtensionsSDK`) before this module, or pass `SDK` (the class) or an already
+// initialised `sdk`.
+//
+// The SDK itself posts to the parent with target "*" and reads replies only from the MessagePort it
+// transferred, so no window-level message reaches this code. On top of that this adapter refuses to
+// start when the embedding page's origin is known and is not Pipedrive's.
+
+import { originAllowed } from "../protocol.js";
+import { safeHttpsUrl } from "./connection.js";
+
+export const PIPEDRIVE_ORIGINS = ["https://*.pipedrive.com"];
+const MIN_HEIGHT = 100;
+const MAX_HEIGHT = 750;
+const RECORD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function hostError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/** The claims of a JWT, decoded but NOT verified (only the relay verifies); null when unreadable. */
+export function tokenClaims(token) {
+  try {
+    const part = String(token).split(".")[1];
+    const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
+    const json = new TextDecoder().decode(Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)));
+    const claims = JSON.parse(json);
+    return claims && typeof claims === "object" ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The origin of the page embedding `win`, when the browser tells (Chromium: ancestorOrigins). */
+export function parentOrigin(win) {
+  const ancestors = win.location?.ancestorOrigins;
+  if (ancestors && ancestors.length > 0) return ancestors[0];
+  try {
+    return win.document?.referrer ? new URL(win.document.referrer).origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The deal id from `selectedIds` (one id; Pipedrive sends a comma-separated list on list views). */
+export function dealIdFrom(search) {
+  const ids = (new URLSearchParams(search).get("selectedIds") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (ids.length !== 1 || !RECORD_ID.test(ids[0])) {
+    throw hostError("BAD_REQUEST", "the panel URL does not name exactly one deal (selectedIds)");
+  }
+  return ids[0];
+}
+
+/** Fire-and-forget host commands: a failed resize or snackbar must not break the sidebar. */
+function quietly(command) {
+  Promise.resolve().then(command).catch(() => {});
+}
+
+function session(token) {
+  if (typeof token !== "string" || token.split(".").length !== 3) {
+    throw hostError("HOST_ERROR", "Pipedrive did not return a signed token");
+  }
+  const claims = tokenClaims(token) ?? {};
+  const expiresAt = Number.isFinite(claims.exp) ? claims.exp : Math.floor(Date.now() / 1000) + 300;
+  return { token, expiresAt, claims };
+}
+
+/**
+ * @param {object} options
+ * @param {"uat"|"production"} options.env
+ * @param {string} options.relayUrl the relay's https origin (the sandbox's loopback URL in tests)
+ * @param {Window} [options.win]
+ * @param {object} [options.sdk] an initialised AppExtensionsSDK instance
+ * @param {Function} [options.SDK] the AppExtensionsSDK class (default: win.AppExtensionsSDK, the UMD build)
+ * @param {string[]} [options.allowedOrigins] origins the panel may be embedded by
+ * @returns {Promise<import("./connection.js").HostConnection>}
+ */
+export async function connect({ env, relayUrl, win = window, sdk, SDK, allowedOrigins = PIPEDRIVE_ORIGINS } = {}) {
+  const parent = parentOrigin(win);
+  if (parent && !originAllowed(parent, allowedOrigins)) {
+    throw hostError("DENIED", `the panel is embedded by ${parent}, not by Pipedrive`);
+  }
+  const relay = safeHttpsUrl(relayUrl) ?? (/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(String(relayUrl)) ? String(relayUrl) : null);
+  if (!relay || !/^(uat|production)$/.test(String(env))) {
+    throw hostError("BAD_REQUEST", "connect needs env (uat|production) and an https relayUrl");
+  }
+  const relayBase = relay.replace(/\/+$/, "");
+  const dealId = dealIdFrom(win.location.search);
+
+  if (!sdk) {
+    const Sdk = SDK ?? win.AppExtensionsSDK;
+    if (typeof Sdk !== "function") {
+      throw hostError("NO_HOST", "the Pipedrive SDK is not loaded (load @pipedrive/app-extensions-sdk's UMD build first)");
+    }
+    const identifier = new URLSearchParams(win.location.search).get("id");
+    if (!identifier) throw hostError("NO_HOST", "the panel URL has no Pipedrive extension id");
+    sdk = await new Sdk({ identifier, targetWindow: win.parent }).initialize({ size: { height: MIN_HEIGHT } });
+  }
+
+  let current = session((await sdk.execute("get_signed_token"))?.token);
+  async function refreshSession() {
+    current = session((await sdk.execute("get_signed_token"))?.token);
+    return { token: current.token, expiresAt: current.expiresAt };
+  }
+  async function freshToken() {
+    if (current.expiresAt - 30 <= Math.floor(Date.now() / 1000)) await refreshSession();
+    return current.token;
+  }
+
+  async function readDeal() {
+    const response = await win.fetch(`${relayBase}/api/${env}/deals/${encodeURIComponent(dealId)}`, {
+      headers: { authorization: `Bearer ${await freshToken()}`, accept: "application/json" },
+    });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!response.ok) {
+      throw hostError(`UPSTREAM_${response.status}`, body?.error?.message ?? `the relay answered ${response.status} reading the deal`);
+    }
+    const deal = body && typeof body === "object" && body.deal && typeof body.deal === "object" ? body.deal : body;
+    if (!deal || typeof deal !== "object" || String(deal.id) !== dealId) {
+      throw hostError("HOST_ERROR", "the relay did not return this deal");
+    }
+    return deal;
+  }
+
+  const deal = await readDeal();
+  const claims = current.claims;
+  const tenant = claims.companyId != null ? String(claims.companyId) : new URLSearchParams(win.location.search).get("companyId") ?? "";
+  const handlers = new Map();
+  const emit = (type, payload) => (handlers.get(type) ?? []).forEach((handler) => handler(payload));
+
+  let lastDeal = JSON.stringify(deal);
+  sdk.listen("visibility", ({ error, data } = {}) => {
+    if (error || !data) return;
+    const visible = Boolean(data.is_visible);
+    emit("visibility", { visible });
+    if (!visible) return;
+    // Pipedrive has no record-changed event: re-read the deal when the panel is shown again.
+    readDeal().then((fresh) => {
+      const text = JSON.stringify(fresh);
+      if (text !== lastDeal) {
+        lastDeal = text;
+        emit("record.changed", { deal: fresh });
+      }
+    }, () => {});
+  });
+  sdk.listen("user_settings_change", ({ error, data } = {}) => {
+    if (error || !data) return;
+    emit("theme.changed", { theme: data.theme === "dark" ? "dark" : "light" });
+  });
+
+  return {
+    context: {
+      protocol: 1,
+      host: "pipedrive",
+      environment: env,
+      relayUrl: relayBase,
+      tenant,
+      deal,
+      user: claims.userId != null ? { id: String(claims.userId) } : undefined,
+      theme: sdk.userSettings?.theme === "dark" ? "dark" : "light",
+      session: { token: current.token, expiresAt: current.expiresAt },
+    },
+    on(type, handler) {
+      if (!handlers.has(type)) handlers.set(type, []);
+      handlers.get(type).push(handler);
+    },
+    refreshSession,
+    resize(height) {
+      if (!Number.isFinite(height)) return;
+      const clamped = Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, Math.round(height)));
+      quietly(() => sdk.execute("resize", { height: clamped }));
+    },
+    toast(level, message) {
+      // Pipedrive's snackbar has no levels; the message carries the meaning.
+      quietly(() => sdk.execute("show_snackbar", { message: String(message ?? "") }));
+    },
+    openUrl(url) {
+      const safe = safeHttpsUrl(url);
+      if (safe) win.open(safe, "_blank", "noopener");
+    },
+  };
+}

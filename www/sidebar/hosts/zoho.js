@@ -1,0 +1,290 @@
+// Zoho CRM widget: the sidebar page is the widget (a related-list or button widget on the Deals module),
+// so shell and core run in this window and this adapter turns Zoho's embedded-app SDK (the global
+// `ZOHO`, from the page's <script> tag for Zoho's SDK) into a HostConnection (./connection.js).
+//
+// What Zoho gives a widget (../../../../shared/crm-hosts/HOSTS.md §3):
+// - `ZOHO.embeddedApp.on("PageLoad", data)` registered before `ZOHO.embeddedApp.init()`: `data.Entity`
+//   ("Deals") and `data.EntityId` (a string on a related list, an array on a button);
+// - `ZOHO.CRM.API.getRecord({ Entity, RecordID })` → `{ data: [record] }`, read here for the deal and
+//   the account and contact it looks up;
+// - `ZOHO.CRM.UI.Resize({ height, width })`;
+// - `ZOHO.CRM.FUNCTIONS.execute(name, { arguments: "<json>" })` → `{ code: "success", details: { output } }`:
+//   the relay session token is minted server-side by the Deluge function
+//   `www/hosts/zoho/spotdraft_relay_token.deluge`, which holds the host secret; the widget never sees it.
+// - no toast: the shell shows messages inline (toast() here only hands them to `onToast`, if given).
+//
+// The SDK talks to the CRM parent itself; this adapter receives no window messages. It also refuses to
+// start when the embedding page's origin is known and is not one of Zoho CRM's.
+
+import { originAllowed } from "../protocol.js";
+import { safeHttpsUrl } from "./connection.js";
+
+export const ZOHO_ORIGINS = [
+  "https://crm.zoho.com", "https://crm.zoho.eu", "https://crm.zoho.in", "https://crm.zoho.com.au",
+  "https://crm.zoho.jp", "https://crm.zoho.com.cn", "https://crm.zohocloud.ca", "https://crm.zoho.sa",
+  "https://crm.zoho.uk", "https://crmsandbox.zoho.com", "https://crmsandbox.zoho.eu", "https://crmsandbox.zoho.in",
+  "https://crmsandbox.zoho.com.au",
+];
+export const TOKEN_FUNCTION = "spotdraft_relay_token";
+const RECORD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function hostError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Zoho answers are sometimes JSON text, sometimes already parsed. */
+function parsed(value) {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function text(value) {
+  if (value === null || value === undefined) return undefined;
+  const s = String(value).trim();
+  return s === "" ? undefined : s;
+}
+
+/** Drops undefined/null/empty members, and objects left empty (the core refuses empty names). */
+function compact(object) {
+  const out = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (value === undefined || value === null || value === "") continue;
+    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+/** A Zoho lookup field ({ id, name }) or null. */
+function lookup(value) {
+  return value && typeof value === "object" && !Array.isArray(value) && text(value.id) ? { id: String(value.id), name: text(value.name) } : null;
+}
+
+/** Deal fields the canonical deal already carries; everything else simple goes to `custom`. */
+const MAPPED = new Set(["id", "Deal_Name", "Amount", "Currency", "Stage", "Closing_Date", "Owner", "Account_Name", "Contact_Name"]);
+
+/**
+ * Zoho records (Deals, plus the Accounts and Contacts records it looks up, when readable) → the core's
+ * canonical deal (`DealInput` in src/wasm/typescript.rs). Field API names are Zoho's standard ones.
+ */
+export function dealFromZoho(record, accountRecord = null, contactRecord = null) {
+  const accountRef = lookup(record.Account_Name);
+  const contactRef = lookup(record.Contact_Name);
+  const owner = record.Owner && typeof record.Owner === "object" ? record.Owner : {};
+  const account = accountRef || accountRecord
+    ? compact({
+      id: accountRef?.id ?? text(accountRecord?.id),
+      name: text(accountRecord?.Account_Name) ?? accountRef?.name,
+      address: accountRecord
+        ? compact({
+          lineOne: text(accountRecord.Billing_Street),
+          city: text(accountRecord.Billing_City),
+          state: text(accountRecord.Billing_State),
+          zipcode: text(accountRecord.Billing_Code),
+          country: text(accountRecord.Billing_Country),
+        })
+        : undefined,
+    })
+    : undefined;
+  let primaryContact;
+  if (contactRecord) {
+    primaryContact = compact({
+      id: text(contactRecord.id) ?? contactRef?.id,
+      firstName: text(contactRecord.First_Name),
+      lastName: text(contactRecord.Last_Name),
+      email: text(contactRecord.Email),
+    });
+  } else if (contactRef) {
+    // Only the lookup's display name is known: Zoho shows "First Last".
+    const [first, ...rest] = (contactRef.name ?? "").split(/\s+/).filter(Boolean);
+    primaryContact = compact({ id: contactRef.id, firstName: rest.length ? first : undefined, lastName: rest.length ? rest.join(" ") : first });
+  }
+  const custom = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (MAPPED.has(key) || key.startsWith("$")) continue;
+    if (["string", "number", "boolean"].includes(typeof value)) custom[key] = value;
+    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) custom[key] = value;
+  }
+  return compact({
+    id: String(record.id),
+    name: text(record.Deal_Name),
+    amount: typeof record.Amount === "number" || typeof record.Amount === "string" ? record.Amount : undefined,
+    currency: text(record.Currency),
+    stage: text(record.Stage),
+    closeDate: text(record.Closing_Date),
+    owner: compact({ name: text(owner.name), email: text(owner.email) }),
+    account: account?.name ? account : undefined,
+    primaryContact: primaryContact && Object.keys(primaryContact).some((k) => k !== "id") ? primaryContact : undefined,
+    custom,
+  });
+}
+
+function firstRecord(answer) {
+  const body = parsed(answer);
+  const record = Array.isArray(body?.data) ? body.data[0] : null;
+  return record && typeof record === "object" ? record : null;
+}
+
+/** The parent page's origin when the browser tells (Chromium: ancestorOrigins), else the referrer's. */
+function parentOrigin(win) {
+  const ancestors = win.location?.ancestorOrigins;
+  if (ancestors && ancestors.length > 0) return ancestors[0];
+  try {
+    return win.document?.referrer ? new URL(win.document.referrer).origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {object} options
+ * @param {"uat"|"production"} options.env
+ * @param {string} options.relayUrl
+ * @param {Window} [options.win]
+ * @param {object} [options.zoho] the SDK (default: win.ZOHO)
+ * @param {string} [options.functionName] the Deluge function minting the relay token
+ * @param {(level: string, message: string) => void} [options.onToast] where toasts go (Zoho has none)
+ * @param {string[]} [options.allowedOrigins]
+ * @param {number} [options.timeoutMs] how long to wait for PageLoad
+ */
+export async function connect({
+  env, relayUrl, win = window, zoho = win.ZOHO, functionName = TOKEN_FUNCTION, onToast = () => {},
+  allowedOrigins = ZOHO_ORIGINS, timeoutMs = 15_000,
+} = {}) {
+  const parent = parentOrigin(win);
+  if (parent && !originAllowed(parent, allowedOrigins)) {
+    throw hostError("DENIED", `the widget is embedded by ${parent}, not by Zoho CRM`);
+  }
+  const relay = safeHttpsUrl(relayUrl) ?? (/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(String(relayUrl)) ? String(relayUrl) : null);
+  if (!relay || !/^(uat|production)$/.test(String(env))) {
+    throw hostError("BAD_REQUEST", "connect needs env (uat|production) and an https relayUrl");
+  }
+  if (!zoho?.embeddedApp?.on || !zoho?.CRM?.API?.getRecord) {
+    throw hostError("NO_HOST", "Zoho's embedded-app SDK is not loaded");
+  }
+
+  const handlers = new Map();
+  const emit = (type, payload) => (handlers.get(type) ?? []).forEach((handler) => handler(payload));
+
+  // PageLoad must be registered before init().
+  const page = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(hostError("HOST_TIMEOUT", "Zoho CRM did not send PageLoad")), timeoutMs);
+    zoho.embeddedApp.on("PageLoad", (data) => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    Promise.resolve(zoho.embeddedApp.init()).catch((error) => {
+      clearTimeout(timer);
+      reject(hostError("NO_HOST", `Zoho's SDK did not start: ${error?.message ?? error}`));
+    });
+  });
+  if (page?.Entity !== "Deals") {
+    throw hostError("UNSUPPORTED", "the SpotDraft widget works on Deals records");
+  }
+  const ids = Array.isArray(page.EntityId) ? page.EntityId : [page.EntityId];
+  const dealId = ids.length === 1 ? String(ids[0] ?? "") : "";
+  if (!RECORD_ID.test(dealId)) throw hostError("BAD_REQUEST", "Zoho did not name exactly one deal");
+
+  async function readOptional(entity, ref) {
+    if (!ref) return null;
+    try {
+      return firstRecord(await zoho.CRM.API.getRecord({ Entity: entity, RecordID: ref.id }));
+    } catch {
+      return null; // no permission on the related module: the lookup's id and name still serve
+    }
+  }
+
+  async function readDeal() {
+    let answer;
+    try {
+      answer = await zoho.CRM.API.getRecord({ Entity: "Deals", RecordID: dealId });
+    } catch (error) {
+      throw hostError("HOST_ERROR", `Zoho CRM could not read the deal: ${error?.message ?? parsed(error)?.message ?? "unknown error"}`);
+    }
+    const record = firstRecord(answer);
+    if (!record || String(record.id) !== dealId) throw hostError("HOST_ERROR", "Zoho CRM did not return this deal");
+    const [account, contact] = await Promise.all([
+      readOptional("Accounts", lookup(record.Account_Name)),
+      readOptional("Contacts", lookup(record.Contact_Name)),
+    ]);
+    return dealFromZoho(record, account, contact);
+  }
+
+  async function refreshSession() {
+    let answer;
+    try {
+      answer = parsed(await zoho.CRM.FUNCTIONS.execute(functionName, { arguments: JSON.stringify({ deal_id: dealId }) }));
+    } catch (error) {
+      throw hostError("HOST_ERROR", `the ${functionName} function failed: ${error?.message ?? "unknown error"}`);
+    }
+    const output = answer?.code === "success" ? parsed(answer?.details?.output) : null;
+    if (!output || typeof output.token !== "string" || !Number.isFinite(output.expiresAt)) {
+      throw hostError("DENIED", output?.error ?? `the ${functionName} function did not return a session`);
+    }
+    return { token: output.token, expiresAt: output.expiresAt, tenant: text(output.tenant) };
+  }
+
+  const [deal, session] = await Promise.all([readDeal(), refreshSession()]);
+  let user;
+  try {
+    const me = parsed(await zoho.CRM.CONFIG?.getCurrentUser?.())?.users?.[0];
+    if (me) user = compact({ id: text(me.id), email: text(me.email), locale: text(me.locale) });
+  } catch {
+    user = undefined;
+  }
+
+  let lastDeal = JSON.stringify(deal);
+  zoho.embeddedApp.on("ContextUpdate", () => {
+    readDeal().then((fresh) => {
+      const textNow = JSON.stringify(fresh);
+      if (textNow !== lastDeal) {
+        lastDeal = textNow;
+        emit("record.changed", { deal: fresh });
+      }
+    }, () => {});
+  });
+
+  // Zoho sends no visibility events; the widget document's own visibility stands in.
+  win.document?.addEventListener?.("visibilitychange", () => {
+    emit("visibility", { visible: win.document.visibilityState !== "hidden" });
+  });
+
+  return {
+    context: {
+      protocol: 1,
+      host: "zoho",
+      environment: env,
+      relayUrl: relay.replace(/\/+$/, ""),
+      tenant: session.tenant ?? "",
+      deal,
+      user,
+      theme: "light",
+      session: { token: session.token, expiresAt: session.expiresAt },
+    },
+    on(type, handler) {
+      if (!handlers.has(type)) handlers.set(type, []);
+      handlers.get(type).push(handler);
+    },
+    async refreshSession() {
+      const { token, expiresAt } = await refreshSession();
+      return { token, expiresAt };
+    },
+    resize(height) {
+      if (!Number.isFinite(height) || height <= 0) return;
+      Promise.resolve()
+        .then(() => zoho.CRM.UI.Resize({ height: Math.round(height), width: Math.round(win.innerWidth || 0) || undefined }))
+        .catch(() => {});
+    },
+    toast(level, message) {
+      onToast(level, String(message ?? ""));
+    },
+    openUrl(url) {
+      const safe = safeHttpsUrl(url);
+      if (safe) win.open(safe, "_blank", "noopener");
+    },
+  };
+}
