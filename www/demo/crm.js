@@ -1,0 +1,117 @@
+// The demo CRM page: a deal list, the deal's fields (including the SpotDraft fields the relay
+// writes back), the sidebar embedded in an iframe on its own origin over sdx/1 (as a real host
+// does), and a clearly marked panel that drives the SpotDraft emulator.
+import { embedSidebar } from "./hosts/parent.js";
+
+const STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent", "closedwon", "closedlost"];
+const TRANSITIONS = [["REDLINING", "Send for review"], ["SIGN", "Request signature"], ["DRAFT", "Decline signature"], ["EXECUTED", "Execute"], ["ON_HOLD", "Put on hold"], ["VOIDED", "Void"]];
+
+const $ = (id) => document.getElementById(id);
+const api = async (path, options = {}) => {
+  const response = await fetch(`/demo-api${path}`, { ...options, headers: { "content-type": "application/json" } });
+  return response.json();
+};
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, String(value));
+  }
+  node.append(...children.filter(Boolean));
+  return node;
+}
+
+const config = await api("/config");
+let currentId = new URLSearchParams(location.search).get("deal");
+let current = null;
+let sidebarVisible = true;
+
+const iframe = $("sidebar");
+const sidebar = embedSidebar({
+  iframe,
+  sidebarOrigin: config.sidebarOrigin,
+  context: async () => ({
+    host: "demo",
+    environment: config.environment,
+    relayUrl: config.relayUrl,
+    tenant: config.tenant,
+    deal: current.deal,
+    theme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
+    user: { id: "demo-seller", email: "sam.seller@yourco.example", locale: navigator.language },
+    session: await api(`/deals/${current.deal.id}/token`, { method: "POST" }),
+  }),
+  handlers: {
+    refreshSession: () => api(`/deals/${current.deal.id}/token`, { method: "POST" }),
+    toast: (level, message) => console.info(`[sidebar ${level}] ${message}`),
+    resize: (height) => { iframe.style.height = `${Math.max(520, Math.min(height + 16, 2000))}px`; },
+    refreshRecord: () => loadRecord(),
+  },
+});
+
+function fields(target, entries) {
+  target.replaceChildren(...entries.flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: value ?? "—", "data-field": label })]));
+}
+
+async function loadRecord() {
+  const record = await api(`/deals/${currentId}`);
+  const before = JSON.stringify(current);
+  current = record;
+  const d = record.deal;
+  $("deal-title").textContent = d.name;
+  fields($("fields"), [
+    ["Amount", d.amount ? `${d.amount} ${d.currency ?? ""}` : null],
+    ["Close date", d.closeDate],
+    ["Company", d.account?.name],
+    ["Primary contact", d.primaryContact ? `${d.primaryContact.firstName ?? ""} ${d.primaryContact.lastName ?? ""} <${d.primaryContact.email ?? "no email"}>` : null],
+  ]);
+  $("stage").value = d.stage ?? "";
+  const r = record.record;
+  fields($("spotdraft-fields"), [
+    ["Contract", r.spotdraft_contract_id], ["Status", r.spotdraft_status], ["Status as of", r.spotdraft_status_at],
+    ["Executed", r.spotdraft_executed_at], ["Link", r.spotdraft_contract_link],
+  ]);
+  if (before && before !== JSON.stringify(current)) sidebar.send("record.changed", { deal: d });
+  await loadSandboxContracts();
+  return {};
+}
+
+async function loadSandboxContracts() {
+  const contracts = await api(`/deals/${currentId}/contracts`);
+  $("sandbox-contracts").replaceChildren(...(contracts.length ? contracts.map((c) => el("div", { class: "contract", "data-contract": c.id },
+    el("div", { text: `${c.id} · ${c.status}` }),
+    el("div", {}, ...TRANSITIONS.map(([to, label]) => el("button", { type: "button", "data-to": to, text: label, onclick: async () => {
+      await api("/sandbox/transition", { method: "POST", body: JSON.stringify({ contractId: c.id, to }) });
+      await loadSandboxContracts();
+    } }))))) : [el("p", { class: "muted", text: "No contract for this deal in SpotDraft yet." })]));
+}
+
+async function selectDeal(id) {
+  currentId = id;
+  current = null;
+  history.replaceState(null, "", `?deal=${id}`);
+  for (const button of document.querySelectorAll("#deals button")) button.setAttribute("aria-current", String(button.dataset.id === id));
+  await loadRecord();
+  iframe.src = config.sidebarUrl;
+}
+
+$("stage").replaceChildren(...STAGES.map((s) => el("option", { value: s, text: s })));
+$("stage").addEventListener("change", async (event) => {
+  await api(`/deals/${currentId}/stage`, { method: "POST", body: JSON.stringify({ stage: event.target.value }) });
+  await loadRecord();
+});
+
+const deals = await api("/deals");
+$("deals").replaceChildren(...deals.map((d) => el("li", {}, el("button", { type: "button", "data-id": d.id, text: d.name, onclick: () => selectDeal(d.id) }))));
+document.addEventListener("visibilitychange", () => sidebar.send("visibility", { visible: document.visibilityState === "visible" && sidebarVisible }));
+window.demoHost = {
+  // For tests and the curious: hide/show the sidebar as a host would when its panel collapses.
+  setSidebarVisible(visible) {
+    sidebarVisible = visible;
+    iframe.parentElement.hidden = !visible;
+    sidebar.send("visibility", { visible });
+  },
+};
+await selectDeal(currentId ?? deals[0]?.id);
+setInterval(() => currentId && loadRecord(), 2000);

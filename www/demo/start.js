@@ -1,0 +1,271 @@
+// The demo stack: the sandbox (SpotDraft + CRM emulators), the relay, the sidebar on its own
+// origin, and a mock CRM deal page on another origin that embeds the sidebar exactly as a real
+// host does. `node www/demo/start.js` (via scripts/demo.sh) prints the URL; Ctrl-C stops it all.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { mintToken, SpotDraftClient } from "../../pkg/node.js";
+import { startRelayServer } from "../relay/server.js";
+import { canonicalDeal, DEAL_PROPERTIES, SPOTDRAFT_PROPERTIES } from "./hubspot-deal.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml" };
+const DEMO_HOST_SECRET = "demo-host-secret-for-the-local-demo-only-0123456789";
+
+async function startSandbox({ spotdraftPort, crmPort, stateDir, log }) {
+  const args = ["--spotdraft-port", String(spotdraftPort), "--crm-port", String(crmPort), "--local-testing"];
+  args.push(...(stateDir ? ["--state-file", join(stateDir, "sandbox-state.json")] : ["--no-state-file"]));
+  const child = spawn(join(root, "target/debug/sandbox"), args, { stdio: ["ignore", "pipe", "pipe"] });
+  child.stderr.on("data", (chunk) => log(`[sandbox] ${chunk}`.trimEnd()));
+  const lines = createInterface({ input: child.stdout });
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the sandbox did not start (is target/debug/sandbox built?)")), 20_000);
+    lines.on("line", (line) => {
+      const match = line.match(/^SANDBOX_READY spotdraft=(\S+) crm=(\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ spotdraft: match[1], crm: match[2] });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the sandbox exited with ${code}`)));
+  });
+  const info = await (await fetch(`${ready.spotdraft}/__sandbox/workspaces`)).json();
+  return {
+    ...ready,
+    info,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once("exit", resolve);
+      child.kill("SIGTERM");
+    }),
+  };
+}
+
+function templatesFor(workspace) {
+  const find = (pattern) => workspace.templates.find((t) => pattern.test(t.name));
+  const nda = find(/Non-Disclosure/);
+  const msa = find(/Master Services/);
+  return [
+    { templateId: nda.id, label: "Mutual NDA", contractTypeId: nda.contract_type_id, organizationType: "company", fields: [
+      { variable: "effective_date", source: "deal.closeDate", encoding: "date" },
+      { variable: "nda_kind", value: "mutual", encoding: "enum" },
+      { variable: "purpose", value: "Evaluating a commercial relationship", encoding: "string" },
+      { variable: "governing_law", value: "US-DE", encoding: "enum" },
+      { variable: "confidentiality_term", value: 2, encoding: "duration", unit: "YEARS" },
+    ] },
+    { templateId: msa.id, label: "Master Services Agreement", contractTypeId: msa.contract_type_id, organizationType: "company", fields: [
+      { variable: "agreement_date", source: "deal.closeDate", encoding: "date" },
+      { variable: "customer_legal_name", source: "account.name", encoding: "string" },
+      { variable: "contract_value", source: "deal.amount", encoding: "currency" },
+      { variable: "subscription_term", value: 12, encoding: "duration", unit: "MONTHS" },
+      { variable: "billing_frequency", value: "annually", encoding: "enum" },
+      { variable: "auto_renewal", value: true, encoding: "boolean" },
+    ] },
+  ];
+}
+
+export function demoRelayConfig(sandbox, sidebarOrigin) {
+  const workspace = sandbox.info.workspaces.find((w) => w.name === "uat");
+  return {
+    environments: {
+      uat: {
+        plugin: {
+          environment: "uat",
+          crm: { host: "hubspot", accountId: String(sandbox.info.crm.portal_id) },
+          api: { baseUrl: sandbox.spotdraft },
+          creationStages: ["qualifiedtobuy", "decisionmakerboughtin", "contractsent"],
+          allowedOrigins: [sidebarOrigin],
+          templates: templatesFor(workspace),
+        },
+        spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
+        crm: { baseUrl: sandbox.crm, token: sandbox.info.crm.bearer_token },
+        hostSecrets: { demo: DEMO_HOST_SECRET },
+      },
+    },
+  };
+}
+
+/**
+ * A small static server. `routes` are [prefix, target]: a prefix ending in "/" maps to a directory,
+ * any other prefix is an exact path mapped to a file or to a function (request, response) => void.
+ */
+function staticServer(routes, api) {
+  return createServer(async (request, response) => {
+    const url = new URL(request.url, "http://localhost");
+    try {
+      if (api && url.pathname.startsWith("/demo-api/")) return await api(request, response, url);
+      for (const [prefix, target] of routes) {
+        if (!prefix.endsWith("/")) {
+          if (url.pathname !== prefix) continue;
+          if (typeof target === "function") return target(request, response);
+          return await sendFile(response, target);
+        }
+        if (!url.pathname.startsWith(prefix)) continue;
+        const relative = normalize(decodeURIComponent(url.pathname.slice(prefix.length)) || "index.html");
+        if (relative.startsWith("..") || relative.startsWith("/")) break;
+        return await sendFile(response, join(target, relative));
+      }
+      response.writeHead(404, { "content-type": "text/plain" });
+      response.end("not found");
+    } catch (error) {
+      response.writeHead(error.code === "ENOENT" || error.code === "EISDIR" ? 404 : 500, { "content-type": "text/plain" });
+      response.end(error.code === "ENOENT" ? "not found" : "error");
+    }
+  });
+}
+
+async function sendFile(response, file) {
+  const body = await readFile(file);
+  response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+  response.end(body);
+}
+
+function json(response, status, body) {
+  response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  response.end(JSON.stringify(body));
+}
+
+async function readJson(request) {
+  const chunks = [];
+  for await (const chunk of request) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+}
+
+function closeServer(server) {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}
+
+function listen(server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(`http://${host}:${server.address().port}`));
+  });
+}
+
+export async function startDemo({
+  host = "127.0.0.1", pagePort = 8785, sidebarPort = 8786, relayPort = 8788, spotdraftPort = 8790, crmPort = 8791,
+  stateDir = join(root, ".demo-state"), log = (line) => console.log(line), relayLog = () => {},
+} = {}) {
+  if (stateDir) mkdirSync(stateDir, { recursive: true });
+  const sandbox = await startSandbox({ spotdraftPort, crmPort, stateDir, log });
+  const closers = [sandbox.stop];
+  try {
+    // The sidebar trusts host messages only from the CRM page's origin, known once it listens.
+    let sidebarSettings = { allowedHostOrigins: [] };
+    const sidebarServer = staticServer([
+      ["/sidebar/config.json", (request, response) => json(response, 200, sidebarSettings)],
+      ["/sidebar/", join(root, "www/sidebar")],
+      ["/pkg/", join(root, "pkg")],
+    ]);
+    const sidebarOrigin = await listen(sidebarServer, sidebarPort, host);
+    closers.unshift(() => closeServer(sidebarServer));
+    const relay = await startRelayServer({ config: demoRelayConfig(sandbox, sidebarOrigin), port: relayPort, host, stateDir: stateDir ?? join(root, ".relay-state"), log: relayLog });
+    closers.unshift(relay.close);
+    await registerWebhookOnce(sandbox, relay.url);
+    const crmCall = async (method, path, body) => {
+      const reply = await fetch(`${sandbox.crm}${path}`, {
+        method, headers: { authorization: `Bearer ${sandbox.info.crm.bearer_token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: reply.status, json: await reply.json().catch(() => null) };
+    };
+    const portal = String(sandbox.info.crm.portal_id);
+    let pageOrigin = "";
+    const api = async (request, response, url) => {
+      const parts = url.pathname.split("/").filter(Boolean).slice(1);
+      if (request.method === "GET" && parts[0] === "config") {
+        return json(response, 200, { relayUrl: relay.url, sidebarUrl: `${sidebarOrigin}/sidebar/index.html?host=demo`, sidebarOrigin, environment: "uat", tenant: portal });
+      }
+      if (request.method === "GET" && parts[0] === "deals" && parts.length === 1) {
+        const list = await crmCall("GET", `/crm/v3/objects/deals?limit=100&properties=dealname,dealstage`);
+        return json(response, 200, (list.json?.results ?? []).map((d) => ({ id: d.id, name: d.properties.dealname, stage: d.properties.dealstage })));
+      }
+      if (parts[0] === "deals" && parts[1]) {
+        const id = parts[1];
+        if (!/^[0-9]+$/.test(id)) return json(response, 400, { error: "bad deal id" });
+        if (request.method === "GET" && parts.length === 2) {
+          const deal = await crmCall("GET", `/crm/v3/objects/deals/${id}?properties=${[...DEAL_PROPERTIES, ...SPOTDRAFT_PROPERTIES].join(",")}&associations=companies,contacts`);
+          if (deal.status !== 200) return json(response, deal.status, { error: "deal not found" });
+          const companyId = deal.json.associations?.companies?.results?.[0]?.id;
+          const contactId = deal.json.associations?.contacts?.results?.[0]?.id;
+          const company = companyId ? (await crmCall("GET", `/crm/v3/objects/companies/${companyId}?properties=name,address,city,state,zip,country`)).json : null;
+          const contact = contactId ? (await crmCall("GET", `/crm/v3/objects/contacts/${contactId}?properties=firstname,lastname,email`)).json : null;
+          return json(response, 200, { record: deal.json.properties, deal: canonicalDeal(deal.json, company, contact) });
+        }
+        if (request.method === "POST" && parts[2] === "stage") {
+          const { stage } = await readJson(request);
+          const reply = await crmCall("PATCH", `/crm/v3/objects/deals/${id}`, { properties: { dealstage: String(stage) } });
+          return json(response, reply.status, reply.json);
+        }
+        if (request.method === "POST" && parts[2] === "token") {
+          // What a real host's server side does: mint a short-lived token bound to this record.
+          return json(response, 200, { token: mintToken(DEMO_HOST_SECRET, { host: "demo", tenant: portal, record: id, user: "demo-seller" }, 600), expiresAt: Math.floor(Date.now() / 1000) + 600 });
+        }
+        if (request.method === "GET" && parts[2] === "contracts") {
+          const all = await (await fetch(`${sandbox.spotdraft}/__sandbox/contracts`)).json();
+          const key = `hubspot:${portal}:deal:${id}`;
+          return json(response, 200, all.filter((c) => c.external_metadata?.id === key).map((c) => ({ id: c.id, name: c.name, status: c.status })));
+        }
+      }
+      if (request.method === "POST" && parts[0] === "sandbox" && parts[1] === "transition") {
+        const { contractId, to } = await readJson(request);
+        if (!/^T-[0-9]+$/.test(String(contractId))) return json(response, 400, { error: "bad contract id" });
+        const reply = await fetch(`${sandbox.spotdraft}/__sandbox/contracts/${contractId}/transition`, {
+          method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ to: String(to) }),
+        });
+        return json(response, reply.status, await reply.json().catch(() => ({})));
+      }
+      return json(response, 404, { error: "not found" });
+    };
+    const pageServer = staticServer([
+      ["/protocol.js", join(root, "www/sidebar/protocol.js")],
+      ["/hosts/", join(root, "www/sidebar/hosts")],
+      ["/", join(root, "www/demo")],
+    ], api);
+    pageOrigin = await listen(pageServer, pagePort, host);
+    closers.unshift(() => closeServer(pageServer));
+    sidebarSettings = { allowedHostOrigins: [pageOrigin] };
+    return {
+      url: `${pageOrigin}/`,
+      pageOrigin,
+      sidebarOrigin,
+      relay,
+      sandbox,
+      portal,
+      async stop() {
+        for (const close of closers) await close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    throw error;
+  }
+}
+
+async function registerWebhookOnce(sandbox, relayUrl) {
+  const url = `${relayUrl}/webhooks/spotdraft/uat`;
+  const existing = await (await fetch(`${sandbox.spotdraft}/__sandbox/webhooks`)).json();
+  if (JSON.stringify(existing).includes(url)) return;
+  const workspace = sandbox.info.workspaces.find((w) => w.name === "uat");
+  const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: workspace.client_id, clientSecret: workspace.client_secret } });
+  await client.registerStatusWebhook(url, "spotdraft-crm demo relay");
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const demo = await startDemo();
+  console.log(`\nspotdraft-crm demo is running:\n\n  ${demo.url}\n\n  relay      ${demo.relay.url}\n  sidebar    ${demo.sidebarOrigin}\n  SpotDraft  ${demo.sandbox.spotdraft} (sandbox)\n  CRM        ${demo.sandbox.crm} (sandbox, HubSpot-shaped)\n\nCtrl-C stops everything.`);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, async () => {
+      await demo.stop();
+      process.exit(0);
+    });
+  }
+}

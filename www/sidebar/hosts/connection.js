@@ -1,0 +1,82 @@
+// The contract between the sidebar shell and a host adapter.
+//
+// Every adapter (hosts/*.js) resolves to a HostConnection; the shell uses nothing else of the host:
+//
+//   interface HostConnection {
+//     context: HostContext                       // see ../protocol.js
+//     on(type: "record.changed" | "visibility" | "theme.changed", handler: (payload) => void): void
+//     refreshSession(): Promise<{ token: string, expiresAt: number }>   // unix seconds
+//     resize(height: number): void
+//     toast(level: "info" | "success" | "error", message: string): void
+//     openUrl(url: string): void                 // https only; adapters refuse anything else
+//   }
+//
+// In-process hosts (Zoho widget, Pipedrive panel) build it from their SDK; iframe hosts (the demo
+// page, Salesforce) build it over sdx/1 with `connectToParent`.
+
+import { Channel, PROTOCOL, isEnvelope, originAllowed } from "../protocol.js";
+
+export function safeHttpsUrl(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+class Listeners {
+  constructor() {
+    this.handlers = new Map();
+  }
+  on(type, handler) {
+    if (!this.handlers.has(type)) this.handlers.set(type, []);
+    this.handlers.get(type).push(handler);
+  }
+  emit(type, payload) {
+    for (const handler of this.handlers.get(type) ?? []) handler(payload);
+  }
+}
+
+/**
+ * Waits for the parent's init over sdx/1. Messages from any window but the parent, from origins not
+ * in `allowedOrigins`, or not shaped as sdx/1 are ignored.
+ */
+export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = window }) {
+  return new Promise((resolve, reject) => {
+    if (win.parent === win) {
+      reject(Object.assign(new Error("the sidebar must be embedded by a CRM host"), { code: "NO_HOST" }));
+      return;
+    }
+    const timer = setTimeout(() => {
+      win.removeEventListener("message", onMessage);
+      reject(Object.assign(new Error("the CRM host did not answer"), { code: "HOST_TIMEOUT" }));
+    }, timeoutMs);
+    function onMessage(event) {
+      if (event.source !== win.parent || !originAllowed(event.origin, allowedOrigins)) return;
+      const data = event.data;
+      if (!isEnvelope(data) || data.kind !== "req" || data.type !== "init" || !event.ports?.[0]) return;
+      const context = data.payload;
+      if (!context || context.protocol !== PROTOCOL || !context.deal || !context.session?.token || !context.relayUrl) return;
+      win.removeEventListener("message", onMessage);
+      clearTimeout(timer);
+      const listeners = new Listeners();
+      const channel = new Channel(event.ports[0], "c-", { onEvent: (type, payload) => listeners.emit(type, payload) });
+      channel.port.postMessage({ sdx: PROTOCOL, kind: "res", id: data.id, ok: true, payload: { accepted: true } });
+      resolve({
+        context,
+        origin: event.origin,
+        on: (type, handler) => listeners.on(type, handler),
+        refreshSession: () => channel.request("session.refresh"),
+        resize: (height) => channel.event("ui.resize", { height }),
+        toast: (level, message) => channel.request("ui.toast", { level, message }).catch(() => {}),
+        openUrl: (url) => {
+          const safe = safeHttpsUrl(url);
+          if (safe) channel.request("ui.openUrl", { url: safe }).catch(() => win.open(safe, "_blank", "noopener"));
+        },
+      });
+    }
+    win.addEventListener("message", onMessage);
+    win.parent.postMessage({ sdx: PROTOCOL, kind: "evt", type: "hello", payload: { versions: [PROTOCOL] } }, "*");
+  });
+}

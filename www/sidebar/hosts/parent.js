@@ -1,0 +1,51 @@
+// The host page's half of sdx/1: embed the sidebar iframe, answer its hello with init over a
+// MessageChannel, serve its requests and forward record/visibility/theme events. Used by the demo
+// CRM page; the Salesforce LWC implements the same steps inside Lightning.
+
+import { Channel, PROTOCOL, isEnvelope } from "../protocol.js";
+
+/**
+ * @param {HTMLIFrameElement} iframe the sidebar iframe (src on the sidebar's own origin)
+ * @param {string} sidebarOrigin its exact origin; hello from anywhere else is ignored
+ * @param {() => Promise<object>} context builds the HostContext (deal, fresh session token, …)
+ * @param {{ refreshSession, toast?, openUrl?, resize?, refreshRecord? }} handlers
+ */
+export function embedSidebar({ iframe, sidebarOrigin, context, handlers, win = window }) {
+  let channel = null;
+  async function onMessage(event) {
+    if (event.source !== iframe.contentWindow || event.origin !== sidebarOrigin) return;
+    const data = event.data;
+    if (!isEnvelope(data) || data.kind !== "evt" || data.type !== "hello") return;
+    const { port1, port2 } = new MessageChannel();
+    channel = new Channel(port1, "s-", {
+      onRequest: async (type, payload) => {
+        switch (type) {
+          case "session.refresh": return handlers.refreshSession();
+          case "ui.toast": return handlers.toast?.(payload.level, String(payload.message ?? "")) ?? {};
+          case "ui.openUrl": {
+            const url = new URL(String(payload.url));
+            if (url.protocol !== "https:") throw Object.assign(new Error("only https links open"), { code: "DENIED" });
+            win.open(url.href, "_blank", "noopener");
+            return {};
+          }
+          case "record.refresh": return handlers.refreshRecord?.() ?? {};
+          default: throw Object.assign(new Error(`${type} is not supported`), { code: "UNSUPPORTED" });
+        }
+      },
+      onEvent: (type, payload) => {
+        if (type === "ui.resize" && Number.isFinite(payload.height)) handlers.resize?.(payload.height);
+      },
+    });
+    const payload = { protocol: PROTOCOL, ...(await context()) };
+    iframe.contentWindow.postMessage({ sdx: PROTOCOL, kind: "req", id: "s-init", type: "init", payload }, sidebarOrigin, [port2]);
+  }
+  win.addEventListener("message", onMessage);
+  return {
+    send(type, payload) {
+      channel?.event(type, payload);
+    },
+    close() {
+      win.removeEventListener("message", onMessage);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// sdx/1: the messages between a CRM host and the sidebar (../shared/crm-hosts/HOSTS.md §8, as
+// implemented here). Shared by the sidebar page (child) and every host page that embeds it (parent).
+//
+// Envelope: { sdx: 1, kind: "req" | "res" | "evt", id?, type?, ok?, payload?, error? }
+//
+// Handshake (postMessage hosts: demo page, Salesforce LWC):
+//   1. sidebar iframe → parent, to "*": { sdx:1, kind:"evt", type:"hello", payload:{ versions:[1] } }
+//      (the only message ever sent to "*"; it carries nothing sensitive)
+//   2. parent checks event.source === iframe.contentWindow and event.origin === the sidebar's origin,
+//      creates a MessageChannel and posts { kind:"req", id, type:"init", payload: HostContext } to that
+//      exact origin, transferring port2.
+//   3. the sidebar checks event.source === window.parent and event.origin ∈ its allowed host origins,
+//      answers { kind:"res", id, ok:true } on the port; everything after that uses the port.
+//
+// HostContext (init payload):
+//   { protocol: 1, host: "demo"|"hubspot"|"salesforce"|"zoho"|"pipedrive", environment: "uat"|"production",
+//     relayUrl, tenant: string, deal: DealInput (the core's canonical deal), user?: { id, email, locale },
+//     theme: "light"|"dark", session: { token, expiresAt } }
+//
+// Sidebar → host requests: "session.refresh" → { token, expiresAt }; "ui.toast" { level, message };
+//   "ui.openUrl" { url } (https only); "record.refresh" {}.
+// Sidebar → host events: "ui.resize" { height }.
+// Host → sidebar events: "record.changed" { deal }; "visibility" { visible }; "theme.changed" { theme }.
+
+export const PROTOCOL = 1;
+export const REQUEST_TIMEOUT_MS = 12_000;
+const MAX_MESSAGE_BYTES = 900 * 1024;
+
+/** Whether `data` is a well-formed sdx/1 envelope; anything else is ignored by both sides. */
+export function isEnvelope(data) {
+  if (!data || typeof data !== "object" || data.sdx !== PROTOCOL) return false;
+  if (!["req", "res", "evt"].includes(data.kind)) return false;
+  if (data.kind !== "res" && (typeof data.type !== "string" || data.type.length > 64)) return false;
+  if (data.kind !== "evt" && (typeof data.id !== "string" || data.id.length > 64)) return false;
+  try {
+    return JSON.stringify(data).length <= MAX_MESSAGE_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Request/response and events over a MessagePort (or anything with postMessage + onmessage).
+ * `prefix` marks ids this side generates ("c-" sidebar, "s-" shell/host).
+ */
+export class Channel {
+  constructor(port, prefix, { onRequest = async () => { throw new Error("UNSUPPORTED"); }, onEvent = () => {} } = {}) {
+    this.port = port;
+    this.prefix = prefix;
+    this.next = 1;
+    this.pending = new Map();
+    this.onRequest = onRequest;
+    this.onEvent = onEvent;
+    port.onmessage = (event) => this.receive(event.data);
+  }
+
+  receive(data) {
+    if (!isEnvelope(data)) return;
+    if (data.kind === "res") {
+      const waiting = this.pending.get(data.id);
+      if (!waiting) return;
+      this.pending.delete(data.id);
+      clearTimeout(waiting.timer);
+      if (data.ok) waiting.resolve(data.payload ?? {});
+      else waiting.reject(Object.assign(new Error(data.error?.message ?? "host error"), { code: data.error?.code ?? "HOST_ERROR" }));
+    } else if (data.kind === "req") {
+      Promise.resolve()
+        .then(() => this.onRequest(data.type, data.payload ?? {}))
+        .then(
+          (payload) => this.port.postMessage({ sdx: PROTOCOL, kind: "res", id: data.id, ok: true, payload }),
+          (error) => this.port.postMessage({
+            sdx: PROTOCOL, kind: "res", id: data.id, ok: false,
+            error: { code: error?.code ?? "HOST_ERROR", message: String(error?.message ?? error), retryable: false },
+          }),
+        );
+    } else {
+      this.onEvent(data.type, data.payload ?? {});
+    }
+  }
+
+  request(type, payload = {}, timeoutMs = REQUEST_TIMEOUT_MS) {
+    const id = `${this.prefix}${this.next++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(Object.assign(new Error(`${type} timed out`), { code: "HOST_TIMEOUT" }));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.port.postMessage({ sdx: PROTOCOL, kind: "req", id, type, payload });
+    });
+  }
+
+  event(type, payload = {}) {
+    this.port.postMessage({ sdx: PROTOCOL, kind: "evt", type, payload });
+  }
+}
+
+/** "https://app.hubspot.com" or a pattern with one leading "*." ("https://*.lightning.force.com"). */
+export function originAllowed(origin, allowed) {
+  return allowed.some((pattern) => {
+    if (pattern === origin) return true;
+    const match = pattern.match(/^(https?):\/\/\*\.(.+)$/);
+    if (!match) return false;
+    const [, scheme, suffix] = match;
+    return origin.startsWith(`${scheme}://`) && origin.endsWith(`.${suffix}`) && !origin.slice(scheme.length + 3, -suffix.length - 1).includes("/");
+  });
+}

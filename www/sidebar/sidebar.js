@@ -1,0 +1,169 @@
+// The sidebar shell: connects to the host, feeds the core's state machine, renders its view as
+// plain DOM (text only, never HTML from data) and runs its effects. No business rule lives here.
+import { load, SdxSidebar } from "../pkg/index.js";
+import { connectToParent } from "./hosts/connection.js";
+
+const app = document.getElementById("app");
+const params = new URLSearchParams(location.search);
+
+async function connectHost(settings) {
+  const host = params.get("host") ?? "demo";
+  switch (host) {
+    case "zoho": return (await import("./hosts/zoho.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
+    case "pipedrive": return (await import("./hosts/pipedrive.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
+    default: return connectToParent({ allowedOrigins: settings.allowedHostOrigins ?? [] });
+  }
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === "className") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) if (child) node.append(child);
+  return node;
+}
+
+function showFatal(message) {
+  app.replaceChildren(el("div", { className: "banner error", role: "alert" }, el("p", { className: "muted", text: message })));
+  app.setAttribute("aria-busy", "false");
+}
+
+async function main() {
+  let settings = {};
+  try {
+    settings = await (await fetch("./config.json", { cache: "no-store" })).json();
+  } catch {
+    // Without settings no host origin is trusted: the connection below then never completes.
+  }
+  let host;
+  try {
+    [, host] = await Promise.all([load(), connectHost(settings)]);
+  } catch (error) {
+    showFatal(error.code === "NO_HOST" ? "Open this from a deal in your CRM." : "The CRM did not connect to the contract sidebar. Reload the record to try again.");
+    return;
+  }
+  const context = host.context;
+  if (context.theme === "dark" || context.theme === "light") document.documentElement.classList.add(`theme-${context.theme}`);
+  let sidebar;
+  try {
+    sidebar = new SdxSidebar(
+      { environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() },
+      context.deal,
+    );
+  } catch (error) {
+    showFatal(error.message);
+    return;
+  }
+
+  let tickTimer = null;
+  let lastView = null;
+
+  function dispatch(msg) {
+    let output;
+    try {
+      output = sidebar.update(msg);
+    } catch (error) {
+      console.warn("sidebar: message refused", error.code, error.message);
+      return;
+    }
+    render(output.view);
+    output.effects.forEach(run);
+  }
+
+  async function perform(effect, retried = false) {
+    const message = await sidebar.perform(effect);
+    if (message?.error?.code === "unauthorized" && !retried) {
+      try {
+        const session = await host.refreshSession();
+        sidebar.setToken(session.token);
+        return perform(effect, true);
+      } catch {
+        return message;
+      }
+    }
+    return message;
+  }
+
+  function run(effect) {
+    switch (effect.type) {
+      case "scheduleTick":
+        clearTimeout(tickTimer);
+        tickTimer = setTimeout(() => dispatch({ type: "tick" }), effect.inMs);
+        break;
+      case "cancelTick":
+        clearTimeout(tickTimer);
+        tickTimer = null;
+        break;
+      case "openUrl":
+        host.openUrl(effect.url);
+        break;
+      default:
+        perform(effect).then((message) => message && dispatch(message));
+    }
+  }
+
+  function render(view) {
+    lastView = view;
+    const focused = document.activeElement?.dataset?.key;
+    const heading = el("h1", {}, el("span", { text: "SpotDraft contracts" }), view.environmentBadge && el("span", { className: "badge", text: view.environmentBadge, title: "Test environment" }));
+    const parts = [heading];
+    if (view.banner) {
+      const banner = view.banner;
+      parts.push(el("div", { className: `banner ${banner.tone}`, role: banner.tone === "error" ? "alert" : "status" },
+        el("p", { text: banner.text }),
+        banner.details.length > 0 && el("ul", {}, banner.details.map((d) => el("li", { text: d }))),
+        (banner.retry || banner.dismissible) && el("div", { className: "row" },
+          banner.retry && el("button", { type: "button", "data-key": "retry", onclick: () => dispatch({ type: "retryClicked" }), text: "Try again" }),
+          banner.dismissible && el("button", { type: "button", className: "link", "data-key": "dismiss", onclick: () => dispatch({ type: "dismissNotice" }), text: "Dismiss" }))));
+    }
+    if (view.phase === "loading") parts.push(el("p", { className: "muted", role: "status", text: "Loading contracts…" }));
+    if (view.freshness) parts.push(el("p", { className: "muted small", role: "status", text: view.freshness }));
+    if (view.create) {
+      const create = view.create;
+      const reasonsId = "create-reasons";
+      parts.push(el("section", { "aria-label": "Create a contract", className: "create" },
+        view.emptyText && el("p", { className: "muted", text: view.emptyText }),
+        create.showPicker && el("label", {}, "Template",
+          el("select", { "data-key": "template", onchange: (event) => dispatch({ type: "templateSelected", templateId: Number(event.target.value) }) },
+            el("option", { value: "", text: "Choose a template", disabled: true, selected: !create.templates.some((t) => t.selected) }),
+            create.templates.map((t) => el("option", { value: t.templateId, text: t.label, selected: t.selected })))),
+        el("button", {
+          type: "button", className: "primary", "data-key": "create", disabled: !create.enabled, "aria-busy": create.busy ? "true" : null,
+          "aria-describedby": create.reasons.length ? reasonsId : null, onclick: () => dispatch({ type: "createClicked" }), text: create.label,
+        }),
+        create.reasons.length > 0 && el("ul", { id: reasonsId, className: "reasons muted small" }, create.reasons.map((r) => el("li", { text: r })))));
+    }
+    if (view.contracts.length > 0) {
+      parts.push(el("ul", { className: "contracts", "aria-label": "Contracts for this deal" }, view.contracts.map((c) =>
+        el("li", { className: "contract", "data-contract": c.id },
+          el("div", { className: "name", text: c.name }),
+          el("div", { className: "row small" }, el("span", { className: `pill ${c.tone}`, text: c.statusLabel }), el("span", { className: "muted", text: c.updatedText })),
+          el("div", { className: "row" }, c.actions.map((a) => el("button", {
+            type: "button", "data-key": `${a.action}:${c.id}`, "data-action": a.action, disabled: !a.enabled, "aria-busy": a.busy ? "true" : null,
+            onclick: () => dispatch({ type: `${a.action}Clicked`, contractId: c.id }), text: a.label,
+          })))))));
+    }
+    app.replaceChildren(...parts);
+    app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");
+    if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+    host.resize(Math.ceil(document.documentElement.scrollHeight));
+  }
+
+  host.on("record.changed", (payload) => dispatch({ type: "recordChanged", deal: payload.deal }));
+  host.on("visibility", (payload) => dispatch({ type: "visibilityChanged", visible: Boolean(payload.visible) }));
+  host.on("theme.changed", (payload) => {
+    document.documentElement.classList.remove("theme-dark", "theme-light");
+    if (payload.theme === "dark" || payload.theme === "light") document.documentElement.classList.add(`theme-${payload.theme}`);
+  });
+  document.addEventListener("visibilitychange", () => dispatch({ type: "visibilityChanged", visible: document.visibilityState === "visible" }));
+  // Relative times ("updated 3 min ago") age without any message.
+  setInterval(() => lastView && render(sidebar.view()), 30_000);
+  dispatch({ type: "start" });
+}
+
+main();
