@@ -1,0 +1,240 @@
+// SpotDraft contracts card for HubSpot deal records (crm.record.sidebar).
+//
+// HubSpot runs this card in a worker with no DOM and no native fetch, and WebAssembly is not an option
+// there (shared/crm-hosts/HOSTS.md §1), so the card is a thin renderer over the relay:
+// - every call goes through hubspot.fetch, which HubSpot signs (X-HubSpot-Signature-v3) and to which it
+//   appends portalId/userId; the relay verifies the signature and binds the call to this deal;
+// - the list shows what the relay returns (name, statusLabel in seller words, link); whether a create is
+//   allowed is the relay's decision, and its refusal is shown as it words it;
+// - "Open full sidebar" opens the sidebar page (core + shell) in HubSpot's iframe modal.
+// Every text from data is passed as a child of HubSpot's components, which render it as text.
+
+import React, { useCallback, useEffect, useRef, useState } from "react";
+import {
+  Alert,
+  Button,
+  Divider,
+  Flex,
+  Link,
+  LoadingSpinner,
+  Select,
+  Tag,
+  Text,
+  hubspot,
+  useExtensionActions,
+  useExtensionContext,
+} from "@hubspot/ui-extensions";
+import { useAssociations } from "@hubspot/ui-extensions/crm";
+import { CUSTOM_PROPERTIES, ENVIRONMENT, RELAY_URL, SIDEBAR_URL } from "./config.js";
+
+export const DEAL_PROPERTIES = ["dealname", "amount", "deal_currency_code", "dealstage", "closedate"];
+const COMPANY_PROPERTIES = ["name", "address", "city", "state", "zip", "country"];
+const CONTACT_PROPERTIES = ["firstname", "lastname", "email"];
+const TIMEOUT_MS = 12_000;
+
+export function safeHttpsUrl(url) {
+  try {
+    const parsed = new URL(String(url));
+    return parsed.protocol === "https:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function text(value) {
+  if (value === undefined || value === null) return undefined;
+  const s = String(value).trim();
+  return s === "" ? undefined : s;
+}
+
+function compact(object) {
+  const out = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (value === undefined || value === null || value === "") continue;
+    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+/** HubSpot deal properties (+ the first associated company and contact) → the core's canonical deal. */
+export function dealFromHubSpot(dealId, properties, company, contact, customProperties = []) {
+  const p = properties ?? {};
+  const c = company?.properties ?? {};
+  const k = contact?.properties ?? {};
+  const custom = {};
+  for (const name of customProperties) {
+    if (text(p[name]) !== undefined) custom[name] = p[name];
+  }
+  return compact({
+    id: String(dealId),
+    name: text(p.dealname),
+    amount: text(p.amount),
+    currency: text(p.deal_currency_code),
+    stage: text(p.dealstage),
+    closeDate: text(p.closedate),
+    account: text(c.name)
+      ? compact({
+        id: company.toObjectId != null ? String(company.toObjectId) : undefined,
+        name: text(c.name),
+        address: compact({
+          lineOne: text(c.address), city: text(c.city), state: text(c.state), zipcode: text(c.zip), country: text(c.country),
+        }),
+      })
+      : undefined,
+    primaryContact: contact
+      ? (() => {
+        const person = compact({
+          id: contact.toObjectId != null ? String(contact.toObjectId) : undefined,
+          firstName: text(k.firstname), lastName: text(k.lastname), email: text(k.email),
+        });
+        return Object.keys(person).some((key) => key !== "id") ? person : undefined;
+      })()
+      : undefined,
+    custom,
+  });
+}
+
+function relayError(status, body) {
+  const message = body?.error?.message ?? `The SpotDraft service answered ${status}.`;
+  return Object.assign(new Error(message), { code: body?.error?.code ?? `UPSTREAM_${status}` });
+}
+
+export function SpotdraftContracts({
+  relayUrl = RELAY_URL,
+  environment = ENVIRONMENT,
+  sidebarUrl = SIDEBAR_URL,
+  customProperties = CUSTOM_PROPERTIES,
+}) {
+  const context = useExtensionContext();
+  const actions = useExtensionActions();
+  const dealId = String(context?.crm?.objectId ?? "");
+  const company = useAssociations({ toObjectType: "0-2", properties: COMPANY_PROPERTIES, pageLength: 1 });
+  const contact = useAssociations({ toObjectType: "0-1", properties: CONTACT_PROPERTIES, pageLength: 1 });
+
+  const [contracts, setContracts] = useState(null);
+  const [templates, setTemplates] = useState([]);
+  const [templateId, setTemplateId] = useState(null);
+  const [loadError, setLoadError] = useState(null);
+  const [createError, setCreateError] = useState(null);
+  const [creating, setCreating] = useState(false);
+  const inFlight = useRef(false);
+
+  const base = `${String(relayUrl).replace(/\/+$/, "")}/api/${environment}/deals/${encodeURIComponent(dealId)}`;
+
+  const call = useCallback(async (url, { method = "GET", body } = {}) => {
+    const response = await hubspot.fetch(url, body === undefined ? { method, timeout: TIMEOUT_MS } : { method, timeout: TIMEOUT_MS, body });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) throw relayError(response.status, data);
+    return data;
+  }, []);
+
+  const load = useCallback(async () => {
+    setLoadError(null);
+    try {
+      const [config, list] = await Promise.all([
+        call(`${String(relayUrl).replace(/\/+$/, "")}/api/${environment}/config`),
+        call(`${base}/contracts`),
+      ]);
+      const offered = Array.isArray(config?.templates) ? config.templates : [];
+      setTemplates(offered);
+      setTemplateId((current) => current ?? offered[0]?.templateId ?? null);
+      setContracts(Array.isArray(list) ? list : []);
+    } catch (error) {
+      setLoadError(error.message);
+    }
+  }, [base, call, environment, relayUrl]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  const create = useCallback(async () => {
+    if (inFlight.current || templateId == null) return;
+    inFlight.current = true;
+    setCreating(true);
+    setCreateError(null);
+    try {
+      const properties = await actions.fetchCrmObjectProperties([...DEAL_PROPERTIES, ...customProperties]);
+      const deal = dealFromHubSpot(dealId, properties, company.results?.[0], contact.results?.[0], customProperties);
+      const outcome = await call(`${base}/contracts`, { method: "POST", body: { deal, templateId } });
+      actions.addAlert({
+        type: "success",
+        title: "SpotDraft",
+        message: outcome?.created === false ? "This deal already has a contract; it is shown below." : "Contract created in SpotDraft.",
+      });
+      actions.refreshObjectProperties?.();
+      await load();
+    } catch (error) {
+      setCreateError(error.message);
+    } finally {
+      inFlight.current = false;
+      setCreating(false);
+    }
+  }, [actions, base, call, company.results, contact.results, customProperties, dealId, load, templateId]);
+
+  const openSidebar = useCallback(() => {
+    const url = new URL(sidebarUrl);
+    url.searchParams.set("host", "hubspot");
+    url.searchParams.set("env", environment);
+    url.searchParams.set("dealId", dealId);
+    url.searchParams.set("portalId", String(context?.portal?.id ?? ""));
+    actions.openIframeModal(
+      { uri: url.href, height: 800, width: 640, title: "SpotDraft contracts", flush: true },
+      () => load(),
+    );
+  }, [actions, context, dealId, environment, load, sidebarUrl]);
+
+  if (loadError) {
+    return (
+      <Flex direction="column" gap="sm">
+        <Alert title="SpotDraft is unavailable" variant="danger">{loadError}</Alert>
+        <Button onClick={() => load()}>Try again</Button>
+      </Flex>
+    );
+  }
+  if (contracts === null) return <LoadingSpinner label="Loading contracts" />;
+
+  const associationsLoading = Boolean(company.isLoading || contact.isLoading);
+  return (
+    <Flex direction="column" gap="sm">
+      {contracts.length === 0 ? <Text>No SpotDraft contract for this deal yet.</Text> : null}
+      {contracts.map((contract) => {
+        const link = safeHttpsUrl(contract.link);
+        return (
+          <Flex key={String(contract.id)} direction="column" gap="xs">
+            <Text format={{ fontWeight: "bold" }}>{String(contract.name ?? contract.id)}</Text>
+            <Tag variant="default">{String(contract.statusLabel ?? contract.status ?? "")}</Tag>
+            {link ? <Link href={{ url: link, external: true }}>Open in SpotDraft</Link> : null}
+          </Flex>
+        );
+      })}
+      <Divider />
+      {createError ? <Alert title="The contract was not created" variant="danger">{createError}</Alert> : null}
+      {templates.length > 1 ? (
+        <Select
+          label="Template"
+          name="template"
+          value={templateId ?? undefined}
+          options={templates.map((t) => ({ label: String(t.label), value: t.templateId }))}
+          onChange={(value) => setTemplateId(Number(value))}
+        />
+      ) : null}
+      <Button
+        variant="primary"
+        disabled={creating || templateId == null || associationsLoading}
+        onClick={() => create()}
+      >
+        {creating ? "Creating…" : "Create contract"}
+      </Button>
+      <Button variant="secondary" onClick={() => openSidebar()}>Open full sidebar</Button>
+    </Flex>
+  );
+}
+
+hubspot.extend(() => <SpotdraftContracts />);
