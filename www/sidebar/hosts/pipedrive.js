@@ -10,9 +10,11 @@
 //   `user_settings_change` events. No record data at all: the deal comes from the relay
 //   (`GET {relayUrl}/api/{env}/deals/{dealId}`), which reads it with the company's Pipedrive credentials.
 //
-// Loading the SDK: pages load the SDK's UMD build (`@pipedrive/app-extensions-sdk/dist/index.umd.js`,
-// which defines `window.AppExtensionsSDK`) before this module, or pass `SDK` (the class) or an already
-// initialised `sdk`.
+// Loading the SDK: the package ships CommonJS and a UMD build, no ES module. Loaded as a module script, the
+// UMD build (`@pipedrive/app-extensions-sdk/dist/index.umd.js`) defines `globalThis.AppExtensionsSDK`;
+// connect() imports it from `sdkUrl` (default: `../vendor/pipedrive-app-extensions-sdk.js` next to the
+// sidebar page's scripts, where the build copies it) unless the page already loaded it, or the caller
+// passes `SDK` (the class) or an already initialised `sdk`.
 //
 // The SDK itself posts to the parent with target "*" and reads replies only from the MessagePort it
 // transferred, so no window-level message reaches this code. On top of that this adapter refuses to
@@ -85,10 +87,15 @@ function session(token) {
  * @param {Window} [options.win]
  * @param {object} [options.sdk] an initialised AppExtensionsSDK instance
  * @param {Function} [options.SDK] the AppExtensionsSDK class (default: win.AppExtensionsSDK, the UMD build)
+ * @param {string} [options.sdkUrl] where to import the UMD build from when it is not loaded yet
  * @param {string[]} [options.allowedOrigins] origins the panel may be embedded by
  * @returns {Promise<import("./connection.js").HostConnection>}
  */
-export async function connect({ env, relayUrl, win = window, sdk, SDK, allowedOrigins = PIPEDRIVE_ORIGINS } = {}) {
+export const DEFAULT_SDK_URL = new URL("../vendor/pipedrive-app-extensions-sdk.js", import.meta.url).href;
+
+export async function connect({
+  env, relayUrl, win = window, sdk, SDK, sdkUrl = DEFAULT_SDK_URL, allowedOrigins = PIPEDRIVE_ORIGINS,
+} = {}) {
   const parent = parentOrigin(win);
   if (parent && !originAllowed(parent, allowedOrigins)) {
     throw hostError("DENIED", `the panel is embedded by ${parent}, not by Pipedrive`);
@@ -101,7 +108,15 @@ export async function connect({ env, relayUrl, win = window, sdk, SDK, allowedOr
   const dealId = dealIdFrom(win.location.search);
 
   if (!sdk) {
-    const Sdk = SDK ?? win.AppExtensionsSDK;
+    let Sdk = SDK ?? win.AppExtensionsSDK;
+    if (typeof Sdk !== "function" && sdkUrl) {
+      try {
+        await import(sdkUrl);
+      } catch {
+        // reported below
+      }
+      Sdk = win.AppExtensionsSDK ?? globalThis.AppExtensionsSDK;
+    }
     if (typeof Sdk !== "function") {
       throw hostError("NO_HOST", "the Pipedrive SDK is not loaded (load @pipedrive/app-extensions-sdk's UMD build first)");
     }
