@@ -236,3 +236,26 @@ test("the Deluge function keeps the secret server-side and mints the relay's cla
   assert.ok(source.includes("hmacsha256"));
   assert.ok(source.includes("deployed in Zoho"));
 });
+
+test("without ZOHO on the page, the SDK script is added from sdkUrl and used once loaded", async () => {
+  const { win, zoho } = setup();
+  const added = [];
+  win.document.createElement = (tag) => ({ tag });
+  win.document.head = {
+    appendChild(script) {
+      added.push({ tag: script.tag, src: script.src });
+      setTimeout(() => {
+        win.ZOHO = zoho;
+        script.onload();
+      }, 1);
+    },
+  };
+  const host = await connect({ env: "uat", relayUrl: RELAY, win, sdkUrl: "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js" });
+  assert.deepEqual(added, [{ tag: "script", src: "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js" }]);
+  assert.equal(host.context.deal.id, DEAL.id);
+
+  const failing = setup();
+  failing.win.document.createElement = () => ({});
+  failing.win.document.head = { appendChild: (script) => setTimeout(() => script.onerror(), 1) };
+  await assert.rejects(connect({ env: "uat", relayUrl: RELAY, win: failing.win }), { code: "NO_HOST" });
+});

@@ -2,6 +2,10 @@
 // so shell and core run in this window and this adapter turns Zoho's embedded-app SDK (the global
 // `ZOHO`, from the page's <script> tag for Zoho's SDK) into a HostConnection (./connection.js).
 //
+// Loading the SDK: Zoho serves it from its CDN as a classic script that defines `window.ZOHO`. connect()
+// adds a <script> for `sdkUrl` (default: Zoho's 1.2 build) when the page has not loaded it, so the page's
+// CSP must allow that origin in script-src for the Zoho host; tests pass `zoho` directly.
+//
 // What Zoho gives a widget (../../../../shared/crm-hosts/HOSTS.md §3):
 // - `ZOHO.embeddedApp.on("PageLoad", data)` registered before `ZOHO.embeddedApp.init()`: `data.Entity`
 //   ("Deals") and `data.EntityId` (a string on a related list, an array on a button);
@@ -26,6 +30,7 @@ export const ZOHO_ORIGINS = [
   "https://crmsandbox.zoho.com.au",
 ];
 export const TOKEN_FUNCTION = "spotdraft_relay_token";
+export const ZOHO_SDK_URL = "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js";
 const RECORD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function hostError(code, message) {
@@ -140,19 +145,37 @@ function parentOrigin(win) {
   }
 }
 
+/** Adds a classic <script> for Zoho's SDK and waits for it; resolves to win.ZOHO or undefined. */
+function loadSdk(win, url) {
+  return new Promise((resolve) => {
+    const document = win.document;
+    if (!document?.createElement || !url) {
+      resolve(undefined);
+      return;
+    }
+    const script = document.createElement("script");
+    script.src = url;
+    script.async = true;
+    script.onload = () => resolve(win.ZOHO);
+    script.onerror = () => resolve(undefined);
+    (document.head ?? document.documentElement ?? document.body).appendChild(script);
+  });
+}
+
 /**
  * @param {object} options
  * @param {"uat"|"production"} options.env
  * @param {string} options.relayUrl
  * @param {Window} [options.win]
- * @param {object} [options.zoho] the SDK (default: win.ZOHO)
+ * @param {object} [options.zoho] the SDK (default: win.ZOHO, else loaded from sdkUrl)
+ * @param {string} [options.sdkUrl] Zoho's SDK script
  * @param {string} [options.functionName] the Deluge function minting the relay token
  * @param {(level: string, message: string) => void} [options.onToast] where toasts go (Zoho has none)
  * @param {string[]} [options.allowedOrigins]
  * @param {number} [options.timeoutMs] how long to wait for PageLoad
  */
 export async function connect({
-  env, relayUrl, win = window, zoho = win.ZOHO, functionName = TOKEN_FUNCTION, onToast = () => {},
+  env, relayUrl, win = window, zoho = win.ZOHO, sdkUrl = ZOHO_SDK_URL, functionName = TOKEN_FUNCTION, onToast = () => {},
   allowedOrigins = ZOHO_ORIGINS, timeoutMs = 15_000,
 } = {}) {
   const parent = parentOrigin(win);
@@ -163,6 +186,7 @@ export async function connect({
   if (!relay || !/^(uat|production)$/.test(String(env))) {
     throw hostError("BAD_REQUEST", "connect needs env (uat|production) and an https relayUrl");
   }
+  if (!zoho) zoho = await loadSdk(win, sdkUrl);
   if (!zoho?.embeddedApp?.on || !zoho?.CRM?.API?.getRecord) {
     throw hostError("NO_HOST", "Zoho's embedded-app SDK is not loaded");
   }
