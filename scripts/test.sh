@@ -18,6 +18,9 @@ section "relay against the sandbox (node --test)"
 cargo build --quiet -p spotdraft-sandbox
 node --test tests/relay/
 
+section "sidebar end to end in headless Chromium (demo stack, playwright-core)"
+node --test tests/e2e/
+
 section "TypeScript declarations (tsc --strict)"
 node_modules/.bin/tsc -p tests/ts
 echo "declarations type-check"

@@ -375,7 +375,8 @@ impl Sidebar {
                 if !visible {
                     self.next_refresh_at_ms = None;
                     effects.push(Effect::CancelTick);
-                } else if self.read_at_ms.is_none_or(|at| now_ms.saturating_sub(at) >= self.interval_ms) {
+                } else if self.read_at_ms.is_none_or(|at| now_ms.saturating_sub(at) >= QUICK_REFRESH_MS) {
+                    // Shown again: the seller is looking now, so anything but just-read data is refreshed.
                     self.refresh_now(now_ms, &mut effects);
                 } else {
                     self.schedule(now_ms, &mut effects);

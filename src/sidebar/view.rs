@@ -78,6 +78,9 @@ pub struct ContractView {
 pub struct ActionView {
     /// `open`, `send` or `download`: the message the shell dispatches on click.
     pub action: &'static str,
+    /// For `open`: the https SpotDraft link, rendered as a real link (a page opened by a link is
+    /// never blocked as a pop-up, and reads as a link to assistive technology).
+    pub href: Option<String>,
     pub label: String,
     pub enabled: bool,
     pub busy: bool,
@@ -168,12 +171,18 @@ impl Sidebar {
             .map(|tracked| {
                 let summary = &tracked.summary;
                 let busy = self.busy.get(&summary.id).copied();
-                let mut actions =
-                    vec![ActionView { action: "open", label: "Open in SpotDraft".into(), enabled: true, busy: false }];
+                let mut actions = vec![ActionView {
+                    action: "open",
+                    href: Some(summary.link.clone()),
+                    label: "Open in SpotDraft".into(),
+                    enabled: true,
+                    busy: false,
+                }];
                 if can_send_for_signature(&summary.status) {
                     let sending = busy == Some(Busy::Sending);
                     actions.push(ActionView {
                         action: "send",
+                        href: None,
                         label: if sending { "Sending…" } else { "Send for signature" }.into(),
                         enabled: busy.is_none(),
                         busy: sending,
@@ -183,6 +192,7 @@ impl Sidebar {
                     let downloading = busy == Some(Busy::Downloading);
                     actions.push(ActionView {
                         action: "download",
+                        href: None,
                         label: if downloading { "Preparing download…" } else { "Download" }.into(),
                         enabled: busy.is_none(),
                         busy: downloading,

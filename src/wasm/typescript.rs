@@ -285,7 +285,7 @@ export interface SidebarView {
   } | null;
   contracts: Array<{
     id: string; name: string; statusLabel: string; tone: "neutral" | "info" | "warning" | "success" | "muted"; updatedText: string;
-    actions: Array<{ action: "open" | "send" | "download"; label: string; enabled: boolean; busy: boolean }>;
+    actions: Array<{ action: "open" | "send" | "download"; href: string | null; label: string; enabled: boolean; busy: boolean }>;
   }>;
   emptyText: string | null;
 }

@@ -73,6 +73,11 @@ async function main() {
     }
     render(output.view);
     output.effects.forEach(run);
+    // A failed download leaves no use for the window opened for it.
+    if (pendingDownload && !output.effects.some((e) => e.type === "download" || e.type === "openUrl") && msg.type === "downloadFailed") {
+      pendingDownload.close();
+      pendingDownload = null;
+    }
   }
 
   async function perform(effect, retried = false) {
@@ -89,6 +94,29 @@ async function main() {
     return message;
   }
 
+  // A download URL arrives after a relay call, outside the click; browsers only let a click open a
+  // window, so the click opens an empty one that the URL is then loaded into.
+  let pendingDownload = null;
+
+  function clicked(action, contractId) {
+    if (action === "download") {
+      pendingDownload?.close();
+      pendingDownload = window.open("", "_blank");
+    }
+    dispatch({ type: `${action}Clicked`, contractId });
+  }
+
+  function openUrl(url) {
+    const target = pendingDownload;
+    pendingDownload = null;
+    if (target && !target.closed) {
+      target.opener = null;
+      target.location.replace(url);
+    } else {
+      host.openUrl(url);
+    }
+  }
+
   function run(effect) {
     switch (effect.type) {
       case "scheduleTick":
@@ -100,7 +128,7 @@ async function main() {
         tickTimer = null;
         break;
       case "openUrl":
-        host.openUrl(effect.url);
+        openUrl(effect.url);
         break;
       default:
         perform(effect).then((message) => message && dispatch(message));
@@ -143,10 +171,12 @@ async function main() {
         el("li", { className: "contract", "data-contract": c.id },
           el("div", { className: "name", text: c.name }),
           el("div", { className: "row small" }, el("span", { className: `pill ${c.tone}`, text: c.statusLabel }), el("span", { className: "muted", text: c.updatedText })),
-          el("div", { className: "row" }, c.actions.map((a) => el("button", {
-            type: "button", "data-key": `${a.action}:${c.id}`, "data-action": a.action, disabled: !a.enabled, "aria-busy": a.busy ? "true" : null,
-            onclick: () => dispatch({ type: `${a.action}Clicked`, contractId: c.id }), text: a.label,
-          })))))));
+          el("div", { className: "row" }, c.actions.map((a) => (a.href
+            ? el("a", { className: "button", href: a.href, target: "_blank", rel: "noopener noreferrer", "data-key": `${a.action}:${c.id}`, "data-action": a.action, text: a.label })
+            : el("button", {
+              type: "button", "data-key": `${a.action}:${c.id}`, "data-action": a.action, disabled: !a.enabled, "aria-busy": a.busy ? "true" : null,
+              onclick: () => clicked(a.action, c.id), text: a.label,
+            }))))))));
     }
     app.replaceChildren(...parts);
     app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");

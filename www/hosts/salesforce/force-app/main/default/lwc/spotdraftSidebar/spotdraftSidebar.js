@@ -244,7 +244,7 @@ export default class SpotdraftSidebar extends LightningElement {
                 protocol: PROTOCOL,
                 host: "salesforce",
                 environment: this.environment,
-                relayUrl: httpsUrl(this.relayUrl).origin,
+                relayUrl: httpsUrl(this.relayUrl).href.replace(/\/+$/, ""),
                 tenant: session.tenant,
                 deal: this.deal,
                 user: session.user ? { id: session.user } : undefined,

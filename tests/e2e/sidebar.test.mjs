@@ -1,0 +1,208 @@
+// End to end in headless Chromium against the running demo stack (sandbox, relay, sidebar on its
+// own origin, mock CRM page): what a seller sees and does. Screenshots of the main states are
+// saved under results/screenshots/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startDemo } from "../../www/demo/start.js";
+
+const shots = new URL("../../results/screenshots/", import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+
+let demo;
+let browser;
+before(async () => {
+  demo = await startDemo({ pagePort: 0, sidebarPort: 0, relayPort: 0, spotdraftPort: 0, crmPort: 0, stateDir: mkdtempSync(join(tmpdir(), "e2e-demo-")), log: () => {} });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+async function crm(method, path, body) {
+  const response = await fetch(`${demo.sandbox.crm}${path}`, {
+    method, headers: { authorization: `Bearer ${demo.sandbox.info.crm.bearer_token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return response.json();
+}
+
+async function contractsOf(dealId) {
+  const all = await (await fetch(`${demo.sandbox.spotdraft}/__sandbox/contracts`)).json();
+  return all.filter((c) => c.external_metadata?.id === `hubspot:${demo.portal}:deal:${dealId}`);
+}
+
+/** The demo page on one deal, and the sidebar frame inside it. */
+async function openDeal(dealId, { width = 1280, colorScheme = "light" } = {}) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+  // The network is closed: answer SpotDraft's web app locally so deep links can be followed.
+  await context.route("https://app.spotdraft.com/**", (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<title>SpotDraft</title>" }));
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(`${demo.url}?deal=${dealId}`);
+  const frame = await (await page.waitForSelector("#sidebar")).contentFrame();
+  await frame.waitForSelector("h1");
+  await frame.waitForFunction(() => document.querySelector("main")?.getAttribute("aria-busy") === "false");
+  return { context, page, frame, errors };
+}
+
+async function chooseTemplate(frame, label) {
+  const select = frame.locator("select");
+  if (await select.count()) await select.selectOption({ label });
+}
+
+test("create from a deal: SpotDraft gets the mapped data and CRM ids; the CRM record shows it", async () => {
+  const { context, page, frame, errors } = await openDeal("1001");
+  await page.screenshot({ path: join(shots, "1-no-contract.png") });
+  await chooseTemplate(frame, "Mutual NDA");
+  const create = frame.getByRole("button", { name: "Create contract" });
+  await create.waitFor();
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await create.click();
+  await frame.locator(".contract").first().waitFor();
+  await page.screenshot({ path: join(shots, "2-created.png") });
+  const [stored] = await contractsOf("1001");
+  assert.equal(stored.external_metadata.record_type, "deals");
+  assert.equal(stored.external_metadata.record_data.environment, "uat");
+  assert.equal(stored.contract_data.effective_date, "2026-12-15");
+  assert.equal(stored.contract_data.nda_kind, "mutual");
+  assert.equal(await frame.locator(".contract .pill").first().innerText(), "Draft");
+  await page.waitForFunction((id) => document.querySelector('[data-field="Contract"]')?.textContent === id, stored.id);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("double-clicking Create makes one contract", async () => {
+  const { context, frame } = await openDeal("1002");
+  await chooseTemplate(frame, "Master Services Agreement");
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').dblclick();
+  await frame.locator(".contract").first().waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal((await contractsOf("1002")).length, 1);
+  assert.equal(await frame.locator(".contract").count(), 1);
+  await context.close();
+});
+
+test("a deal missing required fields shows Create disabled with the reasons", async () => {
+  const { context, page, frame } = await openDeal("1003");
+  await chooseTemplate(frame, "Mutual NDA");
+  await frame.waitForFunction(() => document.querySelectorAll(".reasons li").length >= 2 && !/Checking/.test(document.querySelector(".reasons").textContent));
+  assert.equal(await frame.locator('[data-key="create"]').isDisabled(), true);
+  const reasons = await frame.locator(".reasons").innerText();
+  assert.match(reasons, /this deal is at "appointmentscheduled"/);
+  assert.match(reasons, /close date/);
+  await page.screenshot({ path: join(shots, "3-create-disabled.png") });
+  await context.close();
+});
+
+test("status walks DRAFT → REDLINING → SIGN → EXECUTED in the sidebar and on the CRM record without reloading", async () => {
+  const { context, page, frame } = await openDeal("1001");
+  await frame.locator(".contract").first().waitFor();
+  for (const [to, label] of [["REDLINING", "In review"], ["SIGN", "Out for signature"], ["EXECUTED", "Executed"]]) {
+    await page.locator(`.sandbox button[data-to="${to}"]`).first().click();
+    await frame.waitForFunction((text) => document.querySelector(".contract .pill")?.textContent === text, label, { timeout: 15_000 });
+    await page.waitForFunction((status) => document.querySelector('[data-field="Status"]')?.textContent === status, to, { timeout: 15_000 });
+  }
+  await page.screenshot({ path: join(shots, "4-executed.png") });
+  const number = (await contractsOf("1001"))[0].contract_id;
+
+  const [popup] = await Promise.all([context.waitForEvent("page"), frame.getByRole("link", { name: "Open in SpotDraft" }).click()]);
+  await popup.waitForLoadState();
+  assert.equal(popup.url(), `https://app.spotdraft.com/contracts/v2/${number}`);
+
+  const [download] = await Promise.all([context.waitForEvent("page"), frame.getByRole("button", { name: "Download" }).click()]);
+  await download.waitForURL(/\/storage\//);
+  const url = download.url();
+  const pdf = await fetch(url);
+  assert.equal(pdf.status, 200);
+  assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 4).toString(), "%PDF");
+  await context.close();
+});
+
+test("a hidden sidebar makes no requests", async () => {
+  const { context, page, frame } = await openDeal("1002");
+  await frame.locator(".contract").first().waitFor();
+  const relayRequests = [];
+  page.on("request", (request) => {
+    if (request.url().startsWith(demo.relay.url)) relayRequests.push(request.url());
+  });
+  await page.evaluate(() => window.demoHost.setSidebarVisible(false));
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  assert.deepEqual(relayRequests, [], "no polling while hidden");
+  await page.evaluate(() => window.demoHost.setSidebarVisible(true));
+  await page.waitForRequest((request) => request.url().startsWith(demo.relay.url), { timeout: 10_000 });
+  await context.close();
+});
+
+test("a message from a foreign origin is ignored", async () => {
+  const evil = createServer((request, response) => {
+    response.writeHead(200, { "content-type": "text/html" });
+    response.end(`<iframe id="f" src="${demo.sidebarOrigin}/sidebar/index.html?host=demo"></iframe>
+      <script>
+        addEventListener("message", (event) => {
+          if (event.data?.type !== "hello") return;
+          const channel = new MessageChannel();
+          document.getElementById("f").contentWindow.postMessage({ sdx: 1, kind: "req", id: "s-1", type: "init", payload: {
+            protocol: 1, host: "demo", environment: "uat", relayUrl: "${demo.relay.url}", tenant: "${demo.portal}",
+            deal: { id: "1001", name: "Stolen" }, session: { token: "x", expiresAt: 0 } } }, "*", [channel.port2]);
+        });
+      </script>`);
+  });
+  await new Promise((resolve) => evil.listen(0, "127.0.0.1", resolve));
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const relayRequests = [];
+  page.on("request", (request) => {
+    if (request.url().startsWith(demo.relay.url)) relayRequests.push(request.url());
+  });
+  await page.goto(`http://127.0.0.1:${evil.address().port}/`);
+  const frame = await (await page.waitForSelector("#f")).contentFrame();
+  await frame.waitForSelector("main");
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.match(await frame.locator("main").innerText(), /Connecting to the CRM/);
+  assert.deepEqual(relayRequests, []);
+  await context.close();
+  await new Promise((resolve) => evil.close(resolve));
+});
+
+test("a contract name containing markup shows as text", async () => {
+  const company = await crm("POST", "/crm/v3/objects/companies", { properties: { name: "<img src=x onerror=window.__pwned=1>", city: "Austin", country: "United States" } });
+  const deal = await crm("POST", "/crm/v3/objects/deals", {
+    properties: { dealname: "Markup deal", dealstage: "contractsent", closedate: "2026-12-31" },
+    associations: [{ to: { id: company.id }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 5 }] }, { to: { id: "3001" }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 3 }] }],
+  });
+  const { context, page, frame } = await openDeal(deal.id);
+  await chooseTemplate(frame, "Mutual NDA");
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').click();
+  await frame.locator(".contract").first().waitFor();
+  assert.match(await frame.locator(".contract .name").innerText(), /<img Src=x Onerror=window\.__pwned=1>/);
+  assert.equal(await frame.locator(".contract img").count(), 0);
+  assert.equal(await frame.evaluate(() => window.__pwned), undefined);
+  await page.screenshot({ path: join(shots, "5-markup-as-text.png") });
+  await context.close();
+});
+
+test("narrow and dark: usable at 280 px", async () => {
+  const { context, frame } = await openDeal("1004", { width: 1280, colorScheme: "dark" });
+  const page = frame.page();
+  // 280 px inside the iframe's 1 px border.
+  await page.evaluate(() => { document.querySelector("#sidebar").style.width = "282px"; });
+  await chooseTemplate(frame, "Master Services Agreement");
+  const { scroll, client } = await frame.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(client === 280 && scroll <= client, `no horizontal overflow at ${client} px (${scroll})`);
+  const background = await frame.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(background, "rgb(21, 25, 34)", "dark theme");
+  await frame.locator("body").screenshot({ path: join(shots, "6-dark-280.png") });
+  await context.close();
+});
