@@ -196,3 +196,18 @@ test("without the SDK loaded, connect says so", async () => {
   const { win } = setup();
   await assert.rejects(connect({ env: "uat", relayUrl: RELAY, win }), { code: "NO_HOST" });
 });
+
+test("a token about to expire is renewed before the next relay call", async () => {
+  let n = 0;
+  // The first token has 32 s left: fine at connect, within the 30 s margin two seconds later.
+  const parent = fakePipedrive({ token: () => hs256({ userId: 7, companyId: 4411, iat: nowSeconds(), exp: nowSeconds() + (++n === 1 ? 32 : 300) }) });
+  const { win, relay } = setup({ parent });
+  const host = await connect({ env: "uat", relayUrl: RELAY, win, SDK: AppExtensionsSDK });
+  assert.equal(parent.commands.filter((c) => c.command === "get_signed_token").length, 1);
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  parent.emit("visibility", { is_visible: true });
+  await tick();
+  assert.equal(parent.commands.filter((c) => c.command === "get_signed_token").length, 2);
+  assert.equal(relay.calls.length, 2);
+  assert.notEqual(relay.calls[1].init.headers.authorization, `Bearer ${host.context.session.token}`);
+});
