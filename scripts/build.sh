@@ -27,6 +27,10 @@ cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts pkg-templa
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 sed "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" pkg-template/package.json > "$out/package.json"
 
+# The Pipedrive panel adapter loads Pipedrive's SDK (npm, pinned) from beside the sidebar page.
+mkdir -p www/sidebar/vendor
+cp node_modules/@pipedrive/app-extensions-sdk/dist/index.umd.js www/sidebar/vendor/pipedrive-app-extensions-sdk.js
+
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 {

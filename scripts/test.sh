@@ -21,6 +21,9 @@ node --test tests/relay/
 section "sidebar end to end in headless Chromium (demo stack, playwright-core)"
 node --test tests/e2e/
 
+section "CRM host adapters (node:test, sfdx-lwc-jest, HubSpot's test renderer)"
+bash scripts/test-hosts.sh
+
 section "TypeScript declarations (tsc --strict)"
 node_modules/.bin/tsc -p tests/ts
 echo "declarations type-check"

@@ -6,6 +6,7 @@
 //! written as text, so the configured fields should be text fields (single-line text / string
 //! properties); the vendor modules say what each API expects.
 
+mod deal_source;
 mod hubspot;
 mod pipedrive;
 mod salesforce;
@@ -162,6 +163,8 @@ pub struct ContractFields {
 
 /// Fields to write: only `Some` values are sent; nothing else on the record is touched.
 pub type CrmPatch = ContractFields;
+
+pub use deal_source::read_deal;
 
 impl ContractFields {
     /// `(CRM field name, value)` for every `Some` value, in a fixed order.

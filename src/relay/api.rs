@@ -1,6 +1,8 @@
 //! The sidebar's API: everything a seller's clicks need, for the one record the caller is bound to.
 //!
 //! `GET  /api/{env}/config`                                  what the sidebar offers (no secrets)
+//! `GET  /api/{env}/deals/{deal}`                            the deal, read from the CRM (hosts without record data)
+//! `POST /api/{env}/deals/{deal}/session`                    HubSpot card → a session token for the full sidebar
 //! `GET  /api/{env}/deals/{deal}/contracts`                  the deal's contracts, newest first
 //! `POST /api/{env}/deals/{deal}/preview`                    {deal, templateId} → what create would send
 //! `POST /api/{env}/deals/{deal}/contracts`                  {deal, templateId} → the deal's contract (never two)
@@ -38,6 +40,8 @@ pub(super) async fn route<T: Transport>(
     }
     let outcome: Result<(u16, Value)> = match (method, rest) {
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
+        ("GET", ["deals", deal]) => read_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),
+        ("POST", ["deals", deal, "session"]) => hubspot_session(relay, env, caller, deal).map(|session| (200, session)),
         ("GET", ["deals", deal, "contracts"]) => contracts(env, deal).await.map(|list| (200, json!(list))),
         ("POST", ["deals", deal, "preview"]) => preview(env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => create(relay, env, deal, request).await,
@@ -84,6 +88,49 @@ fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Resul
 
 async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Vec<ContractSummary>> {
     flows::contracts_for_deal(&env.client, &env.config.plugin, deal_id).await
+}
+
+/// The canonical deal read from the CRM, for sidebars whose host gives no record data (Pipedrive
+/// panels, HubSpot's modal). Only the properties the mappings use are read.
+async fn read_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Deal> {
+    record_key(env, deal_id)?;
+    let custom: Vec<String> = env
+        .config
+        .plugin
+        .templates
+        .iter()
+        .flat_map(|t| t.fields.iter())
+        .filter_map(|f| match &f.source {
+            crate::config::FieldSource::Custom(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let value = crate::crm::read_deal(&*relay.transport, &env.config.crm, deal_id, &custom).await?;
+    Deal::from_json(&value)
+}
+
+/// HubSpot's app card runs in HubSpot's worker and opens the full sidebar in an iframe modal, which
+/// has no way to receive a session from the card except its URL. The card (verified by its request
+/// signature) asks here for a short-lived token bound to its deal and puts it in the URL fragment.
+fn hubspot_session<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    caller: &Caller,
+    deal_id: &str,
+) -> Result<Value> {
+    if caller.host != "hubspot" {
+        return Err(Error::Unauthorized { reason: "sessions are minted only for HubSpot app cards".into() });
+    }
+    let secret = env
+        .config
+        .host_secrets
+        .get("hubspot")
+        .ok_or_else(|| Error::Unauthorized { reason: "no hubspot host secret is configured".into() })?;
+    const TTL_SECONDS: u64 = 600;
+    let now = relay.now_ms() / 1000;
+    let bound = Caller { record: deal_id.to_string(), expires_at: None, ..caller.clone() };
+    let token = crate::auth::mint_token(secret, &bound, now, TTL_SECONDS)?;
+    Ok(json!({"token": token, "expiresAt": now + TTL_SECONDS}))
 }
 
 /// The contract, if it is one of this deal's; a contract of another deal is "not found".

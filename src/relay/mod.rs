@@ -124,6 +124,7 @@ fn http_status(error: &Error) -> u16 {
             429 => 503,
             _ => 502,
         },
+        Error::Crm { status: 404, .. } => 404,
         Error::Timeout { .. } => 504,
         Error::InvalidConfig(_) => 500,
         _ => 502,

@@ -192,12 +192,15 @@ test("with several templates a Select offers them and Create uses the chosen one
 });
 
 test("'Open full sidebar' opens the sidebar page in HubSpot's iframe modal", async () => {
+  relay = fakeRelay(routes({ "POST /api/uat/deals/1001/session": { body: { token: "tok.en.sig", expiresAt: 1900000000 } } }));
   const { find, findAll, mocks, waitFor } = renderCard();
   await waitFor(() => assert.equal(findAll(Tag).length, 2));
   find(Button, { variant: "secondary" }).trigger("onClick");
+  // The modal opens after the relay's session answer; opening it renders nothing the renderer's waitFor sees.
+  for (let i = 0; i < 100 && mocks.actions.openIframeModal.calls.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(mocks.actions.openIframeModal.calls.length, 1);
   const [options, onClose] = mocks.actions.openIframeModal.calls[0];
-  assert.equal(options.uri, `${SIDEBAR}?host=hubspot&env=uat&dealId=1001&portalId=4411223`);
+  assert.equal(options.uri, `${SIDEBAR}?host=hubspot&env=uat&dealId=1001&portalId=4411223#token=tok.en.sig&expiresAt=1900000000`);
   assert.equal(options.title, "SpotDraft contracts");
   assert.ok(options.width > 0 && options.height > 0);
   assert.equal(typeof onClose, "function");

@@ -118,3 +118,29 @@ test("HubSpot app card calls are verified by their v3 signature and scoped to po
   const otherPortal = `${relay.url}/api/uat/deals/1001/contracts?portalId=1&userId=77`;
   assert.equal((await fetch(otherPortal, { headers: hubspotHeaders(secret, "GET", otherPortal, "") })).status, 401);
 });
+
+test("the HubSpot card gets a short-lived session for the full sidebar, bound to its deal", async () => {
+  const secret = "uat-hubspot-app-client-secret";
+  const url = `${relay.url}/api/uat/deals/1001/session?portalId=${sandbox.portal}&userId=77`;
+  const reply = await fetch(url, { method: "POST", headers: hubspotHeaders(secret, "POST", url, "") });
+  assert.equal(reply.status, 200);
+  const session = await reply.json();
+  assert.ok(session.expiresAt > Date.now() / 1000);
+  assert.equal((await api(relay, "GET", path, { bearer: session.token })).status, 200);
+  assert.equal((await api(relay, "GET", "/api/uat/deals/1002/contracts", { bearer: session.token })).status, 401, "bound to deal 1001");
+  const fromDemo = await api(relay, "POST", "/api/uat/deals/1001/session", { bearer: token(sandbox, "1001") });
+  assert.equal(fromDemo.status, 401, "only HubSpot-signed calls get sessions");
+});
+
+test("hosts without record data read the canonical deal through the relay", async () => {
+  const reply = await api(relay, "GET", "/api/uat/deals/1001", { bearer: token(sandbox, "1001") });
+  assert.equal(reply.status, 200, JSON.stringify(reply.json));
+  assert.equal(reply.json.id, "1001");
+  assert.equal(reply.json.stage, "contractsent");
+  assert.equal(reply.json.closeDate, "2026-12-15");
+  assert.equal(reply.json.account.name, "acme   widgets, inc.");
+  assert.equal(reply.json.account.address.countryIsoCode, "US");
+  assert.equal(reply.json.primaryContact.email, "avery.stone@acme.example");
+  assert.equal((await api(relay, "GET", "/api/uat/deals/1002", { bearer: token(sandbox, "1001") })).status, 401);
+  assert.equal((await api(relay, "GET", "/api/uat/deals/999999", { bearer: token(sandbox, "999999") })).status, 404);
+});

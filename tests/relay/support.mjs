@@ -104,7 +104,7 @@ export function relayConfig(sandbox) {
     },
     spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
     crm: { baseUrl: sandbox.crm, token: name === "uat" ? sandbox.info.crm.bearer_token : `${sandbox.info.crm.bearer_token}-production` },
-    hostSecrets: { demo: SECRETS[name] },
+    hostSecrets: { demo: SECRETS[name], hubspot: `${name}-hubspot-host-secret-0123456789abcdef` },
     hubspotClientSecret: `${name}-hubspot-app-client-secret`,
   });
   return { environments: { uat: block("uat", sandbox.uat), production: block("production", sandbox.production) } };

@@ -10,7 +10,9 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { mintToken, SpotDraftClient } from "../../pkg/node.js";
 import { startRelayServer } from "../relay/server.js";
-import { canonicalDeal, DEAL_PROPERTIES, SPOTDRAFT_PROPERTIES } from "./hubspot-deal.js";
+
+// What the demo page shows of the CRM record besides the canonical deal.
+const SPOTDRAFT_PROPERTIES = ["spotdraft_contract_id", "spotdraft_status", "spotdraft_status_at", "spotdraft_contract_link", "spotdraft_executed_at"];
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -178,6 +180,11 @@ export async function startDemo({
       return { status: reply.status, json: await reply.json().catch(() => null) };
     };
     const portal = String(sandbox.info.crm.portal_id);
+    // What a real host's server side does: mint a short-lived token bound to one record.
+    const token = (id) => ({
+      token: mintToken(DEMO_HOST_SECRET, { host: "demo", tenant: portal, record: id, user: "demo-seller" }, 600),
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    });
     let pageOrigin = "";
     const api = async (request, response, url) => {
       const parts = url.pathname.split("/").filter(Boolean).slice(1);
@@ -192,23 +199,18 @@ export async function startDemo({
         const id = parts[1];
         if (!/^[0-9]+$/.test(id)) return json(response, 400, { error: "bad deal id" });
         if (request.method === "GET" && parts.length === 2) {
-          const deal = await crmCall("GET", `/crm/v3/objects/deals/${id}?properties=${[...DEAL_PROPERTIES, ...SPOTDRAFT_PROPERTIES].join(",")}&associations=companies,contacts`);
-          if (deal.status !== 200) return json(response, deal.status, { error: "deal not found" });
-          const companyId = deal.json.associations?.companies?.results?.[0]?.id;
-          const contactId = deal.json.associations?.contacts?.results?.[0]?.id;
-          const company = companyId ? (await crmCall("GET", `/crm/v3/objects/companies/${companyId}?properties=name,address,city,state,zip,country`)).json : null;
-          const contact = contactId ? (await crmCall("GET", `/crm/v3/objects/contacts/${contactId}?properties=firstname,lastname,email`)).json : null;
-          return json(response, 200, { record: deal.json.properties, deal: canonicalDeal(deal.json, company, contact) });
+          const record = await crmCall("GET", `/crm/v3/objects/deals/${id}?properties=${SPOTDRAFT_PROPERTIES.join(",")}`);
+          if (record.status !== 200) return json(response, record.status, { error: "deal not found" });
+          // The canonical deal as the relay reads it from the CRM: one mapping, shared with hosts that get no record data.
+          const reply = await fetch(`${relay.url}/api/uat/deals/${id}`, { headers: { authorization: `Bearer ${token(id).token}` } });
+          return json(response, reply.status, { record: record.json.properties, deal: await reply.json() });
         }
         if (request.method === "POST" && parts[2] === "stage") {
           const { stage } = await readJson(request);
           const reply = await crmCall("PATCH", `/crm/v3/objects/deals/${id}`, { properties: { dealstage: String(stage) } });
           return json(response, reply.status, reply.json);
         }
-        if (request.method === "POST" && parts[2] === "token") {
-          // What a real host's server side does: mint a short-lived token bound to this record.
-          return json(response, 200, { token: mintToken(DEMO_HOST_SECRET, { host: "demo", tenant: portal, record: id, user: "demo-seller" }, 600), expiresAt: Math.floor(Date.now() / 1000) + 600 });
-        }
+        if (request.method === "POST" && parts[2] === "token") return json(response, 200, token(id));
         if (request.method === "GET" && parts[2] === "contracts") {
           const all = await (await fetch(`${sandbox.spotdraft}/__sandbox/contracts`)).json();
           const key = `hubspot:${portal}:deal:${id}`;
@@ -232,7 +234,7 @@ export async function startDemo({
     ], api);
     pageOrigin = await listen(pageServer, pagePort, host);
     closers.unshift(() => closeServer(pageServer));
-    sidebarSettings = { allowedHostOrigins: [pageOrigin] };
+    sidebarSettings = { allowedHostOrigins: [pageOrigin], relayUrl: relay.url };
     return {
       url: `${pageOrigin}/`,
       pageOrigin,

@@ -11,6 +11,7 @@ async function connectHost(settings) {
   switch (host) {
     case "zoho": return (await import("./hosts/zoho.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
     case "pipedrive": return (await import("./hosts/pipedrive.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
+    case "hubspot": return (await import("./hosts/hubspot.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
     default: return connectToParent({ allowedOrigins: settings.allowedHostOrigins ?? [] });
   }
 }

@@ -178,17 +178,28 @@ export function SpotdraftContracts({
     }
   }, [actions, base, call, company.results, contact.results, customProperties, dealId, load, templateId]);
 
-  const openSidebar = useCallback(() => {
+  const openSidebar = useCallback(async () => {
+    // The modal's page can only learn its session from its URL: the relay mints a short-lived token
+    // bound to this deal (it trusts this call through HubSpot's signature), carried in the fragment,
+    // which browsers never send to a server.
+    let session;
+    try {
+      session = await call(`${base}/session`, { method: "POST" });
+    } catch (error) {
+      setLoadError(error.message);
+      return;
+    }
     const url = new URL(sidebarUrl);
     url.searchParams.set("host", "hubspot");
     url.searchParams.set("env", environment);
     url.searchParams.set("dealId", dealId);
     url.searchParams.set("portalId", String(context?.portal?.id ?? ""));
+    url.hash = new URLSearchParams({ token: session.token, expiresAt: String(session.expiresAt) }).toString();
     actions.openIframeModal(
       { uri: url.href, height: 800, width: 640, title: "SpotDraft contracts", flush: true },
       () => load(),
     );
-  }, [actions, context, dealId, environment, load, sidebarUrl]);
+  }, [actions, base, call, context, dealId, environment, load, sidebarUrl]);
 
   if (loadError) {
     return (

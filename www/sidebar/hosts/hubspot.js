@@ -1,0 +1,41 @@
+// The sidebar inside HubSpot's iframe modal, opened by the app card (www/hosts/hubspot). The modal
+// gets nothing from HubSpot but its URL: the deal id and environment in the query, and a session
+// token the relay minted for this deal in the fragment (never sent to a server, removed from the
+// address bar at once). The deal itself is read through the relay.
+import { safeHttpsUrl } from "./connection.js";
+
+function hostError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+export async function connect({ env, relayUrl, win = window }) {
+  const query = new URLSearchParams(win.location.search);
+  const fragment = new URLSearchParams(win.location.hash.replace(/^#/, ""));
+  const dealId = query.get("dealId") ?? "";
+  const token = fragment.get("token");
+  const expiresAt = Number(fragment.get("expiresAt") ?? 0);
+  win.history.replaceState(null, "", `${win.location.pathname}${win.location.search}`);
+  const relay = String(relayUrl ?? "").replace(/\/+$/, "");
+  if (!["uat", "production"].includes(env) || !/^[A-Za-z0-9_-]{1,64}$/.test(dealId) || !token || !relay) {
+    throw hostError("BAD_REQUEST", "open the sidebar from the SpotDraft card on a HubSpot deal");
+  }
+  const response = await win.fetch(`${relay}/api/${env}/deals/${encodeURIComponent(dealId)}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw hostError("DENIED", "the session for this deal has expired; open the sidebar again from the card");
+  const deal = await response.json();
+  return {
+    context: {
+      protocol: 1, host: "hubspot", environment: env, relayUrl: relay, tenant: query.get("portalId") ?? "", deal,
+      theme: win.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light",
+      session: { token, expiresAt },
+    },
+    on: () => {},
+    // The modal has no way back to the card: a new session means reopening it.
+    refreshSession: () => Promise.reject(hostError("UNSUPPORTED", "reopen the sidebar from the card")),
+    resize: () => {},
+    toast: () => {},
+    openUrl: (url) => {
+      const safe = safeHttpsUrl(url) ?? (/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url) ? url : null);
+      if (safe) win.open(safe, "_blank", "noopener");
+    },
+  };
+}
