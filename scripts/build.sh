@@ -7,23 +7,31 @@ bash scripts/bootstrap.sh
 
 crate=spotdraft_crm
 out=pkg
-wasm_in="target/wasm32-unknown-unknown/release/${crate}.wasm"
-
-echo "[build] compiling the core for wasm32 (release)"
-cargo build --quiet --release --lib --target wasm32-unknown-unknown
 
 rm -rf "$out"
 mkdir -p "$out"
-wasm-bindgen --target web --out-dir "$out" --out-name "$crate" "$wasm_in"
 
-# Features named explicitly: rustc's defaults for wasm32 use these, and wasm-opt must not reject them.
-node_modules/.bin/wasm-opt -Oz \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  -o "$out/${crate}_bg.opt.wasm" "$out/${crate}_bg.wasm"
-mv "$out/${crate}_bg.opt.wasm" "$out/${crate}_bg.wasm"
+# Two builds of one crate: the full API (relay, Node, tools) and the sidebar's, which leaves the
+# server-side API out (`--no-default-features`) so the browser downloads only what it runs.
+# The sidebar build has its own target dir so switching features never recompiles the other.
+build_wasm() { # <out-name> <target-dir> [cargo flags…]
+  local name=$1 target_dir=$2
+  shift 2
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown --target-dir "$target_dir" "$@"
+  wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$target_dir/wasm32-unknown-unknown/release/${crate}.wasm"
+  # Features named explicitly: rustc's defaults for wasm32 use these, and wasm-opt must not reject them.
+  node_modules/.bin/wasm-opt -Oz \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$out/${name}_bg.opt.wasm" "$out/${name}_bg.wasm"
+  mv "$out/${name}_bg.opt.wasm" "$out/${name}_bg.wasm"
+}
+echo "[build] compiling the core for wasm32 (release): full API"
+build_wasm "$crate" target
+echo "[build] compiling the core for wasm32 (release): sidebar"
+build_wasm "${crate}_sidebar" target/sidebar --no-default-features
 
-cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts pkg-template/README.md "$out/"
+cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts pkg-template/sidebar.js pkg-template/sidebar.d.ts pkg-template/README.md "$out/"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 sed "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" pkg-template/package.json > "$out/package.json"
 
@@ -36,7 +44,7 @@ gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 {
   echo "spotdraft-crm $version"
   printf '%-28s %10s %10s\n' file bytes gzip-9
-  for f in "${crate}_bg.wasm" "${crate}.js" index.js node.js; do
+  for f in "${crate}_bg.wasm" "${crate}.js" index.js node.js "${crate}_sidebar_bg.wasm" "${crate}_sidebar.js" sidebar.js; do
     printf '%-28s %10s %10s\n' "$f" "$(size "$out/$f")" "$(gz "$out/$f")"
   done
 } > "$out/BUILD.txt"

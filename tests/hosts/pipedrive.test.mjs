@@ -194,7 +194,9 @@ test("visibility events reach the shell; showing the panel re-reads the deal and
 
 test("without the SDK loaded, connect says so", async () => {
   const { win } = setup();
-  await assert.rejects(connect({ env: "uat", relayUrl: RELAY, win }), { code: "NO_HOST" });
+  // The build places the SDK beside the page; here it is missing on purpose.
+  const sdkUrl = new URL("./no-such-sdk.js", import.meta.url).href;
+  await assert.rejects(connect({ env: "uat", relayUrl: RELAY, win, sdkUrl }), { code: "NO_HOST" });
 });
 
 test("a token about to expire is renewed before the next relay call", async () => {

@@ -1,6 +1,6 @@
 // The sidebar shell: connects to the host, feeds the core's state machine, renders its view as
 // plain DOM (text only, never HTML from data) and runs its effects. No business rule lives here.
-import { load, SdxSidebar } from "../pkg/index.js";
+import { load, SdxSidebar } from "../pkg/sidebar.js";
 import { connectToParent } from "./hosts/connection.js";
 
 const app = document.getElementById("app");
