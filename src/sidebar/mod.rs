@@ -48,9 +48,9 @@ pub struct PreviewResult {
     pub problems: Vec<Problem>,
 }
 
-/// Everything that can happen to the sidebar.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type", rename_all_fields = "camelCase")]
+/// Everything that can happen to the sidebar. Arrives from the shell as JSON (`{"type": "sendClicked",
+/// "contractId": "T-8"}`); see `Msg::from_json`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// The shell is ready: load everything.
     Start,
@@ -121,6 +121,47 @@ pub enum Msg {
     Tick,
     RetryClicked,
     DismissNotice,
+}
+
+impl Msg {
+    /// Reads a message from the shell. Parsed by hand rather than with a derived internally-tagged
+    /// deserializer: that one buffers every message and costs the sidebar's download a lot of bytes.
+    pub fn from_json(value: &Value) -> Result<Msg, String> {
+        fn field<T: serde::de::DeserializeOwned>(value: &Value, key: &str) -> Result<T, String> {
+            let raw = value.get(key).cloned().unwrap_or(Value::Null);
+            serde_json::from_value(raw).map_err(|e| format!("{key}: {e}"))
+        }
+        let kind = value.get("type").and_then(Value::as_str).ok_or("a message needs a type")?;
+        let contract_id = || field::<ContractId>(value, "contractId");
+        let template_id = || field::<u64>(value, "templateId");
+        let error = || field::<RemoteError>(value, "error");
+        Ok(match kind {
+            "start" => Msg::Start,
+            "tick" => Msg::Tick,
+            "retryClicked" => Msg::RetryClicked,
+            "dismissNotice" => Msg::DismissNotice,
+            "createClicked" => Msg::CreateClicked,
+            "configLoaded" => Msg::ConfigLoaded { config: field(value, "config")? },
+            "configFailed" => Msg::ConfigFailed { error: error()? },
+            "contractsLoaded" => Msg::ContractsLoaded { contracts: field(value, "contracts")? },
+            "contractsFailed" => Msg::ContractsFailed { error: error()? },
+            "previewLoaded" => Msg::PreviewLoaded { template_id: template_id()?, preview: field(value, "preview")? },
+            "previewFailed" => Msg::PreviewFailed { template_id: template_id()?, error: error()? },
+            "templateSelected" => Msg::TemplateSelected { template_id: template_id()? },
+            "created" => Msg::Created { contract: field(value, "contract")?, created: field(value, "created")? },
+            "createFailed" => Msg::CreateFailed { error: error()? },
+            "sendClicked" => Msg::SendClicked { contract_id: contract_id()? },
+            "sent" => Msg::Sent { contract_id: contract_id()?, status: field(value, "status")? },
+            "sendFailed" => Msg::SendFailed { contract_id: contract_id()?, error: error()? },
+            "downloadClicked" => Msg::DownloadClicked { contract_id: contract_id()? },
+            "downloadReady" => Msg::DownloadReady { contract_id: contract_id()?, url: field(value, "url")? },
+            "downloadFailed" => Msg::DownloadFailed { contract_id: contract_id()?, error: error()? },
+            "openClicked" => Msg::OpenClicked { contract_id: contract_id()? },
+            "recordChanged" => Msg::RecordChanged { deal: field(value, "deal")? },
+            "visibilityChanged" => Msg::VisibilityChanged { visible: field(value, "visible")? },
+            other => return Err(format!("unknown message type \"{other}\"")),
+        })
+    }
 }
 
 /// What the shell must do for the state machine.

@@ -104,11 +104,12 @@ impl<T: Transport> RelayClient<T> {
             }
         })?;
         if (200..300).contains(&response.status) {
-            return serde_json::from_slice(&response.body).map_err(|e| {
+            // Through `Value`: the one deserializer the sidebar's build carries for every typed answer.
+            return serde_json::from_slice::<Value>(&response.body).and_then(serde_json::from_value).map_err(|e| {
                 RemoteError::new("bad_response", format!("the relay's answer was not understood ({e})"), false)
             });
         }
-        Err(match serde_json::from_slice::<ErrorBody>(&response.body) {
+        Err(match serde_json::from_slice::<Value>(&response.body).and_then(serde_json::from_value::<ErrorBody>) {
             Ok(body) => body.error,
             Err(_) => RemoteError::new(
                 "bad_response",

@@ -280,10 +280,15 @@ fn names_stay_text() {
 
 #[test]
 fn messages_arrive_as_json_from_the_shell() {
-    let msg: Msg = serde_json::from_value(json!({"type": "sendClicked", "contractId": "T-8"})).unwrap();
+    let msg = Msg::from_json(&json!({"type": "sendClicked", "contractId": "T-8"})).unwrap();
     assert_eq!(msg, Msg::SendClicked { contract_id: ContractId::template(8) });
-    assert!(serde_json::from_value::<Msg>(json!({"type": "sendClicked", "contractId": "8"})).is_err());
-    assert!(serde_json::from_value::<Msg>(json!({"type": "format-disk"})).is_err());
+    assert!(Msg::from_json(&json!({"type": "sendClicked", "contractId": "8"})).unwrap_err().starts_with("contractId"));
+    assert_eq!(Msg::from_json(&json!({"type": "format-disk"})).unwrap_err(), "unknown message type \"format-disk\"");
+    assert!(Msg::from_json(&json!({"contractId": "T-8"})).is_err());
+    assert!(Msg::from_json(&json!([1])).is_err());
+    let loaded =
+        Msg::from_json(&json!({"type": "previewLoaded", "templateId": 1101, "preview": {"canCreate": true}})).unwrap();
+    assert!(matches!(loaded, Msg::PreviewLoaded { template_id: 1101, .. }));
     let effect = serde_json::to_value(Effect::ScheduleTick { in_ms: 3000 }).unwrap();
     assert_eq!(effect, json!({"type": "scheduleTick", "inMs": 3000}));
 }

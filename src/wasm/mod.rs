@@ -20,10 +20,12 @@ use crate::error::Error;
 
 pub(crate) type JsResult<T> = Result<T, JsValue>;
 
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 fn serializer() -> serde_wasm_bindgen::Serializer {
     serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true).serialize_maps_as_objects(true)
 }
 
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub(crate) fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
     value
         .serialize(&serializer())
@@ -39,7 +41,15 @@ pub(crate) fn js_error(error: &Error) -> JsValue {
         let _ = js_sys::Reflect::set(&js, &JsValue::from_str(key), &value);
     };
     set("code", JsValue::from_str(error.code()));
-    set("problems", error.problems().serialize(&serializer()).unwrap_or(JsValue::NULL));
+    // Built by hand (not through a serializer) so the sidebar's build needs no JS serializer at all.
+    let problems = js_sys::Array::new();
+    for problem in error.problems() {
+        let entry = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&entry, &JsValue::from_str("path"), &JsValue::from_str(&problem.path));
+        let _ = js_sys::Reflect::set(&entry, &JsValue::from_str("message"), &JsValue::from_str(&problem.message));
+        problems.push(&entry);
+    }
+    set("problems", problems.into());
     if let Error::SpotDraft(api) = error {
         set("status", JsValue::from(api.status));
         set("spotdraftCode", api.code.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL));
@@ -53,16 +63,19 @@ pub(crate) fn invalid(path: &str, message: impl Into<String>) -> JsValue {
 }
 
 /// Reads a JS value as JSON for the core's own validating parsers.
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub(crate) fn json_arg(value: JsValue, what: &str) -> JsResult<serde_json::Value> {
     serde_wasm_bindgen::from_value(value).map_err(|e| invalid(what, format!("could not be read: {e}")))
 }
 
 /// Reads a JS value into a typed struct. Goes through JSON so that `deny_unknown_fields` sees every
 /// key (reading a struct straight from a JS object only looks at the keys it knows).
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub(crate) fn typed_arg<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> JsResult<T> {
     serde_json::from_value(json_arg(value, what)?).map_err(|e| invalid(what, format!("is not valid: {e}")))
 }
 
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub(crate) fn deal_arg(value: JsValue) -> JsResult<Deal> {
     Deal::from_json(&json_arg(value, "deal")?).map_err(|e| js_error(&e))
 }

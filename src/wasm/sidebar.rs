@@ -1,5 +1,8 @@
 //! The sidebar's half of the boundary: the state machine (update → view + effects) and the relay
 //! calls behind its effects. The shell renders views, runs timers and forwards clicks; nothing else.
+//!
+//! Everything crosses as JSON text (`JSON.parse`/`JSON.stringify` on the JS side): one serializer in
+//! the sidebar's build instead of two keeps its download small.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +12,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
 use super::fetch::FetchTransport;
-use super::{deal_arg, invalid, js_error, to_js, typed_arg, JsResult};
+use super::{invalid, js_error, JsResult};
+use crate::deal::Deal;
 use crate::model::Environment;
 use crate::sidebar::{Effect, Msg, RelayClient, RemoteError, Sidebar, ViewModel};
 
@@ -40,18 +44,25 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
+fn parse(text: &str, what: &str) -> JsResult<Value> {
+    serde_json::from_str(text).map_err(|e| invalid(what, format!("is not JSON ({e})")))
+}
+
+fn text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
 #[wasm_bindgen(js_class = SdxSidebar)]
 impl JsSidebar {
-    /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: the host's canonical deal.
+    /// `init`: JSON `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: JSON of the host's
+    /// canonical deal (`DealInput`).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "SidebarInit")] init: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "DealInput")] deal: JsValue,
-    ) -> JsResult<JsSidebar> {
-        let init: SidebarInit = typed_arg(init, "init")?;
+    pub fn new(init: &str, deal: &str) -> JsResult<JsSidebar> {
+        let init: SidebarInit =
+            serde_json::from_value(parse(init, "init")?).map_err(|e| invalid("init", e.to_string()))?;
         let environment = Environment::parse(&init.environment)
             .ok_or_else(|| invalid("init.environment", format!("\"{}\" is not uat or production", init.environment)))?;
-        let deal = deal_arg(deal)?;
+        let deal = Deal::from_json(&parse(deal, "deal")?).map_err(|e| js_error(&e))?;
         let relay =
             RelayClient::new(FetchTransport, &init.relay_url, environment, &init.token).map_err(|e| js_error(&e))?;
         Ok(JsSidebar {
@@ -61,24 +72,22 @@ impl JsSidebar {
         })
     }
 
-    /// Applies a message; returns `{ view, effects }`. A malformed message changes nothing and
-    /// throws `invalid_input`.
-    #[wasm_bindgen(unchecked_return_type = "SidebarOutput")]
-    pub fn update(&self, #[wasm_bindgen(unchecked_param_type = "SidebarMsg")] msg: JsValue) -> JsResult<JsValue> {
-        let msg: Msg = typed_arg(msg, "msg")?;
+    /// Applies a message (JSON `SidebarMsg`); returns JSON `SidebarOutput` `{ view, effects }`. A
+    /// malformed message changes nothing and throws `invalid_input`.
+    pub fn update(&self, msg: &str) -> JsResult<String> {
+        let msg = Msg::from_json(&parse(msg, "msg")?).map_err(|reason| invalid("msg", reason))?;
         let now = now_ms();
         let mut state =
             self.state.try_borrow_mut().map_err(|_| invalid("msg", "update was called while another update ran"))?;
         let effects = state.update(msg, now);
         let view = state.view(now, self.tz_offset_minutes);
-        to_js(&Output { view: &view, effects: &effects })
+        Ok(text(&Output { view: &view, effects: &effects }))
     }
 
-    /// The current view (e.g. for a re-render on a clock tick).
-    #[wasm_bindgen(unchecked_return_type = "SidebarView")]
-    pub fn view(&self) -> JsResult<JsValue> {
+    /// The current view as JSON `SidebarView` (e.g. for a re-render as relative times age).
+    pub fn view(&self) -> JsResult<String> {
         let state = self.state.try_borrow().map_err(|_| invalid("view", "busy"))?;
-        to_js(&state.view(now_ms(), self.tz_offset_minutes))
+        Ok(text(&state.view(now_ms(), self.tz_offset_minutes)))
     }
 
     /// A fresh session token from the host.
@@ -87,21 +96,21 @@ impl JsSidebar {
         self.relay.set_token(token);
     }
 
-    /// Runs a relay effect; resolves to the message that reports its outcome (never rejects).
-    #[wasm_bindgen(unchecked_return_type = "Promise<SidebarMsg | null>")]
-    pub fn perform(&self, #[wasm_bindgen(unchecked_param_type = "SidebarEffect")] effect: JsValue) -> js_sys::Promise {
-        let effect: Value = match super::json_arg(effect, "effect") {
+    /// Runs a relay effect (JSON `SidebarEffect`); resolves to the JSON message reporting its outcome,
+    /// or null for effects that are not relay calls. Never rejects.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string | null>")]
+    pub fn perform(&self, effect: &str) -> js_sys::Promise {
+        let effect = match parse(effect, "effect") {
             Ok(effect) => effect,
             Err(error) => return js_sys::Promise::reject(&error),
         };
         let relay = Rc::clone(&self.relay);
         let state = Rc::clone(&self.state);
         wasm_bindgen_futures::future_to_promise(async move {
-            let message = run(&relay, &state, &effect).await;
-            match message {
-                Some(message) => to_js(&message),
-                None => Ok(JsValue::NULL),
-            }
+            Ok(match run(&relay, &state, &effect).await {
+                Some(message) => JsValue::from_str(&message.to_string()),
+                None => JsValue::NULL,
+            })
         })
     }
 }

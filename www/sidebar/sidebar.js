@@ -53,8 +53,8 @@ async function main() {
   let sidebar;
   try {
     sidebar = new SdxSidebar(
-      { environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() },
-      context.deal,
+      JSON.stringify({ environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() }),
+      JSON.stringify(context.deal),
     );
   } catch (error) {
     showFatal(error.message);
@@ -67,7 +67,7 @@ async function main() {
   function dispatch(msg) {
     let output;
     try {
-      output = sidebar.update(msg);
+      output = JSON.parse(sidebar.update(JSON.stringify(msg)));
     } catch (error) {
       console.warn("sidebar: message refused", error.code, error.message);
       return;
@@ -82,7 +82,8 @@ async function main() {
   }
 
   async function perform(effect, retried = false) {
-    const message = await sidebar.perform(effect);
+    const answer = await sidebar.perform(JSON.stringify(effect));
+    const message = answer === null ? null : JSON.parse(answer);
     if (message?.error?.code === "unauthorized" && !retried) {
       try {
         const session = await host.refreshSession();
@@ -193,7 +194,7 @@ async function main() {
   });
   document.addEventListener("visibilitychange", () => dispatch({ type: "visibilityChanged", visible: document.visibilityState === "visible" }));
   // Relative times ("updated 3 min ago") age without any message.
-  setInterval(() => lastView && render(sidebar.view()), 30_000);
+  setInterval(() => lastView && render(JSON.parse(sidebar.view())), 30_000);
   dispatch({ type: "start" });
 }
 
