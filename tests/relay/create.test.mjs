@@ -54,6 +54,30 @@ test("ten concurrent creates for one deal make one contract", async () => {
   assert.equal((await liveContracts(sandbox, "uat", deal.id, sandbox.portal)).length, 1);
 });
 
+test("two relay instances racing for one deal end with one live contract; the newer is voided with a note", async () => {
+  const second = await startRelay(sandbox);
+  try {
+    const deal = await newDeal(sandbox, "Raced deal");
+    const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+    const body = { deal, templateId: nda };
+    const bearer = token(sandbox, deal.id);
+    const path = `/api/uat/deals/${deal.id}/contracts`;
+    // Slow SpotDraft's creates down so both instances are inside their create at the same time.
+    await sandbox.setFaults({ rules: [{ route: "POST /api/v2.1/public/contracts/", kind: "slow", delay_ms: 400 }] });
+    const replies = await Promise.all([relay, second, relay, second].map((instance) => api(instance, "POST", path, { bearer, body })));
+    await sandbox.clearFaults();
+    assert.ok(replies.every((r) => r.status < 300), JSON.stringify(replies.map((r) => r.json)));
+    assert.equal(new Set(replies.map((r) => r.json.contract.id)).size, 1, "every caller is told the same contract");
+    assert.equal((await liveContracts(sandbox, "uat", deal.id, sandbox.portal)).length, 1);
+    const all = (await sandbox.control("GET", "/__sandbox/contracts")).json.filter((c) => c.external_metadata?.id === `hubspot:${sandbox.portal}:deal:${deal.id}`);
+    for (const voided of all.filter((c) => c.status === "VOIDED")) {
+      assert.ok(voided.contract_id > Math.min(...all.map((c) => c.contract_id)), "only newer duplicates are voided");
+    }
+  } finally {
+    await second.close();
+  }
+});
+
 test("a connection reset after SpotDraft created the contract makes no second one", async () => {
   const deal = await newDeal(sandbox);
   await sandbox.setFaults({ rules: [{ route: "POST /api/v2.1/public/contracts/", kind: "reset", times: 1 }] });
