@@ -25,6 +25,23 @@ export function safeHttpsUrl(url) {
   }
 }
 
+/**
+ * For hosts that announce no record change (Pipedrive, Zoho): re-reads the deal on a host hint and
+ * reports `record.changed` only when it really differs from the last one seen.
+ */
+export function dealWatcher(initialDeal, readDeal, emit) {
+  let last = JSON.stringify(initialDeal);
+  return function recheck() {
+    readDeal().then((fresh) => {
+      const now = JSON.stringify(fresh);
+      if (now !== last) {
+        last = now;
+        emit("record.changed", { deal: fresh });
+      }
+    }, () => {});
+  };
+}
+
 class Listeners {
   constructor() {
     this.handlers = new Map();

@@ -21,7 +21,7 @@
 // start when the embedding page's origin is known and is not Pipedrive's.
 
 import { originAllowed } from "../protocol.js";
-import { safeHttpsUrl } from "./connection.js";
+import { dealWatcher, safeHttpsUrl } from "./connection.js";
 
 export const PIPEDRIVE_ORIGINS = ["https://*.pipedrive.com"];
 const MIN_HEIGHT = 100;
@@ -161,20 +161,13 @@ export async function connect({
   const handlers = new Map();
   const emit = (type, payload) => (handlers.get(type) ?? []).forEach((handler) => handler(payload));
 
-  let lastDeal = JSON.stringify(deal);
+  const recheckDeal = dealWatcher(deal, readDeal, emit);
   sdk.listen("visibility", ({ error, data } = {}) => {
     if (error || !data) return;
     const visible = Boolean(data.is_visible);
     emit("visibility", { visible });
-    if (!visible) return;
     // Pipedrive has no record-changed event: re-read the deal when the panel is shown again.
-    readDeal().then((fresh) => {
-      const text = JSON.stringify(fresh);
-      if (text !== lastDeal) {
-        lastDeal = text;
-        emit("record.changed", { deal: fresh });
-      }
-    }, () => {});
+    if (visible) recheckDeal();
   });
   sdk.listen("user_settings_change", ({ error, data } = {}) => {
     if (error || !data) return;

@@ -21,7 +21,7 @@
 // start when the embedding page's origin is known and is not one of Zoho CRM's.
 
 import { originAllowed } from "../protocol.js";
-import { safeHttpsUrl } from "./connection.js";
+import { dealWatcher, safeHttpsUrl } from "./connection.js";
 
 export const ZOHO_ORIGINS = [
   "https://crm.zoho.com", "https://crm.zoho.eu", "https://crm.zoho.in", "https://crm.zoho.com.au",
@@ -261,16 +261,7 @@ export async function connect({
     user = undefined;
   }
 
-  let lastDeal = JSON.stringify(deal);
-  zoho.embeddedApp.on("ContextUpdate", () => {
-    readDeal().then((fresh) => {
-      const textNow = JSON.stringify(fresh);
-      if (textNow !== lastDeal) {
-        lastDeal = textNow;
-        emit("record.changed", { deal: fresh });
-      }
-    }, () => {});
-  });
+  zoho.embeddedApp.on("ContextUpdate", dealWatcher(deal, readDeal, emit));
 
   // Zoho sends no visibility events; the widget document's own visibility stands in.
   win.document?.addEventListener?.("visibilitychange", () => {
