@@ -41,5 +41,8 @@ SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WAS
   cargo test --target wasm32-unknown-unknown --test web
 kill "$server_pid" 2>/dev/null || true
 
+section "budgets (requests per job, reconcile scaling, memory growth)"
+node --test tests/budgets/
+
 section "native: core and sandbox (cargo test)"
 cargo test --workspace --lib --bins --tests
