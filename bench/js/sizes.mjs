@@ -1,0 +1,162 @@
+// Payload: raw and gzip -9 bytes of every built .wasm and .js in pkg/ (and any pkg-*/ folder),
+// the sidebar shell, and a size profile by crate from the name section of each non-stripped cargo
+// output (target/**/wasm32-unknown-unknown/release/*.wasm): code bytes per crate prefix. Prints JSON.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+function measure(file) {
+  const bytes = readFileSync(file);
+  return { file: relative(root, file), bytes: bytes.length, gzip9: gzipSync(bytes, { level: 9 }).length };
+}
+
+function builtArtifacts() {
+  const folders = readdirSync(root).filter((name) => (name === "pkg" || name.startsWith("pkg-")) && name !== "pkg-template" && statSync(join(root, name)).isDirectory());
+  return folders.flatMap((folder) =>
+    readdirSync(join(root, folder))
+      .filter((name) => name.endsWith(".wasm") || (name.endsWith(".js") && !name.endsWith(".d.js")))
+      .sort()
+      .map((name) => measure(join(root, folder, name))));
+}
+
+function sidebarShell() {
+  const dir = join(root, "www/sidebar");
+  const walk = (folder) => readdirSync(folder).flatMap((name) => {
+    const path = join(folder, name);
+    if (statSync(path).isDirectory()) return name === "vendor" ? [] : walk(path);
+    return /\.(js|css|html)$/.test(name) ? [path] : [];
+  });
+  return walk(dir).sort().map(measure);
+}
+
+// --- wasm binary reading: just enough for the code and name sections ---
+function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  let byte;
+  do {
+    byte = bytes[at.i++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return value;
+}
+
+function sections(bytes) {
+  const at = { i: 8 };
+  const out = [];
+  while (at.i < bytes.length) {
+    const id = bytes[at.i++];
+    const size = leb(bytes, at);
+    out.push({ id, start: at.i, end: at.i + size });
+    at.i += size;
+  }
+  return out;
+}
+
+function importedFunctionCount(bytes, section) {
+  const at = { i: section.start };
+  const count = leb(bytes, at);
+  let functions = 0;
+  for (let n = 0; n < count; n += 1) {
+    for (let s = 0; s < 2; s += 1) at.i += leb(bytes, at); // module and field names
+    const kind = bytes[at.i++];
+    if (kind === 0) { leb(bytes, at); functions += 1; }
+    else if (kind === 1) { at.i += 1; const flags = leb(bytes, at); leb(bytes, at); if (flags & 1) leb(bytes, at); }
+    else if (kind === 2) { const flags = leb(bytes, at); leb(bytes, at); if (flags & 1) leb(bytes, at); }
+    else if (kind === 3) { at.i += 2; }
+    else if (kind === 4) { at.i += 1; leb(bytes, at); }
+  }
+  return functions;
+}
+
+function functionNames(bytes, section) {
+  const at = { i: section.start };
+  const nameLength = leb(bytes, at);
+  if (new TextDecoder().decode(bytes.subarray(at.i, at.i + nameLength)) !== "name") return null;
+  at.i += nameLength;
+  const names = new Map();
+  while (at.i < section.end) {
+    const id = bytes[at.i++];
+    const size = leb(bytes, at);
+    const end = at.i + size;
+    if (id === 1) {
+      const count = leb(bytes, at);
+      for (let n = 0; n < count; n += 1) {
+        const index = leb(bytes, at);
+        const length = leb(bytes, at);
+        names.set(index, new TextDecoder().decode(bytes.subarray(at.i, at.i + length)));
+        at.i += length;
+      }
+    }
+    at.i = end;
+  }
+  return names;
+}
+
+/** The crate a (mangled or plain) Rust symbol belongs to. */
+export function crateOf(name) {
+  let text = name;
+  if (text.startsWith("_ZN")) {
+    const match = /^_ZN(\d+)/.exec(text);
+    text = match ? text.slice(match[0].length, match[0].length + Number(match[1])) : text;
+    // `<T as serde::Serialize>::…` and `<&T as …>`: a blanket impl is charged to the trait's crate.
+    const blanket = /^_?\$LT\$(?:\$RF\$)?(?:mut\$u20\$)?T\$u20\$as\$u20\$(.*)$/.exec(text);
+    text = blanket ? blanket[1] : text.replace(/^_?\$LT\$/, "").replace(/^(\$RF\$|\$u5b\$|mut\$u20\$)+/, "");
+    return text.split("..")[0].split("$")[0] || "other";
+  }
+  const v0 = /^_R[NCIMXYB].*?C(?:s[0-9a-zA-Z]*_)?(\d+)([A-Za-z_]\w*)/.exec(text);
+  if (v0) return v0[2].slice(0, Number(v0[1]));
+  if (text.includes("::")) return text.replace(/^<+/, "").split("::")[0];
+  return /^(__wbg|__wbindgen|wasm_bindgen)/.test(text) ? "wasm_bindgen" : /^(dl|mem|__rust|rust_)/.test(text) ? "std/alloc" : "other";
+}
+
+function profile(file) {
+  const bytes = readFileSync(file);
+  const all = sections(bytes);
+  const imports = all.find((s) => s.id === 2);
+  const code = all.find((s) => s.id === 10);
+  const names = all.filter((s) => s.id === 0).map((s) => functionNames(bytes, s)).find(Boolean);
+  if (!code || !names) return { file: relative(root, file), error: "no code or name section" };
+  const offset = imports ? importedFunctionCount(bytes, imports) : 0;
+  const at = { i: code.start };
+  const count = leb(bytes, at);
+  const byCrate = {};
+  const unattributed = [];
+  for (let n = 0; n < count; n += 1) {
+    const size = leb(bytes, at);
+    at.i += size;
+    const name = names.get(offset + n) ?? "";
+    const crate = crateOf(name);
+    byCrate[crate] = (byCrate[crate] ?? 0) + size;
+    if (crate === "other") unattributed.push([name, size]);
+  }
+  if (process.env.SDX_BENCH_DEBUG) console.error(unattributed.sort((a, b) => b[1] - a[1]).slice(0, 15));
+  const total = Object.values(byCrate).reduce((a, b) => a + b, 0);
+  const rows = Object.entries(byCrate).sort((a, b) => b[1] - a[1]).map(([crate, codeBytes]) => ({ crate, codeBytes, share: codeBytes / total }));
+  return { file: relative(root, file), fileBytes: bytes.length, codeBytes: total, functions: count, byCrate: rows };
+}
+
+function cargoOutputs() {
+  const found = [];
+  const visit = (dir, depth) => {
+    if (depth > 3 || !existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (name === "wasm32-unknown-unknown") {
+        const release = join(path, "release");
+        if (existsSync(release)) for (const f of readdirSync(release)) if (f.endsWith(".wasm")) found.push(join(release, f));
+      } else if (!["debug", "release", "doc", "tmp"].includes(name) && statSync(path).isDirectory()) {
+        visit(path, depth + 1);
+      }
+    }
+  };
+  visit(join(root, "target"), 0);
+  return found.sort();
+}
+
+const artifacts = builtArtifacts();
+const shell = sidebarShell();
+console.log(JSON.stringify({ artifacts, shell, profiles: cargoOutputs().map(profile) }));
