@@ -5,6 +5,8 @@
 
 #[cfg(feature = "full")]
 mod api;
+#[cfg(feature = "full")]
+pub use api::*;
 mod fetch;
 #[cfg(feature = "full")]
 mod relay;
