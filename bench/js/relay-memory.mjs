@@ -1,6 +1,8 @@
 // Webhooks through the relay in-process (SdxRelay.handle, the same call the Node server makes),
 // with SpotDraft and the CRM answered by a stub `fetch` from memory, to watch WebAssembly linear
 // memory and process RSS across many deliveries. Shared by the benchmark and tests/budgets/.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { initSync, SdxRelay } from "../../pkg/node.js";
 import { makeEvents } from "./events.mjs";
 
@@ -58,6 +60,27 @@ function stubServices(deals) {
   return { fetchStub, counts, statuses };
 }
 
+/**
+ * Lets the event loop turn (wasm-bindgen frees JS-side handles through FinalizationRegistry
+ * callbacks, which never run inside an unbroken chain of awaits) and collects garbage, so
+ * snapshots show what is retained rather than what is not yet collected.
+ */
+async function settle() {
+  for (let i = 0; i < 2; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    collectGarbage();
+  }
+}
+
+/** `gc` from --expose-gc, or enabled at run time when Node started without it (node --test). */
+function collectGarbage() {
+  if (typeof globalThis.gc !== "function") {
+    setFlagsFromString("--expose-gc");
+    globalThis.gc = runInNewContext("gc");
+  }
+  globalThis.gc();
+}
+
 export function memorySnapshot(memory) {
   const usage = process.memoryUsage();
   return { wasmLinearBytes: memory.buffer.byteLength, rssBytes: usage.rss, jsHeapUsedBytes: usage.heapUsed };
@@ -67,7 +90,7 @@ export function memorySnapshot(memory) {
  * Delivers `total` webhooks (cycling through `distinct` deliveries: duplicate-heavy, as retries
  * are) after `warmUp` untimed ones; returns memory before/after and the request counts.
  */
-export async function webhooksThroughRelay({ total, distinct = 5_000, warmUp = 1_000 }) {
+export async function webhooksThroughRelay({ total, distinct = 5_000, warmUp = 1_000, snapshotEvery = 0 }) {
   const { hmacKey, portal, events } = makeEvents(distinct);
   const deliveries = events.map(({ body, signature }) => {
     const status = JSON.parse(body).contract_status;
@@ -105,12 +128,19 @@ export async function webhooksThroughRelay({ total, distinct = 5_000, warmUp = 1
   };
   try {
     for (let i = 0; i < warmUp; i += 1) await deliver(i);
-    globalThis.gc?.();
+    await settle();
     const before = memorySnapshot(memory);
+    const snapshots = [];
     const started = performance.now();
-    for (let i = 0; i < total; i += 1) await deliver(warmUp + i);
+    for (let i = 0; i < total; i += 1) {
+      await deliver(warmUp + i);
+      if (snapshotEvery > 0 && (i + 1) % snapshotEvery === 0) {
+        await settle();
+        snapshots.push({ events: i + 1, ...memorySnapshot(memory) });
+      }
+    }
     const elapsedMs = performance.now() - started;
-    globalThis.gc?.();
+    await settle();
     const after = memorySnapshot(memory);
     return {
       total,
@@ -123,6 +153,7 @@ export async function webhooksThroughRelay({ total, distinct = 5_000, warmUp = 1
         rssBytes: after.rssBytes - before.rssBytes,
         jsHeapUsedBytes: after.jsHeapUsedBytes - before.jsHeapUsedBytes,
       },
+      snapshots,
       eventsPerSecond: total / (elapsedMs / 1000),
       statusCounts: outcomes,
       requests: services.counts,

@@ -1,0 +1,165 @@
+// Assembles results/bench/raw/*.json into results/bench/report.json and report.md: medians and
+// min–max over repeated runs, comparisons as ratios of medians measured in the same run.
+//   node bench/js/report.mjs <results dir>
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+
+const dir = process.argv[2] ?? "results/bench";
+const raw = (name) => {
+  const file = join(dir, "raw", `${name}.json`);
+  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : null;
+};
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const stats = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values.length });
+const ms = (value) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+const range = (s, unit = " ms") => `${ms(s.median)}${unit} (${ms(s.min)}–${ms(s.max)})`;
+const int = (n) => Math.round(n).toLocaleString("en-US");
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const ratio = (a, b) => (b ? a / b : null);
+
+function cpuModel() {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
+    return line ? line.split(":")[1].trim() : cpus()[0]?.model;
+  } catch {
+    return cpus()[0]?.model;
+  }
+}
+
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpuModel(), cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+};
+const md = [];
+md.push(`# spotdraft-crm benchmarks`, "", `${report.date} · ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memoryGiB} GiB · Node ${report.machine.node}`, "");
+
+const sizes = raw("sizes");
+if (sizes) {
+  report.payload = sizes;
+  md.push("## 1. Payload", "", "| file | bytes | gzip -9 |", "|---|---:|---:|");
+  for (const a of [...sizes.artifacts, ...sizes.shell]) md.push(`| \`${a.file}\` | ${int(a.bytes)} | ${int(a.gzip9)} |`);
+  const sidebarWasm = sizes.artifacts.filter((a) => /sidebar.*\.(wasm|js)$/.test(a.file));
+  const shellCore = sizes.shell.filter((a) => /www\/sidebar\/(index\.html|sidebar\.(js|css)|protocol\.js|hosts\/connection\.js)$/.test(a.file));
+  const total = [...sidebarWasm, ...shellCore].reduce((sum, a) => sum + a.gzip9, 0);
+  report.payload.sidebarTotalGzip9 = { files: [...sidebarWasm, ...shellCore].map((a) => a.file), bytes: total };
+  md.push("", `Sidebar page as a demo host loads it (sidebar build's wasm + glue + entry, index.html, sidebar.js/.css, protocol.js, hosts/connection.js): **${int(total)} bytes gzip -9** (${kib(total)}); budget 100 KB, aim 60 KB.`, "");
+  for (const profile of sizes.profiles) {
+    if (profile.error) continue;
+    md.push(`Code bytes by crate in \`${profile.file}\` (cargo output before wasm-bindgen and wasm-opt; ${int(profile.codeBytes)} code bytes in ${int(profile.functions)} functions; generic code is charged to the crate that defines it):`, "");
+    md.push("| crate | code bytes | share |", "|---|---:|---:|");
+    for (const row of profile.byCrate.slice(0, 12)) md.push(`| ${row.crate} | ${int(row.codeBytes)} | ${(row.share * 100).toFixed(1)}% |`);
+    md.push("");
+  }
+}
+
+const cold = raw("cold-start");
+if (cold) {
+  const sidebarFirst = stats(cold.sidebar.firstViewMs);
+  const sidebarReady = stats(cold.sidebar.readyMs);
+  const empty = stats(cold.empty.loadedMs);
+  report.coldStart = {
+    loads: cold.loads, sidebarFirstView: sidebarFirst, sidebarReady, emptyPageLoaded: empty,
+    ratioFirstViewToEmpty: ratio(sidebarFirst.median, empty.median), ratioReadyToEmpty: ratio(sidebarReady.median, empty.median),
+    wasm: Object.fromEntries(Object.entries(cold.wasm).map(([file, t]) => [file, { compile: stats(t.compileMs), instantiate: stats(t.instantiateMs) }])),
+    errors: cold.errors,
+  };
+  md.push("## 2. Cold start (headless Chromium, fresh context per load, stub relay)", "");
+  md.push(`| measure | median (min–max) over ${cold.loads} loads |`, "|---|---:|");
+  md.push(`| empty page in the same parent (iframe load event) | ${range(empty)} |`);
+  md.push(`| sidebar: first rendered view model | ${range(sidebarFirst)} — ${ratio(sidebarFirst.median, empty.median).toFixed(1)}× empty |`);
+  md.push(`| sidebar: first view with the deal's contracts | ${range(sidebarReady)} — ${ratio(sidebarReady.median, empty.median).toFixed(1)}× empty |`);
+  for (const [file, t] of Object.entries(report.coldStart.wasm)) {
+    md.push(`| \`${file}\`: WebAssembly.compile | ${range(t.compile)} |`, `| \`${file}\`: instantiate + start | ${range(t.instantiate)} |`);
+  }
+  md.push("", "Times from the parent page's navigation start. " + (cold.errors.length ? `Errors: ${cold.errors.join("; ")}` : "No failed loads."), "");
+}
+
+const native = raw("webhook-native");
+const node = raw("webhook-node");
+if (native && node) {
+  const rate = (runsMs, events) => stats(runsMs.map((t) => events / (t / 1000)));
+  const a = rate(native.fullMs, native.events);
+  const b = rate(node.wasm.fullMs, node.events);
+  const c = rate(node.baseline.fullMs, node.events);
+  const aParse = rate(native.verifyParseMs, native.events);
+  const bParse = rate(node.wasm.verifyParseMs, node.events);
+  const cParse = rate(node.baseline.verifyParseMs, node.events);
+  const same = JSON.stringify(native.tally) === JSON.stringify(Object.fromEntries(Object.entries(node.wasm.tally).sort())) || (
+    ["rejected", "ignored", "writes", "unchanged"].every((k) => native.tally[k] === node.wasm.tally[k] && node.wasm.tally[k] === node.baseline.tally[k]));
+  report.webhook = { events: native.events, tally: native.tally, talliesAgree: same, native: a, wasm: b, baseline: c, nativeVerifyParse: aParse, wasmVerifyParse: bParse, baselineVerifyParse: cParse,
+    ratioWasmToNative: ratio(b.median, a.median), ratioWasmToBaseline: ratio(b.median, c.median) };
+  const eps = (s) => `${int(s.median)} (${int(s.min)}–${int(s.max)})`;
+  md.push("## 3. Webhook path (10,000 events, 1–4 KB, mixed activities)", "");
+  md.push("| runtime | verify + parse + sync decision, events/s | verify + parse only, events/s |", "|---|---:|---:|");
+  md.push(`| (a) core, native (release) | ${eps(a)} | ${eps(aParse)} |`);
+  md.push(`| (b) core as wasm in Node (decision in JS, see notes) | ${eps(b)} | ${eps(bParse)} |`);
+  md.push(`| (c) node:crypto + JSON.parse baseline | ${eps(c)} | ${eps(cParse)} |`);
+  md.push("", `(b)/(a) = **${ratio(b.median, a.median).toFixed(2)}** (goal ≥ 0.5), (b)/(c) = **${ratio(b.median, c.median).toFixed(2)}** (goal ≥ 1). Verify + parse only: (b)/(a) = ${ratio(bParse.median, aParse.median).toFixed(2)}, (b)/(c) = ${ratio(bParse.median, cParse.median).toFixed(2)}.`);
+  md.push(`All three reach the same outcome for every event (${same ? "tallies agree" : "TALLIES DIFFER"}: ${JSON.stringify(native.tally)}).`, "");
+}
+
+const overhead = raw("relay-overhead");
+if (overhead) {
+  report.relayOverhead = overhead;
+  md.push("## 4. Relay overhead (loopback, sandbox with no injected latency, relay in its own process)", "");
+  md.push("| clients | call | direct p50 / p99 | via relay p50 / p99 | added p50 / p99 |", "|---:|---|---:|---:|---:|");
+  for (const [clients, calls] of Object.entries(overhead.latency)) {
+    for (const [call, { direct, viaRelay }] of Object.entries(calls)) {
+      md.push(`| ${clients} | ${call} | ${ms(direct.p50)} / ${ms(direct.p99)} ms | ${ms(viaRelay.p50)} / ${ms(viaRelay.p99)} ms | ${ms(viaRelay.p50 - direct.p50)} / ${ms(viaRelay.p99 - direct.p99)} ms |`);
+    }
+  }
+  md.push("", "Sidebar call = the deal's contracts (one SpotDraft lookup upstream); its latency through the relay is dominated by the relay's SpotDraft rate limit (10 requests per 1.2 s per workspace), by design. Webhook = a signed redelivery older than the record (one CRM read upstream).", "");
+  md.push("| concurrent deliveries | webhooks/s | relay CPU (share of one core) | relay RSS |", "|---:|---:|---:|---:|");
+  for (const level of overhead.saturation) md.push(`| ${level.clients} | ${int(level.webhooksPerSecond)} | ${(level.relayCpuShareOfOneCore * 100).toFixed(0)}% | ${mib(level.relayRssBytes)} |`);
+  md.push("");
+}
+
+const requests = raw("requests");
+const sidebarCounts = raw("sidebar-counts");
+if (requests) {
+  report.requestsPerJob = { ...requests, sidebarPerHour: sidebarCounts };
+  md.push("## 5. SpotDraft requests per job (deterministic; checked by the test command)", "", "| job | requests | what |", "|---|---:|---|");
+  const row = (name, job) => md.push(`| ${name} | ${job.count} | ${job.requests.map((r) => r.replace(/by_external_metadata\/[^ ]+/, "by_external_metadata/…")).join("; ")} |`);
+  row("create, first for this template", requests.createCold);
+  row("create, template seen < 5 min ago", requests.createWarm);
+  row("create on a deal that already has a contract", requests.createAgain);
+  row("sidebar refresh (the deal's contracts)", requests.sidebarRefresh);
+  row("status read", requests.statusRead);
+  if (sidebarCounts) {
+    md.push(`| open sidebar, executed contract, per hour | ${sidebarCounts.openExecuted} | no refresh once every contract is Executed or Voided |`);
+    md.push(`| hidden sidebar, live contract, per hour | ${sidebarCounts.hiddenLive} | no refresh while hidden |`);
+    md.push(`| open sidebar, live contract, per hour (for scale) | ${sidebarCounts.openLive} | 15 s, 30 s, 60 s, then every 2 min |`);
+  }
+  md.push("");
+}
+
+const reconcile = raw("reconcile");
+if (reconcile) {
+  report.reconcile = reconcile.map((r) => ({ ...r, wall: stats(r.wallMs) }));
+  md.push("## 6. Reconcile scaling (1% changed since the checkpoint; in-memory SpotDraft and CRM, native)", "");
+  md.push("| deals | changed | SpotDraft requests | CRM reads + writes | wall time (median, min–max) | rate-limit wait in production |", "|---:|---:|---:|---:|---:|---:|");
+  for (const r of report.reconcile) md.push(`| ${int(r.deals)} | ${int(r.changed)} | ${r.spotdraftRequests} | ${r.crmReads} + ${r.crmWrites} | ${range(r.wall)} | ${(r.rateLimitWaitMs / 1000).toFixed(1)} s |`);
+  md.push("");
+}
+
+const memory = raw("memory");
+if (memory) {
+  report.memory = memory;
+  md.push(`## 7. Memory (${int(memory.total)} webhook deliveries through SdxRelay.handle in-process, stub fetch)`, "");
+  md.push("| | wasm linear memory | process RSS | JS heap used (after GC) |", "|---|---:|---:|---:|");
+  md.push(`| before (after ${int(memory.warmUp)} warm-up deliveries) | ${mib(memory.before.wasmLinearBytes)} | ${mib(memory.before.rssBytes)} | ${mib(memory.before.jsHeapUsedBytes)} |`);
+  for (const s of memory.snapshots.filter((_, i, all) => i === Math.floor(all.length / 2) - 1)) md.push(`| after ${int(s.events)} | ${mib(s.wasmLinearBytes)} | ${mib(s.rssBytes)} | ${mib(s.jsHeapUsedBytes)} |`);
+  md.push(`| after ${int(memory.total)} | ${mib(memory.after.wasmLinearBytes)} | ${mib(memory.after.rssBytes)} | ${mib(memory.after.jsHeapUsedBytes)} |`);
+  md.push("", `${int(memory.eventsPerSecond)} deliveries/s in-process; outcomes ${JSON.stringify(memory.statusCounts)}.`, "");
+}
+
+writeFileSync(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(dir, "report.md"), `${md.join("\n")}\n`);
+console.log(md.join("\n"));
