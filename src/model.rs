@@ -245,9 +245,10 @@ impl ContractStatus {
             ContractStatus::OnHold => "On hold".into(),
             ContractStatus::Voided => "Voided".into(),
             ContractStatus::Other(raw) => {
-                let words = raw.to_lowercase().replace('_', " ");
+                // Status values are ASCII UPPER_SNAKE; ASCII casing keeps Unicode tables out of the sidebar.
+                let words = raw.to_ascii_lowercase().replace('_', " ");
                 let mut chars = words.chars();
-                chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+                chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
             }
         }
     }

@@ -112,7 +112,9 @@ pub fn error_text(error: &RemoteError) -> String {
 pub fn problem_text(problem: &Problem) -> String {
     let mut text = problem.message.clone();
     if let Some(first) = text.get(0..1) {
-        let upper = first.to_uppercase();
+        // ASCII only: our messages start with English words, and full Unicode case tables would
+        // weigh on the sidebar's download.
+        let upper = first.to_ascii_uppercase();
         text.replace_range(0..1, &upper);
     }
     if !text.ends_with('.') {
