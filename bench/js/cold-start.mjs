@@ -44,18 +44,22 @@ function under(dir, path, prefix) {
   return file.startsWith(dir) ? file : null;
 }
 
+// The iframe gets its src only after the parent listens for hello: a sidebar that loads faster
+// than the parent's module script would otherwise greet nobody. Both pages do the same.
 const PARENT_PAGE = (frameUrl, sidebarOrigin, withHandshake) => `<!doctype html><html><head><meta charset="utf-8"><title>bench parent</title></head><body>
-<iframe id="frame" src="${frameUrl}" style="width:360px;height:640px;border:0"></iframe>
+<iframe id="frame" style="width:360px;height:640px;border:0"></iframe>
 <script type="module">
+const iframe = document.getElementById("frame");
 ${withHandshake ? `import { embedSidebar } from "/hosts/parent.js";
 embedSidebar({
-  iframe: document.getElementById("frame"),
+  iframe,
   sidebarOrigin: ${JSON.stringify(sidebarOrigin)},
   context: async () => ({ host: "demo", environment: "uat", relayUrl: ${JSON.stringify(sidebarOrigin)}, tenant: "4411223",
     deal: ${JSON.stringify(DEAL)}, theme: "light", user: { id: "bench", email: "bench@yourco.example", locale: "en" },
     session: { token: "bench-token", expiresAt: Date.now() + 300000 } }),
   handlers: { refreshSession: async () => ({ token: "bench-token", expiresAt: Date.now() + 300000 }) },
 });` : ""}
+iframe.src = ${JSON.stringify(frameUrl)};
 </script></body></html>`;
 
 // Injected into every frame: marks when the sidebar first renders a view model (its heading
@@ -134,9 +138,11 @@ async function main() {
             results.sidebar.firstViewMs.push(origin - top + marks.firstView);
             results.sidebar.readyMs.push(origin - top + marks.ready);
           } else {
-            await page.goto(`${parentOrigin}/empty-parent.html`, { waitUntil: "load", timeout: 30_000 });
+            await page.goto(`${parentOrigin}/empty-parent.html`, { waitUntil: "commit", timeout: 30_000 });
+            const frame = await (await page.waitForSelector("#frame", { timeout: 30_000 })).contentFrame();
+            await page.waitForLoadState("load");
+            if (!frame.url().endsWith("/empty.html")) throw new Error(`the frame is at ${frame.url()}`);
             const top = await page.evaluate(() => performance.timeOrigin);
-            const frame = await (await page.$("#frame")).contentFrame();
             const { origin, loaded } = await frame.evaluate(() => ({ origin: performance.timeOrigin, loaded: performance.getEntriesByType("navigation")[0].loadEventEnd }));
             results.empty.loadedMs.push(origin - top + loaded);
           }
