@@ -45,10 +45,7 @@ if (sizes) {
   report.payload = sizes;
   md.push("## 1. Payload", "", "| file | bytes | gzip -9 |", "|---|---:|---:|");
   for (const a of [...sizes.artifacts, ...sizes.shell]) md.push(`| \`${a.file}\` | ${int(a.bytes)} | ${int(a.gzip9)} |`);
-  const sidebarWasm = sizes.artifacts.filter((a) => /sidebar.*\.(wasm|js)$/.test(a.file));
-  const shellCore = sizes.shell.filter((a) => /www\/sidebar\/(index\.html|sidebar\.(js|css)|protocol\.js|hosts\/connection\.js)$/.test(a.file));
-  const total = [...sidebarWasm, ...shellCore].reduce((sum, a) => sum + a.gzip9, 0);
-  report.payload.sidebarTotalGzip9 = { files: [...sidebarWasm, ...shellCore].map((a) => a.file), bytes: total };
+  const total = sizes.sidebarPage.gzip9;
   md.push("", `Sidebar page as a demo host loads it (sidebar build's wasm + glue + entry, index.html, sidebar.js/.css, protocol.js, hosts/connection.js): **${int(total)} bytes gzip -9** (${kib(total)}); budget 100 KB, aim 60 KB.`, "");
   for (const profile of sizes.profiles) {
     if (profile.error) continue;

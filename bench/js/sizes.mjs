@@ -3,6 +3,7 @@
 // output (target/**/wasm32-unknown-unknown/release/*.wasm): code bytes per crate prefix. Prints JSON.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -12,7 +13,7 @@ function measure(file) {
   return { file: relative(root, file), bytes: bytes.length, gzip9: gzipSync(bytes, { level: 9 }).length };
 }
 
-function builtArtifacts() {
+export function builtArtifacts() {
   const folders = readdirSync(root).filter((name) => (name === "pkg" || name.startsWith("pkg-")) && name !== "pkg-template" && statSync(join(root, name)).isDirectory());
   return folders.flatMap((folder) =>
     readdirSync(join(root, folder))
@@ -21,7 +22,7 @@ function builtArtifacts() {
       .map((name) => measure(join(root, folder, name))));
 }
 
-function sidebarShell() {
+export function sidebarShell() {
   const dir = join(root, "www/sidebar");
   const walk = (folder) => readdirSync(folder).flatMap((name) => {
     const path = join(folder, name);
@@ -157,6 +158,17 @@ function cargoOutputs() {
   return found.sort();
 }
 
-const artifacts = builtArtifacts();
-const shell = sidebarShell();
-console.log(JSON.stringify({ artifacts, shell, profiles: cargoOutputs().map(profile) }));
+/** What a browser downloads for the sidebar in a demo-style host: the sidebar build and the shell it imports. */
+export function sidebarPagePayload(artifacts = builtArtifacts(), shell = sidebarShell()) {
+  const files = [
+    ...artifacts.filter((a) => /sidebar[^/]*\.(wasm|js)$/.test(a.file)),
+    ...shell.filter((a) => /www\/sidebar\/(index\.html|sidebar\.(js|css)|protocol\.js|hosts\/connection\.js)$/.test(a.file)),
+  ];
+  return { files: files.map((a) => a.file), bytes: files.reduce((sum, a) => sum + a.bytes, 0), gzip9: files.reduce((sum, a) => sum + a.gzip9, 0) };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const artifacts = builtArtifacts();
+  const shell = sidebarShell();
+  console.log(JSON.stringify({ artifacts, shell, sidebarPage: sidebarPagePayload(artifacts, shell), profiles: cargoOutputs().map(profile) }));
+}
