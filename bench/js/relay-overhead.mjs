@@ -11,6 +11,13 @@ const REQUESTS = { 1: 60, 8: 120, 64: 256 };
 const SATURATION_LEVELS = [1, 4, 16, 64];
 const SATURATION_SECONDS = 3;
 
+/** Reads the whole body (so the connection is reusable and the time includes it); true on 2xx. */
+async function drained(responsePromise) {
+  const response = await responsePromise;
+  await response.arrayBuffer();
+  return response.ok;
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
@@ -66,8 +73,8 @@ async function main() {
     const fieldList = "spotdraft_contract_id,spotdraft_status,spotdraft_status_at,spotdraft_contract_link,spotdraft_executed_at";
 
     // Sidebar call: the deal's contracts. Upstream it is one SpotDraft lookup by external id.
-    const viaRelaySidebar = async () => (await fetch(`${relay.url}/api/uat/deals/${deal.id}/contracts`, { headers: { authorization: `Bearer ${bearer}` } }).then(async (r) => (await r.arrayBuffer(), r.ok)));
-    const directSidebar = async () => (await fetch(`${sandbox.spotdraft}/api/v2.1/public/contracts/by_external_metadata/${encodeURIComponent(key)}`, { headers: spotdraftHeaders }).then(async (r) => (await r.arrayBuffer(), r.ok)));
+    const viaRelaySidebar = () => drained(fetch(`${relay.url}/api/uat/deals/${deal.id}/contracts`, { headers: { authorization: `Bearer ${bearer}` } }));
+    const directSidebar = () => drained(fetch(`${sandbox.spotdraft}/api/v2.1/public/contracts/by_external_metadata/${encodeURIComponent(key)}`, { headers: spotdraftHeaders }));
     // Webhook: a redelivery older than what the record shows. Upstream it is one CRM read.
     const body = JSON.stringify({
       activity: "CONTRACT_CREATED", contract_id: contract.number, contract_status: "DRAFT", contract_title: contract.name,
@@ -77,8 +84,8 @@ async function main() {
       padding: "x".repeat(1500),
     });
     const signature = signWithKey(sandbox.uat.hmac_key, body);
-    const viaRelayWebhook = async () => (await fetch(`${relay.url}/webhooks/spotdraft/uat`, { method: "POST", headers: { "content-type": "application/json", "X-SD-WEBHOOK-CONTENT-HASH": signature }, body }).then(async (r) => (await r.arrayBuffer(), r.ok)));
-    const directWebhook = async () => (await fetch(`${sandbox.crm}/crm/v3/objects/deals/${deal.id}?properties=${fieldList}`, { headers: crmHeaders }).then(async (r) => (await r.arrayBuffer(), r.ok)));
+    const viaRelayWebhook = () => drained(fetch(`${relay.url}/webhooks/spotdraft/uat`, { method: "POST", headers: { "content-type": "application/json", "X-SD-WEBHOOK-CONTENT-HASH": signature }, body }));
+    const directWebhook = () => drained(fetch(`${sandbox.crm}/crm/v3/objects/deals/${deal.id}?properties=${fieldList}`, { headers: crmHeaders }));
 
     await load(4, 40, directSidebar); // warm-up: connections, JIT
     await load(4, 40, viaRelayWebhook);
