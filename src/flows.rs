@@ -12,7 +12,7 @@ use crate::error::{Error, Problem, Result};
 use crate::mapping;
 use crate::model::{ContractId, ContractStatus, ContractSummary};
 use crate::spotdraft::client::SpotDraftClient;
-use crate::spotdraft::types::{ContractRecord, SendToCounterparties};
+use crate::spotdraft::types::{ContractRecord, SendToCounterparties, TemplateMetadata};
 use crate::time;
 use crate::transport::Transport;
 use crate::url;
@@ -40,7 +40,19 @@ pub async fn create_for_deal<T: Transport>(
         return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: config.creation_stages.clone() });
     }
     let metadata = client.template_metadata(template_id).await?;
-    let request = mapping::create_request(config, template_id, deal, &metadata)?;
+    create_with_metadata(client, config, deal, template_id, &metadata).await
+}
+
+/// `create_for_deal` with the template's metadata already in hand (the relay caches it), so the
+/// happy path costs SpotDraft only the lookup and the create.
+pub async fn create_with_metadata<T: Transport>(
+    client: &SpotDraftClient<T>,
+    config: &Config,
+    deal: &Deal,
+    template_id: u64,
+    metadata: &TemplateMetadata,
+) -> Result<CreateOutcome> {
+    let request = mapping::create_request(config, template_id, deal, metadata)?;
     let external_id = mapping::record_key(config, deal).to_string();
     if let Some(existing) = live_contract(client, &external_id).await? {
         return Ok(CreateOutcome { contract: existing, created: false });

@@ -215,7 +215,13 @@ async fn create<T: Transport>(
     let (deal, template_id) = deal_and_template(deal_id, request)?;
     let key = record_key(env, deal_id)?;
     let _guard = relay.locks.lock(&format!("create:{key}")).await;
-    let mut outcome = flows::create_for_deal(&env.client, &env.config.plugin, &deal, template_id).await?;
+    let plugin = &env.config.plugin;
+    plugin.template(template_id)?;
+    if !plugin.stage_allows_creation(deal.stage.as_deref()) {
+        return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: plugin.creation_stages.clone() });
+    }
+    let metadata = metadata(env, template_id, relay.now_ms()).await?;
+    let mut outcome = flows::create_with_metadata(&env.client, plugin, &deal, template_id, &metadata).await?;
     if outcome.created {
         outcome = settle_race(env, &key, outcome).await?;
     }

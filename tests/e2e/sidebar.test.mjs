@@ -206,3 +206,23 @@ test("narrow and dark: usable at 280 px", async () => {
   await frame.locator("body").screenshot({ path: join(shots, "6-dark-280.png") });
   await context.close();
 });
+
+test("no secret reaches anything the browser can load", async () => {
+  const workspace = demo.sandbox.info.workspaces.find((w) => w.name === "uat");
+  const secrets = [workspace.client_secret, workspace.hmac_key, demo.sandbox.info.crm.bearer_token, "demo-host-secret"];
+  const urls = [
+    `${demo.pageOrigin}/`, `${demo.pageOrigin}/crm.js`, `${demo.pageOrigin}/crm.css`, `${demo.pageOrigin}/protocol.js`,
+    `${demo.pageOrigin}/hosts/parent.js`, `${demo.pageOrigin}/demo-api/config`, `${demo.pageOrigin}/demo-api/deals`,
+    `${demo.sidebarOrigin}/sidebar/index.html`, `${demo.sidebarOrigin}/sidebar/sidebar.js`, `${demo.sidebarOrigin}/sidebar/config.json`,
+    `${demo.sidebarOrigin}/pkg/sidebar.js`, `${demo.sidebarOrigin}/pkg/spotdraft_crm_sidebar.js`, `${demo.sidebarOrigin}/pkg/spotdraft_crm_sidebar_bg.wasm`,
+  ];
+  for (const url of urls) {
+    const response = await fetch(url);
+    assert.equal(response.status, 200, url);
+    const body = Buffer.from(await response.arrayBuffer()).toString("latin1");
+    for (const secret of secrets) assert.ok(!body.includes(secret), `${url} contains a secret`);
+  }
+  for (const path of ["/start.js", "/../start.js", "/%2e%2e/start.js"]) {
+    assert.equal((await fetch(`${demo.pageOrigin}${path}`)).status, 404, `${path} is not served`);
+  }
+});

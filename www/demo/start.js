@@ -102,7 +102,8 @@ function staticServer(routes, api) {
     try {
       if (api && url.pathname.startsWith("/demo-api/")) return await api(request, response, url);
       for (const [prefix, target] of routes) {
-        if (!prefix.endsWith("/")) {
+        // "/" and prefixes without a trailing slash are exact paths; other prefixes are directories.
+        if (prefix === "/" || !prefix.endsWith("/")) {
           if (url.pathname !== prefix) continue;
           if (typeof target === "function") return target(request, response);
           return await sendFile(response, target);
@@ -230,7 +231,11 @@ export async function startDemo({
     const pageServer = staticServer([
       ["/protocol.js", join(root, "www/sidebar/protocol.js")],
       ["/hosts/", join(root, "www/sidebar/hosts")],
-      ["/", join(root, "www/demo")],
+      // The page's own files only: the rest of www/demo is this server, and it holds the demo host secret.
+      ["/", join(root, "www/demo/index.html")],
+      ["/index.html", join(root, "www/demo/index.html")],
+      ["/crm.js", join(root, "www/demo/crm.js")],
+      ["/crm.css", join(root, "www/demo/crm.css")],
     ], api);
     pageOrigin = await listen(pageServer, pagePort, host);
     closers.unshift(() => closeServer(pageServer));
