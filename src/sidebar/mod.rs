@@ -6,8 +6,6 @@
 pub mod relay_client;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -212,6 +210,47 @@ struct Tracked {
     changed_at_ms: Option<u64>,
 }
 
+/// A map for the handful of entries a sidebar holds (templates, busy contracts): a vector searched
+/// in place, which costs the download far less code than a B-tree.
+#[derive(Debug, Clone, PartialEq)]
+struct VecMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap(Vec::new())
+    }
+}
+
+impl<K: PartialEq, V> VecMap<K, V> {
+    fn get(&self, key: &K) -> Option<&V> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The previous value, if any.
+    fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &K) -> Option<V> {
+        let index = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.swap_remove(index).1)
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 pub struct Sidebar {
     environment: Environment,
     deal: Deal,
@@ -222,12 +261,12 @@ pub struct Sidebar {
     read_at_ms: Option<u64>,
     refreshing: bool,
     selected_template: Option<u64>,
-    previews: BTreeMap<u64, PreviewResult>,
-    preview_errors: BTreeMap<u64, RemoteError>,
-    previews_loading: BTreeSet<u64>,
+    previews: VecMap<u64, PreviewResult>,
+    preview_errors: VecMap<u64, RemoteError>,
+    previews_loading: VecMap<u64, ()>,
     creating: bool,
     create_error: Option<RemoteError>,
-    busy: BTreeMap<ContractId, Busy>,
+    busy: VecMap<ContractId, Busy>,
     action_error: Option<RemoteError>,
     notice: Option<Notice>,
     visible: bool,
@@ -247,12 +286,12 @@ impl Sidebar {
             read_at_ms: None,
             refreshing: false,
             selected_template: None,
-            previews: BTreeMap::new(),
-            preview_errors: BTreeMap::new(),
-            previews_loading: BTreeSet::new(),
+            previews: VecMap::default(),
+            preview_errors: VecMap::default(),
+            previews_loading: VecMap::default(),
             creating: false,
             create_error: None,
-            busy: BTreeMap::new(),
+            busy: VecMap::default(),
             action_error: None,
             notice: None,
             visible: true,
@@ -440,7 +479,7 @@ impl Sidebar {
     }
 
     fn request_preview(&mut self, template_id: u64, effects: &mut Vec<Effect>) {
-        if !self.previews.contains_key(&template_id) && self.previews_loading.insert(template_id) {
+        if !self.previews.contains_key(&template_id) && self.previews_loading.insert(template_id, ()).is_none() {
             effects.push(Effect::LoadPreview { template_id });
         }
     }
