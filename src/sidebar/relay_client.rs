@@ -113,18 +113,22 @@ impl<T: Transport> RelayClient<T> {
             }
         })?;
         if (200..300).contains(&response.status) {
-            return serde_json::from_slice::<Value>(&response.body).map_err(|e| {
+            return parse_body(&response.body).map_err(|e| {
                 RemoteError::new("bad_response", format!("the relay's answer was not understood ({e})"), false)
             });
         }
-        Err(match serde_json::from_slice::<Value>(&response.body).and_then(serde_json::from_value::<ErrorBody>) {
-            Ok(body) => body.error,
-            Err(_) => RemoteError::new(
-                "bad_response",
-                format!("the relay answered HTTP {}", response.status),
-                response.status >= 500,
-            ),
-        })
+        Err(
+            match parse_body(&response.body)
+                .and_then(|v| serde_json::from_value::<ErrorBody>(v).map_err(|e| e.to_string()))
+            {
+                Ok(body) => body.error,
+                Err(_) => RemoteError::new(
+                    "bad_response",
+                    format!("the relay answered HTTP {}", response.status),
+                    response.status >= 500,
+                ),
+            },
+        )
     }
 
     pub async fn config(&self) -> Result<SidebarConfig, RemoteError> {
@@ -159,6 +163,13 @@ impl<T: Transport> RelayClient<T> {
         let link: DownloadWire = self.call(Method::Post, &path, None).await?;
         Ok(DownloadLink { url: link.url, file_name: link.file_name })
     }
+}
+
+/// JSON from the relay's bytes, through the same text parser the boundary uses: one parser in the
+/// sidebar's build instead of a second one for byte slices.
+fn parse_body(body: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 #[derive(Deserialize)]
