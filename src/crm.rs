@@ -151,7 +151,7 @@ impl FieldNames {
 }
 
 /// The SpotDraft values a CRM record holds (`None` = empty on the record).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractFields {
     pub contract_id: Option<String>,

@@ -351,6 +351,62 @@ fn webhook_key(hmac_key: &str) -> JsResult<WebhookKey> {
     WebhookKey::from_base64(hmac_key).map_err(|e| js_error(&e))
 }
 
+/// A workspace's webhook key, decoded and keyed once: the way to verify many deliveries (the
+/// one-shot functions below decode the key and set up the MAC on every call).
+#[wasm_bindgen(js_name = WebhookVerifier)]
+pub struct JsWebhookVerifier {
+    key: WebhookKey,
+}
+
+#[wasm_bindgen(js_class = WebhookVerifier)]
+impl JsWebhookVerifier {
+    /// `hmacKey`: as `GET /api/v2.1/public/webhooks/hmac_key/` returns it (base64).
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(js_name = hmacKey)] hmac_key: &str) -> JsResult<JsWebhookVerifier> {
+        Ok(JsWebhookVerifier { key: webhook_key(hmac_key)? })
+    }
+
+    /// Throws `invalid_signature` unless `signature` matches the raw body.
+    pub fn verify(&self, body: &[u8], signature: Option<String>) -> JsResult<()> {
+        self.key.verify(body, signature.as_deref()).map_err(|e| js_error(&e))
+    }
+
+    /// Verifies, then parses.
+    #[wasm_bindgen(js_name = verifyAndParse, unchecked_return_type = "WebhookEvent")]
+    pub fn verify_and_parse(&self, body: &[u8], signature: Option<String>) -> JsResult<JsValue> {
+        let event = webhook::verify_and_parse(&self.key, body, signature.as_deref()).map_err(|e| js_error(&e))?;
+        to_js(&event)
+    }
+}
+
+/// What the CRM record should show after an observation (the relay's `sync` rule), for hosts that
+/// keep the record themselves. `fields` and the answer are JSON text.
+#[wasm_bindgen(js_name = decideSync, unchecked_return_type = "string")]
+pub fn decide_sync(
+    #[wasm_bindgen(unchecked_param_type = "string")] fields: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] observation: &str,
+) -> JsResult<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct ObservationInput {
+        contract_id: String,
+        status: String,
+        at_micros: i64,
+        link: String,
+    }
+    let fields: crate::crm::ContractFields =
+        serde_json::from_str(fields).map_err(|e| invalid("fields", format!("is not valid: {e}")))?;
+    let input: ObservationInput =
+        serde_json::from_str(observation).map_err(|e| invalid("observation", format!("is not valid: {e}")))?;
+    let observation = crate::sync::Observation {
+        contract: contract_id_arg(&input.contract_id)?,
+        status: ContractStatus::parse(&input.status),
+        at_micros: input.at_micros,
+        link: input.link,
+    };
+    serde_json::to_string(&crate::sync::decide(&fields, &observation)).map_err(|e| invalid("decision", e.to_string()))
+}
+
 /// Throws `invalid_signature` unless `signature` is the body's HMAC-SHA512 under the workspace key.
 #[wasm_bindgen(js_name = verifyWebhook)]
 pub fn verify_webhook(

@@ -93,3 +93,23 @@ test("an unreachable SpotDraft is a network error, not a hang", async () => {
   const client = new sdx.SpotDraftClient({ baseUrl: "http://127.0.0.1:9", maxAttempts: 1, timeoutMs: 2000 });
   await assert.rejects(client.templates(), (e) => e.code === "network_error" && e.transient === true);
 });
+
+test("a WebhookVerifier keeps the key for many deliveries", () => {
+  const verifier = new sdx.WebhookVerifier(SPEC_KEY);
+  assert.doesNotThrow(() => verifier.verify(SPEC_BODY, SPEC_SIGNATURE));
+  assert.throws(() => verifier.verify(SPEC_BODY, "00".repeat(64)), (e) => e.code === "invalid_signature");
+  const body = new TextEncoder().encode(JSON.stringify({ activity: "CONTRACT_SIGNED", contract_id: 9, contract_status: "SIGN", activity_data: { timestamp: "2026-01-02T03:04:05Z" } }));
+  const event = verifier.verifyAndParse(body, sdx.signWebhook(body, SPEC_KEY));
+  assert.equal(event.contractId, "T-9");
+  assert.throws(() => new sdx.WebhookVerifier("not base64!"), (e) => e.code === "invalid_input");
+});
+
+test("decideSync applies the relay's rule to a record the host keeps", () => {
+  const observation = { contractId: "T-7", status: "SIGN", atMicros: 200_000_000, link: "https://app.spotdraft.com/contracts/v2/7" };
+  const first = JSON.parse(sdx.decideSync("{}", JSON.stringify(observation)));
+  assert.equal(first.outcome, "write");
+  assert.equal(first.patch.status, "SIGN");
+  const fields = { contractId: "T-7", status: "SIGN", statusAt: first.patch.statusAt, link: observation.link };
+  assert.deepEqual(JSON.parse(sdx.decideSync(JSON.stringify(fields), JSON.stringify(observation))), { outcome: "ignore", reason: "not newer than what the record shows" });
+  assert.throws(() => sdx.decideSync("{}", JSON.stringify({ ...observation, contractId: "7" })), (e) => e.code === "invalid_input");
+});
