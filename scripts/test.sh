@@ -18,6 +18,9 @@ section "relay against the sandbox (node --test)"
 cargo build --quiet -p spotdraft-sandbox
 node --test tests/relay/
 
+section "soak, short version (bash scripts/soak.sh runs the long one)"
+node --test tests/soak/
+
 section "sidebar end to end in headless Chromium (demo stack, playwright-core)"
 node --test tests/e2e/
 

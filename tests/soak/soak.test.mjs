@@ -1,0 +1,95 @@
+// Soak (short version; `SOAK_DEALS` makes it longer): many deals, several sidebars per deal clicking
+// Create at once, every contract driven to completion, with 429s, 5xx, resets after processing,
+// slow answers and duplicated, reordered and dropped webhooks all injected together, then a
+// reconcile pass. Afterwards: one contract per deal (none missing, none twice), every CRM record equal
+// to SpotDraft, and no redundant CRM write. Bounded: it stops by itself.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { SpotDraftClient } from "../../pkg/node.js";
+import { api, crmFields, crmWrites, newDeal, startRelay, startSandbox, token } from "../relay/support.mjs";
+
+const DEALS = Number(process.env.SOAK_DEALS ?? 6);
+const SIDEBARS_PER_DEAL = 3;
+
+let sandbox;
+let relay;
+before(async () => {
+  sandbox = await startSandbox();
+  relay = await startRelay(sandbox);
+  const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
+  await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
+});
+after(async () => {
+  await relay?.close();
+  await sandbox?.stop();
+});
+
+test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`, { timeout: 240_000 }, async () => {
+  const deals = [];
+  for (let i = 0; i < DEALS; i += 1) deals.push(await newDeal(sandbox, `Soak deal ${i}`));
+  const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+  await sandbox.setFaults({
+    seed: 1234,
+    rules: [
+      { route: "* /api/*", kind: "429", rate: 0.1 },
+      { route: "* /api/*", kind: "503", rate: 0.1 },
+      { route: "POST /api/v2.1/public/contracts/", kind: "reset", rate: 0.2 },
+      { route: "GET /api/*", kind: "slow", rate: 0.1, delay_ms: 300 },
+    ],
+    webhooks: { duplicate_rate: 0.3, drop_rate: 0.15, shuffle: true, delay_ms: 20 },
+  });
+
+  const clicks = deals.flatMap((deal) => Array.from({ length: SIDEBARS_PER_DEAL }, () =>
+    api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } })));
+  const replies = await Promise.all(clicks);
+  const shownToSellers = replies.filter((r) => r.status >= 300).map((r) => r.json?.error?.code);
+
+  // Drive every contract to completion on SpotDraft's side (the control API is never faulted).
+  const ours = async () => (await sandbox.control("GET", "/__sandbox/contracts")).json
+    .filter((c) => deals.some((d) => c.external_metadata?.id === `hubspot:${sandbox.portal}:deal:${d.id}`));
+  for (const contract of (await ours()).filter((c) => c.status !== "VOIDED")) {
+    for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
+  }
+  const deadline = Date.now() + 30_000;
+  while ((await sandbox.control("GET", "/__sandbox/health")).json.pending_deliveries > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await sandbox.clearFaults();
+
+  // Creates that failed for sellers are retried once the faults are gone, as a seller would.
+  for (const [i, reply] of replies.entries()) {
+    if (reply.status < 300) continue;
+    const deal = deals[Math.floor(i / SIDEBARS_PER_DEAL)];
+    const again = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } });
+    assert.ok(again.status < 300, JSON.stringify(again.json));
+    if (again.json.created) {
+      for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${again.json.contract.id}/transition`, { to });
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const report = await relay.reconcile("uat");
+  assert.deepEqual(report.failures, []);
+
+  const contracts = await ours();
+  const live = contracts.filter((c) => c.status !== "VOIDED");
+  let equal = 0;
+  let redundant = 0;
+  for (const deal of deals) {
+    const mine = live.filter((c) => c.external_metadata.id === `hubspot:${sandbox.portal}:deal:${deal.id}`);
+    assert.equal(mine.length, 1, `deal ${deal.id} has exactly one live contract`);
+    const fields = await crmFields(sandbox, deal.id);
+    if (fields.spotdraft_contract_id === mine[0].id && fields.spotdraft_status === mine[0].status) equal += 1;
+    redundant += (await crmWrites(sandbox, deal.id)).filter((w) => (w.changed ?? []).length === 0).length;
+  }
+  const faults = (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.fault).length;
+  const deliveries = (await sandbox.control("GET", "/__sandbox/deliveries")).json;
+  console.log(JSON.stringify({
+    soak: { deals: DEALS, clicks: clicks.length, contracts: contracts.length, live: live.length, crmEqual: `${equal}/${DEALS}`, redundantWrites: redundant,
+      errorsShownToSellers: shownToSellers, faultsInjected: faults, deliveries: deliveries.length,
+      dropped: deliveries.filter((d) => d.result === "dropped").length, duplicates: deliveries.filter((d) => d.kind === "duplicate").length,
+      relayMemoryMiB: Math.round(process.memoryUsage().rss / 1048576) },
+  }));
+  assert.equal(equal, DEALS, "every CRM record equals SpotDraft's state");
+  assert.equal(redundant, 0, "no redundant CRM writes");
+  assert.ok(faults > 0, "faults were injected");
+});
