@@ -3,18 +3,12 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { SdxRelay } from "../../pkg/node.js";
-import { SECRETS, api, handMadeToken, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
+import { SECRETS, api, handMadeToken, relayConfig, startStack, stopStack, token } from "./support.mjs";
 
 let sandbox;
 let relay;
-before(async () => {
-  sandbox = await startSandbox();
-  relay = await startRelay(sandbox);
-});
-after(async () => {
-  await relay?.close();
-  await sandbox?.stop();
-});
+before(async () => ({ sandbox, relay } = await startStack()));
+after(() => stopStack({ sandbox, relay }));
 
 const path = "/api/uat/deals/1001/contracts";
 

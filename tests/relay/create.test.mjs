@@ -2,18 +2,12 @@
 // ends with exactly one live contract.
 import { after, before, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, liveContracts, newDeal, startRelay, startSandbox, token } from "./support.mjs";
+import { api, liveContracts, newDeal, startRelay, startStack, stopStack, token } from "./support.mjs";
 
 let sandbox;
 let relay;
-before(async () => {
-  sandbox = await startSandbox();
-  relay = await startRelay(sandbox);
-});
-after(async () => {
-  await relay?.close();
-  await sandbox?.stop();
-});
+before(async () => ({ sandbox, relay } = await startStack()));
+after(() => stopStack({ sandbox, relay }));
 beforeEach(() => sandbox.clearFaults());
 
 function create(deal) {

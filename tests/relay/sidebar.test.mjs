@@ -2,7 +2,7 @@
 // and send, each scoped to the caller's deal; and the 10 requests/second limit respected.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, newDeal, startRelay, startSandbox, token } from "./support.mjs";
+import { api, newDeal, startStack, stopStack, token } from "./support.mjs";
 
 let sandbox;
 let relay;
@@ -10,17 +10,13 @@ let deal;
 let contract;
 let nda;
 before(async () => {
-  sandbox = await startSandbox();
-  relay = await startRelay(sandbox);
+  ({ sandbox, relay } = await startStack());
   nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
   deal = await newDeal(sandbox, "Sidebar deal");
   const reply = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } });
   contract = reply.json.contract;
 });
-after(async () => {
-  await relay?.close();
-  await sandbox?.stop();
-});
+after(() => stopStack({ sandbox, relay }));
 
 const call = (method, path, body) => api(relay, method, `/api/uat/deals/${deal.id}${path}`, { bearer: token(sandbox, deal.id), body });
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { mintToken } from "../../pkg/node.js";
+import { mintToken, SpotDraftClient } from "../../pkg/node.js";
 import { startRelayServer } from "../../www/relay/server.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -115,6 +115,25 @@ export async function startRelay(sandbox, options = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "relay-test-state-"));
   const server = await startRelayServer({ config: relayConfig(sandbox), port: 0, stateDir, log: (line) => lines.push(line), ...options });
   return { ...server, lines, stateDir };
+}
+
+/**
+ * The sandbox and a relay on it; with `webhook`, the uat workspace also delivers status webhooks to
+ * the relay. `stopStack` ends both.
+ */
+export async function startStack({ webhook = false } = {}) {
+  const sandbox = await startSandbox();
+  const relay = await startRelay(sandbox);
+  if (webhook) {
+    const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
+    await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
+  }
+  return { sandbox, relay };
+}
+
+export async function stopStack({ sandbox, relay } = {}) {
+  await relay?.close();
+  await sandbox?.stop();
 }
 
 export function token(sandbox, record, { environment = "uat", tenant = sandbox.portal, ttl = 300 } = {}) {

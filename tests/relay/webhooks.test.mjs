@@ -3,21 +3,12 @@
 // journal proves there are no redundant writes.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { SpotDraftClient } from "../../pkg/node.js";
-import { api, crmFields, crmWrites, deliver, eventually, newDeal, signWithKey, startRelay, startSandbox, token } from "./support.mjs";
+import { api, crmFields, crmWrites, deliver, eventually, newDeal, signWithKey, startStack, stopStack, token } from "./support.mjs";
 
 let sandbox;
 let relay;
-before(async () => {
-  sandbox = await startSandbox();
-  relay = await startRelay(sandbox);
-  const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
-  await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
-});
-after(async () => {
-  await relay?.close();
-  await sandbox?.stop();
-});
+before(async () => ({ sandbox, relay } = await startStack({ webhook: true })));
+after(() => stopStack({ sandbox, relay }));
 
 async function contractFor(deal) {
   const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;

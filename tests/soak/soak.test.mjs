@@ -5,24 +5,15 @@
 // to SpotDraft, and no redundant CRM write. Bounded: it stops by itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { SpotDraftClient } from "../../pkg/node.js";
-import { api, crmFields, crmWrites, newDeal, startRelay, startSandbox, token } from "../relay/support.mjs";
+import { api, crmFields, crmWrites, newDeal, startStack, stopStack, token } from "../relay/support.mjs";
 
 const DEALS = Number(process.env.SOAK_DEALS ?? 6);
 const SIDEBARS_PER_DEAL = 3;
 
 let sandbox;
 let relay;
-before(async () => {
-  sandbox = await startSandbox();
-  relay = await startRelay(sandbox);
-  const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
-  await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
-});
-after(async () => {
-  await relay?.close();
-  await sandbox?.stop();
-});
+before(async () => ({ sandbox, relay } = await startStack({ webhook: true })));
+after(() => stopStack({ sandbox, relay }));
 
 test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`, { timeout: 240_000 }, async () => {
   const deals = [];
