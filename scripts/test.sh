@@ -40,8 +40,10 @@ for _ in $(seq 1 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.1
 done
-SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
-  cargo test --target wasm32-unknown-unknown --test web
+export SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180
+cargo test --target wasm32-unknown-unknown --test web
+# The sidebar's own build (the one the page downloads), with its browser-side JSON and number parsing.
+cargo test --target wasm32-unknown-unknown --no-default-features --target-dir target/sidebar --test web_sidebar
 kill "$server_pid" 2>/dev/null || true
 
 section "budgets (requests per job, reconcile scaling, memory growth)"

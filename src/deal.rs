@@ -5,16 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::json_input::{key_path, type_name, Checker};
+use crate::json_output::{object, ToJson};
 use crate::model::is_valid_crm_id;
 use crate::time;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Deal {
     /// The CRM's id of the deal record (HubSpot deal id, Salesforce Opportunity id, ...).
     pub id: String,
@@ -33,15 +32,13 @@ pub struct Deal {
     pub custom: BTreeMap<String, Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Person {
     pub name: Option<String>,
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Account {
     pub id: Option<String>,
     pub name: String,
@@ -49,8 +46,7 @@ pub struct Account {
     pub address: Option<Address>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Address {
     pub line_one: Option<String>,
     pub line_two: Option<String>,
@@ -61,13 +57,85 @@ pub struct Address {
     pub zipcode: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
     pub id: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
+}
+
+// The camelCase form `from_json` reads, so a deal written out reads back the same (the sidebar
+// sends its deal to the relay this way). One hand-written form serves every serializer.
+impl ToJson for Deal {
+    fn to_json(&self) -> Value {
+        object([
+            ("id", self.id.to_json()),
+            ("name", self.name.to_json()),
+            ("amount", self.amount.to_json()),
+            ("currency", self.currency.to_json()),
+            ("stage", self.stage.to_json()),
+            ("closeDate", self.close_date.to_json()),
+            ("owner", self.owner.to_json()),
+            ("account", self.account.to_json()),
+            ("primaryContact", self.primary_contact.to_json()),
+            (
+                "custom",
+                Value::Object(self.custom.iter().fold(Map::new(), |mut map, (key, value)| {
+                    map.insert(key.clone(), value.clone());
+                    map
+                })),
+            ),
+        ])
+    }
+}
+
+impl serde::Serialize for Deal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl ToJson for Person {
+    fn to_json(&self) -> Value {
+        object([("name", self.name.to_json()), ("email", self.email.to_json())])
+    }
+}
+
+impl ToJson for Account {
+    fn to_json(&self) -> Value {
+        object([
+            ("id", self.id.to_json()),
+            ("name", self.name.to_json()),
+            ("jurisdictionIsoCode", self.jurisdiction_iso_code.to_json()),
+            ("address", self.address.to_json()),
+        ])
+    }
+}
+
+impl ToJson for Address {
+    fn to_json(&self) -> Value {
+        object([
+            ("lineOne", self.line_one.to_json()),
+            ("lineTwo", self.line_two.to_json()),
+            ("city", self.city.to_json()),
+            ("state", self.state.to_json()),
+            ("country", self.country.to_json()),
+            ("countryIsoCode", self.country_iso_code.to_json()),
+            ("zipcode", self.zipcode.to_json()),
+        ])
+    }
+}
+
+impl ToJson for Contact {
+    fn to_json(&self) -> Value {
+        object([
+            ("id", self.id.to_json()),
+            ("firstName", self.first_name.to_json()),
+            ("lastName", self.last_name.to_json()),
+            ("email", self.email.to_json()),
+        ])
+    }
 }
 
 const TEXT_MAX: usize = 500;
@@ -147,7 +215,16 @@ fn read_deal(check: &mut Checker, value: &Value) -> Option<Deal> {
     });
     let custom = match map.get("custom") {
         None | Some(Value::Null) => BTreeMap::new(),
-        Some(value) => check.object(value, "deal.custom").map(|m| m.clone().into_iter().collect()).unwrap_or_default(),
+        Some(value) => check
+            .object(value, "deal.custom")
+            // Inserted one by one: `collect` into a B-tree sorts first and links a sort routine.
+            .map(|m| {
+                m.iter().fold(BTreeMap::new(), |mut custom, (key, value)| {
+                    custom.insert(key.clone(), value.clone());
+                    custom
+                })
+            })
+            .unwrap_or_default(),
     };
     Some(Deal { id: id?, name: name?, amount, currency, stage, close_date, owner, account, primary_contact, custom })
 }
@@ -202,7 +279,7 @@ pub fn parse_decimal(text: &str) -> Option<f64> {
         && fraction.bytes().all(|b| b.is_ascii_digit())
         && !(unsigned.contains('.') && fraction.is_empty());
     if valid {
-        text.parse().ok()
+        crate::json_input::decimal_to_f64(text)
     } else {
         None
     }

@@ -18,6 +18,12 @@ impl Problem {
     }
 }
 
+impl crate::json_output::ToJson for Problem {
+    fn to_json(&self) -> serde_json::Value {
+        crate::json_output::object([("path", self.path.to_json()), ("message", self.message.to_json())])
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {

@@ -24,6 +24,7 @@ pub mod deal;
 pub mod error;
 pub mod flows;
 pub mod json_input;
+pub mod json_output;
 pub mod mapping;
 pub mod model;
 pub mod names;

@@ -30,13 +30,14 @@ pub fn parse(text: &str) -> Option<ParsedUrl> {
         return None;
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, rest) = rest.split_at(authority_end);
+    // `split_at_checked`, like every slice here, so no panic path (and its formatting) is linked in.
+    let (authority, rest) = rest.split_at_checked(authority_end)?;
     if authority.is_empty() || authority.contains('@') || rest.contains('#') {
         return None;
     }
     let (host, port) = if authority.starts_with('[') {
         let close = authority.find(']')?;
-        let (host, after) = authority.split_at(close + 1);
+        let (host, after) = authority.split_at_checked(close + 1)?;
         (host, after.strip_prefix(':'))
     } else {
         match authority.split_once(':') {

@@ -5,6 +5,7 @@
 
 pub mod relay_client;
 mod view;
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,50 +122,9 @@ pub enum Msg {
     DismissNotice,
 }
 
-impl Msg {
-    /// Reads a message from the shell. Parsed by hand rather than with a derived internally-tagged
-    /// deserializer: that one buffers every message and costs the sidebar's download a lot of bytes.
-    pub fn from_json(value: &Value) -> Result<Msg, String> {
-        fn field<T: serde::de::DeserializeOwned>(value: &Value, key: &str) -> Result<T, String> {
-            let raw = value.get(key).cloned().unwrap_or(Value::Null);
-            serde_json::from_value(raw).map_err(|e| format!("{key}: {e}"))
-        }
-        let kind = value.get("type").and_then(Value::as_str).ok_or("a message needs a type")?;
-        let contract_id = || field::<ContractId>(value, "contractId");
-        let template_id = || field::<u64>(value, "templateId");
-        let error = || field::<RemoteError>(value, "error");
-        Ok(match kind {
-            "start" => Msg::Start,
-            "tick" => Msg::Tick,
-            "retryClicked" => Msg::RetryClicked,
-            "dismissNotice" => Msg::DismissNotice,
-            "createClicked" => Msg::CreateClicked,
-            "configLoaded" => Msg::ConfigLoaded { config: field(value, "config")? },
-            "configFailed" => Msg::ConfigFailed { error: error()? },
-            "contractsLoaded" => Msg::ContractsLoaded { contracts: field(value, "contracts")? },
-            "contractsFailed" => Msg::ContractsFailed { error: error()? },
-            "previewLoaded" => Msg::PreviewLoaded { template_id: template_id()?, preview: field(value, "preview")? },
-            "previewFailed" => Msg::PreviewFailed { template_id: template_id()?, error: error()? },
-            "templateSelected" => Msg::TemplateSelected { template_id: template_id()? },
-            "created" => Msg::Created { contract: field(value, "contract")?, created: field(value, "created")? },
-            "createFailed" => Msg::CreateFailed { error: error()? },
-            "sendClicked" => Msg::SendClicked { contract_id: contract_id()? },
-            "sent" => Msg::Sent { contract_id: contract_id()?, status: field(value, "status")? },
-            "sendFailed" => Msg::SendFailed { contract_id: contract_id()?, error: error()? },
-            "downloadClicked" => Msg::DownloadClicked { contract_id: contract_id()? },
-            "downloadReady" => Msg::DownloadReady { contract_id: contract_id()?, url: field(value, "url")? },
-            "downloadFailed" => Msg::DownloadFailed { contract_id: contract_id()?, error: error()? },
-            "openClicked" => Msg::OpenClicked { contract_id: contract_id()? },
-            "recordChanged" => Msg::RecordChanged { deal: field(value, "deal")? },
-            "visibilityChanged" => Msg::VisibilityChanged { visible: field(value, "visible")? },
-            other => return Err(format!("unknown message type \"{other}\"")),
-        })
-    }
-}
-
-/// What the shell must do for the state machine.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "type", rename_all_fields = "camelCase")]
+/// What the shell must do for the state machine. Crosses as `{"type": "loadPreview", "templateId": 7}`
+/// (see `wire`).
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadConfig,
     LoadContracts,
@@ -354,8 +314,11 @@ impl Sidebar {
             Msg::PreviewLoaded { template_id, preview } => {
                 self.previews_loading.remove(&template_id);
                 let can_create = preview.get("canCreate").and_then(Value::as_bool).unwrap_or(false);
-                let problems =
-                    preview.get("problems").and_then(|p| serde_json::from_value(p.clone()).ok()).unwrap_or_default();
+                let problems = preview
+                    .get("problems")
+                    .and_then(Value::as_array)
+                    .map(|items| items.iter().filter_map(|p| wire::problem(p, "problems").ok()).collect())
+                    .unwrap_or_default();
                 self.preview_errors.remove(&template_id);
                 self.previews.insert(template_id, PreviewResult { can_create, problems });
             }
@@ -538,11 +501,13 @@ impl Sidebar {
                 }
                 None => {
                     changed = true;
-                    list.push(Tracked { summary, changed_at_ms: (!first_load).then_some(now_ms) });
+                    // Kept newest first by placing each new contract, rather than sorting: the list
+                    // is short, and a sort is kilobytes of generic code in the sidebar's build.
+                    let at = list.iter().position(|c| c.summary.number < summary.number).unwrap_or(list.len());
+                    list.insert(at, Tracked { summary, changed_at_ms: (!first_load).then_some(now_ms) });
                 }
             }
         }
-        list.sort_by_key(|c| std::cmp::Reverse(c.summary.number));
         self.contracts = Some(list);
         changed && !first_load
     }

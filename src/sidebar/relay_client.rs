@@ -1,30 +1,28 @@
 //! The sidebar's calls to the relay (never to SpotDraft: the browser holds no SpotDraft credential).
-//! Every failure becomes a `RemoteError` with the relay's stable code, so the state machine can
-//! word it for a seller and decide whether a retry makes sense.
+//! An effect is described as a `RelayCall` (plain data), sent through one untyped request path, and
+//! its outcome worded as the message the state machine reads next. Keeping the async part to one
+//! non-generic function matters: it is the largest code in the sidebar's build. Every failure
+//! becomes a `RemoteError` with the relay's stable code, so the state machine can word it for a
+//! seller and decide whether a retry makes sense.
 
 use std::cell::RefCell;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
-use super::SidebarConfig;
+use super::{wire, Effect, Msg};
 use crate::deal::Deal;
 use crate::error::Problem;
-use crate::flows::{CreateOutcome, DownloadLink, StatusReport};
-use crate::model::{ContractId, ContractSummary, Environment};
+use crate::json_output::{object as fields, ToJson};
+use crate::model::Environment;
 use crate::transport::{HttpRequest, Method, Transport, TransportError};
 use crate::url;
 
 /// A failed relay call, as the relay (or the network) reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteError {
     pub code: String,
     pub message: String,
-    #[serde(default)]
     pub problems: Vec<Problem>,
-    #[serde(default)]
     pub transient: bool,
 }
 
@@ -32,19 +30,94 @@ impl RemoteError {
     fn new(code: &str, message: impl Into<String>, transient: bool) -> RemoteError {
         RemoteError { code: code.into(), message: message.into(), problems: Vec::new(), transient }
     }
+
+    fn unreadable(reason: impl std::fmt::Display) -> RemoteError {
+        RemoteError::new("bad_response", format!("the relay's answer was not understood ({reason})"), false)
+    }
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: RemoteError,
+/// One request to the relay: a path under `/api/{environment}` and an optional JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayCall {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
 }
 
-/// `POST …/contracts` answers the outcome plus whether the CRM record was updated at once.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Created {
-    pub contract: ContractSummary,
-    pub created: bool,
+impl Effect {
+    /// The relay call that carries out this effect, or `None` for the effects the shell runs itself
+    /// (timers, opening a URL).
+    pub fn relay_call(&self, deal: &Deal) -> Option<RelayCall> {
+        let deal_path = format!("/deals/{}", url::encode_path_segment(&deal.id));
+        let with_deal = |template_id: u64| Some(fields([("deal", deal.to_json()), ("templateId", template_id.into())]));
+        let (method, path, body) = match self {
+            Effect::LoadConfig => (Method::Get, "/config".to_string(), None),
+            Effect::LoadContracts => (Method::Get, format!("{deal_path}/contracts"), None),
+            Effect::LoadPreview { template_id } => {
+                (Method::Post, format!("{deal_path}/preview"), with_deal(*template_id))
+            }
+            Effect::Create { template_id } => (Method::Post, format!("{deal_path}/contracts"), with_deal(*template_id)),
+            Effect::Send { contract_id } => {
+                (Method::Post, format!("{deal_path}/contracts/{contract_id}/send"), Some(fields([])))
+            }
+            Effect::Download { contract_id } => {
+                (Method::Post, format!("{deal_path}/contracts/{contract_id}/download-link"), None)
+            }
+            Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
+        };
+        Some(RelayCall { method, path, body })
+    }
+
+    /// The message that reports how this effect's relay call went. An answer the state machine
+    /// could not read becomes the effect's failure (`bad_response`), never a message that throws.
+    pub fn outcome(&self, answer: Result<Value, RemoteError>) -> Option<Value> {
+        let field = |answer: &Value, key: &str| answer.get(key).cloned().unwrap_or(Value::Null);
+        let (done, failed, keys): (&str, &str, Vec<(&str, Value)>) = match self {
+            Effect::LoadConfig => ("configLoaded", "configFailed", vec![]),
+            Effect::LoadContracts => ("contractsLoaded", "contractsFailed", vec![]),
+            Effect::LoadPreview { template_id } => {
+                ("previewLoaded", "previewFailed", vec![("templateId", (*template_id).into())])
+            }
+            Effect::Create { .. } => ("created", "createFailed", vec![]),
+            Effect::Send { contract_id } => {
+                ("sent", "sendFailed", vec![("contractId", contract_id.to_string().into())])
+            }
+            Effect::Download { contract_id } => {
+                ("downloadReady", "downloadFailed", vec![("contractId", contract_id.to_string().into())])
+            }
+            Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
+        };
+        let message = |kind: &str, extra: Vec<(&str, Value)>| {
+            let mut map = Map::new();
+            map.insert("type".into(), kind.into());
+            for (key, value) in keys.iter().cloned().chain(extra) {
+                map.insert(key.into(), value);
+            }
+            Value::Object(map)
+        };
+        let failure = |error: RemoteError| message(failed, vec![("error", error.to_json())]);
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => return Some(failure(error)),
+        };
+        let success = message(
+            done,
+            match self {
+                Effect::LoadConfig => vec![("config", answer)],
+                Effect::LoadContracts => vec![("contracts", answer)],
+                Effect::LoadPreview { .. } => vec![("preview", answer)],
+                Effect::Create { .. } => {
+                    vec![("contract", field(&answer, "contract")), ("created", field(&answer, "created"))]
+                }
+                Effect::Send { .. } => vec![("status", field(&answer, "status"))],
+                _ => vec![("url", field(&answer, "url"))],
+            },
+        );
+        Some(match Msg::from_json(&success) {
+            Ok(_) => success,
+            Err(reason) => failure(RemoteError::unreadable(reason)),
+        })
+    }
 }
 
 pub struct RelayClient<T> {
@@ -73,21 +146,9 @@ impl<T: Transport> RelayClient<T> {
         *self.token.borrow_mut() = token.to_string();
     }
 
-    /// One typed call: a thin wrapper, so the async request machinery below exists once rather than
-    /// once per answer type (it is the largest code in the sidebar's build).
-    async fn call<R: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<R, RemoteError> {
-        let value = self.call_json(method, path, body).await?;
-        serde_json::from_value(value).map_err(|e| {
-            RemoteError::new("bad_response", format!("the relay's answer was not understood ({e})"), false)
-        })
-    }
-
-    async fn call_json(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, RemoteError> {
+    /// Sends one call; the answer's JSON, or the relay's error.
+    pub async fn call(&self, call: RelayCall) -> Result<Value, RemoteError> {
+        let RelayCall { method, path, body } = call;
         let mut headers = vec![
             ("Accept".to_string(), "application/json".to_string()),
             ("Authorization".to_string(), format!("Bearer {}", self.token.borrow())),
@@ -99,7 +160,7 @@ impl<T: Transport> RelayClient<T> {
             method,
             url: format!("{}/api/{}{path}", self.base, self.environment.as_str()),
             headers,
-            body: body.map(|b| serde_json::to_vec(&b).unwrap_or_default()),
+            body: body.map(|b| crate::json_output::to_text(&b).into_bytes()),
             timeout_ms: self.timeout_ms,
             max_response_bytes: 1024 * 1024,
         };
@@ -113,91 +174,24 @@ impl<T: Transport> RelayClient<T> {
             }
         })?;
         if (200..300).contains(&response.status) {
-            return parse_body(&response.body).map_err(|e| {
-                RemoteError::new("bad_response", format!("the relay's answer was not understood ({e})"), false)
-            });
+            return parse_body(&response.body).map_err(RemoteError::unreadable);
         }
-        Err(
-            match parse_body(&response.body)
-                .and_then(|v| serde_json::from_value::<ErrorBody>(v).map_err(|e| e.to_string()))
-            {
-                Ok(body) => body.error,
-                Err(_) => RemoteError::new(
-                    "bad_response",
-                    format!("the relay answered HTTP {}", response.status),
-                    response.status >= 500,
-                ),
-            },
-        )
-    }
-
-    pub async fn config(&self) -> Result<SidebarConfig, RemoteError> {
-        self.call(Method::Get, "/config", None).await
-    }
-
-    pub async fn contracts(&self, deal_id: &str) -> Result<Vec<ContractSummary>, RemoteError> {
-        self.call(Method::Get, &format!("/deals/{}/contracts", url::encode_path_segment(deal_id)), None).await
-    }
-
-    pub async fn preview(&self, deal: &Deal, template_id: u64) -> Result<Value, RemoteError> {
-        let body = json!({"deal": deal, "templateId": template_id});
-        self.call(Method::Post, &format!("/deals/{}/preview", url::encode_path_segment(&deal.id)), Some(body)).await
-    }
-
-    pub async fn create(&self, deal: &Deal, template_id: u64) -> Result<CreateOutcome, RemoteError> {
-        let body = json!({"deal": deal, "templateId": template_id});
-        let created: Created = self
-            .call(Method::Post, &format!("/deals/{}/contracts", url::encode_path_segment(&deal.id)), Some(body))
-            .await?;
-        Ok(CreateOutcome { contract: created.contract, created: created.created })
-    }
-
-    pub async fn send(&self, deal_id: &str, id: ContractId) -> Result<StatusReport, RemoteError> {
-        let path = format!("/deals/{}/contracts/{id}/send", url::encode_path_segment(deal_id));
-        let report: StatusWire = self.call(Method::Post, &path, Some(json!({}))).await?;
-        Ok(report.into())
-    }
-
-    pub async fn download_link(&self, deal_id: &str, id: ContractId) -> Result<DownloadLink, RemoteError> {
-        let path = format!("/deals/{}/contracts/{id}/download-link", url::encode_path_segment(deal_id));
-        let link: DownloadWire = self.call(Method::Post, &path, None).await?;
-        Ok(DownloadLink { url: link.url, file_name: link.file_name })
+        // The relay's error body is `{"error": {code, message, problems?, transient?}}`.
+        let reported = parse_body(&response.body)
+            .ok()
+            .and_then(|body| body.get("error").and_then(|error| wire::remote_error(error, "error").ok()));
+        Err(reported.unwrap_or_else(|| {
+            RemoteError::new(
+                "bad_response",
+                format!("the relay answered HTTP {}", response.status),
+                response.status >= 500,
+            )
+        }))
     }
 }
 
-/// JSON from the relay's bytes, through the same text parser the boundary uses: one parser in the
-/// sidebar's build instead of a second one for byte slices.
+/// JSON from the relay's bytes.
 fn parse_body(body: &[u8]) -> Result<Value, String> {
-    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
-    serde_json::from_str(text).map_err(|e| e.to_string())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusWire {
-    id: ContractId,
-    status: crate::model::ContractStatus,
-    name: Option<String>,
-    link: String,
-    read_at: String,
-}
-
-impl From<StatusWire> for StatusReport {
-    fn from(wire: StatusWire) -> StatusReport {
-        StatusReport {
-            id: wire.id,
-            status_label: wire.status.label(),
-            status: wire.status,
-            name: wire.name,
-            link: wire.link,
-            read_at: wire.read_at,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DownloadWire {
-    url: String,
-    file_name: String,
+    let text = std::str::from_utf8(body).map_err(|_| "not UTF-8 text".to_string())?;
+    crate::json_input::parse_text(text)
 }

@@ -1,6 +1,8 @@
 use serde_json::json;
 
 use super::*;
+use crate::json_output::ToJson;
+use crate::transport::Method;
 
 fn deal(stage: &str) -> Deal {
     Deal::from_json(&json!({"id": "1001", "name": "Acme renewal", "stage": stage, "closeDate": "2026-03-28"})).unwrap()
@@ -289,6 +291,62 @@ fn messages_arrive_as_json_from_the_shell() {
     let loaded =
         Msg::from_json(&json!({"type": "previewLoaded", "templateId": 1101, "preview": {"canCreate": true}})).unwrap();
     assert!(matches!(loaded, Msg::PreviewLoaded { template_id: 1101, .. }));
-    let effect = serde_json::to_value(Effect::ScheduleTick { in_ms: 3000 }).unwrap();
-    assert_eq!(effect, json!({"type": "scheduleTick", "inMs": 3000}));
+    assert_eq!(Effect::ScheduleTick { in_ms: 3000 }.to_json(), json!({"type": "scheduleTick", "inMs": 3000}));
+    let every_effect = [
+        Effect::LoadConfig,
+        Effect::LoadContracts,
+        Effect::LoadPreview { template_id: 7 },
+        Effect::Create { template_id: 7 },
+        Effect::Send { contract_id: ContractId::template(8) },
+        Effect::Download { contract_id: ContractId::template(8) },
+        Effect::OpenUrl { url: "https://app.spotdraft.com/contracts/v2/8".into() },
+        Effect::ScheduleTick { in_ms: 3000 },
+        Effect::CancelTick,
+    ];
+    for effect in every_effect {
+        assert_eq!(Effect::from_json(&effect.to_json()), Ok(effect.clone()), "{effect:?}");
+    }
+    assert_eq!(
+        Effect::from_json(&json!({"type": "send", "contractId": 8})).unwrap_err(),
+        "contractId: expected a string, found a number"
+    );
+}
+
+#[test]
+fn relay_answers_become_the_next_message() {
+    let create = Effect::Create { template_id: 1101 };
+    let call = create.relay_call(&deal("contractsent")).unwrap();
+    assert_eq!((call.method, call.path.as_str()), (Method::Post, "/deals/1001/contracts"));
+    assert_eq!(call.body.as_ref().and_then(|b| b.get("templateId")), Some(&json!(1101)));
+    // The deal goes out in the form the relay reads back.
+    let sent_deal = Deal::from_json(call.body.as_ref().and_then(|b| b.get("deal")).unwrap()).unwrap();
+    assert_eq!(sent_deal, deal("contractsent"));
+
+    let answer = json!({"contract": serde_json::to_value(contract(4, "DRAFT")).unwrap(), "created": true});
+    let message = create.outcome(Ok(answer)).unwrap();
+    assert!(matches!(Msg::from_json(&message), Ok(Msg::Created { created: true, .. })));
+
+    // An answer the state machine cannot read is the effect's failure, not a message that throws.
+    let garbled = create.outcome(Ok(json!({"contract": {"id": "T-4"}}))).unwrap();
+    match Msg::from_json(&garbled) {
+        Ok(Msg::CreateFailed { error }) => {
+            assert_eq!(error.code, "bad_response");
+            assert!(error.message.contains("contract.number: is required"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let send = Effect::Send { contract_id: ContractId::template(4) };
+    let failed = send.outcome(Err(RemoteError {
+        code: "spotdraft_error".into(),
+        message: "busy".into(),
+        problems: vec![],
+        transient: true,
+    }));
+    assert!(matches!(
+        Msg::from_json(&failed.unwrap()),
+        Ok(Msg::SendFailed { error: RemoteError { transient: true, .. }, .. })
+    ));
+    assert_eq!(Effect::CancelTick.relay_call(&deal("x")), None);
+    assert_eq!(Effect::CancelTick.outcome(Ok(json!({}))), None);
 }

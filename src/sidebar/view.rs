@@ -1,19 +1,19 @@
 //! What the shell renders: plain data, already worded for a seller. Text is text; the shell never
 //! interprets any of it as HTML.
 
-use serde::Serialize;
+use serde_json::Value;
 
 use super::{Busy, RemoteError, Sidebar};
 use crate::error::Problem;
 use crate::flows::can_send_for_signature;
+use crate::json_output::{object, ToJson};
 use crate::model::{ContractStatus, Environment};
 use crate::time;
 
 /// A shown status older than this is labelled with its time instead of passing for fresh.
 pub const CONTRACT_STALE_AFTER_MS: u64 = 90_000;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ViewModel {
     /// `loading` (nothing to show yet), `ready`, or `failed` (nothing could be loaded).
     pub phase: &'static str,
@@ -29,8 +29,7 @@ pub struct ViewModel {
     pub empty_text: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Banner {
     /// `error`, `success` or `info`.
     pub tone: &'static str,
@@ -40,8 +39,7 @@ pub struct Banner {
     pub dismissible: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateView {
     pub templates: Vec<TemplateOption>,
     /// Only when there is a real choice.
@@ -53,16 +51,14 @@ pub struct CreateView {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TemplateOption {
     pub template_id: u64,
     pub label: String,
     pub selected: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContractView {
     pub id: String,
     pub name: String,
@@ -73,8 +69,7 @@ pub struct ContractView {
     pub actions: Vec<ActionView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActionView {
     /// `open`, `send` or `download`: the message the shell dispatches on click.
     pub action: &'static str,
@@ -84,6 +79,82 @@ pub struct ActionView {
     pub label: String,
     pub enabled: bool,
     pub busy: bool,
+}
+
+// Field names as the shell reads them (camelCase); see `SidebarView` in the TypeScript declarations.
+impl ToJson for ViewModel {
+    fn to_json(&self) -> Value {
+        object([
+            ("phase", self.phase.to_json()),
+            ("environmentBadge", self.environment_badge.to_json()),
+            ("dealName", self.deal_name.to_json()),
+            ("banner", self.banner.to_json()),
+            ("freshness", self.freshness.to_json()),
+            ("create", self.create.to_json()),
+            ("contracts", self.contracts.to_json()),
+            ("emptyText", self.empty_text.to_json()),
+        ])
+    }
+}
+
+impl ToJson for Banner {
+    fn to_json(&self) -> Value {
+        object([
+            ("tone", self.tone.to_json()),
+            ("text", self.text.to_json()),
+            ("details", self.details.to_json()),
+            ("retry", self.retry.to_json()),
+            ("dismissible", self.dismissible.to_json()),
+        ])
+    }
+}
+
+impl ToJson for CreateView {
+    fn to_json(&self) -> Value {
+        object([
+            ("templates", self.templates.to_json()),
+            ("showPicker", self.show_picker.to_json()),
+            ("label", self.label.to_json()),
+            ("enabled", self.enabled.to_json()),
+            ("busy", self.busy.to_json()),
+            ("reasons", self.reasons.to_json()),
+        ])
+    }
+}
+
+impl ToJson for TemplateOption {
+    fn to_json(&self) -> Value {
+        object([
+            ("templateId", self.template_id.to_json()),
+            ("label", self.label.to_json()),
+            ("selected", self.selected.to_json()),
+        ])
+    }
+}
+
+impl ToJson for ContractView {
+    fn to_json(&self) -> Value {
+        object([
+            ("id", self.id.to_json()),
+            ("name", self.name.to_json()),
+            ("statusLabel", self.status_label.to_json()),
+            ("tone", self.tone.to_json()),
+            ("updatedText", self.updated_text.to_json()),
+            ("actions", self.actions.to_json()),
+        ])
+    }
+}
+
+impl ToJson for ActionView {
+    fn to_json(&self) -> Value {
+        object([
+            ("action", self.action.to_json()),
+            ("href", self.href.to_json()),
+            ("label", self.label.to_json()),
+            ("enabled", self.enabled.to_json()),
+            ("busy", self.busy.to_json()),
+        ])
+    }
 }
 
 fn tone(status: &ContractStatus) -> &'static str {

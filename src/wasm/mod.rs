@@ -8,9 +8,11 @@ mod api;
 #[cfg(feature = "full")]
 pub use api::*;
 mod fetch;
+pub(crate) mod js_json;
 #[cfg(feature = "full")]
 mod relay;
 mod sidebar;
+pub use sidebar::JsSidebar;
 mod typescript;
 
 use serde::{Deserialize, Serialize};

@@ -1,36 +1,62 @@
 //! The sidebar's half of the boundary: the state machine (update → view + effects) and the relay
 //! calls behind its effects. The shell renders views, runs timers and forwards clicks; nothing else.
 //!
-//! Everything crosses as JSON text (`JSON.parse`/`JSON.stringify` on the JS side): one serializer in
-//! the sidebar's build instead of two keeps its download small.
+//! Values cross as plain JS objects, converted by `js_json` from and to the core's JSON type and
+//! read by hand (`sidebar::wire`): no serializer framework and no JSON text parser in the download.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::fetch::FetchTransport;
-use super::{invalid, js_error, JsResult};
+use super::{invalid, js_error, js_json, JsResult};
 use crate::deal::Deal;
+use crate::json_output::{object, ToJson};
 use crate::model::Environment;
-use crate::sidebar::{Effect, Msg, RelayClient, RemoteError, Sidebar, ViewModel};
+use crate::sidebar::{Effect, Msg, RelayClient, Sidebar};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// `init`: `{ environment, relayUrl, token, tzOffsetMinutes? }`, read by hand like every sidebar
+/// input (see `sidebar::wire`).
 struct SidebarInit {
-    environment: String,
+    environment: Environment,
     relay_url: String,
     token: String,
-    #[serde(default)]
     tz_offset_minutes: i32,
 }
 
-#[derive(Serialize)]
-struct Output<'a> {
-    view: &'a ViewModel,
-    effects: &'a [Effect],
+impl SidebarInit {
+    /// A problem comes back as (path, message).
+    fn from_json(value: &Value) -> Result<SidebarInit, (String, String)> {
+        const KEYS: [&str; 4] = ["environment", "relayUrl", "token", "tzOffsetMinutes"];
+        let problem = |key: &str, message: String| (format!("init.{key}"), message);
+        let map = value.as_object().ok_or_else(|| ("init".to_string(), "expected an object".to_string()))?;
+        if let Some(unknown) = map.keys().find(|key| !KEYS.contains(&key.as_str())) {
+            return Err(problem(unknown, format!("unknown key; expected one of: {}", KEYS.join(", "))));
+        }
+        let text = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| problem(key, "expected a string".into()))
+        };
+        let environment = text("environment")?;
+        let offset = match map.get("tzOffsetMinutes") {
+            None | Some(Value::Null) => Some(0),
+            Some(value) => {
+                value.as_i64().and_then(|minutes| i32::try_from(minutes).ok()).filter(|m| m.abs() <= 24 * 60)
+            }
+        };
+        Ok(SidebarInit {
+            environment: Environment::parse(&environment)
+                .ok_or_else(|| problem("environment", format!("\"{environment}\" is not uat or production")))?,
+            relay_url: text("relayUrl")?,
+            token: text("token")?,
+            tz_offset_minutes: offset
+                .ok_or_else(|| problem("tzOffsetMinutes", "expected whole minutes within a day".into()))?,
+        })
+    }
 }
 
 #[wasm_bindgen(js_name = SdxSidebar)]
@@ -44,25 +70,21 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-fn parse(text: &str, what: &str) -> JsResult<Value> {
-    serde_json::from_str(text).map_err(|e| invalid(what, format!("is not JSON ({e})")))
-}
-
-fn text<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+fn read(value: &JsValue, what: &str) -> JsResult<Value> {
+    js_json::from_js(value).map_err(|reason| invalid(what, reason))
 }
 
 #[wasm_bindgen(js_class = SdxSidebar)]
 impl JsSidebar {
-    /// `init`: JSON `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: JSON of the host's
-    /// canonical deal (`DealInput`).
+    /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: the host's canonical deal.
     #[wasm_bindgen(constructor)]
-    pub fn new(init: &str, deal: &str) -> JsResult<JsSidebar> {
-        let init: SidebarInit =
-            serde_json::from_value(parse(init, "init")?).map_err(|e| invalid("init", e.to_string()))?;
-        let environment = Environment::parse(&init.environment)
-            .ok_or_else(|| invalid("init.environment", format!("\"{}\" is not uat or production", init.environment)))?;
-        let deal = Deal::from_json(&parse(deal, "deal")?).map_err(|e| js_error(&e))?;
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "SidebarInit")] init: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "DealInput")] deal: JsValue,
+    ) -> JsResult<JsSidebar> {
+        let init = SidebarInit::from_json(&read(&init, "init")?).map_err(|(path, message)| invalid(&path, message))?;
+        let environment = init.environment;
+        let deal = Deal::from_json(&read(&deal, "deal")?).map_err(|e| js_error(&e))?;
         let relay =
             RelayClient::new(FetchTransport, &init.relay_url, environment, &init.token).map_err(|e| js_error(&e))?;
         Ok(JsSidebar {
@@ -72,22 +94,24 @@ impl JsSidebar {
         })
     }
 
-    /// Applies a message (JSON `SidebarMsg`); returns JSON `SidebarOutput` `{ view, effects }`. A
-    /// malformed message changes nothing and throws `invalid_input`.
-    pub fn update(&self, msg: &str) -> JsResult<String> {
-        let msg = Msg::from_json(&parse(msg, "msg")?).map_err(|reason| invalid("msg", reason))?;
+    /// Applies a message; returns `{ view, effects }`. A malformed message changes nothing and
+    /// throws `invalid_input`.
+    #[wasm_bindgen(unchecked_return_type = "SidebarOutput")]
+    pub fn update(&self, #[wasm_bindgen(unchecked_param_type = "SidebarMsg")] msg: JsValue) -> JsResult<JsValue> {
+        let msg = Msg::from_json(&read(&msg, "msg")?).map_err(|reason| invalid("msg", reason))?;
         let now = now_ms();
         let mut state =
             self.state.try_borrow_mut().map_err(|_| invalid("msg", "update was called while another update ran"))?;
         let effects = state.update(msg, now);
         let view = state.view(now, self.tz_offset_minutes);
-        Ok(text(&Output { view: &view, effects: &effects }))
+        Ok(js_json::to_js(&object([("view", view.to_json()), ("effects", effects.to_json())])))
     }
 
-    /// The current view as JSON `SidebarView` (e.g. for a re-render as relative times age).
-    pub fn view(&self) -> JsResult<String> {
+    /// The current view (e.g. for a re-render as relative times age).
+    #[wasm_bindgen(unchecked_return_type = "SidebarView")]
+    pub fn view(&self) -> JsResult<JsValue> {
         let state = self.state.try_borrow().map_err(|_| invalid("view", "busy"))?;
-        Ok(text(&state.view(now_ms(), self.tz_offset_minutes)))
+        Ok(js_json::to_js(&state.view(now_ms(), self.tz_offset_minutes).to_json()))
     }
 
     /// A fresh session token from the host.
@@ -96,64 +120,24 @@ impl JsSidebar {
         self.relay.set_token(token);
     }
 
-    /// Runs a relay effect (JSON `SidebarEffect`); resolves to the JSON message reporting its outcome,
-    /// or null for effects that are not relay calls. Never rejects.
-    #[wasm_bindgen(unchecked_return_type = "Promise<string | null>")]
-    pub fn perform(&self, effect: &str) -> js_sys::Promise {
-        let effect = match parse(effect, "effect") {
+    /// Runs a relay effect; resolves to the message reporting its outcome, or null for effects that
+    /// are not relay calls. Rejects only when the effect itself is malformed.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SidebarMsg | null>")]
+    pub fn perform(&self, #[wasm_bindgen(unchecked_param_type = "SidebarEffect")] effect: JsValue) -> js_sys::Promise {
+        let effect = match read(&effect, "effect").and_then(|v| Effect::from_json(&v).map_err(|r| invalid("effect", r)))
+        {
             Ok(effect) => effect,
             Err(error) => return js_sys::Promise::reject(&error),
         };
+        let call = match self.state.try_borrow() {
+            Ok(state) => effect.relay_call(state.deal()),
+            Err(_) => None,
+        };
         let relay = Rc::clone(&self.relay);
-        let state = Rc::clone(&self.state);
         wasm_bindgen_futures::future_to_promise(async move {
-            Ok(match run(&relay, &state, &effect).await {
-                Some(message) => JsValue::from_str(&message.to_string()),
-                None => JsValue::NULL,
-            })
+            let Some(call) = call else { return Ok(JsValue::NULL) };
+            let answer = relay.call(call).await;
+            Ok(effect.outcome(answer).map_or(JsValue::NULL, |message| js_json::to_js(&message)))
         })
     }
-}
-
-fn failed(kind: &str, error: RemoteError, extra: Value) -> Value {
-    let mut message = json!({"type": kind, "error": error});
-    if let (Value::Object(target), Value::Object(fields)) = (&mut message, extra) {
-        target.extend(fields);
-    }
-    message
-}
-
-/// Performs one effect against the relay and words its outcome as the next message.
-async fn run(relay: &RelayClient<FetchTransport>, state: &RefCell<Sidebar>, effect: &Value) -> Option<Value> {
-    let deal = state.try_borrow().ok()?.deal().clone();
-    let kind = effect.get("type").and_then(Value::as_str)?;
-    let template_id = effect.get("templateId").and_then(Value::as_u64);
-    let contract_id = effect.get("contractId").and_then(Value::as_str).and_then(crate::model::ContractId::parse);
-    Some(match (kind, template_id, contract_id) {
-        ("loadConfig", _, _) => match relay.config().await {
-            Ok(config) => json!({"type": "configLoaded", "config": config}),
-            Err(error) => failed("configFailed", error, json!({})),
-        },
-        ("loadContracts", _, _) => match relay.contracts(&deal.id).await {
-            Ok(contracts) => json!({"type": "contractsLoaded", "contracts": contracts}),
-            Err(error) => failed("contractsFailed", error, json!({})),
-        },
-        ("loadPreview", Some(template), _) => match relay.preview(&deal, template).await {
-            Ok(preview) => json!({"type": "previewLoaded", "templateId": template, "preview": preview}),
-            Err(error) => failed("previewFailed", error, json!({"templateId": template})),
-        },
-        ("create", Some(template), _) => match relay.create(&deal, template).await {
-            Ok(outcome) => json!({"type": "created", "contract": outcome.contract, "created": outcome.created}),
-            Err(error) => failed("createFailed", error, json!({})),
-        },
-        ("send", _, Some(id)) => match relay.send(&deal.id, id).await {
-            Ok(report) => json!({"type": "sent", "contractId": id, "status": report.status}),
-            Err(error) => failed("sendFailed", error, json!({"contractId": id})),
-        },
-        ("download", _, Some(id)) => match relay.download_link(&deal.id, id).await {
-            Ok(link) => json!({"type": "downloadReady", "contractId": id, "url": link.url}),
-            Err(error) => failed("downloadFailed", error, json!({"contractId": id})),
-        },
-        _ => return None,
-    })
 }

@@ -16,6 +16,12 @@ const metadata = {
   ],
 };
 
+const sidebarContract = {
+  id: "T-9", number: 9, name: "Mutual NDA – Acme", status: "DRAFT", statusLabel: "Draft",
+  link: "https://app.spotdraft.com/contracts/v2/9", counterpartyName: "Acme Widgets Inc", contractTypeName: null,
+  created: "2026-01-01T00:00:00Z", externalId: "hubspot:4411223:deal:1001",
+};
+
 function send(res, status, body, extra = {}) {
   const text = body === undefined ? "" : JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", ...extra });
@@ -62,6 +68,24 @@ const server = createServer((req, res) => {
         contract_link: `https://app.spotdraft.com/contracts/v2/${number}`, external_metadata: body.external_metadata };
       contracts.set(id, [...(contracts.get(id) ?? []), stored]);
       return send(res, 201, { ...stored, id: `T-${number}`, contract_id: number });
+    }
+    // A relay stand-in for the sidebar build's browser tests (tests/web_sidebar.rs).
+    if (route === "GET /api/uat/config") {
+      return send(res, 200, { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }] });
+    }
+    if (route === "GET /api/uat/deals/1001/contracts") return send(res, 200, [sidebarContract]);
+    if (route === "GET /api/uat/deals/1002/contracts") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end("{not json");
+    }
+    if (route === "POST /api/uat/deals/1001/contracts") {
+      let body;
+      try { body = JSON.parse(raw); } catch { return send(res, 400, { error: { code: "invalid_input", message: "not JSON" } }); }
+      // Echoes what arrived, so the test sees the deal exactly as the sidebar sent it.
+      return send(res, 201, { contract: { ...sidebarContract, name: `${body.deal?.name} @ ${body.deal?.amount}` }, created: body.templateId === 101 });
+    }
+    if (route === "POST /api/uat/deals/1001/contracts/T-9/download-link") {
+      return send(res, 401, { error: { code: "unauthorized", message: "token expired", transient: false } });
     }
     send(res, 404, { detail: "Not Found" });
   });

@@ -53,8 +53,8 @@ async function main() {
   let sidebar;
   try {
     sidebar = new SdxSidebar(
-      JSON.stringify({ environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() }),
-      JSON.stringify(context.deal),
+      { environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() },
+      context.deal,
     );
   } catch (error) {
     showFatal(error.message);
@@ -67,7 +67,7 @@ async function main() {
   function dispatch(msg) {
     let output;
     try {
-      output = JSON.parse(sidebar.update(JSON.stringify(msg)));
+      output = sidebar.update(msg);
     } catch (error) {
       console.warn("sidebar: message refused", error.code, error.message);
       return;
@@ -82,8 +82,7 @@ async function main() {
   }
 
   async function perform(effect, retried = false) {
-    const answer = await sidebar.perform(JSON.stringify(effect));
-    const message = answer === null ? null : JSON.parse(answer);
+    const message = await sidebar.perform(effect);
     if (message?.error?.code === "unauthorized" && !retried) {
       try {
         const session = await host.refreshSession();

@@ -1,0 +1,135 @@
+//! Browser tests of the sidebar's boundary in headless Chromium: plain JS objects in and out, the
+//! relay calls behind its effects (against the loopback relay stand-in in
+//! tests/support/loopback-server.mjs), and bad input refused with a JS `Error` instead of a trap.
+//! scripts/test.sh runs this against the sidebar's own build (`--no-default-features`), where JSON
+//! text goes through the browser's `JSON.parse`/`JSON.stringify` and decimals through `parseFloat`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Object, Reflect, JSON};
+use spotdraft_crm::wasm::JsSidebar;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SERVER: &str = match option_env!("SDX_LOOPBACK_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8797",
+};
+
+fn js(json: &str) -> JsValue {
+    JSON::parse(json).expect("test JSON")
+}
+
+fn get(value: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(value.clone(), |value, key| match key.parse::<u32>() {
+        Ok(index) if Array::is_array(&value) => value.unchecked_into::<Array>().get(index),
+        _ => Reflect::get(&value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
+    })
+}
+
+fn text(value: &JsValue, path: &str) -> String {
+    get(value, path).as_string().unwrap_or_else(|| format!("<{path} missing>"))
+}
+
+fn init() -> JsValue {
+    js(&format!(r#"{{"environment": "uat", "relayUrl": "{SERVER}", "token": "t", "tzOffsetMinutes": 60}}"#))
+}
+
+fn deal(id: &str) -> JsValue {
+    js(&format!(
+        r#"{{"id": "{id}", "name": "Acme renewal", "stage": "contractsent", "amount": "1234.50", "currency": "EUR",
+        "closeDate": 1774656000000, "custom": {{"seats": 40, "notes": "ünïcödé ✓"}}}}"#
+    ))
+}
+
+async fn perform(sidebar: &JsSidebar, effect: &str) -> JsValue {
+    JsFuture::from(sidebar.perform(js(effect))).await.expect("perform never rejects a well-formed effect")
+}
+
+#[wasm_bindgen_test]
+fn takes_and_returns_plain_objects() {
+    let sidebar = JsSidebar::new(init(), deal("1001")).expect("sidebar");
+    let output = sidebar.update(js(r#"{"type": "start"}"#)).expect("start");
+    assert_eq!(text(&output, "view.dealName"), "Acme renewal");
+    assert_eq!(text(&output, "view.phase"), "loading");
+    assert_eq!(text(&output, "effects.0.type"), "loadConfig");
+    assert_eq!(text(&output, "effects.1.type"), "loadContracts");
+    assert!(get(&output, "view.banner").is_null(), "absent values are null, not undefined");
+    let view = sidebar.view().expect("view");
+    assert_eq!(text(&view, "environmentBadge"), text(&output, "view.environmentBadge"));
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_an_error_naming_the_key() {
+    let error = JsSidebar::new(js(r#"{"environment": "uat", "relayUrl": 5, "token": "t"}"#), deal("1001"))
+        .err()
+        .expect("refused");
+    assert!(error.is_instance_of::<js_sys::Error>());
+    assert_eq!(text(&error, "code"), "invalid_input");
+    assert_eq!(text(&error, "problems.0.path"), "init.relayUrl");
+
+    let error = JsSidebar::new(init(), js(r#"{"id": "1001", "name": "x", "amount": "12,5"}"#)).err().expect("refused");
+    assert_eq!(text(&error, "problems.0.path"), "deal.amount");
+
+    let sidebar = JsSidebar::new(init(), deal("1001")).expect("sidebar");
+    let error = sidebar.update(js(r#"{"type": "sendClicked", "contractId": 8}"#)).err().expect("refused");
+    assert!(text(&error, "message").contains("contractId: expected a string"), "{}", text(&error, "message"));
+
+    // A circular object is refused, not followed until the stack runs out.
+    let circular = Object::new();
+    Reflect::set(&circular, &"type".into(), &"recordChanged".into()).unwrap();
+    Reflect::set(&circular, &"deal".into(), &circular).unwrap();
+    let error = sidebar.update(circular.into()).err().expect("refused");
+    assert!(text(&error, "message").contains("circular"), "{}", text(&error, "message"));
+
+    let not_json = sidebar.update(js(r#"{"type": "visibilityChanged"}"#)).err().expect("refused");
+    assert_eq!(text(&not_json, "code"), "invalid_input");
+    // The sidebar still works after all of that.
+    assert!(sidebar.update(js(r#"{"type": "tick"}"#)).is_ok());
+    let nan = Object::new();
+    Reflect::set(&nan, &"type".into(), &"templateSelected".into()).unwrap();
+    Reflect::set(&nan, &"templateId".into(), &JsValue::from_f64(f64::NAN)).unwrap();
+    assert!(sidebar.update(nan.into()).is_err());
+}
+
+#[wasm_bindgen_test]
+async fn relay_answers_become_messages() {
+    let sidebar = JsSidebar::new(init(), deal("1001")).expect("sidebar");
+    let config = perform(&sidebar, r#"{"type": "loadConfig"}"#).await;
+    assert_eq!(text(&config, "type"), "configLoaded");
+    assert_eq!(get(&config, "config.templates.0.templateId").as_f64(), Some(101.0));
+    sidebar.update(config).expect("config applies");
+
+    let contracts = perform(&sidebar, r#"{"type": "loadContracts"}"#).await;
+    assert_eq!(text(&contracts, "type"), "contractsLoaded");
+    assert_eq!(text(&contracts, "contracts.0.name"), "Mutual NDA – Acme");
+    let output = sidebar.update(contracts).expect("contracts apply");
+    assert_eq!(text(&output, "view.contracts.0.id"), "T-9");
+
+    // The deal goes out as JSON text the relay reads back: decimal amount and Unicode intact.
+    let created = perform(&sidebar, r#"{"type": "create", "templateId": 101}"#).await;
+    assert_eq!(text(&created, "type"), "created");
+    assert_eq!(text(&created, "contract.name"), "Acme renewal @ 1234.5");
+    assert_eq!(get(&created, "created").as_bool(), Some(true));
+
+    let failed = perform(&sidebar, r#"{"type": "download", "contractId": "T-9"}"#).await;
+    assert_eq!(text(&failed, "type"), "downloadFailed");
+    assert_eq!(text(&failed, "error.code"), "unauthorized");
+    assert_eq!(text(&failed, "contractId"), "T-9");
+
+    let ticks = perform(&sidebar, r#"{"type": "scheduleTick", "inMs": 5}"#).await;
+    assert!(ticks.is_null(), "not a relay call");
+    let malformed = JsFuture::from(sidebar.perform(js(r#"{"type": "send"}"#))).await;
+    assert_eq!(text(&malformed.err().expect("rejected"), "code"), "invalid_input");
+}
+
+#[wasm_bindgen_test]
+async fn an_unreadable_answer_is_the_effects_failure() {
+    let sidebar = JsSidebar::new(init(), deal("1002")).expect("sidebar");
+    let message = perform(&sidebar, r#"{"type": "loadContracts"}"#).await;
+    assert_eq!(text(&message, "type"), "contractsFailed");
+    assert_eq!(text(&message, "error.code"), "bad_response");
+    assert!(sidebar.update(message).is_ok());
+}
