@@ -5,10 +5,42 @@
 // to SpotDraft, and no redundant CRM write. Bounded: it stops by itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { initSync } from "../../pkg/node.js";
 import { api, crmFields, crmWrites, newDeal, startStack, stopStack, token } from "../relay/support.mjs";
 
 const DEALS = Number(process.env.SOAK_DEALS ?? 6);
 const SIDEBARS_PER_DEAL = 3;
+const SAMPLE_EVERY_MS = 250;
+
+/**
+ * The relay's memory over the run (it runs in this process): RSS, JS heap and WebAssembly linear
+ * memory, sampled on a timer. Reported, not asserted: memory is not deterministic, and the
+ * deterministic no-growth check lives in tests/budgets/memory.test.mjs.
+ */
+function memorySampler() {
+  const wasm = initSync().memory; // already initialised by pkg/node.js: this returns its exports
+  const started = Date.now();
+  const samples = [];
+  const sample = () => {
+    const { rss, heapUsed } = process.memoryUsage();
+    samples.push({ atMs: Date.now() - started, rssMiB: rss / 2 ** 20, heapMiB: heapUsed / 2 ** 20, wasmMiB: wasm.buffer.byteLength / 2 ** 20 });
+  };
+  sample();
+  const timer = setInterval(sample, SAMPLE_EVERY_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const round = (n) => Math.round(n * 10) / 10;
+      const peak = (key) => round(Math.max(...samples.map((s) => s[key])));
+      // Ten points spread over the run, enough to tell a steady climb from warm-up.
+      const series = Array.from({ length: 10 }, (_, i) => samples[Math.round((i * (samples.length - 1)) / 9)])
+        .map((s) => ({ atS: round(s.atMs / 1000), rssMiB: round(s.rssMiB), heapMiB: round(s.heapMiB), wasmMiB: round(s.wasmMiB) }));
+      return { samples: samples.length, peakRssMiB: peak("rssMiB"), peakWasmMiB: peak("wasmMiB"), series };
+    },
+  };
+}
 
 let sandbox;
 let relay;
@@ -17,6 +49,7 @@ after(() => stopStack({ sandbox, relay }));
 
 test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`, { timeout: 240_000 }, async () => {
   const deals = [];
+  const memory = memorySampler();
   for (let i = 0; i < DEALS; i += 1) deals.push(await newDeal(sandbox, `Soak deal ${i}`));
   const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
   await sandbox.setFaults({
@@ -58,8 +91,8 @@ test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`
     }
   }
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const report = await relay.reconcile("uat");
-  assert.deepEqual(report.failures, []);
+  const reconciled = await relay.reconcile("uat");
+  assert.deepEqual(reconciled.failures, []);
 
   const contracts = await ours();
   const live = contracts.filter((c) => c.status !== "VOIDED");
@@ -74,12 +107,16 @@ test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`
   }
   const faults = (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.fault).length;
   const deliveries = (await sandbox.control("GET", "/__sandbox/deliveries")).json;
-  console.log(JSON.stringify({
-    soak: { deals: DEALS, clicks: clicks.length, contracts: contracts.length, live: live.length, crmEqual: `${equal}/${DEALS}`, redundantWrites: redundant,
-      errorsShownToSellers: shownToSellers, faultsInjected: faults, deliveries: deliveries.length,
-      dropped: deliveries.filter((d) => d.result === "dropped").length, duplicates: deliveries.filter((d) => d.kind === "duplicate").length,
-      relayMemoryMiB: Math.round(process.memoryUsage().rss / 1048576) },
-  }));
+  const report = {
+    date: new Date().toISOString(),
+    deals: DEALS, clicks: clicks.length, contracts: contracts.length, live: live.length, crmEqual: `${equal}/${DEALS}`, redundantWrites: redundant,
+    errorsShownToSellers: shownToSellers, faultsInjected: faults, deliveries: deliveries.length,
+    dropped: deliveries.filter((d) => d.result === "dropped").length, duplicates: deliveries.filter((d) => d.kind === "duplicate").length,
+    relayMemory: memory.stop(),
+  };
+  console.log(JSON.stringify({ soak: report }));
+  mkdirSync("results/soak", { recursive: true });
+  writeFileSync(`results/soak/report-${DEALS}-deals.json`, `${JSON.stringify(report, null, 2)}\n`);
   assert.equal(equal, DEALS, "every CRM record equals SpotDraft's state");
   assert.equal(redundant, 0, "no redundant CRM writes");
   assert.ok(faults > 0, "faults were injected");
