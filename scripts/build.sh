@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/: release wasm → wasm-bindgen (web target) → wasm-opt -Oz →
+# Builds the npm package in pkg/: release wasm → wasm-bindgen (web target) → wasm-opt (-O3 for the full build, -Oz for the sidebar's) →
 # pkg-template files. Prints what was built and its sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,22 +14,25 @@ mkdir -p "$out"
 # Two builds of one crate: the full API (relay, Node, tools) and the sidebar's, which leaves the
 # server-side API out (`--no-default-features`) so the browser downloads only what it runs.
 # The sidebar build has its own target dir so switching features never recompiles the other.
-build_wasm() { # <out-name> <target-dir> [cargo flags…]
-  local name=$1 target_dir=$2
-  shift 2
-  cargo build --quiet --release --lib --target wasm32-unknown-unknown --target-dir "$target_dir" "$@"
+# The sidebar's build is optimised for size (the browser downloads it); the full build for speed
+# (the relay verifies and parses every webhook with it, server-side, where bytes cost nothing).
+build_wasm() { # <out-name> <target-dir> <opt-level: z|3> [cargo flags…]
+  local name=$1 target_dir=$2 level=$3
+  shift 3
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=$level \
+    cargo build --quiet --release --lib --target wasm32-unknown-unknown --target-dir "$target_dir" "$@"
   wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$target_dir/wasm32-unknown-unknown/release/${crate}.wasm"
   # Features named explicitly: rustc's defaults for wasm32 use these, and wasm-opt must not reject them.
-  node_modules/.bin/wasm-opt -Oz \
+  node_modules/.bin/wasm-opt "-O$level" \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     -o "$out/${name}_bg.opt.wasm" "$out/${name}_bg.wasm"
   mv "$out/${name}_bg.opt.wasm" "$out/${name}_bg.wasm"
 }
-echo "[build] compiling the core for wasm32 (release): full API"
-build_wasm "$crate" target
-echo "[build] compiling the core for wasm32 (release): sidebar"
-build_wasm "${crate}_sidebar" target/sidebar --no-default-features
+echo "[build] compiling the core for wasm32 (release, for speed): full API"
+build_wasm "$crate" target 3
+echo "[build] compiling the core for wasm32 (release, for size): sidebar"
+build_wasm "${crate}_sidebar" target/sidebar z --no-default-features
 
 cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts pkg-template/sidebar.js pkg-template/sidebar.d.ts pkg-template/README.md "$out/"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)

@@ -1,6 +1,8 @@
 //! The native transport over real loopback HTTP: answers, error bodies, redirects (not followed),
 //! timeouts and oversized bodies, through the SpotDraft client.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
