@@ -2,13 +2,17 @@
 //! about one of the deal's contracts (a webhook, a status read, a reconciliation listing).
 //!
 //! The rules make redelivery, duplication and reordering harmless:
-//! - an observation no newer than the record's `status_at` is ignored (a duplicate or a late one);
+//! - an observation older than the record's `status_at`, or as old with the same status, is ignored
+//!   (a late one or a duplicate; the same time with another status is a tie the relay's read settles);
 //! - nothing is written unless a shown value actually changes;
 //! - of several contracts on one deal the record follows the oldest live one (the same rule the
-//!   relay uses when it resolves a create race), and a voided contract never displaces a live one.
+//!   relay uses when it resolves a create race), and a voided contract never displaces a live one;
+//!   moving to another contract clears the previous one's execution time.
 //!
 //! A webhook can be stale even when newer than the record (SpotDraft orders nothing), so the relay
-//! confirms a status *change* with a fresh read before writing; see `relay::webhooks`.
+//! confirms a change of status or of contract with a fresh read before writing
+//! ([`needs_confirmation`], [`decide_confirmed`]); see `relay::webhooks`. `tests/sync_properties.rs`
+//! states and checks what this guarantees under any delivery order.
 
 use serde::Serialize;
 
@@ -50,12 +54,13 @@ pub fn needs_confirmation(decision: &Decision) -> bool {
     matches!(decision, Decision::Write { patch } if patch.status.is_some() || patch.contract_id.is_some())
 }
 
-/// What to do with a delivery whose status change the relay checked with a fresh read that found
-/// `current`. A delivery can be stale even when newer than the record, so the read status wins.
-/// When it differs from the delivery's, the time it became true is unknown: the delivery's time
-/// still orders it (a later delivery is checked the same way), but no execution time is taken from
-/// it. Otherwise a late `CONTRACT_SIGNED` confirmed as EXECUTED would record the signing time as
-/// the execution time for good; the execution's own delivery (or reconciliation) brings it instead.
+/// What to do with a delivery whose change (see [`needs_confirmation`]) the relay checked with a
+/// fresh read that found `current`. A delivery can be stale even when newer than the record, so
+/// the read status wins. When it differs from the delivery's, the time it became true is unknown:
+/// the delivery's time still orders it (a later delivery is checked the same way), but no
+/// execution time is taken from it. Otherwise a late `CONTRACT_SIGNED` confirmed as EXECUTED would
+/// record the signing time as the execution time for good; the execution's own delivery (or
+/// reconciliation) brings it instead.
 pub fn decide_confirmed(fields: &ContractFields, observation: &Observation, current: &ContractStatus) -> Decision {
     if *current == observation.status {
         return decide(fields, observation);
@@ -71,19 +76,14 @@ fn decide_with(fields: &ContractFields, observation: &Observation, execution_tim
     let shown_at = fields.status_at.as_deref().and_then(time::parse_timestamp);
     match shown {
         Some(id) if id == observation.contract => {
-            let executed_shown = shown_status == Some(ContractStatus::Executed);
-            if executed_shown && fields.executed_at.is_none() && execution_time_known {
+            let execution_time_missing = shown_status == Some(ContractStatus::Executed) && fields.executed_at.is_none();
+            if execution_time_missing && execution_time_known && observation.status == ContractStatus::Executed {
                 // The record took EXECUTED from a fresh read, without its time; the execution's own
-                // activity brings it, whenever it arrives. The status time stays where it is.
-                if observation.status == ContractStatus::Executed {
-                    let executed_at = time::format_timestamp(observation.at_micros);
-                    return match executed_at {
-                        Some(at) => {
-                            Decision::Write { patch: CrmPatch { executed_at: Some(at), ..CrmPatch::default() } }
-                        }
-                        None => Decision::Unchanged,
-                    };
-                }
+                // activity brings it whenever it arrives, and leaves the status time where it is.
+                return match time::format_timestamp(observation.at_micros) {
+                    Some(at) => Decision::Write { patch: CrmPatch { executed_at: Some(at), ..CrmPatch::default() } },
+                    None => Decision::Unchanged,
+                };
             }
             // Two activities can share a timestamp (a last signature and the execution it causes).
             // One with the same time but another status is not a duplicate: it goes on, and the

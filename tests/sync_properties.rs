@@ -1,15 +1,32 @@
-//! Property tests of `sync`: whatever order SpotDraft's webhooks for one deal arrive in, however
-//! often each is redelivered, the CRM record ends where in-order delivery leaves it, with no more
-//! writes than there were status changes.
+//! Property tests of `sync`: SpotDraft's webhooks for one deal, delivered in any order, each any
+//! number of times, each handled while SpotDraft is in any state at or after its event.
 //!
 //! The relay is modelled as it runs (`relay::webhooks::apply_to_record` with `confirm`): decide on
-//! the record as read; if that would change the status, read the contract's status from SpotDraft
-//! first and decide again with it; write the patch. SpotDraft's state at a delivery is the state
-//! after some event at or after the delivered one (time only moves forward, and a delivery never
-//! precedes its event). Activities that change no status are dropped before `decide`, as there.
+//! the record as read; if the write would change the status or the contract shown
+//! (`sync::needs_confirmation`), read the contract's status and decide again with it
+//! (`sync::decide_confirmed`); write the patch. SpotDraft's state at a delivery is its state after
+//! some event at or after the delivered one, and moves only forward. Activities that are not status
+//! activities are dropped before `decide`, as there. Activity times are non-decreasing, with ties.
+//!
+//! What holds, and is asserted:
+//! - **One contract** (the usual deal): the contract, status, link and execution time end exactly
+//!   as in-order delivery leaves them, and the CRM is written at most once per status change, plus
+//!   once when a fresh read showed EXECUTED before the execution's own activity arrived (that write
+//!   brings the execution time, which the read cannot give).
+//! - **Several contracts** (a lost create race, a replacement after a void): the record never shows
+//!   a status that is stale for the contract it names, nor another contract's execution time; at
+//!   most two more writes per extra contract (moving to an older live one, moving off a voided one).
+//!   The final contract is *not* always the in-order one, and should not be: in-order delivery
+//!   itself can leave the record on a voided or a newer contract when the older live contract has
+//!   no activity after the switch, where another order happens to land on the right one.
+//!   Reconciliation (every listed contract, oldest first) settles that.
+//! - **`status_at`** is the record's ordering watermark: always one of the deal's activity times,
+//!   but not order-independent. It moves only with a visible change (so a write always shows
+//!   something new), hence it is the time of whichever delivery first showed the current status.
+//!   Making it the latest activity time would cost a write per activity, against the write bound.
 //!
 //! Seeded and bounded: `SYNC_PROPERTY_SEED` and `SYNC_PROPERTY_CASES` override the defaults; a
-//! failure prints the seed, the events and the delivery schedule.
+//! failure prints the seed and case, the events, the delivery schedule and both records.
 
 use spotdraft_crm::crm::ContractFields;
 use spotdraft_crm::model::{ContractId, ContractStatus};

@@ -20,7 +20,7 @@ mod token_bodies;
 #[path = "webhook.rs"]
 mod webhook_bodies;
 
-pub use config_bodies::{config, config_document, relay_config};
+pub use config_bodies::{config, relay_config};
 pub use mapping_bodies::mapping;
 pub use message_bodies::sidebar_messages;
 pub use response_bodies::responses;
