@@ -118,7 +118,7 @@ fn link(number: u64) -> String {
 
 /// The contract's status in SpotDraft once `events[..=upto]` have happened.
 fn status_after(events: &[Event], upto: usize, contract: u64) -> Option<ContractStatus> {
-    events.iter().take(upto + 1).filter(|e| e.contract == contract).last().map(|e| e.status.clone())
+    events.iter().take(upto + 1).rfind(|e| e.contract == contract).map(|e| e.status.clone())
 }
 
 /// One delivery of `events[event]`, handled while SpotDraft is in its state after `events[..=now]`.
@@ -174,7 +174,7 @@ fn schedule(rng: &mut Rng, events: &[Event]) -> Vec<(usize, usize)> {
 fn status_changes(events: &[Event]) -> usize {
     (0..events.len())
         .filter(|&i| {
-            let before = events[..i].iter().filter(|e| e.contract == events[i].contract).last();
+            let before = events[..i].iter().rfind(|e| e.contract == events[i].contract);
             before.map(|e| &e.status) != Some(&events[i].status)
         })
         .count()

@@ -27,8 +27,11 @@ pub use response_bodies::responses;
 pub use token_bodies::tokens;
 pub use webhook_bodies::webhook;
 
+/// A target body: the fuzzer's bytes in, a panic when a property fails.
+pub type Body = fn(&[u8]);
+
 /// Every target by its cargo-fuzz name (the directory under `fuzz/corpus/`).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Body); 7] = [
     ("webhook", webhook),
     ("config", config),
     ("relay_config", relay_config),
