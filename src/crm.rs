@@ -161,7 +161,8 @@ pub struct ContractFields {
     pub executed_at: Option<String>,
 }
 
-/// Fields to write: only `Some` values are sent; nothing else on the record is touched.
+/// Fields to write: only `Some` values are sent; nothing else on the record is touched. An empty
+/// string clears the field.
 pub type CrmPatch = ContractFields;
 
 pub use deal_source::read_deal;
@@ -264,7 +265,7 @@ pub fn write_request(
         return Err(Error::invalid_input("patch", "has no values to write"));
     }
     let fields: Map<String, Value> =
-        values.into_iter().map(|(name, value)| (name.to_string(), Value::String(value.to_string()))).collect();
+        values.into_iter().map(|(name, value)| (name.to_string(), write_value(endpoint.host, value))).collect();
     let (method, url, body) = match endpoint.host {
         CrmHost::Hubspot => hubspot::write(&base, record_id, fields),
         CrmHost::Salesforce => salesforce::write(&base, record_id, fields),
@@ -273,6 +274,16 @@ pub fn write_request(
     };
     let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_input("patch", e.to_string()))?;
     Ok(request(endpoint, method, url, Some(body)))
+}
+
+/// A value as the CRM takes it; clearing is `""` for HubSpot (its documented way to empty a property)
+/// and `null` for Salesforce, Zoho and Pipedrive.
+fn write_value(host: CrmHost, value: &str) -> Value {
+    if value.is_empty() && host != CrmHost::Hubspot {
+        Value::Null
+    } else {
+        Value::String(value.to_string())
+    }
 }
 
 /// `Ok` only when the CRM confirms the write; Zoho's per-record status and Pipedrive's `success` are

@@ -2,13 +2,17 @@
 //! about one of the deal's contracts (a webhook, a status read, a reconciliation listing).
 //!
 //! The rules make redelivery, duplication and reordering harmless:
-//! - an observation no newer than the record's `status_at` is ignored (a duplicate or a late one);
+//! - an observation older than the record's `status_at`, or as old with the same status, is ignored
+//!   (a late one or a duplicate; the same time with another status is a tie the relay's read settles);
 //! - nothing is written unless a shown value actually changes;
 //! - of several contracts on one deal the record follows the oldest live one (the same rule the
-//!   relay uses when it resolves a create race), and a voided contract never displaces a live one.
+//!   relay uses when it resolves a create race), and a voided contract never displaces a live one;
+//!   moving to another contract clears the previous one's execution time.
 //!
 //! A webhook can be stale even when newer than the record (SpotDraft orders nothing), so the relay
-//! confirms a status *change* with a fresh read before writing; see `relay::webhooks`.
+//! confirms a change of status or of contract with a fresh read before writing
+//! ([`needs_confirmation`], [`decide_confirmed`]); see `relay::webhooks`. `tests/sync_properties.rs`
+//! states and checks what this guarantees under any delivery order.
 
 use serde::Serialize;
 
@@ -39,15 +43,59 @@ pub enum Decision {
 
 /// What to do with `observation` given the record's current `fields`.
 pub fn decide(fields: &ContractFields, observation: &Observation) -> Decision {
+    decide_with(fields, observation, true)
+}
+
+/// Whether the relay must read the contract's status before applying `decision`: whenever the
+/// write would change the status shown *or the contract it belongs to*. (A switch to another
+/// contract whose delivered status happens to equal the one shown changes no status text, yet
+/// names a status for a contract that may since have been voided.)
+pub fn needs_confirmation(decision: &Decision) -> bool {
+    matches!(decision, Decision::Write { patch } if patch.status.is_some() || patch.contract_id.is_some())
+}
+
+/// What to do with a delivery whose change (see [`needs_confirmation`]) the relay checked with a
+/// fresh read that found `current`. A delivery can be stale even when newer than the record, so
+/// the read status wins. When it differs from the delivery's, the time it became true is unknown:
+/// the delivery's time still orders it (a later delivery is checked the same way), but no
+/// execution time is taken from it. Otherwise a late `CONTRACT_SIGNED` confirmed as EXECUTED would
+/// record the signing time as the execution time for good; the execution's own delivery (or
+/// reconciliation) brings it instead.
+pub fn decide_confirmed(fields: &ContractFields, observation: &Observation, current: &ContractStatus) -> Decision {
+    if *current == observation.status {
+        return decide(fields, observation);
+    }
+    let confirmed = Observation { status: current.clone(), ..observation.clone() };
+    decide_with(fields, &confirmed, false)
+}
+
+/// `execution_time_known`: whether `observation.at_micros` may be recorded as the execution time.
+fn decide_with(fields: &ContractFields, observation: &Observation, execution_time_known: bool) -> Decision {
     let shown = fields.contract_id.as_deref().and_then(ContractId::parse);
     let shown_status = fields.status.as_deref().map(ContractStatus::parse);
     let shown_at = fields.status_at.as_deref().and_then(time::parse_timestamp);
     match shown {
         Some(id) if id == observation.contract => {
-            if shown_at.is_some_and(|at| observation.at_micros <= at) {
+            let execution_time_missing = shown_status == Some(ContractStatus::Executed) && fields.executed_at.is_none();
+            if execution_time_missing && execution_time_known && observation.status == ContractStatus::Executed {
+                // The record took EXECUTED from a fresh read, without its time; the execution's own
+                // activity brings it whenever it arrives, and leaves the status time where it is.
+                return match time::format_timestamp(observation.at_micros) {
+                    Some(at) => Decision::Write { patch: CrmPatch { executed_at: Some(at), ..CrmPatch::default() } },
+                    None => Decision::Unchanged,
+                };
+            }
+            // Two activities can share a timestamp (a last signature and the execution it causes).
+            // One with the same time but another status is not a duplicate: it goes on, and the
+            // relay's fresh read settles which status is current.
+            let duplicate_or_older = |at: i64| {
+                observation.at_micros < at
+                    || (observation.at_micros == at && shown_status.as_ref() == Some(&observation.status))
+            };
+            if shown_at.is_some_and(duplicate_or_older) {
                 return Decision::Ignore { reason: "not newer than what the record shows" };
             }
-            patch_for(fields, observation)
+            patch_for(fields, observation, execution_time_known)
         }
         Some(id) => {
             let shown_live = shown_status.as_ref().is_none_or(ContractStatus::is_live);
@@ -57,16 +105,16 @@ pub fn decide(fields: &ContractFields, observation: &Observation) -> Decision {
                 (true, true) => observation.contract.number < id.number,
             };
             if adopt {
-                patch_for(fields, observation)
+                patch_for(fields, observation, execution_time_known)
             } else {
                 Decision::Ignore { reason: "the record follows another contract of this deal" }
             }
         }
-        None => patch_for(fields, observation),
+        None => patch_for(fields, observation, execution_time_known),
     }
 }
 
-/// The record after a write of `patch` (only its `Some` fields are written).
+/// The record after a write of `patch` (only its `Some` fields are written; `Some("")` clears).
 pub fn apply_patch(fields: &mut ContractFields, patch: &CrmPatch) {
     for (slot, value) in [
         (&mut fields.contract_id, &patch.contract_id),
@@ -75,15 +123,18 @@ pub fn apply_patch(fields: &mut ContractFields, patch: &CrmPatch) {
         (&mut fields.link, &patch.link),
         (&mut fields.executed_at, &patch.executed_at),
     ] {
-        if value.is_some() {
-            *slot = value.clone();
+        match value.as_deref() {
+            // An empty value clears the field, which then reads back as empty.
+            Some("") => *slot = None,
+            Some(_) => *slot = value.clone(),
+            None => {}
         }
     }
 }
 
 /// The fields that differ from what the record shows.
-fn patch_for(fields: &ContractFields, observation: &Observation) -> Decision {
-    let wanted = target_fields(fields, observation);
+fn patch_for(fields: &ContractFields, observation: &Observation, execution_time_known: bool) -> Decision {
+    let wanted = target_fields(fields, observation, execution_time_known);
     let mut patch = CrmPatch::default();
     let mut changed = false;
     let mut take = |current: &Option<String>, desired: &Option<String>, slot: &mut Option<String>| {
@@ -104,16 +155,18 @@ fn patch_for(fields: &ContractFields, observation: &Observation) -> Decision {
     Decision::Write { patch }
 }
 
-fn target_fields(fields: &ContractFields, observation: &Observation) -> ContractFields {
+fn target_fields(fields: &ContractFields, observation: &Observation, execution_time_known: bool) -> ContractFields {
     let at = time::format_timestamp(observation.at_micros);
     let same_contract = fields.contract_id.as_deref().and_then(ContractId::parse) == Some(observation.contract);
-    let executed_at = if observation.status == ContractStatus::Executed {
+    let executed_at = if observation.status == ContractStatus::Executed && same_contract && fields.executed_at.is_some()
+    {
         // Keep the first execution time we recorded for this contract.
-        if same_contract && fields.executed_at.is_some() {
-            fields.executed_at.clone()
-        } else {
-            at.clone()
-        }
+        fields.executed_at.clone()
+    } else if observation.status == ContractStatus::Executed && execution_time_known {
+        at.clone()
+    } else if !same_contract && fields.executed_at.is_some() {
+        // Another contract's execution time must not stay beside this one's status: clear it.
+        Some(String::new())
     } else {
         None
     };
@@ -233,6 +286,55 @@ mod tests {
             }
         }
         assert_eq!(permutations, 120);
+    }
+
+    /// Found by `tests/sync_properties.rs`: a late delivery confirmed as EXECUTED by a fresh read
+    /// recorded its own (earlier) time as the execution time, for good.
+    #[test]
+    fn a_confirmed_execution_waits_for_its_own_time() {
+        let mut fields = ContractFields::default();
+        step(&mut fields, &observe(7, "SIGN", 100));
+        let late = observe(7, "REDLINING", 150);
+        let Decision::Write { patch } = decide_confirmed(&fields, &late, &ContractStatus::Executed) else { panic!() };
+        assert_eq!((patch.status.as_deref(), patch.executed_at.as_deref()), (Some("EXECUTED"), None));
+        apply_patch(&mut fields, &patch);
+        // The execution's own delivery fills the time in, even though it is older than the record,
+        // and leaves the status time alone.
+        let Decision::Write { patch } = decide(&fields, &observe(7, "EXECUTED", 120)) else { panic!() };
+        assert_eq!(patch, CrmPatch { executed_at: Some("1970-01-01T00:02:00Z".into()), ..CrmPatch::default() });
+        apply_patch(&mut fields, &patch);
+        assert_eq!(fields.status_at.as_deref(), Some("1970-01-01T00:02:30Z"));
+        assert!(matches!(decide(&fields, &observe(7, "EXECUTED", 120)), Decision::Ignore { .. }), "a redelivery");
+    }
+
+    /// Found by `tests/sync_properties.rs`: of two activities with the same timestamp, the second
+    /// one delivered was dropped as a duplicate even though it carried another status.
+    #[test]
+    fn same_time_other_status_is_not_a_duplicate() {
+        let mut fields = ContractFields::default();
+        step(&mut fields, &observe(7, "SIGN", 100));
+        assert!(matches!(decide(&fields, &observe(7, "SIGN", 100)), Decision::Ignore { .. }));
+        let Decision::Write { patch } = decide(&fields, &observe(7, "EXECUTED", 100)) else { panic!() };
+        assert_eq!(patch.status.as_deref(), Some("EXECUTED"));
+    }
+
+    /// Found by `tests/sync_properties.rs`: a switch to another contract whose status text equals
+    /// the one shown was written unconfirmed (that contract may be voided since), and kept the
+    /// previous contract's execution time.
+    #[test]
+    fn a_switch_of_contract_is_confirmed_and_clears_the_execution_time() {
+        let mut fields = ContractFields::default();
+        step(&mut fields, &observe(12, "EXECUTED", 100));
+        let older = decide(&fields, &observe(11, "EXECUTED", 90));
+        assert!(needs_confirmation(&older), "{older:?}");
+        assert_eq!(
+            decide_confirmed(&fields, &observe(11, "EXECUTED", 90), &ContractStatus::Voided),
+            Decision::Ignore { reason: "the record follows another contract of this deal" }
+        );
+        let Decision::Write { patch } = decide(&fields, &observe(11, "DRAFT", 90)) else { panic!() };
+        assert_eq!(patch.executed_at.as_deref(), Some(""), "cleared");
+        apply_patch(&mut fields, &patch);
+        assert_eq!((fields.contract_id.as_deref(), fields.executed_at), (Some("T-11"), None));
     }
 
     fn next_permutation(items: &mut [usize]) -> bool {

@@ -580,3 +580,18 @@ fn contract_fields_serialize_camel_case() {
         json!({"contractId": null, "status": null, "statusAt": "2026-11-20T10:15:00Z", "link": null, "executedAt": null})
     );
 }
+
+/// Switching a record to another contract clears the previous one's execution time: `""` is
+/// HubSpot's way to empty a property, `null` the others'.
+#[test]
+fn an_empty_patch_value_clears_the_field() {
+    let clear = CrmPatch { executed_at: Some(String::new()), ..CrmPatch::default() };
+    let hubspot_body = body_json(&write_request(&hubspot(), &FieldNames::hubspot_defaults(), "1001", &clear).unwrap());
+    assert_eq!(hubspot_body, json!({"properties": {"spotdraft_executed_at": ""}}));
+    for (endpoint, names) in
+        [(salesforce(), salesforce_names()), (zoho(), zoho_names()), (pipedrive(), pipedrive_names())]
+    {
+        let body = body_json(&write_request(&endpoint, &names, "1001", &clear).unwrap()).to_string();
+        assert!(body.contains(&format!("\"{}\":null", names.executed_at)), "{body}");
+    }
+}

@@ -52,13 +52,20 @@ export function decide(fields, observation) {
   const shownAt = fields.statusAt ? timestampMicros(fields.statusAt) : null;
   const live = (status) => status !== "VOIDED";
   if (shown === observation.number) {
-    if (shownAt !== null && observation.atMicros <= shownAt) return "ignore";
+    if (fields.status === "EXECUTED" && !fields.executedAt && observation.status === "EXECUTED") {
+      const executedAt = formatMicros(observation.atMicros);
+      return executedAt === null ? "unchanged" : { executedAt };
+    }
+    const sameTimeSameStatus = observation.atMicros === shownAt && fields.status === observation.status;
+    if (shownAt !== null && (observation.atMicros < shownAt || sameTimeSameStatus)) return "ignore";
   } else if (shown !== null) {
     const adopt = !live(observation.status) ? false : fields.status && !live(fields.status) ? true : observation.number < shown;
     if (!adopt) return "ignore";
   }
   const at = formatMicros(observation.atMicros);
-  const executedAt = observation.status === "EXECUTED" ? (shown === observation.number && fields.executedAt ? fields.executedAt : at) : null;
+  const executedAt = observation.status === "EXECUTED"
+    ? (shown === observation.number && fields.executedAt ? fields.executedAt : at)
+    : shown !== observation.number && fields.executedAt ? "" : null;
   const wanted = { contractId: `T-${observation.number}`, status: observation.status, link: `https://app.spotdraft.com/contracts/v2/${observation.number}`, executedAt };
   const patch = {};
   let changed = false;

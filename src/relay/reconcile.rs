@@ -126,7 +126,9 @@ async fn repair<T: Transport>(
 }
 
 fn difference(before: &ContractFields, after: &ContractFields) -> ContractFields {
-    let changed = |a: &Option<String>, b: &Option<String>| if a != b { b.clone() } else { None };
+    // A field emptied in memory is written as "" (clear), not left out.
+    let changed =
+        |a: &Option<String>, b: &Option<String>| if a != b { Some(b.clone().unwrap_or_default()) } else { None };
     ContractFields {
         contract_id: changed(&before.contract_id, &after.contract_id),
         status: changed(&before.status, &after.status),

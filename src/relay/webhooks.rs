@@ -94,12 +94,9 @@ pub(super) async fn apply_to_record<T: Transport>(
     let _guard = relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str())).await;
     let fields = read_fields(relay, env, deal_id).await?;
     let mut decision = sync::decide(&fields, observation);
-    if confirm && matches!(&decision, Decision::Write { patch } if patch.status.is_some()) {
+    if confirm && sync::needs_confirmation(&decision) {
         let current = env.client.contract_status(observation.contract).await?;
-        if current.contract_status != observation.status {
-            let confirmed = Observation { status: current.contract_status, ..observation.clone() };
-            decision = sync::decide(&fields, &confirmed);
-        }
+        decision = sync::decide_confirmed(&fields, observation, &current.contract_status);
     }
     if let Decision::Write { patch } = &decision {
         write_fields(relay, env, deal_id, patch).await?;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::deal::Deal;
 use crate::error::Problem;
-use crate::flows::can_send_for_signature;
+use crate::flows::{can_send_for_signature, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
 pub use relay_client::{RelayClient, RemoteError};
 pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
@@ -390,7 +390,17 @@ impl Sidebar {
             }
             Msg::DownloadReady { contract_id, url } => {
                 self.busy.remove(&contract_id);
-                effects.push(Effect::OpenUrl { url });
+                if crate::url::parse(&url).is_some_and(|u| u.scheme == "https") {
+                    effects.push(Effect::OpenUrl { url });
+                } else {
+                    // Never open what is not an https document link (`javascript:`, `data:`, http).
+                    self.action_error = Some(RemoteError {
+                        code: "bad_response".into(),
+                        message: "The download link SpotDraft returned is not a secure link.".into(),
+                        problems: Vec::new(),
+                        transient: false,
+                    });
+                }
             }
             Msg::OpenClicked { contract_id } => {
                 if let Some(contract) = self.contract(contract_id) {
@@ -491,6 +501,9 @@ impl Sidebar {
         let mut changed = false;
         for mut summary in fresh {
             summary.status_label = summary.status.label();
+            // The link is rendered as an <a href> and opened: only SpotDraft's own https app links
+            // pass, whatever the message carried (a `javascript:` link would run in the sidebar).
+            summary.link = deep_link(Some(&summary.link), summary.number);
             match list.iter_mut().find(|c| c.summary.id == summary.id) {
                 Some(existing) => {
                     if existing.summary.status != summary.status {

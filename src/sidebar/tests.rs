@@ -350,3 +350,25 @@ fn relay_answers_become_the_next_message() {
     assert_eq!(Effect::CancelTick.relay_call(&deal("x")), None);
     assert_eq!(Effect::CancelTick.outcome(Ok(json!({}))), None);
 }
+
+/// Found by the `sidebar_messages` fuzz target: a message could make the sidebar open, or render
+/// as a link, a URL that is not https (`javascript:` runs in the sidebar's origin).
+#[test]
+fn only_https_links_are_opened_or_rendered() {
+    let mut hostile = contract(8, "EXECUTED");
+    hostile.link = "javascript:alert(document.domain)".into();
+    let mut sidebar = ready("contractsent", vec![hostile]);
+    let href = sidebar.view(30, 0).contracts[0].actions.iter().find_map(|a| a.href.clone());
+    assert_eq!(href.as_deref(), Some("https://app.spotdraft.com/contracts/v2/8"));
+    assert_eq!(
+        sidebar.update(Msg::OpenClicked { contract_id: ContractId::template(8) }, 40),
+        vec![Effect::OpenUrl { url: "https://app.spotdraft.com/contracts/v2/8".into() }]
+    );
+    for url in ["javascript:alert(1)", "data:text/html,x", "http://storage.example/x.pdf", "httpstats://x/y"] {
+        sidebar.update(Msg::DownloadClicked { contract_id: ContractId::template(8) }, 50);
+        let effects = sidebar.update(Msg::DownloadReady { contract_id: ContractId::template(8), url: url.into() }, 60);
+        assert!(effects.is_empty(), "{url}: {effects:?}");
+        let banner = sidebar.view(60, 0).banner.map(|b| b.text).unwrap_or_default();
+        assert!(banner.contains("not a secure link"), "{url}: {banner}");
+    }
+}

@@ -74,8 +74,9 @@ async function main() {
     }
     render(output.view);
     output.effects.forEach(run);
-    // A failed download leaves no use for the window opened for it.
-    if (pendingDownload && !output.effects.some((e) => e.type === "download" || e.type === "openUrl") && msg.type === "downloadFailed") {
+    // A failed (or refused) download leaves no use for the window opened for it.
+    const downloadAnswer = msg.type === "downloadFailed" || msg.type === "downloadReady";
+    if (pendingDownload && !output.effects.some((e) => e.type === "download" || e.type === "openUrl") && downloadAnswer) {
       pendingDownload.close();
       pendingDownload = null;
     }

@@ -1,0 +1,47 @@
+//! Host/shell messages into the sidebar state machine: a JSON array of messages (or one message),
+//! applied in order to one sidebar.
+
+use serde_json::{json, Value};
+use spotdraft_crm::deal::Deal;
+use spotdraft_crm::model::Environment;
+use spotdraft_crm::sidebar::{Effect, Msg, Sidebar, MAX_REFRESH_MS};
+
+/// What the sidebar may open or link to: https only, so no message can smuggle a `javascript:` or
+/// `data:` URL into a link or a window.
+fn is_https(url: &str) -> bool {
+    url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")) && url.len() > 8
+}
+
+pub fn sidebar_messages(data: &[u8]) {
+    let Ok(input) = serde_json::from_slice::<Value>(data) else { return };
+    let messages = match input {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    let Ok(deal) = Deal::from_json(&json!({"id": "1", "name": "Acme renewal", "stage": "contractsent"})) else {
+        panic!("the fixed deal must load");
+    };
+    let mut sidebar = Sidebar::new(Environment::Uat, deal);
+    let mut now_ms: u64 = 1_800_000_000_000;
+    for (i, message) in messages.iter().take(64).enumerate() {
+        let Ok(msg) = Msg::from_json(message) else { continue };
+        now_ms += 700 * (i as u64 + 1);
+        for effect in sidebar.update(msg, now_ms) {
+            assert!(serde_json::to_string(&effect).is_ok());
+            match &effect {
+                Effect::OpenUrl { url } => assert!(is_https(url), "the sidebar opened {url:?}"),
+                Effect::ScheduleTick { in_ms } => assert!(*in_ms <= MAX_REFRESH_MS, "tick in {in_ms} ms"),
+                _ => {}
+            }
+        }
+        let view = sidebar.view(now_ms, 60);
+        for contract in &view.contracts {
+            for action in &contract.actions {
+                if let Some(href) = &action.href {
+                    assert!(is_https(href), "the sidebar links to {href:?}");
+                }
+            }
+        }
+        assert!(serde_json::to_string(&view).is_ok());
+    }
+}
