@@ -49,5 +49,8 @@ kill "$server_pid" 2>/dev/null || true
 section "budgets (requests per job, reconcile scaling, memory growth)"
 node --test tests/budgets/
 
+section "fuzzing, smoke (5 s per target; bash scripts/fuzz.sh [seconds] runs longer)"
+bash scripts/fuzz.sh --smoke
+
 section "native: core and sandbox (cargo test)"
 cargo test --workspace --lib --bins --tests

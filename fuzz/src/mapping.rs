@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 use spotdraft_crm::config::Config;
 use spotdraft_crm::deal::Deal;
+use spotdraft_crm::json_output::ToJson;
 use spotdraft_crm::mapping;
 use spotdraft_crm::model::RecordKey;
 use spotdraft_crm::spotdraft::types::TemplateMetadata;
@@ -38,7 +39,8 @@ pub fn mapping(data: &[u8]) {
         return;
     };
     let Ok(deal) = Deal::from_json(input.get("deal").unwrap_or(&Value::Null)) else { return };
-    assert!(serde_json::to_string(&deal).is_ok());
+    // The sidebar sends its deal to the relay as `to_json`: it must read back as the same deal.
+    assert_eq!(Deal::from_json(&deal.to_json()).as_ref(), Ok(&deal), "the deal does not survive being sent");
     let template_id = input.get("templateId").and_then(Value::as_u64);
     let Some(template) = config.templates.iter().find(|t| template_id.is_none_or(|id| id == t.template_id)) else {
         return;

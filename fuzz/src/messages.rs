@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 use spotdraft_crm::deal::Deal;
+use spotdraft_crm::json_output::ToJson;
 use spotdraft_crm::model::Environment;
 use spotdraft_crm::sidebar::{Effect, Msg, Sidebar, MAX_REFRESH_MS};
 
@@ -27,7 +28,13 @@ pub fn sidebar_messages(data: &[u8]) {
         let Ok(msg) = Msg::from_json(message) else { continue };
         now_ms += 700 * (i as u64 + 1);
         for effect in sidebar.update(msg, now_ms) {
-            assert!(serde_json::to_string(&effect).is_ok());
+            // What the shell hands back to `perform` reads as the same effect.
+            assert_eq!(Effect::from_json(&effect.to_json()).as_ref(), Ok(&effect));
+            // Whatever the relay answers, the outcome is a message the sidebar accepts: a garbled
+            // answer becomes the effect's failure, never a message that throws.
+            if let Some(outcome) = effect.outcome(Ok(message.clone())) {
+                assert!(Msg::from_json(&outcome).is_ok(), "{effect:?} answered {message} gave {outcome}");
+            }
             match &effect {
                 Effect::OpenUrl { url } => assert!(is_https(url), "the sidebar opened {url:?}"),
                 Effect::ScheduleTick { in_ms } => assert!(*in_ms <= MAX_REFRESH_MS, "tick in {in_ms} ms"),
@@ -42,6 +49,6 @@ pub fn sidebar_messages(data: &[u8]) {
                 }
             }
         }
-        assert!(serde_json::to_string(&view).is_ok());
+        assert!(view.to_json().get("contracts").is_some_and(Value::is_array));
     }
 }
