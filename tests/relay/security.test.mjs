@@ -26,7 +26,10 @@ before(async () => {
   const reply = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } });
   assert.equal(reply.status, 201, JSON.stringify(reply.json));
   contract = reply.json.contract;
-  await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "EXECUTED" });
+  for (const to of ["REDLINING", "SIGN", "EXECUTED"]) {
+    const moved = await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
+    assert.equal(moved.status, 200, `${to}: ${JSON.stringify(moved.json)}`);
+  }
 });
 after(async () => {
   await relay?.close();
@@ -82,24 +85,32 @@ test("request bodies over the limits are refused before any work: sidebar routes
     });
     assert.equal(webhook.status, 413);
   });
-  // Over the host's 1 MiB: refused from the declared length, and while streaming when none is declared.
-  const declared = await rawPost("/webhooks/spotdraft/uat", { "content-length": String(2 * 1024 * 1024) }, Buffer.alloc(0));
+  // Over the host's 1 MiB, the Node host answers before the body has arrived, so it never buffers one:
+  // from the declared length (no byte sent), and while streaming (the request is never finished).
+  // A host that read the whole body first would never answer either of these.
+  const declared = await rawPost("/api/uat/deals/1001/preview", { "content-length": String(2 * 1024 * 1024 * 1024) }, Buffer.alloc(0));
   assert.equal(declared.status, 413);
   const streamed = await rawPost("/webhooks/spotdraft/uat", { "transfer-encoding": "chunked" }, Buffer.alloc(1536 * 1024, 0x61));
   assert.equal(streamed.status, 413);
 });
 
-/** A POST written by hand, so the headers (declared length, chunking) are exactly the test's. */
+/** A POST written by hand and left open: the answer must come while the request is unfinished. */
 function rawPost(path, headers, body) {
   return new Promise((resolve, reject) => {
     const target = new URL(path, relay.url);
+    const timer = setTimeout(() => {
+      outgoing.destroy();
+      reject(new Error(`no answer to ${path} while its body was still coming`));
+    }, 5_000);
     const outgoing = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "content-type": "application/json", ...headers } }, (incoming) => {
+      clearTimeout(timer);
       incoming.resume();
-      incoming.on("end", () => resolve({ status: incoming.statusCode }));
+      resolve({ status: incoming.statusCode });
+      outgoing.destroy();
     });
-    outgoing.on("error", reject);
+    outgoing.on("error", () => {}); // the relay closes the connection after answering
+    outgoing.flushHeaders();
     if (body.length > 0) outgoing.write(body);
-    outgoing.end();
   });
 }
 
