@@ -165,7 +165,8 @@ mod tests {
     fn origins_and_document_urls() {
         assert_eq!(parse_origin("https://Storage.googleapis.com/").as_deref(), Some("https://storage.googleapis.com"));
         assert_eq!(parse_origin("http://127.0.0.1:8790").as_deref(), Some("http://127.0.0.1:8790"));
-        for bad in ["http://storage.googleapis.com", "https://storage.googleapis.com/bucket", "storage.googleapis.com"] {
+        for bad in ["http://storage.googleapis.com", "https://storage.googleapis.com/bucket", "storage.googleapis.com"]
+        {
             assert_eq!(parse_origin(bad), None, "{bad}");
         }
         let allowed = vec!["https://storage.googleapis.com".to_string(), "http://127.0.0.1:8790".to_string()];

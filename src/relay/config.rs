@@ -363,7 +363,11 @@ mod tests {
         let paths: Vec<String> = error.problems().iter().map(|p| p.path.clone()).collect();
         assert_eq!(
             paths,
-            ["environments.uat.spotdraft.downloadOrigins[0]", "environments.uat.spotdraft.downloadOrigins[1]", "environments.uat.spotdraft.downloadOrigins[2]"]
+            [
+                "environments.uat.spotdraft.downloadOrigins[0]",
+                "environments.uat.spotdraft.downloadOrigins[1]",
+                "environments.uat.spotdraft.downloadOrigins[2]"
+            ]
         );
     }
 }

@@ -438,7 +438,9 @@ impl Sidebar {
                     // did not expect, whatever answered.
                     self.action_error = Some(RemoteError {
                         code: "bad_response".into(),
-                        message: "The download link does not point to SpotDraft's document storage, so it was not opened.".into(),
+                        message:
+                            "The download link does not point to SpotDraft's document storage, so it was not opened."
+                                .into(),
                         problems: Vec::new(),
                         transient: false,
                     });

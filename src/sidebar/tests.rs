@@ -307,7 +307,10 @@ fn downloads_open_only_on_the_configured_https_origins() {
         ("https://storage.googleapis.com.evil.example/nda.pdf", false),
         ("https://storage.googleapis.com@evil.example/nda.pdf", false),
     ] {
-        assert_eq!(sidebar.update(Msg::DownloadClicked { contract_id: id }, 100), vec![Effect::Download { contract_id: id }]);
+        assert_eq!(
+            sidebar.update(Msg::DownloadClicked { contract_id: id }, 100),
+            vec![Effect::Download { contract_id: id }]
+        );
         let effects = sidebar.update(Msg::DownloadReady { contract_id: id, url: url.into() }, 110);
         if opens {
             assert_eq!(effects, vec![Effect::OpenUrl { url: url.into() }], "{url}");
@@ -326,10 +329,8 @@ fn a_download_before_the_config_arrived_is_not_opened() {
     sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(8, "EXECUTED")] }, 5);
     let id = ContractId::template(8);
     sidebar.update(Msg::DownloadClicked { contract_id: id }, 10);
-    let effects = sidebar.update(
-        Msg::DownloadReady { contract_id: id, url: "https://storage.googleapis.com/b/nda.pdf".into() },
-        20,
-    );
+    let effects = sidebar
+        .update(Msg::DownloadReady { contract_id: id, url: "https://storage.googleapis.com/b/nda.pdf".into() }, 20);
     assert!(effects.iter().all(|e| !matches!(e, Effect::OpenUrl { .. })), "{effects:?}");
 }
 
