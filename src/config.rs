@@ -22,7 +22,9 @@ pub struct Config {
     pub api: ApiTarget,
     /// CRM stage values at which a contract may be created.
     pub creation_stages: Vec<String>,
-    /// Origins a sidebar accepts host messages from (empty: the host adapter's defaults).
+    /// Browser origins the relay answers with CORS: the sidebar page's own origin(s). (The CRM
+    /// origins that may frame the sidebar and send it host messages are the sidebar server's
+    /// `hostOrigins`, www/relay/sidebar-files.js.)
     pub allowed_origins: Vec<String>,
     pub templates: Vec<TemplateConfig>,
 }

@@ -17,6 +17,14 @@ impl ParsedUrl {
     pub fn is_loopback(&self) -> bool {
         matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]") || self.host.starts_with("127.")
     }
+
+    /// `scheme://host[:port]`, the form browsers compare origins in.
+    pub fn origin(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}://{}:{port}", self.scheme, self.host),
+            None => format!("{}://{}", self.scheme, self.host),
+        }
+    }
 }
 
 /// Parses an absolute http(s) URL; `None` for anything else.
@@ -62,6 +70,24 @@ pub fn parse(text: &str) -> Option<ParsedUrl> {
 /// (the local sandbox).
 pub fn is_secure_or_loopback(url: &ParsedUrl) -> bool {
     url.scheme == "https" || url.is_loopback()
+}
+
+/// Parses a configured origin (`https://storage.googleapis.com`, `http://127.0.0.1:8790`): no path,
+/// https unless on loopback. Returns it in the canonical form `ParsedUrl::origin` gives.
+pub fn parse_origin(text: &str) -> Option<String> {
+    let parsed = parse(text.trim_end_matches('/'))?;
+    (parsed.rest.is_empty() && is_secure_or_loopback(&parsed)).then(|| parsed.origin())
+}
+
+/// The origin of a configured base URL (which may carry a path).
+pub fn parse_origin_of(text: &str) -> Option<String> {
+    parse(text).filter(is_secure_or_loopback).map(|u| u.origin())
+}
+
+/// Whether `text` is a URL a browser may be sent to for a document: it parses (so no `javascript:`,
+/// no userinfo), is https (http only on loopback, the sandbox) and its origin is one of `allowed`.
+pub fn is_allowed_document_url(text: &str, allowed: &[String]) -> bool {
+    parse(text).is_some_and(|u| is_secure_or_loopback(&u) && allowed.iter().any(|origin| *origin == u.origin()))
 }
 
 /// Percent-encodes everything except RFC 3986 unreserved characters (for query keys and values).
@@ -134,6 +160,31 @@ mod tests {
         assert!(is_secure_or_loopback(&parse("http://localhost:1/").unwrap()));
         assert!(!is_secure_or_loopback(&parse("http://api.us.spotdraft.com/").unwrap()));
         assert!(is_secure_or_loopback(&parse("https://api.us.spotdraft.com/").unwrap()));
+    }
+
+    #[test]
+    fn origins_and_document_urls() {
+        assert_eq!(parse_origin("https://Storage.googleapis.com/").as_deref(), Some("https://storage.googleapis.com"));
+        assert_eq!(parse_origin("http://127.0.0.1:8790").as_deref(), Some("http://127.0.0.1:8790"));
+        for bad in ["http://storage.googleapis.com", "https://storage.googleapis.com/bucket", "storage.googleapis.com"]
+        {
+            assert_eq!(parse_origin(bad), None, "{bad}");
+        }
+        let allowed = vec!["https://storage.googleapis.com".to_string(), "http://127.0.0.1:8790".to_string()];
+        assert!(is_allowed_document_url("https://storage.googleapis.com/b/o.pdf?signature=x", &allowed));
+        assert!(is_allowed_document_url("http://127.0.0.1:8790/storage/x.pdf", &allowed));
+        for refused in [
+            "javascript:alert(1)",
+            "http://storage.googleapis.com/b/o.pdf",
+            "https://evil.example/b/o.pdf",
+            "https://storage.googleapis.com.evil.example/o.pdf",
+            "https://storage.googleapis.com@evil.example/o.pdf",
+            "https://storage.googleapis.com:8443/o.pdf",
+            "http://127.0.0.1:9999/storage/x.pdf",
+            "data:application/pdf;base64,JVBERi0=",
+        ] {
+            assert!(!is_allowed_document_url(refused, &allowed), "{refused}");
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
         templates: vec![TemplateChoice { template_id: 101, label: "Mutual NDA".into() }],
+        download_origins: Vec::new(),
     };
     let mut now = 0;
     let mut pending: Vec<(u64, Msg)> = Vec::new();

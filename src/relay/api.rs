@@ -49,7 +49,7 @@ pub(super) async fn route<T: Transport>(
             owned(env, deal, id).await.map(|contract| (200, json!(status_of(relay, &contract))))
         }
         ("POST", ["deals", deal, "contracts", id, "download-link"]) => match owned(env, deal, id).await {
-            Ok(contract) => flows::download_link(&env.client, contract.id).await.map(|link| (200, json!(link))),
+            Ok(contract) => download_link(env, contract.id).await.map(|link| (200, json!(link))),
             Err(error) => Err(error),
         },
         ("POST", ["deals", deal, "contracts", id, "send"]) => match (owned(env, deal, id).await, send_options(request))
@@ -75,6 +75,24 @@ fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
         "crm": {"host": plugin.crm.host, "accountId": plugin.crm.account_id},
         "creationStages": plugin.creation_stages,
         "templates": plugin.templates.iter().map(|t| json!({"templateId": t.template_id, "label": t.label})).collect::<Vec<_>>(),
+        // The sidebar opens a download only on these origins (checked again there).
+        "downloadOrigins": env.config.download_origins,
+    })
+}
+
+/// A fresh signed URL, handed out only when it points to an expected document host: the relay never
+/// passes a browser on to wherever an answer says (no open redirect). The URL itself is never logged.
+async fn download_link<T: Transport>(env: &EnvironmentRuntime<T>, id: ContractId) -> Result<flows::DownloadLink> {
+    let link = flows::download_link(&env.client, id).await?;
+    if crate::url::is_allowed_document_url(&link.url, &env.config.download_origins) {
+        return Ok(link);
+    }
+    let host = crate::url::parse(&link.url).map_or_else(|| "an unparsable URL".to_string(), |u| u.origin());
+    Err(Error::BadResponse {
+        status: 200,
+        reason: format!(
+            "the download URL points to {host}, which is not one of the configured download origins (spotdraft.downloadOrigins)"
+        ),
     })
 }
 

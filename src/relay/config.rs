@@ -31,7 +31,15 @@ pub struct EnvironmentConfig {
     pub host_secrets: BTreeMap<String, Vec<u8>>,
     /// The HubSpot app's client secret, for `X-HubSpot-Signature-v3`.
     pub hubspot_client_secret: Option<String>,
+    /// Origins a signed download URL may point to: the configured object-storage hosts plus the
+    /// SpotDraft API's own origin. A link anywhere else is refused, so the relay never hands a
+    /// browser an arbitrary URL (no open redirect through SpotDraft's answers).
+    pub download_origins: Vec<String>,
 }
+
+/// Where SpotDraft's signed download URLs point when the configuration names nothing else
+/// (API-NOTES §5: a temporary signed object-storage URL).
+pub const DEFAULT_DOWNLOAD_ORIGINS: [&str; 1] = ["https://storage.googleapis.com"];
 
 pub struct RelayConfig {
     pub environments: Vec<EnvironmentConfig>,
@@ -116,12 +124,12 @@ fn read_environment(
     }
     let spotdraft_path = key_path(path, "spotdraft");
     let spotdraft = check.required(map, path, "spotdraft").and_then(|v| check.object(v, &spotdraft_path));
-    let (credentials, webhook_key, base_override) = match spotdraft {
+    let (credentials, webhook_key, base_override, mut download_origins) = match spotdraft {
         Some(sd) => {
             check.no_unknown_keys(
                 sd,
                 &spotdraft_path,
-                &["clientId", "clientSecret", "userEmail", "hmacKey", "baseUrl"],
+                &["clientId", "clientSecret", "userEmail", "hmacKey", "baseUrl", "downloadOrigins"],
             );
             let client_id = check.required_text(sd, &spotdraft_path, "clientId", 200);
             let client_secret = check.required_text(sd, &spotdraft_path, "clientSecret", 500);
@@ -144,9 +152,10 @@ fn read_environment(
                 (Some(client_id), Some(client_secret)) => Some(Credentials { client_id, client_secret, user_email }),
                 _ => None,
             };
-            (credentials, key, base)
+            let origins = read_download_origins(check, sd, &key_path(&spotdraft_path, "downloadOrigins"));
+            (credentials, key, base, origins)
         }
-        None => (None, None, None),
+        None => (None, None, None, Vec::new()),
     };
     let spotdraft_base_url = match (&base_override, plugin.as_ref().map(|p| &p.api)) {
         (Some(base), _) => secure(check, base, &key_path(&spotdraft_path, "baseUrl")),
@@ -160,6 +169,12 @@ fn read_environment(
         }
         (None, None) => None,
     };
+    // The API's own origin serves files too (the sandbox does; SpotDraft's `download` route is on it).
+    if let Some(origin) = spotdraft_base_url.as_deref().and_then(url::parse_origin_of) {
+        if !download_origins.contains(&origin) {
+            download_origins.push(origin);
+        }
+    }
     let crm_path = key_path(path, "crm");
     let (crm, crm_fields) = match check.required(map, path, "crm").and_then(|v| check.object(v, &crm_path)) {
         Some(crm) => read_crm(check, crm, &crm_path, plugin.as_ref()),
@@ -184,7 +199,26 @@ fn read_environment(
         crm_fields: crm_fields?,
         host_secrets,
         hubspot_client_secret,
+        download_origins,
     })
+}
+
+fn read_download_origins(check: &mut Checker, map: &Map<String, Value>, path: &str) -> Vec<String> {
+    let Some(value) = map.get("downloadOrigins") else {
+        return DEFAULT_DOWNLOAD_ORIGINS.iter().map(|o| (*o).to_string()).collect();
+    };
+    let Some(list) = check.text_list(value, path, 300) else { return Vec::new() };
+    let mut origins = Vec::new();
+    for (i, text) in list.iter().enumerate() {
+        match url::parse_origin(text) {
+            Some(origin) => origins.push(origin),
+            None => check.problem(
+                crate::json_input::index_path(path, i),
+                format!("must be an origin such as https://storage.googleapis.com (no path; http only on loopback); found \"{text}\""),
+            ),
+        }
+    }
+    origins
 }
 
 fn secure(check: &mut Checker, text: &str, path: &str) -> Option<String> {
@@ -286,5 +320,54 @@ fn refuse_shared_values(check: &mut Checker, envs: &Map<String, Value>) {
                 format!("is the same as environments.uat.{label}: UAT and production must not share credentials, keys or URLs"),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn document(spotdraft_extra: Value) -> Value {
+        let mut spotdraft = json!({"clientId": "a", "clientSecret": "b",
+            "hmacKey": "zJDCvFUXhByUkPcQIzf+dt2W7bqm6x6Fb2o/gLhfUgXyPqvPcrZ6P9yYtoUrI4dErHzq2t+4gjZ4zH2btdpoSA=="});
+        if let (Some(target), Value::Object(extra)) = (spotdraft.as_object_mut(), spotdraft_extra) {
+            target.extend(extra);
+        }
+        json!({"environments": {"uat": {
+            "plugin": {"environment": "uat", "crm": {"host": "hubspot", "accountId": "42"}, "api": {"region": "eu"},
+                "creationStages": ["contractsent"], "templates": [{"templateId": 1, "label": "NDA", "contractTypeId": 2, "fields": []}]},
+            "spotdraft": spotdraft,
+            "crm": {"baseUrl": "https://api.hubapi.com", "token": "t"}}}})
+    }
+
+    #[test]
+    fn download_origins_default_to_object_storage_plus_the_api_origin() {
+        let config = RelayConfig::from_json(&document(json!({}))).unwrap();
+        let env = config.environment(Environment::Uat).unwrap();
+        assert_eq!(env.download_origins, vec!["https://storage.googleapis.com", "https://api.eu.spotdraft.com"]);
+    }
+
+    #[test]
+    fn download_origins_are_origins_over_https() {
+        let config =
+            RelayConfig::from_json(&document(json!({"downloadOrigins": ["https://files.example.com/"]}))).unwrap();
+        let env = config.environment(Environment::Uat).unwrap();
+        assert_eq!(env.download_origins, vec!["https://files.example.com", "https://api.eu.spotdraft.com"]);
+        let Err(error) = RelayConfig::from_json(&document(
+            json!({"downloadOrigins": ["http://files.example.com", "https://files.example.com/path", "javascript:x"]}),
+        )) else {
+            panic!("plain http, a path and a non-URL must be refused");
+        };
+        let paths: Vec<String> = error.problems().iter().map(|p| p.path.clone()).collect();
+        assert_eq!(
+            paths,
+            [
+                "environments.uat.spotdraft.downloadOrigins[0]",
+                "environments.uat.spotdraft.downloadOrigins[1]",
+                "environments.uat.spotdraft.downloadOrigins[2]"
+            ]
+        );
     }
 }

@@ -191,6 +191,10 @@ impl<T: Transport> Relay<T> {
                     RelayResponse { status: 204, headers: Vec::new(), body: Vec::new(), log }
                 } else if request.body.len() > MAX_API_BODY_BYTES {
                     RelayResponse::plain_error(413, "too_large", "the request body is too large", log)
+                } else if let Err(error) = validate_path_ids(rest) {
+                    // Before authentication and before any upstream call: a malformed id never
+                    // reaches a token comparison, the CRM or SpotDraft.
+                    RelayResponse::error(&error, log)
                 } else {
                     match self.authenticate(env, &request, rest) {
                         Ok(caller) => api::route(self, env, &caller, method, rest, &request, log).await,
@@ -264,6 +268,24 @@ impl<T: Transport> Relay<T> {
     }
 }
 
+/// The deal and contract ids in a sidebar route, checked by shape: a CRM record id (letters,
+/// digits, `-`, `_`, at most 64) and a SpotDraft composite id (`T-123`/`H-123`).
+fn validate_path_ids(rest: &[&str]) -> crate::Result<()> {
+    if let ["deals", deal, ..] = rest {
+        if !crate::model::is_valid_crm_id(deal) {
+            let shown: String = deal.chars().take(80).collect();
+            return Err(Error::invalid_input("dealId", format!("\"{shown}\" is not a CRM record id")));
+        }
+    }
+    if let ["deals", _, "contracts", id, ..] = rest {
+        if crate::model::ContractId::parse(id).is_none() {
+            let shown: String = id.chars().take(80).collect();
+            return Err(Error::invalid_input("contractId", format!("\"{shown}\" is not a contract id such as T-123")));
+        }
+    }
+    Ok(())
+}
+
 fn unauthorized(reason: &str) -> Error {
     Error::Unauthorized { reason: reason.to_string() }
 }
@@ -309,6 +331,23 @@ mod tests {
             "GET /api/:env/deals/:deal/contracts/:contract/status"
         );
         assert_eq!(route_name("POST", &["webhooks", "spotdraft", "uat"]), "POST /webhooks/spotdraft/uat");
+    }
+
+    #[test]
+    fn path_ids_are_checked_by_shape() {
+        assert!(validate_path_ids(&["config"]).is_ok());
+        assert!(validate_path_ids(&["deals", "1001", "contracts", "T-4", "status"]).is_ok());
+        assert!(validate_path_ids(&["deals", "0065g00000AbCdE_x-1"]).is_ok());
+        let long = "9".repeat(65);
+        for deal in ["..", "..%2F..", "1001%2F..%2Fcontracts", "", "1001;x", "dé", long.as_str()] {
+            let error = validate_path_ids(&["deals", deal, "contracts"]).unwrap_err();
+            assert_eq!(error.code(), "invalid_input", "{deal}");
+            assert_eq!(http_status(&error), 400);
+        }
+        for id in ["4", "T-abc", "T-", "X-4", "T-4%2F..", "T-99999999999999999999999", ".."] {
+            let error = validate_path_ids(&["deals", "1001", "contracts", id, "status"]).unwrap_err();
+            assert!(error.to_string().contains("is not a contract id"), "{id}: {error}");
+        }
     }
 
     #[test]

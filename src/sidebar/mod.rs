@@ -31,6 +31,9 @@ pub struct SidebarConfig {
     pub environment: Environment,
     pub creation_stages: Vec<String>,
     pub templates: Vec<TemplateChoice>,
+    /// Where a download may open (`https://storage.googleapis.com`, …); nothing when absent.
+    #[serde(default)]
+    pub download_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -390,13 +393,17 @@ impl Sidebar {
             }
             Msg::DownloadReady { contract_id, url } => {
                 self.busy.remove(&contract_id);
-                if crate::url::parse(&url).is_some_and(|u| u.scheme == "https") {
+                let allowed = self.config.as_ref().map_or(&[][..], |c| c.download_origins.as_slice());
+                if crate::url::is_allowed_document_url(&url, allowed) {
                     effects.push(Effect::OpenUrl { url });
                 } else {
-                    // Never open what is not an https document link (`javascript:`, `data:`, http).
+                    // Checked here as well as in the relay: the page never navigates to a URL it
+                    // did not expect, whatever answered.
                     self.action_error = Some(RemoteError {
                         code: "bad_response".into(),
-                        message: "The download link SpotDraft returned is not a secure link.".into(),
+                        message:
+                            "The download link does not point to SpotDraft's document storage, so it was not opened."
+                                .into(),
                         problems: Vec::new(),
                         transient: false,
                     });
@@ -501,8 +508,8 @@ impl Sidebar {
         let mut changed = false;
         for mut summary in fresh {
             summary.status_label = summary.status.label();
-            // The link is rendered as an <a href> and opened: only SpotDraft's own https app links
-            // pass, whatever the message carried (a `javascript:` link would run in the sidebar).
+            // Only an https SpotDraft web-app link is ever shown or opened; anything else becomes
+            // the contract's standard link.
             summary.link = deep_link(Some(&summary.link), summary.number);
             match list.iter_mut().find(|c| c.summary.id == summary.id) {
                 Some(existing) => {

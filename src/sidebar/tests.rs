@@ -16,6 +16,7 @@ fn config(templates: &[(u64, &str)]) -> SidebarConfig {
             .iter()
             .map(|(id, label)| TemplateChoice { template_id: *id, label: (*label).into() })
             .collect(),
+        download_origins: vec!["https://storage.googleapis.com".into()],
     }
 }
 
@@ -244,7 +245,7 @@ fn actions_follow_the_status() {
         sidebar.update(Msg::DownloadClicked { contract_id: ContractId::template(9) }, 50),
         vec![Effect::Download { contract_id: ContractId::template(9) }]
     );
-    let url = "https://storage.example/x?signature=abc".to_string();
+    let url = "https://storage.googleapis.com/x?signature=abc".to_string();
     assert_eq!(
         sidebar.update(Msg::DownloadReady { contract_id: ContractId::template(9), url: url.clone() }, 60),
         vec![Effect::OpenUrl { url }]
@@ -369,6 +370,65 @@ fn only_https_links_are_opened_or_rendered() {
         let effects = sidebar.update(Msg::DownloadReady { contract_id: ContractId::template(8), url: url.into() }, 60);
         assert!(effects.is_empty(), "{url}: {effects:?}");
         let banner = sidebar.view(60, 0).banner.map(|b| b.text).unwrap_or_default();
-        assert!(banner.contains("not a secure link"), "{url}: {banner}");
+        assert!(banner.contains("was not opened"), "{url}: {banner}");
+    }
+}
+
+#[test]
+fn downloads_open_only_on_the_configured_https_origins() {
+    let mut sidebar = ready("contractsent", vec![contract(8, "EXECUTED")]);
+    let id = ContractId::template(8);
+    let good = "https://storage.googleapis.com/bucket/nda.pdf?signature=abc";
+    for (url, opens) in [
+        (good, true),
+        ("javascript:alert(document.domain)", false),
+        ("http://storage.googleapis.com/bucket/nda.pdf", false),
+        ("https://evil.example/nda.pdf", false),
+        ("https://storage.googleapis.com.evil.example/nda.pdf", false),
+        ("https://storage.googleapis.com@evil.example/nda.pdf", false),
+    ] {
+        assert_eq!(
+            sidebar.update(Msg::DownloadClicked { contract_id: id }, 100),
+            vec![Effect::Download { contract_id: id }]
+        );
+        let effects = sidebar.update(Msg::DownloadReady { contract_id: id, url: url.into() }, 110);
+        if opens {
+            assert_eq!(effects, vec![Effect::OpenUrl { url: url.into() }], "{url}");
+        } else {
+            assert!(effects.iter().all(|e| !matches!(e, Effect::OpenUrl { .. })), "{url} must not open: {effects:?}");
+            let banner = sidebar.view(120, 0).banner.map(|b| b.text).unwrap_or_default();
+            assert!(banner.contains("was not opened"), "{url}: {banner}");
+        }
+    }
+}
+
+#[test]
+fn a_download_before_the_config_arrived_is_not_opened() {
+    let mut sidebar = Sidebar::new(Environment::Uat, deal("contractsent"));
+    sidebar.update(Msg::Start, 0);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(8, "EXECUTED")] }, 5);
+    let id = ContractId::template(8);
+    sidebar.update(Msg::DownloadClicked { contract_id: id }, 10);
+    let effects = sidebar
+        .update(Msg::DownloadReady { contract_id: id, url: "https://storage.googleapis.com/b/nda.pdf".into() }, 20);
+    assert!(effects.iter().all(|e| !matches!(e, Effect::OpenUrl { .. })), "{effects:?}");
+}
+
+#[test]
+fn contract_links_other_than_spotdraft_https_are_replaced_before_showing_or_opening() {
+    let mut hostile = contract(9, "DRAFT");
+    for link in [
+        "javascript:alert(1)",
+        "http://app.spotdraft.com/contracts/v2/9",
+        "https://evil.example/contracts/v2/9",
+        "https://app.spotdraft.com@evil.example/contracts/v2/9",
+    ] {
+        hostile.link = link.into();
+        let mut sidebar = ready("contractsent", vec![hostile.clone()]);
+        let view = sidebar.view(30, 0);
+        let href = view.contracts[0].actions[0].href.clone().unwrap_or_default();
+        assert_eq!(href, "https://app.spotdraft.com/contracts/v2/9", "{link}");
+        let effects = sidebar.update(Msg::OpenClicked { contract_id: hostile.id }, 40);
+        assert_eq!(effects, vec![Effect::OpenUrl { url: "https://app.spotdraft.com/contracts/v2/9".into() }], "{link}");
     }
 }

@@ -89,6 +89,11 @@ fn list<T>(map: &Map<String, Value>, path: &str, key: &str, item: impl Fn(&Value
     items.iter().enumerate().map(|(index, value)| item(value, &index_path(&here, index))).collect()
 }
 
+/// A string item of a list.
+fn text(value: &Value, path: &str) -> Read<String> {
+    value.as_str().map(str::to_string).ok_or_else(|| format!("{path}: expected a string, found {}", type_name(value)))
+}
+
 pub fn problem(value: &Value, path: &str) -> Read<Problem> {
     let map = object(value, path)?;
     Ok(Problem { path: string(map, path, "path")?, message: string(map, path, "message")? })
@@ -139,13 +144,13 @@ pub fn sidebar_config(value: &Value, path: &str) -> Read<SidebarConfig> {
     Ok(SidebarConfig {
         environment: crate::model::Environment::parse(&environment)
             .ok_or_else(|| format!("{}: \"{environment}\" is not uat or production", key_path(path, "environment")))?,
-        creation_stages: list(map, path, "creationStages", |value, path| {
-            value
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| format!("{path}: expected a string, found {}", type_name(value)))
-        })?,
+        creation_stages: list(map, path, "creationStages", text)?,
         templates: list(map, path, "templates", template_choice)?,
+        // Absent means no download may open (an older relay): every download link is then refused.
+        download_origins: match map.get("downloadOrigins") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => list(map, path, "downloadOrigins", text)?,
+        },
     })
 }
 

@@ -223,7 +223,8 @@ export interface RelayConfigDocument {
   environments: Partial<Record<Environment, {
     /** The plugin configuration, with `api` = region or baseUrl (the relay talks to SpotDraft). */
     plugin: ConfigDocument;
-    spotdraft: { clientId: string; clientSecret: string; userEmail?: string; hmacKey: string; baseUrl?: string };
+    /** `downloadOrigins`: where signed download URLs may point (default storage.googleapis.com; the API origin always). */
+    spotdraft: { clientId: string; clientSecret: string; userEmail?: string; hmacKey: string; baseUrl?: string; downloadOrigins?: string[] };
     crm: { baseUrl: string; token: string; timeoutMs?: number;
            fields?: { contractId: string; status: string; statusAt: string; link: string; executedAt: string } };
     webhookUrl?: string;

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startDemo } from "../../www/demo/start.js";
+import { createSidebarHandler, nodeListener } from "../../www/relay/sidebar-files.js";
 
 const shots = new URL("../../results/screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -144,10 +145,21 @@ test("a hidden sidebar makes no requests", async () => {
   await context.close();
 });
 
-test("a message from a foreign origin is ignored", async () => {
+test("a message from a foreign origin is ignored (even where no CSP header stops the framing)", async () => {
+  // The demo's sidebar origin refuses to be framed by this page at all (frame-ancestors; see
+  // security.test.mjs). This copy is served without that header, as a plain static host would, to
+  // show the second layer: the sidebar takes init only from an allowed origin.
+  const bare = createSidebarHandler({ settings: () => ({ hostOrigins: ["https://crm.example.com"] }) });
+  const unprotected = createServer(nodeListener(async (request) => {
+    const response = await bare(request);
+    response?.headers.delete("content-security-policy");
+    return response;
+  }));
+  await new Promise((resolve) => unprotected.listen(0, "127.0.0.1", resolve));
+  const sidebarOrigin = `http://127.0.0.1:${unprotected.address().port}`;
   const evil = createServer((request, response) => {
     response.writeHead(200, { "content-type": "text/html" });
-    response.end(`<iframe id="f" src="${demo.sidebarOrigin}/sidebar/index.html?host=demo"></iframe>
+    response.end(`<iframe id="f" src="${sidebarOrigin}/sidebar/index.html?host=demo"></iframe>
       <script>
         addEventListener("message", (event) => {
           if (event.data?.type !== "hello") return;
@@ -173,6 +185,7 @@ test("a message from a foreign origin is ignored", async () => {
   assert.deepEqual(relayRequests, []);
   await context.close();
   await new Promise((resolve) => evil.close(resolve));
+  await new Promise((resolve) => unprotected.close(resolve));
 });
 
 test("a contract name containing markup shows as text", async () => {

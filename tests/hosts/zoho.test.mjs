@@ -250,8 +250,9 @@ test("without ZOHO on the page, the SDK script is added from sdkUrl and used onc
       }, 1);
     },
   };
-  const host = await connect({ env: "uat", relayUrl: RELAY, win, sdkUrl: "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js" });
-  assert.deepEqual(added, [{ tag: "script", src: "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js" }]);
+  const host = await connect({ env: "uat", relayUrl: RELAY, win });
+  // Served from the sidebar's own origin, never from Zoho's CDN: the page loads no third-party script.
+  assert.deepEqual(added, [{ tag: "script", src: new URL("../../www/sidebar/vendor/zoho-embedded-app-sdk.js", import.meta.url).href }]);
   assert.equal(host.context.deal.id, DEAL.id);
 
   const failing = setup();

@@ -89,6 +89,8 @@ test("a delivery duplicated five times writes once", async () => {
   const contract = await contractFor(deal);
   await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "REDLINING" });
   await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "REDLINING");
+  // The sandbox journals a write just after applying it: wait for the entry, not only the field.
+  await eventually(async () => (await crmWrites(sandbox, deal.id)).some((w) => w.properties?.spotdraft_status === "REDLINING"));
   const writesBefore = (await crmWrites(sandbox, deal.id)).length;
   const body = payload(contract, deal, "CONTRACT_SENT_TO_COUNTERPARTY", "REDLINING", new Date(Date.now() + 1000).toISOString());
   const signature = signWithKey(sandbox.uat.hmac_key, body);

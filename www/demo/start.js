@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { mintToken, SpotDraftClient } from "../../pkg/node.js";
 import { startRelayServer } from "../relay/server.js";
+import { createSidebarHandler, nodeListener } from "../relay/sidebar-files.js";
 
 // What the demo page shows of the CRM record besides the canonical deal.
 const SPOTDRAFT_PROPERTIES = ["spotdraft_contract_id", "spotdraft_status", "spotdraft_status_at", "spotdraft_contract_link", "spotdraft_executed_at"];
@@ -156,18 +157,17 @@ function listen(server, port, host) {
 export async function startDemo({
   host = "127.0.0.1", pagePort = 8785, sidebarPort = 8786, relayPort = 8788, spotdraftPort = 8790, crmPort = 8791,
   stateDir = join(root, ".demo-state"), log = (line) => console.log(line), relayLog = () => {},
+  // More CRM page origins the sidebar trusts besides the demo page (tests embed it from their own pages).
+  extraHostOrigins = [],
 } = {}) {
   if (stateDir) mkdirSync(stateDir, { recursive: true });
   const sandbox = await startSandbox({ spotdraftPort, crmPort, stateDir, log });
   const closers = [sandbox.stop];
   try {
-    // The sidebar trusts host messages only from the CRM page's origin, known once it listens.
-    let sidebarSettings = { allowedHostOrigins: [] };
-    const sidebarServer = staticServer([
-      ["/sidebar/config.json", (request, response) => json(response, 200, sidebarSettings)],
-      ["/sidebar/", join(root, "www/sidebar")],
-      ["/pkg/", join(root, "pkg")],
-    ]);
+    // The sidebar trusts host messages from, and may be framed by, only the CRM page's origin,
+    // known once it listens. Served by the same handler the relay uses in production (CSP header).
+    let sidebarSettings = { hostOrigins: [] };
+    const sidebarServer = createServer(nodeListener(createSidebarHandler({ settings: () => sidebarSettings })));
     const sidebarOrigin = await listen(sidebarServer, sidebarPort, host);
     closers.unshift(() => closeServer(sidebarServer));
     const relay = await startRelayServer({ config: demoRelayConfig(sandbox, sidebarOrigin), port: relayPort, host, stateDir: stateDir ?? join(root, ".relay-state"), log: relayLog });
@@ -239,7 +239,7 @@ export async function startDemo({
     ], api);
     pageOrigin = await listen(pageServer, pagePort, host);
     closers.unshift(() => closeServer(pageServer));
-    sidebarSettings = { allowedHostOrigins: [pageOrigin], relayUrl: relay.url };
+    sidebarSettings = { hostOrigins: [pageOrigin, ...extraHostOrigins], relayUrl: relay.url };
     return {
       url: `${pageOrigin}/`,
       pageOrigin,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // spotdraft-crm relay command line.
 //   serve          --config FILE [--port 8788] [--host 127.0.0.1] [--state-dir DIR] [--reconcile-every SECONDS]
+//                  (with a top-level "sidebar": { "hostOrigins": [...] } it also serves the sidebar page)
 //   reconcile      --config FILE --env uat|production [--state-dir DIR]
 //   setup-webhook  --config FILE --env uat|production
 // RELAY_CONFIG / RELAY_CONFIG_JSON may replace --config; "env:NAME" values come from the environment.
@@ -73,7 +74,8 @@ try {
     }
   } else if (command === "reconcile") {
     const [environment] = environmentBlock();
-    const report = await reconcileOnce(new SdxRelay(config), environment, checkpointStore(values["state-dir"]), () => {});
+    const { sidebar: _servedPage, ...coreConfig } = config;
+    const report = await reconcileOnce(new SdxRelay(coreConfig), environment, checkpointStore(values["state-dir"]), () => {});
     console.log(JSON.stringify(report, null, 2));
     if (report.failures.length > 0) process.exitCode = 1;
   } else if (command === "setup-webhook") {

@@ -2,7 +2,8 @@
 // exist (Node 18+, Cloudflare Workers, Deno, Lambda adapters). All decisions are the core's
 // (SdxRelay.handle); this file only moves bytes and writes one log line per request.
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** Nothing the relay serves takes more; the core limits each route further (64 KiB API, 256 KiB webhooks). */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createRelayHandler(relay, { log = (line) => console.log(line) } = {}) {
   return async function handleRelayRequest(request) {

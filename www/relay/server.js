@@ -4,7 +4,8 @@ import { createServer } from "node:http";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SdxRelay } from "../../pkg/node.js";
-import { createRelayHandler } from "./handler.js";
+import { MAX_BODY_BYTES, createRelayHandler } from "./handler.js";
+import { createSidebarHandler } from "./sidebar-files.js";
 
 export function checkpointStore(stateDir) {
   mkdirSync(stateDir, { recursive: true });
@@ -34,10 +35,26 @@ export async function reconcileOnce(relay, environment, store, log = (line) => c
   return report;
 }
 
-async function toRequest(incoming, origin) {
+class BodyTooLarge extends Error {}
+
+/** The request body, read only up to MAX_BODY_BYTES: a larger one is refused before it is buffered. */
+async function readLimitedBody(incoming) {
+  if (Number(incoming.headers["content-length"] ?? 0) > MAX_BODY_BYTES) throw new BodyTooLarge();
   const chunks = [];
-  for await (const chunk of incoming) chunks.push(chunk);
-  const body = Buffer.concat(chunks);
+  let size = 0;
+  for await (const chunk of incoming) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+// Methods fetch's Request accepts; anything else (TRACE, CONNECT, …) is answered 405 here.
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+async function toRequest(incoming, origin) {
+  const body = await readLimitedBody(incoming);
   const headers = new Headers();
   for (const [name, value] of Object.entries(incoming.headers)) {
     if (Array.isArray(value)) value.forEach((v) => headers.append(name, v));
@@ -56,16 +73,40 @@ export async function startRelayServer({
   publicOrigin,
   log = (line) => console.log(line),
 }) {
-  const relay = new SdxRelay(config);
+  // `sidebar` (optional, beside `environments`): this relay also serves the sidebar page, with the
+  // CSP built from `sidebar.hostOrigins` (the CRM origins that may frame it). It is not the core's.
+  const { sidebar, ...coreConfig } = config;
+  const relay = new SdxRelay(coreConfig);
   const handler = createRelayHandler(relay, { log });
+  const sidebarHandler = sidebar
+    ? createSidebarHandler({ settings: () => ({ hostOrigins: sidebar.hostOrigins ?? [], relayUrl: sidebar.relayUrl ?? publicOrigin }) })
+    : null;
   const store = checkpointStore(stateDir);
   const server = createServer(async (incoming, outgoing) => {
     try {
       const origin = publicOrigin ?? `http://${incoming.headers.host ?? `${host}:${port}`}`;
-      const response = await handler(await toRequest(incoming, origin));
+      if (!METHODS.has(incoming.method)) {
+        outgoing.writeHead(405, { "content-type": "application/json", allow: "GET, POST, OPTIONS" });
+        outgoing.end(JSON.stringify({ error: { code: "method_not_allowed", message: "this method is not served", problems: [], transient: false } }));
+        incoming.resume();
+        return;
+      }
+      let response = null;
+      if (sidebarHandler && (incoming.method === "GET" || incoming.method === "HEAD")) {
+        response = await sidebarHandler(new Request(new URL(incoming.url, origin), { method: incoming.method }));
+        if (response) log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, origin).pathname, status: response.status, route: "sidebar page" }));
+      }
+      response ??= await handler(await toRequest(incoming, origin));
       outgoing.writeHead(response.status, Object.fromEntries(response.headers));
       outgoing.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, "http://relay").pathname, status: 413, route: "too large" }));
+        // Close the connection rather than read the rest of an oversized body.
+        outgoing.writeHead(413, { "content-type": "application/json", connection: "close" });
+        outgoing.end(JSON.stringify({ error: { code: "too_large", message: "the request body is too large", problems: [], transient: false } }));
+        return;
+      }
       log(JSON.stringify({ ts: new Date().toISOString(), error: "relay_host_failure", message: String(error?.message ?? error) }));
       outgoing.writeHead(500, { "content-type": "application/json" });
       outgoing.end(JSON.stringify({ error: { code: "internal", message: "the relay failed to answer", problems: [], transient: true } }));

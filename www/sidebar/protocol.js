@@ -26,6 +26,18 @@ export const PROTOCOL = 1;
 export const REQUEST_TIMEOUT_MS = 12_000;
 const MAX_MESSAGE_BYTES = 900 * 1024;
 
+/**
+ * Logs one dropped message (a line per drop, at most 20 per page so a flood cannot fill the console).
+ * Only what the message was, never its payload (it may carry a session token).
+ */
+let droppedLogged = 0;
+export function logDropped(where, data) {
+  if (droppedLogged >= 20) return;
+  droppedLogged += 1;
+  const shape = data && typeof data === "object" ? `kind=${String(data.kind).slice(0, 16)} type=${String(data.type).slice(0, 64)}` : typeof data;
+  console.warn(`sdx/1: dropped a malformed message on the ${where} (${shape})`);
+}
+
 /** Whether `data` is a well-formed sdx/1 envelope; anything else is ignored by both sides. */
 export function isEnvelope(data) {
   if (!data || typeof data !== "object" || data.sdx !== PROTOCOL) return false;
@@ -55,7 +67,10 @@ export class Channel {
   }
 
   receive(data) {
-    if (!isEnvelope(data)) return;
+    if (!isEnvelope(data)) {
+      logDropped("port", data);
+      return;
+    }
     if (data.kind === "res") {
       const waiting = this.pending.get(data.id);
       if (!waiting) return;

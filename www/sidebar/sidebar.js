@@ -104,6 +104,9 @@ async function main() {
     if (action === "download") {
       pendingDownload?.close();
       pendingDownload = window.open("", "_blank");
+      // The document loaded into it must not reach this page (noopener, which window.open("", …,
+      // "noopener") would give only by returning no handle to load the URL into).
+      if (pendingDownload) pendingDownload.opener = null;
     }
     dispatch({ type: `${action}Clicked`, contractId });
   }
@@ -111,6 +114,17 @@ async function main() {
   function openUrl(url) {
     const target = pendingDownload;
     pendingDownload = null;
+    // The core opens only https SpotDraft and download-origin URLs; this is the last line before navigation.
+    let protocol = "";
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // not a URL: refused below
+    }
+    if (protocol !== "https:" && protocol !== "http:") {
+      target?.close();
+      return;
+    }
     if (target && !target.closed) {
       target.opener = null;
       target.location.replace(url);

@@ -14,7 +14,7 @@
 // In-process hosts (Zoho widget, Pipedrive panel) build it from their SDK; iframe hosts (the demo
 // page, Salesforce) build it over sdx/1 with `connectToParent`.
 
-import { Channel, PROTOCOL, isEnvelope, originAllowed } from "../protocol.js";
+import { Channel, PROTOCOL, isEnvelope, logDropped, originAllowed } from "../protocol.js";
 
 export function safeHttpsUrl(url) {
   try {
@@ -70,11 +70,19 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
       reject(Object.assign(new Error("the CRM host did not answer"), { code: "HOST_TIMEOUT" }));
     }, timeoutMs);
     function onMessage(event) {
+      // Only the embedding window itself, on an allowed origin: a sibling or child frame, another
+      // tab or a page the frame was moved into is not the host, whatever its origin.
       if (event.source !== win.parent || !originAllowed(event.origin, allowedOrigins)) return;
       const data = event.data;
-      if (!isEnvelope(data) || data.kind !== "req" || data.type !== "init" || !event.ports?.[0]) return;
+      if (!isEnvelope(data) || data.kind !== "req" || data.type !== "init" || !event.ports?.[0]) {
+        logDropped("window", data);
+        return;
+      }
       const context = data.payload;
-      if (!context || context.protocol !== PROTOCOL || !context.deal || !context.session?.token || !context.relayUrl) return;
+      if (!context || context.protocol !== PROTOCOL || !context.deal || !context.session?.token || !context.relayUrl) {
+        logDropped("window", data);
+        return;
+      }
       win.removeEventListener("message", onMessage);
       clearTimeout(timer);
       const listeners = new Listeners();

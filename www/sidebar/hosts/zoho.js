@@ -2,9 +2,12 @@
 // so shell and core run in this window and this adapter turns Zoho's embedded-app SDK (the global
 // `ZOHO`, from the page's <script> tag for Zoho's SDK) into a HostConnection (./connection.js).
 //
-// Loading the SDK: Zoho serves it from its CDN as a classic script that defines `window.ZOHO`. connect()
-// adds a <script> for `sdkUrl` (default: Zoho's 1.2 build) when the page has not loaded it, so the page's
-// CSP must allow that origin in script-src for the Zoho host; tests pass `zoho` directly.
+// Loading the SDK: Zoho publishes it as a classic script that defines `window.ZOHO` (on its CDN and in
+// its embeddedApp-js-sdk releases). The sidebar page loads no third-party script, so the file is served
+// from the sidebar's own origin: whoever deploys the widget puts Zoho's released
+// `ZohoEmbededAppSDK.min.js` at `vendor/zoho-embedded-app-sdk.js` beside the page (as a Zoho-hosted
+// widget bundles it too). connect() adds a <script> for `sdkUrl` (default: that file) when the page
+// has not loaded it; the page's CSP (script-src 'self') refuses any other origin. Tests pass `zoho`.
 //
 // What Zoho gives a widget (../../../../shared/crm-hosts/HOSTS.md §3):
 // - `ZOHO.embeddedApp.on("PageLoad", data)` registered before `ZOHO.embeddedApp.init()`: `data.Entity`
@@ -30,7 +33,7 @@ export const ZOHO_ORIGINS = [
   "https://crmsandbox.zoho.com.au",
 ];
 export const TOKEN_FUNCTION = "spotdraft_relay_token";
-export const ZOHO_SDK_URL = "https://live.zwidgets.com/js-sdk/1.2/ZohoEmbededAppSDK.min.js";
+export const ZOHO_SDK_URL = new URL("../vendor/zoho-embedded-app-sdk.js", import.meta.url).href;
 const RECORD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function hostError(code, message) {
@@ -168,7 +171,7 @@ function loadSdk(win, url) {
  * @param {string} options.relayUrl
  * @param {Window} [options.win]
  * @param {object} [options.zoho] the SDK (default: win.ZOHO, else loaded from sdkUrl)
- * @param {string} [options.sdkUrl] Zoho's SDK script
+ * @param {string} [options.sdkUrl] Zoho's SDK script (default: vendor/zoho-embedded-app-sdk.js on the page's origin)
  * @param {string} [options.functionName] the Deluge function minting the relay token
  * @param {(level: string, message: string) => void} [options.onToast] where toasts go (Zoho has none)
  * @param {string[]} [options.allowedOrigins]
@@ -188,7 +191,7 @@ export async function connect({
   }
   if (!zoho) zoho = await loadSdk(win, sdkUrl);
   if (!zoho?.embeddedApp?.on || !zoho?.CRM?.API?.getRecord) {
-    throw hostError("NO_HOST", "Zoho's embedded-app SDK is not loaded");
+    throw hostError("NO_HOST", "Zoho's embedded-app SDK is not loaded: it must be served beside the sidebar page as vendor/zoho-embedded-app-sdk.js");
   }
 
   const handlers = new Map();
