@@ -2,6 +2,8 @@
 //! must never panic (in WebAssembly a panic kills the sidebar for the page's life). A seeded
 //! generator keeps runs repeatable; failures print the input that caused them.
 
+mod support;
+
 use serde_json::{json, Value};
 use spotdraft_crm::auth;
 use spotdraft_crm::config::Config;
@@ -10,23 +12,9 @@ use spotdraft_crm::relay::RelayConfig;
 use spotdraft_crm::sidebar::Msg;
 use spotdraft_crm::spotdraft::error_body;
 use spotdraft_crm::webhook::{self, WebhookKey};
+use support::Rng;
 
 const ROUNDS: usize = 3_000;
-
-/// xorshift64*: repeatable, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const INTERESTING: &[&[u8]] = &[
     b"null",

@@ -28,27 +28,12 @@
 //! Seeded and bounded: `SYNC_PROPERTY_SEED` and `SYNC_PROPERTY_CASES` override the defaults; a
 //! failure prints the seed and case, the events, the delivery schedule and both records.
 
+mod support;
+
 use spotdraft_crm::crm::ContractFields;
 use spotdraft_crm::model::{ContractId, ContractStatus};
 use spotdraft_crm::sync::{apply_patch, decide, decide_confirmed, needs_confirmation, Decision, Observation};
-
-/// xorshift64*: repeatable, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
+use support::Rng;
 
 /// One thing SpotDraft reports about a contract of the deal.
 #[derive(Debug, Clone)]

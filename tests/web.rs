@@ -1,8 +1,7 @@
 //! Browser tests: the exported JS API and the fetch transport, in headless Chromium, against a
 //! loopback HTTP server (tests/support/loopback-server.mjs, started by scripts/test.sh).
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "full"))]
 
-use js_sys::{Reflect, JSON};
 use spotdraft_crm::wasm::{parse_webhook, verify_and_parse_webhook, verify_webhook, JsClient, JsConfig};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -10,22 +9,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const SERVER: &str = match option_env!("SDX_LOOPBACK_URL") {
-    Some(url) => url,
-    None => "http://127.0.0.1:8797",
-};
-
-fn js(json: &str) -> JsValue {
-    JSON::parse(json).expect("test JSON")
-}
-
-fn get(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn text(value: &JsValue, key: &str) -> String {
-    get(value, key).as_string().unwrap_or_default()
-}
+#[path = "support/browser.rs"]
+mod browser;
+use browser::{get, js, text, SERVER};
 
 fn config() -> JsConfig {
     JsConfig::new(js(r#"{

@@ -5,7 +5,7 @@
 //! text goes through the browser's `JSON.parse`/`JSON.stringify` and decimals through `parseFloat`.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Object, Reflect, JSON};
+use js_sys::{Object, Reflect};
 use spotdraft_crm::wasm::JsSidebar;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -13,25 +13,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const SERVER: &str = match option_env!("SDX_LOOPBACK_URL") {
-    Some(url) => url,
-    None => "http://127.0.0.1:8797",
-};
-
-fn js(json: &str) -> JsValue {
-    JSON::parse(json).expect("test JSON")
-}
-
-fn get(value: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(value.clone(), |value, key| match key.parse::<u32>() {
-        Ok(index) if Array::is_array(&value) => value.unchecked_into::<Array>().get(index),
-        _ => Reflect::get(&value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED),
-    })
-}
-
-fn text(value: &JsValue, path: &str) -> String {
-    get(value, path).as_string().unwrap_or_else(|| format!("<{path} missing>"))
-}
+#[path = "support/browser.rs"]
+mod browser;
+use browser::{get, js, text, SERVER};
 
 fn init() -> JsValue {
     js(&format!(r#"{{"environment": "uat", "relayUrl": "{SERVER}", "token": "t", "tzOffsetMinutes": 60}}"#))

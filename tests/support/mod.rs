@@ -238,3 +238,25 @@ pub fn looked_up_contract(number: u64, status: &str, external_id: &str) -> Value
 }
 
 pub const DEAL_KEY: &str = "hubspot:4411223:deal:1001";
+
+/// xorshift64*: a repeatable random source for the seeded property and mutation tests, with no
+/// dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform enough in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
