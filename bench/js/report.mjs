@@ -49,7 +49,7 @@ if (sizes) {
   md.push("", `Sidebar page as a demo host loads it (sidebar build's wasm + glue + entry, index.html, sidebar.js/.css, protocol.js, hosts/connection.js): **${int(total)} bytes gzip -9** (${kib(total)}); budget 100 KB, aim 60 KB.`, "");
   for (const profile of sizes.profiles) {
     if (profile.error) continue;
-    md.push(`Code bytes by crate in \`${profile.file}\` (cargo output before wasm-bindgen and wasm-opt; ${int(profile.codeBytes)} code bytes in ${int(profile.functions)} functions; generic code is charged to the crate that defines it):`, "");
+    md.push(`Code bytes by crate in \`${profile.file}\` (${profile.stage ?? "cargo output"}; ${int(profile.codeBytes)} code bytes in ${int(profile.functions)} functions; generic code is charged to the crate that defines it, and exported functions' shims carry the bodies inlined into them):`, "");
     md.push("| crate | code bytes | share |", "|---|---:|---:|");
     for (const row of profile.byCrate.slice(0, 12)) md.push(`| ${row.crate} | ${int(row.codeBytes)} | ${(row.share * 100).toFixed(1)}% |`);
     md.push("");

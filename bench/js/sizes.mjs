@@ -1,7 +1,9 @@
 // Payload: raw and gzip -9 bytes of every built .wasm and .js in pkg/ (and any pkg-*/ folder),
 // the sidebar shell, and a size profile by crate from the name section of each non-stripped cargo
 // output (target/**/wasm32-unknown-unknown/release/*.wasm): code bytes per crate prefix. Prints JSON.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -62,7 +64,11 @@ function importedFunctionCount(bytes, section) {
   const count = leb(bytes, at);
   let functions = 0;
   for (let n = 0; n < count; n += 1) {
-    for (let s = 0; s < 2; s += 1) at.i += leb(bytes, at); // module and field names
+    for (let s = 0; s < 2; s += 1) {
+      // Read the length first: `at.i += leb(…)` would add it to the position from before the read.
+      const length = leb(bytes, at);
+      at.i += length; // module and field names
+    }
     const kind = bytes[at.i++];
     if (kind === 0) { leb(bytes, at); functions += 1; }
     else if (kind === 1) { at.i += 1; const flags = leb(bytes, at); leb(bytes, at); if (flags & 1) leb(bytes, at); }
@@ -114,8 +120,38 @@ export function crateOf(name) {
   return /^(__wbg|__wbindgen|wasm_bindgen)/.test(text) ? "wasm_bindgen" : /^(dl|mem|__rust|rust_)/.test(text) ? "std/alloc" : "other";
 }
 
+/** The crate of a demangled name as wasm-bindgen and wasm-opt leave it (`core[1a2b]::fmt::…`). */
+function crateOfDemangled(name) {
+  const plain = name.replace(/\[[0-9a-f]+\]/g, "");
+  // `<A as B>::f`: charged to A's crate when A is a path, else to the trait's (`<f64 as core::fmt::Display>`).
+  const qualified = /^<+&?(?:mut )?([^<>]*?) as ([^<>]*?)>/.exec(plain);
+  const path = qualified ? (qualified[1].includes("::") ? qualified[1] : qualified[2]) : plain.replace(/^<+/, "");
+  if (path.includes("::")) return path.split("::")[0];
+  if (/ shim$|^export |^__wbg|^__wbindgen/.test(plain)) return "exports (boundary shims with their inlined bodies)";
+  return /^(dl|mem|__rust|__rdl|__rg)/.test(plain) ? "std/alloc" : "other";
+}
+
+/**
+ * The cargo output as it ships: through wasm-bindgen and wasm-opt at the build's level (-Oz for the
+ * sidebar's target dir, -O3 for the full build), keeping the name section (-g) so code can be charged
+ * to crates. Null when the tools are missing.
+ */
+function shippedWithNames(file) {
+  const dir = mkdtempSync(join(tmpdir(), "sdx-size-"));
+  const level = file.includes("/target/sidebar/") ? "-Oz" : "-O3";
+  const bindgen = spawnSync("wasm-bindgen", ["--target", "web", "--out-dir", dir, "--out-name", "m", file]);
+  const opt = bindgen.status === 0 && spawnSync(join(root, "node_modules/.bin/wasm-opt"), [level, "-g",
+    "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
+    "--enable-reference-types", "--enable-multivalue", "-o", join(dir, "opt.wasm"), join(dir, "m_bg.wasm")]);
+  const bytes = opt && opt.status === 0 ? readFileSync(join(dir, "opt.wasm")) : null;
+  rmSync(dir, { recursive: true, force: true });
+  return bytes;
+}
+
 function profile(file) {
-  const bytes = readFileSync(file);
+  const shipped = shippedWithNames(file);
+  const bytes = shipped ?? readFileSync(file);
+  const classify = shipped ? crateOfDemangled : crateOf;
   const all = sections(bytes);
   const imports = all.find((s) => s.id === 2);
   const code = all.find((s) => s.id === 10);
@@ -130,14 +166,14 @@ function profile(file) {
     const size = leb(bytes, at);
     at.i += size;
     const name = names.get(offset + n) ?? "";
-    const crate = crateOf(name);
+    const crate = classify(name);
     byCrate[crate] = (byCrate[crate] ?? 0) + size;
     if (crate === "other") unattributed.push([name, size]);
   }
   if (process.env.SDX_BENCH_DEBUG) console.error(unattributed.sort((a, b) => b[1] - a[1]).slice(0, 15));
   const total = Object.values(byCrate).reduce((a, b) => a + b, 0);
   const rows = Object.entries(byCrate).sort((a, b) => b[1] - a[1]).map(([crate, codeBytes]) => ({ crate, codeBytes, share: codeBytes / total }));
-  return { file: relative(root, file), fileBytes: bytes.length, codeBytes: total, functions: count, byCrate: rows };
+  return { file: relative(root, file), stage: shipped ? "after wasm-bindgen and wasm-opt (names kept)" : "cargo output", fileBytes: bytes.length, codeBytes: total, functions: count, byCrate: rows };
 }
 
 function cargoOutputs() {
