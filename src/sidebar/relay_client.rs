@@ -110,7 +110,8 @@ impl Effect {
                     vec![("contract", field(&answer, "contract")), ("created", field(&answer, "created"))]
                 }
                 Effect::Send { .. } => vec![("status", field(&answer, "status"))],
-                _ => vec![("url", field(&answer, "url"))],
+                Effect::Download { .. } => vec![("url", field(&answer, "url"))],
+                Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
             },
         );
         Some(match Msg::from_json(&success) {
