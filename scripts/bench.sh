@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks and budgets (issue 6): builds what it measures, runs every measurement on this machine
-# and writes results/bench/report.json and report.md. Takes a few minutes; stops by itself.
+# and writes results/bench/report.json and report.md. Takes about 15 minutes; stops by itself.
 # Speed is reported here, never asserted; the deterministic budgets are in scripts/test.sh.
 # BENCH_LOADS (cold-start loads, default 20) and BENCH_WEBHOOK_RUNS (default 7) trade time for spread.
 set -euo pipefail
