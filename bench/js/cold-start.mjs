@@ -7,7 +7,7 @@
 import { createServer } from "node:http";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../tests/support/chromium.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const LOADS = Math.max(1, Number.parseInt(process.argv[2] ?? "20", 10) || 20);
@@ -114,10 +114,7 @@ async function main() {
   sidebarOrigin = await listen(sidebarServer);
   parentOrigin = (await listen(parentServer)).replace("127.0.0.1", "localhost");
 
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  const browser = await launchChromium();
   const wasmFiles = readdirSync(join(root, "pkg")).filter((f) => f.endsWith("_bg.wasm"));
   const results = { loads: LOADS, sidebar: { firstViewMs: [], readyMs: [] }, empty: { loadedMs: [] }, wasm: Object.fromEntries(wasmFiles.map((f) => [f, { compileMs: [], instantiateMs: [] }])), errors: [] };
   try {

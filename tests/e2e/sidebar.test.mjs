@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../support/chromium.mjs";
 import { startDemo } from "../../www/demo/start.js";
 import { createSidebarHandler, nodeListener } from "../../www/relay/sidebar-files.js";
 
@@ -18,10 +18,7 @@ let demo;
 let browser;
 before(async () => {
   demo = await startDemo({ pagePort: 0, sidebarPort: 0, relayPort: 0, spotdraftPort: 0, crmPort: 0, stateDir: mkdtempSync(join(tmpdir(), "e2e-demo-")), log: () => {} });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
