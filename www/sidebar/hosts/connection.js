@@ -16,6 +16,20 @@
 
 import { Channel, PROTOCOL, isEnvelope, logDropped, originAllowed } from "../protocol.js";
 
+/**
+ * The origin of the page embedding `win`, when the browser tells (Chromium: ancestorOrigins), else
+ * the referrer's. Host adapters whose SDK gives no origin check it against their CRM's origins.
+ */
+export function parentOrigin(win) {
+  const ancestors = win.location?.ancestorOrigins;
+  if (ancestors && ancestors.length > 0) return ancestors[0];
+  try {
+    return win.document?.referrer ? new URL(win.document.referrer).origin : null;
+  } catch {
+    return null;
+  }
+}
+
 export function safeHttpsUrl(url) {
   try {
     const parsed = new URL(url);

@@ -21,7 +21,7 @@
 // start when the embedding page's origin is known and is not Pipedrive's.
 
 import { originAllowed } from "../protocol.js";
-import { dealWatcher, safeHttpsUrl } from "./connection.js";
+import { dealWatcher, parentOrigin, safeHttpsUrl } from "./connection.js";
 
 export const PIPEDRIVE_ORIGINS = ["https://*.pipedrive.com"];
 const MIN_HEIGHT = 100;
@@ -41,17 +41,6 @@ export function tokenClaims(token) {
     const json = new TextDecoder().decode(Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)));
     const claims = JSON.parse(json);
     return claims && typeof claims === "object" ? claims : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The origin of the page embedding `win`, when the browser tells (Chromium: ancestorOrigins). */
-export function parentOrigin(win) {
-  const ancestors = win.location?.ancestorOrigins;
-  if (ancestors && ancestors.length > 0) return ancestors[0];
-  try {
-    return win.document?.referrer ? new URL(win.document.referrer).origin : null;
   } catch {
     return null;
   }

@@ -24,7 +24,7 @@
 // start when the embedding page's origin is known and is not one of Zoho CRM's.
 
 import { originAllowed } from "../protocol.js";
-import { dealWatcher, safeHttpsUrl } from "./connection.js";
+import { dealWatcher, parentOrigin, safeHttpsUrl } from "./connection.js";
 
 export const ZOHO_ORIGINS = [
   "https://crm.zoho.com", "https://crm.zoho.eu", "https://crm.zoho.in", "https://crm.zoho.com.au",
@@ -135,17 +135,6 @@ function firstRecord(answer) {
   const body = parsed(answer);
   const record = Array.isArray(body?.data) ? body.data[0] : null;
   return record && typeof record === "object" ? record : null;
-}
-
-/** The parent page's origin when the browser tells (Chromium: ancestorOrigins), else the referrer's. */
-function parentOrigin(win) {
-  const ancestors = win.location?.ancestorOrigins;
-  if (ancestors && ancestors.length > 0) return ancestors[0];
-  try {
-    return win.document?.referrer ? new URL(win.document.referrer).origin : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Adds a classic <script> for Zoho's SDK and waits for it; resolves to win.ZOHO or undefined. */
