@@ -22,6 +22,9 @@ pub struct Config {
     pub api: ApiTarget,
     /// CRM stage values at which a contract may be created.
     pub creation_stages: Vec<String>,
+    /// What sellers see for each stage value in the CRM (`qualifiedtobuy` → "Qualified to buy"):
+    /// every message about stages uses these. A stage without a label is shown as its value.
+    pub stage_labels: BTreeMap<String, String>,
     /// Browser origins the relay answers with CORS: the sidebar page's own origin(s). (The CRM
     /// origins that may frame the sidebar and send it host messages are the sidebar server's
     /// `hostOrigins`, www/relay/sidebar-files.js.)
@@ -246,11 +249,28 @@ impl Config {
     pub fn stage_allows_creation(&self, stage: Option<&str>) -> bool {
         stage.is_some_and(|stage| self.creation_stages.iter().any(|allowed| allowed == stage))
     }
+
+    /// The stage as sellers know it: its configured label, else its CRM value.
+    pub fn stage_label<'a>(&'a self, stage: &'a str) -> &'a str {
+        self.stage_labels.get(stage).map_or(stage, String::as_str)
+    }
+
+    /// The refusal for a deal at `stage`, worded with stage labels.
+    pub fn stage_not_allowed(&self, stage: Option<&str>) -> Error {
+        Error::StageNotAllowed {
+            stage: stage.map(|s| self.stage_label(s).to_string()),
+            allowed: self.creation_stages.iter().map(|s| self.stage_label(s).to_string()).collect(),
+        }
+    }
 }
 
 fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
     let map = check.object(value, "")?;
-    check.no_unknown_keys(map, "", &["environment", "crm", "api", "creationStages", "allowedOrigins", "templates"]);
+    check.no_unknown_keys(
+        map,
+        "",
+        &["environment", "crm", "api", "creationStages", "stageLabels", "allowedOrigins", "templates"],
+    );
     let environment = check.required_text(map, "", "environment", 20).and_then(|text| {
         let env = Environment::parse(&text);
         if env.is_none() {
@@ -265,6 +285,10 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
     if creation_stages.as_ref().is_some_and(Vec::is_empty) {
         check.problem("creationStages", "must list at least one deal stage at which contracts may be created");
     }
+    let stage_labels = match map.get("stageLabels") {
+        None | Some(Value::Null) => Some(BTreeMap::new()),
+        Some(v) => check.text_map(v, "stageLabels", 100),
+    };
     let allowed_origins = match map.get("allowedOrigins") {
         None | Some(Value::Null) => Some(Vec::new()),
         Some(v) => check.text_list(v, "allowedOrigins", 200).inspect(|origins| {
@@ -284,6 +308,7 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
         crm: crm?,
         api: api?,
         creation_stages: creation_stages?,
+        stage_labels: stage_labels?,
         allowed_origins: allowed_origins?,
         templates: templates?,
     })
@@ -645,6 +670,25 @@ mod tests {
             assert!(paths.contains(&expected), "{expected} missing from {paths:#?}");
         }
         assert_eq!(err.code(), "invalid_config");
+    }
+
+    #[test]
+    fn stage_labels_are_optional_text() {
+        let mut doc = sample();
+        doc["stageLabels"] = json!({"qualifiedtobuy": "Qualified to buy", "contractsent": " Contract sent "});
+        let config = Config::from_json(&doc).unwrap();
+        assert_eq!(config.stage_label("contractsent"), "Contract sent");
+        assert_eq!(config.stage_label("closedlost"), "closedlost", "unlabelled stages show their value");
+        assert_eq!(
+            config.stage_not_allowed(Some("closedlost")).to_string(),
+            "contracts can be created at Qualified to buy or Contract sent; this deal is at closedlost"
+        );
+        doc["stageLabels"] = json!({"qualifiedtobuy": "", "contractsent": 3});
+        let paths: Vec<String> =
+            Config::from_json(&doc).unwrap_err().problems().iter().map(|p| p.path.clone()).collect();
+        assert_eq!(paths, ["stageLabels.contractsent", "stageLabels.qualifiedtobuy"]);
+        doc["stageLabels"] = json!(["Qualified to buy"]);
+        assert!(Config::from_json(&doc).is_err());
     }
 
     #[test]

@@ -135,6 +135,22 @@ fn write_problems(f: &mut fmt::Formatter<'_>, heading: &str, problems: &[Problem
     Ok(())
 }
 
+/// "contracts can be created at Qualified to buy or Contract sent; this deal is at Closed lost",
+/// from stage labels (the sidebar and the relay word a stage refusal the same way).
+pub fn stage_sentence(stage: Option<&str>, allowed: &[String]) -> String {
+    let mut allowed_text = String::new();
+    for (index, label) in allowed.iter().enumerate() {
+        if index > 0 {
+            allowed_text.push_str(if index + 1 == allowed.len() { " or " } else { ", " });
+        }
+        allowed_text.push_str(label);
+    }
+    match stage {
+        Some(stage) => format!("contracts can be created at {allowed_text}; this deal is at {stage}"),
+        None => format!("contracts can be created at {allowed_text}; this deal has no stage"),
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -143,10 +159,7 @@ impl fmt::Display for Error {
             Error::UnknownTemplate { template_id } => {
                 write!(f, "template {template_id} is not one of the templates configured for this CRM")
             }
-            Error::StageNotAllowed { stage, allowed } => {
-                let stage = stage.as_deref().unwrap_or("(none)");
-                write!(f, "contracts can't be created at deal stage \"{stage}\"; allowed stages: {}", allowed.join(", "))
-            }
+            Error::StageNotAllowed { stage, allowed } => write!(f, "{}", stage_sentence(stage.as_deref(), allowed)),
             Error::MappingFailed(p) => write_problems(f, "the deal can't fill this template", p),
             Error::SpotDraft(api) => {
                 write!(f, "SpotDraft answered {}", api.status)?;

@@ -37,7 +37,7 @@ pub async fn create_for_deal<T: Transport>(
 ) -> Result<CreateOutcome> {
     config.template(template_id)?;
     if !config.stage_allows_creation(deal.stage.as_deref()) {
-        return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: config.creation_stages.clone() });
+        return Err(config.stage_not_allowed(deal.stage.as_deref()));
     }
     let metadata = client.template_metadata(template_id).await?;
     create_with_metadata(client, config, deal, template_id, &metadata).await
@@ -147,23 +147,36 @@ pub fn summarise(record: &ContractRecord) -> Option<ContractSummary> {
         contract_type_name: record.contract_type_name.clone(),
         created: record.created.clone(),
         external_id: record.external_metadata.as_ref().and_then(|m| m.id_text()),
+        // SpotDraft's contract records carry no activity times; the relay adds the CRM record's.
+        status_at: None,
+        executed_at: None,
     })
 }
 
-/// The link into SpotDraft's web app: the API's `contract_link` when it is an https SpotDraft app
-/// URL, otherwise the documented `https://app.spotdraft.com/contracts/v2/{n}`.
+/// The link into SpotDraft's web app, always `https://app.spotdraft.com/…` byte for byte: the API's
+/// `contract_link` rewritten in that canonical form when it is a plain link into the app's contracts
+/// (scheme and host compared without case, no userinfo, port, backslash, percent-escape or dot
+/// segment), otherwise the documented `https://app.spotdraft.com/contracts/v2/{n}`.
 pub fn deep_link(contract_link: Option<&str>, number: u64) -> String {
     contract_link
-        .filter(|link| is_spotdraft_app_link(link))
-        .map(str::to_string)
+        .and_then(canonical_app_link)
         .unwrap_or_else(|| format!("https://{APP_HOST}/contracts/v2/{number}"))
 }
 
-fn is_spotdraft_app_link(link: &str) -> bool {
-    url::parse(link).is_some_and(|u| {
-        let host_ok = u.host == APP_HOST || (u.host.starts_with("app.") && u.host.ends_with(".spotdraft.com"));
-        u.scheme == "https" && u.port.is_none() && host_ok && u.rest.starts_with("/contracts/")
-    })
+fn canonical_app_link(link: &str) -> Option<String> {
+    let parsed = url::parse(link)?;
+    let (path, query) = parsed.rest.split_once('?').unwrap_or((&parsed.rest, ""));
+    let plain_path = path.strip_prefix("/contracts/").is_some_and(|tail| {
+        tail.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+    });
+    let plain_query = query.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'&' | b'-' | b'_' | b'.'));
+    let canonical = parsed.scheme == "https" && parsed.host == APP_HOST && parsed.port.is_none();
+    (canonical && plain_path && plain_query).then(|| format!("https://{APP_HOST}{}", parsed.rest))
 }
 
 /// One page of the workspace's contracts, as the plugin shows them.
@@ -239,7 +252,8 @@ pub async fn download_link<T: Transport>(client: &SpotDraftClient<T>, id: Contra
     }
 }
 
-/// Who receives the contract when it is sent for signature; empty means SpotDraft's counterparty contacts.
+/// Who receives the contract when it is sent to the counterparty; empty means SpotDraft's
+/// counterparty contacts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SendOptions {
     pub to_emails: Vec<String>,
@@ -248,12 +262,15 @@ pub struct SendOptions {
     pub message: Option<String>,
 }
 
-pub fn can_send_for_signature(status: &ContractStatus) -> bool {
-    matches!(status, ContractStatus::Draft | ContractStatus::Redlining)
+/// SpotDraft's `send_to_counterparties` sends a draft to the counterparty for review: the contract
+/// moves to In review. Once sent, the next steps (edits, signatures) happen in SpotDraft.
+pub fn can_send_to_counterparty(status: &ContractStatus) -> bool {
+    matches!(status, ContractStatus::Draft)
 }
 
-/// Sends the contract to its counterparties, if its current status allows it.
-pub async fn send_for_signature<T: Transport>(
+/// Sends the contract to its counterparties for review, if it is still a draft; answers its status
+/// afterwards (In review when SpotDraft took it).
+pub async fn send_to_counterparty<T: Transport>(
     client: &SpotDraftClient<T>,
     id: ContractId,
     options: &SendOptions,
@@ -271,11 +288,17 @@ pub async fn send_for_signature<T: Transport>(
         return Err(Error::InvalidInput(problems));
     }
     let current = status(client, id).await?;
-    if !can_send_for_signature(&current.status) {
-        return Err(Error::invalid_input(
-            "status",
-            format!("a contract that is {} can't be sent for signature", current.status_label.to_lowercase()),
-        ));
+    if !can_send_to_counterparty(&current.status) {
+        let reason = match current.status {
+            ContractStatus::Redlining => {
+                "this contract was already sent to the counterparty and is in review; continue in SpotDraft".to_string()
+            }
+            _ => format!(
+                "only a draft can be sent to the counterparty; this contract is {}",
+                current.status_label.to_lowercase()
+            ),
+        };
+        return Err(Error::invalid_input("status", reason));
     }
     let request = SendToCounterparties {
         attachment_formats: vec!["PDF".into()],

@@ -3,6 +3,8 @@
 //! serde stops at the first error and names no path; admins fixing a config and engineers wiring
 //! a host need all of them at once, so inputs are walked by hand through these helpers.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use crate::error::Problem;
@@ -156,6 +158,19 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// An object whose every value is non-empty text (`{"qualifiedtobuy": "Qualified to buy"}`).
+    pub fn text_map(&mut self, value: &Value, path: &str, max_len: usize) -> Option<BTreeMap<String, String>> {
+        let object = self.object(value, path)?;
+        let before = self.problems.len();
+        let mut out = BTreeMap::new();
+        for (key, item) in object {
+            if let Some(text) = self.text(item, &key_path(path, key), max_len) {
+                out.insert(key.clone(), text);
+            }
+        }
+        (self.problems.len() == before).then_some(out)
     }
 
     /// An array of non-empty strings.

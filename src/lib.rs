@@ -12,7 +12,7 @@
 //! | [`mapping`] | deal + template metadata → create-contract request, and the preview |
 //! | [`names`] | counterparty name normalisation |
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
-//! | [`flows`] | create-for-deal, status, download link, send for signature, deep links |
+//! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
 //! | [`webhook`] | delivery signature verification and payload parsing |
 //! | [`transport`] | the I/O seam (`fetch` in wasm, a blocking client natively, fakes in tests) |
 //! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |

@@ -58,14 +58,7 @@ pub fn preview(config: &Config, template: &TemplateConfig, deal: &Deal, metadata
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     if !config.stage_allows_creation(deal.stage.as_deref()) {
-        problems.push(Problem::new(
-            "deal.stage",
-            format!(
-                "contracts can be created at stages {}; this deal is at {}",
-                config.creation_stages.join(", "),
-                deal.stage.as_deref().map(|s| format!("\"{s}\"")).unwrap_or_else(|| "no stage".into())
-            ),
-        ));
+        problems.push(Problem::new("deal.stage", config.stage_not_allowed(deal.stage.as_deref()).to_string()));
     }
     let (contract_data, fields) = map_fields(template, deal, metadata, &mut problems);
     let counterparty = counterparty(template, deal, metadata, &mut problems, &mut warnings);
@@ -99,7 +92,7 @@ pub fn create_request(
 ) -> Result<CreateContractRequest> {
     let template = config.template(template_id)?;
     if !config.stage_allows_creation(deal.stage.as_deref()) {
-        return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: config.creation_stages.clone() });
+        return Err(config.stage_not_allowed(deal.stage.as_deref()));
     }
     let preview = preview(config, template, deal, metadata);
     preview.request.ok_or(Error::MappingFailed(preview.problems))
@@ -150,6 +143,29 @@ fn find_target<'m>(metadata: &'m TemplateMetadata, variable: &str) -> Option<Tar
     Some(Target::Group { parent_type: first.parent_type.as_deref() })
 }
 
+/// What a seller calls a composite field (a currency, a duration): the words its parts' labels
+/// share ("Contract value amount", "Contract value currency" → "Contract value"), else its variable
+/// name made readable (`contract_value` → "Contract value"); never the raw variable name.
+fn group_label(metadata: &TemplateMetadata, variable: &str) -> String {
+    let mut labels = metadata
+        .attributes
+        .iter()
+        .filter(|a| a.parent_variable.as_deref() == Some(variable))
+        .filter_map(|a| a.display_label.as_deref());
+    let mut shared: Vec<&str> = labels.next().map(|first| first.split_whitespace().collect()).unwrap_or_default();
+    for label in labels {
+        let words: Vec<&str> = label.split_whitespace().collect();
+        let common = shared.iter().zip(&words).take_while(|(a, b)| a.eq_ignore_ascii_case(b)).count();
+        shared.truncate(common);
+    }
+    if !shared.is_empty() {
+        return shared.join(" ");
+    }
+    let readable = variable.rsplit('.').next().unwrap_or(variable).replace('_', " ");
+    let mut chars = readable.trim().chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_else(|| variable.to_string())
+}
+
 fn map_fields(
     template: &TemplateConfig,
     deal: &Deal,
@@ -170,7 +186,7 @@ fn map_fields(
         };
         let label = match &target {
             Target::Field(attribute) => attribute.label().to_string(),
-            Target::Group { .. } => mapping.variable.clone(),
+            Target::Group { .. } => group_label(metadata, &mapping.variable),
         };
         let source_name = source_name(&mapping.source);
         let raw = resolve(&mapping.source, deal);

@@ -284,6 +284,13 @@ pub struct ContractSummary {
     pub created: Option<String>,
     /// `external_metadata.id` as SpotDraft holds it.
     pub external_id: Option<String>,
+    /// When the status shown became true (SpotDraft's activity time, ISO 8601), as the CRM record
+    /// holds it; `None` when the record does not show this contract.
+    #[serde(default)]
+    pub status_at: Option<String>,
+    /// When the contract was executed (SpotDraft's activity time), as the CRM record holds it.
+    #[serde(default)]
+    pub executed_at: Option<String>,
 }
 
 #[cfg(test)]

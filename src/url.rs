@@ -84,10 +84,14 @@ pub fn parse_origin_of(text: &str) -> Option<String> {
     parse(text).filter(is_secure_or_loopback).map(|u| u.origin())
 }
 
-/// Whether `text` is a URL a browser may be sent to for a document: it parses (so no `javascript:`,
-/// no userinfo), is https (http only on loopback, the sandbox) and its origin is one of `allowed`.
-pub fn is_allowed_document_url(text: &str, allowed: &[String]) -> bool {
-    parse(text).is_some_and(|u| is_secure_or_loopback(&u) && allowed.iter().any(|origin| *origin == u.origin()))
+/// `text` as a URL a browser may be sent to for a document, in canonical spelling (scheme and host
+/// lower-case), or `None`: it must parse (so no `javascript:`, no userinfo), be https (http only on
+/// loopback, the sandbox) and its origin must be one of `allowed`. The path and query are kept as
+/// given: a signed URL's signature is in them.
+pub fn allowed_document_url(text: &str, allowed: &[String]) -> Option<String> {
+    let url = parse(text).filter(is_secure_or_loopback)?;
+    let origin = url.origin();
+    allowed.iter().any(|a| *a == origin).then(|| origin + &url.rest)
 }
 
 /// Percent-encodes everything except RFC 3986 unreserved characters (for query keys and values).
@@ -171,8 +175,17 @@ mod tests {
             assert_eq!(parse_origin(bad), None, "{bad}");
         }
         let allowed = vec!["https://storage.googleapis.com".to_string(), "http://127.0.0.1:8790".to_string()];
-        assert!(is_allowed_document_url("https://storage.googleapis.com/b/o.pdf?signature=x", &allowed));
-        assert!(is_allowed_document_url("http://127.0.0.1:8790/storage/x.pdf", &allowed));
+        let allowed_as = |text: &str| allowed_document_url(text, &allowed);
+        assert_eq!(
+            allowed_as("https://storage.googleapis.com/b/o.pdf?signature=x%2Fy").as_deref(),
+            Some("https://storage.googleapis.com/b/o.pdf?signature=x%2Fy")
+        );
+        assert_eq!(
+            allowed_as("HTTPS://Storage.GoogleAPIs.com/b/O.pdf?X=1").as_deref(),
+            Some("https://storage.googleapis.com/b/O.pdf?X=1"),
+            "scheme and host are written lower-case, path and query as given"
+        );
+        assert!(allowed_as("http://127.0.0.1:8790/storage/x.pdf").is_some());
         for refused in [
             "javascript:alert(1)",
             "http://storage.googleapis.com/b/o.pdf",
@@ -183,7 +196,7 @@ mod tests {
             "http://127.0.0.1:9999/storage/x.pdf",
             "data:application/pdf;base64,JVBERi0=",
         ] {
-            assert!(!is_allowed_document_url(refused, &allowed), "{refused}");
+            assert_eq!(allowed_as(refused), None, "{refused}");
         }
     }
 

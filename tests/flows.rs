@@ -144,7 +144,7 @@ fn invalid_input_sends_nothing() {
         .unwrap_err();
     assert_eq!(err.code(), "invalid_input");
     let bad_email = SendOptions { to_emails: vec!["not-an-email".into()], ..Default::default() };
-    let err = pollster::block_on(flows::send_for_signature(&client, ContractId::template(1), &bad_email)).unwrap_err();
+    let err = pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(1), &bad_email)).unwrap_err();
     assert_eq!(err.problems()[0].path, "toEmails[0]");
     assert!(transport.request_lines().is_empty());
 }
@@ -270,6 +270,42 @@ fn deep_links_are_only_ever_https_spotdraft_app_urls() {
 }
 
 #[test]
+fn deep_links_are_canonical_byte_for_byte() {
+    // Scheme and host in any case are the same place; the link comes back in its canonical spelling.
+    for (given, expected) in [
+        ("htTps://app.spotdraft.com/contracts/v2/4322", "https://app.spotdraft.com/contracts/v2/4322"),
+        ("HTTPS://APP.SPOTDRAFT.COM/contracts/v2/4322", "https://app.spotdraft.com/contracts/v2/4322"),
+        ("https://App.SpotDraft.com/contracts/v2/4322?workspaceId=7", "https://app.spotdraft.com/contracts/v2/4322?workspaceId=7"),
+    ] {
+        assert_eq!(flows::deep_link(Some(given), 4322), expected, "{given}");
+    }
+    // Anything that is not a plain link into the app's contracts becomes the standard link.
+    for odd in [
+        "https://app.spotdraft.com@evil.example/contracts/v2/1",
+        "https://user:pw@app.spotdraft.com/contracts/v2/1",
+        "https://app.spotdraft.com:443/contracts/v2/1",
+        "https://app.spotdraft.com:8443/contracts/v2/1",
+        "https://app.spotdraft.com\\@evil.example/contracts/v2/1",
+        "https://app.spotdraft.com/contracts\\..\\..\\evil",
+        "https://app.spotdraft.com/contracts/v2/%2e%2e/%2e%2e/logout",
+        "https://app.spotdraft.com/contracts/%2Fevil.example",
+        "https://app.spotdraft.com/contracts/../logout",
+        "https://app.spotdraft.com/contracts/v2//1",
+        "https://app.spotdraft.com/contracts/v2/1?next=https://evil.example",
+        " https://app.spotdraft.com/contracts/v2/1",
+        "https://app.spotdraft.com/contracts/v2/1 ",
+        "https://app.spotdraft.com/contracts/v2/1\t",
+        "https://app.spotdraft.com/contracts/v2/\u{3000}1",
+        "https://app.eu.spotdraft.com/contracts/v2/1",
+        "https://app.spotdraft.com/settings",
+        "https://app.spotdraft.com/contracts/",
+        "https://app.spotdraft.com",
+    ] {
+        assert_eq!(flows::deep_link(Some(odd), 9), "https://app.spotdraft.com/contracts/v2/9", "{odd}");
+    }
+}
+
+#[test]
 fn download_links_are_fresh_and_must_be_secure() {
     let path = "POST /api/v2.1/public/contracts/T-5/download_link";
     let transport = ScriptedTransport::new()
@@ -293,7 +329,7 @@ fn download_links_are_fresh_and_must_be_secure() {
 }
 
 #[test]
-fn send_for_signature_checks_status_first() {
+fn send_to_counterparty_checks_status_first() {
     let status = "GET /api/v2.1/public/contracts/T-8/status";
     let transport = ScriptedTransport::new()
         .expect(status, Reply::Json(200, json!({"contract_status": "DRAFT", "contract_name": "MSA"})))
@@ -302,12 +338,12 @@ fn send_for_signature_checks_status_first() {
         .expect(status, Reply::Json(200, json!({"contract_status": "EXECUTED", "contract_name": "MSA"})));
     let client = client(&transport);
     let report =
-        pollster::block_on(flows::send_for_signature(&client, ContractId::template(8), &SendOptions::default()))
+        pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(8), &SendOptions::default()))
             .unwrap();
     assert_eq!(report.status, ContractStatus::Redlining);
     let body: serde_json::Value = serde_json::from_slice(transport.sent.borrow()[1].body.as_deref().unwrap()).unwrap();
     assert_eq!(body, json!({"attachment_formats": ["PDF"]}));
-    let err = pollster::block_on(flows::send_for_signature(&client, ContractId::template(8), &SendOptions::default()))
+    let err = pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(8), &SendOptions::default()))
         .unwrap_err();
     assert!(err.to_string().contains("executed"), "{err}");
     assert_eq!(transport.count("POST"), 1);

@@ -122,6 +122,36 @@ fn preview_reports_every_problem_at_once_and_builds_nothing() {
 }
 
 #[test]
+fn problems_name_fields_and_stages_as_people_know_them() {
+    let mut doc = config_json();
+    doc["stageLabels"] = json!({
+        "qualifiedtobuy": "Qualified to buy", "contractsent": "Contract sent", "appointmentscheduled": "Appointment scheduled"
+    });
+    let config = spotdraft_crm::config::Config::from_json(&doc).unwrap();
+    let deal = deal_with(|d| {
+        d["stage"] = json!("appointmentscheduled");
+        d["amount"] = Value::Null;
+    });
+    let template = config.template(MSA_TEMPLATE).unwrap();
+    let preview = mapping::preview(&config, template, &deal, &msa_metadata());
+    let text =
+        |path: &str| preview.problems.iter().find(|p| p.path == path).map(|p| p.message.clone()).unwrap_or_default();
+    assert_eq!(
+        text("deal.stage"),
+        "contracts can be created at Qualified to buy or Contract sent; this deal is at Appointment scheduled"
+    );
+    // A composite field (fees.type + fees.value, labelled "Fee currency" / "Fee amount") is named by
+    // the words its parts share, never by its variable name.
+    assert!(text("contract_data.fees").starts_with("Fee is required"), "{}", text("contract_data.fees"));
+    for problem in &preview.problems {
+        assert!(!problem.message.contains("appointmentscheduled"), "{}", problem.message);
+        assert!(!problem.message.starts_with("fees"), "{}", problem.message);
+    }
+    let refused = mapping::create_request(&config, MSA_TEMPLATE, &deal, &msa_metadata()).unwrap_err();
+    assert!(refused.to_string().contains("Appointment scheduled"), "{refused}");
+}
+
+#[test]
 fn wrong_type_and_unmapped_required_fields_are_problems() {
     let mut doc = config_json();
     // A date mapped onto a boolean field, and the required customer_name left unmapped.
@@ -155,7 +185,7 @@ fn create_request_errors_are_typed() {
     let early = deal_with(|d| d["stage"] = json!("closedlost"));
     let err = mapping::create_request(&config, MSA_TEMPLATE, &early, &msa_metadata()).unwrap_err();
     assert_eq!(err.code(), "stage_not_allowed");
-    assert!(err.to_string().contains("\"closedlost\""));
+    assert!(err.to_string().contains("this deal is at closedlost"), "{err}");
     let no_contact = deal_with(|d| d["primaryContact"] = Value::Null);
     let err = mapping::create_request(&config, MSA_TEMPLATE, &no_contact, &msa_metadata()).unwrap_err();
     assert_eq!(err.code(), "mapping_failed");

@@ -24,6 +24,8 @@ pub fn contract(number: u64, status: &str) -> ContractSummary {
         contract_type_name: None,
         created: Some("2026-01-01T00:00:00Z".into()),
         external_id: None,
+        status_at: None,
+        executed_at: None,
     }
 }
 
@@ -36,6 +38,7 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
     let config = SidebarConfig {
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
+        stage_labels: vec![("contractsent".into(), "Contract sent".into())],
         templates: vec![TemplateChoice { template_id: 101, label: "Mutual NDA".into() }],
         download_origins: Vec::new(),
     };

@@ -60,6 +60,7 @@ pub fn config_document(config: &Config) -> Value {
         "crm": { "host": config.crm.host.as_str(), "accountId": config.crm.account_id },
         "api": api,
         "creationStages": config.creation_stages,
+        "stageLabels": config.stage_labels,
         "allowedOrigins": config.allowed_origins,
         "templates": templates,
     })

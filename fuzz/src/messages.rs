@@ -7,10 +7,15 @@ use spotdraft_crm::json_output::ToJson;
 use spotdraft_crm::model::Environment;
 use spotdraft_crm::sidebar::{Effect, Msg, Sidebar, MAX_REFRESH_MS};
 
-/// What the sidebar may open or link to: https only, so no message can smuggle a `javascript:` or
-/// `data:` URL into a link or a window.
+/// What the sidebar may open: https only, spelled canonically, so no message can smuggle a
+/// `javascript:` or `data:` URL into a window.
 fn is_https(url: &str) -> bool {
-    url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")) && url.len() > 8
+    url.starts_with("https://") && url.len() > 8
+}
+
+/// What the sidebar links to: SpotDraft's web app, byte for byte.
+fn is_app_link(url: &str) -> bool {
+    url.starts_with("https://app.spotdraft.com/contracts/")
 }
 
 pub fn sidebar_messages(data: &[u8]) {
@@ -45,7 +50,7 @@ pub fn sidebar_messages(data: &[u8]) {
         for contract in &view.contracts {
             for action in &contract.actions {
                 if let Some(href) = &action.href {
-                    assert!(is_https(href), "the sidebar links to {href:?}");
+                    assert!(is_app_link(href), "the sidebar links to {href:?}");
                 }
             }
         }

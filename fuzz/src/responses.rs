@@ -29,7 +29,13 @@ fn check_contract(record: &ContractRecord) {
         assert_eq!(ContractId::parse(&id.to_string()), Some(id), "composite ids round-trip");
     }
     if let Some(summary) = flows::summarise(record) {
-        assert!(summary.link.starts_with("https://"), "a contract link is https: {}", summary.link);
+        // Byte for byte: a link in any other spelling would be shown and compared as another place.
+        assert!(
+            summary.link.starts_with("https://app.spotdraft.com/contracts/"),
+            "a contract link is a canonical SpotDraft app link: {}",
+            summary.link
+        );
+        assert_eq!(flows::deep_link(Some(&summary.link), summary.number), summary.link, "canonical links are kept");
         assert!(serde_json::to_string(&summary).is_ok());
     }
 }

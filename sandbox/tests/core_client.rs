@@ -193,8 +193,11 @@ fn status_links_sending_and_listing_follow_the_lifecycle() {
             .contract;
 
     let sent =
-        pollster::block_on(flows::send_for_signature(&client, created.id, &SendOptions::default())).expect("sent");
-    assert!(sent.status != ContractStatus::Draft, "sending moved it on: {:?}", sent.status);
+        pollster::block_on(flows::send_to_counterparty(&client, created.id, &SendOptions::default())).expect("sent");
+    assert_eq!(sent.status, ContractStatus::Redlining, "sending puts the contract in review");
+    let resent =
+        pollster::block_on(flows::send_to_counterparty(&client, created.id, &SendOptions::default())).unwrap_err();
+    assert!(resent.to_string().contains("already sent"), "{resent}");
 
     for to in ["SIGN", "EXECUTED"] {
         let reply = sandbox.transition(&created.id.to_string(), to);
@@ -224,7 +227,7 @@ fn status_links_sending_and_listing_follow_the_lifecycle() {
     assert!(none.contracts.is_empty());
 
     let again =
-        pollster::block_on(flows::send_for_signature(&client, created.id, &SendOptions::default())).unwrap_err();
+        pollster::block_on(flows::send_to_counterparty(&client, created.id, &SendOptions::default())).unwrap_err();
     assert_eq!(again.code(), "invalid_input", "an executed contract is not sent again");
 }
 

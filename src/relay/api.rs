@@ -8,7 +8,7 @@
 //! `POST /api/{env}/deals/{deal}/contracts`                  {deal, templateId} → the deal's contract (never two)
 //! `GET  /api/{env}/deals/{deal}/contracts/{id}/status`      current status
 //! `POST /api/{env}/deals/{deal}/contracts/{id}/download-link`  a fresh signed URL
-//! `POST /api/{env}/deals/{deal}/contracts/{id}/send`        send for signature
+//! `POST /api/{env}/deals/{deal}/contracts/{id}/send`        send to the counterparty for review
 //!
 //! Nothing else is proxied. Contract routes check the contract belongs to the deal first.
 
@@ -42,7 +42,9 @@ pub(super) async fn route<T: Transport>(
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
         ("GET", ["deals", deal]) => read_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),
         ("POST", ["deals", deal, "session"]) => hubspot_session(relay, env, caller, deal).map(|session| (200, session)),
-        ("GET", ["deals", deal, "contracts"]) => contracts(env, deal).await.map(|list| (200, json!(list))),
+        ("GET", ["deals", deal, "contracts"]) => {
+            contracts_with_record_times(relay, env, deal).await.map(|list| (200, json!(list)))
+        }
         ("POST", ["deals", deal, "preview"]) => preview(env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => create(relay, env, deal, request).await,
         ("GET", ["deals", deal, "contracts", id, "status"]) => {
@@ -55,7 +57,7 @@ pub(super) async fn route<T: Transport>(
         ("POST", ["deals", deal, "contracts", id, "send"]) => match (owned(env, deal, id).await, send_options(request))
         {
             (Ok(contract), Ok(options)) => {
-                flows::send_for_signature(&env.client, contract.id, &options).await.map(|report| (200, json!(report)))
+                flows::send_to_counterparty(&env.client, contract.id, &options).await.map(|report| (200, json!(report)))
             }
             (Err(error), _) | (_, Err(error)) => Err(error),
         },
@@ -74,6 +76,7 @@ fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
         "environment": plugin.environment,
         "crm": {"host": plugin.crm.host, "accountId": plugin.crm.account_id},
         "creationStages": plugin.creation_stages,
+        "stageLabels": plugin.stage_labels,
         "templates": plugin.templates.iter().map(|t| json!({"templateId": t.template_id, "label": t.label})).collect::<Vec<_>>(),
         // The sidebar opens a download only on these origins (checked again there).
         "downloadOrigins": env.config.download_origins,
@@ -83,8 +86,9 @@ fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
 /// A fresh signed URL, handed out only when it points to an expected document host: the relay never
 /// passes a browser on to wherever an answer says (no open redirect). The URL itself is never logged.
 async fn download_link<T: Transport>(env: &EnvironmentRuntime<T>, id: ContractId) -> Result<flows::DownloadLink> {
-    let link = flows::download_link(&env.client, id).await?;
-    if crate::url::is_allowed_document_url(&link.url, &env.config.download_origins) {
+    let mut link = flows::download_link(&env.client, id).await?;
+    if let Some(url) = crate::url::allowed_document_url(&link.url, &env.config.download_origins) {
+        link.url = url;
         return Ok(link);
     }
     let host = crate::url::parse(&link.url).map_or_else(|| "an unparsable URL".to_string(), |u| u.origin());
@@ -106,6 +110,34 @@ fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Resul
 
 async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Vec<ContractSummary>> {
     flows::contracts_for_deal(&env.client, &env.config.plugin, deal_id).await
+}
+
+/// The deal's contracts with the times the CRM record holds for the one it shows (when its status
+/// became true, when it was executed: SpotDraft's activity times, which its contract records lack),
+/// so a seller reads "executed 3 days ago" rather than when the contract was created. The times are
+/// a courtesy: when the CRM can't be read the list is answered without them.
+async fn contracts_with_record_times<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+) -> Result<Vec<ContractSummary>> {
+    let mut list = contracts(env, deal_id).await?;
+    if list.is_empty() {
+        return Ok(list);
+    }
+    if let Ok(fields) = super::webhooks::read_fields(relay, env, deal_id).await {
+        let shown = list.iter_mut().find(|c| fields.contract_id.as_deref() == Some(c.id.to_string().as_str()));
+        if let Some(contract) = shown {
+            // A record that shows another status is behind; its time would belong to that status.
+            if fields.status.as_deref() == Some(contract.status.as_str()) {
+                contract.status_at = fields.status_at.filter(|t| time::parse_timestamp(t).is_some());
+            }
+            if contract.status == crate::model::ContractStatus::Executed {
+                contract.executed_at = fields.executed_at.filter(|t| time::parse_timestamp(t).is_some());
+            }
+        }
+    }
+    Ok(list)
 }
 
 /// The canonical deal read from the CRM, for sidebars whose host gives no record data (Pipedrive
@@ -236,7 +268,7 @@ async fn create<T: Transport>(
     let plugin = &env.config.plugin;
     plugin.template(template_id)?;
     if !plugin.stage_allows_creation(deal.stage.as_deref()) {
-        return Err(Error::StageNotAllowed { stage: deal.stage.clone(), allowed: plugin.creation_stages.clone() });
+        return Err(plugin.stage_not_allowed(deal.stage.as_deref()));
     }
     let metadata = metadata(env, template_id, relay.now_ms()).await?;
     let mut outcome = flows::create_with_metadata(&env.client, plugin, &deal, template_id, &metadata).await?;

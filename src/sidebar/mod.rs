@@ -7,12 +7,11 @@ pub mod relay_client;
 mod view;
 pub mod wire;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::deal::Deal;
 use crate::error::Problem;
-use crate::flows::{can_send_for_signature, deep_link};
+use crate::flows::{can_send_to_counterparty, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
 pub use relay_client::{RelayClient, RemoteError};
 pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
@@ -23,21 +22,30 @@ pub const QUICK_REFRESH_MS: u64 = 3_000;
 pub const CALM_REFRESH_MS: u64 = 15_000;
 /// Back-off ceiling while nothing changes.
 pub const MAX_REFRESH_MS: u64 = 120_000;
+/// How long a success notice stays: it reports a click, not the contract's state, so it goes
+/// before it can contradict a later status (it also goes at once when a status changes).
+pub const NOTICE_SHOWN_MS: u64 = 20_000;
 
-/// What the relay says the sidebar may offer.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// What the relay says the sidebar may offer (read by `wire::sidebar_config`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct SidebarConfig {
     pub environment: Environment,
     pub creation_stages: Vec<String>,
+    /// `(stage value, label)`: what sellers see for each stage in the CRM.
+    pub stage_labels: Vec<(String, String)>,
     pub templates: Vec<TemplateChoice>,
     /// Where a download may open (`https://storage.googleapis.com`, …); nothing when absent.
-    #[serde(default)]
     pub download_origins: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+impl SidebarConfig {
+    /// The stage as sellers know it: its label, else its CRM value.
+    pub fn stage_label<'a>(&'a self, stage: &'a str) -> &'a str {
+        self.stage_labels.iter().find(|(value, _)| value == stage).map_or(stage, |(_, label)| label.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct TemplateChoice {
     pub template_id: u64,
     pub label: String,
@@ -164,6 +172,7 @@ enum Busy {
 struct Notice {
     success: bool,
     text: String,
+    at_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -302,6 +311,10 @@ impl Sidebar {
             Msg::ConfigFailed { error } => self.config_error = Some(error),
             Msg::ContractsLoaded { contracts } => {
                 let changed = self.merge_contracts(contracts, now_ms);
+                if changed {
+                    // What the notice reported is history now; the list shows what is true.
+                    self.notice = None;
+                }
                 self.contracts_error = None;
                 self.refreshing = false;
                 self.read_at_ms = Some(now_ms);
@@ -355,6 +368,7 @@ impl Sidebar {
                         "This deal already has a contract; here it is."
                     }
                     .into(),
+                    at_ms: now_ms,
                 });
                 self.merge_contracts(vec![contract], now_ms);
                 self.interval_ms = QUICK_REFRESH_MS;
@@ -365,7 +379,7 @@ impl Sidebar {
                 self.create_error = Some(error);
             }
             Msg::SendClicked { contract_id } => {
-                let sendable = self.contract(contract_id).is_some_and(|c| can_send_for_signature(&c.summary.status));
+                let sendable = self.contract(contract_id).is_some_and(|c| can_send_to_counterparty(&c.summary.status));
                 if sendable && !self.busy.contains_key(&contract_id) {
                     self.busy.insert(contract_id, Busy::Sending);
                     self.action_error = None;
@@ -374,8 +388,9 @@ impl Sidebar {
             }
             Msg::Sent { contract_id, status } => {
                 self.busy.remove(&contract_id);
+                let text = self.sent_text(contract_id, &status);
                 self.set_status(contract_id, status, now_ms);
-                self.notice = Some(Notice { success: true, text: "Sent for signature.".into() });
+                self.notice = Some(Notice { success: true, text, at_ms: now_ms });
                 self.interval_ms = QUICK_REFRESH_MS;
                 self.schedule(now_ms, &mut effects);
             }
@@ -394,7 +409,7 @@ impl Sidebar {
             Msg::DownloadReady { contract_id, url } => {
                 self.busy.remove(&contract_id);
                 let allowed = self.config.as_ref().map_or(&[][..], |c| c.download_origins.as_slice());
-                if crate::url::is_allowed_document_url(&url, allowed) {
+                if let Some(url) = crate::url::allowed_document_url(&url, allowed) {
                     effects.push(Effect::OpenUrl { url });
                 } else {
                     // Checked here as well as in the relay: the page never navigates to a URL it
@@ -456,6 +471,20 @@ impl Sidebar {
             }
         }
         effects
+    }
+
+    /// What sending did, as the seller will see it: SpotDraft sends the contract to the
+    /// counterparty for review, which moves it to In review (signatures come later, from SpotDraft).
+    fn sent_text(&self, contract_id: ContractId, status: &ContractStatus) -> String {
+        let to = self
+            .contract(contract_id)
+            .and_then(|c| c.summary.counterparty_name.as_deref())
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or("the counterparty");
+        match status {
+            ContractStatus::Redlining => format!("Sent to {to} for review. The contract is now In review."),
+            other => format!("Sent to {to}. The contract is now {}.", other.label()),
+        }
     }
 
     fn request_preview(&mut self, template_id: u64, effects: &mut Vec<Effect>) {
@@ -545,11 +574,9 @@ impl Sidebar {
         }
         let stage = self.deal.stage.as_deref();
         if !stage.is_some_and(|s| config.creation_stages.iter().any(|allowed| allowed == s)) {
-            reasons.push(format!(
-                "Contracts can be created at stage {}; this deal is at {}.",
-                config.creation_stages.join(", "),
-                stage.map(|s| format!("\"{s}\"")).unwrap_or_else(|| "no stage".into())
-            ));
+            let allowed: Vec<String> = config.creation_stages.iter().map(|s| config.stage_label(s).to_string()).collect();
+            let sentence = crate::error::stage_sentence(stage.map(|s| config.stage_label(s)), &allowed);
+            reasons.push(view::problem_text(&Problem::new("deal.stage", sentence)));
         }
         match self.selected_template {
             None => reasons.push("Choose a template.".into()),

@@ -12,6 +12,7 @@ fn config(templates: &[(u64, &str)]) -> SidebarConfig {
     SidebarConfig {
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
+        stage_labels: vec![("contractsent".into(), "Contract sent".into())],
         templates: templates
             .iter()
             .map(|(id, label)| TemplateChoice { template_id: *id, label: (*label).into() })
@@ -33,6 +34,8 @@ fn contract(number: u64, status: &str) -> ContractSummary {
         contract_type_name: None,
         created: Some("2026-01-01T00:00:00Z".into()),
         external_id: None,
+        status_at: None,
+        executed_at: None,
     }
 }
 
@@ -95,7 +98,29 @@ fn stage_gate_is_explained() {
     assert!(!create.enabled);
     assert_eq!(
         create.reasons,
-        ["Contracts can be created at stage contractsent; this deal is at \"appointmentscheduled\"."]
+        ["Contracts can be created at Contract sent; this deal is at appointmentscheduled."],
+        "labels where the CRM gave them, the stage value otherwise"
+    );
+}
+
+#[test]
+fn stage_gate_names_stages_as_sellers_know_them() {
+    let mut sidebar = Sidebar::new(Environment::Uat, deal("appointmentscheduled"));
+    sidebar.update(Msg::Start, 0);
+    let mut labelled = config(&[(1101, "Mutual NDA")]);
+    labelled.creation_stages = vec!["qualifiedtobuy".into(), "decisionmakerboughtin".into(), "contractsent".into()];
+    labelled.stage_labels = vec![
+        ("appointmentscheduled".into(), "Appointment scheduled".into()),
+        ("qualifiedtobuy".into(), "Qualified to buy".into()),
+        ("decisionmakerboughtin".into(), "Decision maker bought-in".into()),
+        ("contractsent".into(), "Contract sent".into()),
+    ];
+    sidebar.update(Msg::ConfigLoaded { config: labelled }, 10);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 20);
+    preview_ok(&mut sidebar);
+    assert_eq!(
+        sidebar.view(30, 0).create.unwrap().reasons,
+        ["Contracts can be created at Qualified to buy, Decision maker bought-in or Contract sent; this deal is at Appointment scheduled."]
     );
 }
 
@@ -221,6 +246,7 @@ fn actions_follow_the_status() {
     let actions = |i: usize| view.contracts[i].actions.iter().map(|a| a.action).collect::<Vec<_>>();
     assert_eq!(actions(0), ["open", "download"]);
     assert_eq!(actions(1), ["open", "send"]);
+    assert_eq!(view.contracts[1].actions[1].label, "Send to counterparty");
     assert_eq!(actions(2), ["open"]);
     assert_eq!(view.contracts[2].tone, "muted");
     assert_eq!(
@@ -240,7 +266,17 @@ fn actions_follow_the_status() {
     assert!(sidebar.update(Msg::SendClicked { contract_id: ContractId::template(8) }, 31).is_empty(), "no double send");
     assert_eq!(sidebar.view(31, 0).contracts[1].actions[1].label, "Sending…");
     sidebar.update(Msg::Sent { contract_id: ContractId::template(8), status: ContractStatus::Redlining }, 40);
-    assert_eq!(sidebar.view(40, 0).contracts[1].status_label, "In review");
+    let view = sidebar.view(40, 0);
+    assert_eq!(view.contracts[1].status_label, "In review");
+    assert!(
+        view.contracts[1].actions.iter().all(|a| a.action != "send"),
+        "sent for review: the button goes (signatures are requested in SpotDraft)"
+    );
+    assert_eq!(
+        view.banner.unwrap().text,
+        "Sent to the counterparty for review. The contract is now In review.",
+        "the outcome the seller will see, not a promise of signatures"
+    );
     assert_eq!(
         sidebar.update(Msg::DownloadClicked { contract_id: ContractId::template(9) }, 50),
         vec![Effect::Download { contract_id: ContractId::template(9) }]
@@ -431,4 +467,52 @@ fn contract_links_other_than_spotdraft_https_are_replaced_before_showing_or_open
         let effects = sidebar.update(Msg::OpenClicked { contract_id: hostile.id }, 40);
         assert_eq!(effects, vec![Effect::OpenUrl { url: "https://app.spotdraft.com/contracts/v2/9".into() }], "{link}");
     }
+}
+
+#[test]
+fn the_send_notice_names_the_counterparty() {
+    let mut draft = contract(8, "DRAFT");
+    draft.counterparty_name = Some("Acme Widgets, Inc.".into());
+    let mut sidebar = ready("contractsent", vec![draft]);
+    sidebar.update(Msg::SendClicked { contract_id: ContractId::template(8) }, 30);
+    sidebar.update(Msg::Sent { contract_id: ContractId::template(8), status: ContractStatus::Redlining }, 40);
+    assert_eq!(
+        sidebar.view(40, 0).banner.unwrap().text,
+        "Sent to Acme Widgets, Inc. for review. The contract is now In review."
+    );
+}
+
+#[test]
+fn a_success_notice_goes_when_a_status_changes_or_after_a_while() {
+    let mut sidebar = ready("contractsent", vec![]);
+    preview_ok(&mut sidebar);
+    sidebar.update(Msg::CreateClicked, 40);
+    sidebar.update(Msg::Created { contract: contract(4301, "DRAFT"), created: true }, 1_000);
+    assert!(sidebar.view(1_000, 0).banner.is_some());
+    assert!(sidebar.view(1_000 + NOTICE_SHOWN_MS - 1, 0).banner.is_some());
+    assert!(sidebar.view(1_000 + NOTICE_SHOWN_MS, 0).banner.is_none(), "it reported a click; it goes");
+
+    // A refresh that finds the same status keeps it; one that finds a new status removes it at once.
+    sidebar.update(Msg::Created { contract: contract(4301, "DRAFT"), created: false }, 2_000);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(4301, "DRAFT")] }, 3_000);
+    assert!(sidebar.view(3_000, 0).banner.is_some());
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(4301, "REDLINING")] }, 4_000);
+    assert!(sidebar.view(4_000, 0).banner.is_none(), "never a stale success next to a new status");
+}
+
+#[test]
+fn times_say_when_the_contract_moved_not_when_it_was_created() {
+    let now = crate::time::parse_timestamp("2026-12-02T12:00:00Z").unwrap() as u64 / 1000;
+    let mut executed = contract(9, "EXECUTED");
+    executed.created = Some("2026-11-01T09:00:00Z".into());
+    executed.status_at = Some("2026-11-29T12:00:00Z".into());
+    executed.executed_at = Some("2026-11-29T11:59:00Z".into());
+    let mut in_review = contract(8, "REDLINING");
+    in_review.status_at = Some("2026-12-02T11:57:00Z".into());
+    let mut unknown_execution = contract(7, "EXECUTED");
+    unknown_execution.created = Some("2026-12-02T11:56:00Z".into());
+    let draft = contract(6, "DRAFT");
+    let sidebar = ready("contractsent", vec![executed, in_review, unknown_execution, draft]);
+    let texts: Vec<String> = sidebar.view(now, 0).contracts.into_iter().map(|c| c.updated_text).collect();
+    assert_eq!(texts, ["executed 3 days ago", "updated 3 min ago", "executed", "created 335 days ago"]);
 }

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::{Busy, RemoteError, Sidebar};
+use super::{Busy, RemoteError, Sidebar, NOTICE_SHOWN_MS};
 use crate::error::Problem;
-use crate::flows::can_send_for_signature;
+use crate::flows::can_send_to_counterparty;
 use crate::json_output::{object, ToJson};
 use crate::model::{ContractStatus, Environment};
 use crate::time;
@@ -200,6 +200,30 @@ fn clock(ms: u64, tz_offset_minutes: i32) -> String {
     format!("{:02}:{:02}", of_day / 3600, of_day % 3600 / 60)
 }
 
+/// An ISO 8601 time as epoch milliseconds.
+fn epoch_ms(text: Option<&str>) -> Option<u64> {
+    text.and_then(time::parse_timestamp).and_then(|micros| u64::try_from(micros / 1000).ok())
+}
+
+/// When the contract last moved, in a seller's words: SpotDraft's own time for its status when the
+/// CRM record holds it, else when this sidebar saw the change. An executed contract says when it
+/// was executed, never when it was created.
+fn updated_text(tracked: &super::Tracked, now_ms: u64) -> String {
+    let summary = &tracked.summary;
+    let status_at = epoch_ms(summary.status_at.as_deref()).or(tracked.changed_at_ms);
+    if summary.status == ContractStatus::Executed {
+        return match epoch_ms(summary.executed_at.as_deref()).or(status_at) {
+            Some(at) => format!("executed {}", ago(at, now_ms)),
+            None => "executed".into(),
+        };
+    }
+    match (status_at, epoch_ms(summary.created.as_deref())) {
+        (Some(at), _) => format!("updated {}", ago(at, now_ms)),
+        (None, Some(created)) if summary.status == ContractStatus::Draft => format!("created {}", ago(created, now_ms)),
+        _ => "status from SpotDraft".into(),
+    }
+}
+
 fn ago(since_ms: u64, now_ms: u64) -> String {
     let seconds = now_ms.saturating_sub(since_ms) / 1000;
     match seconds {
@@ -251,12 +275,12 @@ impl Sidebar {
                     enabled: true,
                     busy: false,
                 }];
-                if can_send_for_signature(&summary.status) {
+                if can_send_to_counterparty(&summary.status) {
                     let sending = busy == Some(Busy::Sending);
                     actions.push(ActionView {
                         action: "send",
                         href: None,
-                        label: if sending { "Sending…" } else { "Send for signature" }.into(),
+                        label: if sending { "Sending…" } else { "Send to counterparty" }.into(),
                         enabled: busy.is_none(),
                         busy: sending,
                     });
@@ -271,13 +295,7 @@ impl Sidebar {
                         busy: downloading,
                     });
                 }
-                let updated_text = match (tracked.changed_at_ms, self.read_at_ms) {
-                    (Some(changed), _) => format!("updated {}", ago(changed, now_ms)),
-                    (None, _) => match summary.created.as_deref().and_then(time::parse_timestamp) {
-                        Some(created) => format!("created {}", ago(u64::try_from(created / 1000).unwrap_or(0), now_ms)),
-                        None => "status from SpotDraft".into(),
-                    },
-                };
+                let updated_text = updated_text(tracked, now_ms);
                 ContractView {
                     id: summary.id.to_string(),
                     name: summary.name.clone(),
@@ -326,7 +344,8 @@ impl Sidebar {
                 dismissible: false,
             })
         } else {
-            self.notice.as_ref().map(|notice| Banner {
+            let current = self.notice.as_ref().filter(|n| !n.success || now_ms.saturating_sub(n.at_ms) < NOTICE_SHOWN_MS);
+            current.map(|notice| Banner {
                 tone: if notice.success { "success" } else { "info" },
                 text: notice.text.clone(),
                 details: Vec::new(),

@@ -130,6 +130,8 @@ pub fn contract_summary(value: &Value, path: &str) -> Read<ContractSummary> {
         contract_type_name: optional_string(map, path, "contractTypeName")?,
         created: optional_string(map, path, "created")?,
         external_id: optional_string(map, path, "externalId")?,
+        status_at: optional_string(map, path, "statusAt")?,
+        executed_at: optional_string(map, path, "executedAt")?,
     })
 }
 
@@ -145,6 +147,19 @@ pub fn sidebar_config(value: &Value, path: &str) -> Read<SidebarConfig> {
         environment: crate::model::Environment::parse(&environment)
             .ok_or_else(|| format!("{}: \"{environment}\" is not uat or production", key_path(path, "environment")))?,
         creation_stages: list(map, path, "creationStages", text)?,
+        // Absent (an older relay): stages are shown by their values.
+        stage_labels: match map.get("stageLabels") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => {
+                let labels_path = key_path(path, "stageLabels");
+                let labels = value.as_object().ok_or_else(|| expected("an object", value, path, "stageLabels"))?;
+                let mut out = Vec::new();
+                for stage in labels.keys() {
+                    out.push((stage.clone(), string(labels, &labels_path, stage)?));
+                }
+                out
+            }
+        },
         templates: list(map, path, "templates", template_choice)?,
         // Absent means no download may open (an older relay): every download link is then refused.
         download_origins: match map.get("downloadOrigins") {

@@ -227,8 +227,9 @@ impl JsClient {
         promise(async move { flows::download_link(&client, id).await })
     }
 
-    #[wasm_bindgen(js_name = sendForSignature, unchecked_return_type = "Promise<StatusReport>")]
-    pub fn send_for_signature(
+    /// Sends a draft to the counterparty for review (it moves to In review).
+    #[wasm_bindgen(js_name = sendToCounterparty, unchecked_return_type = "Promise<StatusReport>")]
+    pub fn send_to_counterparty(
         &self,
         #[wasm_bindgen(js_name = contractId)] contract_id: &str,
         #[wasm_bindgen(unchecked_param_type = "SendOptions | undefined")] options: JsValue,
@@ -252,7 +253,7 @@ impl JsClient {
             message: input.message,
         };
         let client = Rc::clone(&self.inner);
-        promise(async move { flows::send_for_signature(&client, id, &options).await })
+        promise(async move { flows::send_to_counterparty(&client, id, &options).await })
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<TemplateSummary[]>")]

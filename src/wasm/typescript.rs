@@ -189,6 +189,10 @@ export interface ContractSummary {
   contractTypeName: string | null;
   created: string | null;
   externalId: string | null;
+  /** When the status shown became true (SpotDraft's activity time), from the CRM record; null when unknown. */
+  statusAt: string | null;
+  /** When it was executed (SpotDraft's activity time), from the CRM record; null when unknown. */
+  executedAt: string | null;
 }
 
 export interface CreateOutcome { contract: ContractSummary; created: boolean; }

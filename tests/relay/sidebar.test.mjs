@@ -46,7 +46,7 @@ test("preview shows the mapped fields and every problem without creating anythin
   assert.deepEqual(blocked.json.problems.map((p) => p.path).sort(), ["contract_data.effective_date", "deal.primaryContact", "deal.stage"]);
 });
 
-test("status, download link and send for signature, for this deal's contract only", async () => {
+test("status, download link and send to the counterparty, for this deal's contract only", async () => {
   const status = await call("GET", `/contracts/${contract.id}/status`);
   assert.equal(status.status, 200);
   assert.equal(status.json.status, "DRAFT");
@@ -54,7 +54,10 @@ test("status, download link and send for signature, for this deal's contract onl
 
   const sent = await call("POST", `/contracts/${contract.id}/send`, {});
   assert.equal(sent.status, 200, JSON.stringify(sent.json));
-  assert.notEqual(sent.json.status, "DRAFT");
+  assert.equal(sent.json.status, "REDLINING", "sending puts the contract in review");
+  const again = await call("POST", `/contracts/${contract.id}/send`, {});
+  assert.equal(again.status, 400);
+  assert.match(JSON.stringify(again.json.error), /already sent to the counterparty/);
 
   await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "SIGN" });
   await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "EXECUTED" });
