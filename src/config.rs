@@ -173,7 +173,7 @@ impl DealField {
     }
 }
 
-/// How a value is written into `contract_data` (API-NOTES §2.3).
+/// How a value is written into `contract_data` (docs/spotdraft-api.md §7).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum Encoding {

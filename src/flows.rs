@@ -1,7 +1,7 @@
 //! What a seller's clicks do, as sequences of SpotDraft calls.
 //!
 //! The important one is create: SpotDraft has no idempotency key and never deduplicates creates
-//! (API-NOTES §10.3), so the deal's contracts are looked up by external id first, and a create
+//! (docs/spotdraft-api.md §9.4), so the deal's contracts are looked up by external id first, and a create
 //! whose outcome is unknown is followed by another lookup, never by a blind second create.
 
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! Deal + template metadata → the create-contract request.
 //!
-//! Every value is encoded the way SpotDraft documents for its field type (API-NOTES §2.3), the
+//! Every value is encoded the way SpotDraft documents for its field type (docs/spotdraft-api.md §7), the
 //! counterparty comes from the deal's account and primary contact with normalised names, and the
 //! CRM ids go into `external_metadata`. All problems are collected, so a seller sees the whole list
 //! of what to fix at once, and nothing is sent while any remain.

@@ -1,7 +1,7 @@
 //! Counterparty name normalisation.
 //!
 //! A counterparty name is unique within a SpotDraft workspace and signatories must match it exactly
-//! (API-NOTES §10.2), so names typed into a CRM are made consistent before they are sent:
+//! (docs/spotdraft-api.md §16.2), so names typed into a CRM are made consistent before they are sent:
 //! - whitespace trimmed and collapsed to single spaces, no space before `,` or `.`;
 //! - a name typed entirely in lower case is title-cased; any other casing is the owner's choice
 //!   and kept (`eBay`, `IBM`, `McKinsey`);

@@ -1,6 +1,6 @@
 //! SpotDraft webhook deliveries: signature verification and payload parsing.
 //!
-//! Scheme (API-NOTES §7.4): `X-SD-WEBHOOK-CONTENT-HASH` is the lowercase hex HMAC-SHA512 of the
+//! Scheme (docs/spotdraft-api.md §11.4): `X-SD-WEBHOOK-CONTENT-HASH` is the lowercase hex HMAC-SHA512 of the
 //! raw body bytes, keyed with the base64-*decoded* `hmac_key`. Verification runs on the bytes as
 //! received, before any parsing, and compares in constant time.
 
@@ -260,7 +260,7 @@ pub fn verify_and_parse(key: &WebhookKey, body: &[u8], signature: Option<&str>) 
 mod tests {
     use super::*;
 
-    // API-NOTES §7.4.
+    // docs/spotdraft-api.md §11.4.
     const SPEC_KEY: &str = "zJDCvFUXhByUkPcQIzf+dt2W7bqm6x6Fb2o/gLhfUgXyPqvPcrZ6P9yYtoUrI4dErHzq2t+4gjZ4zH2btdpoSA==";
     const SPEC_BODY: &[u8] = br#"{"contract_id":19589,"activity":"CONTRACT_EXECUTED"}"#;
     const SPEC_SIGNATURE: &str = "c169ee44fbcb0f3dd5c364825364740bc0f21f5bd40d2e55ca5be1ee2c70229343137885d10891b98c2c4d5d5937ee0d0b7b961057960838577a25f720345b6c";

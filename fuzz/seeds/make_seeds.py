@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of every fuzz target into fuzz/corpus/<target>/seed-*.
 
-Realistic shapes from the test fixtures and shared/spotdraft/API-NOTES.md. Re-running it is
+Realistic shapes from the test fixtures and docs/spotdraft-api.md. Re-running it is
 harmless: seeds have fixed names, and fuzzing adds its own files next to them.
 """
 import base64, hashlib, hmac, json, os, pathlib

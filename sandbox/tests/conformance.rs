@@ -1,8 +1,9 @@
 //! Conformance: every SpotDraft operation the sandbox implements answers, on success and on
 //! error, with bodies that validate against SpotDraft's own OpenAPI document
-//! (`spotdraft-openapi.yml`, loaded at test time; no schema is copied here).
+//! (its facts-only copy `sandbox/spec/spotdraft-openapi.yml`, loaded at test time; no schema is
+//! copied into this file).
 //!
-//! Known spec defects (API-NOTES §12) and how they are tolerated:
+//! Known spec defects (docs/spotdraft-api.md §17) and how they are tolerated:
 //! - `by_external_metadata`'s example is a nested array `[[...]]`, list examples carry integer
 //!   `id`s against a string schema, the key-pointer example says `filed_name`, the webhook
 //!   example has a `DEF-ACCESS-KEY` header and `contract_kind: EXPRESS_TEMPLATE`: only schemas
@@ -14,7 +15,7 @@
 //!   property is absent rather than mis-typed.
 //! - `PublicWebhookResponse` requires `title` without declaring it; the sandbox sends it.
 //! - Most error statuses have no declared schema. For those the body must be one of SpotDraft's
-//!   three error shapes (API-NOTES §9.2), checked by `is_spotdraft_error`.
+//!   three error shapes (docs/spotdraft-api.md §12.2), checked by `is_spotdraft_error`.
 
 mod common;
 
@@ -51,7 +52,7 @@ fn is_field_errors(value: &Value) -> bool {
     })
 }
 
-/// API-NOTES §9.2: `{"detail"}`, the public error object, or field-keyed errors.
+/// docs/spotdraft-api.md §12.2: `{"detail"}`, the public error object, or field-keyed errors.
 fn is_spotdraft_error(value: &Value) -> bool {
     let detail = value.get("detail").is_some_and(Value::is_string);
     let public = detail

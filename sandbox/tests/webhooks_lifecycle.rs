@@ -12,7 +12,7 @@ use sha2::Sha512;
 const CONTRACTS: &str = "/api/v2.1/public/contracts/";
 const WEBHOOKS: &str = "/api/v2.1/public/webhooks/";
 
-/// An independent implementation of SpotDraft's documented scheme (API-NOTES §7.4):
+/// An independent implementation of SpotDraft's documented scheme (docs/spotdraft-api.md §11.4):
 /// lowercase hex of HMAC-SHA512 over the raw body, keyed with the Base64-decoded `hmac_key`.
 fn expected_signature(hmac_key_base64: &str, raw_body: &[u8]) -> String {
     let key = base64::engine::general_purpose::STANDARD.decode(hmac_key_base64).unwrap();

@@ -38,7 +38,7 @@ pub struct EnvironmentConfig {
 }
 
 /// Where SpotDraft's signed download URLs point when the configuration names nothing else
-/// (API-NOTES §5: a temporary signed object-storage URL).
+/// (docs/spotdraft-api.md §10: a temporary signed object-storage URL).
 pub const DEFAULT_DOWNLOAD_ORIGINS: [&str; 1] = ["https://storage.googleapis.com"];
 
 pub struct RelayConfig {

@@ -1,4 +1,4 @@
-//! Keeps the relay under SpotDraft's 10 requests per second per workspace (API-NOTES §9.3).
+//! Keeps the relay under SpotDraft's 10 requests per second per workspace (docs/spotdraft-api.md §13).
 //!
 //! A transport wrapper: every request reserves a send time such that no 1-second window holds more
 //! than `per_second` sends, then waits for it. Reservations are taken synchronously, so concurrent

@@ -1,6 +1,6 @@
 //! Typed calls to SpotDraft's v2.1 public API, with the retry policy applied.
 //!
-//! Paths are copied exactly from the spec, trailing slashes included (API-NOTES §1.4): a wrong
+//! Paths are copied exactly from the spec, trailing slashes included (docs/spotdraft-api.md §2): a wrong
 //! slash earns a 302, which is reported as a configuration error rather than followed.
 
 use std::cell::Cell;

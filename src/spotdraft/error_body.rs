@@ -1,4 +1,4 @@
-//! SpotDraft error bodies. Three shapes coexist (API-NOTES §9.2):
+//! SpotDraft error bodies. Three shapes coexist (docs/spotdraft-api.md §12.2):
 //! 1. `{"detail": "Not Found"}`
 //! 2. `{"detail": …, "status_code": 400, "code": "SD_…", "message": …}`
 //! 3. field-keyed validation: `{"priority": ["…"]}`, nested `{"assignees": {"0": {"entity_id": ["…"]}}}`

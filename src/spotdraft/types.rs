@@ -1,5 +1,5 @@
 //! Request and response bodies of the SpotDraft v2.1 operations the plugin uses, as the spec
-//! (`spotdraft-openapi.yml`) describes them. Responses are read tolerantly: unknown fields are
+//! (`sandbox/spec/spotdraft-openapi.yml`) describes them. Responses are read tolerantly: unknown fields are
 //! ignored, optional fields may be absent or null, and ids arrive as strings or integers.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::{ContractId, ContractStatus};
 
-/// An id SpotDraft sends as `"T-123"`, `"123"` or `123` depending on the route (API-NOTES §2.4).
+/// An id SpotDraft sends as `"T-123"`, `"123"` or `123` depending on the route (docs/spotdraft-api.md §4).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum RawId {

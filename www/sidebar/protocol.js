@@ -1,4 +1,4 @@
-// sdx/1: the messages between a CRM host and the sidebar (../shared/crm-hosts/HOSTS.md §8, as
+// sdx/1: the messages between a CRM host and the sidebar (docs/crm-hosts.md §6, as
 // implemented here). Shared by the sidebar page (child) and every host page that embeds it (parent).
 //
 // Envelope: { sdx: 1, kind: "req" | "res" | "evt", id?, type?, ok?, payload?, error? }

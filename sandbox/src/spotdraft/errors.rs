@@ -1,4 +1,4 @@
-//! SpotDraft's three error body shapes (API-NOTES §9.2).
+//! SpotDraft's three error body shapes (docs/spotdraft-api.md §12.2).
 
 use crate::http::Response;
 use serde_json::{json, Map, Value};

@@ -36,7 +36,7 @@ pub enum Route {
 const PREFIX: &str = "/api/v2.1/public/";
 
 /// Matches a path (ignoring its trailing slash) and tells whether the documented form of that
-/// route ends in `/` (API-NOTES §1.4).
+/// route ends in `/` (docs/spotdraft-api.md §2).
 pub fn match_route(path: &str) -> Option<(Route, bool)> {
     let rest = path.strip_prefix(PREFIX)?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);

@@ -49,7 +49,7 @@ pub const ACTIVITIES: &[&str] = &[
     "CONTRACT_ENTITY_UPDATED",
 ];
 
-/// Prefixes SpotDraft reserves for its own or its infrastructure's headers (API-NOTES §7.1).
+/// Prefixes SpotDraft reserves for its own or its infrastructure's headers (docs/spotdraft-api.md §11.1).
 const RESERVED_PREFIXES: &[&str] =
     &["x-google-", "x-goog-", "x-gfe-", "x-amz-", "x-ms-", "x-dd-", "x-datadog-", "x-b3-", "x-sd-", "x-spotdraft-"];
 

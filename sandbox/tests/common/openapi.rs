@@ -1,5 +1,9 @@
 //! Loads SpotDraft's own OpenAPI document and validates JSON values against its schemas.
 //!
+//! The document is the facts-only copy kept in the repository, `sandbox/spec/spotdraft-openapi.yml`
+//! (how it is made: `sandbox/spec/README.md`); `SPOTDRAFT_OPENAPI` points the tests at another copy,
+//! for example SpotDraft's original file when regenerating.
+//!
 //! A small validator for the subset the spec uses: `$ref`, `type`, `nullable`, `enum`,
 //! `required`, `properties`, `additionalProperties`, `items`, `allOf`, `anyOf`, `oneOf`,
 //! `minLength`, `pattern` (only the `^[...]+$` character-class form) and `format: date-time`.
@@ -15,7 +19,7 @@ pub struct Spec {
 pub fn spec_path() -> PathBuf {
     match std::env::var("SPOTDRAFT_OPENAPI") {
         Ok(path) if !path.is_empty() => PathBuf::from(path),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/spotdraft/spotdraft-openapi.yml"),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("spec/spotdraft-openapi.yml"),
     }
 }
 

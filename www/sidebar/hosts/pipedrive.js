@@ -1,7 +1,7 @@
 // Pipedrive custom panel: the sidebar page itself is the panel iframe, so shell and core run in this
 // window and this adapter turns @pipedrive/app-extensions-sdk into a HostConnection (./connection.js).
 //
-// What Pipedrive gives a panel (../../../../shared/crm-hosts/HOSTS.md §4):
+// What Pipedrive gives a panel (docs/crm-hosts.md §4):
 // - the URL query: `id` (the extension instance; the SDK needs it), `selectedIds` (the deal), `theme`,
 //   and per Pipedrive's docs `userId`/`companyId` — all unsigned, so only used as hints;
 // - `get_signed_token`: a 5-minute JWT signed by Pipedrive with the app's secret, carrying `userId` and

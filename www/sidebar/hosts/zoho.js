@@ -9,7 +9,7 @@
 // widget bundles it too). connect() adds a <script> for `sdkUrl` (default: that file) when the page
 // has not loaded it; the page's CSP (script-src 'self') refuses any other origin. Tests pass `zoho`.
 //
-// What Zoho gives a widget (../../../../shared/crm-hosts/HOSTS.md §3):
+// What Zoho gives a widget (docs/crm-hosts.md §3):
 // - `ZOHO.embeddedApp.on("PageLoad", data)` registered before `ZOHO.embeddedApp.init()`: `data.Entity`
 //   ("Deals") and `data.EntityId` (a string on a related list, an array on a button);
 // - `ZOHO.CRM.API.getRecord({ Entity, RecordID })` → `{ data: [record] }`, read here for the deal and

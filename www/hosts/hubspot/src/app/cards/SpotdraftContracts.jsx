@@ -1,7 +1,7 @@
 // SpotDraft contracts card for HubSpot deal records (crm.record.sidebar).
 //
 // HubSpot runs this card in a worker with no DOM and no native fetch, and WebAssembly is not an option
-// there (shared/crm-hosts/HOSTS.md §1), so the card is a thin renderer over the relay:
+// there (docs/crm-hosts.md §1), so the card is a thin renderer over the relay:
 // - every call goes through hubspot.fetch, which HubSpot signs (X-HubSpot-Signature-v3) and to which it
 //   appends portalId/userId; the relay verifies the signature and binds the call to this deal;
 // - the list shows what the relay returns (name, statusLabel in seller words, link); whether a create is
