@@ -158,9 +158,7 @@ pub fn summarise(record: &ContractRecord) -> Option<ContractSummary> {
 /// (scheme and host compared without case, no userinfo, port, backslash, percent-escape or dot
 /// segment), otherwise the documented `https://app.spotdraft.com/contracts/v2/{n}`.
 pub fn deep_link(contract_link: Option<&str>, number: u64) -> String {
-    contract_link
-        .and_then(canonical_app_link)
-        .unwrap_or_else(|| format!("https://{APP_HOST}/contracts/v2/{number}"))
+    contract_link.and_then(canonical_app_link).unwrap_or_else(|| format!("https://{APP_HOST}/contracts/v2/{number}"))
 }
 
 fn canonical_app_link(link: &str) -> Option<String> {

@@ -144,7 +144,8 @@ fn invalid_input_sends_nothing() {
         .unwrap_err();
     assert_eq!(err.code(), "invalid_input");
     let bad_email = SendOptions { to_emails: vec!["not-an-email".into()], ..Default::default() };
-    let err = pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(1), &bad_email)).unwrap_err();
+    let err =
+        pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(1), &bad_email)).unwrap_err();
     assert_eq!(err.problems()[0].path, "toEmails[0]");
     assert!(transport.request_lines().is_empty());
 }
@@ -275,7 +276,10 @@ fn deep_links_are_canonical_byte_for_byte() {
     for (given, expected) in [
         ("htTps://app.spotdraft.com/contracts/v2/4322", "https://app.spotdraft.com/contracts/v2/4322"),
         ("HTTPS://APP.SPOTDRAFT.COM/contracts/v2/4322", "https://app.spotdraft.com/contracts/v2/4322"),
-        ("https://App.SpotDraft.com/contracts/v2/4322?workspaceId=7", "https://app.spotdraft.com/contracts/v2/4322?workspaceId=7"),
+        (
+            "https://App.SpotDraft.com/contracts/v2/4322?workspaceId=7",
+            "https://app.spotdraft.com/contracts/v2/4322?workspaceId=7",
+        ),
     ] {
         assert_eq!(flows::deep_link(Some(given), 4322), expected, "{given}");
     }
@@ -343,8 +347,9 @@ fn send_to_counterparty_checks_status_first() {
     assert_eq!(report.status, ContractStatus::Redlining);
     let body: serde_json::Value = serde_json::from_slice(transport.sent.borrow()[1].body.as_deref().unwrap()).unwrap();
     assert_eq!(body, json!({"attachment_formats": ["PDF"]}));
-    let err = pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(8), &SendOptions::default()))
-        .unwrap_err();
+    let err =
+        pollster::block_on(flows::send_to_counterparty(&client, ContractId::template(8), &SendOptions::default()))
+            .unwrap_err();
     assert!(err.to_string().contains("executed"), "{err}");
     assert_eq!(transport.count("POST"), 1);
 }

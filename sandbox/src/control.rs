@@ -177,6 +177,7 @@ fn contracts(app: &App, request: &Request) -> Response {
                     "id": contract.composite_id(),
                     "contract_id": contract.id,
                     "name": contract.name,
+                    "counter_party_name": contract.counter_party_name,
                     "status": contract.status,
                     "template_id": contract.template_id,
                     "external_metadata": contract.external_metadata,

@@ -574,7 +574,8 @@ impl Sidebar {
         }
         let stage = self.deal.stage.as_deref();
         if !stage.is_some_and(|s| config.creation_stages.iter().any(|allowed| allowed == s)) {
-            let allowed: Vec<String> = config.creation_stages.iter().map(|s| config.stage_label(s).to_string()).collect();
+            let allowed: Vec<String> =
+                config.creation_stages.iter().map(|s| config.stage_label(s).to_string()).collect();
             let sentence = crate::error::stage_sentence(stage.map(|s| config.stage_label(s)), &allowed);
             reasons.push(view::problem_text(&Problem::new("deal.stage", sentence)));
         }

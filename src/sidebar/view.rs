@@ -344,7 +344,8 @@ impl Sidebar {
                 dismissible: false,
             })
         } else {
-            let current = self.notice.as_ref().filter(|n| !n.success || now_ms.saturating_sub(n.at_ms) < NOTICE_SHOWN_MS);
+            let current =
+                self.notice.as_ref().filter(|n| !n.success || now_ms.saturating_sub(n.at_ms) < NOTICE_SHOWN_MS);
             current.map(|notice| Banner {
                 tone: if notice.success { "success" } else { "info" },
                 text: notice.text.clone(),

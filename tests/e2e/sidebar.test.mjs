@@ -38,14 +38,28 @@ async function contractsOf(dealId) {
   return all.filter((c) => c.external_metadata?.id === `hubspot:${demo.portal}:deal:${dealId}`);
 }
 
-/** The demo page on one deal, and the sidebar frame inside it. */
-async function openDeal(dealId, { width = 1280, colorScheme = "light" } = {}) {
+/** A new deal in the CRM at `stage`, with a company and the seeded primary contact. */
+async function newDeal(dealname, { company = "Northwind Traders", stage = "contractsent" } = {}) {
+  const account = await crm("POST", "/crm/v3/objects/companies", { properties: { name: company, city: "Austin", country: "United States" } });
+  return crm("POST", "/crm/v3/objects/deals", {
+    properties: { dealname, dealstage: stage, closedate: "2026-12-31" },
+    associations: [{ to: { id: account.id }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 5 }] }, { to: { id: "3001" }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 3 }] }],
+  });
+}
+
+/** The demo page on one deal, and the sidebar frame inside it. `clock`: the page's time is Playwright's to move. */
+async function openDeal(dealId, { width = 1280, colorScheme = "light", clock = false } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+  if (clock) await context.clock.install();
   // The network is closed: answer SpotDraft's web app locally so deep links can be followed.
   await context.route("https://app.spotdraft.com/**", (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<title>SpotDraft</title>" }));
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (error) => errors.push(error.message));
+  // What a seller's console would show, from the CRM page and the sidebar frame alike.
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") errors.push(`${message.type()}: ${message.text()}`);
+  });
   await page.goto(`${demo.url}?deal=${dealId}`);
   const frame = await (await page.waitForSelector("#sidebar")).contentFrame();
   await frame.waitForSelector("h1");
@@ -97,7 +111,7 @@ test("a deal missing required fields shows Create disabled with the reasons", as
   await frame.waitForFunction(() => document.querySelectorAll(".reasons li").length >= 2 && !/Checking/.test(document.querySelector(".reasons").textContent));
   assert.equal(await frame.locator('[data-key="create"]').isDisabled(), true);
   const reasons = await frame.locator(".reasons").innerText();
-  assert.match(reasons, /this deal is at "appointmentscheduled"/);
+  assert.match(reasons, /this deal is at Appointment scheduled/);
   assert.match(reasons, /close date/);
   await page.screenshot({ path: join(shots, "3-create-disabled.png") });
   await context.close();
@@ -186,11 +200,7 @@ test("a message from a foreign origin is ignored (even where no CSP header stops
 });
 
 test("a contract name containing markup shows as text", async () => {
-  const company = await crm("POST", "/crm/v3/objects/companies", { properties: { name: "<img src=x onerror=window.__pwned=1>", city: "Austin", country: "United States" } });
-  const deal = await crm("POST", "/crm/v3/objects/deals", {
-    properties: { dealname: "Markup deal", dealstage: "contractsent", closedate: "2026-12-31" },
-    associations: [{ to: { id: company.id }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 5 }] }, { to: { id: "3001" }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 3 }] }],
-  });
+  const deal = await newDeal("Markup deal", { company: "<img src=x onerror=window.__pwned=1>" });
   const { context, page, frame } = await openDeal(deal.id);
   await chooseTemplate(frame, "Mutual NDA");
   await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
@@ -235,4 +245,93 @@ test("no secret reaches anything the browser can load", async () => {
   for (const path of ["/start.js", "/../start.js", "/%2e%2e/start.js"]) {
     assert.equal((await fetch(`${demo.pageOrigin}${path}`)).status, 404, `${path} is not served`);
   }
+});
+
+/** The sidebar frame's height, and how tall its content is. */
+async function heights(page, frame) {
+  const frameHeight = await page.evaluate(() => document.querySelector("#sidebar").getBoundingClientRect().height);
+  const content = await frame.evaluate(() => Math.ceil(document.getElementById("app").getBoundingClientRect().bottom));
+  return { frameHeight, content };
+}
+
+async function settled(frame) {
+  await frame.waitForFunction(() => document.querySelector("main")?.getAttribute("aria-busy") === "false" && !/Checking/.test(document.body.textContent));
+}
+
+test("the frame is as tall as the sidebar's content, up and down, as a seller switches deals", async () => {
+  const { context, page, frame, errors } = await openDeal("1003");
+  await chooseTemplate(frame, "Mutual NDA");
+  await settled(frame);
+  const seen = [];
+  for (const dealId of ["1003", "1004", "1003", "1004", "1003"]) {
+    await page.locator(`#deals button[data-id="${dealId}"]`).click();
+    const sidebar = await (await page.waitForSelector("#sidebar")).contentFrame();
+    await sidebar.waitForSelector("h1");
+    await chooseTemplate(sidebar, "Mutual NDA");
+    await settled(sidebar);
+    // The frame follows the content's height (its 1 px border aside), within a pixel of rounding.
+    await sidebar.waitForFunction(() => Math.abs(window.innerHeight - Math.ceil(document.getElementById("app").getBoundingClientRect().bottom)) <= 1, null, { timeout: 5_000 });
+    const { frameHeight, content } = await heights(page, sidebar);
+    assert.ok(Math.abs(frameHeight - content - 2) <= 2, `deal ${dealId}: frame ${frameHeight} px for ${content} px of content`);
+    seen.push([dealId, Math.round(frameHeight), await sidebar.locator("main").innerText()]);
+  }
+  const steps = seen.slice(1).map(([, h], i) => Math.sign(h - seen[i][1]));
+  assert.ok(steps.includes(-1) && steps.includes(1), `the frame grew and shrank with its content: ${JSON.stringify(seen)}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("times age while the sidebar stays open, with no error in the console", async () => {
+  const deal = await newDeal("Ageing deal");
+  const { context, page, frame, errors } = await openDeal(deal.id, { clock: true });
+  await chooseTemplate(frame, "Mutual NDA");
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').click();
+  await frame.locator(".contract").first().waitFor();
+  const updated = () => frame.evaluate(() => document.querySelector(".contract .row .muted")?.textContent);
+  assert.match(await updated(), /just now/);
+  // Hidden, the sidebar loads nothing: what changes now is only the time the view is rendered at.
+  await page.evaluate(() => window.demoHost.setSidebarVisible(false));
+  await page.clock.fastForward("02:30");
+  await frame.waitForFunction(() => /3 min ago/.test(document.querySelector(".contract .row .muted")?.textContent ?? ""), null, { timeout: 5_000 });
+  await page.clock.fastForward("10:00");
+  await frame.waitForFunction(() => /13 min ago/.test(document.querySelector(".contract .row .muted")?.textContent ?? ""), null, { timeout: 5_000 });
+  assert.equal(await frame.locator(".banner").count(), 0, "the success notice is gone");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("Send to counterparty says what happens, and the contract shows In review", async () => {
+  const deal = await newDeal("Send deal", { company: "  contoso   ltd " });
+  const { context, page, frame, errors } = await openDeal(deal.id);
+  await chooseTemplate(frame, "Mutual NDA");
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').click();
+  const send = frame.getByRole("button", { name: "Send to counterparty" });
+  await send.waitFor();
+  await send.click();
+  await frame.waitForFunction(() => document.querySelector(".contract .pill")?.textContent === "In review");
+  const banner = await frame.locator(".banner").innerText();
+  assert.match(banner, /^Sent to .+ for review\. The contract is now In review\./);
+  assert.equal(await frame.getByRole("button", { name: "Send to counterparty" }).count(), 0, "sent: the button goes");
+  // One name for the company: the contract, its counterparty and the notice all use the normalised one.
+  const [stored] = await contractsOf(deal.id);
+  assert.equal(stored.counter_party_name, "Contoso Ltd.");
+  assert.match(await frame.locator(".contract .name").innerText(), /Contoso Ltd\./);
+  await page.screenshot({ path: join(shots, "7-sent-for-review.png") });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("sellers read stage labels, field labels and formatted amounts, never raw values", async () => {
+  const { context, page, frame } = await openDeal("1003");
+  await chooseTemplate(frame, "Master Services Agreement");
+  await settled(frame);
+  const reasons = await frame.locator(".reasons").innerText();
+  assert.match(reasons, /Contracts can be created at Qualified to buy, Decision maker bought-in or Contract sent; this deal is at Appointment scheduled\./);
+  assert.doesNotMatch(reasons, /qualifiedtobuy|appointmentscheduled|_/);
+  const amount = await page.locator('[data-field="Amount"]').innerText();
+  assert.doesNotMatch(amount, /^\d+(\.\d+)? [A-Z]{3}$/, `formatted, not raw: ${amount}`);
+  assert.equal(await page.locator("#stage option:checked").innerText(), "Appointment scheduled");
+  await context.close();
 });

@@ -3,7 +3,6 @@
 // does), and a clearly marked panel that drives the SpotDraft emulator.
 import { embedSidebar } from "./hosts/parent.js";
 
-const STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent", "closedwon", "closedlost"];
 const TRANSITIONS = [["REDLINING", "Send for review"], ["SIGN", "Request signature"], ["DRAFT", "Decline signature"], ["EXECUTED", "Execute"], ["ON_HOLD", "Put on hold"], ["VOIDED", "Void"]];
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +23,14 @@ function el(tag, attributes = {}, ...children) {
 }
 
 const config = await api("/config");
+// Amounts as a CRM shows them: in the viewer's locale, with the deal's currency.
+const money = (amount, currency) => {
+  try {
+    return new Intl.NumberFormat(navigator.language, { style: "currency", currency }).format(amount);
+  } catch {
+    return new Intl.NumberFormat(navigator.language).format(amount);
+  }
+};
 let currentId = new URLSearchParams(location.search).get("deal");
 let current = null;
 let sidebarVisible = true;
@@ -45,7 +52,8 @@ const sidebar = embedSidebar({
   handlers: {
     refreshSession: () => api(`/deals/${current.deal.id}/token`, { method: "POST" }),
     toast: (level, message) => console.info(`[sidebar ${level}] ${message}`),
-    resize: (height) => { iframe.style.height = `${Math.max(520, Math.min(height + 16, 2000))}px`; },
+    // The frame is exactly as tall as the sidebar's content (as a CRM panel is), within sane bounds.
+    resize: (height) => { iframe.style.height = `${Math.max(120, Math.min(height, 2000))}px`; },
     refreshRecord: () => loadRecord(),
   },
 });
@@ -61,8 +69,8 @@ async function loadRecord() {
   const d = record.deal;
   $("deal-title").textContent = d.name;
   fields($("fields"), [
-    ["Amount", d.amount ? `${d.amount} ${d.currency ?? ""}` : null],
-    ["Close date", d.closeDate],
+    ["Amount", d.amount ? money(d.amount, d.currency ?? "USD") : null],
+    ["Close date", d.closeDate ? new Intl.DateTimeFormat(navigator.language, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(d.closeDate)) : null],
     ["Company", d.account?.name],
     ["Primary contact", d.primaryContact ? `${d.primaryContact.firstName ?? ""} ${d.primaryContact.lastName ?? ""} <${d.primaryContact.email ?? "no email"}>` : null],
   ]);
@@ -96,7 +104,7 @@ async function selectDeal(id) {
   iframe.src = config.sidebarUrl;
 }
 
-$("stage").replaceChildren(...STAGES.map((s) => el("option", { value: s, text: s })));
+$("stage").replaceChildren(...Object.entries(config.stageLabels).map(([value, label]) => el("option", { value, text: label })));
 $("stage").addEventListener("change", async (event) => {
   await api(`/deals/${currentId}/stage`, { method: "POST", body: JSON.stringify({ stage: event.target.value }) });
   await loadRecord();

@@ -72,6 +72,12 @@ function templatesFor(workspace) {
   ];
 }
 
+// HubSpot's default sales pipeline: the stage values the CRM stores and the labels sellers see.
+export const DEMO_STAGE_LABELS = {
+  appointmentscheduled: "Appointment scheduled", qualifiedtobuy: "Qualified to buy", presentationscheduled: "Presentation scheduled",
+  decisionmakerboughtin: "Decision maker bought-in", contractsent: "Contract sent", closedwon: "Closed won", closedlost: "Closed lost",
+};
+
 export function demoRelayConfig(sandbox, sidebarOrigin) {
   const workspace = sandbox.info.workspaces.find((w) => w.name === "uat");
   return {
@@ -82,6 +88,7 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           crm: { host: "hubspot", accountId: String(sandbox.info.crm.portal_id) },
           api: { baseUrl: sandbox.spotdraft },
           creationStages: ["qualifiedtobuy", "decisionmakerboughtin", "contractsent"],
+          stageLabels: DEMO_STAGE_LABELS,
           allowedOrigins: [sidebarOrigin],
           templates: templatesFor(workspace),
         },
@@ -190,7 +197,7 @@ export async function startDemo({
     const api = async (request, response, url) => {
       const parts = url.pathname.split("/").filter(Boolean).slice(1);
       if (request.method === "GET" && parts[0] === "config") {
-        return json(response, 200, { relayUrl: relay.url, sidebarUrl: `${sidebarOrigin}/sidebar/index.html?host=demo`, sidebarOrigin, environment: "uat", tenant: portal });
+        return json(response, 200, { relayUrl: relay.url, sidebarUrl: `${sidebarOrigin}/sidebar/index.html?host=demo`, sidebarOrigin, environment: "uat", tenant: portal, stageLabels: DEMO_STAGE_LABELS });
       }
       if (request.method === "GET" && parts[0] === "deals" && parts.length === 1) {
         const list = await crmCall("GET", `/crm/v3/objects/deals?limit=100&properties=dealname,dealstage`);

@@ -197,8 +197,23 @@ async function main() {
     app.replaceChildren(...parts);
     app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");
     if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
-    host.resize(Math.ceil(document.documentElement.scrollHeight));
+    reportHeight();
   }
+
+  // The frame's height follows the content, up and down. It is measured on the content itself: the
+  // document's scroll height is never less than the frame's own height, so a frame sized from it
+  // could only ever grow.
+  let reportedHeight = 0;
+  function reportHeight() {
+    const bottom = app.getBoundingClientRect().bottom + window.scrollY + parseFloat(getComputedStyle(app).marginBottom || "0");
+    const height = Math.ceil(bottom);
+    if (height > 0 && height !== reportedHeight) {
+      reportedHeight = height;
+      host.resize(height);
+    }
+  }
+  // Fonts, wrapping at a new width and images change the height without a render.
+  if (typeof ResizeObserver === "function") new ResizeObserver(reportHeight).observe(app);
 
   host.on("record.changed", (payload) => dispatch({ type: "recordChanged", deal: payload.deal }));
   host.on("visibility", (payload) => dispatch({ type: "visibilityChanged", visible: Boolean(payload.visible) }));
@@ -207,8 +222,15 @@ async function main() {
     if (payload.theme === "dark" || payload.theme === "light") document.documentElement.classList.add(`theme-${payload.theme}`);
   });
   document.addEventListener("visibilitychange", () => dispatch({ type: "visibilityChanged", visible: document.visibilityState === "visible" }));
-  // Relative times ("updated 3 min ago") age without any message.
-  setInterval(() => lastView && render(JSON.parse(sidebar.view())), 30_000);
+  // Relative times ("updated 3 min ago") age without any message: the view is asked for again.
+  setInterval(() => {
+    if (!lastView) return;
+    try {
+      render(sidebar.view());
+    } catch (error) {
+      console.warn("sidebar: the view could not be refreshed", error.code, error.message);
+    }
+  }, 30_000);
   dispatch({ type: "start" });
 }
 
