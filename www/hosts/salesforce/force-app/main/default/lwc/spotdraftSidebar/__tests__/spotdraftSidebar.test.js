@@ -272,6 +272,10 @@ describe("c-spotdraft-sidebar", () => {
         port.postMessage({ sdx: 1, kind: "evt", type: "ui.resize", payload: { height: 640.4 } });
         await new Promise((r) => setTimeout(r, 10));
         expect(frame.style.height).toBe("640px");
+        // Down as well as up: the frame follows the content when it shrinks (another deal, a notice gone).
+        port.postMessage({ sdx: 1, kind: "evt", type: "ui.resize", payload: { height: 208 } });
+        await new Promise((r) => setTimeout(r, 10));
+        expect(frame.style.height).toBe("208px");
         port.postMessage({ sdx: 1, kind: "evt", type: "ui.resize", payload: { height: 1e9 } });
         await new Promise((r) => setTimeout(r, 10));
         expect(frame.style.height).toBe("4000px");
