@@ -195,7 +195,8 @@ fn map_fields(
             Some(raw) => match encode(mapping, &target, raw, deal) {
                 Ok(value) => Some(value),
                 Err(message) => {
-                    problems.push(Problem::new(&path, format!("{label}: {message} (from {source_name})")));
+                    let from = describe_source(&mapping.source);
+                    problems.push(Problem::new(&path, format!("{label}: {message} (from the deal's {from})")));
                     None
                 }
             },
@@ -325,7 +326,9 @@ fn describe_source(source: &FieldSource) -> String {
                 DealField::ContactFullName => "primary contact name",
                 DealField::ContactEmail => "primary contact email",
             };
-            format!("{words} ({})", field.name())
+            // Sellers read these: the words, not the configuration's `deal.closeDate` (which the
+            // problem's path and the preview's `source` still carry for admins).
+            words.to_string()
         }
         FieldSource::Custom(name) => format!("value for CRM property \"{name}\""),
         FieldSource::Constant(_) => "value".to_string(),

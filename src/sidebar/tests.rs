@@ -73,7 +73,7 @@ fn create_is_disabled_with_reasons_until_the_preview_says_yes() {
         Msg::PreviewLoaded {
             template_id: 1101,
             preview: json!({"canCreate": false, "problems": [
-                {"path": "contract_data.effective_date", "message": "Effective date is required, but the deal has no close date (deal.closeDate)"},
+                {"path": "contract_data.effective_date", "message": "Effective date is required, but the deal has no close date"},
                 {"path": "deal.primaryContact", "message": "associate a primary contact with the deal: SpotDraft sends the contract to them"}]}),
         },
         30,
@@ -83,7 +83,7 @@ fn create_is_disabled_with_reasons_until_the_preview_says_yes() {
     assert_eq!(
         create.reasons,
         [
-            "Effective date is required, but the deal has no close date (deal.closeDate).",
+            "Effective date is required, but the deal has no close date.",
             "Associate a primary contact with the deal: SpotDraft sends the contract to them."
         ]
     );
