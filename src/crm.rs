@@ -6,6 +6,7 @@
 //! written as text, so the configured fields should be text fields (single-line text / string
 //! properties); the vendor modules say what each API expects.
 
+mod auth;
 mod deal_source;
 mod hubspot;
 mod pipedrive;
@@ -17,8 +18,10 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Problem, Result};
 use crate::json_input::{key_path, type_name, Checker};
 use crate::model::{is_valid_crm_id, CrmHost};
-use crate::transport::{HttpRequest, HttpResponse, Method};
+use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::url;
+
+pub use auth::{CrmAuth, OAuthClient, REFRESH_MARGIN_MS, ZOHO_ACCOUNTS_DOMAINS};
 
 /// CRM answers for one record are small; anything near this is not what we asked for.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -31,8 +34,10 @@ pub struct CrmEndpoint {
     /// `https://acme.my.salesforce.com`, `https://www.zohoapis.eu`, `https://acme.pipedrive.com`, or a
     /// loopback emulator over http.
     pub base_url: String,
-    /// OAuth access token (HubSpot, Salesforce, Zoho) or API token (Pipedrive).
-    pub token: String,
+    /// The credential: a static token (HubSpot private-app token, Pipedrive API token, or an access
+    /// token renewed by hand; `"…".into()`) or an OAuth client whose access tokens are fetched and
+    /// renewed (`CrmAuth::oauth`). Clones share the token cache.
+    pub token: CrmAuth,
     pub timeout_ms: u64,
 }
 
@@ -43,6 +48,7 @@ impl std::fmt::Debug for CrmEndpoint {
             .field("host", &self.host)
             .field("base_url", &self.base_url)
             .field("timeout_ms", &self.timeout_ms)
+            .field("oauth", &self.token.is_oauth())
             .finish_non_exhaustive()
     }
 }
@@ -165,7 +171,7 @@ pub struct ContractFields {
 /// string clears the field.
 pub type CrmPatch = ContractFields;
 
-pub use deal_source::read_deal;
+pub use deal_source::{read_deal, user_can_see_deal};
 
 impl ContractFields {
     /// `(CRM field name, value)` for every `Some` value, in a fixed order.
@@ -310,10 +316,8 @@ fn checked_base(endpoint: &CrmEndpoint) -> Result<String> {
             format!("\"{base}\" must be an https URL without a query (http only on loopback)"),
         )),
     }
-    let token = &endpoint.token;
-    if token.is_empty() || token.len() > 4096 || token.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
-        problems.push(Problem::new("token", "must be a non-empty single-line token"));
+    for (key, message) in endpoint.token.problems() {
+        problems.push(Problem::new(key, message));
     }
     if endpoint.timeout_ms == 0 {
         problems.push(Problem::new("timeoutMs", "must be greater than 0"));
@@ -333,18 +337,103 @@ fn check_record_id(record_id: &str) -> Result<()> {
     }
 }
 
+/// The request with the credential the endpoint holds right now (none yet for an OAuth connection
+/// that has not fetched an access token: `send` adds it).
 fn request(endpoint: &CrmEndpoint, method: Method, url: String, body: Option<Vec<u8>>) -> HttpRequest {
-    let (auth_name, auth_value) = match endpoint.host {
-        CrmHost::Hubspot | CrmHost::Salesforce => ("Authorization", format!("Bearer {}", endpoint.token)),
-        CrmHost::Zoho => zoho::auth_header(&endpoint.token),
-        CrmHost::Pipedrive => pipedrive::auth_header(&endpoint.token),
-    };
     let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     if body.is_some() {
         headers.push(("Content-Type".to_string(), "application/json".to_string()));
     }
-    headers.push((auth_name.to_string(), auth_value));
-    HttpRequest { method, url, headers, body, timeout_ms: endpoint.timeout_ms, max_response_bytes: MAX_RESPONSE_BYTES }
+    let mut request = HttpRequest {
+        method,
+        url,
+        headers,
+        body,
+        timeout_ms: endpoint.timeout_ms,
+        max_response_bytes: MAX_RESPONSE_BYTES,
+    };
+    if let Some(token) = endpoint.token.current_token() {
+        authorize(endpoint, &mut request, &token);
+    }
+    request
+}
+
+/// The CRM's auth header for `token`, replacing any earlier one.
+fn authorize(endpoint: &CrmEndpoint, request: &mut HttpRequest, token: &str) {
+    let (name, value) = match endpoint.host {
+        CrmHost::Hubspot | CrmHost::Salesforce => ("Authorization", format!("Bearer {token}")),
+        CrmHost::Zoho => zoho::auth_header(token),
+        // An API token has its own header; an OAuth access token is a bearer token.
+        CrmHost::Pipedrive if endpoint.token.is_oauth() => ("Authorization", format!("Bearer {token}")),
+        CrmHost::Pipedrive => pipedrive::auth_header(token),
+    };
+    request.headers.retain(|(existing, _)| {
+        !existing.eq_ignore_ascii_case("authorization") && !existing.eq_ignore_ascii_case("x-api-token")
+    });
+    request.headers.push((name.to_string(), value));
+}
+
+/// Sends one CRM request with a valid credential: an OAuth access token is fetched or renewed first
+/// when due, and a 401 answer drops it, fetches a new one and sends the request once more. The answer
+/// is returned whatever its status; a failure to get an answer (or a token) is an `Error::Crm` that
+/// names the CRM.
+pub async fn send<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    mut request: HttpRequest,
+) -> Result<HttpResponse> {
+    let token = endpoint.token.token(transport, endpoint.host, endpoint.timeout_ms).await?;
+    authorize(endpoint, &mut request, &token);
+    let retry = endpoint.token.is_oauth().then(|| request.clone());
+    let response = transport.send(request).await.map_err(|e| transport_failure(endpoint.host, e))?;
+    match retry {
+        Some(mut again) if response.status == 401 && endpoint.token.drop_refused(&token) => {
+            let fresh = endpoint.token.token(transport, endpoint.host, endpoint.timeout_ms).await?;
+            authorize(endpoint, &mut again, &fresh);
+            transport.send(again).await.map_err(|e| transport_failure(endpoint.host, e))
+        }
+        _ => Ok(response),
+    }
+}
+
+/// No answer from the CRM, as an error that names it. Timeouts and failed connections carry
+/// gateway-style statuses (504, 502) so they count as transient.
+pub(crate) fn transport_failure(host: CrmHost, error: TransportError) -> Error {
+    let name = host.display_name();
+    match error {
+        TransportError::Timeout => Error::Crm { status: 504, message: format!("{name}: no answer in time (timeout)") },
+        TransportError::Connection(message) => {
+            Error::Crm { status: 502, message: format!("{name}: could not reach the CRM ({message})") }
+        }
+        TransportError::TooLarge { limit } => {
+            Error::Crm { status: 200, message: format!("{name}: the answer is larger than {limit} bytes") }
+        }
+    }
+}
+
+/// Reads the record's SpotDraft fields: `read_request`, `send` (token renewal included), `parse_read`.
+pub async fn read_fields<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    names: &FieldNames,
+    record_id: &str,
+) -> Result<ContractFields> {
+    let request = read_request(endpoint, names, record_id)?;
+    let response = send(transport, endpoint, request).await?;
+    parse_read(endpoint, names, &response)
+}
+
+/// Writes the `Some` values of `patch`: `write_request`, `send`, `check_write`.
+pub async fn write_fields<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    names: &FieldNames,
+    record_id: &str,
+    patch: &CrmPatch,
+) -> Result<()> {
+    let request = write_request(endpoint, names, record_id, patch)?;
+    let response = send(transport, endpoint, request).await?;
+    check_write(endpoint, &response)
 }
 
 fn json_body(host: CrmHost, response: &HttpResponse) -> Result<Value> {
@@ -371,7 +460,39 @@ fn error_from_answer(host: CrmHost, response: &HttpResponse) -> Error {
             CrmHost::Pipedrive => pipedrive::error_text(body),
         })
         .unwrap_or_else(|| fallback_text(response));
-    crm_error(host, response.status, text)
+    match hint(host, response, &text) {
+        Some(hint) => crm_error(host, response.status, format!("{hint}; {} said: {text}", host.display_name())),
+        None => crm_error(host, response.status, text),
+    }
+}
+
+/// What an error answer means for the seller or the admin, in words, ahead of the CRM's own text.
+fn hint(host: CrmHost, response: &HttpResponse, text: &str) -> Option<String> {
+    let name = host.display_name();
+    let has = |code: &str| text.contains(code);
+    let wait = response
+        .header("retry-after")
+        .or_else(|| response.header("x-ratelimit-reset"))
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|seconds| format!(" in {seconds} s"))
+        .unwrap_or_else(|| " in a moment".into());
+    Some(match response.status {
+        401 if has("OAUTH_SCOPE_MISMATCH") => {
+            "the connection lacks a permission (OAuth scope) this needs; an admin must reconnect it with the right scopes".into()
+        }
+        401 => format!("the connection's token is invalid or has expired; an admin must reconnect {name}"),
+        403 if has("REQUEST_LIMIT_EXCEEDED") => {
+            "the account has used up its API request allowance; try again later".into()
+        }
+        403 => "the connection is not allowed to do this (missing permission or scope); an admin must grant it".into(),
+        404 => "the deal does not exist (deleted or merged), or the connection cannot see it".into(),
+        429 => format!("too many requests for now; try again{wait}"),
+        400 if has("INVALID_FIELD") || has("PROPERTY_DOESNT_EXIST") || has("INVALID_DATA") || has("No such column") => {
+            "a configured field is missing or has the wrong type; an admin must check the relay's crm.fields".into()
+        }
+        status if status >= 500 => "the CRM failed to answer; try again shortly".into(),
+        _ => return None,
+    })
 }
 
 /// A short, single-line excerpt of a body no vendor parser understood.

@@ -217,7 +217,7 @@ fn hubspot_write_answers() {
     let missing = json!({"status": "error", "message": "Object not found.  objectId are usually numeric.", "category": "OBJECT_NOT_FOUND"});
     let (status, message) = crm_error(parse_read(&hubspot(), &FieldNames::hubspot_defaults(), &answer(404, missing)));
     assert_eq!(status, 404);
-    assert_eq!(message, "HubSpot: Object not found.  objectId are usually numeric. [OBJECT_NOT_FOUND]");
+    assert_eq!(message, "HubSpot: the deal does not exist (deleted or merged), or the connection cannot see it; HubSpot said: Object not found.  objectId are usually numeric. [OBJECT_NOT_FOUND]");
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn hubspot_odd_answers_are_clear_errors() {
         HttpResponse { status: 502, headers: vec![], body: b"<html>\n<h1>502 Bad Gateway</h1></html>".to_vec() };
     let error = check_write(&hubspot(), &gateway).unwrap_err();
     assert!(error.is_transient());
-    assert_eq!(error.to_string(), "CRM request failed (HTTP 502): HubSpot: <html> <h1>502 Bad Gateway</h1></html>");
+    assert_eq!(error.to_string(), "CRM request failed (HTTP 502): HubSpot: the CRM failed to answer; try again shortly; HubSpot said: <html> <h1>502 Bad Gateway</h1></html>");
     let list = json!({"id": "1001", "properties": {"spotdraft_status": ["SIGN"]}});
     let (_, message) = crm_error(parse_read(&hubspot(), &FieldNames::hubspot_defaults(), &answer(200, list)));
     assert!(message.contains("spotdraft_status holds an array"), "{message}");
@@ -309,7 +309,7 @@ fn salesforce_write_request_and_answers() {
 
     let missing = json!([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]);
     let (status, message) = crm_error(parse_read(&salesforce(), &salesforce_names(), &answer(404, missing)));
-    assert_eq!((status, message.as_str()), (404, "Salesforce: The requested resource does not exist [NOT_FOUND]"));
+    assert_eq!((status, message.as_str()), (404, "Salesforce: the deal does not exist (deleted or merged), or the connection cannot see it; Salesforce said: The requested resource does not exist [NOT_FOUND]"));
 
     let busy = json!([{"message": "Unable to lock row", "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}]);
     assert!(check_write(&salesforce(), &answer(503, busy)).unwrap_err().is_transient());
@@ -323,7 +323,7 @@ fn zoho_read_request_and_answer() {
     assert_eq!(request.method, Method::Get);
     assert_eq!(
         request.url,
-        "https://www.zohoapis.eu/crm/v6/Deals/3000000032096?fields=SpotDraft_Contract_ID,SpotDraft_Status,\
+        "https://www.zohoapis.eu/crm/v8/Deals/3000000032096?fields=SpotDraft_Contract_ID,SpotDraft_Status,\
          SpotDraft_Status_At,SpotDraft_Link,SpotDraft_Executed_At"
     );
     assert_read_headers(&request, ("Authorization", "Zoho-oauthtoken 1000.abc123.def456"));
@@ -357,7 +357,7 @@ fn zoho_read_request_and_answer() {
 fn zoho_write_request() {
     let request = write_request(&zoho(), &zoho_names(), "3000000032096", &patch()).unwrap();
     assert_eq!(request.method, Method::Put);
-    assert_eq!(request.url, "https://www.zohoapis.eu/crm/v6/Deals/3000000032096");
+    assert_eq!(request.url, "https://www.zohoapis.eu/crm/v8/Deals/3000000032096");
     assert_write_headers(&request, ("Authorization", "Zoho-oauthtoken 1000.abc123.def456"));
     assert_eq!(
         body_json(&request),
@@ -390,11 +390,11 @@ fn zoho_write_answers_checked_per_record() {
     assert_eq!((status, message.as_str()), (200, "Zoho CRM: invalid data [INVALID_DATA] (field SpotDraft_Status_At)"));
     // The same per-record error with a 4xx status.
     let (status, message) = crm_error(check_write(&zoho(), &answer(400, per_record)));
-    assert_eq!((status, message.as_str()), (400, "Zoho CRM: invalid data [INVALID_DATA] (field SpotDraft_Status_At)"));
+    assert_eq!((status, message.as_str()), (400, "Zoho CRM: a configured field is missing or has the wrong type; an admin must check the relay's crm.fields; Zoho CRM said: invalid data [INVALID_DATA] (field SpotDraft_Status_At)"));
 
     let token = json!({"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token", "status": "error"});
     let (status, message) = crm_error(check_write(&zoho(), &answer(401, token)));
-    assert_eq!((status, message.as_str()), (401, "Zoho CRM: invalid oauth token [INVALID_TOKEN]"));
+    assert_eq!((status, message.as_str()), (401, "Zoho CRM: the connection's token is invalid or has expired; an admin must reconnect Zoho CRM; Zoho CRM said: invalid oauth token [INVALID_TOKEN]"));
 
     let (_, message) = crm_error(check_write(&zoho(), &answer(200, json!({"data": []}))));
     assert!(message.contains("no per-record status"), "{message}");
@@ -458,7 +458,7 @@ fn pipedrive_write_request_and_answers() {
     let refused = json!({"success": false, "error": "Deal not found", "error_info": "Please check developers.pipedrive.com for more information", "data": null, "additional_data": null});
     let (status, message) = crm_error(check_write(&pipedrive(), &answer(404, refused.clone())));
     assert_eq!(status, 404);
-    assert_eq!(message, "Pipedrive: Deal not found (Please check developers.pipedrive.com for more information)");
+    assert_eq!(message, "Pipedrive: the deal does not exist (deleted or merged), or the connection cannot see it; Pipedrive said: Deal not found (Please check developers.pipedrive.com for more information)");
     // success:false even under a 2xx status is a failure.
     let (status, _) = crm_error(check_write(&pipedrive(), &answer(200, refused)));
     assert_eq!(status, 200);
@@ -593,5 +593,457 @@ fn an_empty_patch_value_clears_the_field() {
     {
         let body = body_json(&write_request(&endpoint, &names, "1001", &clear).unwrap()).to_string();
         assert!(body.contains(&format!("\"{}\":null", names.executed_at)), "{body}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OAuth connections: tokens fetched, cached, renewed before expiry and on a 401, one refresh at a
+// time, secrets never shown; and the server-side deal readers for Salesforce and Zoho.
+
+mod oauth {
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use serde_json::{json, Value};
+    use spotdraft_crm::crm::{self, CrmAuth, CrmEndpoint, OAuthClient};
+    use spotdraft_crm::deal::Deal;
+    use spotdraft_crm::model::CrmHost;
+    use spotdraft_crm::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+
+    const SECRET: &str = "client-secret-do-not-print";
+    const REFRESH: &str = "1000.refresh-token-do-not-print";
+
+    /// Plays back answers in order; answers marked `slow` stay pending for one poll, so two callers
+    /// can overlap. Time is virtual.
+    #[derive(Default)]
+    struct Script {
+        answers: RefCell<VecDeque<(String, u16, Value, bool)>>,
+        sent: RefCell<Vec<HttpRequest>>,
+        clock: Cell<u64>,
+    }
+
+    impl Script {
+        fn new() -> Script {
+            let script = Script::default();
+            script.clock.set(1_790_000_000_000);
+            script
+        }
+        fn then(self, line: &str, status: u16, body: Value) -> Script {
+            self.answers.borrow_mut().push_back((line.into(), status, body, false));
+            self
+        }
+        fn then_slowly(self, line: &str, status: u16, body: Value) -> Script {
+            self.answers.borrow_mut().push_back((line.into(), status, body, true));
+            self
+        }
+        fn lines(&self) -> Vec<String> {
+            self.sent.borrow().iter().map(|r| format!("{} {}", r.method, r.url)).collect()
+        }
+        fn count(&self, needle: &str) -> usize {
+            self.lines().iter().filter(|l| l.contains(needle)).count()
+        }
+        fn advance(&self, ms: u64) {
+            self.clock.set(self.clock.get() + ms);
+        }
+    }
+
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    impl Transport for Script {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            let line = format!("{} {}", request.method, request.url);
+            self.sent.borrow_mut().push(request);
+            let (expected, status, body, slow) =
+                self.answers.borrow_mut().pop_front().unwrap_or_else(|| panic!("unexpected request {line}"));
+            assert!(line.contains(&expected), "expected {expected}, got {line}");
+            if slow {
+                YieldOnce(false).await;
+            }
+            let body = if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
+            Ok(HttpResponse { status, headers: vec![], body })
+        }
+        async fn sleep(&self, ms: u64) {
+            self.advance(ms);
+        }
+        fn now_ms(&self) -> u64 {
+            self.clock.get()
+        }
+    }
+
+    /// Polls two futures together until both are done (no executor crate needed).
+    fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+        let mut a = Box::pin(a);
+        let mut b = Box::pin(b);
+        let (mut out_a, mut out_b) = (None, None);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        while out_a.is_none() || out_b.is_none() {
+            if out_a.is_none() {
+                if let Poll::Ready(v) = a.as_mut().poll(&mut cx) {
+                    out_a = Some(v);
+                }
+            }
+            if out_b.is_none() {
+                if let Poll::Ready(v) = b.as_mut().poll(&mut cx) {
+                    out_b = Some(v);
+                }
+            }
+        }
+        (out_a.unwrap(), out_b.unwrap())
+    }
+
+    fn oauth_endpoint(host: CrmHost, base: &str, token_url: &str) -> CrmEndpoint {
+        CrmEndpoint {
+            host,
+            base_url: base.into(),
+            token: CrmAuth::oauth(OAuthClient {
+                client_id: "client-id-1".into(),
+                client_secret: SECRET.into(),
+                refresh_token: REFRESH.into(),
+                token_url: token_url.into(),
+            }),
+            timeout_ms: 5_000,
+        }
+    }
+
+    fn zoho() -> CrmEndpoint {
+        oauth_endpoint(CrmHost::Zoho, "https://www.zohoapis.eu", "https://accounts.zoho.eu/oauth/v2/token")
+    }
+
+    fn salesforce() -> CrmEndpoint {
+        oauth_endpoint(
+            CrmHost::Salesforce,
+            "https://acme.my.salesforce.com",
+            "https://login.salesforce.com/services/oauth2/token",
+        )
+    }
+
+    fn zoho_token(token: &str) -> Value {
+        json!({"access_token": token, "api_domain": "https://www.zohoapis.eu", "token_type": "Bearer", "expires_in": 3600})
+    }
+
+    fn zoho_fields() -> Value {
+        json!({"data": [{"id": "3000000032096", "SpotDraft_Status": "DRAFT"}]})
+    }
+
+    fn auth_of(request: &HttpRequest) -> String {
+        request.header("Authorization").unwrap_or_default().to_string()
+    }
+
+    fn read(script: &Script, endpoint: &CrmEndpoint) -> spotdraft_crm::Result<crm::ContractFields> {
+        pollster::block_on(crm::read_fields(script, endpoint, &super::zoho_names(), "3000000032096"))
+    }
+
+    #[test]
+    fn the_first_call_fetches_a_token_and_later_calls_reuse_it() {
+        let endpoint = zoho();
+        let script = Script::new()
+            .then("POST https://accounts.zoho.eu/oauth/v2/token", 200, zoho_token("1000.access-1"))
+            .then("GET https://www.zohoapis.eu/crm/v8/Deals/3000000032096", 200, zoho_fields())
+            .then("GET https://www.zohoapis.eu/crm/v8/Deals/3000000032096", 200, zoho_fields());
+        assert_eq!(read(&script, &endpoint).unwrap().status.as_deref(), Some("DRAFT"));
+        assert_eq!(read(&script, &endpoint).unwrap().status.as_deref(), Some("DRAFT"));
+        let sent = script.sent.borrow();
+        let token_request = &sent[0];
+        assert_eq!(token_request.header("Content-Type"), Some("application/x-www-form-urlencoded"));
+        let form = String::from_utf8(token_request.body.clone().unwrap()).unwrap();
+        assert_eq!(
+            form,
+            format!(
+                "grant_type=refresh_token&client_id=client-id-1&client_secret={SECRET}&refresh_token=1000.refresh-token-do-not-print"
+            )
+        );
+        assert!(!token_request.url.contains(SECRET), "secrets go in the body, not the URL");
+        assert_eq!(auth_of(&sent[1]), "Zoho-oauthtoken 1000.access-1");
+        assert_eq!(auth_of(&sent[2]), "Zoho-oauthtoken 1000.access-1");
+        assert_eq!(endpoint.token.refresh_count(), 1);
+        // A clone of the endpoint shares the cache.
+        let copy = endpoint.clone();
+        assert_eq!(copy.token.refresh_count(), 1);
+    }
+
+    #[test]
+    fn a_token_is_renewed_shortly_before_it_expires() {
+        let endpoint = zoho();
+        let script = Script::new()
+            .then("POST", 200, zoho_token("1000.access-1"))
+            .then("GET", 200, zoho_fields())
+            .then("GET", 200, zoho_fields())
+            .then("POST", 200, zoho_token("1000.access-2"))
+            .then("GET", 200, zoho_fields());
+        read(&script, &endpoint).unwrap();
+        script.advance(3_600_000 - crm::REFRESH_MARGIN_MS - 1);
+        read(&script, &endpoint).unwrap();
+        script.advance(2);
+        read(&script, &endpoint).unwrap();
+        let sent = script.sent.borrow();
+        assert_eq!(auth_of(&sent[2]), "Zoho-oauthtoken 1000.access-1", "still inside the margin");
+        assert_eq!(auth_of(&sent[4]), "Zoho-oauthtoken 1000.access-2");
+    }
+
+    #[test]
+    fn a_401_renews_the_token_and_retries_once() {
+        let endpoint = salesforce();
+        let expired = json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]);
+        let sf_token = |t: &str| {
+            json!({"access_token": t, "instance_url": "https://acme.my.salesforce.com", "id": "https://login.salesforce.com/id/00D/005",
+                   "token_type": "Bearer", "issued_at": "1790000000000", "signature": "c2ln"})
+        };
+        let record = json!({"attributes": {"type": "Opportunity"}, "SpotDraft_Status__c": "SIGN"});
+        let script = Script::new()
+            .then("POST https://login.salesforce.com/services/oauth2/token", 200, sf_token("00D!first"))
+            .then("GET", 200, record.clone())
+            .then("GET", 401, expired.clone())
+            .then("POST", 200, sf_token("00D!second"))
+            .then("GET", 200, record)
+            // A token refused right after it was issued: one renewal, one retry, then the error.
+            .then("GET", 401, expired.clone())
+            .then("POST", 200, sf_token("00D!third"))
+            .then("GET", 401, expired);
+        let names = super::salesforce_names();
+        let read = || pollster::block_on(crm::read_fields(&script, &endpoint, &names, "0065g00000AbCdEAAV"));
+        assert_eq!(read().unwrap().status.as_deref(), Some("SIGN"));
+        // No lifetime in Salesforce's answer: the token is used until refused, however long.
+        script.advance(10 * 3_600_000);
+        assert_eq!(read().unwrap().status.as_deref(), Some("SIGN"));
+        let error = read().unwrap_err();
+        assert!(matches!(error, spotdraft_crm::Error::Crm { status: 401, .. }), "{error}");
+        assert!(error.to_string().contains("reconnect Salesforce"), "{error}");
+        let sent = script.sent.borrow();
+        assert_eq!(auth_of(&sent[2]), "Bearer 00D!first");
+        assert_eq!(auth_of(&sent[4]), "Bearer 00D!second");
+        assert_eq!(sent.len(), 8);
+        assert_eq!(endpoint.token.refresh_count(), 3);
+    }
+
+    #[test]
+    fn a_static_token_is_not_renewed_on_a_401() {
+        let endpoint = super::hubspot();
+        let script = Script::new().then(
+            "GET",
+            401,
+            json!({"status": "error", "message": "The access token provided is invalid or has expired.", "category": "INVALID_AUTHENTICATION"}),
+        );
+        let error =
+            pollster::block_on(crm::read_fields(&script, &endpoint, &crm::FieldNames::hubspot_defaults(), "1001"))
+                .unwrap_err();
+        assert_eq!(script.lines().len(), 1);
+        assert!(error.to_string().contains("reconnect HubSpot"), "{error}");
+    }
+
+    #[test]
+    fn callers_share_one_refresh() {
+        let endpoint = zoho();
+        let script = Script::new()
+            .then_slowly("POST https://accounts.zoho.eu/oauth/v2/token", 200, zoho_token("1000.shared"))
+            .then("GET", 200, zoho_fields())
+            .then("GET", 200, zoho_fields());
+        let names = super::zoho_names();
+        let (a, b) = join(
+            crm::read_fields(&script, &endpoint, &names, "3000000032096"),
+            crm::read_fields(&script, &endpoint, &names, "3000000032096"),
+        );
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(script.count("oauth/v2/token"), 1, "{:?}", script.lines());
+        assert!(script.sent.borrow()[1..].iter().all(|r| auth_of(r) == "Zoho-oauthtoken 1000.shared"));
+    }
+
+    #[test]
+    fn waiters_share_a_failed_refresh_too() {
+        let endpoint = zoho();
+        // Zoho refuses a bad refresh token with HTTP 200 and an error member.
+        let script = Script::new().then_slowly("POST", 200, json!({"error": "invalid_code"}));
+        let names = super::zoho_names();
+        let (a, b) = join(
+            crm::read_fields(&script, &endpoint, &names, "3000000032096"),
+            crm::read_fields(&script, &endpoint, &names, "3000000032096"),
+        );
+        for error in [a.unwrap_err(), b.unwrap_err()] {
+            assert!(matches!(error, spotdraft_crm::Error::Crm { status: 401, .. }), "{error}");
+            assert!(error.to_string().contains("an admin must reconnect Zoho CRM"), "{error}");
+            assert!(error.to_string().contains("invalid_code"), "{error}");
+        }
+        assert_eq!(script.lines().len(), 1);
+    }
+
+    #[test]
+    fn pipedrive_refreshes_with_basic_client_auth_and_sends_a_bearer_token() {
+        let endpoint =
+            oauth_endpoint(CrmHost::Pipedrive, "https://acme.pipedrive.com", "https://oauth.pipedrive.com/oauth/token");
+        let script = Script::new()
+            .then(
+                "POST https://oauth.pipedrive.com/oauth/token",
+                200,
+                json!({"access_token": "v1u:pd-access", "token_type": "Bearer", "refresh_token": "pd-rotated", "scope": "deals:full",
+                       "expires_in": 3599, "api_domain": "https://acme.pipedrive.com"}),
+            )
+            .then("GET https://acme.pipedrive.com/api/v2/deals/42", 401, json!({"success": false, "error": "unauthorized access", "errorCode": 401}))
+            .then("POST", 200, json!({"access_token": "v1u:pd-access-2", "token_type": "Bearer", "refresh_token": "pd-rotated", "expires_in": 3599}))
+            .then("GET", 200, json!({"success": true, "data": {"id": 42, "custom_fields": {}}}));
+        pollster::block_on(crm::read_fields(&script, &endpoint, &super::pipedrive_names(), "42")).unwrap();
+        let sent = script.sent.borrow();
+        assert_eq!(auth_of(&sent[0]), "Basic Y2xpZW50LWlkLTE6Y2xpZW50LXNlY3JldC1kby1ub3QtcHJpbnQ=");
+        assert_eq!(
+            String::from_utf8(sent[0].body.clone().unwrap()).unwrap(),
+            format!("grant_type=refresh_token&refresh_token={}", "1000.refresh-token-do-not-print")
+        );
+        assert_eq!(auth_of(&sent[1]), "Bearer v1u:pd-access");
+        assert!(sent[1].header("x-api-token").is_none());
+        // The rotated refresh token is the one used next.
+        assert_eq!(
+            String::from_utf8(sent[2].body.clone().unwrap()).unwrap(),
+            "grant_type=refresh_token&refresh_token=pd-rotated"
+        );
+        assert_eq!(auth_of(&sent[3]), "Bearer v1u:pd-access-2");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output_or_errors() {
+        let endpoint = zoho();
+        let script = Script::new()
+            .then("POST", 200, zoho_token("1000.access-secret-value"))
+            .then("GET", 500, json!({"code": "INTERNAL_ERROR", "message": "internal error", "status": "error"}))
+            .then("GET", 401, json!({"code": "INVALID_TOKEN", "message": "invalid oauth token", "status": "error"}))
+            .then("POST", 400, json!({"error": "invalid_client", "error_description": "bad client"}));
+        let first = read(&script, &endpoint).unwrap_err();
+        let second = read(&script, &endpoint).unwrap_err();
+        let texts = [
+            format!("{endpoint:?}"),
+            format!("{:?}", endpoint.token),
+            first.to_string(),
+            format!("{first:?}"),
+            second.to_string(),
+            format!("{second:?}"),
+        ];
+        for text in &texts {
+            for secret in [SECRET, REFRESH, "1000.access-secret-value"] {
+                assert!(!text.contains(secret), "{secret} shown in {text}");
+            }
+        }
+        assert!(texts[0].contains("oauth: true"), "{}", texts[0]);
+        assert!(second.to_string().contains("reconnect"), "{second}");
+    }
+
+    #[test]
+    fn salesforce_deal_from_opportunity_account_and_primary_contact_role() {
+        let endpoint = salesforce();
+        let base = "https://acme.my.salesforce.com/services/data/v62.0";
+        let script = Script::new()
+            .then("POST", 200, json!({"access_token": "00D!tok", "instance_url": "https://acme.my.salesforce.com"}))
+            .then(&format!("GET {base}/sobjects/Opportunity/006A0000001AbCdIAK"), 200, json!({
+                "attributes": {"type": "Opportunity", "url": "/services/data/v62.0/sobjects/Opportunity/006A0000001AbCdIAK"},
+                "Id": "006A0000001AbCdIAK", "Name": "Acme Widgets — Platform subscription", "Amount": 48000.0,
+                "CurrencyIsoCode": "USD", "StageName": "Negotiation/Review", "CloseDate": "2026-12-15",
+                "AccountId": "001A0000001AbCdIAK", "OwnerId": "005A0000001AbCdIAK", "Seats__c": 25.0}))
+            .then(&format!("GET {base}/sobjects/Account/001A0000001AbCdIAK"), 200, json!({
+                "attributes": {"type": "Account"}, "Name": "  acme   widgets, inc. ", "BillingStreet": "350 Fifth Avenue",
+                "BillingCity": "New York", "BillingState": "NY", "BillingPostalCode": "10118", "BillingCountry": "United States"}))
+            .then(&format!("GET {base}/query?q=SELECT%20ContactId%2C%20IsPrimary%2C%20Role%20FROM%20OpportunityContactRole%20WHERE%20OpportunityId%20%3D%20%27006A0000001AbCdIAK%27"), 200, json!({
+                "totalSize": 2, "done": true, "records": [
+                    {"attributes": {"type": "OpportunityContactRole"}, "ContactId": "003A0000001ZzZzIAK", "IsPrimary": false, "Role": "Evaluator"},
+                    {"attributes": {"type": "OpportunityContactRole"}, "ContactId": "003A0000001AbCdIAK", "IsPrimary": true, "Role": "Decision Maker"}]}))
+            .then(&format!("GET {base}/sobjects/Contact/003A0000001AbCdIAK?fields=FirstName,LastName,Email"), 200, json!({
+                "attributes": {"type": "Contact"}, "FirstName": "Avery", "LastName": "Stone", "Email": "avery.stone@acme.example"}));
+        let value =
+            pollster::block_on(crm::read_deal(&script, &endpoint, "006A0000001AbCdIAK", &["Seats__c".into()])).unwrap();
+        let deal = Deal::from_json(&value).unwrap();
+        assert_eq!(deal.name, "Acme Widgets — Platform subscription");
+        assert_eq!(
+            (deal.amount, deal.currency.as_deref(), deal.stage.as_deref()),
+            (Some(48000.0), Some("USD"), Some("Negotiation/Review"))
+        );
+        assert_eq!(deal.close_date.as_deref(), Some("2026-12-15"));
+        let account = deal.account.unwrap();
+        assert_eq!(account.address.unwrap().country_iso_code.as_deref(), Some("US"));
+        assert_eq!(deal.primary_contact.unwrap().email.as_deref(), Some("avery.stone@acme.example"));
+        assert_eq!(deal.custom.get("Seats__c"), Some(&json!(25.0)));
+    }
+
+    #[test]
+    fn zoho_deal_from_v8_records_and_lookups() {
+        let endpoint = zoho();
+        let script = Script::new()
+            .then("POST", 200, zoho_token("1000.tok"))
+            .then("GET https://www.zohoapis.eu/crm/v8/Deals/3000000032096", 200, json!({"data": [{
+                "id": "3000000032096", "Deal_Name": "Globex Rahmenvertrag 2027", "Amount": 125000.5, "Currency": "EUR",
+                "Stage": "Negotiation/Review", "Closing_Date": "2027-01-31",
+                "Account_Name": {"name": "Globex GmbH", "id": "3000000031001"},
+                "Contact_Name": {"name": "Jürgen Müller", "id": "3000000030002"}}]}))
+            .then("GET https://www.zohoapis.eu/crm/v8/Accounts/3000000031001", 200, json!({"data": [{
+                "id": "3000000031001", "Account_Name": "Globex GmbH", "Billing_Street": "Friedrichstraße 68",
+                "Billing_City": "Berlin", "Billing_Code": "10117", "Billing_Country": "Germany"}]}))
+            .then("GET https://www.zohoapis.eu/crm/v8/Contacts/3000000030002?fields=First_Name,Last_Name,Email", 200, json!({"data": [{
+                "id": "3000000030002", "First_Name": "Jürgen", "Last_Name": "Müller", "Email": "j.mueller@globex.example"}]}));
+        let value = pollster::block_on(crm::read_deal(&script, &endpoint, "3000000032096", &[])).unwrap();
+        let deal = Deal::from_json(&value).unwrap();
+        assert_eq!((deal.amount, deal.currency.as_deref()), (Some(125000.5), Some("EUR")));
+        assert_eq!(deal.account.unwrap().address.unwrap().country_iso_code.as_deref(), Some("DE"));
+        assert_eq!(deal.primary_contact.unwrap().last_name.as_deref(), Some("Müller"));
+    }
+
+    #[test]
+    fn a_deleted_deal_reads_as_not_found_naming_the_crm() {
+        let endpoint = zoho();
+        let script = Script::new().then("POST", 200, zoho_token("1000.tok")).then("GET", 204, Value::Null);
+        let error = pollster::block_on(crm::read_deal(&script, &endpoint, "3000000099999", &[])).unwrap_err();
+        assert!(matches!(error, spotdraft_crm::Error::Crm { status: 404, .. }), "{error}");
+        assert!(error.to_string().contains("Zoho CRM: the deal does not exist"), "{error}");
+        let endpoint = salesforce();
+        let script = Script::new().then("POST", 200, json!({"access_token": "00D!tok"})).then(
+            "GET",
+            403,
+            json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        );
+        let error = pollster::block_on(crm::read_deal(&script, &endpoint, "006A0000001AbCdIAK", &[])).unwrap_err();
+        assert!(error.to_string().contains("Salesforce: the account has used up its API request allowance"), "{error}");
+    }
+
+    #[test]
+    fn who_may_see_a_deal() {
+        let endpoint =
+            oauth_endpoint(CrmHost::Pipedrive, "https://acme.pipedrive.com", "https://oauth.pipedrive.com/oauth/token");
+        let script = Script::new()
+            .then("POST", 200, json!({"access_token": "pd", "expires_in": 3600}))
+            .then(
+                "GET https://acme.pipedrive.com/v1/deals/7/permittedUsers",
+                200,
+                json!({"success": true, "data": [101, 102]}),
+            )
+            .then(
+                "GET https://acme.pipedrive.com/v1/deals/7/permittedUsers",
+                200,
+                json!({"success": true, "data": [101]}),
+            );
+        assert!(pollster::block_on(crm::user_can_see_deal(&script, &endpoint, "7", "102")).unwrap());
+        assert!(!pollster::block_on(crm::user_can_see_deal(&script, &endpoint, "7", "102")).unwrap());
+        let endpoint = salesforce();
+        let script = Script::new()
+            .then("POST", 200, json!({"access_token": "00D!tok"}))
+            .then("GET https://acme.my.salesforce.com/services/data/v62.0/query?q=SELECT%20RecordId%2C%20HasReadAccess%20FROM%20UserRecordAccess", 200,
+                  json!({"totalSize": 1, "done": true, "records": [{"attributes": {"type": "UserRecordAccess"}, "RecordId": "006A0000001AbCdIAK", "HasReadAccess": false}]}));
+        assert!(!pollster::block_on(crm::user_can_see_deal(
+            &script,
+            &endpoint,
+            "006A0000001AbCdIAK",
+            "005A0000002XyZwIAK"
+        ))
+        .unwrap());
+        assert!(pollster::block_on(crm::user_can_see_deal(&script, &zoho(), "1", "2")).is_err());
     }
 }

@@ -1,13 +1,16 @@
-//! Reading the canonical deal from the CRM on the server side, for hosts whose sidebar gets no
-//! record data (Pipedrive panels; HubSpot's full-sidebar modal). HubSpot CRM v3 and Pipedrive API v2;
-//! Salesforce and Zoho sidebars read the record in the browser (uiRecordApi, ZOHO.CRM.API).
+//! Reading the canonical deal from the CRM on the server side, so that what the relay creates is
+//! decided by the system of record, not by what a browser sent: HubSpot CRM v3, Salesforce REST
+//! (Opportunity, Account, OpportunityContactRole → Contact), Zoho CRM v8 (Deals, Accounts, Contacts)
+//! and Pipedrive API v2 (deals, organizations, persons). Every reader produces the same canonical
+//! `DealInput` JSON (`Deal::from_json`). Every request goes through `crm::send`, so OAuth access
+//! tokens are renewed on the way.
 
 use serde_json::{json, Map, Value};
 
-use super::{check_record_id, checked_base, crm_error, error_from_answer, json_body, request, CrmEndpoint};
+use super::{check_record_id, checked_base, crm_error, error_from_answer, json_body, request, send, CrmEndpoint};
 use crate::error::Result;
-use crate::model::CrmHost;
-use crate::transport::{HttpResponse, Method, Transport, TransportError};
+use crate::model::{is_valid_crm_id, CrmHost};
+use crate::transport::{HttpResponse, Method, Transport};
 use crate::url;
 
 const HUBSPOT_DEAL: [&str; 6] =
@@ -37,18 +40,17 @@ fn country_code(country: &str) -> Option<&'static str> {
 }
 
 async fn get<T: Transport>(transport: &T, endpoint: &CrmEndpoint, url: String) -> Result<Value> {
-    let response: HttpResponse =
-        transport.send(request(endpoint, Method::Get, url, None)).await.map_err(|error| match error {
-            TransportError::Timeout => crate::Error::Timeout { attempts: 1 },
-            TransportError::Connection(message) => {
-                crate::Error::Network { message: format!("CRM: {message}"), attempts: 1 }
-            }
-            TransportError::TooLarge { limit } => {
-                crm_error(endpoint.host, 200, format!("the answer is larger than {limit} bytes"))
-            }
-        })?;
+    let response: HttpResponse = send(transport, endpoint, request(endpoint, Method::Get, url, None)).await?;
     if !(200..300).contains(&response.status) {
         return Err(error_from_answer(endpoint.host, &response));
+    }
+    // Zoho answers a read of a record that is gone (or hidden) with 204 and no body.
+    if response.status == 204 && response.body.is_empty() {
+        return Err(crm_error(
+            endpoint.host,
+            404,
+            "the deal does not exist (deleted or merged), or the connection cannot see it (204, no record)".into(),
+        ));
     }
     json_body(endpoint.host, &response)
 }
@@ -73,15 +75,9 @@ pub async fn read_deal<T: Transport>(
     check_record_id(deal_id)?;
     match endpoint.host {
         CrmHost::Hubspot => hubspot(transport, endpoint, &base, deal_id, custom).await,
+        CrmHost::Salesforce => salesforce(transport, endpoint, &base, deal_id, custom).await,
+        CrmHost::Zoho => zoho(transport, endpoint, &base, deal_id, custom).await,
         CrmHost::Pipedrive => pipedrive(transport, endpoint, &base, deal_id).await,
-        host => Err(crate::Error::invalid_input(
-            "crm",
-            format!(
-                "{} sidebars read the record in the browser; the relay does not read {} deals",
-                host.display_name(),
-                host.display_name()
-            ),
-        )),
     }
 }
 
@@ -216,4 +212,178 @@ async fn pipedrive<T: Transport>(transport: &T, endpoint: &CrmEndpoint, base: &s
         "primaryContact": contact,
         "custom": data.get("custom_fields").filter(|v| v.is_object()).cloned().unwrap_or_else(|| json!({})),
     }))
+}
+
+/// Salesforce REST, API v62.0. The Opportunity and Account are read with all their fields (no
+/// `?fields=`), because `CurrencyIsoCode` exists only in multi-currency orgs and naming a field an org
+/// lacks fails the whole read with `INVALID_FIELD`; custom fields come from the same answer. The primary
+/// contact is the Opportunity's `OpportunityContactRole` with `IsPrimary` (else the first role).
+async fn salesforce<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    base: &str,
+    id: &str,
+    custom: &[String],
+) -> Result<Value> {
+    let data = format!("{base}/services/data/v62.0");
+    let deal = get(transport, endpoint, format!("{data}/sobjects/Opportunity/{id}")).await?;
+    let linked = |value: Option<&Value>| text(value).filter(|id| is_valid_crm_id(id));
+    let account = match linked(deal.get("AccountId")) {
+        Some(account_id) => {
+            let a = get(transport, endpoint, format!("{data}/sobjects/Account/{account_id}")).await?;
+            let country = text(a.get("BillingCountry"));
+            let code = text(a.get("BillingCountryCode"))
+                .or_else(|| country.as_deref().and_then(country_code).map(String::from));
+            json!({
+                "id": account_id,
+                "name": text(a.get("Name")).unwrap_or_else(|| format!("Account {account_id}")),
+                "address": {
+                    "lineOne": text(a.get("BillingStreet")), "city": text(a.get("BillingCity")),
+                    "state": text(a.get("BillingState")), "zipcode": text(a.get("BillingPostalCode")),
+                    "country": country, "countryIsoCode": code,
+                }
+            })
+        }
+        None => Value::Null,
+    };
+    // The id is checked (`check_record_id`: letters, digits, - and _), so it cannot break the quotes.
+    let soql = format!("SELECT ContactId, IsPrimary, Role FROM OpportunityContactRole WHERE OpportunityId = '{id}'");
+    let roles = get(transport, endpoint, format!("{data}/query?q={}", url::encode_component(&soql))).await?;
+    let records = roles.get("records").and_then(Value::as_array).cloned().unwrap_or_default();
+    let primary = records
+        .iter()
+        .find(|r| r.get("IsPrimary").and_then(Value::as_bool) == Some(true))
+        .or_else(|| records.first())
+        .and_then(|r| linked(r.get("ContactId")));
+    let contact = match primary {
+        Some(contact_id) => {
+            let c = get(
+                transport,
+                endpoint,
+                format!("{data}/sobjects/Contact/{contact_id}?fields=FirstName,LastName,Email"),
+            )
+            .await?;
+            json!({"id": contact_id, "firstName": text(c.get("FirstName")), "lastName": text(c.get("LastName")), "email": text(c.get("Email"))})
+        }
+        None => Value::Null,
+    };
+    Ok(json!({
+        "id": id,
+        "name": text(deal.get("Name")).unwrap_or_else(|| format!("Opportunity {id}")),
+        "amount": deal.get("Amount").filter(|v| v.is_number()).cloned(),
+        "currency": text(deal.get("CurrencyIsoCode")),
+        "stage": text(deal.get("StageName")),
+        "closeDate": text(deal.get("CloseDate")),
+        "account": account,
+        "primaryContact": contact,
+        "custom": custom_values(&deal, custom),
+    }))
+}
+
+/// Zoho CRM v8. Records come as `{"data": [record]}`; lookups (`Account_Name`, `Contact_Name`) are
+/// `{"name", "id"}` objects. The deal is read with all its fields (`Currency` exists only in
+/// multi-currency orgs).
+async fn zoho<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    base: &str,
+    id: &str,
+    custom: &[String],
+) -> Result<Value> {
+    let first = |answer: &Value| answer.pointer("/data/0").cloned().unwrap_or(Value::Null);
+    let deal = first(&get(transport, endpoint, format!("{base}/crm/v8/Deals/{id}")).await?);
+    if deal.is_null() {
+        return Err(crm_error(endpoint.host, 200, "the answer has no record in data[0]".into()));
+    }
+    let lookup = |key: &str| deal.get(key).and_then(|v| text(v.get("id"))).filter(|id| is_valid_crm_id(id));
+    let account = match lookup("Account_Name") {
+        Some(account_id) => {
+            let a = first(&get(transport, endpoint, format!("{base}/crm/v8/Accounts/{account_id}")).await?);
+            let country = text(a.get("Billing_Country"));
+            json!({
+                "id": account_id,
+                "name": text(a.get("Account_Name")).unwrap_or_else(|| format!("Account {account_id}")),
+                "address": {
+                    "lineOne": text(a.get("Billing_Street")), "city": text(a.get("Billing_City")),
+                    "state": text(a.get("Billing_State")), "zipcode": text(a.get("Billing_Code")),
+                    "country": country, "countryIsoCode": country.as_deref().and_then(country_code),
+                }
+            })
+        }
+        None => Value::Null,
+    };
+    let contact = match lookup("Contact_Name") {
+        Some(contact_id) => {
+            let c = first(
+                &get(
+                    transport,
+                    endpoint,
+                    format!("{base}/crm/v8/Contacts/{contact_id}?fields=First_Name,Last_Name,Email"),
+                )
+                .await?,
+            );
+            json!({"id": contact_id, "firstName": text(c.get("First_Name")), "lastName": text(c.get("Last_Name")), "email": text(c.get("Email"))})
+        }
+        None => Value::Null,
+    };
+    Ok(json!({
+        "id": id,
+        "name": text(deal.get("Deal_Name")).unwrap_or_else(|| format!("Deal {id}")),
+        "amount": deal.get("Amount").filter(|v| v.is_number()).cloned(),
+        "currency": text(deal.get("Currency")),
+        "stage": text(deal.get("Stage")),
+        "closeDate": text(deal.get("Closing_Date")),
+        "account": account,
+        "primaryContact": contact,
+        "custom": custom_values(&deal, custom),
+    }))
+}
+
+/// The named fields of a flat record that hold a value.
+fn custom_values(record: &Value, custom: &[String]) -> Value {
+    let values: Map<String, Value> = custom
+        .iter()
+        .filter_map(|name| record.get(name).filter(|v| !v.is_null()).map(|v| (name.clone(), v.clone())))
+        .collect();
+    Value::Object(values)
+}
+
+/// Whether the CRM says `user_id` may see the deal, asked with the connection's own credential:
+/// Pipedrive: `GET /v1/deals/{id}/permittedUsers` lists the ids of users who may see it; Salesforce:
+/// `UserRecordAccess.HasReadAccess` for that user and record (SOQL). HubSpot and Zoho have no such
+/// question over their APIs: an error says so and the caller decides.
+pub async fn user_can_see_deal<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    deal_id: &str,
+    user_id: &str,
+) -> Result<bool> {
+    let base = checked_base(endpoint)?;
+    check_record_id(deal_id)?;
+    if !is_valid_crm_id(user_id) {
+        return Err(crate::Error::invalid_input("userId", format!("\"{user_id}\" is not a CRM user id")));
+    }
+    match endpoint.host {
+        CrmHost::Pipedrive => {
+            let answer = get(transport, endpoint, format!("{base}/v1/deals/{deal_id}/permittedUsers")).await?;
+            let users = answer.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+            Ok(users.iter().any(|u| text(Some(u)).as_deref() == Some(user_id)))
+        }
+        CrmHost::Salesforce => {
+            let soql = format!(
+                "SELECT RecordId, HasReadAccess FROM UserRecordAccess WHERE UserId = '{user_id}' AND RecordId = '{deal_id}'"
+            );
+            let answer = get(
+                transport,
+                endpoint,
+                format!("{base}/services/data/v62.0/query?q={}", url::encode_component(&soql)),
+            )
+            .await?;
+            Ok(answer.pointer("/records/0/HasReadAccess").and_then(Value::as_bool) == Some(true))
+        }
+        host => Err(crate::Error::invalid_input(
+            "crm",
+            format!("{} has no API to ask whether another user may see a record", host.display_name()),
+        )),
+    }
 }

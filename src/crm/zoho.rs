@@ -1,9 +1,9 @@
-//! Zoho CRM REST API v6, Deals module.
+//! Zoho CRM REST API v8, Deals module.
 //!
-//! Shapes follow Zoho's API reference (<https://www.zoho.com/crm/developer/docs/api/v6/>):
-//! - read: "Get Records" for one record, `GET /crm/v6/Deals/{id}?fields=A,B`, answer `{"data": [{…}]}`;
+//! Shapes follow Zoho's API reference (<https://www.zoho.com/crm/developer/docs/api/v8/>):
+//! - read: "Get Records" for one record, `GET /crm/v8/Deals/{id}?fields=A,B`, answer `{"data": [{…}]}`;
 //! - write: "Update Records" (`update-records.html`, "to update a specific record"),
-//!   `PUT /crm/v6/Deals/{id}` with `{"data": [{…}]}`; only the fields sent change (workflow triggers
+//!   `PUT /crm/v8/Deals/{id}` with `{"data": [{…}]}`; only the fields sent change (workflow triggers
 //!   follow Zoho's defaults). The answer carries a status per record in `data[i]`:
 //!   `{"code": "SUCCESS", "status": "success", "details": {…}}`, or an error code such as
 //!   `INVALID_DATA` with `details.api_name`;
@@ -21,7 +21,7 @@ pub(super) fn auth_header(token: &str) -> (&'static str, String) {
 }
 
 pub(super) fn read_url(base: &str, id: &str, names: &str) -> String {
-    format!("{base}/crm/v6/Deals/{id}?fields={names}")
+    format!("{base}/crm/v8/Deals/{id}?fields={names}")
 }
 
 fn first_record(body: &Value) -> Option<&Value> {
@@ -33,7 +33,7 @@ pub(super) fn record_fields(body: &Value) -> Result<&Map<String, Value>, String>
 }
 
 pub(super) fn write(base: &str, id: &str, fields: Map<String, Value>) -> (Method, String, Value) {
-    (Method::Put, format!("{base}/crm/v6/Deals/{id}"), json!({ "data": [fields] }))
+    (Method::Put, format!("{base}/crm/v8/Deals/{id}"), json!({ "data": [fields] }))
 }
 
 /// Zoho answers 2xx for the request and reports each record's outcome separately.

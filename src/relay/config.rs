@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::config::{ApiTarget, Config};
-use crate::crm::{CrmEndpoint, FieldNames};
+use crate::crm::{CrmAuth, CrmEndpoint, FieldNames, OAuthClient, ZOHO_ACCOUNTS_DOMAINS};
 use crate::error::{Error, Problem, Result};
 use crate::json_input::{key_path, parse_document, Checker};
-use crate::model::Environment;
+use crate::model::{CrmHost, Environment};
 use crate::spotdraft::Credentials;
 use crate::url;
 use crate::webhook::WebhookKey;
@@ -237,10 +237,24 @@ fn read_crm(
     path: &str,
     plugin: Option<&Config>,
 ) -> (Option<CrmEndpoint>, Option<FieldNames>) {
-    check.no_unknown_keys(map, path, &["baseUrl", "token", "fields", "timeoutMs"]);
+    check.no_unknown_keys(map, path, &["baseUrl", "token", "oauth", "fields", "timeoutMs"]);
     let base_url =
         check.required_text(map, path, "baseUrl", 2048).and_then(|u| secure(check, &u, &key_path(path, "baseUrl")));
-    let token = check.required_text(map, path, "token", 4096);
+    let token = match (map.get("token"), map.get("oauth")) {
+        (Some(_), Some(_)) => {
+            check.problem(key_path(path, "oauth"), "give either token or oauth, not both");
+            None
+        }
+        (None, Some(oauth)) => plugin.and_then(|p| read_oauth(check, oauth, &key_path(path, "oauth"), p.crm.host)),
+        (Some(_), None) => check.required_text(map, path, "token", 4096).map(CrmAuth::from),
+        (None, None) => {
+            check.problem(
+                key_path(path, "token"),
+                "give a token (HubSpot private app, Pipedrive API token) or an oauth block (clientId, clientSecret, refreshToken)",
+            );
+            None
+        }
+    };
     let timeout_ms = map.get("timeoutMs").and_then(Value::as_u64).unwrap_or(10_000);
     let fields = match map.get("fields") {
         None | Some(Value::Null) => Some(FieldNames::hubspot_defaults()),
@@ -261,6 +275,60 @@ fn read_crm(
         _ => None,
     };
     (endpoint, fields)
+}
+
+/// `{"clientId", "clientSecret", "refreshToken", "tokenUrl"?, "accountsDomain"?}`: the token endpoint is
+/// `tokenUrl`, else (Zoho) `accountsDomain` + `/oauth/v2/token`, else the CRM's default.
+fn read_oauth(check: &mut Checker, value: &Value, path: &str, host: CrmHost) -> Option<CrmAuth> {
+    let map = check.object(value, path)?;
+    check.no_unknown_keys(map, path, &["clientId", "clientSecret", "refreshToken", "tokenUrl", "accountsDomain"]);
+    let client_id = check.required_text(map, path, "clientId", 500);
+    let client_secret = check.required_text(map, path, "clientSecret", 1000);
+    let refresh_token = check.required_text(map, path, "refreshToken", 4096);
+    let token_url = check.optional_text(map, path, "tokenUrl", 2048);
+    let accounts_domain = check.optional_text(map, path, "accountsDomain", 300);
+    let token_url = match (token_url, accounts_domain) {
+        (Some(_), Some(_)) => {
+            check.problem(key_path(path, "accountsDomain"), "give either tokenUrl or accountsDomain, not both");
+            None
+        }
+        (Some(url), None) => secure(check, &url, &key_path(path, "tokenUrl")),
+        (None, Some(domain)) => {
+            let domain = domain.trim_end_matches('/').to_string();
+            let loopback = url::parse(&domain).is_some_and(|u| u.is_loopback());
+            if host != CrmHost::Zoho {
+                check.problem(key_path(path, "accountsDomain"), "only Zoho CRM has accounts domains; give tokenUrl");
+                None
+            } else if ZOHO_ACCOUNTS_DOMAINS.contains(&domain.as_str()) || loopback {
+                Some(format!("{domain}/oauth/v2/token"))
+            } else {
+                check.problem(
+                    key_path(path, "accountsDomain"),
+                    format!(
+                        "must be your data centre's Zoho accounts domain, one of {}",
+                        ZOHO_ACCOUNTS_DOMAINS.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+        (None, None) => match OAuthClient::default_token_url(host) {
+            Some(url) => Some(url.to_string()),
+            None => {
+                check.problem(
+                    key_path(path, "accountsDomain"),
+                    "Zoho CRM needs the data centre's accounts domain, e.g. https://accounts.zoho.eu",
+                );
+                None
+            }
+        },
+    };
+    Some(CrmAuth::oauth(OAuthClient {
+        client_id: client_id?,
+        client_secret: client_secret?,
+        refresh_token: refresh_token?,
+        token_url: token_url?,
+    }))
 }
 
 fn read_host_secrets(check: &mut Checker, map: &Map<String, Value>, path: &str) -> BTreeMap<String, Vec<u8>> {
@@ -298,6 +366,9 @@ fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     add("spotdraft.clientSecret", sd.and_then(|s| s.get("clientSecret")));
     add("spotdraft.hmacKey", sd.and_then(|s| s.get("hmacKey")));
     add("crm.token", env.get("crm").and_then(|c| c.get("token")));
+    let oauth = env.get("crm").and_then(|c| c.get("oauth"));
+    add("crm.oauth.clientSecret", oauth.and_then(|o| o.get("clientSecret")));
+    add("crm.oauth.refreshToken", oauth.and_then(|o| o.get("refreshToken")));
     add("webhookUrl", env.get("webhookUrl"));
     add("hubspotClientSecret", env.get("hubspotClientSecret"));
     if let Some(Value::Object(secrets)) = env.get("hostSecrets") {
@@ -340,6 +411,58 @@ mod tests {
                 "creationStages": ["contractsent"], "templates": [{"templateId": 1, "label": "NDA", "contractTypeId": 2, "fields": []}]},
             "spotdraft": spotdraft,
             "crm": {"baseUrl": "https://api.hubapi.com", "token": "t"}}}})
+    }
+
+    fn with_crm(host: &str, crm: Value) -> Value {
+        let mut doc = document(json!({}));
+        doc["environments"]["uat"]["plugin"]["crm"]["host"] = json!(host);
+        doc["environments"]["uat"]["crm"] = crm;
+        doc
+    }
+
+    #[test]
+    fn crm_connections_take_a_token_or_an_oauth_client() {
+        let oauth = json!({"clientId": "id", "clientSecret": "secret", "refreshToken": "refresh"});
+        let config = RelayConfig::from_json(&with_crm(
+            "salesforce",
+            json!({"baseUrl": "https://acme.my.salesforce.com", "oauth": oauth}),
+        ))
+        .unwrap();
+        let crm = &config.environment(Environment::Uat).unwrap().crm;
+        assert!(crm.token.is_oauth());
+        assert!(!format!("{crm:?}").contains("secret"));
+        let zoho = RelayConfig::from_json(&with_crm(
+            "zoho",
+            json!({"baseUrl": "https://www.zohoapis.eu", "oauth": {"clientId": "id", "clientSecret": "s", "refreshToken": "r", "accountsDomain": "https://accounts.zoho.eu"}}),
+        ));
+        assert!(zoho.is_ok());
+        let problems = |doc: Value| -> Vec<String> {
+            match RelayConfig::from_json(&doc) {
+                Ok(_) => Vec::new(),
+                Err(error) => error.problems().iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+            }
+        };
+        let zoho_without_domain =
+            problems(with_crm("zoho", json!({"baseUrl": "https://www.zohoapis.eu", "oauth": oauth})));
+        assert!(
+            zoho_without_domain[0].starts_with("environments.uat.crm.oauth.accountsDomain"),
+            "{zoho_without_domain:?}"
+        );
+        let foreign = problems(with_crm(
+            "zoho",
+            json!({"baseUrl": "https://www.zohoapis.eu", "oauth": {"clientId": "id", "clientSecret": "s", "refreshToken": "r", "accountsDomain": "https://accounts.example.com"}}),
+        ));
+        assert_eq!(foreign.len(), 1, "{foreign:?}");
+        let both =
+            problems(with_crm("hubspot", json!({"baseUrl": "https://api.hubapi.com", "token": "t", "oauth": oauth})));
+        assert_eq!(both, ["environments.uat.crm.oauth: give either token or oauth, not both"]);
+        let neither = problems(with_crm("hubspot", json!({"baseUrl": "https://api.hubapi.com"})));
+        assert!(neither[0].starts_with("environments.uat.crm.token"), "{neither:?}");
+        let missing = problems(with_crm(
+            "pipedrive",
+            json!({"baseUrl": "https://acme.pipedrive.com", "oauth": {"clientId": "id"}}),
+        ));
+        assert_eq!(missing.len(), 2, "{missing:?}");
     }
 
     #[test]
