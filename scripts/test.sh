@@ -1,56 +1,270 @@
 #!/usr/bin/env bash
-# Runs every test: the built package in Node, the relay against the sandbox, the TypeScript
-# declarations, the WebAssembly build in headless Chromium against a loopback server, then the
-# native suites (core and sandbox).
-# Installs anything missing first (scripts/bootstrap.sh, via the build).
-set -euo pipefail
+# The test command: every section runs, even after one fails, then a summary.
+#
+#   bash scripts/test.sh                      # everything (what CI runs)
+#   bash scripts/test.sh relay e2e            # only these sections (plus the build, for those that need it)
+#   bash scripts/test.sh --list               # the sections
+#   VERBOSE=1 bash scripts/test.sh …          # stream every section's output as well
+#
+# Each section's full output goes to results/test/<section>.log; a failing section prints the last
+# 60 lines of its log. The summary gives every section's pass/fail counts and time, and its last line
+# is "N passed, N failed"; the exit status is non-zero when anything failed. A section that fails
+# before reporting counts (a compile error, a crash, a timeout) counts as one failure, never as green.
+# scripts/bootstrap.sh (installs of anything missing) runs first, logged to results/test/bootstrap.log.
+#
+# Deterministic: nothing here explores. The committed fuzz corpus and crash reproducers are replayed by
+# tests/fuzz_corpus.rs in the native section; coverage-guided fuzzing is `bash scripts/fuzz.sh`.
+# TEST_SECTION_TIMEOUT (seconds, default 1200) stops a section that hangs, so it cannot hide the rest.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-section() { printf '\n== %s ==\n' "$*"; }
+# id | needs the build (pkg/, target/debug/sandbox) | title
+SECTIONS=(
+  "bootstrap|0|installs of anything missing (scripts/bootstrap.sh)"
+  "build|0|npm package in pkg/ (scripts/build.sh) and the sandbox binary"
+  "fmt|0|formatting (cargo fmt --all --check)"
+  "clippy|0|lints (cargo clippy -D warnings: workspace, all targets; the wasm32 library)"
+  "package|1|the built package in Node (tests/js/)"
+  "relay|1|the relay against the sandbox (tests/relay/)"
+  "soak|1|soak, short version (tests/soak/; bash scripts/soak.sh runs the long one)"
+  "e2e|1|sidebar end to end in headless Chromium (tests/e2e/)"
+  "hosts|1|CRM host adapters (scripts/test-hosts.sh: node:test, sfdx-lwc-jest)"
+  "typescript|1|TypeScript declarations (tsc --strict -p tests/ts)"
+  "wasm|0|WebAssembly in headless Chromium (wasm-bindgen-test: web, web_sidebar)"
+  "budgets|1|budgets: requests per job, memory growth, payload (tests/budgets/)"
+  "repository|0|the repository itself (tests/repo/)"
+  "native|0|native: core, sandbox, fuzz corpus replay (cargo test)"
+)
 
-section "build"
-bash scripts/build.sh
+field() { # field <section line> <1|2|3>
+  echo "$1" | cut -d'|' -f"$2"
+}
+section_line() { # section_line <id>: the SECTIONS entry, or nothing
+  local s
+  for s in "${SECTIONS[@]}"; do
+    if [ "$(field "$s" 1)" = "$1" ]; then echo "$s"; return 0; fi
+  done
+  return 1
+}
 
-section "package in Node (node --test)"
-node --test tests/js/
+# ---- section bodies (run in a child: bash scripts/test.sh --run-one <id>) ----
 
-section "relay against the sandbox (node --test)"
-cargo build --quiet -p spotdraft-sandbox
-node --test tests/relay/
+node_tests() { node --test --test-reporter=spec "$@"; }
 
-section "soak, short version (bash scripts/soak.sh runs the long one)"
-node --test tests/soak/
+run_bootstrap() { bash scripts/bootstrap.sh; }
+run_build() {
+  bash scripts/build.sh
+  echo "[build] the sandbox binary (target/debug/sandbox)"
+  cargo build -p spotdraft-sandbox
+}
+run_fmt() { cargo fmt --all --check -- --color=never; }
+run_clippy() {
+  local status=0
+  cargo clippy --workspace --all-targets -- -D warnings || status=1
+  # src/wasm/ is compiled only for wasm32: lint the library there too, both builds (full, sidebar).
+  cargo clippy -p spotdraft-crm --target wasm32-unknown-unknown --lib -- -D warnings || status=1
+  cargo clippy -p spotdraft-crm --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings || status=1
+  return "$status"
+}
+run_package() { node_tests tests/js/; }
+run_relay() { node_tests tests/relay/; }
+run_soak() { node_tests tests/soak/; }
+run_e2e() { node_tests tests/e2e/; }
+run_hosts() { bash scripts/test-hosts.sh; }
+run_typescript() {
+  node_modules/.bin/tsc -p tests/ts
+  echo "declarations type-check"
+}
+run_wasm() {
+  local port status=0
+  port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  node tests/support/loopback-server.mjs "$port" &
+  server_pid=$! # global: the EXIT trap runs after this function has returned
+  trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  export SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180
+  cargo test --no-fail-fast --target wasm32-unknown-unknown --test web || status=1
+  # The sidebar's own build (the one the page downloads), with its browser-side JSON and number parsing.
+  cargo test --no-fail-fast --target wasm32-unknown-unknown --no-default-features --target-dir target/sidebar \
+    --test web_sidebar || status=1
+  return "$status"
+}
+run_budgets() { node_tests tests/budgets/; }
+run_repository() { node_tests tests/repo/; }
+run_native() { cargo test --workspace --lib --bins --tests --no-fail-fast; }
 
-section "sidebar end to end in headless Chromium (demo stack, playwright-core)"
-node --test tests/e2e/
+# A reason to skip a section, or nothing.
+skip_reason() {
+  case "$1" in
+    repository) [ -d tests/repo ] || echo "tests/repo/ does not exist" ;;
+  esac
+}
 
-section "CRM host adapters (node:test, sfdx-lwc-jest, HubSpot's test renderer)"
-bash scripts/test-hosts.sh
+# ---- counts: "passed failed" from a section's log ----
 
-section "TypeScript declarations (tsc --strict)"
-node_modules/.bin/tsc -p tests/ts
-echo "declarations type-check"
+last_number() { # last_number <log> <sed pattern with one number group>
+  sed -nE "s/$2/\1/p" "$1" | tail -n 1
+}
+counts() { # counts <id> <log> <exit status>
+  local id=$1 log=$2 rc=$3 p f c
+  case "$id" in
+    package | relay | soak | e2e | budgets | repository)
+      p=$(last_number "$log" '^ℹ pass ([0-9]+)$')
+      f=$(last_number "$log" '^ℹ fail ([0-9]+)$')
+      c=$(last_number "$log" '^ℹ cancelled ([0-9]+)$')
+      f=$((${f:-0} + ${c:-0}))
+      ;;
+    wasm | native) # cargo test and wasm-bindgen-test-runner: one line per test binary
+      read -r p f < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' "$log" |
+        awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+      ;;
+    hosts)
+      p=$(last_number "$log" '^hosts: ([0-9]+) passed, [0-9]+ failed$')
+      f=$(last_number "$log" '^hosts: [0-9]+ passed, ([0-9]+) failed$')
+      ;;
+    *) # one check: the command's exit status
+      if [ "$rc" -eq 0 ]; then p=1 f=0; else p=0 f=1; fi
+      ;;
+  esac
+  echo "${p:-0} ${f:-0}"
+}
 
-section "WebAssembly in headless Chromium (wasm-bindgen-test)"
-port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-node tests/support/loopback-server.mjs "$port" &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
+# ---- the child: one section's body ----
+
+if [ "${1:-}" = "--run-one" ]; then
+  set -euo pipefail
+  "run_$2"
+  exit
+fi
+
+# ---- arguments ----
+
+usage() {
+  echo "usage: bash scripts/test.sh [--list] [section…]   (VERBOSE=1 streams all output)" >&2
+  exit 2
+}
+selected=()
+for arg in "$@"; do
+  case "$arg" in
+    --list)
+      for s in "${SECTIONS[@]}"; do printf '%-11s %s\n' "$(field "$s" 1)" "$(field "$s" 3)"; done
+      exit 0
+      ;;
+    -h | --help) usage ;;
+    -*) usage ;;
+    *)
+      if ! section_line "$arg" >/dev/null; then
+        echo "test.sh: no section '$arg' (bash scripts/test.sh --list)" >&2
+        exit 2
+      fi
+      selected+=("$arg")
+      ;;
+  esac
 done
-export SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180
-cargo test --target wasm32-unknown-unknown --test web
-# The sidebar's own build (the one the page downloads), with its browser-side JSON and number parsing.
-cargo test --target wasm32-unknown-unknown --no-default-features --target-dir target/sidebar --test web_sidebar
-kill "$server_pid" 2>/dev/null || true
 
-section "budgets (requests per job, reconcile scaling, memory growth)"
-node --test tests/budgets/
+# Bootstrap always; the build when a chosen section needs it; then the chosen ones, in order.
+plan=()
+if [ ${#selected[@]} -eq 0 ]; then
+  for s in "${SECTIONS[@]}"; do plan+=("$(field "$s" 1)"); done
+else
+  need_build=0
+  for id in "${selected[@]}"; do
+    [ "$(field "$(section_line "$id")" 2)" = 1 ] && need_build=1
+  done
+  for s in "${SECTIONS[@]}"; do
+    id=$(field "$s" 1)
+    chosen=0
+    for want in "${selected[@]}"; do [ "$want" = "$id" ] && chosen=1; done
+    if [ "$id" = bootstrap ] || [ $chosen = 1 ] || { [ "$id" = build ] && [ $need_build = 1 ]; }; then
+      plan+=("$id")
+    fi
+  done
+fi
 
-section "fuzzing, smoke (5 s per target; bash scripts/fuzz.sh [seconds] runs longer)"
-bash scripts/fuzz.sh --smoke
+# ---- running ----
 
-section "native: core and sandbox (cargo test)"
-cargo test --workspace --lib --bins --tests
+logs=results/test
+mkdir -p "$logs"
+limit=${TEST_SECTION_TIMEOUT:-1200}
+verbose=${VERBOSE:-0}
+child=""
+trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; fi; echo; echo "test.sh: interrupted" >&2; exit 130' INT TERM
+
+rows=()
+total_pass=0
+total_fail=0
+started_all=$(date +%s)
+index=0
+for id in "${plan[@]}"; do
+  index=$((index + 1))
+  title=$(field "$(section_line "$id")" 3)
+  log="$logs/$id.log"
+  printf '[%2d/%d] %-10s %s\n' "$index" "${#plan[@]}" "$id" "$title"
+
+  reason=$(skip_reason "$id")
+  if [ -n "$reason" ]; then
+    echo "skipped: $reason" >"$log"
+    echo "        skipped: $reason"
+    rows+=("$id|skipped|0|0|0|$reason")
+    continue
+  fi
+
+  started=$(date +%s)
+  # timeout puts the section in its own process group and, when time is up, signals all of it.
+  if [ "$verbose" = 1 ]; then
+    timeout -k 10 "$limit" bash "$0" --run-one "$id" </dev/null > >(tee "$log") 2>&1 &
+  else
+    timeout -k 10 "$limit" bash "$0" --run-one "$id" </dev/null >"$log" 2>&1 &
+  fi
+  child=$!
+  wait "$child"
+  rc=$?
+  child=""
+  [ "$verbose" = 1 ] && wait 2>/dev/null # let tee finish writing
+  seconds=$(($(date +%s) - started))
+
+  read -r passed failed < <(counts "$id" "$log" "$rc")
+  note=""
+  if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] && [ "$seconds" -ge "$limit" ]; }; then
+    note="timed out after $limit s"
+    echo "test.sh: $id timed out after $limit s (TEST_SECTION_TIMEOUT)" >>"$log"
+  fi
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1 # failed without counting a failure (compile error, crash, timeout)
+    [ -n "$note" ] || note="exit status $rc with no failure counted"
+  elif [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1 # ran nothing that counted: never green
+    note="no test counts in the output"
+  fi
+  total_pass=$((total_pass + passed))
+  total_fail=$((total_fail + failed))
+
+  if [ "$failed" -eq 0 ]; then
+    printf '        ok: %d passed (%d s)\n' "$passed" "$seconds"
+    rows+=("$id|ok|$passed|$failed|$seconds|")
+  else
+    printf '        FAILED: %d passed, %d failed (%d s)%s\n' "$passed" "$failed" "$seconds" "${note:+; $note}"
+    if [ "$verbose" != 1 ]; then
+      echo "        ---- last 60 lines of $log ----"
+      tail -n 60 "$log" | sed 's/^/        | /'
+      echo "        ---- end of $log ----"
+    fi
+    rows+=("$id|FAILED|$passed|$failed|$seconds|${note:+$note; }log: $log")
+  fi
+done
+
+elapsed=$(($(date +%s) - started_all))
+{
+  echo
+  echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; logs in $logs/) =="
+  printf '%-11s %-8s %7s %7s %7s  %s\n' section result passed failed time ""
+  for row in "${rows[@]}"; do
+    IFS='|' read -r id result passed failed seconds extra <<<"$row"
+    printf '%-11s %-8s %7s %7s %6ss  %s\n' "$id" "$result" "$passed" "$failed" "$seconds" "$extra"
+  done
+  echo "$total_pass passed, $total_fail failed"
+} | tee "$logs/summary.txt"
+[ "$total_fail" -eq 0 ]
