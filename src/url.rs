@@ -91,7 +91,7 @@ pub fn parse_origin_of(text: &str) -> Option<String> {
 pub fn allowed_document_url(text: &str, allowed: &[String]) -> Option<String> {
     let url = parse(text).filter(is_secure_or_loopback)?;
     let origin = url.origin();
-    allowed.iter().any(|a| *a == origin).then(|| origin + &url.rest)
+    allowed.contains(&origin).then(|| origin + &url.rest)
 }
 
 /// Percent-encodes everything except RFC 3986 unreserved characters (for query keys and values).

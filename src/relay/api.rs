@@ -4,17 +4,19 @@
 //! `GET  /api/{env}/deals/{deal}`                            the deal, read from the CRM (hosts without record data)
 //! `POST /api/{env}/deals/{deal}/session`                    HubSpot card → a session token for the full sidebar
 //! `GET  /api/{env}/deals/{deal}/contracts`                  the deal's contracts, newest first
-//! `POST /api/{env}/deals/{deal}/preview`                    {deal, templateId} → what create would send
-//! `POST /api/{env}/deals/{deal}/contracts`                  {deal, templateId} → the deal's contract (never two)
+//! `POST /api/{env}/deals/{deal}/preview`                    {templateId} → what create would send
+//! `POST /api/{env}/deals/{deal}/contracts`                  {templateId} → the deal's contract (never two)
 //! `GET  /api/{env}/deals/{deal}/contracts/{id}/status`      current status
 //! `POST /api/{env}/deals/{deal}/contracts/{id}/download-link`  a fresh signed URL
 //! `POST /api/{env}/deals/{deal}/contracts/{id}/send`        send to the counterparty for review
 //!
-//! Nothing else is proxied. Contract routes check the contract belongs to the deal first.
+//! Nothing else is proxied. Contract routes check the contract belongs to the deal first. Preview
+//! and create read the deal from the CRM, the system of record: whatever deal a browser sends is
+//! ignored, so the stage gate and every mapped value come from the CRM.
 
 use serde_json::{json, Value};
 
-use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse, METADATA_TTL_MS};
+use super::{EnvironmentRuntime, Proof, Relay, RelayRequest, RelayResponse, Verified, METADATA_TTL_MS};
 use crate::auth::Caller;
 use crate::deal::Deal;
 use crate::error::{Error, Result};
@@ -29,23 +31,26 @@ use crate::transport::Transport;
 pub(super) async fn route<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
-    caller: &Caller,
+    verified: &Verified,
     method: &str,
     rest: &[&str],
     request: &RelayRequest,
     mut log: Value,
 ) -> RelayResponse {
     if let Value::Object(map) = &mut log {
+        let caller = &verified.caller;
         map.insert("caller".into(), json!({"host": caller.host, "tenant": caller.tenant, "record": caller.record}));
     }
     let outcome: Result<(u16, Value)> = match (method, rest) {
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
-        ("GET", ["deals", deal]) => read_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),
-        ("POST", ["deals", deal, "session"]) => hubspot_session(relay, env, caller, deal).map(|session| (200, session)),
+        ("GET", ["deals", deal]) => crm_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),
+        ("POST", ["deals", deal, "session"]) => {
+            hubspot_session(relay, env, &verified.caller, verified.proof, deal).map(|session| (200, session))
+        }
         ("GET", ["deals", deal, "contracts"]) => {
             contracts_with_record_times(relay, env, deal).await.map(|list| (200, json!(list)))
         }
-        ("POST", ["deals", deal, "preview"]) => preview(env, deal, request).await.map(|p| (200, p)),
+        ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => create(relay, env, deal, request).await,
         ("GET", ["deals", deal, "contracts", id, "status"]) => {
             owned(env, deal, id).await.map(|contract| (200, json!(status_of(relay, &contract))))
@@ -140,9 +145,10 @@ async fn contracts_with_record_times<T: Transport>(
     Ok(list)
 }
 
-/// The canonical deal read from the CRM, for sidebars whose host gives no record data (Pipedrive
-/// panels, HubSpot's modal). Only the properties the mappings use are read.
-async fn read_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Deal> {
+/// The canonical deal read from the CRM: what preview and create map and gate on, and what sidebars
+/// whose host gives no record data (Pipedrive panels, HubSpot's modal) show. Only the properties the
+/// mappings use are read.
+async fn crm_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Deal> {
     record_key(env, deal_id)?;
     let custom: Vec<String> = env
         .config
@@ -162,14 +168,19 @@ async fn read_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, 
 /// HubSpot's app card runs in HubSpot's worker and opens the full sidebar in an iframe modal, which
 /// has no way to receive a session from the card except its URL. The card (verified by its request
 /// signature) asks here for a short-lived token bound to its deal and puts it in the URL fragment.
+/// Only HubSpot's signature can start a session: a token, this relay's own included, cannot mint the
+/// next one, so a session never outlives the host proof it came from.
 fn hubspot_session<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     caller: &Caller,
+    proof: Proof,
     deal_id: &str,
 ) -> Result<Value> {
-    if caller.host != "hubspot" {
-        return Err(Error::Unauthorized { reason: "sessions are minted only for HubSpot app cards".into() });
+    if caller.host != "hubspot" || proof != Proof::HubspotSignature {
+        return Err(Error::Unauthorized {
+            reason: "a session is started only by a request HubSpot signed (the app card), never by a token".into(),
+        });
     }
     let secret = env
         .config
@@ -218,20 +229,15 @@ fn now_iso<T: Transport>(relay: &Relay<T>) -> String {
         .unwrap_or_default()
 }
 
-/// `{deal, templateId}`, with the deal bound to the path's record.
-fn deal_and_template(deal_id: &str, request: &RelayRequest) -> Result<(Deal, u64)> {
+/// `{templateId}`. A `deal` a browser sends along (older sidebars did) is ignored: the deal comes
+/// from the CRM.
+fn template_of(request: &RelayRequest) -> Result<u64> {
     let body: Value = serde_json::from_slice(&request.body)
         .map_err(|e| Error::invalid_input("body", format!("is not JSON ({e})")))?;
-    let template_id = body
-        .get("templateId")
+    body.get("templateId")
         .and_then(Value::as_u64)
         .filter(|id| *id > 0)
-        .ok_or_else(|| Error::invalid_input("templateId", "a positive template id is required"))?;
-    let deal = Deal::from_json(body.get("deal").unwrap_or(&Value::Null))?;
-    if deal.id != deal_id {
-        return Err(Error::invalid_input("deal.id", "must be the deal in the path"));
-    }
-    Ok((deal, template_id))
+        .ok_or_else(|| Error::invalid_input("templateId", "a positive template id is required"))
 }
 
 async fn metadata<T: Transport>(env: &EnvironmentRuntime<T>, template_id: u64, now: u64) -> Result<TemplateMetadata> {
@@ -245,9 +251,15 @@ async fn metadata<T: Transport>(env: &EnvironmentRuntime<T>, template_id: u64, n
     Ok(metadata)
 }
 
-async fn preview<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str, request: &RelayRequest) -> Result<Value> {
-    let (deal, template_id) = deal_and_template(deal_id, request)?;
+async fn preview<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    request: &RelayRequest,
+) -> Result<Value> {
+    let template_id = template_of(request)?;
     let template = env.config.plugin.template(template_id)?;
+    let deal = crm_deal(relay, env, deal_id).await?;
     let metadata = metadata(env, template_id, env.client.transport().now_ms()).await?;
     let preview = mapping::preview(&env.config.plugin, template, &deal, &metadata);
     Ok(json!(preview))
@@ -262,11 +274,13 @@ async fn create<T: Transport>(
     deal_id: &str,
     request: &RelayRequest,
 ) -> Result<(u16, Value)> {
-    let (deal, template_id) = deal_and_template(deal_id, request)?;
+    let template_id = template_of(request)?;
     let key = record_key(env, deal_id)?;
-    let _guard = relay.locks.lock(&format!("create:{key}")).await;
     let plugin = &env.config.plugin;
     plugin.template(template_id)?;
+    let _guard = relay.locks.lock(&format!("create:{key}")).await;
+    // Read under the lock, so a create waiting behind another sees the deal as it is now.
+    let deal = crm_deal(relay, env, deal_id).await?;
     if !plugin.stage_allows_creation(deal.stage.as_deref()) {
         return Err(plugin.stage_not_allowed(deal.stage.as_deref()));
     }

@@ -197,7 +197,7 @@ impl<T: Transport> Relay<T> {
                     RelayResponse::error(&error, log)
                 } else {
                     match self.authenticate(env, &request, rest) {
-                        Ok(caller) => api::route(self, env, &caller, method, rest, &request, log).await,
+                        Ok(verified) => api::route(self, env, &verified, method, rest, &request, log).await,
                         Err(error) => RelayResponse::error(&error, log),
                     }
                 };
@@ -208,20 +208,21 @@ impl<T: Transport> Relay<T> {
         }
     }
 
-    /// Who is calling. A bearer token (demo, Pipedrive, Salesforce, Zoho hosts) or HubSpot's
-    /// request signature; either way the caller is bound to one tenant and (for record routes) one record.
+    /// Who is calling, and how that is known. A bearer token (demo, Pipedrive, Salesforce, Zoho
+    /// hosts, or a session this relay minted) or HubSpot's request signature; either way the caller is
+    /// bound to one tenant and (for record routes) one record.
     fn authenticate(
         &self,
         env: &EnvironmentRuntime<T>,
         request: &RelayRequest,
         rest: &[&str],
-    ) -> crate::Result<Caller> {
+    ) -> crate::Result<Verified> {
         let now_ms = self.now_ms();
         let path_record = match rest {
             ["deals", deal, ..] => Some((*deal).to_string()),
             _ => None,
         };
-        let mut caller = if let Some(signature) = request.header("x-hubspot-signature-v3") {
+        let (mut caller, proof) = if let Some(signature) = request.header("x-hubspot-signature-v3") {
             let secret = env
                 .config
                 .hubspot_client_secret
@@ -238,20 +239,21 @@ impl<T: Transport> Relay<T> {
             )?;
             let tenant =
                 request.query("portalId").ok_or_else(|| unauthorized("the HubSpot call carries no portalId"))?;
-            Caller {
+            let caller = Caller {
                 host: "hubspot".into(),
                 tenant,
                 record: path_record.clone().unwrap_or_default(),
                 user: request.query("userId"),
                 expires_at: None,
-            }
+            };
+            (caller, Proof::HubspotSignature)
         } else {
             let token = request
                 .header("authorization")
                 .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
                 .ok_or_else(|| unauthorized("an Authorization: Bearer token is required"))?;
             let secrets = |host: &str| env.config.host_secrets.get(host).cloned();
-            auth::verify_token(token.trim(), &secrets, now_ms / 1000)?
+            (auth::verify_token(token.trim(), &secrets, now_ms / 1000)?, Proof::BearerToken)
         };
         if caller.tenant != env.config.plugin.crm.account_id {
             return Err(unauthorized("the caller belongs to another CRM account"));
@@ -264,8 +266,24 @@ impl<T: Transport> Relay<T> {
                 return Err(unauthorized("the caller may only act on its own record"));
             }
         }
-        Ok(caller)
+        Ok(Verified { caller, proof })
     }
+}
+
+/// A caller, and how the relay knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub caller: Caller,
+    pub proof: Proof,
+}
+
+/// How the relay knows who is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// HubSpot signed this very request (its app card's `hubspot.fetch`).
+    HubspotSignature,
+    /// A short-lived token: minted by a host's server side with its host secret, or by this relay.
+    BearerToken,
 }
 
 /// The deal and contract ids in a sidebar route, checked by shape: a CRM record id (letters,

@@ -49,14 +49,17 @@ impl Effect {
     /// (timers, opening a URL).
     pub fn relay_call(&self, deal: &Deal) -> Option<RelayCall> {
         let deal_path = format!("/deals/{}", url::encode_path_segment(&deal.id));
-        let with_deal = |template_id: u64| Some(fields([("deal", deal.to_json()), ("templateId", template_id.into())]));
+        // Only the template: the relay reads the deal from the CRM, never from the browser.
+        let with_template = |template_id: u64| Some(fields([("templateId", template_id.into())]));
         let (method, path, body) = match self {
             Effect::LoadConfig => (Method::Get, "/config".to_string(), None),
             Effect::LoadContracts => (Method::Get, format!("{deal_path}/contracts"), None),
             Effect::LoadPreview { template_id } => {
-                (Method::Post, format!("{deal_path}/preview"), with_deal(*template_id))
+                (Method::Post, format!("{deal_path}/preview"), with_template(*template_id))
             }
-            Effect::Create { template_id } => (Method::Post, format!("{deal_path}/contracts"), with_deal(*template_id)),
+            Effect::Create { template_id } => {
+                (Method::Post, format!("{deal_path}/contracts"), with_template(*template_id))
+            }
             Effect::Send { contract_id } => {
                 (Method::Post, format!("{deal_path}/contracts/{contract_id}/send"), Some(fields([])))
             }

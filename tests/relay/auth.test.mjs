@@ -48,8 +48,10 @@ test("a token for deal A cannot read or create for deal B", async () => {
   assert.equal((await api(relay, "GET", path, { bearer })).status, 401);
   const create = await api(relay, "POST", path, { bearer, body: { templateId: sandbox.uat.templates[0].id, deal: { id: "1001", name: "x" } } });
   assert.equal(create.status, 401);
-  const mismatched = await api(relay, "POST", "/api/uat/deals/1002/contracts", { bearer, body: { templateId: 1101, deal: { id: "1001", name: "x", stage: "contractsent" } } });
-  assert.equal(mismatched.status, 400, "the body's deal must be the path's deal");
+  // A body naming another deal changes nothing: the relay maps the path's deal, read from the CRM.
+  const mismatched = await api(relay, "POST", "/api/uat/deals/1002/preview", { bearer, body: { templateId: 1101, deal: { id: "1001", name: "x", stage: "contractsent" } } });
+  assert.equal(mismatched.status, 200, JSON.stringify(mismatched.json));
+  assert.equal(mismatched.json.request?.external_metadata?.id ?? mismatched.json.problems?.length, `hubspot:${sandbox.portal}:deal:1002`);
 });
 
 test("a token for another tenant or another environment is refused", async () => {
@@ -124,6 +126,11 @@ test("the HubSpot card gets a short-lived session for the full sidebar, bound to
   assert.equal((await api(relay, "GET", "/api/uat/deals/1002/contracts", { bearer: session.token })).status, 401, "bound to deal 1001");
   const fromDemo = await api(relay, "POST", "/api/uat/deals/1001/session", { bearer: token(sandbox, "1001") });
   assert.equal(fromDemo.status, 401, "only HubSpot-signed calls get sessions");
+  // The probe from the issue: a relay-minted session (host "hubspot", the relay's own signature) must
+  // not mint the next one, or a session would renew itself for ever.
+  const renewed = await api(relay, "POST", "/api/uat/deals/1001/session", { bearer: session.token });
+  assert.equal(renewed.status, 401, JSON.stringify(renewed.json));
+  assert.match(renewed.json.error.message, /never by a token/);
 });
 
 test("hosts without record data read the canonical deal through the relay", async () => {

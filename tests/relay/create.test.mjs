@@ -115,10 +115,9 @@ test("bad create input is a clear 4xx and sends nothing to SpotDraft", async () 
   const bearer = token(sandbox, deal.id);
   const path = `/api/uat/deals/${deal.id}/contracts`;
   const cases = [
-    [{ deal: { ...deal, stage: "closedlost" }, templateId: 1101 }, 422, "stage_not_allowed"],
-    [{ deal, templateId: 999 }, 404, "unknown_template"],
-    [{ deal: { ...deal, closeDate: "someday" }, templateId: 1101 }, 400, "invalid_input"],
+    [{ templateId: 999 }, 404, "unknown_template"],
     [{ deal }, 400, "invalid_input"],
+    [{ templateId: -1 }, 400, "invalid_input"],
   ];
   for (const [body, status, code] of cases) {
     const reply = await api(relay, "POST", path, { bearer, body });
@@ -129,4 +128,27 @@ test("bad create input is a clear 4xx and sends nothing to SpotDraft", async () 
   assert.equal(raw.status, 400);
   const after = await spotdraftPosts();
   assert.equal(after, before, "no POST reached SpotDraft");
+});
+
+test("the deal comes from the CRM: a tampered browser deal and a wrong stage create nothing, and the answer says why", async () => {
+  // In the CRM the deal is lost; the browser claims it is at contract stage, for another company and amount.
+  const deal = await newDeal(sandbox, "Tampered deal", { stage: "closedlost" });
+  const spotdraftPosts = async () => (await sandbox.control("GET", "/__sandbox/requests?method=POST")).json.filter((r) => r.service === "spotdraft").length;
+  const before = await spotdraftPosts();
+  const bearer = token(sandbox, deal.id);
+  const tampered = { ...deal, stage: "contractsent", amount: 1, name: "Free of charge", account: { name: "Someone Else Ltd" } };
+  const refused = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer, body: { deal: tampered, templateId: 1101 } });
+  assert.equal(refused.status, 422, JSON.stringify(refused.json));
+  assert.equal(refused.json.error.code, "stage_not_allowed");
+  assert.match(refused.json.error.message, /this deal is at closedlost/, "the CRM's stage, not the browser's");
+  assert.equal(await spotdraftPosts(), before, "nothing reached SpotDraft");
+  assert.equal((await liveContracts(sandbox, "uat", deal.id)).length, 0);
+
+  // Once the CRM allows it, the contract carries the CRM's values whatever the browser says.
+  await sandbox.crmCall("PATCH", `/crm/v3/objects/deals/${deal.id}`, { properties: { dealstage: "contractsent" } });
+  const created = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer, body: { deal: tampered, templateId: 1101 } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const [stored] = (await sandbox.control("GET", "/__sandbox/contracts")).json.filter((c) => c.id === created.json.contract.id);
+  assert.equal(stored.counter_party_name, "Globex Corporation");
+  assert.doesNotMatch(stored.name, /Someone Else|Free of charge/);
 });

@@ -37,11 +37,15 @@ test("contracts of the deal, newest first", async () => {
 });
 
 test("preview shows the mapped fields and every problem without creating anything", async () => {
-  const ok = await call("POST", "/preview", { deal, templateId: nda });
+  const ok = await call("POST", "/preview", { templateId: nda });
   assert.equal(ok.status, 200);
   assert.equal(ok.json.canCreate, true);
   assert.equal(ok.json.request.contract_data.confidentiality_term.type, "YEARS");
-  const blocked = await call("POST", "/preview", { deal: { ...deal, stage: "closedlost", closeDate: null, primaryContact: null }, templateId: nda });
+  // What the CRM says counts: a closed deal with no close date and no contact there, whatever the
+  // browser sends.
+  const lost = await newDeal(sandbox, "Lost deal", { stage: "closedlost", closeDate: null, contact: false });
+  const blocked = await api(relay, "POST", `/api/uat/deals/${lost.id}/preview`, { bearer: token(sandbox, lost.id), body: { deal, templateId: nda } });
+  assert.equal(blocked.status, 200, JSON.stringify(blocked.json));
   assert.equal(blocked.json.canCreate, false);
   assert.deepEqual(blocked.json.problems.map((p) => p.path).sort(), ["contract_data.effective_date", "deal.primaryContact", "deal.stage"]);
 });

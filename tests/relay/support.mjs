@@ -164,19 +164,36 @@ export async function api(relay, method, path, { bearer, body } = {}) {
   return { status: response.status, json };
 }
 
-/** A new HubSpot deal in the CRM emulator, returned as the canonical deal the sidebar would send. */
-export async function newDeal(sandbox, name = "Globex renewal") {
-  const created = await sandbox.crmCall("POST", "/crm/v3/objects/deals", {
-    properties: { dealname: name, dealstage: "contractsent", closedate: "2026-09-30", amount: "18000", deal_currency_code: "USD" },
+/**
+ * A new HubSpot deal in the CRM emulator, with its company and primary contact associated as a
+ * seller would have them; returned as the canonical deal the relay reads back from the CRM.
+ */
+export async function newDeal(sandbox, name = "Globex renewal", { stage = "contractsent", closeDate = "2026-09-30", contact: withContact = true } = {}) {
+  const made = async (path, body) => {
+    const reply = await sandbox.crmCall("POST", path, body);
+    if (reply.status !== 201) throw new Error(`could not create ${path}: ${JSON.stringify(reply.json)}`);
+    return String(reply.json.id);
+  };
+  const company = await made("/crm/v3/objects/companies", { properties: { name: "  globex   corporation ", city: "Springfield", country: "United States" } });
+  const contact = withContact
+    ? await made("/crm/v3/objects/contacts", { properties: { firstname: "Hank", lastname: "Scorpio", email: "hank@globex.example" } })
+    : null;
+  const id = await made("/crm/v3/objects/deals", {
+    properties: { dealname: name, dealstage: stage, amount: "18000", deal_currency_code: "USD", ...(closeDate ? { closedate: closeDate } : {}) },
+    associations: [
+      { to: { id: company }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 5 }] },
+      ...(contact ? [{ to: { id: contact }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 3 }] }] : []),
+    ],
   });
-  if (created.status !== 201) throw new Error(`could not create a deal: ${JSON.stringify(created.json)}`);
   return {
-    id: String(created.json.id),
+    id,
     name,
-    stage: "contractsent",
-    closeDate: "2026-09-30",
-    account: { id: "2001", name: "  globex   corporation " },
-    primaryContact: { firstName: "Hank", lastName: "Scorpio", email: "hank@globex.example" },
+    amount: 18000,
+    currency: "USD",
+    stage,
+    closeDate,
+    account: { id: company, name: "  globex   corporation " },
+    primaryContact: contact ? { id: contact, firstName: "Hank", lastName: "Scorpio", email: "hank@globex.example" } : null,
   };
 }
 
