@@ -16,6 +16,8 @@ pub struct Config {
     pub fresh: bool,
     pub local_testing: bool,
     pub download_link_ttl_secs: u64,
+    /// Lifetime of Salesforce/Zoho/Pipedrive access tokens (`None`: keep the state's, default 3600).
+    pub crm_token_ttl_secs: Option<u64>,
     pub faults: FaultSettings,
 }
 
@@ -31,6 +33,7 @@ Usage: sandbox [options]        (every option also reads the environment variabl
   --fresh                      ignore an existing state file         SANDBOX_FRESH=1
   --local-testing              accept http:// webhook URLs           SANDBOX_LOCAL_TESTING=1
   --download-link-ttl SECS     lifetime of signed download URLs      SANDBOX_DOWNLOAD_LINK_TTL (300)
+  --crm-token-ttl SECS         CRM OAuth access-token lifetime       SANDBOX_CRM_TOKEN_TTL (3600)
   --rate-limit                 enforce 10 requests/s per workspace   SANDBOX_RATE_LIMIT=1
   --retry-after SECS           send Retry-After on 429s              SANDBOX_RETRY_AFTER
   --fault SPEC                 inject a fault (repeatable)           SANDBOX_FAULTS (SPECs joined by ';')
@@ -91,8 +94,12 @@ impl Config {
                 "SANDBOX_DOWNLOAD_LINK_TTL",
                 &env("SANDBOX_DOWNLOAD_LINK_TTL").unwrap_or_else(|| "300".into()),
             )?,
+            crm_token_ttl_secs: None,
             faults: FaultSettings::default(),
         };
+        if let Some(value) = env("SANDBOX_CRM_TOKEN_TTL") {
+            config.crm_token_ttl_secs = Some(parse("SANDBOX_CRM_TOKEN_TTL", &value)?);
+        }
         if env_flag("SANDBOX_NO_STATE_FILE") {
             config.state_file = None;
         }
@@ -131,6 +138,7 @@ impl Config {
                 "--fresh" => config.fresh = true,
                 "--local-testing" => config.local_testing = true,
                 "--download-link-ttl" => config.download_link_ttl_secs = parse(flag, &value()?)?,
+                "--crm-token-ttl" => config.crm_token_ttl_secs = Some(parse(flag, &value()?)?),
                 "--rate-limit" => config.faults.rate_limit = true,
                 "--retry-after" => config.faults.retry_after_seconds = Some(parse(flag, &value()?)?),
                 "--fault" => config.faults.rules.push(parse_fault(&value()?)?),

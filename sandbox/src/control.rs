@@ -53,6 +53,9 @@ pub fn handle(app: &App, request: &Request) -> Response {
             Response::empty(204)
         }
         ("POST", ["crm", "properties"]) => add_crm_property(app, request),
+        ("GET", ["crm", "vendors"]) => crate::vendors::describe(app),
+        ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),
+        ("POST", ["crm", "expire-tokens"]) => crate::vendors::expire_tokens(app),
         ("GET", ["webhooks"]) => webhooks(app, request),
         ("GET", ["contracts"]) => contracts(app, request),
         ("GET", ["activities"]) => activities(app, request),

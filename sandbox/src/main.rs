@@ -17,6 +17,7 @@ mod server;
 mod spotdraft;
 mod state;
 mod templates;
+mod vendors;
 
 use app::{App, Settings};
 use config::{Config, USAGE};
@@ -55,7 +56,13 @@ fn run(config: Config) -> Result<(), String> {
         _ => None,
     };
     let resumed = loaded.is_some();
-    let state = loaded.unwrap_or_else(|| seed::initial_state(config.seed));
+    let mut state = loaded.unwrap_or_else(|| seed::initial_state(config.seed));
+    if state.vendors.salesforce.records.is_empty() {
+        state.vendors = seed::initial_state(state.seed).vendors;
+    }
+    if let Some(ttl) = config.crm_token_ttl_secs {
+        state.vendors.token_ttl_secs = ttl;
+    }
     let spotdraft_listener = bind(&config, config.spotdraft_port, "SpotDraft API")?;
     let crm_listener = bind(&config, config.crm_port, "CRM API")?;
     let spotdraft_address = spotdraft_listener.local_addr().map_err(|error| error.to_string())?;
@@ -108,6 +115,10 @@ fn print_banner(app: &App, config: &Config, spotdraft: SocketAddr, crm: SocketAd
         println!("  {:<20} hmac_key: {}  templates: {}", "", workspace.hmac_key, templates.join(", "));
     }
     println!("  CRM            Authorization: Bearer {}", state.crm.bearer_token);
+    println!(
+        "  CRM vendors    Salesforce /services/data/v62.0, Zoho CRM /crm/v8, Pipedrive /api/v2 on the CRM port; credentials: GET /__sandbox/crm/vendors; access tokens live {} s",
+        state.vendors.token_ttl_secs
+    );
     match &config.state_file {
         Some(path) => {
             println!("  state file     {} ({})", path.display(), if resumed { "resumed" } else { "fresh from seed" })

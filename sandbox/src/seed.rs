@@ -294,6 +294,8 @@ pub fn initial_state(seed: u64) -> SandboxState {
     let workspaces = vec![workspace(&mut rng, "uat", 1, 1100), workspace(&mut rng, "production", 2, 2100)];
     let download_signing_key = rng.hex(32);
     let crm = crm(&mut rng, now);
+    // Their own generator, so the SpotDraft and HubSpot credentials stay what they were.
+    let vendors = crate::vendors::initial(&mut SeededRng::new(seed ^ 0x5eed_c0de), now);
     SandboxState {
         version: STATE_VERSION,
         seed,
@@ -303,5 +305,6 @@ pub fn initial_state(seed: u64) -> SandboxState {
         download_signing_key,
         workspaces,
         crm,
+        vendors,
     }
 }

@@ -9,6 +9,7 @@ use crate::faults::Decision;
 use crate::http::{Handler, Outcome, Request, Response};
 use crate::journal::RequestEntry;
 use crate::spotdraft::{self, documents};
+use crate::vendors;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -111,6 +112,30 @@ impl ServiceHandler {
             decision: Decision::default(),
             service: "crm",
         };
+        if let Some(vendor) = vendors::vendor_of(&request.path) {
+            let user = match vendors::authenticate(&self.app, vendor, request) {
+                Ok(user) => user,
+                Err(response) => {
+                    // Token endpoints answer here; they count as handled.
+                    handled.handler_ran = response.status < 400 && request.path.contains("token");
+                    handled.response = response;
+                    return handled;
+                }
+            };
+            handled.decision = lock(&self.app.faults).decide("crm", &request.method, &request.path, None);
+            if let Some(status) = handled.decision.status {
+                let retry_after = lock(&self.app.faults).settings.retry_after_seconds;
+                handled.response = match status {
+                    502 => html(502, "Bad Gateway"),
+                    503 => html(503, "Service Temporarily Unavailable"),
+                    _ => vendors::injected(vendor, status, retry_after),
+                };
+                return handled;
+            }
+            handled.response = vendors::handle(&self.app, vendor, user.as_deref(), request);
+            handled.handler_ran = true;
+            return handled;
+        }
         if let Err(response) = crm::authenticate(&self.app, request) {
             handled.response = response;
             return handled;

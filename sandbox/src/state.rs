@@ -23,6 +23,10 @@ pub struct SandboxState {
     pub download_signing_key: String,
     pub workspaces: Vec<Workspace>,
     pub crm: CrmState,
+    /// Salesforce, Zoho CRM and Pipedrive (absent from state files written before they existed;
+    /// filled from the seed then).
+    #[serde(default)]
+    pub vendors: crate::vendors::VendorState,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

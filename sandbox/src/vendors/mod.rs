@@ -1,0 +1,418 @@
+//! Salesforce, Zoho CRM and Pipedrive emulators, next to the HubSpot one on the CRM port (the path
+//! prefix picks the vendor): each with its own record shapes, ids, OAuth token endpoint, access
+//! tokens that expire, users with per-deal visibility, error bodies and rate-limit answers.
+//!
+//! The five seeded deals are the HubSpot seed's deals, in each vendor's vocabulary.
+
+pub mod pipedrive;
+pub mod salesforce;
+pub mod zoho;
+
+use crate::app::{lock, App};
+use crate::clock;
+use crate::http::{parse_query, Request, Response};
+use crate::journal::CrmWriteEntry;
+use crate::rng::SeededRng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Default lifetime of an issued access token (the vendors' own is about an hour).
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VendorState {
+    pub token_ttl_secs: u64,
+    pub salesforce: Vendor,
+    pub zoho: Vendor,
+    pub pipedrive: Vendor,
+    pub tokens: Vec<IssuedToken>,
+    pub next_token: u64,
+    /// PEM of the public key Salesforce's JWT bearer grant checks assertions against.
+    pub salesforce_jwt_public_key: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Vendor {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Pipedrive's personal API token (acts as the first user).
+    pub api_token: Option<String>,
+    pub users: Vec<VendorUser>,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VendorUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// The user's OAuth refresh token (each user connected the app once).
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// The vendor's object name: `Opportunity`, `Deals`, `deals`, ….
+    pub object: String,
+    pub id: String,
+    pub fields: Map<String, Value>,
+    /// Users who may not see this record.
+    pub hidden_from: Vec<String>,
+    pub created_micros: i64,
+    pub updated_micros: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub vendor: String,
+    pub token: String,
+    pub user_id: String,
+    pub expires_micros: i64,
+}
+
+impl Vendor {
+    pub fn record(&self, object: &str, id: &str) -> Option<&Record> {
+        self.records.iter().find(|r| r.object == object && r.id == id)
+    }
+
+    pub fn record_mut(&mut self, object: &str, id: &str) -> Option<&mut Record> {
+        self.records.iter_mut().find(|r| r.object == object && r.id == id)
+    }
+
+    pub fn user(&self, id: &str) -> Option<&VendorUser> {
+        self.users.iter().find(|u| u.id == id)
+    }
+}
+
+impl VendorState {
+    /// A new access token for `user_id`, valid for the configured lifetime.
+    pub fn issue(&mut self, vendor: &str, user_id: &str, format: impl Fn(&str) -> String) -> (String, u64) {
+        self.next_token += 1;
+        let material = format!("{vendor}:{user_id}:{}:{}", self.next_token, clock::now_micros());
+        let digest = sha2_hex(material.as_bytes());
+        let token = format(&digest);
+        let ttl = self.token_ttl_secs.max(1);
+        let now = clock::now_micros();
+        // Drop long-dead tokens so the list stays small.
+        self.tokens.retain(|t| t.expires_micros > now - 3_600_000_000);
+        self.tokens.push(IssuedToken {
+            vendor: vendor.into(),
+            token: token.clone(),
+            user_id: user_id.into(),
+            expires_micros: now + i64::try_from(ttl).unwrap_or(i64::MAX / 2_000_000) * 1_000_000,
+        });
+        (token, ttl)
+    }
+}
+
+fn sha2_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who an access token belongs to, or why it is refused.
+pub enum TokenCheck {
+    Missing,
+    Invalid,
+    Expired,
+    User(String),
+}
+
+pub fn check_token(app: &App, vendor: &str, token: Option<&str>) -> TokenCheck {
+    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else { return TokenCheck::Missing };
+    let state = app.state();
+    if vendor == "pipedrive" && state.vendors.pipedrive.api_token.as_deref() == Some(token) {
+        return state.vendors.pipedrive.users.first().map_or(TokenCheck::Invalid, |u| TokenCheck::User(u.id.clone()));
+    }
+    match state.vendors.tokens.iter().find(|t| t.vendor == vendor && t.token == token) {
+        None => TokenCheck::Invalid,
+        Some(t) if t.expires_micros <= clock::now_micros() => TokenCheck::Expired,
+        Some(t) => TokenCheck::User(t.user_id.clone()),
+    }
+}
+
+/// The `Bearer`/`Zoho-oauthtoken` credential of an `Authorization` header.
+pub fn scheme_token<'r>(request: &'r Request, scheme: &str) -> Option<&'r str> {
+    let (given, token) = request.header("authorization")?.trim().split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then_some(token.trim())
+}
+
+/// Form parameters from the body (`application/x-www-form-urlencoded`) and the query string.
+pub fn form_params(request: &Request) -> BTreeMap<String, String> {
+    let mut params: BTreeMap<String, String> = parse_query(&request.raw_query).into_iter().collect();
+    if let Ok(body) = std::str::from_utf8(&request.body) {
+        params.extend(parse_query(body.trim()));
+    }
+    params
+}
+
+/// `http://<Host>` of the request: the origin the vendor would name as its API domain.
+pub fn own_origin(request: &Request) -> String {
+    format!("http://{}", request.header("host").unwrap_or("127.0.0.1"))
+}
+
+pub fn journal_write(
+    app: &App,
+    request: &Request,
+    object_type: &str,
+    object_id: &str,
+    sent: &Map<String, Value>,
+    changed: Vec<String>,
+) {
+    let properties = sent
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                },
+            )
+        })
+        .collect();
+    lock(&app.journal).record_crm_write(CrmWriteEntry {
+        seq: 0,
+        at: clock::format_rfc3339(clock::now_micros()),
+        method: request.method.clone(),
+        path: request.path.clone(),
+        object_type: object_type.into(),
+        object_id: object_id.into(),
+        properties,
+        changed,
+    });
+}
+
+/// Applies `updates` to a record's fields; the names whose value changed.
+pub fn apply(record: &mut Record, updates: &Map<String, Value>) -> Vec<String> {
+    let mut changed = Vec::new();
+    for (name, value) in updates {
+        if record.fields.get(name) != Some(value) {
+            record.fields.insert(name.clone(), value.clone());
+            changed.push(name.clone());
+        }
+    }
+    if !changed.is_empty() {
+        record.updated_micros = clock::now_micros().max(record.updated_micros + 1);
+    }
+    changed
+}
+
+/// Which vendor a CRM-port path belongs to (`None`: HubSpot).
+pub fn vendor_of(path: &str) -> Option<&'static str> {
+    if path.starts_with("/services/") {
+        Some("salesforce")
+    } else if path.starts_with("/crm/v8/") || path == "/oauth/v2/token" {
+        Some("zoho")
+    } else if path.starts_with("/api/v2/") || path.starts_with("/v1/") || path == "/oauth/token" {
+        Some("pipedrive")
+    } else {
+        None
+    }
+}
+
+/// Runs the vendor's emulator for one request. Faults are decided after authentication, like the
+/// HubSpot emulator's: `Ok(user)` means authenticated (token routes answer directly as `Err`).
+pub fn authenticate(app: &App, vendor: &str, request: &Request) -> Result<Option<String>, Response> {
+    match vendor {
+        "salesforce" => salesforce::authenticate(app, request),
+        "zoho" => zoho::authenticate(app, request),
+        _ => pipedrive::authenticate(app, request),
+    }
+}
+
+pub fn handle(app: &App, vendor: &str, user: Option<&str>, request: &Request) -> Response {
+    match vendor {
+        "salesforce" => salesforce::handle(app, user, request),
+        "zoho" => zoho::handle(app, user, request),
+        _ => pipedrive::handle(app, user, request),
+    }
+}
+
+/// An injected 429 or 500 in the vendor's shape (Salesforce reports an exhausted API allowance as
+/// 403 `REQUEST_LIMIT_EXCEEDED`, not 429).
+pub fn injected(vendor: &str, status: u16, retry_after: Option<u64>) -> Response {
+    let response = match (vendor, status) {
+        ("salesforce", 429) => Response::json(
+            403,
+            &json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+        )
+        .header("Sforce-Limit-Info", "api-usage=15000/15000"),
+        ("salesforce", _) => Response::json(
+            status,
+            &json!([{"message": "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)", "errorCode": "UNKNOWN_EXCEPTION"}]),
+        ),
+        ("zoho", 429) => Response::json(
+            429,
+            &json!({"code": "TOO_MANY_REQUESTS", "details": {}, "message": "too many requests, try again later", "status": "error"}),
+        ),
+        ("zoho", _) => Response::json(
+            status,
+            &json!({"code": "INTERNAL_ERROR", "details": {}, "message": "Internal Server Error", "status": "error"}),
+        ),
+        (_, 429) => pipedrive::rate_headers(
+            Response::json(
+                429,
+                &json!({"success": false, "error": "Request over limit", "errorCode": 429, "error_info": "Please check developers.pipedrive.com for more information about Pipedrive API."}),
+            ),
+            0,
+        ),
+        _ => Response::json(
+            status,
+            &json!({"success": false, "error": "Internal server error", "errorCode": status, "error_info": "Please check developers.pipedrive.com for more information about Pipedrive API."}),
+        ),
+    };
+    match (status, retry_after) {
+        (429, Some(seconds)) => response.header("Retry-After", &seconds.to_string()),
+        _ => response,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Seed
+
+/// The HubSpot seed's five deals: (name, amount, currency, stage key, close date, company index,
+/// contact index). Stage keys are HubSpot's; each vendor maps them to its own vocabulary.
+/// One seeded deal, see `DEALS`.
+pub type SeedDeal =
+    (&'static str, Option<f64>, Option<&'static str>, &'static str, Option<&'static str>, Option<usize>, usize);
+
+pub const DEALS: [SeedDeal; 5] = [
+    (
+        "Acme Widgets — Platform subscription",
+        Some(48000.0),
+        Some("USD"),
+        "contractsent",
+        Some("2026-12-15"),
+        Some(0),
+        0,
+    ),
+    (
+        "Globex Rahmenvertrag 2027",
+        Some(125000.50),
+        Some("EUR"),
+        "decisionmakerboughtin",
+        Some("2027-01-31"),
+        Some(1),
+        1,
+    ),
+    ("Initech pilot", Some(9500.0), Some("GBP"), "appointmentscheduled", None, Some(2), 2),
+    ("Umbrella Health renewal FY27", Some(2500000.0), Some("INR"), "closedwon", Some("2026-10-01"), Some(3), 3),
+    ("Jordan Lee — consulting NDA", None, None, "qualifiedtobuy", Some("2026-12-01"), None, 4),
+];
+
+/// (name, street, city, state, zip, country)
+/// One seeded company, see `COMPANIES`.
+pub type SeedCompany = (&'static str, &'static str, &'static str, Option<&'static str>, &'static str, &'static str);
+
+pub const COMPANIES: [SeedCompany; 4] = [
+    ("  acme   widgets, inc. ", "350 Fifth Avenue", "New York", Some("NY"), "10118", "United States"),
+    ("Globex GmbH", "Friedrichstraße 68", "Berlin", None, "10117", "Germany"),
+    ("Initech Ltd.", "1 Canada Square", "London", None, "E14 5AB", "United Kingdom"),
+    ("Umbrella Health Pvt. Ltd.", "12 MG Road", "Bengaluru", Some("KA"), "560001", "India"),
+];
+
+/// (first, last, email, company index)
+pub const CONTACTS: [(&str, &str, &str, Option<usize>); 5] = [
+    ("Avery", "Stone", "avery.stone@acme.example", Some(0)),
+    ("Jürgen", "Müller", "j.mueller@globex.example", Some(1)),
+    ("Priya", "Natarajan", "priya@initech.example", Some(2)),
+    ("Rahul", "Mehta", "rahul.mehta@umbrella.example", Some(3)),
+    ("Jordan", "Lee", "jordan.lee@freelance.example", None),
+];
+
+/// The seeded deal (index) the second user may not see, in every vendor.
+pub const HIDDEN_DEAL: usize = 1;
+
+/// The SpotDraft write-back fields, by vendor (Pipedrive's are 40-hex custom field keys).
+pub const SALESFORCE_FIELDS: [&str; 5] = [
+    "SpotDraft_Contract_Id__c",
+    "SpotDraft_Status__c",
+    "SpotDraft_Status_At__c",
+    "SpotDraft_Link__c",
+    "SpotDraft_Executed_At__c",
+];
+pub const ZOHO_FIELDS: [&str; 5] =
+    ["SpotDraft_Contract_ID", "SpotDraft_Status", "SpotDraft_Status_At", "SpotDraft_Link", "SpotDraft_Executed_At"];
+pub const PIPEDRIVE_FIELDS: [&str; 5] = [
+    "5d0c1e4a9b3f27c86e1d2a4b7c9e0f1a2b3c4d01",
+    "5d0c1e4a9b3f27c86e1d2a4b7c9e0f1a2b3c4d02",
+    "5d0c1e4a9b3f27c86e1d2a4b7c9e0f1a2b3c4d03",
+    "5d0c1e4a9b3f27c86e1d2a4b7c9e0f1a2b3c4d04",
+    "5d0c1e4a9b3f27c86e1d2a4b7c9e0f1a2b3c4d05",
+];
+
+pub fn record(object: &str, id: String, fields: Map<String, Value>, now: i64) -> Record {
+    Record { object: object.into(), id, fields, hidden_from: Vec::new(), created_micros: now, updated_micros: now }
+}
+
+pub fn initial(rng: &mut SeededRng, now: i64) -> VendorState {
+    VendorState {
+        token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
+        salesforce: salesforce::seed(rng, now),
+        zoho: zoho::seed(rng, now),
+        pipedrive: pipedrive::seed(rng, now),
+        tokens: Vec::new(),
+        next_token: 0,
+        salesforce_jwt_public_key: salesforce::TEST_JWT_PUBLIC_KEY.into(),
+    }
+}
+
+/// `GET /__sandbox/crm/vendors`: every credential, user and seeded id, for tests and the demo.
+pub fn describe(app: &App) -> Response {
+    let state = app.state();
+    let v = &state.vendors;
+    let vendor = |name: &str, vendor: &Vendor, fields: &[&str], deal_object: &str| {
+        json!({
+            "name": name,
+            "client_id": vendor.client_id,
+            "client_secret": vendor.client_secret,
+            "api_token": vendor.api_token,
+            "users": vendor.users.iter().map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "refresh_token": u.refresh_token})).collect::<Vec<_>>(),
+            "deal_ids": vendor.records.iter().filter(|r| r.object == deal_object).map(|r| r.id.clone()).collect::<Vec<_>>(),
+            "hidden_deal": {"id": vendor.records.iter().filter(|r| r.object == deal_object).nth(HIDDEN_DEAL).map(|r| r.id.clone()), "hidden_from": vendor.users.get(1).map(|u| u.id.clone())},
+            "fields": {"contractId": fields[0], "status": fields[1], "statusAt": fields[2], "link": fields[3], "executedAt": fields[4]},
+        })
+    };
+    Response::json(
+        200,
+        &json!({
+            "token_ttl_secs": v.token_ttl_secs,
+            "salesforce": vendor("salesforce", &v.salesforce, &SALESFORCE_FIELDS, "Opportunity"),
+            "zoho": vendor("zoho", &v.zoho, &ZOHO_FIELDS, "Deals"),
+            "pipedrive": vendor("pipedrive", &v.pipedrive, &PIPEDRIVE_FIELDS, "deals"),
+        }),
+    )
+}
+
+/// `PUT /__sandbox/crm/token-ttl` `{"seconds": n}`: lifetime of access tokens issued from now on.
+pub fn set_token_ttl(app: &App, request: &Request) -> Response {
+    let seconds = serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .and_then(|body| body.get("seconds").and_then(Value::as_u64))
+        .filter(|s| *s >= 1);
+    let Some(seconds) = seconds else {
+        return Response::json(400, &json!({"error": "body must be {\"seconds\": n} with n >= 1"}));
+    };
+    let mut state = app.state();
+    state.vendors.token_ttl_secs = seconds;
+    app.persist(&state);
+    Response::json(200, &json!({"token_ttl_secs": seconds}))
+}
+
+/// `POST /__sandbox/crm/expire-tokens`: every access token issued so far expires now.
+pub fn expire_tokens(app: &App) -> Response {
+    let mut state = app.state();
+    let now = clock::now_micros();
+    let mut count = 0;
+    for token in &mut state.vendors.tokens {
+        if token.expires_micros > now {
+            token.expires_micros = now;
+            count += 1;
+        }
+    }
+    app.persist(&state);
+    Response::json(200, &json!({"expired": count}))
+}

@@ -1,0 +1,515 @@
+//! Salesforce REST API (v62.0) emulator: sObject reads (`?fields=`) and updates (204) for
+//! Opportunity, Account and Contact; SOQL through `/query` for the two statements the core sends
+//! (OpportunityContactRole by opportunity, UserRecordAccess for a user and record); the OAuth token
+//! endpoint with the refresh-token and JWT bearer grants; errors as Salesforce's array
+//! `[{"message", "errorCode", "fields"}]` and OAuth's `{"error", "error_description"}`.
+
+use super::{
+    apply, check_token, form_params, journal_write, own_origin, record, scheme_token, TokenCheck, Vendor, VendorUser,
+};
+use crate::app::App;
+use crate::clock;
+use crate::http::{Request, Response};
+use crate::rng::SeededRng;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+pub const API: &str = "/services/data/v62.0";
+pub const TEST_JWT_PUBLIC_KEY: &str = include_str!("../../keys/salesforce-jwt-test.pub.pem");
+/// The org id every access token starts with.
+const ORG_ID: &str = "00DHs000000SbXqMAK";
+
+fn errors(status: u16, code: &str, message: &str) -> Response {
+    Response::json(status, &json!([{ "message": message, "errorCode": code }]))
+}
+
+fn not_found() -> Response {
+    errors(404, "NOT_FOUND", "The requested resource does not exist")
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> Response {
+    Response::json(status, &json!({ "error": error, "error_description": description }))
+}
+
+/// An 18-character id: the 15-character id plus Salesforce's case-checksum suffix.
+pub fn id18(prefix: &str, number: u64) -> String {
+    let base = format!("{prefix}Hs00000{number:05}");
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    let mut suffix = String::new();
+    for chunk in base.as_bytes().chunks(5) {
+        let mut bits = 0usize;
+        for (index, byte) in chunk.iter().enumerate() {
+            if byte.is_ascii_uppercase() {
+                bits |= 1 << index;
+            }
+        }
+        suffix.push(char::from(alphabet.get(bits).copied().unwrap_or(b'A')));
+    }
+    base + &suffix
+}
+
+/// Ids are accepted in their 15- and 18-character forms.
+fn same_id(stored: &str, given: &str) -> bool {
+    stored == given || (given.len() == 15 && stored.get(..15) == Some(given))
+}
+
+fn stage(key: &str) -> &'static str {
+    match key {
+        "contractsent" => "Negotiation/Review",
+        "decisionmakerboughtin" => "Id. Decision Makers",
+        "appointmentscheduled" => "Qualification",
+        "closedwon" => "Closed Won",
+        _ => "Needs Analysis",
+    }
+}
+
+pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
+    let mut records = Vec::new();
+    let account_ids: Vec<String> = (1..=4).map(|n| id18("001", n)).collect();
+    let contact_ids: Vec<String> = (1..=5).map(|n| id18("003", n)).collect();
+    let users = vec![
+        VendorUser {
+            id: id18("005", 1),
+            name: "Integration User".into(),
+            email: "integration@acme-sf.example".into(),
+            refresh_token: format!("5Aep861{}", rng.hex(24)),
+        },
+        VendorUser {
+            id: id18("005", 2),
+            name: "Sam Seller".into(),
+            email: "sam.seller@acme-sf.example".into(),
+            refresh_token: format!("5Aep861{}", rng.hex(24)),
+        },
+    ];
+    for (index, (name, street, city, state, zip, country)) in super::COMPANIES.iter().enumerate() {
+        let mut fields = Map::new();
+        fields.insert("Name".into(), json!(name));
+        fields.insert("BillingStreet".into(), json!(street));
+        fields.insert("BillingCity".into(), json!(city));
+        fields.insert("BillingState".into(), json!(state));
+        fields.insert("BillingPostalCode".into(), json!(zip));
+        fields.insert("BillingCountry".into(), json!(country));
+        records.push(record("Account", account_ids[index].clone(), fields, now));
+    }
+    for (index, (first, last, email, company)) in super::CONTACTS.iter().enumerate() {
+        let mut fields = Map::new();
+        fields.insert("FirstName".into(), json!(first));
+        fields.insert("LastName".into(), json!(last));
+        fields.insert("Email".into(), json!(email));
+        fields.insert("AccountId".into(), json!(company.map(|c| account_ids[c].clone())));
+        records.push(record("Contact", contact_ids[index].clone(), fields, now));
+    }
+    for (index, (name, amount, currency, stage_key, close, company, contact)) in super::DEALS.iter().enumerate() {
+        let id = id18("006", index as u64 + 1);
+        let mut fields = Map::new();
+        fields.insert("Name".into(), json!(name));
+        fields.insert("Amount".into(), json!(amount));
+        // A multi-currency org: every Opportunity has CurrencyIsoCode (the org default when unset).
+        fields.insert("CurrencyIsoCode".into(), json!(currency.unwrap_or("USD")));
+        fields.insert("StageName".into(), json!(stage(stage_key)));
+        fields.insert("CloseDate".into(), json!(close));
+        fields.insert("AccountId".into(), json!(company.map(|c| account_ids[c].clone())));
+        fields.insert("OwnerId".into(), json!(users[0].id));
+        fields.insert("IsClosed".into(), json!(*stage_key == "closedwon"));
+        for name in super::SALESFORCE_FIELDS {
+            fields.insert(name.into(), Value::Null);
+        }
+        let mut deal = record("Opportunity", id.clone(), fields, now);
+        if index == super::HIDDEN_DEAL {
+            deal.hidden_from.push(users[1].id.clone());
+        }
+        records.push(deal);
+        let mut role = Map::new();
+        role.insert("OpportunityId".into(), json!(id));
+        role.insert("ContactId".into(), json!(contact_ids[*contact]));
+        role.insert("IsPrimary".into(), json!(true));
+        role.insert("Role".into(), json!("Decision Maker"));
+        records.push(record("OpportunityContactRole", id18("00K", index as u64 + 1), role, now));
+    }
+    Vendor {
+        client_id: format!("3MVG9{}", rng.hex(20)),
+        client_secret: rng.hex(32).to_uppercase(),
+        api_token: None,
+        users,
+        records,
+    }
+}
+
+pub fn authenticate(app: &App, request: &Request) -> Result<Option<String>, Response> {
+    if request.path == "/services/oauth2/token" {
+        return Err(token(app, request));
+    }
+    match check_token(app, "salesforce", scheme_token(request, "bearer")) {
+        TokenCheck::User(user) => Ok(Some(user)),
+        TokenCheck::Missing | TokenCheck::Invalid | TokenCheck::Expired => {
+            Err(errors(401, "INVALID_SESSION_ID", "Session expired or invalid"))
+        }
+    }
+}
+
+fn token(app: &App, request: &Request) -> Response {
+    if request.method != "POST" {
+        return oauth_error(400, "invalid_request", "must use HTTP POST");
+    }
+    let params = form_params(request);
+    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    let mut state = app.state();
+    let vendor = &state.vendors.salesforce;
+    let user_id = match param("grant_type") {
+        "refresh_token" => {
+            if param("client_id") != vendor.client_id {
+                return oauth_error(400, "invalid_client_id", "client identifier invalid");
+            }
+            if param("client_secret") != vendor.client_secret {
+                return oauth_error(400, "invalid_client", "invalid client credentials");
+            }
+            match vendor
+                .users
+                .iter()
+                .find(|u| !param("refresh_token").is_empty() && u.refresh_token == param("refresh_token"))
+            {
+                Some(user) => user.id.clone(),
+                None => return oauth_error(400, "invalid_grant", "expired access/refresh token"),
+            }
+        }
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
+            match check_assertion(
+                &state.vendors.salesforce_jwt_public_key,
+                vendor,
+                param("assertion"),
+                &own_origin(request),
+            ) {
+                Ok(user) => user,
+                Err((error, description)) => return oauth_error(400, error, description),
+            }
+        }
+        _ => return oauth_error(400, "unsupported_grant_type", "grant type not supported"),
+    };
+    let (access, _) = state.vendors.issue("salesforce", &user_id, |digest| format!("{ORG_ID}!AQ{}", &digest[..48]));
+    app.persist(&state);
+    let origin = own_origin(request);
+    let issued = (clock::now_micros() / 1000).to_string();
+    // Salesforce's refresh and JWT answers name no lifetime: the session policy decides it.
+    Response::json(
+        200,
+        &json!({
+            "access_token": access,
+            "signature": base64::engine::general_purpose::STANDARD.encode(&issued),
+            "scope": "api refresh_token",
+            "instance_url": origin,
+            "id": format!("{origin}/id/{ORG_ID}/{user_id}"),
+            "token_type": "Bearer",
+            "issued_at": issued,
+        }),
+    )
+}
+
+/// Checks an RS256 JWT bearer assertion: signature against the configured public key, `iss` = the
+/// connected app's client id, `sub` = a user's username (email here), `aud` = a login host or this
+/// emulator's origin, `exp` in the future.
+fn check_assertion(
+    public_key_pem: &str,
+    vendor: &Vendor,
+    assertion: &str,
+    origin: &str,
+) -> Result<String, (&'static str, &'static str)> {
+    let invalid = ("invalid_grant", "invalid assertion");
+    let mut parts = assertion.split('.');
+    let (Some(header), Some(claims), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid);
+    };
+    let decode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok();
+    let header: Value = decode(header).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(invalid)?;
+    if header.get("alg").and_then(Value::as_str) != Some("RS256") {
+        return Err(("invalid_grant", "invalid assertion algorithm"));
+    }
+    let key = public_key_der(public_key_pem).ok_or(("invalid_grant", "no public key configured"))?;
+    let signed = assertion.rsplit_once('.').map(|(signed, _)| signed).unwrap_or_default();
+    let signature = decode(signature).ok_or(invalid)?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, key)
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| ("invalid_grant", "invalid signature on assertion"))?;
+    let claims: Value = decode(claims).and_then(|b| serde_json::from_slice(&b).ok()).ok_or(invalid)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
+    if text("iss") != vendor.client_id {
+        return Err(("invalid_client_id", "client identifier invalid"));
+    }
+    let audiences = ["https://login.salesforce.com", "https://test.salesforce.com", origin];
+    if !audiences.contains(&text("aud")) {
+        return Err(("invalid_grant", "audience is invalid"));
+    }
+    let now = clock::now_micros() / 1_000_000;
+    match claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if exp > now => {}
+        _ => return Err(("invalid_grant", "expired authorization code")),
+    }
+    vendor
+        .users
+        .iter()
+        .find(|u| u.email.eq_ignore_ascii_case(text("sub")))
+        .map(|u| u.id.clone())
+        .ok_or(("invalid_grant", "user hasn't approved this consumer"))
+}
+
+/// The PKCS#1 `RSAPublicKey` inside a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) block.
+fn public_key_der(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
+    // SEQUENCE { SEQUENCE { algorithm }, BIT STRING { 0x00, RSAPublicKey } }
+    let (outer, _) = der_item(&der, 0x30)?;
+    let (_, after_algorithm) = der_item(outer, 0x30)?;
+    let (bits, _) = der_item(after_algorithm, 0x03)?;
+    bits.strip_prefix(&[0u8]).map(<[u8]>::to_vec)
+}
+
+/// The contents of the DER item of `tag` at the start of `data`, and what follows it.
+fn der_item(data: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    if *data.first()? != tag {
+        return None;
+    }
+    let first = *data.get(1)?;
+    let (length, start) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let count = usize::from(first & 0x7f);
+        let bytes = data.get(2..2 + count)?;
+        (bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), 2 + count)
+    };
+    let content = data.get(start..start + length)?;
+    Some((content, data.get(start + length..).unwrap_or_default()))
+}
+
+pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
+    let user = user.unwrap_or_default();
+    let Some(rest) = request.path.strip_prefix(API) else {
+        return errors(404, "NOT_FOUND", "The requested resource does not exist");
+    };
+    let segments: Vec<&str> = rest.trim_end_matches('/').split('/').skip(1).collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["sobjects", object, id]) => get(app, user, request, object, id),
+        ("PATCH", ["sobjects", object, id]) => patch(app, user, request, object, id),
+        ("GET", ["query"]) => query(app, user, request),
+        (_, ["sobjects", _, _]) => errors(
+            405,
+            "METHOD_NOT_ALLOWED",
+            &format!("HTTP Method '{}' not allowed. Allowed are GET,PATCH,HEAD,DELETE", request.method),
+        ),
+        _ => not_found(),
+    }
+}
+
+const OBJECTS: [&str; 3] = ["Opportunity", "Account", "Contact"];
+
+/// The record `user` may see, or the answer that says why not.
+fn visible<'v>(vendor: &'v Vendor, user: &str, object: &str, id: &str) -> Result<&'v super::Record, Response> {
+    if !OBJECTS.contains(&object) {
+        return Err(not_found());
+    }
+    vendor
+        .records
+        .iter()
+        .find(|r| r.object == object && same_id(&r.id, id) && !r.hidden_from.iter().any(|h| h == user))
+        .ok_or_else(not_found)
+}
+
+fn record_json(record: &super::Record, wanted: Option<&[String]>) -> Value {
+    let mut out = Map::new();
+    out.insert(
+        "attributes".into(),
+        json!({"type": record.object, "url": format!("{API}/sobjects/{}/{}", record.object, record.id)}),
+    );
+    out.insert("Id".into(), json!(record.id));
+    for (name, value) in &record.fields {
+        if wanted.is_none_or(|w| w.iter().any(|n| n == name)) {
+            out.insert(name.clone(), value.clone());
+        }
+    }
+    if wanted.is_none() {
+        out.insert("CreatedDate".into(), json!(sf_time(record.created_micros)));
+        out.insert("LastModifiedDate".into(), json!(sf_time(record.updated_micros)));
+    }
+    Value::Object(out)
+}
+
+/// Salesforce datetimes: `2026-11-27T10:00:00.000+0000`.
+fn sf_time(micros: i64) -> String {
+    let text = clock::format_rfc3339(micros);
+    format!("{}.000+0000", text.get(..19).unwrap_or(&text))
+}
+
+fn get(app: &App, user: &str, request: &Request, object: &str, id: &str) -> Response {
+    let state = app.state();
+    let record = match visible(&state.vendors.salesforce, user, object, id) {
+        Ok(record) => record,
+        Err(response) => return response,
+    };
+    let wanted: Option<Vec<String>> = request
+        .query("fields")
+        .map(|list| list.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect());
+    if let Some(wanted) = &wanted {
+        if let Some(unknown) = wanted.iter().find(|f| *f != "Id" && !record.fields.contains_key(f.as_str())) {
+            return errors(400, "INVALID_FIELD", &format!("No such column '{unknown}' on entity '{object}'."));
+        }
+    }
+    Response::json(200, &record_json(record, wanted.as_deref()))
+}
+
+fn patch(app: &App, user: &str, request: &Request, object: &str, id: &str) -> Response {
+    let body = match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(body)) => body,
+        Ok(_) => {
+            return errors(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject from a non-object value")
+        }
+        Err(error) => return errors(400, "JSON_PARSER_ERROR", &format!("Unexpected character: {error}")),
+    };
+    let mut state = app.state();
+    let record_id = match visible(&state.vendors.salesforce, user, object, id) {
+        Ok(record) => record.id.clone(),
+        Err(response) => return response,
+    };
+    let Some(record) = state.vendors.salesforce.record_mut(object, &record_id) else { return not_found() };
+    for (name, value) in &body {
+        if !record.fields.contains_key(name) {
+            return errors(400, "INVALID_FIELD", &format!("No such column '{name}' on sobject of type {object}"));
+        }
+        let bad_type = match name.as_str() {
+            "Amount" => !(value.is_number() || value.is_null()),
+            "CloseDate" => !value.is_null() && value.as_str().and_then(clock::parse_date).is_none(),
+            _ => !(value.is_string() || value.is_null() || value.is_number() || value.is_boolean()),
+        };
+        if bad_type {
+            return Response::json(
+                400,
+                &json!([{"message": format!("{name}: value not of required type: {value}"), "errorCode": "INVALID_TYPE_ON_FIELD_IN_RECORD", "fields": [name]}]),
+            );
+        }
+    }
+    let changed = apply(record, &body);
+    app.persist(&state);
+    drop(state);
+    journal_write(app, request, &format!("salesforce:{object}"), &record_id, &body, changed);
+    Response::empty(204)
+}
+
+/// `SELECT a, b FROM Object WHERE F = 'v' [AND G = 'w']`, exactly (keywords in any case).
+struct Soql {
+    fields: Vec<String>,
+    object: String,
+    conditions: Vec<(String, String)>,
+}
+
+fn parse_soql(text: &str) -> Option<Soql> {
+    let text = text.trim();
+    let upper = text.to_ascii_uppercase();
+    let rest = upper.strip_prefix("SELECT ").map(|_| text.get(7..).unwrap_or_default())?;
+    let from = rest.to_ascii_uppercase().find(" FROM ")?;
+    let fields: Vec<String> = rest.get(..from)?.split(',').map(|f| f.trim().to_string()).collect();
+    if fields.iter().any(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+        return None;
+    }
+    let after = rest.get(from + 6..)?.trim();
+    let where_at = after.to_ascii_uppercase().find(" WHERE ")?;
+    let object = after.get(..where_at)?.trim().to_string();
+    let mut conditions = Vec::new();
+    let clause = after.get(where_at + 7..)?.trim();
+    let mut remaining = clause;
+    loop {
+        let (field, value_part) = remaining.split_once('=')?;
+        let value_part = value_part.trim_start().strip_prefix('\'')?;
+        let (value, tail) = value_part.split_once('\'')?;
+        conditions.push((field.trim().to_string(), value.to_string()));
+        let tail = tail.trim();
+        if tail.is_empty() {
+            break;
+        }
+        remaining = tail.strip_prefix("AND ").or_else(|| tail.strip_prefix("and "))?;
+    }
+    Some(Soql { fields, object, conditions })
+}
+
+fn query(app: &App, user: &str, request: &Request) -> Response {
+    let Some(text) = request.query("q") else {
+        return errors(400, "MALFORMED_QUERY", "A query string has to be specified");
+    };
+    let Some(soql) = parse_soql(&text) else {
+        return errors(400, "MALFORMED_QUERY", &format!("unexpected token in: {text}"));
+    };
+    let state = app.state();
+    let vendor = &state.vendors.salesforce;
+    let condition = |name: &str| soql.conditions.iter().find(|(f, _)| f == name).map(|(_, v)| v.as_str());
+    let records: Vec<Value> = match soql.object.as_str() {
+        "OpportunityContactRole" => {
+            let allowed = ["Id", "OpportunityId", "ContactId", "IsPrimary", "Role"];
+            if let Some(bad) = soql
+                .fields
+                .iter()
+                .chain(soql.conditions.iter().map(|(f, _)| f))
+                .find(|f| !allowed.contains(&f.as_str()))
+            {
+                return errors(
+                    400,
+                    "INVALID_FIELD",
+                    &format!("No such column '{bad}' on entity 'OpportunityContactRole'."),
+                );
+            }
+            vendor
+                .records
+                .iter()
+                .filter(|r| r.object == "OpportunityContactRole")
+                .filter(|r| {
+                    soql.conditions.iter().all(|(field, value)| match r.fields.get(field) {
+                        Some(Value::String(actual)) => same_id(actual, value) || actual == value,
+                        _ => false,
+                    })
+                })
+                .filter(|r| {
+                    // Roles of opportunities the user cannot see are not visible either.
+                    let opportunity = r.fields.get("OpportunityId").and_then(Value::as_str).unwrap_or_default();
+                    vendor.record("Opportunity", opportunity).is_some_and(|o| !o.hidden_from.iter().any(|h| h == user))
+                })
+                .map(|r| {
+                    let mut row = Map::new();
+                    row.insert("attributes".into(), json!({"type": "OpportunityContactRole", "url": format!("{API}/sobjects/OpportunityContactRole/{}", r.id)}));
+                    for field in &soql.fields {
+                        let value = if field == "Id" { json!(r.id) } else { r.fields.get(field).cloned().unwrap_or(Value::Null) };
+                        row.insert(field.clone(), value);
+                    }
+                    Value::Object(row)
+                })
+                .collect()
+        }
+        "UserRecordAccess" => {
+            let (Some(user_id), Some(record_id)) = (condition("UserId"), condition("RecordId")) else {
+                return errors(400, "MALFORMED_QUERY", "UserRecordAccess needs UserId = '…' AND RecordId = '…'");
+            };
+            let Some(target) = vendor.records.iter().find(|r| same_id(&r.id, record_id)) else {
+                return Response::json(200, &json!({"totalSize": 0, "done": true, "records": []}));
+            };
+            if vendor.users.iter().all(|u| !same_id(&u.id, user_id)) {
+                return errors(400, "INVALID_QUERY_FILTER_OPERATOR", &format!("invalid ID field: {user_id}"));
+            }
+            let can_read = !target.hidden_from.iter().any(|h| same_id(h, user_id));
+            let mut row = Map::new();
+            row.insert("attributes".into(), json!({"type": "UserRecordAccess"}));
+            for field in &soql.fields {
+                let value = match field.as_str() {
+                    "RecordId" => json!(target.id),
+                    "HasReadAccess" => json!(can_read),
+                    "HasEditAccess" => json!(can_read),
+                    other => {
+                        return errors(
+                            400,
+                            "INVALID_FIELD",
+                            &format!("No such column '{other}' on entity 'UserRecordAccess'."),
+                        )
+                    }
+                };
+                row.insert(field.clone(), value);
+            }
+            vec![Value::Object(row)]
+        }
+        other => return errors(400, "INVALID_TYPE", &format!("sObject type '{other}' is not supported.")),
+    };
+    Response::json(200, &json!({"totalSize": records.len(), "done": true, "records": records}))
+}
