@@ -1,9 +1,8 @@
 // Every sidebar call is authenticated and scoped to one CRM record and tenant.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { SdxRelay } from "../../pkg/node.js";
-import { SECRETS, api, handMadeToken, relayConfig, startStack, stopStack, token } from "./support.mjs";
+import { SECRETS, api, handMadeToken, hubspotHeaders, relayConfig, startStack, stopStack, token } from "./support.mjs";
 
 let sandbox;
 let relay;
@@ -94,11 +93,6 @@ test("log lines never carry tokens or secrets", () => {
   for (const line of relay.lines) JSON.parse(line);
 });
 
-/** What HubSpot sends with hubspot.fetch: X-HubSpot-Signature-v3, computed here with node:crypto. */
-function hubspotHeaders(secret, method, url, body, timestamp = Date.now()) {
-  const signature = createHmac("sha256", secret).update(`${method}${url}${body}${timestamp}`).digest("base64");
-  return { "x-hubspot-signature-v3": signature, "x-hubspot-request-timestamp": String(timestamp) };
-}
 
 test("HubSpot app card calls are verified by their v3 signature and scoped to portal and deal", async () => {
   const secret = "uat-hubspot-app-client-secret";

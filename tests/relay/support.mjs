@@ -140,6 +140,12 @@ export function token(sandbox, record, { environment = "uat", tenant = sandbox.p
   return mintToken(SECRETS[environment], { host: "demo", tenant, record: String(record) }, ttl);
 }
 
+/** What HubSpot sends with hubspot.fetch: X-HubSpot-Signature-v3 over the URL it called, computed here with node:crypto. */
+export function hubspotHeaders(secret, method, url, body, timestamp = Date.now()) {
+  const signature = createHmac("sha256", secret).update(`${method}${url}${body}${timestamp}`).digest("base64");
+  return { "x-hubspot-signature-v3": signature, "x-hubspot-request-timestamp": String(timestamp) };
+}
+
 /** An HS256 JWT built here with node:crypto, independently of the core (for expired/forged cases). */
 export function handMadeToken(secret, claims, header = { alg: "HS256", typ: "JWT" }) {
   const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // spotdraft-crm relay command line.
 //   serve          --config FILE [--port 8788] [--host 127.0.0.1] [--state-dir DIR] [--reconcile-every SECONDS]
-//                  (with a top-level "sidebar": { "hostOrigins": [...] } it also serves the sidebar page)
+//                  [--public-url https://relay.example.com] [--trusted-proxy 10.0.0.5 ...]
+//                  (with a top-level "sidebar": { "hostOrigins": [...] } it also serves the sidebar page;
+//                  "http": { "publicUrl", "trustedProxies" } is the same as the two flags)
 //   reconcile      --config FILE --env uat|production [--state-dir DIR]
 //   setup-webhook  --config FILE --env uat|production
 // RELAY_CONFIG / RELAY_CONFIG_JSON may replace --config; "env:NAME" values come from the environment.
 import { parseArgs } from "node:util";
 import { SdxRelay, SpotDraftClient } from "../../pkg/node.js";
 import { loadRelayConfig } from "./config.js";
-import { checkpointStore, reconcileOnce, startRelayServer } from "./server.js";
+import { checkpointStore, hostSettings, reconcileOnce, startRelayServer } from "./server.js";
 
-const usage = `usage: cli.js serve|reconcile|setup-webhook [--config FILE] [--env uat|production] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S]`;
+const usage = `usage: cli.js serve|reconcile|setup-webhook [--config FILE] [--env uat|production] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]...`;
 
 function fail(message) {
   console.error(message);
@@ -28,6 +30,8 @@ const { positionals, values } = (() => {
         host: { type: "string", default: process.env.RELAY_HOST ?? "127.0.0.1" },
         "state-dir": { type: "string", default: process.env.RELAY_STATE_DIR ?? ".relay-state" },
         "reconcile-every": { type: "string", default: process.env.RELAY_RECONCILE_EVERY ?? "0" },
+        "public-url": { type: "string", default: process.env.RELAY_PUBLIC_URL },
+        "trusted-proxy": { type: "string", multiple: true },
       },
     });
   } catch (error) {
@@ -64,8 +68,14 @@ try {
       host: values.host,
       stateDir: values["state-dir"],
       reconcileEverySeconds: Number(values["reconcile-every"]),
+      publicUrl: values["public-url"],
+      trustedProxies: values["trusted-proxy"],
     });
-    console.log(`relay listening on ${server.url} (environments: ${Object.keys(config.environments).join(", ")})`);
+    console.log(`relay listening on ${server.url}, reached as ${server.publicOrigin} (environments: ${Object.keys(config.environments).join(", ")})`);
+    const hubspot = Object.values(config.environments ?? {}).some((environment) => environment.hubspotClientSecret);
+    if (hubspot && !values["public-url"] && !hostSettings(config).http.publicUrl) {
+      console.warn("HubSpot signs the https URL it calls: set --public-url (or http.publicUrl) to the relay's public address, or its card calls will be refused.");
+    }
     for (const signal of ["SIGINT", "SIGTERM"]) {
       process.once(signal, async () => {
         await server.close();
@@ -74,7 +84,7 @@ try {
     }
   } else if (command === "reconcile") {
     const [environment] = environmentBlock();
-    const { sidebar: _servedPage, ...coreConfig } = config;
+    const { core: coreConfig } = hostSettings(config);
     const report = await reconcileOnce(new SdxRelay(coreConfig), environment, checkpointStore(values["state-dir"]), () => {});
     console.log(JSON.stringify(report, null, 2));
     if (report.failures.length > 0) process.exitCode = 1;

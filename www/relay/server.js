@@ -7,6 +7,57 @@ import { SdxRelay } from "../../pkg/node.js";
 import { MAX_BODY_BYTES, createRelayHandler } from "./handler.js";
 import { createSidebarHandler } from "./sidebar-files.js";
 
+/**
+ * Splits a relay configuration document into what the core reads (`environments`) and the Node
+ * host's own settings beside it: `sidebar` (serve the sidebar page) and `http` (how the relay is
+ * reached: `publicUrl`, `trustedProxies`).
+ */
+export function hostSettings(config) {
+  const { sidebar, http, ...core } = config ?? {};
+  return { core, sidebar, http: http ?? {} };
+}
+
+/** "127.0.0.1" for "::ffff:127.0.0.1"; addresses compare in one form. */
+function plainAddress(address) {
+  return String(address ?? "").replace(/^::ffff:/, "");
+}
+
+const HOST_AND_PORT = /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$/;
+
+/**
+ * Where requests are taken to have been addressed: HubSpot signs the exact https URL it called, so
+ * this is what signatures are checked against. A configured public URL wins; forwarded headers
+ * (`X-Forwarded-Proto`, `X-Forwarded-Host`) count only when the peer is a configured trusted proxy;
+ * otherwise the address the relay listens on. A `Host` header alone never decides it.
+ */
+export function requestOrigin({ publicOrigin, trustedProxies = [], listenOrigin }, incoming) {
+  if (publicOrigin) return publicOrigin;
+  if (trustedProxies.includes(plainAddress(incoming.socket?.remoteAddress))) {
+    const first = (name) => String(incoming.headers[name] ?? "").split(",")[0].trim();
+    const proto = first("x-forwarded-proto").toLowerCase();
+    const forwardedHost = first("x-forwarded-host") || String(incoming.headers.host ?? "");
+    if ((proto === "https" || proto === "http") && HOST_AND_PORT.test(forwardedHost)) return `${proto}://${forwardedHost.toLowerCase()}`;
+  }
+  return listenOrigin;
+}
+
+/** A configured public URL as an origin: https (http only on loopback), nothing after the authority. */
+export function parsePublicUrl(text) {
+  if (text === undefined || text === null || text === "") return undefined;
+  let url;
+  try {
+    url = new URL(String(text));
+  } catch {
+    throw new Error(`http.publicUrl: "${text}" is not a URL`);
+  }
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) throw new Error(`http.publicUrl: "${text}" must be https (http only on loopback)`);
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search || url.hash || url.username || url.password) {
+    throw new Error(`http.publicUrl: "${text}" must be an origin such as https://relay.example.com, with no path (serve the relay at the root of its host)`);
+  }
+  return url.origin;
+}
+
 export function checkpointStore(stateDir) {
   mkdirSync(stateDir, { recursive: true });
   const file = (environment) => join(stateDir, `reconcile-${environment}.json`);
@@ -70,12 +121,16 @@ export async function startRelayServer({
   host = "127.0.0.1",
   stateDir = ".relay-state",
   reconcileEverySeconds = 0,
-  publicOrigin,
+  publicUrl,
+  trustedProxies,
   log = (line) => console.log(line),
 }) {
   // `sidebar` (optional, beside `environments`): this relay also serves the sidebar page, with the
-  // CSP built from `sidebar.hostOrigins` (the CRM origins that may frame it). It is not the core's.
-  const { sidebar, ...coreConfig } = config;
+  // CSP built from `sidebar.hostOrigins` (the CRM origins that may frame it). `http`: how the relay is
+  // reached (options given here win over the document's). Neither is the core's.
+  const { core: coreConfig, sidebar, http } = hostSettings(config);
+  const publicOrigin = parsePublicUrl(publicUrl ?? http.publicUrl);
+  const proxies = (trustedProxies ?? http.trustedProxies ?? []).map(plainAddress);
   const relay = new SdxRelay(coreConfig);
   const handler = createRelayHandler(relay, { log });
   const sidebarHandler = sidebar
@@ -84,7 +139,7 @@ export async function startRelayServer({
   const store = checkpointStore(stateDir);
   const server = createServer(async (incoming, outgoing) => {
     try {
-      const origin = publicOrigin ?? `http://${incoming.headers.host ?? `${host}:${port}`}`;
+      const origin = requestOrigin({ publicOrigin, trustedProxies: proxies, listenOrigin }, incoming);
       if (!METHODS.has(incoming.method)) {
         outgoing.writeHead(405, { "content-type": "application/json", allow: "GET, POST, OPTIONS" });
         outgoing.end(JSON.stringify({ error: { code: "method_not_allowed", message: "this method is not served", problems: [], transient: false } }));
@@ -112,12 +167,14 @@ export async function startRelayServer({
       outgoing.end(JSON.stringify({ error: { code: "internal", message: "the relay failed to answer", problems: [], transient: true } }));
     }
   });
+  let listenOrigin = `http://${host}:${port}`;
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, resolve);
   });
   const address = server.address();
-  const url = `http://${address.address}:${address.port}`;
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  listenOrigin = url;
   const environments = Object.keys(config.environments ?? {});
   let timer;
   if (reconcileEverySeconds > 0) {
@@ -134,6 +191,7 @@ export async function startRelayServer({
   }
   return {
     url,
+    publicOrigin: publicOrigin ?? url,
     relay,
     store,
     reconcile: (environment) => reconcileOnce(relay, environment, store, log),
