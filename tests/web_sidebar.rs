@@ -92,10 +92,11 @@ async fn relay_answers_become_messages() {
     let output = sidebar.update(contracts).expect("contracts apply");
     assert_eq!(text(&output, "view.contracts.0.id"), "T-9");
 
-    // The deal goes out as JSON text the relay reads back: decimal amount and Unicode intact.
+    // Only the template goes out (the relay reads the deal from the CRM); the answer's Unicode comes
+    // back intact.
     let created = perform(&sidebar, r#"{"type": "create", "templateId": 101}"#).await;
     assert_eq!(text(&created, "type"), "created");
-    assert_eq!(text(&created, "contract.name"), "Acme renewal @ 1234.5");
+    assert_eq!(text(&created, "contract.name"), "Rahmenvertrag – Müller · templateId · 101");
     assert_eq!(get(&created, "created").as_bool(), Some(true));
 
     let failed = perform(&sidebar, r#"{"type": "download", "contractId": "T-9"}"#).await;

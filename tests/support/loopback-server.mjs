@@ -81,8 +81,10 @@ const server = createServer((req, res) => {
     if (route === "POST /api/uat/deals/1001/contracts") {
       let body;
       try { body = JSON.parse(raw); } catch { return send(res, 400, { error: { code: "invalid_input", message: "not JSON" } }); }
-      // Echoes what arrived, so the test sees the deal exactly as the sidebar sent it.
-      return send(res, 201, { contract: { ...sidebarContract, name: `${body.deal?.name} @ ${body.deal?.amount}` }, created: body.templateId === 101 });
+      // Echoes what arrived (the relay reads the deal from the CRM, so a sidebar sends none), in a
+      // name with non-ASCII text that must survive the way back.
+      const keys = Object.keys(body).sort().join(",");
+      return send(res, 201, { contract: { ...sidebarContract, name: `Rahmenvertrag – Müller · ${keys} · ${body.templateId}` }, created: body.templateId === 101 });
     }
     if (route === "POST /api/uat/deals/1001/contracts/T-9/download-link") {
       return send(res, 401, { error: { code: "unauthorized", message: "token expired", transient: false } });
