@@ -79,6 +79,8 @@ pub enum Error {
     /// A call to the relay carries no valid credentials for what it asks (missing, forged, expired or
     /// out-of-scope token or signature).
     Unauthorized { reason: String },
+    /// The caller is who they say, but the CRM says they may not see this record.
+    Forbidden { reason: String },
 }
 
 impl Error {
@@ -99,6 +101,7 @@ impl Error {
             Error::InvalidWebhook(_) => "invalid_webhook",
             Error::Crm { .. } => "crm_error",
             Error::Unauthorized { .. } => "unauthorized",
+            Error::Forbidden { .. } => "forbidden",
         }
     }
 
@@ -182,6 +185,7 @@ impl fmt::Display for Error {
             Error::InvalidWebhook(p) => write_problems(f, "not a SpotDraft webhook payload", p),
             Error::Crm { status, message } => write!(f, "CRM request failed (HTTP {status}): {message}"),
             Error::Unauthorized { reason } => write!(f, "not authorized: {reason}"),
+            Error::Forbidden { reason } => write!(f, "not allowed: {reason}"),
         }
     }
 }

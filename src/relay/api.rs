@@ -41,6 +41,11 @@ pub(super) async fn route<T: Transport>(
         let caller = &verified.caller;
         map.insert("caller".into(), json!({"host": caller.host, "tenant": caller.tenant, "record": caller.record}));
     }
+    if let ["deals", deal, ..] = rest {
+        if let Err(error) = check_visible(relay, env, &verified.caller, deal).await {
+            return RelayResponse::error(&error, log);
+        }
+    }
     let outcome: Result<(u16, Value)> = match (method, rest) {
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
         ("GET", ["deals", deal]) => crm_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),
@@ -72,6 +77,47 @@ pub(super) async fn route<T: Transport>(
         Ok((status, body)) => RelayResponse::json(status, &body, log),
         Err(error) => RelayResponse::error(&error, log),
     }
+}
+
+/// How long the CRM's "this user may see this deal" is taken as still true.
+const VISIBILITY_TTL_MS: u64 = 60_000;
+/// Remembered answers at most; past this the oldest half is forgotten.
+const VISIBILITY_ENTRIES: usize = 10_000;
+
+/// The relay acts only on deals the calling user may see in the CRM. Salesforce's Apex minter and
+/// Zoho's function check that before they mint a token; a HubSpot signature proves the portal and
+/// user the card runs for. Pipedrive's signed token names a user of the company and no deal, so here
+/// Pipedrive itself is asked (the deal's permitted users); a yes is remembered for a minute.
+async fn check_visible<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    caller: &Caller,
+    deal_id: &str,
+) -> Result<()> {
+    if caller.host != "pipedrive" || env.config.plugin.crm.host != crate::model::CrmHost::Pipedrive {
+        return Ok(());
+    }
+    let user = caller
+        .user
+        .clone()
+        .ok_or_else(|| Error::Unauthorized { reason: "the Pipedrive token names no user".into() })?;
+    let key = (deal_id.to_string(), user.clone());
+    let now = relay.now_ms();
+    if env.visible_to.borrow().get(&key).is_some_and(|at| now.saturating_sub(*at) < VISIBILITY_TTL_MS) {
+        return Ok(());
+    }
+    if !crate::crm::user_can_see_deal(&*relay.transport, &env.config.crm, deal_id, &user).await? {
+        return Err(Error::Forbidden { reason: format!("Pipedrive says user {user} may not see deal {deal_id}") });
+    }
+    let mut remembered = env.visible_to.borrow_mut();
+    if remembered.len() >= VISIBILITY_ENTRIES {
+        let mut times: Vec<u64> = remembered.values().copied().collect();
+        times.sort_unstable();
+        let cutoff = times.get(times.len() / 2).copied().unwrap_or(now);
+        remembered.retain(|_, at| *at > cutoff);
+    }
+    remembered.insert(key, now);
+    Ok(())
 }
 
 /// The parts of the plugin configuration a sidebar needs; nothing secret.

@@ -116,6 +116,7 @@ fn http_status(error: &Error) -> u16 {
     match error {
         Error::InvalidInput(_) | Error::InvalidWebhook(_) => 400,
         Error::Unauthorized { .. } | Error::InvalidSignature { .. } => 401,
+        Error::Forbidden { .. } => 403,
         Error::UnknownTemplate { .. } => 404,
         Error::StageNotAllowed { .. } | Error::MappingFailed(_) => 422,
         Error::SpotDraft(api) => match api.status {
@@ -135,6 +136,8 @@ struct EnvironmentRuntime<T: Transport> {
     config: EnvironmentConfig,
     client: Client<T>,
     metadata_cache: RefCell<HashMap<u64, (u64, TemplateMetadata)>>,
+    /// `(deal, user)` → when the CRM last said this user may see this deal (see `api::check_visible`).
+    visible_to: RefCell<HashMap<(String, String), u64>>,
 }
 
 pub struct Relay<T: Transport> {
@@ -156,7 +159,12 @@ impl<T: Transport> Relay<T> {
             let limited = RateLimited::new(Rc::clone(&transport), SPOTDRAFT_REQUESTS_PER_SECOND);
             let client =
                 SpotDraftClient::new(limited, &env.spotdraft_base_url, Some(env.credentials.clone()), options.clone())?;
-            environments.push(EnvironmentRuntime { config: env, client, metadata_cache: RefCell::new(HashMap::new()) });
+            environments.push(EnvironmentRuntime {
+                config: env,
+                client,
+                metadata_cache: RefCell::new(HashMap::new()),
+                visible_to: RefCell::new(HashMap::new()),
+            });
         }
         Ok(Relay { transport, environments, locks: KeyedLock::default() })
     }

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 
 use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse};
 use crate::crm::{self, ContractFields, CrmPatch};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flows;
 use crate::sync::{self, Decision, Observation};
-use crate::transport::{Transport, TransportError};
+use crate::transport::Transport;
 use crate::webhook::{self, Activity};
 
 fn note(log: &mut Value, key: &str, value: Value) {
@@ -104,24 +104,12 @@ pub(super) async fn apply_to_record<T: Transport>(
     Ok(decision)
 }
 
-fn transport_error(error: TransportError) -> Error {
-    match error {
-        TransportError::Timeout => Error::Timeout { attempts: 1 },
-        TransportError::Connection(message) => Error::Network { message: format!("CRM: {message}"), attempts: 1 },
-        TransportError::TooLarge { limit } => {
-            Error::Crm { status: 200, message: format!("the answer is larger than {limit} bytes") }
-        }
-    }
-}
-
 pub(super) async fn read_fields<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
 ) -> Result<ContractFields> {
-    let request = crm::read_request(&env.config.crm, &env.config.crm_fields, deal_id)?;
-    let response = relay.transport.send(request).await.map_err(transport_error)?;
-    crm::parse_read(&env.config.crm, &env.config.crm_fields, &response)
+    crm::read_fields(&*relay.transport, &env.config.crm, &env.config.crm_fields, deal_id).await
 }
 
 pub(super) async fn write_fields<T: Transport>(
@@ -130,7 +118,5 @@ pub(super) async fn write_fields<T: Transport>(
     deal_id: &str,
     patch: &CrmPatch,
 ) -> Result<()> {
-    let request = crm::write_request(&env.config.crm, &env.config.crm_fields, deal_id, patch)?;
-    let response = relay.transport.send(request).await.map_err(transport_error)?;
-    crm::check_write(&env.config.crm, &response)
+    crm::write_fields(&*relay.transport, &env.config.crm, &env.config.crm_fields, deal_id, patch).await
 }

@@ -172,8 +172,11 @@ pub fn error_text(error: &RemoteError) -> String {
     match error.code.as_str() {
         "timeout" | "network_error" => "SpotDraft can't be reached right now.".into(),
         "unauthorized" => "Your session has expired. Reload the record to continue.".into(),
+        "forbidden" => "You don't have access to this deal in the CRM, so its contracts can't be shown here.".into(),
         "spotdraft_error" if error.transient => "SpotDraft is busy right now.".into(),
-        "crm_error" => "The CRM record couldn't be updated.".into(),
+        // The relay's message names the CRM and what went wrong ("HubSpot: an admin must reconnect …").
+        "crm_error" if error.transient => "Your CRM can't be reached right now.".into(),
+        "crm_error" => format!("Your CRM refused the request: {}", error.message),
         "stage_not_allowed" | "mapping_failed" | "invalid_input" | "unknown_template" => error.message.clone(),
         _ => format!("Something went wrong: {}", error.message),
     }

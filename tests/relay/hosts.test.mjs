@@ -1,0 +1,109 @@
+// The same promises on every CRM: for Salesforce, Zoho CRM and Pipedrive (HubSpot has the other
+// suites), the relay reads the deal from the CRM's own API, gates and maps from it whatever the
+// browser sends, writes status back to the record from webhooks, repairs it by reconcile, keeps its
+// OAuth access tokens fresh while the CRM expires them every couple of seconds, and acts only for a
+// user who may see the deal.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { api, eventually, startSandbox } from "./support.mjs";
+import { VENDORS, sellerToken, startVendorRelay, vendorInfo, vendorRecord } from "./vendors.mjs";
+
+let sandbox;
+let vendors;
+before(async () => {
+  sandbox = await startSandbox();
+  vendors = await vendorInfo(sandbox);
+});
+after(async () => sandbox?.stop());
+
+const contractsOf = async (name, tenant, dealId) =>
+  (await sandbox.control("GET", "/__sandbox/contracts")).json.filter((c) => c.external_metadata?.id?.startsWith(`${name}:`) && c.external_metadata.id.endsWith(`:${dealId}`));
+
+for (const name of VENDORS) {
+  describe(name, () => {
+    let relay;
+    let deals;
+    before(async () => {
+      relay = await startVendorRelay(sandbox, name, vendors);
+      deals = vendors[name].deal_ids;
+    });
+    after(async () => relay?.close());
+    const call = (method, deal, path, body, options = {}) =>
+      api(relay, method, `/api/uat/deals/${deal}${path}`, { bearer: sellerToken(name, deal, { user: options.user ?? vendors[name].users[0].id }), body });
+
+    test("create is gated and mapped from the CRM's deal; a tampered browser deal changes nothing", async () => {
+      const [acme, , initech] = deals;
+      const tampered = { id: acme, name: "Free", amount: 1, stage: "Closed Won", account: { name: "Someone Else" } };
+      // In the CRM, Initech is still in qualification: refused, with the CRM's stage in the answer.
+      const refused = await call("POST", initech, "/contracts", { deal: { ...tampered, id: initech, stage: "Negotiation/Review" }, templateId: sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id });
+      assert.equal(refused.status, 422, JSON.stringify(refused.json));
+      assert.equal(refused.json.error.code, "stage_not_allowed");
+      assert.equal((await contractsOf(name, "", initech)).length, 0);
+
+      const template = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+      const preview = await call("POST", acme, "/preview", { deal: tampered, templateId: template });
+      assert.equal(preview.status, 200, JSON.stringify(preview.json));
+      assert.equal(preview.json.canCreate, true, JSON.stringify(preview.json.problems));
+      assert.equal(preview.json.request.contract_data.effective_date, "2026-12-15", "the CRM's close date");
+      const created = await call("POST", acme, "/contracts", { deal: tampered, templateId: template });
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      const [stored] = await contractsOf(name, "", acme);
+      assert.equal(stored.counter_party_name, "Acme Widgets, Inc.", "the CRM's company, normalised");
+      assert.match(stored.external_metadata.id, new RegExp(`^${name}:[^:]+:(opportunity|deal|deals):${acme}$`, "i"));
+    });
+
+    test("status comes back to the CRM record from webhooks, and reconcile leaves it equal to SpotDraft", async () => {
+      const [acme] = deals;
+      const [contract] = await contractsOf(name, "", acme);
+      await eventually(async () => (await vendorRecord(sandbox, name, vendors, acme)).contractId === contract.id);
+      for (const to of ["REDLINING", "SIGN", "EXECUTED"]) {
+        const moved = await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
+        assert.equal(moved.status, 200, JSON.stringify(moved.json));
+        await eventually(async () => (await vendorRecord(sandbox, name, vendors, acme)).status === to, { timeoutMs: 15_000 });
+      }
+      const record = await vendorRecord(sandbox, name, vendors, acme);
+      assert.ok(record.executedAt, `the execution time is on the ${name} record`);
+      assert.equal(record.link, `https://app.spotdraft.com/contracts/v2/${contract.contract_id}`);
+      const report = await relay.reconcile("uat");
+      assert.deepEqual(report.failures, []);
+      assert.equal((await vendorRecord(sandbox, name, vendors, acme)).status, "EXECUTED");
+    });
+
+    test("access tokens that expire every two seconds are refreshed; nothing fails", async () => {
+      await sandbox.control("PUT", "/__sandbox/crm/token-ttl", { seconds: 2 });
+      try {
+        const template = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+        const started = Date.now();
+        let calls = 0;
+        while (Date.now() - started < 6_000) {
+          for (const deal of [deals[0], deals[1]]) {
+            const answer = await call("POST", deal, "/preview", { templateId: template });
+            assert.equal(answer.status, 200, JSON.stringify(answer.json));
+            const listed = await call("GET", deal, "/contracts");
+            assert.equal(listed.status, 200, JSON.stringify(listed.json));
+            calls += 2;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 400));
+        }
+        assert.ok(calls >= 20, `${calls} calls across several token lifetimes`);
+        assert.ok(relay.lines.every((line) => !line.includes(vendors[name].users[0].refresh_token)), "no refresh token in the log");
+      } finally {
+        await sandbox.control("PUT", "/__sandbox/crm/token-ttl", { seconds: 3600 });
+      }
+    });
+
+    if (name === "pipedrive") {
+      test("a Pipedrive user who may not see the deal is refused; the same user's own deals work", async () => {
+        const hidden = vendors.pipedrive.hidden_deal;
+        const refused = await call("GET", hidden.id, "/contracts", undefined, { user: hidden.hidden_from });
+        assert.equal(refused.status, 403, JSON.stringify(refused.json));
+        assert.equal(refused.json.error.code, "forbidden");
+        const created = await call("POST", hidden.id, "/contracts", { templateId: sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id }, { user: hidden.hidden_from });
+        assert.equal(created.status, 403);
+        assert.equal((await contractsOf(name, "", hidden.id)).length, 0, "nothing created");
+        const visible = deals.find((d) => d !== hidden.id);
+        assert.equal((await call("GET", visible, "/contracts", undefined, { user: hidden.hidden_from })).status, 200);
+      });
+    }
+  });
+}

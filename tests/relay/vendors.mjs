@@ -1,0 +1,107 @@
+// The relay on each emulated CRM (Salesforce, Zoho CRM, Pipedrive), configured as an admin would
+// connect it: OAuth with a refresh token against the vendor's token endpoint, the write-back fields
+// the vendor's admin created, the vendor's own stage vocabulary. HubSpot's suites are the other files.
+import { mintToken, SpotDraftClient } from "../../pkg/node.js";
+import { SECRETS, handMadeToken, startRelay } from "./support.mjs";
+
+export const VENDORS = ["salesforce", "zoho", "pipedrive"];
+
+/** Per vendor: the installation id, the stages at which a contract may be created, how to read a record. */
+const SHAPES = {
+  salesforce: {
+    tenant: "00DHs0000000001MAA",
+    stages: ["Negotiation/Review", "Id. Decision Makers", "Needs Analysis"],
+    oauth: (crm, vendor) => ({ clientId: vendor.client_id, clientSecret: vendor.client_secret, refreshToken: vendor.users[0].refresh_token, tokenUrl: `${crm}/services/oauth2/token` }),
+  },
+  zoho: {
+    tenant: "20050001",
+    stages: ["Negotiation/Review", "Identify Decision Makers", "Needs Analysis"],
+    oauth: (crm, vendor) => ({ clientId: vendor.client_id, clientSecret: vendor.client_secret, refreshToken: vendor.users[0].refresh_token, accountsDomain: crm }),
+  },
+  pipedrive: {
+    tenant: "7001",
+    stages: ["4", "2", "1"],
+    oauth: (crm, vendor) => ({ clientId: vendor.client_id, clientSecret: vendor.client_secret, refreshToken: vendor.users[0].refresh_token, tokenUrl: `${crm}/oauth/token` }),
+  },
+};
+
+export const PIPEDRIVE_SECRET = "uat-pipedrive-app-client-secret-0123456789";
+
+function nda(workspace) {
+  const template = workspace.templates.find((t) => /Non-Disclosure/.test(t.name));
+  return {
+    templateId: template.id, label: "Mutual NDA", contractTypeId: template.contract_type_id,
+    fields: [
+      { variable: "effective_date", source: "deal.closeDate", encoding: "date" },
+      { variable: "nda_kind", value: "mutual", encoding: "enum" },
+      { variable: "purpose", value: "Evaluating a commercial relationship", encoding: "string" },
+      { variable: "governing_law", value: "US-DE", encoding: "enum" },
+      { variable: "confidentiality_term", value: 2, encoding: "duration", unit: "YEARS" },
+    ],
+  };
+}
+
+export async function vendorInfo(sandbox) {
+  return (await sandbox.control("GET", "/__sandbox/crm/vendors")).json;
+}
+
+export function vendorRelayConfig(sandbox, name, vendors) {
+  const vendor = vendors[name];
+  const shape = SHAPES[name];
+  return {
+    environments: {
+      uat: {
+        plugin: {
+          environment: "uat",
+          crm: { host: name, accountId: shape.tenant },
+          api: { baseUrl: sandbox.spotdraft },
+          creationStages: shape.stages,
+          templates: [nda(sandbox.uat)],
+        },
+        spotdraft: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret, hmacKey: sandbox.uat.hmac_key },
+        crm: { baseUrl: sandbox.crm, oauth: shape.oauth(sandbox.crm, vendor), fields: vendor.fields },
+        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET },
+      },
+    },
+  };
+}
+
+/** A relay on the vendor's emulator, with the uat workspace's status webhooks delivered to it. */
+export async function startVendorRelay(sandbox, name, vendors) {
+  const relay = await startRelay(sandbox, { config: vendorRelayConfig(sandbox, name, vendors) });
+  const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
+  await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
+  return relay;
+}
+
+/** A session for a seller of this CRM on `deal`: the relay's own token form, or Pipedrive's signed token. */
+export function sellerToken(name, deal, { user } = {}) {
+  const tenant = SHAPES[name].tenant;
+  if (name === "pipedrive") {
+    const now = Math.floor(Date.now() / 1000);
+    return handMadeToken(PIPEDRIVE_SECRET, { companyId: Number(tenant), userId: Number(user), iat: now, exp: now + 300 });
+  }
+  return mintToken(SECRETS.uat, { host: "demo", tenant, record: String(deal), user: user ?? undefined }, 300);
+}
+
+/** The SpotDraft fields on the vendor's record, read through the vendor's own API as an admin would. */
+export async function vendorRecord(sandbox, name, vendors, dealId) {
+  const vendor = vendors[name];
+  const keys = Object.values(vendor.fields);
+  const form = (params) => ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(params).toString() });
+  const refresh = { grant_type: "refresh_token", client_id: vendor.client_id, client_secret: vendor.client_secret, refresh_token: vendor.users[0].refresh_token };
+  let values;
+  if (name === "salesforce") {
+    const { access_token: token } = await (await fetch(`${sandbox.crm}/services/oauth2/token`, form(refresh))).json();
+    const record = await (await fetch(`${sandbox.crm}/services/data/v62.0/sobjects/Opportunity/${dealId}?fields=${keys.join(",")}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    values = record;
+  } else if (name === "zoho") {
+    const { access_token: token } = await (await fetch(`${sandbox.crm}/oauth/v2/token`, form(refresh))).json();
+    const record = await (await fetch(`${sandbox.crm}/crm/v8/Deals/${dealId}?fields=${keys.join(",")}`, { headers: { authorization: `Zoho-oauthtoken ${token}` } })).json();
+    values = record.data?.[0] ?? {};
+  } else {
+    const record = await (await fetch(`${sandbox.crm}/api/v2/deals/${dealId}?custom_fields=${keys.join(",")}`, { headers: { "x-api-token": vendor.api_token } })).json();
+    values = record.data?.custom_fields ?? {};
+  }
+  return Object.fromEntries(Object.entries(vendor.fields).map(([field, key]) => [field, values[key] ?? null]));
+}
