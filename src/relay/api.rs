@@ -84,30 +84,35 @@ const VISIBILITY_TTL_MS: u64 = 60_000;
 /// Remembered answers at most; past this the oldest half is forgotten.
 const VISIBILITY_ENTRIES: usize = 10_000;
 
-/// The relay acts only on deals the calling user may see in the CRM. Salesforce's Apex minter and
-/// Zoho's function check that before they mint a token; a HubSpot signature proves the portal and
-/// user the card runs for. Pipedrive's signed token names a user of the company and no deal, so here
-/// Pipedrive itself is asked (the deal's permitted users); a yes is remembered for a minute.
+/// The relay acts only on deals the calling user may see in the CRM, and asks the CRM where its API
+/// can answer: Pipedrive's signed token names a user of the company and no deal (the deal's permitted
+/// users are asked); Salesforce's Apex minter checks record access before it mints, and the relay asks
+/// again (`UserRecordAccess`), so a changed sharing rule or a modified minter cannot widen access. Zoho's
+/// function runs as the user; a HubSpot signature proves the portal and user the card runs for (see
+/// the README). A yes is remembered for a minute.
 async fn check_visible<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     caller: &Caller,
     deal_id: &str,
 ) -> Result<()> {
-    if caller.host != "pipedrive" || env.config.plugin.crm.host != crate::model::CrmHost::Pipedrive {
+    let host = env.config.plugin.crm.host;
+    let asks = matches!(host, crate::model::CrmHost::Pipedrive | crate::model::CrmHost::Salesforce);
+    if !asks || caller.host != host.as_str() {
         return Ok(());
     }
-    let user = caller
-        .user
-        .clone()
-        .ok_or_else(|| Error::Unauthorized { reason: "the Pipedrive token names no user".into() })?;
+    let user = caller.user.clone().ok_or_else(|| Error::Unauthorized {
+        reason: format!("the {} session names no user, so access to the deal can't be checked", host.display_name()),
+    })?;
     let key = (deal_id.to_string(), user.clone());
     let now = relay.now_ms();
     if env.visible_to.borrow().get(&key).is_some_and(|at| now.saturating_sub(*at) < VISIBILITY_TTL_MS) {
         return Ok(());
     }
     if !crate::crm::user_can_see_deal(&*relay.transport, &env.config.crm, deal_id, &user).await? {
-        return Err(Error::Forbidden { reason: format!("Pipedrive says user {user} may not see deal {deal_id}") });
+        return Err(Error::Forbidden {
+            reason: format!("{} says user {user} may not see deal {deal_id}", host.display_name()),
+        });
     }
     let mut remembered = env.visible_to.borrow_mut();
     if remembered.len() >= VISIBILITY_ENTRIES {

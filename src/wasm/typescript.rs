@@ -46,6 +46,8 @@ export interface ConfigDocument {
   crm: { host: CrmHost; accountId: string | number };
   api: { relayUrl: string } | { region: Region } | { baseUrl: string };
   creationStages: string[];
+  /** What sellers see for each stage value in the CRM. */
+  stageLabels?: Record<string, string>;
   allowedOrigins?: string[];
   templates: TemplateConfigDocument[];
 }
@@ -79,6 +81,7 @@ export interface Config {
   crm: { host: CrmHost; accountId: string };
   api: { kind: "relay"; url: string } | { kind: "spotDraft"; baseUrl: string; region: Region | null };
   creationStages: string[];
+  stageLabels: Record<string, string>;
   allowedOrigins: string[];
   templates: Array<{
     templateId: number;
@@ -229,13 +232,19 @@ export interface RelayConfigDocument {
     plugin: ConfigDocument;
     /** `downloadOrigins`: where signed download URLs may point (default storage.googleapis.com; the API origin always). */
     spotdraft: { clientId: string; clientSecret: string; userEmail?: string; hmacKey: string; baseUrl?: string; downloadOrigins?: string[] };
-    crm: { baseUrl: string; token: string; timeoutMs?: number;
+    /** Exactly one of `token` (HubSpot private app, Pipedrive API token) or `oauth` (refreshed by the relay). */
+    crm: { baseUrl: string; token?: string; timeoutMs?: number;
+           oauth?: { clientId: string; clientSecret: string; refreshToken: string; tokenUrl?: string; accountsDomain?: string };
            fields?: { contractId: string; status: string; statusAt: string; link: string; executedAt: string } };
     webhookUrl?: string;
     /** Token secrets (32+ characters) per calling host. */
     hostSecrets?: Partial<Record<"demo" | "hubspot" | "salesforce" | "zoho" | "pipedrive", string>>;
     hubspotClientSecret?: string;
   }>>;
+  /** The Node host's settings: serve the sidebar page (CRM origins that may frame it). */
+  sidebar?: { hostOrigins: string[]; relayUrl?: string };
+  /** How the relay is reached: its public https origin (what HubSpot signs), and proxies whose X-Forwarded-* count. */
+  http?: { publicUrl?: string; trustedProxies?: string[] };
 }
 
 export interface RelayResponse {

@@ -92,9 +92,9 @@ for (const name of VENDORS) {
       }
     });
 
-    if (name === "pipedrive") {
-      test("a Pipedrive user who may not see the deal is refused; the same user's own deals work", async () => {
-        const hidden = vendors.pipedrive.hidden_deal;
+    if (name === "pipedrive" || name === "salesforce") {
+      test("a user the CRM does not let see the deal is refused; the same user's other deals work", async () => {
+        const hidden = vendors[name].hidden_deal;
         const refused = await call("GET", hidden.id, "/contracts", undefined, { user: hidden.hidden_from });
         assert.equal(refused.status, 403, JSON.stringify(refused.json));
         assert.equal(refused.json.error.code, "forbidden");

@@ -26,6 +26,8 @@ const SHAPES = {
 };
 
 export const PIPEDRIVE_SECRET = "uat-pipedrive-app-client-secret-0123456789";
+/** What the Salesforce org's Apex minter signs sessions with (its host secret). */
+export const SALESFORCE_SECRET = "uat-salesforce-host-secret-0123456789abcdef";
 
 function nda(workspace) {
   const template = workspace.templates.find((t) => /Non-Disclosure/.test(t.name));
@@ -60,7 +62,7 @@ export function vendorRelayConfig(sandbox, name, vendors) {
         },
         spotdraft: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret, hmacKey: sandbox.uat.hmac_key },
         crm: { baseUrl: sandbox.crm, oauth: shape.oauth(sandbox.crm, vendor), fields: vendor.fields },
-        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET },
+        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET, salesforce: SALESFORCE_SECRET },
       },
     },
   };
@@ -74,13 +76,17 @@ export async function startVendorRelay(sandbox, name, vendors) {
   return relay;
 }
 
-/** A session for a seller of this CRM on `deal`: the relay's own token form, or Pipedrive's signed token. */
+/**
+ * A session for a seller of this CRM on `deal`, as that CRM's host side makes it: Pipedrive's signed
+ * token (user and company), the Salesforce Apex minter's token (host salesforce), else the demo's.
+ */
 export function sellerToken(name, deal, { user } = {}) {
   const tenant = SHAPES[name].tenant;
   if (name === "pipedrive") {
     const now = Math.floor(Date.now() / 1000);
     return handMadeToken(PIPEDRIVE_SECRET, { companyId: Number(tenant), userId: Number(user), iat: now, exp: now + 300 });
   }
+  if (name === "salesforce") return mintToken(SALESFORCE_SECRET, { host: "salesforce", tenant, record: String(deal), user }, 300);
   return mintToken(SECRETS.uat, { host: "demo", tenant, record: String(deal), user: user ?? undefined }, 300);
 }
 
