@@ -160,8 +160,13 @@ pub struct WebhookEvent {
     /// The CRM record, when the external id is one this plugin wrote.
     #[serde(skip)]
     pub record: Option<RecordKey>,
-    /// `external_metadata.record_data.environment`, when this plugin wrote it.
+    /// `external_metadata.record_data.environment`, when it is exactly `uat` or `production`.
     pub environment: Option<Environment>,
+    /// `external_metadata.record_data.environment` as sent, whatever it says (`"Production"`,
+    /// `"staging"`): ownership compares this exactly.
+    pub environment_text: Option<String>,
+    /// `external_metadata.integration_name` as sent: this plugin writes its own name there.
+    pub integration_name: Option<String>,
     pub contract_kind: Option<String>,
     pub contract_type_id: Option<u64>,
     /// Stable across redeliveries of the same activity: `(contract, activity, timestamp[, recipient])`.
@@ -211,11 +216,13 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     });
-    let environment = metadata
+    let environment_text = metadata
         .and_then(|m| m.get("record_data"))
         .and_then(|d| d.get("environment"))
         .and_then(Value::as_str)
-        .and_then(Environment::parse);
+        .map(str::to_string);
+    let environment = environment_text.as_deref().and_then(Environment::parse);
+    let integration_name = metadata.and_then(|m| m.get("integration_name")).and_then(Value::as_str).map(str::to_string);
     let recipient = activity_data
         .and_then(|d| {
             d.get("email_event_data")
@@ -238,6 +245,8 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
         occurred_at_micros,
         external_id,
         environment,
+        environment_text,
+        integration_name,
         contract_kind: map.get("contract_kind").and_then(Value::as_str).map(str::to_string),
         contract_type_id: map.get("contract_type_id").and_then(Value::as_u64),
         dedupe_key,

@@ -79,11 +79,6 @@ pub(super) async fn route<T: Transport>(
     }
 }
 
-/// How long the CRM's "this user may see this deal" is taken as still true.
-const VISIBILITY_TTL_MS: u64 = 60_000;
-/// Remembered answers at most; past this the oldest half is forgotten.
-const VISIBILITY_ENTRIES: usize = 10_000;
-
 /// The relay acts only on deals the calling user may see in the CRM, and asks the CRM where its API
 /// can answer: Pipedrive's signed token names a user of the company and no deal (the deal's permitted
 /// users are asked); Salesforce's Apex minter checks record access before it mints, and the relay asks
@@ -104,9 +99,9 @@ async fn check_visible<T: Transport>(
     let user = caller.user.clone().ok_or_else(|| Error::Unauthorized {
         reason: format!("the {} session names no user, so access to the deal can't be checked", host.display_name()),
     })?;
-    let key = (deal_id.to_string(), user.clone());
+    let key = format!("{deal_id} {user}");
     let now = relay.now_ms();
-    if env.visible_to.borrow().get(&key).is_some_and(|at| now.saturating_sub(*at) < VISIBILITY_TTL_MS) {
+    if env.visible_to.borrow().contains(&key, now) {
         return Ok(());
     }
     if !crate::crm::user_can_see_deal(&*relay.transport, &env.config.crm, deal_id, &user).await? {
@@ -114,14 +109,7 @@ async fn check_visible<T: Transport>(
             reason: format!("{} says user {user} may not see deal {deal_id}", host.display_name()),
         });
     }
-    let mut remembered = env.visible_to.borrow_mut();
-    if remembered.len() >= VISIBILITY_ENTRIES {
-        let mut times: Vec<u64> = remembered.values().copied().collect();
-        times.sort_unstable();
-        let cutoff = times.get(times.len() / 2).copied().unwrap_or(now);
-        remembered.retain(|_, at| *at > cutoff);
-    }
-    remembered.insert(key, now);
+    env.visible_to.borrow_mut().insert(key, now);
     Ok(())
 }
 
@@ -370,17 +358,25 @@ async fn settle_race<T: Transport>(
 
 /// Shows the contract on the CRM record at once rather than waiting for its webhook. A failure here
 /// is reported (`crmSynced: false`) but does not fail the create: webhooks and reconcile repair it.
+///
+/// Under the same rule as every CRM write (`sync`, on SpotDraft's own times): the status the create
+/// or lookup answered is stamped with the contract's creation time, SpotDraft's, never the relay's
+/// clock. So it fills an empty record, yet anything a webhook has shown since (In review, say) is newer
+/// and stays: a second click can never roll the record back.
 async fn write_through<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     contract: &ContractSummary,
 ) -> bool {
-    let at = i64::try_from(relay.now_ms()).unwrap_or(0).saturating_mul(1000);
+    let Some(created_micros) = contract.created.as_deref().and_then(time::parse_timestamp) else {
+        // No SpotDraft time to order it by: leave it to the contract's webhooks and reconcile.
+        return false;
+    };
     let observation = Observation {
         contract: contract.id,
         status: contract.status.clone(),
-        at_micros: at,
+        at_micros: created_micros,
         link: contract.link.clone(),
     };
     super::webhooks::apply_to_record(relay, env, deal_id, &observation, false).await.is_ok()

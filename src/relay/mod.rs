@@ -7,6 +7,7 @@
 
 mod api;
 pub mod config;
+mod expiring_set;
 mod keyed_lock;
 pub mod limiter;
 mod reconcile;
@@ -26,6 +27,7 @@ use crate::spotdraft::types::TemplateMetadata;
 use crate::spotdraft::{ClientOptions, SpotDraftClient};
 use crate::transport::Transport;
 pub use config::{EnvironmentConfig, RelayConfig};
+use expiring_set::ExpiringSet;
 use keyed_lock::KeyedLock;
 use limiter::RateLimited;
 pub use reconcile::ReconcileReport;
@@ -136,9 +138,19 @@ struct EnvironmentRuntime<T: Transport> {
     config: EnvironmentConfig,
     client: Client<T>,
     metadata_cache: RefCell<HashMap<u64, (u64, TemplateMetadata)>>,
-    /// `(deal, user)` → when the CRM last said this user may see this deal (see `api::check_visible`).
-    visible_to: RefCell<HashMap<(String, String), u64>>,
+    /// "deal user" pairs the CRM said may see each other, for a minute (see `api::check_visible`).
+    visible_to: RefCell<ExpiringSet>,
+    /// Dedupe keys of deliveries already applied to the CRM: a replay or redelivery is answered
+    /// without reading the CRM again (SpotDraft's signature covers only the body and carries no time).
+    applied: RefCell<ExpiringSet>,
 }
+
+/// How long an applied delivery is remembered: longer than SpotDraft retries a delivery.
+const APPLIED_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+const APPLIED_CAPACITY: usize = 100_000;
+/// How long the CRM's "this user may see this deal" is taken as still true.
+const VISIBILITY_TTL_MS: u64 = 60_000;
+const VISIBILITY_CAPACITY: usize = 10_000;
 
 pub struct Relay<T: Transport> {
     transport: Rc<T>,
@@ -163,7 +175,8 @@ impl<T: Transport> Relay<T> {
                 config: env,
                 client,
                 metadata_cache: RefCell::new(HashMap::new()),
-                visible_to: RefCell::new(HashMap::new()),
+                visible_to: RefCell::new(ExpiringSet::new(VISIBILITY_TTL_MS, VISIBILITY_CAPACITY)),
+                applied: RefCell::new(ExpiringSet::new(APPLIED_TTL_MS, APPLIED_CAPACITY)),
             });
         }
         Ok(Relay { transport, environments, locks: KeyedLock::default() })

@@ -26,8 +26,10 @@ const PAGE_SIZE: u32 = 100;
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileReport {
     pub environment: Environment,
-    /// Pass this to the next run.
-    pub checkpoint: String,
+    /// Pass this to the next run. It never passes a record that failed: after any failure it is the
+    /// checkpoint this pass started from (`None`: list everything again), so the failed records are
+    /// listed, and repaired, next time.
+    pub checkpoint: Option<String>,
     pub pages: u32,
     pub contracts_seen: usize,
     pub records_checked: usize,
@@ -74,9 +76,10 @@ impl<T: Transport> Relay<T> {
             }
         }
         let checkpoint_ms = i64::try_from(started.saturating_sub(OVERLAP_MS)).unwrap_or(0).saturating_mul(1000);
+        let checkpoint = if failures.is_empty() { time::format_timestamp(checkpoint_ms) } else { since };
         Ok(ReconcileReport {
             environment,
-            checkpoint: time::format_timestamp(checkpoint_ms).unwrap_or_default(),
+            checkpoint,
             pages: page,
             contracts_seen: seen,
             records_checked: by_record.len(),

@@ -53,11 +53,24 @@ pub(super) async fn receive<T: Transport>(
     let Some(record) = &event.record else {
         return ignore("the contract is not linked to a record of this integration", log);
     };
+    // Exact ownership: this plugin's name, this CRM account, the configured deal object, and this
+    // environment spelled exactly as the plugin writes it. Anything else is acknowledged and ignored.
+    if event.integration_name.as_deref() != Some(crate::mapping::INTEGRATION_NAME) {
+        return ignore("the contract was linked by another integration", log);
+    }
     if record.crm != plugin.crm.host || record.tenant != plugin.crm.account_id {
         return ignore("the contract belongs to another CRM account", log);
     }
-    if event.environment.is_some_and(|e| e != env.config.environment) {
+    if record.object != plugin.crm.host.deal_object() {
+        return ignore("the contract is linked to another kind of CRM record than a deal", log);
+    }
+    if event.environment_text.as_deref() != Some(env.config.environment.as_str()) {
         return ignore("the contract belongs to another environment", log);
+    }
+    // Keyed by environment too: the same contract number exists in both workspaces.
+    let applied_key = format!("{}:{}", env.config.environment.as_str(), event.dedupe_key);
+    if env.applied.borrow().contains(&applied_key, relay.now_ms()) {
+        return ignore("this delivery was already applied", log);
     }
     let observation = Observation {
         contract: event.contract_id,
@@ -67,6 +80,7 @@ pub(super) async fn receive<T: Transport>(
     };
     match apply_to_record(relay, env, &record.id, &observation, true).await {
         Ok(decision) => {
+            env.applied.borrow_mut().insert(applied_key, relay.now_ms());
             note(&mut log, "outcome", json!(decision));
             RelayResponse::json(200, &json!(decision), log)
         }

@@ -257,8 +257,8 @@ export interface RelayResponse {
 
 export interface ReconcileReport {
   environment: Environment;
-  /** Pass to the next run. */
-  checkpoint: string;
+  /** Pass to the next run; after any failure, the checkpoint the pass started from (null: everything again). */
+  checkpoint: string | null;
   pages: number;
   contractsSeen: number;
   recordsChecked: number;
@@ -269,6 +269,15 @@ export interface ReconcileReport {
 /** SpotDraft's webhook subscription, unchanged. */
 export interface WebhookSubscription { id: number; title: string; url: string; status: string; only_for_activities: string[]; }
 
+/**
+ * What a host hands the sidebar: the CRM record id, and its name when the host has it. Only a first
+ * render: the sidebar reads the deal from the CRM through the relay (`loadDeal`) and decides on that.
+ */
+export interface SidebarHostDeal { id: string; name?: string | null; }
+
+/** A failed relay call as the sidebar's messages carry it (`configFailed`, `dealFailed`, …). */
+export interface SidebarRemoteError { code: string; message: string; problems?: Array<{ path: string; message: string }>; transient?: boolean; }
+
 export interface SidebarInit { environment: Environment; relayUrl: string; token: string; tzOffsetMinutes?: number; }
 
 /** A message for `SdxSidebar.update` (clicks, relay answers, host events, ticks). */
@@ -276,12 +285,13 @@ export type SidebarMsg =
   | { type: "start" } | { type: "tick" } | { type: "retryClicked" } | { type: "dismissNotice" } | { type: "createClicked" }
   | { type: "templateSelected"; templateId: number }
   | { type: "sendClicked" | "downloadClicked" | "openClicked"; contractId: string }
-  | { type: "recordChanged"; deal: DealInput }
+  | { type: "dealLoaded"; deal: Deal | DealInput } | { type: "dealFailed"; error: SidebarRemoteError }
+  | { type: "recordChanged" }
   | { type: "visibilityChanged"; visible: boolean }
   | { type: string; [key: string]: unknown };
 
 export type SidebarEffect =
-  | { type: "loadConfig" } | { type: "loadContracts" } | { type: "cancelTick" }
+  | { type: "loadConfig" } | { type: "loadDeal" } | { type: "loadContracts" } | { type: "cancelTick" }
   | { type: "loadPreview" | "create"; templateId: number }
   | { type: "send" | "download"; contractId: string }
   | { type: "openUrl"; url: string }
@@ -314,7 +324,12 @@ export interface WebhookEvent {
   occurredAt: string;
   occurredAtMicros: number;
   externalId: string | null;
+  /** Only when it says exactly "uat" or "production". */
   environment: Environment | null;
+  /** `record_data.environment` as sent. */
+  environmentText: string | null;
+  /** `external_metadata.integration_name` as sent. */
+  integrationName: string | null;
   contractKind: string | null;
   contractTypeId: number | null;
   dedupeKey: string;

@@ -24,7 +24,7 @@ function payload(contract, deal, activity, status, timestamp, extra = {}) {
     activity, contract_id: contract.number, contract_status: status, contract_title: contract.name,
     contract_kind: "TEMPLATE_CONTRACT", contract_type: "NDA", contract_type_name: "NDA", contract_type_id: 110,
     business_user: { name: "Sam" }, created_at: "2026-11-01T00:00:00Z",
-    external_metadata: { id: `hubspot:${sandbox.portal}:deal:${deal.id}`, record_data: { environment: "uat" } },
+    external_metadata: { id: `hubspot:${sandbox.portal}:deal:${deal.id}`, integration_name: "spotdraft-crm", record_data: { environment: "uat" } },
     activity_data: { performed_by: { name: "SYSTEM" }, timestamp },
     ...extra,
   });
@@ -70,7 +70,7 @@ test("events for other environments or records this integration does not own are
   const contract = await contractFor(deal);
   const writesBefore = (await crmWrites(sandbox, deal.id)).length;
   const otherEnv = payload(contract, deal, "CONTRACT_SIGNED", "SIGN", new Date().toISOString(), {
-    external_metadata: { id: `hubspot:${sandbox.portal}:deal:${deal.id}`, record_data: { environment: "production" } },
+    external_metadata: { id: `hubspot:${sandbox.portal}:deal:${deal.id}`, integration_name: "spotdraft-crm", record_data: { environment: "production" } },
   });
   const a = await deliver(relay, "uat", otherEnv, signWithKey(sandbox.uat.hmac_key, otherEnv));
   assert.equal(a.status, 200);
@@ -79,9 +79,68 @@ test("events for other environments or records this integration does not own are
   const b = await deliver(relay, "uat", foreign, signWithKey(sandbox.uat.hmac_key, foreign));
   assert.equal(b.status, 200);
   assert.match(b.json.reason, /not linked/);
-  const otherPortal = payload(contract, deal, "CONTRACT_SIGNED", "SIGN", new Date().toISOString(), { external_metadata: { id: `hubspot:1:deal:${deal.id}` } });
+  const metadata = (id, environment = "uat", integration = "spotdraft-crm") => ({ external_metadata: { id, integration_name: integration, record_data: { environment } } });
+  const otherPortal = payload(contract, deal, "CONTRACT_SIGNED", "SIGN", new Date().toISOString(), metadata(`hubspot:1:deal:${deal.id}`));
   assert.match((await deliver(relay, "uat", otherPortal, signWithKey(sandbox.uat.hmac_key, otherPortal))).json.reason, /another CRM account/);
+  // Exact ownership: the configured object, the environment spelled as the plugin writes it, this integration.
+  const cases = [
+    [metadata(`hubspot:${sandbox.portal}:company:${deal.id}`), /another kind of CRM record/],
+    [metadata(`hubspot:${sandbox.portal}:contact:${deal.id}`), /another kind of CRM record/],
+    [metadata(`hubspot:${sandbox.portal}:deal:${deal.id}`, "staging"), /another environment/],
+    [metadata(`hubspot:${sandbox.portal}:deal:${deal.id}`, "Production"), /another environment/],
+    [metadata(`hubspot:${sandbox.portal}:deal:${deal.id}`, "UAT"), /another environment/],
+    [metadata(`hubspot:${sandbox.portal}:deal:${deal.id}`, null), /another environment/],
+    [metadata(`hubspot:${sandbox.portal}:deal:${deal.id}`, "uat", "someone-elses-sync"), /another integration/],
+    [metadata(`hubspot:${sandbox.portal}:deal:${deal.id}`, "uat", null), /another integration/],
+  ];
+  for (const [extra, reason] of cases) {
+    const body = payload(contract, deal, "CONTRACT_SIGNED", "SIGN", new Date().toISOString(), extra);
+    const reply = await deliver(relay, "uat", body, signWithKey(sandbox.uat.hmac_key, body));
+    assert.equal(reply.status, 200, JSON.stringify(extra));
+    assert.match(reply.json.reason, reason, JSON.stringify(extra));
+  }
   assert.equal((await crmWrites(sandbox, deal.id)).length, writesBefore);
+  assert.notEqual((await crmFields(sandbox, deal.id)).spotdraft_status, "SIGN", "none of them reached the deal");
+});
+
+test("a replayed delivery is answered without touching the CRM", async () => {
+  const deal = await newDeal(sandbox);
+  const contract = await contractFor(deal);
+  const body = payload(contract, deal, "CONTRACT_SENT_TO_COUNTERPARTY", "REDLINING", new Date(Date.now() + 2000).toISOString());
+  const signature = signWithKey(sandbox.uat.hmac_key, body);
+  await transition(contract.id, "REDLINING");
+  const first = await deliver(relay, "uat", body, signature);
+  assert.equal(first.status, 200, JSON.stringify(first.json));
+  const crmRequests = async () => (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.service === "crm" && r.path.includes(`/deals/${deal.id}`)).length;
+  const before = await crmRequests();
+  for (let i = 0; i < 40; i += 1) {
+    const replay = await deliver(relay, "uat", body, signature);
+    assert.equal(replay.status, 200);
+    assert.match(replay.json.reason, /already applied/);
+  }
+  assert.equal(await crmRequests(), before, "forty replays cost the CRM nothing");
+});
+
+test("a second Create click never rolls the CRM back behind a webhook", async () => {
+  const deal = await newDeal(sandbox);
+  const contract = await contractFor(deal);
+  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "DRAFT");
+  // The lookup behind the second click reads Draft, then answers slowly; meanwhile the contract goes
+  // to review and its webhook is applied. The click's answer must not write Draft back over it.
+  await sandbox.setFaults({ rules: [{ route: "GET /api/v2.1/public/contracts/by_external_metadata/*", service: "spotdraft", kind: "slow", delay_ms: 2000, times: 1 }] });
+  const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+  const click = api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { templateId: nda } });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await transition(contract.id, "REDLINING");
+  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "REDLINING");
+  const again = await click;
+  await sandbox.clearFaults();
+  assert.equal(again.status, 200, JSON.stringify(again.json));
+  assert.equal(again.json.contract.status, "DRAFT", "the slow lookup did read Draft");
+  assert.equal((await crmFields(sandbox, deal.id)).spotdraft_status, "REDLINING", "the record keeps the newer status");
+  // And the genuine webhook, redelivered, still counts as what it is.
+  await transition(contract.id, "SIGN");
+  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "SIGN");
 });
 
 test("a delivery duplicated five times writes once", async () => {

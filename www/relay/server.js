@@ -1,7 +1,8 @@
 // Node entry point: an http server around the fetch-style handler, optional scheduled
 // reconciliation with a checkpoint that survives restarts, and a clean shutdown.
 import { createServer } from "node:http";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SdxRelay } from "../../pkg/node.js";
 import { MAX_BODY_BYTES, createRelayHandler } from "./handler.js";
@@ -58,32 +59,108 @@ export function parsePublicUrl(text) {
   return url.origin;
 }
 
+/**
+ * The reconcile checkpoint per environment, in `stateDir`, safe with several writers (`serve` and a
+ * manual `reconcile`): each write goes to a file of its own, is flushed to disk and renamed over the
+ * checkpoint (atomic), so a reader sees the old or the new checkpoint, never part of one; a pass
+ * holds a lock file so two passes never overlap. A checkpoint that cannot be read is a loud error,
+ * never silently "no checkpoint" (which would re-list everything).
+ */
 export function checkpointStore(stateDir) {
   mkdirSync(stateDir, { recursive: true });
   const file = (environment) => join(stateDir, `reconcile-${environment}.json`);
+  const lockFile = (environment) => join(stateDir, `reconcile-${environment}.lock`);
   return {
     read(environment) {
+      let text;
       try {
-        return JSON.parse(readFileSync(file(environment), "utf8")).checkpoint ?? null;
-      } catch {
-        return null;
+        text = readFileSync(file(environment), "utf8");
+      } catch (error) {
+        if (error.code === "ENOENT") return null;
+        throw new Error(`the reconcile checkpoint ${file(environment)} can't be read: ${error.message}`);
       }
+      let checkpoint;
+      try {
+        ({ checkpoint } = JSON.parse(text));
+      } catch {
+        throw new Error(`the reconcile checkpoint ${file(environment)} is not valid JSON (truncated or corrupt): fix it, or delete it to list every contract again`);
+      }
+      if (checkpoint !== null && (typeof checkpoint !== "string" || Number.isNaN(Date.parse(checkpoint)))) {
+        throw new Error(`the reconcile checkpoint ${file(environment)} holds ${JSON.stringify(checkpoint)}, not a time: fix it, or delete it to list every contract again`);
+      }
+      return checkpoint;
     },
     write(environment, checkpoint) {
-      const temporary = `${file(environment)}.tmp`;
-      writeFileSync(temporary, JSON.stringify({ checkpoint, savedAt: new Date().toISOString() }));
-      renameSync(temporary, file(environment));
+      const target = file(environment);
+      const temporary = `${target}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+      const fd = openSync(temporary, "wx", 0o600);
+      try {
+        writeSync(fd, JSON.stringify({ checkpoint, savedAt: new Date().toISOString() }));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, target);
+      const dir = openSync(stateDir, "r");
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    },
+    /** Runs `work` holding this environment's reconcile lock; refuses clearly while another pass holds it. */
+    async withLock(environment, work) {
+      const path = lockFile(environment);
+      const take = () => writeFileSync(path, JSON.stringify({ pid: process.pid, since: Date.now() }), { flag: "wx", mode: 0o600 });
+      try {
+        take();
+      } catch (error) {
+        if (error.code !== "EEXIST") throw error;
+        let holder = {};
+        try {
+          holder = JSON.parse(readFileSync(path, "utf8"));
+        } catch {
+          // Unreadable: treated as stale below.
+        }
+        if (isAlive(holder.pid) && Date.now() - Number(holder.since ?? 0) < STALE_LOCK_MS) {
+          throw Object.assign(new Error(`another reconcile pass for ${environment} is running (process ${holder.pid}); try again when it ends`), { code: "busy" });
+        }
+        // The holder is gone (killed mid-pass) or long stuck: take over.
+        rmSync(path, { force: true });
+        take();
+      }
+      try {
+        return await work();
+      } finally {
+        rmSync(path, { force: true });
+      }
     },
   };
 }
 
-/** One reconciliation pass from the stored checkpoint; the new checkpoint is stored only on success. */
+/** A pass holding its lock longer than this is taken to be stuck. */
+const STALE_LOCK_MS = 15 * 60 * 1000;
+
+function isAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+/** One reconciliation pass from the stored checkpoint, under the environment's lock. */
 export async function reconcileOnce(relay, environment, store, log = (line) => console.log(line)) {
-  const since = store.read(environment);
-  const report = await relay.reconcile(environment, since ?? undefined);
-  store.write(environment, report.checkpoint);
-  log(JSON.stringify({ ts: new Date().toISOString(), job: "reconcile", since, ...report }));
-  return report;
+  return store.withLock(environment, async () => {
+    const since = store.read(environment);
+    const report = await relay.reconcile(environment, since ?? undefined);
+    // The core's checkpoint never passes a record that failed (it stays where this pass started).
+    store.write(environment, report.checkpoint ?? null);
+    log(JSON.stringify({ ts: new Date().toISOString(), job: "reconcile", since, ...report }));
+    return report;
+  });
 }
 
 class BodyTooLarge extends Error {}
