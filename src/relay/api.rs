@@ -317,7 +317,7 @@ async fn create<T: Transport>(
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
     plugin.template(template_id)?;
-    let _guard = relay.locks.lock(&format!("create:{key}")).await;
+    let _guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await;
     // Read under the lock, so a create waiting behind another sees the deal as it is now.
     let deal = crm_deal(relay, env, deal_id).await?;
     if !plugin.stage_allows_creation(deal.stage.as_deref()) {

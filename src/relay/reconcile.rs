@@ -104,7 +104,8 @@ async fn repair<T: Transport>(
     contracts: &[ContractSummary],
     at_micros: i64,
 ) -> Result<bool> {
-    let _guard = relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str())).await;
+    let guard =
+        relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await;
     let original = super::webhooks::read_fields(relay, env, deal_id).await?;
     let mut fields = original.clone();
     let mut ordered: Vec<&ContractSummary> = contracts.iter().collect();
@@ -124,6 +125,7 @@ async fn repair<T: Transport>(
         return Ok(false);
     }
     let patch = difference(&original, &fields);
+    super::webhooks::fence(&guard)?;
     super::webhooks::write_fields(relay, env, deal_id, &patch).await?;
     Ok(true)
 }

@@ -105,7 +105,8 @@ pub(super) async fn apply_to_record<T: Transport>(
     observation: &Observation,
     confirm: bool,
 ) -> Result<Decision> {
-    let _guard = relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str())).await;
+    let guard =
+        relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await;
     let fields = read_fields(relay, env, deal_id).await?;
     let mut decision = sync::decide(&fields, observation);
     if confirm && sync::needs_confirmation(&decision) {
@@ -113,9 +114,23 @@ pub(super) async fn apply_to_record<T: Transport>(
         decision = sync::decide_confirmed(&fields, observation, &current.contract_status);
     }
     if let Decision::Write { patch } = &decision {
+        fence(&guard)?;
         write_fields(relay, env, deal_id, patch).await?;
     }
     Ok(decision)
+}
+
+/// Refuses a write whose record lock ran out of lease (its request was stalled long enough for
+/// another to take the record over): nothing is written, and the sender's retry, or reconcile,
+/// applies it under a fresh lock.
+pub(super) fn fence(guard: &super::keyed_lock::KeyGuard) -> Result<()> {
+    if guard.is_current() {
+        return Ok(());
+    }
+    Err(crate::Error::Crm {
+        status: 503,
+        message: "the record's lock ran out before this write; nothing was written, and a retry applies it".into(),
+    })
 }
 
 pub(super) async fn read_fields<T: Transport>(
