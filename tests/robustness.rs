@@ -199,10 +199,12 @@ fn sidebar_messages() {
             "counterpartyName": null, "contractTypeName": null, "created": null, "externalId": null}]}),
         json!({"type": "previewLoaded", "templateId": 1, "preview": {"canCreate": false, "problems": [{"path": "p", "message": "m"}]}}),
         json!({"type": "recordChanged", "deal": {"id": "1", "name": "x"}}),
+        json!({"type": "dealLoaded", "deal": {"id": "1", "name": "x", "stage": "contractsent"}}),
+        json!({"type": "dealFailed", "error": {"code": "crm_error", "message": "m", "transient": false}}),
         json!({"type": "sendClicked", "contractId": "T-1"}),
     ];
     let deal = Deal::from_json(&json!({"id": "1", "name": "x", "stage": "contractsent"})).unwrap();
-    let mut sidebar = spotdraft_crm::sidebar::Sidebar::new(spotdraft_crm::model::Environment::Uat, deal);
+    let mut sidebar = spotdraft_crm::sidebar::Sidebar::new(spotdraft_crm::model::Environment::Uat, (&deal).into());
     let mut now = 0;
     run("sidebar", &seeds(&messages), |bytes| {
         if let Ok(msg) =

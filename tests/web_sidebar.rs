@@ -21,11 +21,9 @@ fn init() -> JsValue {
     js(&format!(r#"{{"environment": "uat", "relayUrl": "{SERVER}", "token": "t", "tzOffsetMinutes": 60}}"#))
 }
 
+/// What a host hands over: the record id and its name; the deal itself is read through the relay.
 fn deal(id: &str) -> JsValue {
-    js(&format!(
-        r#"{{"id": "{id}", "name": "Acme renewal", "stage": "contractsent", "amount": "1234.50", "currency": "EUR",
-        "closeDate": 1774656000000, "custom": {{"seats": 40, "notes": "ünïcödé ✓"}}}}"#
-    ))
+    js(&format!(r#"{{"id": "{id}", "name": "Acme renewal"}}"#))
 }
 
 async fn perform(sidebar: &JsSidebar, effect: &str) -> JsValue {
@@ -38,8 +36,9 @@ fn takes_and_returns_plain_objects() {
     let output = sidebar.update(js(r#"{"type": "start"}"#)).expect("start");
     assert_eq!(text(&output, "view.dealName"), "Acme renewal");
     assert_eq!(text(&output, "view.phase"), "loading");
-    assert_eq!(text(&output, "effects.0.type"), "loadConfig");
-    assert_eq!(text(&output, "effects.1.type"), "loadContracts");
+    assert_eq!(text(&output, "effects.0.type"), "loadDeal");
+    assert_eq!(text(&output, "effects.1.type"), "loadConfig");
+    assert_eq!(text(&output, "effects.2.type"), "loadContracts");
     assert!(get(&output, "view.banner").is_null(), "absent values are null, not undefined");
     let view = sidebar.view().expect("view");
     assert_eq!(text(&view, "environmentBadge"), text(&output, "view.environmentBadge"));
@@ -54,8 +53,12 @@ fn bad_input_is_an_error_naming_the_key() {
     assert_eq!(text(&error, "code"), "invalid_input");
     assert_eq!(text(&error, "problems.0.path"), "init.relayUrl");
 
-    let error = JsSidebar::new(init(), js(r#"{"id": "1001", "name": "x", "amount": "12,5"}"#)).err().expect("refused");
-    assert_eq!(text(&error, "problems.0.path"), "deal.amount");
+    let error = JsSidebar::new(init(), js(r#"{"id": "10 01", "name": "x"}"#)).err().expect("refused");
+    assert_eq!(text(&error, "problems.0.path"), "deal");
+    assert!(text(&error, "message").contains("deal.id"), "{}", text(&error, "message"));
+    // Only the id and the name are read from the host: the rest of an older host's deal is ignored.
+    assert!(JsSidebar::new(init(), js(r#"{"id": "1001", "name": "x", "amount": "12,5"}"#)).is_ok());
+    assert!(JsSidebar::new(init(), js(r#"{"id": "1001"}"#)).is_ok());
 
     let sidebar = JsSidebar::new(init(), deal("1001")).expect("sidebar");
     let error = sidebar.update(js(r#"{"type": "sendClicked", "contractId": 8}"#)).err().expect("refused");
@@ -81,6 +84,14 @@ fn bad_input_is_an_error_naming_the_key() {
 #[wasm_bindgen_test]
 async fn relay_answers_become_messages() {
     let sidebar = JsSidebar::new(init(), deal("1001")).expect("sidebar");
+    // The deal comes from the relay (the CRM's copy), checked when applied (decimals through
+    // parseFloat), Unicode intact.
+    let loaded = perform(&sidebar, r#"{"type": "loadDeal"}"#).await;
+    assert_eq!(text(&loaded, "type"), "dealLoaded");
+    assert_eq!(text(&loaded, "deal.amount"), "1234.50", "the relay's answer, as sent; read when applied");
+    let output = sidebar.update(loaded).expect("the deal applies");
+    assert_eq!(text(&output, "view.dealName"), "Acme – Müller renewal");
+
     let config = perform(&sidebar, r#"{"type": "loadConfig"}"#).await;
     assert_eq!(text(&config, "type"), "configLoaded");
     assert_eq!(get(&config, "config.templates.0.templateId").as_f64(), Some(101.0));
@@ -113,6 +124,14 @@ async fn relay_answers_become_messages() {
 #[wasm_bindgen_test]
 async fn an_unreadable_answer_is_the_effects_failure() {
     let sidebar = JsSidebar::new(init(), deal("1002")).expect("sidebar");
+    // A deal without a name is not a canonical deal: its load failed, in words a seller reads.
+    let message = perform(&sidebar, r#"{"type": "loadDeal"}"#).await;
+    assert_eq!(text(&message, "type"), "dealFailed");
+    assert_eq!(text(&message, "error.code"), "bad_response");
+    let output = sidebar.update(message).expect("the failure applies");
+    assert_eq!(text(&output, "view.banner.text"), "This deal couldn't be read from your CRM.");
+    assert_eq!(get(&output, "view.banner.retry").as_bool(), Some(true));
+
     let message = perform(&sidebar, r#"{"type": "loadContracts"}"#).await;
     assert_eq!(text(&message, "type"), "contractsFailed");
     assert_eq!(text(&message, "error.code"), "bad_response");

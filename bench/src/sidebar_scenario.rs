@@ -34,7 +34,7 @@ pub fn contract(number: u64, status: &str) -> ContractSummary {
 pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) -> Result<usize, String> {
     let deal = Deal::from_json(&json!({"id": "1001", "name": "Acme renewal", "stage": "contractsent"}))
         .map_err(|e| format!("deal: {e}"))?;
-    let mut sidebar = Sidebar::new(Environment::Uat, deal);
+    let mut sidebar = Sidebar::new(Environment::Uat, (&deal).into());
     let config = SidebarConfig {
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
@@ -58,6 +58,9 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
             match effect {
                 Effect::LoadConfig => {
                     pending.push((now + ANSWER_DELAY_MS, Msg::ConfigLoaded { config: config.clone() }))
+                }
+                Effect::LoadDeal => {
+                    pending.push((now + ANSWER_DELAY_MS, Msg::DealLoaded { deal: Box::new(deal.clone()) }))
                 }
                 Effect::LoadContracts => {
                     if now > ANSWER_DELAY_MS {

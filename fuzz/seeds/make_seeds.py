@@ -164,6 +164,19 @@ put("sidebar_messages", "failures", [
     {"type": "createFailed", "error": {"code": "stage_not_allowed", "message": "stage"}},
     {"type": "sendFailed", "contractId": "T-1", "error": {"code": "x", "message": "y"}},
     {"type": "recordChanged", "deal": {"id": "1", "name": "Acme renewal", "stage": "closedwon"}}])
+put("sidebar_messages", "deal", [
+    {"type": "start"},
+    {"type": "dealLoaded", "deal": {"id": "1", "name": "Acme renewal", "stage": "contractsent", "amount": 12000.5,
+        "currency": "EUR", "closeDate": "2026-12-31", "owner": None, "account": {"id": "9", "name": "Acme GmbH"},
+        "primaryContact": None, "custom": {"term": 12}}},
+    {"type": "configLoaded", "config": {"environment": "uat", "creationStages": ["contractsent"],
+        "templates": [{"templateId": 1, "label": "NDA"}]}},
+    {"type": "contractsLoaded", "contracts": []},
+    {"type": "recordChanged"},
+    {"type": "dealLoaded", "deal": {"id": "2", "name": "Another deal"}},
+    {"type": "dealFailed", "error": {"code": "crm_error", "message": "Pipedrive: the deal does not exist", "transient": False}},
+    {"type": "retryClicked"},
+    {"type": "dealLoaded", "deal": {"id": "1", "name": "Acme renewal", "stage": "closedwon"}}])
 
 # --- tokens
 secret = lambda host: f"{host}-secret-0123456789abcdef0123456789".encode()

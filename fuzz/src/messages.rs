@@ -27,7 +27,7 @@ pub fn sidebar_messages(data: &[u8]) {
     let Ok(deal) = Deal::from_json(&json!({"id": "1", "name": "Acme renewal", "stage": "contractsent"})) else {
         panic!("the fixed deal must load");
     };
-    let mut sidebar = Sidebar::new(Environment::Uat, deal);
+    let mut sidebar = Sidebar::new(Environment::Uat, (&deal).into());
     let mut now_ms: u64 = 1_800_000_000_000;
     for (i, message) in messages.iter().take(64).enumerate() {
         let Ok(msg) = Msg::from_json(message) else { continue };

@@ -58,6 +58,22 @@ pub struct PreviewResult {
     pub problems: Vec<Problem>,
 }
 
+/// The deal as the host handed it over: its id, and its name when the host had one. Only a first
+/// render: every decision (the stage gate, what Create says) waits for the CRM's own deal, which the
+/// sidebar loads from the relay (`Effect::LoadDeal`). Read by `wire::host_deal`; anything else a host
+/// sends along (older hosts sent the whole mapped deal) is ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostDeal {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl From<&Deal> for HostDeal {
+    fn from(deal: &Deal) -> HostDeal {
+        HostDeal { id: deal.id.clone(), name: Some(deal.name.clone()) }
+    }
+}
+
 /// Everything that can happen to the sidebar. Arrives from the shell as JSON (`{"type": "sendClicked",
 /// "contractId": "T-8"}`); see `Msg::from_json`.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +84,14 @@ pub enum Msg {
         config: SidebarConfig,
     },
     ConfigFailed {
+        error: RemoteError,
+    },
+    /// The relay's answer to `LoadDeal`: the deal as the CRM holds it (boxed: it is far larger than
+    /// any other message).
+    DealLoaded {
+        deal: Box<Deal>,
+    },
+    DealFailed {
         error: RemoteError,
     },
     ContractsLoaded {
@@ -121,10 +145,9 @@ pub enum Msg {
     OpenClicked {
         contract_id: ContractId,
     },
-    /// The host saw the CRM record change (e.g. the relay's webhook write-back).
-    RecordChanged {
-        deal: Value,
-    },
+    /// The host saw the CRM record change (e.g. the relay's webhook write-back). Whatever deal it
+    /// sends along is ignored: the sidebar reads the deal from the CRM again.
+    RecordChanged,
     VisibilityChanged {
         visible: bool,
     },
@@ -138,6 +161,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadConfig,
+    /// Read the deal from the CRM, through the relay (`GET /deals/{id}`).
+    LoadDeal,
     LoadContracts,
     LoadPreview {
         template_id: u64,
@@ -225,7 +250,12 @@ impl<K: PartialEq, V> VecMap<K, V> {
 
 pub struct Sidebar {
     environment: Environment,
-    deal: Deal,
+    /// What the host said: the record id every call is about, and a name for the first render.
+    host: HostDeal,
+    /// The CRM's deal, once the relay has read it: the only deal any decision is taken on.
+    deal: Option<Deal>,
+    deal_error: Option<RemoteError>,
+    deal_loading: bool,
     config: Option<SidebarConfig>,
     config_error: Option<RemoteError>,
     contracts: Option<Vec<Tracked>>,
@@ -247,10 +277,13 @@ pub struct Sidebar {
 }
 
 impl Sidebar {
-    pub fn new(environment: Environment, deal: Deal) -> Sidebar {
+    pub fn new(environment: Environment, host: HostDeal) -> Sidebar {
         Sidebar {
             environment,
-            deal,
+            host,
+            deal: None,
+            deal_error: None,
+            deal_loading: false,
             config: None,
             config_error: None,
             contracts: None,
@@ -272,8 +305,14 @@ impl Sidebar {
         }
     }
 
-    pub fn deal(&self) -> &Deal {
-        &self.deal
+    /// The CRM's deal, once loaded.
+    pub fn deal(&self) -> Option<&Deal> {
+        self.deal.as_ref()
+    }
+
+    /// The CRM record every relay call is about.
+    pub fn deal_id(&self) -> &str {
+        &self.host.id
     }
 
     pub fn environment(&self) -> Environment {
@@ -283,8 +322,13 @@ impl Sidebar {
     /// Applies a message at time `now_ms`; returns the effects to run.
     pub fn update(&mut self, msg: Msg, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // Start reads the deal; a retry reads it again only when it is missing or failed.
+        let read_deal = matches!(msg, Msg::Start) || self.deal.is_none() || self.deal_error.is_some();
         match msg {
             Msg::Start | Msg::RetryClicked => {
+                if read_deal {
+                    self.load_deal(&mut effects);
+                }
                 self.config_error = None;
                 self.contracts_error = None;
                 self.create_error = None;
@@ -309,6 +353,36 @@ impl Sidebar {
                 }
             }
             Msg::ConfigFailed { error } => self.config_error = Some(error),
+            Msg::DealLoaded { deal } => {
+                self.deal_loading = false;
+                if deal.id != self.host.id {
+                    self.deal_error = Some(RemoteError {
+                        code: "bad_response".into(),
+                        message: "the relay answered with another deal".into(),
+                        problems: Vec::new(),
+                        transient: false,
+                    });
+                } else {
+                    self.deal_error = None;
+                    // A deal that changed since the last read may fill the template differently: its
+                    // preview is asked for again. (The first read needs none: previews are always
+                    // worked out by the relay from the CRM's deal.)
+                    let changed = self.deal.as_ref().is_some_and(|old| *old != *deal);
+                    self.deal = Some(*deal);
+                    if changed {
+                        self.previews.clear();
+                        self.preview_errors.clear();
+                        self.previews_loading.clear();
+                        if let Some(template) = self.selected_template {
+                            self.request_preview(template, &mut effects);
+                        }
+                    }
+                }
+            }
+            Msg::DealFailed { error } => {
+                self.deal_loading = false;
+                self.deal_error = Some(error);
+            }
             Msg::ContractsLoaded { contracts } => {
                 let changed = self.merge_contracts(contracts, now_ms);
                 if changed {
@@ -429,19 +503,10 @@ impl Sidebar {
                     effects.push(Effect::OpenUrl { url: contract.summary.link.clone() });
                 }
             }
-            Msg::RecordChanged { deal } => {
-                if let Ok(deal) = Deal::from_json(&deal) {
-                    if deal.id == self.deal.id {
-                        let fields_changed = deal != self.deal;
-                        self.deal = deal;
-                        if fields_changed {
-                            self.previews.clear();
-                            if let Some(template) = self.selected_template {
-                                self.request_preview(template, &mut effects);
-                            }
-                        }
-                    }
-                }
+            Msg::RecordChanged => {
+                // A read already under way may have started before the change: read again.
+                self.deal_loading = false;
+                self.load_deal(&mut effects);
                 self.interval_ms = QUICK_REFRESH_MS;
                 self.refresh_now(now_ms, &mut effects);
             }
@@ -484,6 +549,14 @@ impl Sidebar {
         match status {
             ContractStatus::Redlining => format!("Sent to {to} for review. The contract is now In review."),
             other => format!("Sent to {to}. The contract is now {}.", other.label()),
+        }
+    }
+
+    fn load_deal(&mut self, effects: &mut Vec<Effect>) {
+        self.deal_error = None;
+        if !self.deal_loading {
+            self.deal_loading = true;
+            effects.push(Effect::LoadDeal);
         }
     }
 
@@ -572,7 +645,13 @@ impl Sidebar {
         if self.creating {
             return vec!["Creating the contract…".into()];
         }
-        let stage = self.deal.stage.as_deref();
+        // Only the CRM's deal decides; the host's copy never does.
+        let deal = match (&self.deal, &self.deal_error) {
+            (_, Some(_)) => return vec!["The deal couldn't be read from your CRM.".into()],
+            (None, None) => return vec!["Reading the deal from your CRM…".into()],
+            (Some(deal), None) => deal,
+        };
+        let stage = deal.stage.as_deref();
         if !stage.is_some_and(|s| config.creation_stages.iter().any(|allowed| allowed == s)) {
             let allowed: Vec<String> =
                 config.creation_stages.iter().map(|s| config.stage_label(s).to_string()).collect();

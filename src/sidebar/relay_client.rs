@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use serde_json::{Map, Value};
 
 use super::{wire, Effect, Msg};
-use crate::deal::Deal;
 use crate::error::Problem;
 use crate::json_output::{object as fields, ToJson};
 use crate::model::Environment;
@@ -47,12 +46,14 @@ pub struct RelayCall {
 impl Effect {
     /// The relay call that carries out this effect, or `None` for the effects the shell runs itself
     /// (timers, opening a URL).
-    pub fn relay_call(&self, deal: &Deal) -> Option<RelayCall> {
-        let deal_path = format!("/deals/{}", url::encode_path_segment(&deal.id));
+    pub fn relay_call(&self, deal_id: &str) -> Option<RelayCall> {
+        let deal_path = format!("/deals/{}", url::encode_path_segment(deal_id));
         // Only the template: the relay reads the deal from the CRM, never from the browser.
         let with_template = |template_id: u64| Some(fields([("templateId", template_id.into())]));
         let (method, path, body) = match self {
             Effect::LoadConfig => (Method::Get, "/config".to_string(), None),
+            // The deal as the CRM holds it: what the sidebar decides on, never the host's copy.
+            Effect::LoadDeal => (Method::Get, deal_path.clone(), None),
             Effect::LoadContracts => (Method::Get, format!("{deal_path}/contracts"), None),
             Effect::LoadPreview { template_id } => {
                 (Method::Post, format!("{deal_path}/preview"), with_template(*template_id))
@@ -77,6 +78,7 @@ impl Effect {
         let field = |answer: &Value, key: &str| answer.get(key).cloned().unwrap_or(Value::Null);
         let (done, failed, keys): (&str, &str, Vec<(&str, Value)>) = match self {
             Effect::LoadConfig => ("configLoaded", "configFailed", vec![]),
+            Effect::LoadDeal => ("dealLoaded", "dealFailed", vec![]),
             Effect::LoadContracts => ("contractsLoaded", "contractsFailed", vec![]),
             Effect::LoadPreview { template_id } => {
                 ("previewLoaded", "previewFailed", vec![("templateId", (*template_id).into())])
@@ -107,6 +109,7 @@ impl Effect {
             done,
             match self {
                 Effect::LoadConfig => vec![("config", answer)],
+                Effect::LoadDeal => vec![("deal", answer)],
                 Effect::LoadContracts => vec![("contracts", answer)],
                 Effect::LoadPreview { .. } => vec![("preview", answer)],
                 Effect::Create { .. } => {

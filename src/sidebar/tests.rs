@@ -8,6 +8,15 @@ fn deal(stage: &str) -> Deal {
     Deal::from_json(&json!({"id": "1001", "name": "Acme renewal", "stage": stage, "closeDate": "2026-03-28"})).unwrap()
 }
 
+/// What a host hands over: the record id and its name, nothing a decision could rest on.
+fn host() -> HostDeal {
+    HostDeal { id: "1001".into(), name: Some("Acme renewal".into()) }
+}
+
+fn crm_error(message: &str, transient: bool) -> RemoteError {
+    RemoteError { code: "crm_error".into(), message: message.into(), problems: vec![], transient }
+}
+
 fn config(templates: &[(u64, &str)]) -> SidebarConfig {
     SidebarConfig {
         environment: Environment::Uat,
@@ -40,8 +49,9 @@ fn contract(number: u64, status: &str) -> ContractSummary {
 }
 
 fn ready(stage: &str, contracts: Vec<ContractSummary>) -> Sidebar {
-    let mut sidebar = Sidebar::new(Environment::Uat, deal(stage));
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
     sidebar.update(Msg::Start, 0);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(deal(stage)) }, 5);
     sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 10);
     sidebar.update(Msg::ContractsLoaded { contracts }, 20);
     sidebar
@@ -53,8 +63,8 @@ fn preview_ok(sidebar: &mut Sidebar) {
 
 #[test]
 fn start_loads_config_and_contracts_and_shows_loading() {
-    let mut sidebar = Sidebar::new(Environment::Uat, deal("contractsent"));
-    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadConfig, Effect::LoadContracts]);
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
+    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]);
     let view = sidebar.view(0, 0);
     assert_eq!(view.phase, "loading");
     assert_eq!(view.environment_badge.as_deref(), Some("UAT"));
@@ -105,8 +115,9 @@ fn stage_gate_is_explained() {
 
 #[test]
 fn stage_gate_names_stages_as_sellers_know_them() {
-    let mut sidebar = Sidebar::new(Environment::Uat, deal("appointmentscheduled"));
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
     sidebar.update(Msg::Start, 0);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(deal("appointmentscheduled")) }, 5);
     let mut labelled = config(&[(1101, "Mutual NDA")]);
     labelled.creation_stages = vec!["qualifiedtobuy".into(), "decisionmakerboughtin".into(), "contractsent".into()];
     labelled.stage_labels = vec![
@@ -214,16 +225,143 @@ fn hidden_sidebars_do_not_refresh() {
 }
 
 #[test]
-fn a_record_change_refreshes_at_once_and_rechecks_the_deal() {
+fn a_record_change_reloads_the_deal_and_rechecks_it_only_when_it_changed() {
     let mut sidebar = ready("contractsent", vec![]);
     preview_ok(&mut sidebar);
-    let changed = json!({"id": "1001", "name": "Acme renewal", "stage": "contractsent", "closeDate": "2026-04-30"});
-    let effects = sidebar.update(Msg::RecordChanged { deal: changed }, 500);
-    assert_eq!(effects, vec![Effect::LoadPreview { template_id: 1101 }, Effect::LoadContracts]);
-    let other_deal = json!({"id": "9999", "name": "Other", "stage": "closedlost"});
-    sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 600);
-    sidebar.update(Msg::RecordChanged { deal: other_deal }, 700);
-    assert_eq!(sidebar.deal().id, "1001", "a different record's data is never taken");
+    let effects = sidebar.update(Msg::RecordChanged, 500);
+    assert_eq!(effects, vec![Effect::LoadDeal, Effect::LoadContracts], "the CRM is asked again, at once");
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 550);
+    assert!(
+        sidebar.update(Msg::DealLoaded { deal: Box::new(deal("contractsent")) }, 600).is_empty(),
+        "same deal: nothing to recheck"
+    );
+    assert!(sidebar.view(600, 0).create.unwrap().enabled);
+
+    sidebar.update(Msg::RecordChanged, 700);
+    let changed = Deal::from_json(
+        &json!({"id": "1001", "name": "Acme renewal", "stage": "contractsent", "closeDate": "2026-04-30"}),
+    )
+    .unwrap();
+    let effects = sidebar.update(Msg::DealLoaded { deal: Box::new(changed.clone()) }, 800);
+    assert_eq!(
+        effects,
+        vec![Effect::LoadPreview { template_id: 1101 }],
+        "another deal may fill the template differently"
+    );
+    assert_eq!(sidebar.view(800, 0).create.unwrap().reasons, ["Checking the deal's fields…"]);
+    assert_eq!(sidebar.deal(), Some(&changed));
+}
+
+#[test]
+fn the_host_deal_is_only_a_first_render() {
+    // The host may know only the id, or the id and a name; any decision waits for the CRM's deal.
+    let mut sidebar = Sidebar::new(Environment::Uat, HostDeal { id: "1001".into(), name: Some("Acme (host)".into()) });
+    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]);
+    assert_eq!(sidebar.view(0, 0).deal_name, "Acme (host)");
+    sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 10);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 20);
+    preview_ok(&mut sidebar);
+    let create = sidebar.view(30, 0).create.unwrap();
+    assert!(!create.enabled, "no create on the host's word");
+    assert_eq!(create.reasons, ["Reading the deal from your CRM…"]);
+    assert!(sidebar.update(Msg::CreateClicked, 35).is_empty());
+
+    sidebar.update(Msg::DealLoaded { deal: Box::new(deal("appointmentscheduled")) }, 40);
+    let view = sidebar.view(40, 0);
+    assert_eq!(view.deal_name, "Acme renewal", "the CRM's name replaces the host's");
+    assert_eq!(
+        view.create.unwrap().reasons,
+        ["Contracts can be created at Contract sent; this deal is at appointmentscheduled."],
+        "the stage gate reads the CRM's stage"
+    );
+
+    let id_only = Sidebar::new(Environment::Uat, HostDeal { id: "1001".into(), name: None });
+    assert_eq!(id_only.view(0, 0).deal_name, "");
+    assert_eq!(id_only.deal(), None);
+    assert_eq!(id_only.deal_id(), "1001");
+}
+
+#[test]
+fn hosts_hand_over_an_id_and_perhaps_a_name() {
+    assert_eq!(wire::host_deal(&json!({"id": "1001"}), "deal"), Ok(HostDeal { id: "1001".into(), name: None }));
+    assert_eq!(
+        wire::host_deal(&json!({"id": "006Hs00001AbCdEIAV", "name": "  Acme renewal "}), "deal"),
+        Ok(HostDeal { id: "006Hs00001AbCdEIAV".into(), name: Some("Acme renewal".into()) })
+    );
+    // An older host's whole mapped deal: only the id and name are kept, the rest is never read.
+    let older = json!({"id": "1001", "name": "Acme", "stage": "closedwon", "amount": "12,000", "colour": "red"});
+    assert_eq!(wire::host_deal(&older, "deal"), Ok(HostDeal { id: "1001".into(), name: Some("Acme".into()) }));
+    assert_eq!(wire::host_deal(&json!({"id": "1001", "name": ""}), "deal").map(|d| d.name), Ok(None));
+    for (bad, path) in [
+        (json!({"name": "Acme"}), "deal.id"),
+        (json!({"id": "10 01"}), "deal.id"),
+        (json!({"id": 1001}), "deal.id"),
+        (json!({"id": "1001", "name": 5}), "deal.name"),
+        (json!({"id": "1001", "name": "x".repeat(501)}), "deal.name"),
+        (json!("1001"), "deal"),
+    ] {
+        let error = wire::host_deal(&bad, "deal").unwrap_err();
+        assert!(error.starts_with(path), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn a_deal_that_cannot_be_read_is_said_in_a_sellers_words_and_retried() {
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
+    sidebar.update(Msg::Start, 0);
+    sidebar.update(
+        Msg::DealFailed { error: crm_error("Pipedrive: the deal does not exist (deleted or merged)", false) },
+        5,
+    );
+    let view = sidebar.view(5, 0);
+    assert_eq!(view.phase, "failed");
+    let banner = view.banner.unwrap();
+    assert_eq!(
+        banner.text,
+        "This deal couldn't be read from your CRM: Pipedrive: the deal does not exist (deleted or merged)"
+    );
+    assert!(banner.retry);
+
+    sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 10);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(7, "VOIDED")] }, 20);
+    preview_ok(&mut sidebar);
+    let view = sidebar.view(30, 0);
+    assert_eq!(view.phase, "ready", "the contracts still show");
+    assert_eq!(view.contracts.len(), 1);
+    assert!(view.banner.unwrap().text.starts_with("This deal couldn't be read from your CRM"));
+    assert_eq!(view.create.unwrap().reasons, ["The deal couldn't be read from your CRM."]);
+
+    let effects = sidebar.update(Msg::RetryClicked, 40);
+    assert!(effects.contains(&Effect::LoadDeal), "{effects:?}");
+    assert!(sidebar.view(40, 0).banner.is_none(), "retrying: the error goes");
+    sidebar.update(Msg::DealFailed { error: crm_error("HubSpot is down", true) }, 50);
+    assert_eq!(sidebar.view(50, 0).banner.unwrap().text, "Your CRM can't be reached right now.");
+    sidebar.update(Msg::RetryClicked, 60);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(deal("contractsent")) }, 70);
+    let view = sidebar.view(70, 0);
+    assert!(view.banner.is_none());
+    assert!(view.create.unwrap().enabled);
+    // Once the deal is in, a retry after another failure does not read it again.
+    sidebar.update(
+        Msg::ContractsFailed {
+            error: RemoteError { code: "timeout".into(), message: "x".into(), problems: vec![], transient: true },
+        },
+        80,
+    );
+    assert_eq!(sidebar.update(Msg::RetryClicked, 90), vec![Effect::LoadContracts]);
+}
+
+#[test]
+fn a_deal_answer_for_another_record_is_refused() {
+    let mut sidebar = ready("contractsent", vec![]);
+    preview_ok(&mut sidebar);
+    let other = Deal::from_json(&json!({"id": "9999", "name": "Other", "stage": "contractsent"})).unwrap();
+    sidebar.update(Msg::RecordChanged, 100);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(other) }, 110);
+    assert_eq!(sidebar.deal().map(|d| d.id.as_str()), Some("1001"), "a different record's data is never taken");
+    let view = sidebar.view(110, 0);
+    assert_eq!(view.banner.unwrap().text, "This deal couldn't be read from your CRM.");
+    assert!(!view.create.unwrap().enabled);
 }
 
 #[test]
@@ -294,7 +432,7 @@ fn actions_follow_the_status() {
 
 #[test]
 fn nothing_loaded_is_an_error_with_retry() {
-    let mut sidebar = Sidebar::new(Environment::Production, deal("contractsent"));
+    let mut sidebar = Sidebar::new(Environment::Production, host());
     sidebar.update(Msg::Start, 0);
     sidebar.update(
         Msg::ContractsFailed {
@@ -329,8 +467,16 @@ fn messages_arrive_as_json_from_the_shell() {
         Msg::from_json(&json!({"type": "previewLoaded", "templateId": 1101, "preview": {"canCreate": true}})).unwrap();
     assert!(matches!(loaded, Msg::PreviewLoaded { template_id: 1101, .. }));
     assert_eq!(Effect::ScheduleTick { in_ms: 3000 }.to_json(), json!({"type": "scheduleTick", "inMs": 3000}));
+    assert_eq!(
+        Msg::from_json(&json!({"type": "recordChanged", "deal": {"id": "1001", "stage": "closedwon"}})),
+        Ok(Msg::RecordChanged),
+        "what a host sends along with a change is not read"
+    );
+    assert_eq!(Msg::from_json(&json!({"type": "recordChanged"})), Ok(Msg::RecordChanged));
+    assert!(Msg::from_json(&json!({"type": "dealLoaded", "deal": {"id": "1001"}})).unwrap_err().contains("deal.name"));
     let every_effect = [
         Effect::LoadConfig,
+        Effect::LoadDeal,
         Effect::LoadContracts,
         Effect::LoadPreview { template_id: 7 },
         Effect::Create { template_id: 7 },
@@ -352,7 +498,7 @@ fn messages_arrive_as_json_from_the_shell() {
 #[test]
 fn relay_answers_become_the_next_message() {
     let create = Effect::Create { template_id: 1101 };
-    let call = create.relay_call(&deal("contractsent")).unwrap();
+    let call = create.relay_call("1001").unwrap();
     assert_eq!((call.method, call.path.as_str()), (Method::Post, "/deals/1001/contracts"));
     assert_eq!(call.body.as_ref().and_then(|b| b.get("templateId")), Some(&json!(1101)));
     // Only the template goes out: the relay reads the deal from the CRM, never from the browser.
@@ -383,7 +529,26 @@ fn relay_answers_become_the_next_message() {
         Msg::from_json(&failed.unwrap()),
         Ok(Msg::SendFailed { error: RemoteError { transient: true, .. }, .. })
     ));
-    assert_eq!(Effect::CancelTick.relay_call(&deal("x")), None);
+    assert_eq!(Effect::CancelTick.relay_call("1001"), None);
+
+    // The deal: read from the CRM through the relay, and checked like every canonical deal.
+    let load = Effect::LoadDeal;
+    let call = load.relay_call("1001").unwrap();
+    assert_eq!((call.method, call.path.as_str(), call.body), (Method::Get, "/deals/1001", None));
+    let answer = deal("contractsent").to_json();
+    assert_eq!(
+        Msg::from_json(&load.outcome(Ok(answer)).unwrap()),
+        Ok(Msg::DealLoaded { deal: Box::new(deal("contractsent")) })
+    );
+    match Msg::from_json(&load.outcome(Ok(json!({"id": "1001", "amount": "lots"}))).unwrap()) {
+        Ok(Msg::DealFailed { error }) => assert_eq!(error.code, "bad_response"),
+        other => panic!("{other:?}"),
+    }
+    let failed = load.outcome(Err(crm_error("Zoho CRM: the deal does not exist", false))).unwrap();
+    assert_eq!(
+        Msg::from_json(&failed),
+        Ok(Msg::DealFailed { error: crm_error("Zoho CRM: the deal does not exist", false) })
+    );
     assert_eq!(Effect::CancelTick.outcome(Ok(json!({}))), None);
 }
 
@@ -439,7 +604,7 @@ fn downloads_open_only_on_the_configured_https_origins() {
 
 #[test]
 fn a_download_before_the_config_arrived_is_not_opened() {
-    let mut sidebar = Sidebar::new(Environment::Uat, deal("contractsent"));
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
     sidebar.update(Msg::Start, 0);
     sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(8, "EXECUTED")] }, 5);
     let id = ContractId::template(8);

@@ -182,6 +182,17 @@ pub fn error_text(error: &RemoteError) -> String {
     }
 }
 
+/// A failed read of the deal from the CRM, in a seller's words.
+pub fn deal_error_text(error: &RemoteError) -> String {
+    match error.code.as_str() {
+        // The relay's message names the CRM ("Pipedrive: the deal does not exist …").
+        "crm_error" if !error.transient => format!("This deal couldn't be read from your CRM: {}", error.message),
+        "invalid_input" => "This deal holds values SpotDraft can't read yet.".into(),
+        "bad_response" => "This deal couldn't be read from your CRM.".into(),
+        _ => error_text(error),
+    }
+}
+
 /// A mapping problem as a seller reads it: the message, without internal paths.
 pub fn problem_text(problem: &Problem) -> String {
     let mut text = problem.message.clone();
@@ -242,17 +253,31 @@ impl Sidebar {
     /// The view at `now_ms`, with clock times in the viewer's zone.
     pub fn view(&self, now_ms: u64, tz_offset_minutes: i32) -> ViewModel {
         let environment_badge = (self.environment != Environment::Production).then(|| "UAT".to_string());
-        let deal_name = self.deal.name.clone();
+        // The CRM's name once read, else the host's (a first render), else nothing.
+        let deal_name = match (&self.deal, &self.host.name) {
+            (Some(deal), _) => deal.name.clone(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => String::new(),
+        };
         let nothing_loaded = self.contracts.is_none();
         let load_error = self.config_error.as_ref().or(self.contracts_error.as_ref());
+        let deal_banner = self.deal_error.as_ref().map(|error| Banner {
+            tone: "error",
+            text: deal_error_text(error),
+            details: error.problems.iter().map(problem_text).collect(),
+            retry: true,
+            dismissible: false,
+        });
         if nothing_loaded {
-            let banner = load_error.map(|error| Banner {
-                tone: "error",
-                text: error_text(error),
-                details: Vec::new(),
-                retry: true,
-                dismissible: false,
-            });
+            let banner = load_error
+                .map(|error| Banner {
+                    tone: "error",
+                    text: error_text(error),
+                    details: Vec::new(),
+                    retry: true,
+                    dismissible: false,
+                })
+                .or(deal_banner);
             return ViewModel {
                 phase: if banner.is_some() { "failed" } else { "loading" },
                 environment_badge,
@@ -346,6 +371,8 @@ impl Sidebar {
                 retry: true,
                 dismissible: false,
             })
+        } else if deal_banner.is_some() {
+            deal_banner
         } else {
             let current =
                 self.notice.as_ref().filter(|n| !n.success || now_ms.saturating_sub(n.at_ms) < NOTICE_SHOWN_MS);

@@ -6,7 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Effect, Msg, RemoteError, SidebarConfig, TemplateChoice};
+use super::{Effect, HostDeal, Msg, RemoteError, SidebarConfig, TemplateChoice};
+use crate::deal::Deal;
 use crate::error::Problem;
 use crate::json_input::{index_path, key_path, type_name};
 use crate::json_output::{object as json_object, ToJson};
@@ -169,6 +170,30 @@ pub fn sidebar_config(value: &Value, path: &str) -> Read<SidebarConfig> {
     })
 }
 
+/// The deal a host hands the sidebar: `{ id, name? }`. The id must be a CRM record id; a name, when
+/// given, is only shown until the CRM's deal is read. Any other key is ignored (older hosts sent the
+/// whole mapped deal, which no decision may rest on).
+pub fn host_deal(value: &Value, path: &str) -> Read<HostDeal> {
+    let map = object(value, path)?;
+    let id = string(map, path, "id")?;
+    if !crate::model::is_valid_crm_id(&id) {
+        return Err(format!(
+            "{}: must be the CRM record id (letters, digits, '-' or '_', at most 64)",
+            key_path(path, "id")
+        ));
+    }
+    let name = optional_string(map, path, "name")?.map(|name| name.trim().to_string());
+    if name.as_ref().is_some_and(|name| name.chars().count() > 500) {
+        return Err(format!("{}: at most 500 characters", key_path(path, "name")));
+    }
+    Ok(HostDeal { id, name: name.filter(|name| !name.is_empty()) })
+}
+
+/// The CRM's deal as the relay answered it, checked like every canonical deal.
+fn crm_deal(value: &Value) -> Read<Deal> {
+    Deal::from_json(value).map_err(|error| error.to_string())
+}
+
 impl Msg {
     /// Reads a message from the shell (`{"type": "sendClicked", "contractId": "T-8"}`). Relay answers
     /// arrive inside messages, so this is also where they are validated.
@@ -186,6 +211,8 @@ impl Msg {
             "createClicked" => Msg::CreateClicked,
             "configLoaded" => Msg::ConfigLoaded { config: sidebar_config(required(map, "", "config")?, "config")? },
             "configFailed" => Msg::ConfigFailed { error: error()? },
+            "dealLoaded" => Msg::DealLoaded { deal: Box::new(crm_deal(required(map, "", "deal")?)?) },
+            "dealFailed" => Msg::DealFailed { error: error()? },
             "contractsLoaded" => Msg::ContractsLoaded { contracts: list(map, "", "contracts", contract_summary)? },
             "contractsFailed" => Msg::ContractsFailed { error: error()? },
             "previewLoaded" => {
@@ -205,7 +232,8 @@ impl Msg {
             "downloadReady" => Msg::DownloadReady { contract_id: contract()?, url: string(map, "", "url")? },
             "downloadFailed" => Msg::DownloadFailed { contract_id: contract()?, error: error()? },
             "openClicked" => Msg::OpenClicked { contract_id: contract()? },
-            "recordChanged" => Msg::RecordChanged { deal: required(map, "", "deal")?.clone() },
+            // Whatever the host sent along (an id, an older host's whole deal) is not read.
+            "recordChanged" => Msg::RecordChanged,
             "visibilityChanged" => Msg::VisibilityChanged { visible: boolean(map, "", "visible")? },
             other => return Err(format!("unknown message type \"{other}\"")),
         })
@@ -219,6 +247,7 @@ impl Effect {
         let kind = map.get("type").and_then(Value::as_str).ok_or("an effect needs a type")?;
         Ok(match kind {
             "loadConfig" => Effect::LoadConfig,
+            "loadDeal" => Effect::LoadDeal,
             "loadContracts" => Effect::LoadContracts,
             "loadPreview" => Effect::LoadPreview { template_id: unsigned(map, "", "templateId")? },
             "create" => Effect::Create { template_id: unsigned(map, "", "templateId")? },
@@ -237,6 +266,7 @@ impl ToJson for Effect {
         let id = |contract_id: &ContractId| contract_id.to_string().to_json();
         match self {
             Effect::LoadConfig => json_object([("type", "loadConfig".to_json())]),
+            Effect::LoadDeal => json_object([("type", "loadDeal".to_json())]),
             Effect::LoadContracts => json_object([("type", "loadContracts".to_json())]),
             Effect::LoadPreview { template_id } => {
                 json_object([("type", "loadPreview".to_json()), ("templateId", template_id.to_json())])

@@ -12,10 +12,9 @@ use wasm_bindgen::prelude::*;
 
 use super::fetch::FetchTransport;
 use super::{invalid, js_error, js_json, JsResult};
-use crate::deal::Deal;
 use crate::json_output::{object, ToJson};
 use crate::model::Environment;
-use crate::sidebar::{Effect, Msg, RelayClient, Sidebar};
+use crate::sidebar::{wire, Effect, Msg, RelayClient, Sidebar};
 
 /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes? }`, read by hand like every sidebar
 /// input (see `sidebar::wire`).
@@ -76,15 +75,16 @@ fn read(value: &JsValue, what: &str) -> JsResult<Value> {
 
 #[wasm_bindgen(js_class = SdxSidebar)]
 impl JsSidebar {
-    /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: the host's canonical deal.
+    /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: the host's `{ id, name? }`,
+    /// only a first render: the sidebar reads the deal itself from the CRM through the relay.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "SidebarInit")] init: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "DealInput")] deal: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SidebarHostDeal")] deal: JsValue,
     ) -> JsResult<JsSidebar> {
         let init = SidebarInit::from_json(&read(&init, "init")?).map_err(|(path, message)| invalid(&path, message))?;
         let environment = init.environment;
-        let deal = Deal::from_json(&read(&deal, "deal")?).map_err(|e| js_error(&e))?;
+        let deal = wire::host_deal(&read(&deal, "deal")?, "deal").map_err(|reason| invalid("deal", reason))?;
         let relay =
             RelayClient::new(FetchTransport, &init.relay_url, environment, &init.token).map_err(|e| js_error(&e))?;
         Ok(JsSidebar {
@@ -130,7 +130,7 @@ impl JsSidebar {
             Err(error) => return js_sys::Promise::reject(&error),
         };
         let call = match self.state.try_borrow() {
-            Ok(state) => effect.relay_call(state.deal()),
+            Ok(state) => effect.relay_call(state.deal_id()),
             Err(_) => None,
         };
         let relay = Rc::clone(&self.relay);

@@ -73,6 +73,12 @@ const server = createServer((req, res) => {
     if (route === "GET /api/uat/config") {
       return send(res, 200, { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }] });
     }
+    // The deal as the CRM holds it, as the relay answers it (decimal text, epoch date, Unicode).
+    if (route === "GET /api/uat/deals/1001") {
+      return send(res, 200, { id: "1001", name: "Acme – Müller renewal", stage: "contractsent", amount: "1234.50", currency: "EUR",
+        closeDate: 1774656000000, custom: { seats: 40, notes: "ünïcödé ✓" } });
+    }
+    if (route === "GET /api/uat/deals/1002") return send(res, 200, { id: "1002" });
     if (route === "GET /api/uat/deals/1001/contracts") return send(res, 200, [sidebarContract]);
     if (route === "GET /api/uat/deals/1002/contracts") {
       res.writeHead(200, { "content-type": "application/json" });

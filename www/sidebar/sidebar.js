@@ -215,7 +215,8 @@ async function main() {
   // Fonts, wrapping at a new width and images change the height without a render.
   if (typeof ResizeObserver === "function") new ResizeObserver(reportHeight).observe(app);
 
-  host.on("record.changed", (payload) => dispatch({ type: "recordChanged", deal: payload.deal }));
+  // The host only says that the record changed; the core reads the deal from the CRM again.
+  host.on("record.changed", () => dispatch({ type: "recordChanged" }));
   host.on("visibility", (payload) => dispatch({ type: "visibilityChanged", visible: Boolean(payload.visible) }));
   host.on("theme.changed", (payload) => {
     document.documentElement.classList.remove("theme-dark", "theme-light");
