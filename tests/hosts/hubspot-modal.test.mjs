@@ -1,5 +1,6 @@
 // The sidebar page inside HubSpot's iframe modal: session from the URL fragment (then removed from
-// the address bar), the deal read through the relay, nothing accepted without both.
+// the address bar), the deal id from the query (the core reads the deal through the relay), nothing
+// accepted without both.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "../../www/sidebar/hosts/hubspot.js";
@@ -21,13 +22,14 @@ function fakeWindow(href, answer = { status: 200, body: { id: "1001", name: "Acm
 
 const PAGE = "https://sidebar.example.com/sidebar/index.html?host=hubspot&env=uat&dealId=1001&portalId=4411223";
 
-test("takes the session from the fragment, clears it, and reads the deal through the relay", async () => {
+test("takes the session from the fragment, clears it, and hands the core only the deal id", async () => {
   const { win, calls } = fakeWindow(`${PAGE}#token=tok.en.sig&expiresAt=1900000000`);
   const host = await connect({ env: "uat", relayUrl: "https://relay.example.com/", win });
   assert.equal(win.replaced, "/sidebar/index.html?host=hubspot&env=uat&dealId=1001&portalId=4411223", "the token leaves the address bar");
-  assert.equal(calls[0].target, "https://relay.example.com/api/uat/deals/1001");
-  assert.equal(calls[0].options.headers.authorization, "Bearer tok.en.sig");
-  assert.deepEqual(host.context.deal, { id: "1001", name: "Acme" });
+  assert.equal(calls.length, 0, "the adapter reads nothing: the core reads the deal with this session");
+  assert.deepEqual(host.context.deal, { id: "1001" });
+  assert.equal(host.context.session.token, "tok.en.sig");
+  assert.equal(host.context.relayUrl, "https://relay.example.com");
   assert.equal(host.context.session.expiresAt, 1900000000);
   await assert.rejects(host.refreshSession(), (error) => error.code === "UNSUPPORTED");
   host.openUrl("javascript:alert(1)");
@@ -42,7 +44,8 @@ test("refuses to start without a session, a deal id or an environment", async ()
   }
 });
 
-test("an expired session says to reopen from the card", async () => {
-  const { win } = fakeWindow(`${PAGE}#token=old`, { status: 401, body: { error: { code: "unauthorized" } } });
-  await assert.rejects(connect({ env: "uat", relayUrl: "https://relay.example.com", win }), (error) => error.code === "DENIED");
+test("a session cannot be renewed from the modal: it says to reopen from the card", async () => {
+  const { win } = fakeWindow(`${PAGE}#token=old&expiresAt=1`);
+  const host = await connect({ env: "uat", relayUrl: "https://relay.example.com", win });
+  await assert.rejects(host.refreshSession(), (error) => error.code === "UNSUPPORTED" && /reopen/.test(error.message));
 });

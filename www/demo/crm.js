@@ -44,7 +44,8 @@ const sidebar = embedSidebar({
     environment: config.environment,
     relayUrl: config.relayUrl,
     tenant: config.tenant,
-    deal: current.deal,
+    // Only the id and the name, for the first render: the sidebar reads the deal from the CRM itself.
+    deal: { id: current.deal.id, name: current.deal.name },
     theme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
     user: { id: "demo-seller", email: "sam.seller@yourco.example", locale: navigator.language },
     session: await api(`/deals/${current.deal.id}/token`, { method: "POST" }),
@@ -80,7 +81,8 @@ async function loadRecord() {
     ["Contract", r.spotdraft_contract_id], ["Status", r.spotdraft_status], ["Status as of", r.spotdraft_status_at],
     ["Executed", r.spotdraft_executed_at], ["Link", r.spotdraft_contract_link],
   ]);
-  if (before && before !== JSON.stringify(current)) sidebar.send("record.changed", { deal: d });
+  // The record changed: the sidebar is told which one, and reads it again from the CRM.
+  if (before && before !== JSON.stringify(current)) sidebar.send("record.changed", { id: d.id });
   await loadSandboxContracts();
   return {};
 }

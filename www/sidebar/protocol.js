@@ -14,13 +14,14 @@
 //
 // HostContext (init payload):
 //   { protocol: 1, host: "demo"|"hubspot"|"salesforce"|"zoho"|"pipedrive", environment: "uat"|"production",
-//     relayUrl, tenant: string, deal: DealInput (the core's canonical deal), user?: { id, email, locale },
+//     relayUrl, tenant: string, deal: { id, name? } (a first render only: the core reads the deal from
+//     the CRM through the relay), user?: { id, email, locale },
 //     theme: "light"|"dark", session: { token, expiresAt } }
 //
 // Sidebar → host requests: "session.refresh" → { token, expiresAt }; "ui.toast" { level, message };
 //   "ui.openUrl" { url } (https only); "record.refresh" {}.
 // Sidebar → host events: "ui.resize" { height }.
-// Host → sidebar events: "record.changed" { deal }; "visibility" { visible }; "theme.changed" { theme }.
+// Host → sidebar events: "record.changed" { id? } (the core reads the deal again); "visibility" { visible }; "theme.changed" { theme }.
 
 export const PROTOCOL = 1;
 export const REQUEST_TIMEOUT_MS = 12_000;

@@ -3,7 +3,8 @@
 // Every adapter (hosts/*.js) resolves to a HostConnection; the shell uses nothing else of the host:
 //
 //   interface HostConnection {
-//     context: HostContext                       // see ../protocol.js
+//     context: HostContext                       // see ../protocol.js; context.deal is { id, name? }:
+//                                                // the core reads the deal itself from the CRM
 //     on(type: "record.changed" | "visibility" | "theme.changed", handler: (payload) => void): void
 //     refreshSession(): Promise<{ token: string, expiresAt: number }>   // unix seconds
 //     resize(height: number): void
@@ -37,23 +38,6 @@ export function safeHttpsUrl(url) {
   } catch {
     return null;
   }
-}
-
-/**
- * For hosts that announce no record change (Pipedrive, Zoho): re-reads the deal on a host hint and
- * reports `record.changed` only when it really differs from the last one seen.
- */
-export function dealWatcher(initialDeal, readDeal, emit) {
-  let last = JSON.stringify(initialDeal);
-  return function recheck() {
-    readDeal().then((fresh) => {
-      const now = JSON.stringify(fresh);
-      if (now !== last) {
-        last = now;
-        emit("record.changed", { deal: fresh });
-      }
-    }, () => {});
-  };
 }
 
 class Listeners {

@@ -1,14 +1,15 @@
 // The sidebar inside HubSpot's iframe modal, opened by the app card (www/hosts/hubspot). The modal
 // gets nothing from HubSpot but its URL: the deal id and environment in the query, and a session
 // token the relay minted for this deal in the fragment (never sent to a server, removed from the
-// address bar at once). The deal itself is read through the relay.
+// address bar at once). The adapter hands the core only the deal id; the core reads the deal itself
+// through the relay, with that session.
 import { safeHttpsUrl } from "./connection.js";
 
 function hostError(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
-export async function connect({ env, relayUrl, win = window }) {
+export function connect({ env, relayUrl, win = window }) {
   const query = new URLSearchParams(win.location.search);
   const fragment = new URLSearchParams(win.location.hash.replace(/^#/, ""));
   const dealId = query.get("dealId") ?? "";
@@ -17,14 +18,11 @@ export async function connect({ env, relayUrl, win = window }) {
   win.history.replaceState(null, "", `${win.location.pathname}${win.location.search}`);
   const relay = String(relayUrl ?? "").replace(/\/+$/, "");
   if (!["uat", "production"].includes(env) || !/^[A-Za-z0-9_-]{1,64}$/.test(dealId) || !token || !relay) {
-    throw hostError("BAD_REQUEST", "open the sidebar from the SpotDraft card on a HubSpot deal");
+    return Promise.reject(hostError("BAD_REQUEST", "open the sidebar from the SpotDraft card on a HubSpot deal"));
   }
-  const response = await win.fetch(`${relay}/api/${env}/deals/${encodeURIComponent(dealId)}`, { headers: { authorization: `Bearer ${token}` } });
-  if (!response.ok) throw hostError("DENIED", "the session for this deal has expired; open the sidebar again from the card");
-  const deal = await response.json();
-  return {
+  return Promise.resolve({
     context: {
-      protocol: 1, host: "hubspot", environment: env, relayUrl: relay, tenant: query.get("portalId") ?? "", deal,
+      protocol: 1, host: "hubspot", environment: env, relayUrl: relay, tenant: query.get("portalId") ?? "", deal: { id: dealId },
       theme: win.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light",
       session: { token, expiresAt },
     },
@@ -37,5 +35,5 @@ export async function connect({ env, relayUrl, win = window }) {
       const safe = safeHttpsUrl(url) ?? (/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(url) ? url : null);
       if (safe) win.open(safe, "_blank", "noopener");
     },
-  };
+  });
 }

@@ -7,8 +7,9 @@
 // - `get_signed_token`: a 5-minute JWT signed by Pipedrive with the app's secret, carrying `userId` and
 //   `companyId`. The relay verifies it and binds it to the deal named in the request path;
 // - `resize` (panel height 100–750 px), `show_snackbar`, and the `visibility` and
-//   `user_settings_change` events. No record data at all: the deal comes from the relay
-//   (`GET {relayUrl}/api/{env}/deals/{dealId}`), which reads it with the company's Pipedrive credentials.
+//   `user_settings_change` events. No record data at all: the adapter hands the core only the deal id,
+//   and the core reads the deal from the relay (`GET {relayUrl}/api/{env}/deals/{dealId}`), which reads
+//   it with the company's Pipedrive credentials.
 //
 // Loading the SDK: the package ships CommonJS and a UMD build, no ES module. Loaded as a module script, the
 // UMD build (`@pipedrive/app-extensions-sdk/dist/index.umd.js`) defines `globalThis.AppExtensionsSDK`;
@@ -21,7 +22,7 @@
 // start when the embedding page's origin is known and is not Pipedrive's.
 
 import { originAllowed } from "../protocol.js";
-import { dealWatcher, parentOrigin, safeHttpsUrl } from "./connection.js";
+import { parentOrigin, safeHttpsUrl } from "./connection.js";
 
 export const PIPEDRIVE_ORIGINS = ["https://*.pipedrive.com"];
 const MIN_HEIGHT = 100;
@@ -114,49 +115,26 @@ export async function connect({
     sdk = await new Sdk({ identifier, targetWindow: win.parent }).initialize({ size: { height: MIN_HEIGHT } });
   }
 
-  let current = session((await sdk.execute("get_signed_token"))?.token);
+  const first = session((await sdk.execute("get_signed_token"))?.token);
   async function refreshSession() {
-    current = session((await sdk.execute("get_signed_token"))?.token);
-    return { token: current.token, expiresAt: current.expiresAt };
-  }
-  async function freshToken() {
-    if (current.expiresAt - 30 <= Math.floor(Date.now() / 1000)) await refreshSession();
-    return current.token;
+    const next = session((await sdk.execute("get_signed_token"))?.token);
+    return { token: next.token, expiresAt: next.expiresAt };
   }
 
-  async function readDeal() {
-    const response = await win.fetch(`${relayBase}/api/${env}/deals/${encodeURIComponent(dealId)}`, {
-      headers: { authorization: `Bearer ${await freshToken()}`, accept: "application/json" },
-    });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
-    }
-    if (!response.ok) {
-      throw hostError(`UPSTREAM_${response.status}`, body?.error?.message ?? `the relay answered ${response.status} reading the deal`);
-    }
-    const deal = body && typeof body === "object" && body.deal && typeof body.deal === "object" ? body.deal : body;
-    if (!deal || typeof deal !== "object" || String(deal.id) !== dealId) {
-      throw hostError("HOST_ERROR", "the relay did not return this deal");
-    }
-    return deal;
-  }
-
-  const deal = await readDeal();
-  const claims = current.claims;
+  const claims = first.claims;
   const tenant = claims.companyId != null ? String(claims.companyId) : new URLSearchParams(win.location.search).get("companyId") ?? "";
   const handlers = new Map();
   const emit = (type, payload) => (handlers.get(type) ?? []).forEach((handler) => handler(payload));
 
-  const recheckDeal = dealWatcher(deal, readDeal, emit);
+  let hidden = false;
   sdk.listen("visibility", ({ error, data } = {}) => {
     if (error || !data) return;
     const visible = Boolean(data.is_visible);
     emit("visibility", { visible });
-    // Pipedrive has no record-changed event: re-read the deal when the panel is shown again.
-    if (visible) recheckDeal();
+    // Pipedrive has no record-changed event: shown again after being hidden, the deal may have
+    // changed meanwhile, so the core reads it again.
+    if (visible && hidden) emit("record.changed", { id: dealId });
+    hidden = !visible;
   });
   sdk.listen("user_settings_change", ({ error, data } = {}) => {
     if (error || !data) return;
@@ -170,10 +148,11 @@ export async function connect({
       environment: env,
       relayUrl: relayBase,
       tenant,
-      deal,
+      // Only the id: Pipedrive gives a panel no record data, and the core reads the deal itself.
+      deal: { id: dealId },
       user: claims.userId != null ? { id: String(claims.userId) } : undefined,
       theme: sdk.userSettings?.theme === "dark" ? "dark" : "light",
-      session: { token: current.token, expiresAt: current.expiresAt },
+      session: { token: first.token, expiresAt: first.expiresAt },
     },
     on(type, handler) {
       if (!handlers.has(type)) handlers.set(type, []);

@@ -12,8 +12,10 @@
 // What Zoho gives a widget (docs/crm-hosts.md §3):
 // - `ZOHO.embeddedApp.on("PageLoad", data)` registered before `ZOHO.embeddedApp.init()`: `data.Entity`
 //   ("Deals") and `data.EntityId` (a string on a related list, an array on a button);
-// - `ZOHO.CRM.API.getRecord({ Entity, RecordID })` → `{ data: [record] }`, read here for the deal and
-//   the account and contact it looks up;
+// - `ZOHO.CRM.API.getRecord({ Entity, RecordID })` → `{ data: [record] }`: not used. The adapter hands
+//   the core only the deal id; the core reads the deal (with its account and contact) from the relay,
+//   which reads Zoho CRM with the org's own credentials and maps it in Rust, like every host's;
+// - `ContextUpdate`: the record changed, so the core reads the deal again;
 // - `ZOHO.CRM.UI.Resize({ height, width })`;
 // - `ZOHO.CRM.FUNCTIONS.execute(name, { arguments: "<json>" })` → `{ code: "success", details: { output } }`:
 //   the relay session token is minted server-side by the Deluge function
@@ -24,7 +26,7 @@
 // start when the embedding page's origin is known and is not one of Zoho CRM's.
 
 import { originAllowed } from "../protocol.js";
-import { dealWatcher, parentOrigin, safeHttpsUrl } from "./connection.js";
+import { parentOrigin, safeHttpsUrl } from "./connection.js";
 
 export const ZOHO_ORIGINS = [
   "https://crm.zoho.com", "https://crm.zoho.eu", "https://crm.zoho.in", "https://crm.zoho.com.au",
@@ -56,85 +58,14 @@ function text(value) {
   return s === "" ? undefined : s;
 }
 
-/** Drops undefined/null/empty members, and objects left empty (the core refuses empty names). */
+/** Drops undefined/null/empty members. */
 function compact(object) {
   const out = {};
   for (const [key, value] of Object.entries(object)) {
     if (value === undefined || value === null || value === "") continue;
-    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
     out[key] = value;
   }
   return out;
-}
-
-/** A Zoho lookup field ({ id, name }) or null. */
-function lookup(value) {
-  return value && typeof value === "object" && !Array.isArray(value) && text(value.id) ? { id: String(value.id), name: text(value.name) } : null;
-}
-
-/** Deal fields the canonical deal already carries; everything else simple goes to `custom`. */
-const MAPPED = new Set(["id", "Deal_Name", "Amount", "Currency", "Stage", "Closing_Date", "Owner", "Account_Name", "Contact_Name"]);
-
-/**
- * Zoho records (Deals, plus the Accounts and Contacts records it looks up, when readable) → the core's
- * canonical deal (`DealInput` in src/wasm/typescript.rs). Field API names are Zoho's standard ones.
- */
-export function dealFromZoho(record, accountRecord = null, contactRecord = null) {
-  const accountRef = lookup(record.Account_Name);
-  const contactRef = lookup(record.Contact_Name);
-  const owner = record.Owner && typeof record.Owner === "object" ? record.Owner : {};
-  const account = accountRef || accountRecord
-    ? compact({
-      id: accountRef?.id ?? text(accountRecord?.id),
-      name: text(accountRecord?.Account_Name) ?? accountRef?.name,
-      address: accountRecord
-        ? compact({
-          lineOne: text(accountRecord.Billing_Street),
-          city: text(accountRecord.Billing_City),
-          state: text(accountRecord.Billing_State),
-          zipcode: text(accountRecord.Billing_Code),
-          country: text(accountRecord.Billing_Country),
-        })
-        : undefined,
-    })
-    : undefined;
-  let primaryContact;
-  if (contactRecord) {
-    primaryContact = compact({
-      id: text(contactRecord.id) ?? contactRef?.id,
-      firstName: text(contactRecord.First_Name),
-      lastName: text(contactRecord.Last_Name),
-      email: text(contactRecord.Email),
-    });
-  } else if (contactRef) {
-    // Only the lookup's display name is known: Zoho shows "First Last".
-    const [first, ...rest] = (contactRef.name ?? "").split(/\s+/).filter(Boolean);
-    primaryContact = compact({ id: contactRef.id, firstName: rest.length ? first : undefined, lastName: rest.length ? rest.join(" ") : first });
-  }
-  const custom = {};
-  for (const [key, value] of Object.entries(record)) {
-    if (MAPPED.has(key) || key.startsWith("$")) continue;
-    if (["string", "number", "boolean"].includes(typeof value)) custom[key] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === "string")) custom[key] = value;
-  }
-  return compact({
-    id: String(record.id),
-    name: text(record.Deal_Name),
-    amount: typeof record.Amount === "number" || typeof record.Amount === "string" ? record.Amount : undefined,
-    currency: text(record.Currency),
-    stage: text(record.Stage),
-    closeDate: text(record.Closing_Date),
-    owner: compact({ name: text(owner.name), email: text(owner.email) }),
-    account: account?.name ? account : undefined,
-    primaryContact: primaryContact && Object.keys(primaryContact).some((k) => k !== "id") ? primaryContact : undefined,
-    custom,
-  });
-}
-
-function firstRecord(answer) {
-  const body = parsed(answer);
-  const record = Array.isArray(body?.data) ? body.data[0] : null;
-  return record && typeof record === "object" ? record : null;
 }
 
 /** Adds a classic <script> for Zoho's SDK and waits for it; resolves to win.ZOHO or undefined. */
@@ -179,7 +110,7 @@ export async function connect({
     throw hostError("BAD_REQUEST", "connect needs env (uat|production) and an https relayUrl");
   }
   if (!zoho) zoho = await loadSdk(win, sdkUrl);
-  if (!zoho?.embeddedApp?.on || !zoho?.CRM?.API?.getRecord) {
+  if (!zoho?.embeddedApp?.on || !zoho?.CRM?.FUNCTIONS?.execute) {
     throw hostError("NO_HOST", "Zoho's embedded-app SDK is not loaded: it must be served beside the sidebar page as vendor/zoho-embedded-app-sdk.js");
   }
 
@@ -205,31 +136,6 @@ export async function connect({
   const dealId = ids.length === 1 ? String(ids[0] ?? "") : "";
   if (!RECORD_ID.test(dealId)) throw hostError("BAD_REQUEST", "Zoho did not name exactly one deal");
 
-  async function readOptional(entity, ref) {
-    if (!ref) return null;
-    try {
-      return firstRecord(await zoho.CRM.API.getRecord({ Entity: entity, RecordID: ref.id }));
-    } catch {
-      return null; // no permission on the related module: the lookup's id and name still serve
-    }
-  }
-
-  async function readDeal() {
-    let answer;
-    try {
-      answer = await zoho.CRM.API.getRecord({ Entity: "Deals", RecordID: dealId });
-    } catch (error) {
-      throw hostError("HOST_ERROR", `Zoho CRM could not read the deal: ${error?.message ?? parsed(error)?.message ?? "unknown error"}`);
-    }
-    const record = firstRecord(answer);
-    if (!record || String(record.id) !== dealId) throw hostError("HOST_ERROR", "Zoho CRM did not return this deal");
-    const [account, contact] = await Promise.all([
-      readOptional("Accounts", lookup(record.Account_Name)),
-      readOptional("Contacts", lookup(record.Contact_Name)),
-    ]);
-    return dealFromZoho(record, account, contact);
-  }
-
   async function refreshSession() {
     let answer;
     try {
@@ -244,7 +150,7 @@ export async function connect({
     return { token: output.token, expiresAt: output.expiresAt, tenant: text(output.tenant) };
   }
 
-  const [deal, session] = await Promise.all([readDeal(), refreshSession()]);
+  const session = await refreshSession();
   let user;
   try {
     const me = parsed(await zoho.CRM.CONFIG?.getCurrentUser?.())?.users?.[0];
@@ -253,7 +159,8 @@ export async function connect({
     user = undefined;
   }
 
-  zoho.embeddedApp.on("ContextUpdate", dealWatcher(deal, readDeal, emit));
+  // The record changed in Zoho CRM: the core reads the deal (and the contracts) again.
+  zoho.embeddedApp.on("ContextUpdate", () => emit("record.changed", { id: dealId }));
 
   // Zoho sends no visibility events; the widget document's own visibility stands in.
   win.document?.addEventListener?.("visibilitychange", () => {
@@ -267,7 +174,8 @@ export async function connect({
       environment: env,
       relayUrl: relay.replace(/\/+$/, ""),
       tenant: session.tenant ?? "",
-      deal,
+      // Only the id: the core reads the deal from the CRM through the relay.
+      deal: { id: dealId },
       user,
       theme: "light",
       session: { token: session.token, expiresAt: session.expiresAt },

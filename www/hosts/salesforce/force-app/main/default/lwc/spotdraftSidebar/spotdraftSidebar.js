@@ -10,10 +10,12 @@
 //      to exactly the sidebar origin, transferring port2;
 //   3. everything after that travels over port1: requests session.refresh, ui.toast (ShowToastEvent),
 //      ui.openUrl (https only), record.refresh (notifyRecordUpdateAvailable); event ui.resize (iframe
-//      height); and this side sends record.changed when the wire adapter delivers a changed Opportunity,
-//      and visibility when the page is hidden or shown.
-// The Opportunity is read with lightning/uiRecordApi getRecord and mapped to the core's canonical deal
-// (DealInput in src/wasm/typescript.rs). Text from the record is passed as data, never rendered as HTML.
+//      height); and this side sends record.changed ({ id }) when the wire adapter delivers a changed
+//      Opportunity, and visibility when the page is hidden or shown.
+// The component maps no record: init carries only the Opportunity's id and name (a first render). The
+// core reads the deal itself from the relay, which reads Salesforce's REST API (Opportunity, Account,
+// OpportunityContactRole) and maps it in Rust, as for every CRM. getRecord is wired only for the name
+// and to notice changes. Text from the record is passed as data, never rendered as HTML.
 
 import { LightningElement, api, wire } from "lwc";
 import { getRecord, notifyRecordUpdateAvailable } from "lightning/uiRecordApi";
@@ -28,14 +30,9 @@ const MAX_HEIGHT = 4000;
 const TOAST_VARIANTS = ["info", "success", "warning", "error"];
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 
-// Optional: absent in some orgs (CurrencyIsoCode without multi-currency, BillingCountryCode without
-// state and country picklists, ContactId before API 49) or hidden by field-level security.
-const OPTIONAL_FIELDS = [
-    "Amount", "CurrencyIsoCode", "StageName", "CloseDate", "AccountId", "Account.Name", "Account.BillingStreet",
-    "Account.BillingCity", "Account.BillingState", "Account.BillingPostalCode", "Account.BillingCountry",
-    "Account.BillingCountryCode", "Owner.Name", "Owner.Email", "ContactId", "Contact.FirstName", "Contact.LastName",
-    "Contact.Email",
-].map((name) => `Opportunity.${name}`);
+// Watched, not mapped: when one of them changes, the sidebar is told to read the deal again. Optional
+// because field-level security may hide any of them (ContactId is absent before API 49).
+const WATCHED_FIELDS = ["LastModifiedDate", "StageName", "Amount", "CloseDate", "AccountId", "ContactId"];
 
 /** A well-formed sdx/1 envelope (same rules as www/sidebar/protocol.js isEnvelope). */
 export function isEnvelope(data) {
@@ -76,17 +73,6 @@ function text(value) {
     return s === "" ? undefined : s;
 }
 
-function compact(object) {
-    const out = {};
-    Object.keys(object).forEach((key) => {
-        const value = object[key];
-        if (value === undefined || value === null || value === "") return;
-        if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) return;
-        out[key] = value;
-    });
-    return out;
-}
-
 export function customFieldList(value) {
     return String(value || "")
         .split(",")
@@ -94,48 +80,21 @@ export function customFieldList(value) {
         .filter((s) => API_NAME.test(s));
 }
 
-/** A UI API Opportunity record → the core's canonical deal. */
-export function dealFromRecord(record, customFields = []) {
-    const get = (path) => fieldValue(record, path);
-    const accountName = text(get("Account.Name"));
-    const custom = {};
-    customFields.forEach((name) => {
-        const value = get(name);
-        if (value !== undefined && (typeof value !== "object" || Array.isArray(value))) custom[name] = value;
-    });
-    return compact({
-        id: record.id,
-        name: text(get("Name")),
-        amount: typeof get("Amount") === "number" ? get("Amount") : undefined,
-        currency: text(get("CurrencyIsoCode")),
-        stage: text(get("StageName")),
-        closeDate: text(get("CloseDate")),
-        owner: compact({ name: text(get("Owner.Name")), email: text(get("Owner.Email")) }),
-        account: accountName
-            ? compact({
-                id: text(get("AccountId")),
-                name: accountName,
-                address: compact({
-                    lineOne: text(get("Account.BillingStreet")),
-                    city: text(get("Account.BillingCity")),
-                    state: text(get("Account.BillingState")),
-                    zipcode: text(get("Account.BillingPostalCode")),
-                    country: text(get("Account.BillingCountry")),
-                    countryIsoCode: text(get("Account.BillingCountryCode")),
-                }),
-            })
-            : undefined,
-        primaryContact: (() => {
-            const contact = compact({
-                id: text(get("ContactId")),
-                firstName: text(get("Contact.FirstName")),
-                lastName: text(get("Contact.LastName")),
-                email: text(get("Contact.Email")),
-            });
-            return Object.keys(contact).some((k) => k !== "id") ? contact : undefined;
-        })(),
-        custom,
-    });
+/**
+ * What the sidebar gets of a UI API Opportunity record: its id, and its name for the first render. The
+ * core reads the deal itself from the CRM (through the relay) and decides on nothing the browser sent.
+ */
+export function dealFromRecord(record) {
+    const name = text(fieldValue(record, "Name"));
+    return name ? { id: record.id, name } : { id: record.id };
+}
+
+/** The watched fields' values: a different fingerprint means the record changed. */
+export function recordFingerprint(record, fields) {
+    return JSON.stringify(fields.map((name) => {
+        const value = fieldValue(record, name);
+        return value === undefined ? null : value;
+    }));
 }
 
 function failure(code, message) {
@@ -159,6 +118,7 @@ export default class SpotdraftSidebar extends LightningElement {
 
     height = 480;
     deal = null;
+    fingerprint = null;
     port = null;
     helloPending = false;
     starting = false;
@@ -187,17 +147,23 @@ export default class SpotdraftSidebar extends LightningElement {
         return `height: ${this.height}px`;
     }
 
+    get watchedFields() {
+        return WATCHED_FIELDS.concat(customFieldList(this.customFields));
+    }
+
     get optionalFields() {
-        return OPTIONAL_FIELDS.concat(customFieldList(this.customFields).map((name) => `Opportunity.${name}`));
+        return this.watchedFields.map((name) => `Opportunity.${name}`);
     }
 
     @wire(getRecord, { recordId: "$recordId", fields: [NAME_FIELD], optionalFields: "$optionalFields" })
     wiredOpportunity({ data, error }) {
         if (data) {
-            const deal = dealFromRecord(data, customFieldList(this.customFields));
-            const changed = this.deal !== null && JSON.stringify(deal) !== JSON.stringify(this.deal);
-            this.deal = deal;
-            if (changed) this.event("record.changed", { deal });
+            const fingerprint = recordFingerprint(data, ["Name"].concat(this.watchedFields));
+            const changed = this.fingerprint !== null && fingerprint !== this.fingerprint;
+            this.fingerprint = fingerprint;
+            this.deal = dealFromRecord(data);
+            // Only that it changed: the core reads the deal again from the CRM.
+            if (changed) this.event("record.changed", { id: this.deal.id });
             if (this.helloPending) this.start();
         } else if (error) {
             this.toast("error", "SpotDraft could not read this opportunity.");

@@ -50,22 +50,8 @@ const RECORD = {
     },
 };
 
-const EXPECTED_DEAL = {
-    id: RECORD_ID,
-    name: "Acme renewal <img src=x onerror=alert(1)>",
-    amount: 12000.5,
-    currency: "EUR",
-    stage: "Negotiation/Review",
-    closeDate: "2026-12-31",
-    owner: { name: "Sam Seller", email: "sam@seller.example" },
-    account: {
-        id: "001Hs00000AcmeAAA",
-        name: "Acme GmbH",
-        address: { lineOne: "1 Main St", city: "Berlin", zipcode: "10115", country: "Germany" },
-    },
-    primaryContact: { id: "003Hs00000AdaAAA", firstName: "Ada", lastName: "Lovelace", email: "ada@acme.example" },
-    custom: { Term_Months__c: 12 },
-};
+// All the sidebar gets: the core reads the deal itself from Salesforce, through the relay.
+const EXPECTED_DEAL = { id: RECORD_ID, name: "Acme renewal <img src=x onerror=alert(1)>" };
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -132,9 +118,21 @@ describe("c-spotdraft-sidebar", () => {
         expect(element.shadowRoot.textContent).toContain("Sidebar URL (https)");
     });
 
-    it("maps the Opportunity to the canonical deal, text kept as data", () => {
-        expect(dealFromRecord(RECORD, ["Term_Months__c"])).toEqual(EXPECTED_DEAL);
-        expect(dealFromRecord({ id: "006x", fields: { Name: field("Only a name") } })).toEqual({ id: "006x", name: "Only a name" });
+    it("maps no record: only the Opportunity's id and name are handed over, text kept as data", () => {
+        expect(dealFromRecord(RECORD)).toEqual(EXPECTED_DEAL);
+        expect(dealFromRecord({ id: "006x", fields: { Name: field("  ") } })).toEqual({ id: "006x" });
+        expect(dealFromRecord({ id: "006x", fields: {} })).toEqual({ id: "006x" });
+    });
+
+    it("wires the record for its name and the fields whose changes matter, nothing it would map", async () => {
+        mount();
+        await flush();
+        const config = getRecord.getLastConfig();
+        expect(config.recordId).toBe(RECORD_ID);
+        expect(config.optionalFields).toEqual([
+            "Opportunity.LastModifiedDate", "Opportunity.StageName", "Opportunity.Amount", "Opportunity.CloseDate",
+            "Opportunity.AccountId", "Opportunity.ContactId", "Opportunity.Term_Months__c",
+        ]);
     });
 
     it("ignores a hello from a foreign origin", async () => {
@@ -284,13 +282,16 @@ describe("c-spotdraft-sidebar", () => {
         expect(frame.style.height).toBe("4000px");
     });
 
-    it("forwards record.changed when the wire delivers a changed Opportunity, and nothing when it is the same", async () => {
+    it("forwards record.changed with the id only when the wire delivers a changed Opportunity, and nothing when it is the same", async () => {
         const { port, received } = await connected();
         ports.push(port);
         getRecord.emit(RECORD);
-        getRecord.emit({ ...RECORD, fields: { ...RECORD.fields, StageName: field("Closed Won") } });
+        const won = { ...RECORD, fields: { ...RECORD.fields, StageName: field("Closed Won") } };
+        getRecord.emit(won);
+        getRecord.emit({ ...won, fields: { ...won.fields, Term_Months__c: field(24) } });
         await new Promise((r) => setTimeout(r, 10));
         const events = received.filter((m) => m.kind === "evt");
-        expect(events).toEqual([{ sdx: 1, kind: "evt", type: "record.changed", payload: { deal: { ...EXPECTED_DEAL, stage: "Closed Won" } } }]);
+        const changed = { sdx: 1, kind: "evt", type: "record.changed", payload: { id: RECORD_ID } };
+        expect(events).toEqual([changed, changed]);
     });
 });
