@@ -54,6 +54,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
         }
         ("POST", ["crm", "properties"]) => add_crm_property(app, request),
         ("GET", ["crm", "vendors"]) => crate::vendors::describe(app),
+        ("POST", ["crm", "vendors", vendor, "deals"]) => crate::vendors::add_deal(app, request, vendor),
         ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),
         ("POST", ["crm", "expire-tokens"]) => crate::vendors::expire_tokens(app),
         ("GET", ["webhooks"]) => webhooks(app, request),

@@ -256,6 +256,8 @@ pub struct Sidebar {
     deal: Option<Deal>,
     deal_error: Option<RemoteError>,
     deal_loading: bool,
+    /// The host said the record changed while the sidebar was hidden: read it all when shown.
+    changed_while_hidden: bool,
     config: Option<SidebarConfig>,
     config_error: Option<RemoteError>,
     contracts: Option<Vec<Tracked>>,
@@ -284,6 +286,7 @@ impl Sidebar {
             deal: None,
             deal_error: None,
             deal_loading: false,
+            changed_while_hidden: false,
             config: None,
             config_error: None,
             contracts: None,
@@ -503,6 +506,10 @@ impl Sidebar {
                     effects.push(Effect::OpenUrl { url: contract.summary.link.clone() });
                 }
             }
+            Msg::RecordChanged if !self.visible => {
+                // Nothing is read while hidden; the change is read when the seller looks again.
+                self.changed_while_hidden = true;
+            }
             Msg::RecordChanged => {
                 // A read already under way may have started before the change: read again.
                 self.deal_loading = false;
@@ -515,6 +522,11 @@ impl Sidebar {
                 if !visible {
                     self.next_refresh_at_ms = None;
                     effects.push(Effect::CancelTick);
+                } else if std::mem::take(&mut self.changed_while_hidden) {
+                    self.deal_loading = false;
+                    self.load_deal(&mut effects);
+                    self.interval_ms = QUICK_REFRESH_MS;
+                    self.refresh_now(now_ms, &mut effects);
                 } else if self.read_at_ms.is_none_or(|at| now_ms.saturating_sub(at) >= QUICK_REFRESH_MS) {
                     // Shown again: the seller is looking now, so anything but just-read data is refreshed.
                     self.refresh_now(now_ms, &mut effects);

@@ -225,6 +225,15 @@ fn hidden_sidebars_do_not_refresh() {
 }
 
 #[test]
+fn a_record_change_while_hidden_is_read_when_shown_not_before() {
+    let mut sidebar = ready("contractsent", vec![contract(7, "SIGN")]);
+    sidebar.update(Msg::VisibilityChanged { visible: false }, 100);
+    assert!(sidebar.update(Msg::RecordChanged, 200).is_empty(), "hidden: nothing is read");
+    let shown = sidebar.update(Msg::VisibilityChanged { visible: true }, 300);
+    assert!(shown.contains(&Effect::LoadDeal) && shown.contains(&Effect::LoadContracts), "{shown:?}");
+}
+
+#[test]
 fn a_record_change_reloads_the_deal_and_rechecks_it_only_when_it_changed() {
     let mut sidebar = ready("contractsent", vec![]);
     preview_ok(&mut sidebar);

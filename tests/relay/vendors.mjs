@@ -111,3 +111,41 @@ export async function vendorRecord(sandbox, name, vendors, dealId) {
   }
   return Object.fromEntries(Object.entries(vendor.fields).map(([field, key]) => [field, values[key] ?? null]));
 }
+
+/**
+ * One CRM as a suite drives it, the same way for all four: a relay on it (webhooks delivered), new
+ * deals at a stage that allows a contract, a seller's session, and the record's SpotDraft fields as
+ * the CRM's own API shows them.
+ */
+export async function crmUnderTest(sandbox, name) {
+  if (name === "hubspot") {
+    const { newDeal, startRelay, token, crmFields } = await import("./support.mjs");
+    const relay = await startRelay(sandbox);
+    const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
+    await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
+    return {
+      name, relay,
+      externalId: (dealId) => `hubspot:${sandbox.portal}:deal:${dealId}`,
+      newDeal: async (label) => (await newDeal(sandbox, label)).id,
+      token: (dealId) => token(sandbox, dealId),
+      record: async (dealId) => {
+        const fields = await crmFields(sandbox, dealId);
+        return { contractId: fields.spotdraft_contract_id ?? null, status: fields.spotdraft_status ?? null };
+      },
+    };
+  }
+  const vendors = await vendorInfo(sandbox);
+  const relay = await startVendorRelay(sandbox, name, vendors);
+  const object = name === "salesforce" ? "opportunity" : "deal";
+  return {
+    name, relay,
+    externalId: (dealId) => `${name}:${SHAPES[name].tenant}:${object}:${dealId}`,
+    newDeal: async (label) => {
+      const made = await sandbox.control("POST", `/__sandbox/crm/vendors/${name}/deals`, { name: label });
+      if (made.status !== 201) throw new Error(`could not add a ${name} deal: ${JSON.stringify(made.json)}`);
+      return made.json.id;
+    },
+    token: (dealId) => sellerToken(name, dealId, { user: vendors[name].users[0].id }),
+    record: (dealId) => vendorRecord(sandbox, name, vendors, dealId),
+  };
+}

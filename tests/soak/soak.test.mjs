@@ -7,9 +7,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { initSync } from "../../pkg/node.js";
-import { api, crmFields, crmWrites, newDeal, startStack, stopStack, token } from "../relay/support.mjs";
+import { api, crmWrites, startSandbox } from "../relay/support.mjs";
+import { VENDORS, crmUnderTest } from "../relay/vendors.mjs";
 
 const DEALS = Number(process.env.SOAK_DEALS ?? 6);
+/** Which CRMs (`SOAK_CRMS=hubspot,zoho`); all four by default. */
+const CRMS = (process.env.SOAK_CRMS ?? ["hubspot", ...VENDORS].join(",")).split(",").map((name) => name.trim()).filter(Boolean);
+/** Salesforce, Zoho CRM and Pipedrive access tokens expire this often during the soak. */
+const CRM_TOKEN_TTL_SECONDS = 2;
 const SIDEBARS_PER_DEAL = 3;
 const SAMPLE_EVERY_MS = 250;
 
@@ -28,6 +33,7 @@ function memorySampler() {
   };
   sample();
   const timer = setInterval(sample, SAMPLE_EVERY_MS);
+  timer.unref(); // a failed run must not keep the process alive
   return {
     stop() {
       clearInterval(timer);
@@ -42,35 +48,37 @@ function memorySampler() {
   };
 }
 
-let sandbox;
-let relay;
-before(async () => ({ sandbox, relay } = await startStack({ webhook: true })));
-after(() => stopStack({ sandbox, relay }));
-
-test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`, { timeout: 240_000 }, async () => {
+for (const crmName of CRMS) {
+test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`, { timeout: 240_000 }, async (t) => {
+  const sandbox = await startSandbox();
+  t.after(() => sandbox.stop());
+  const crm = await crmUnderTest(sandbox, crmName);
+  const relay = crm.relay;
+  t.after(() => relay.close());
+  if (crmName !== "hubspot") await sandbox.control("PUT", "/__sandbox/crm/token-ttl", { seconds: CRM_TOKEN_TTL_SECONDS });
   const deals = [];
   const memory = memorySampler();
-  for (let i = 0; i < DEALS; i += 1) deals.push(await newDeal(sandbox, `Soak deal ${i}`));
+  for (let i = 0; i < DEALS; i += 1) deals.push({ id: await crm.newDeal(`Soak deal ${i}`) });
   const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
   await sandbox.setFaults({
     seed: 1234,
     rules: [
-      { route: "* /api/*", kind: "429", rate: 0.1 },
-      { route: "* /api/*", kind: "503", rate: 0.1 },
-      { route: "POST /api/v2.1/public/contracts/", kind: "reset", rate: 0.2 },
-      { route: "GET /api/*", kind: "slow", rate: 0.1, delay_ms: 300 },
+      { route: "* /api/v2.1/*", service: "spotdraft", kind: "429", rate: 0.1 },
+      { route: "* /api/v2.1/*", service: "spotdraft", kind: "503", rate: 0.1 },
+      { route: "POST /api/v2.1/public/contracts/", service: "spotdraft", kind: "reset", rate: 0.2 },
+      { route: "GET /api/v2.1/*", service: "spotdraft", kind: "slow", rate: 0.1, delay_ms: 300 },
     ],
     webhooks: { duplicate_rate: 0.3, drop_rate: 0.15, shuffle: true, delay_ms: 20 },
   });
 
   const clicks = deals.flatMap((deal) => Array.from({ length: SIDEBARS_PER_DEAL }, () =>
-    api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } })));
+    api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: crm.token(deal.id), body: { templateId: nda } })));
   const replies = await Promise.all(clicks);
   const shownToSellers = replies.filter((r) => r.status >= 300).map((r) => r.json?.error?.code);
 
   // Drive every contract to completion on SpotDraft's side (the control API is never faulted).
   const ours = async () => (await sandbox.control("GET", "/__sandbox/contracts")).json
-    .filter((c) => deals.some((d) => c.external_metadata?.id === `hubspot:${sandbox.portal}:deal:${d.id}`));
+    .filter((c) => deals.some((d) => c.external_metadata?.id === crm.externalId(d.id)));
   for (const contract of (await ours()).filter((c) => c.status !== "VOIDED")) {
     for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
   }
@@ -84,7 +92,7 @@ test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`
   for (const [i, reply] of replies.entries()) {
     if (reply.status < 300) continue;
     const deal = deals[Math.floor(i / SIDEBARS_PER_DEAL)];
-    const again = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } });
+    const again = await api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: crm.token(deal.id), body: { templateId: nda } });
     assert.ok(again.status < 300, JSON.stringify(again.json));
     if (again.json.created) {
       for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${again.json.contract.id}/transition`, { to });
@@ -99,16 +107,18 @@ test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`
   let equal = 0;
   let redundant = 0;
   for (const deal of deals) {
-    const mine = live.filter((c) => c.external_metadata.id === `hubspot:${sandbox.portal}:deal:${deal.id}`);
+    const mine = live.filter((c) => c.external_metadata.id === crm.externalId(deal.id));
     assert.equal(mine.length, 1, `deal ${deal.id} has exactly one live contract`);
-    const fields = await crmFields(sandbox, deal.id);
-    if (fields.spotdraft_contract_id === mine[0].id && fields.spotdraft_status === mine[0].status) equal += 1;
+    const record = await crm.record(deal.id);
+    if (record.contractId === mine[0].id && record.status === mine[0].status) equal += 1;
     redundant += (await crmWrites(sandbox, deal.id)).filter((w) => (w.changed ?? []).length === 0).length;
   }
   const faults = (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.fault).length;
   const deliveries = (await sandbox.control("GET", "/__sandbox/deliveries")).json;
   const report = {
     date: new Date().toISOString(),
+    crm: crmName,
+    crmTokenTtlSeconds: crmName === "hubspot" ? null : CRM_TOKEN_TTL_SECONDS,
     deals: DEALS, clicks: clicks.length, contracts: contracts.length, live: live.length, crmEqual: `${equal}/${DEALS}`, redundantWrites: redundant,
     errorsShownToSellers: shownToSellers, faultsInjected: faults, deliveries: deliveries.length,
     dropped: deliveries.filter((d) => d.result === "dropped").length, duplicates: deliveries.filter((d) => d.kind === "duplicate").length,
@@ -116,8 +126,9 @@ test(`${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`
   };
   console.log(JSON.stringify({ soak: report }));
   mkdirSync("results/soak", { recursive: true });
-  writeFileSync(`results/soak/report-${DEALS}-deals.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`results/soak/report-${crmName}-${DEALS}-deals.json`, `${JSON.stringify(report, null, 2)}\n`);
   assert.equal(equal, DEALS, "every CRM record equals SpotDraft's state");
   assert.equal(redundant, 0, "no redundant CRM writes");
   assert.ok(faults > 0, "faults were injected");
 });
+}

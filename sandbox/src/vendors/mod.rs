@@ -387,6 +387,73 @@ pub fn describe(app: &App) -> Response {
     )
 }
 
+/// `POST /__sandbox/crm/vendors/{salesforce|zoho|pipedrive}/deals` `{"name": "…"}`: one more deal,
+/// a copy of the vendor's first seeded deal (same stage, company and contact, no SpotDraft fields)
+/// under a new id in the vendor's format, so suites can make as many deals as they need. Answers
+/// `{"id"}`.
+pub fn add_deal(app: &App, request: &Request, vendor_name: &str) -> Response {
+    let name = serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .and_then(|body| body.get("name").and_then(Value::as_str).map(str::to_string))
+        .filter(|name| !name.trim().is_empty());
+    let Some(name) = name else {
+        return Response::json(400, &json!({"error": "body must be {\"name\": \"…\"}"}));
+    };
+    let mut state = app.state();
+    let now = clock::now_micros();
+    let (vendor, object, name_field, write_back): (&mut Vendor, &str, &str, &[&str]) = match vendor_name {
+        "salesforce" => (&mut state.vendors.salesforce, "Opportunity", "Name", &SALESFORCE_FIELDS),
+        "zoho" => (&mut state.vendors.zoho, "Deals", "Deal_Name", &ZOHO_FIELDS),
+        "pipedrive" => (&mut state.vendors.pipedrive, "deals", "title", &PIPEDRIVE_FIELDS),
+        _ => return Response::json(404, &json!({"error": "no such vendor: salesforce, zoho or pipedrive"})),
+    };
+    let count = vendor.records.iter().filter(|r| r.object == object).count() as u64;
+    let Some(first) = vendor.records.iter().find(|r| r.object == object).cloned() else {
+        return Response::json(409, &json!({"error": "the vendor has no seeded deal to copy"}));
+    };
+    let id = match vendor_name {
+        "salesforce" => salesforce::id18("006", count + 1),
+        "zoho" => zoho::deal_id(count + 1),
+        _ => (101 + count).to_string(),
+    };
+    let mut fields = first.fields.clone();
+    fields.insert(name_field.into(), Value::String(name));
+    // A new deal shows no contract yet: its write-back fields are empty, wherever the vendor keeps them.
+    match fields.get_mut("custom_fields") {
+        Some(Value::Object(custom)) => write_back.iter().for_each(|key| {
+            custom.insert((*key).to_string(), Value::Null);
+        }),
+        _ => write_back.iter().for_each(|key| {
+            fields.insert((*key).to_string(), Value::Null);
+        }),
+    }
+    if let Some(Value::String(_)) = fields.get("id") {
+        fields.insert("id".into(), Value::String(id.clone()));
+    } else if fields.contains_key("id") {
+        fields.insert("id".into(), id.parse::<u64>().map(Value::from).unwrap_or(Value::String(id.clone())));
+    }
+    // Salesforce keeps the deal's contacts apart, as contact roles: the copy gets the same ones.
+    let roles: Vec<Record> = vendor
+        .records
+        .iter()
+        .filter(|r| {
+            r.object == "OpportunityContactRole"
+                && r.fields.get("OpportunityId") == Some(&Value::String(first.id.clone()))
+        })
+        .cloned()
+        .collect();
+    let role_count = vendor.records.iter().filter(|r| r.object == "OpportunityContactRole").count() as u64;
+    for (index, mut role) in roles.into_iter().enumerate() {
+        role.id = salesforce::id18("00K", role_count + index as u64 + 1);
+        role.fields.insert("Id".into(), Value::String(role.id.clone()));
+        role.fields.insert("OpportunityId".into(), Value::String(id.clone()));
+        vendor.records.push(role);
+    }
+    vendor.records.push(record(object, id.clone(), fields, now));
+    app.persist(&state);
+    Response::json(201, &json!({"id": id}))
+}
+
 /// `PUT /__sandbox/crm/token-ttl` `{"seconds": n}`: lifetime of access tokens issued from now on.
 pub fn set_token_ttl(app: &App, request: &Request) -> Response {
     let seconds = serde_json::from_slice::<Value>(&request.body)

@@ -19,6 +19,11 @@ fn id(kind: u64, n: u64) -> String {
     (ORG + kind * 1000 + n).to_string()
 }
 
+/// The `n`th deal's id (the seed's are 1 to 5).
+pub fn deal_id(n: u64) -> String {
+    id(411, n)
+}
+
 pub fn error(status: u16, code: &str, message: &str, details: Value) -> Response {
     Response::json(status, &json!({"code": code, "details": details, "message": message, "status": "error"}))
 }
