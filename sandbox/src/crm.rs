@@ -209,10 +209,19 @@ pub fn authenticate(app: &App, request: &Request) -> Result<(), Response> {
             "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
         ));
     };
-    if token != app.state().crm.bearer_token {
-        return Err(error(401, "INVALID_AUTHENTICATION", "The access token provided is invalid or has expired."));
+    // A private app's token, or an access token HubSpot's OAuth endpoint issued (it expires).
+    if token == app.state().crm.bearer_token {
+        return Ok(());
     }
-    Ok(())
+    match crate::vendors::check_token(app, "hubspot", Some(&token)) {
+        crate::vendors::TokenCheck::User(_) => Ok(()),
+        crate::vendors::TokenCheck::Expired => Err(error(
+            401,
+            "EXPIRED_AUTHENTICATION",
+            "The OAuth token used to make this call expired. Refresh it and try again.",
+        )),
+        _ => Err(error(401, "INVALID_AUTHENTICATION", "The access token provided is invalid or has expired.")),
+    }
 }
 
 pub fn handle(app: &App, request: &Request) -> Response {

@@ -59,6 +59,9 @@ fn run(config: Config) -> Result<(), String> {
     let mut state = loaded.unwrap_or_else(|| seed::initial_state(config.seed));
     if state.vendors.salesforce.records.is_empty() {
         state.vendors = seed::initial_state(state.seed).vendors;
+    } else if state.vendors.hubspot.client_id.is_empty() {
+        // A state file from before HubSpot's OAuth app existed here.
+        state.vendors.hubspot = seed::initial_state(state.seed).vendors.hubspot;
     }
     if let Some(ttl) = config.crm_token_ttl_secs {
         state.vendors.token_ttl_secs = ttl;

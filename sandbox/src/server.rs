@@ -112,6 +112,11 @@ impl ServiceHandler {
             decision: Decision::default(),
             service: "crm",
         };
+        if request.path == "/oauth/v1/token" {
+            handled.response = vendors::hubspot_token(&self.app, request);
+            handled.handler_ran = handled.response.status < 400;
+            return handled;
+        }
         if let Some(vendor) = vendors::vendor_of(&request.path) {
             let user = match vendors::authenticate(&self.app, vendor, request) {
                 Ok(user) => user,

@@ -119,8 +119,15 @@ export async function vendorRecord(sandbox, name, vendors, dealId) {
  */
 export async function crmUnderTest(sandbox, name) {
   if (name === "hubspot") {
-    const { newDeal, startRelay, token, crmFields } = await import("./support.mjs");
-    const relay = await startRelay(sandbox);
+    const { newDeal, relayConfig, startRelay, token, crmFields } = await import("./support.mjs");
+    // Connected through HubSpot's OAuth app (access tokens that expire), not a private app token.
+    const app = (await vendorInfo(sandbox)).hubspot;
+    const config = relayConfig(sandbox);
+    config.environments.uat.crm = {
+      baseUrl: sandbox.crm,
+      oauth: { clientId: app.client_id, clientSecret: app.client_secret, refreshToken: app.users[0].refresh_token, tokenUrl: `${sandbox.crm}/oauth/v1/token` },
+    };
+    const relay = await startRelay(sandbox, { config });
     const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
     await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
     return {

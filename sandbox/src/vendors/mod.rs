@@ -23,6 +23,10 @@ pub const DEFAULT_TOKEN_TTL_SECS: u64 = 3600;
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VendorState {
     pub token_ttl_secs: u64,
+    /// HubSpot's OAuth app (its CRM API is `crate::crm`): client credentials and one refresh
+    /// token per user; the access tokens it issues are accepted by the HubSpot emulator.
+    #[serde(default)]
+    pub hubspot: Vendor,
     pub salesforce: Vendor,
     pub zoho: Vendor,
     pub pipedrive: Vendor,
@@ -200,6 +204,72 @@ pub fn apply(record: &mut Record, updates: &Map<String, Value>) -> Vec<String> {
     changed
 }
 
+/// HubSpot's OAuth app: a UUID client id, a secret, and the integration user's refresh token.
+fn hubspot_app(rng: &mut SeededRng) -> Vendor {
+    let hex = rng.hex(16);
+    let uuid = |h: &str| {
+        format!(
+            "{}-{}-{}-{}-{}",
+            h.get(..8).unwrap_or(""),
+            h.get(8..12).unwrap_or(""),
+            h.get(12..16).unwrap_or(""),
+            h.get(16..20).unwrap_or(""),
+            h.get(20..32).unwrap_or("")
+        )
+    };
+    Vendor {
+        client_id: uuid(&hex),
+        client_secret: uuid(&rng.hex(16)),
+        api_token: None,
+        users: vec![VendorUser {
+            id: "77".into(),
+            name: "Integration User".into(),
+            email: "integration@acme-hs.example".into(),
+            refresh_token: format!("na1-{}", uuid(&rng.hex(16))),
+        }],
+        records: Vec::new(),
+    }
+}
+
+/// `POST /oauth/v1/token` (HubSpot): a form body with `grant_type=refresh_token`, `client_id`,
+/// `client_secret` and `refresh_token`; answers the access token, the same refresh token and
+/// `expires_in`. Refusals are 400 with HubSpot's `{"status": "BAD_REFRESH_TOKEN", …}` shape.
+pub fn hubspot_token(app: &App, request: &Request) -> Response {
+    let refused = |status: &str, message: &str| {
+        Response::json(
+            400,
+            &json!({"status": status, "message": message, "correlationId": "00000000-0000-4000-8000-000000000000"}),
+        )
+    };
+    if request.method != "POST" {
+        return refused("BAD_REQUEST", "use POST");
+    }
+    let params = form_params(request);
+    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    let mut state = app.state();
+    let app_state = &state.vendors.hubspot;
+    if param("client_id") != app_state.client_id || param("client_secret") != app_state.client_secret {
+        return refused("BAD_CLIENT_ID", "missing or unknown client id, or wrong client secret");
+    }
+    if param("grant_type") != "refresh_token" {
+        return refused("BAD_GRANT_TYPE", "unsupported grant type");
+    }
+    let Some(user) = app_state
+        .users
+        .iter()
+        .find(|u| !param("refresh_token").is_empty() && u.refresh_token == param("refresh_token"))
+    else {
+        return refused("BAD_REFRESH_TOKEN", "missing or invalid refresh token");
+    };
+    let (user_id, refresh) = (user.id.clone(), user.refresh_token.clone());
+    let (access, ttl) = state.vendors.issue("hubspot", &user_id, |d| format!("CNa{}", d.get(..48).unwrap_or(d)));
+    app.persist(&state);
+    Response::json(
+        200,
+        &json!({"token_type": "bearer", "access_token": access, "refresh_token": refresh, "expires_in": ttl}),
+    )
+}
+
 /// Which vendor a CRM-port path belongs to (`None`: HubSpot).
 pub fn vendor_of(path: &str) -> Option<&'static str> {
     if path.starts_with("/services/") {
@@ -354,6 +424,7 @@ pub fn initial(rng: &mut SeededRng, now: i64) -> VendorState {
         salesforce: salesforce::seed(rng, now),
         zoho: zoho::seed(rng, now),
         pipedrive: pipedrive::seed(rng, now),
+        hubspot: hubspot_app(rng),
         tokens: Vec::new(),
         next_token: 0,
         salesforce_jwt_public_key: salesforce::TEST_JWT_PUBLIC_KEY.into(),
@@ -383,6 +454,8 @@ pub fn describe(app: &App) -> Response {
             "salesforce": vendor("salesforce", &v.salesforce, &SALESFORCE_FIELDS, "Opportunity"),
             "zoho": vendor("zoho", &v.zoho, &ZOHO_FIELDS, "Deals"),
             "pipedrive": vendor("pipedrive", &v.pipedrive, &PIPEDRIVE_FIELDS, "deals"),
+            "hubspot": {"client_id": v.hubspot.client_id, "client_secret": v.hubspot.client_secret,
+                        "users": v.hubspot.users.iter().map(|u| json!({"id": u.id, "email": u.email, "refresh_token": u.refresh_token})).collect::<Vec<_>>()},
         }),
     )
 }
