@@ -46,6 +46,12 @@ pub(super) async fn route<T: Transport>(
             return RelayResponse::error(&error, log);
         }
     }
+    // Routes that reach SpotDraft wait for the caller's fair share of the workspace's allowance.
+    if let ["deals", deal, "contracts" | "preview", ..] = rest {
+        let caller = &verified.caller;
+        let key = format!("{deal} {}", caller.user.as_deref().unwrap_or(""));
+        env.fair_share.admit(&key, &*relay.transport).await;
+    }
     let outcome: Result<(u16, Value)> = match (method, rest) {
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
         ("GET", ["deals", deal]) => crm_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),

@@ -97,7 +97,8 @@ impl KeyedLock {
 }
 
 /// Pending once, then ready: gives every other task on the executor a turn.
-struct YieldNow(bool);
+#[derive(Default)]
+pub(super) struct YieldNow(bool);
 
 impl Future for YieldNow {
     type Output = ();

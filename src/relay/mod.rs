@@ -8,6 +8,7 @@
 mod api;
 pub mod config;
 mod expiring_set;
+mod fair_share;
 mod keyed_lock;
 pub mod limiter;
 mod reconcile;
@@ -28,6 +29,7 @@ use crate::spotdraft::{ClientOptions, SpotDraftClient};
 use crate::transport::Transport;
 pub use config::{EnvironmentConfig, RelayConfig};
 use expiring_set::ExpiringSet;
+use fair_share::FairShare;
 use keyed_lock::KeyedLock;
 use limiter::RateLimited;
 pub use reconcile::ReconcileReport;
@@ -143,7 +145,14 @@ struct EnvironmentRuntime<T: Transport> {
     /// Dedupe keys of deliveries already applied to the CRM: a replay or redelivery is answered
     /// without reading the CRM again (SpotDraft's signature covers only the body and carries no time).
     applied: RefCell<ExpiringSet>,
+    /// Each caller's share of this workspace's SpotDraft allowance.
+    fair_share: FairShare,
 }
+
+/// Calls one caller may start per window: 4 of the 10 requests SpotDraft allows a second, so a
+/// caller that sends many leaves most of the allowance to everyone else.
+const CALLS_PER_CALLER: usize = 4;
+const CALLER_WINDOW_MS: u64 = 1_200;
 
 /// How long an applied delivery is remembered: longer than SpotDraft retries a delivery.
 const APPLIED_TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -177,6 +186,7 @@ impl<T: Transport> Relay<T> {
                 metadata_cache: RefCell::new(HashMap::new()),
                 visible_to: RefCell::new(ExpiringSet::new(VISIBILITY_TTL_MS, VISIBILITY_CAPACITY)),
                 applied: RefCell::new(ExpiringSet::new(APPLIED_TTL_MS, APPLIED_CAPACITY)),
+                fair_share: FairShare::new(CALLS_PER_CALLER, CALLER_WINDOW_MS),
             });
         }
         Ok(Relay { transport, environments, locks: KeyedLock::default() })

@@ -79,6 +79,22 @@ test("status, download link and send to the counterparty, for this deal's contra
   assert.equal(bad.status, 400);
 });
 
+test("one caller's burst does not stall another deal's sidebar", async () => {
+  await sandbox.setFaults({ rate_limit: true });
+  const other = await newDeal(sandbox, "Patient deal");
+  // 30 calls from one deal's token at once: more than three seconds of SpotDraft's whole allowance.
+  const burst = Promise.all(Array.from({ length: 30 }, () => call("GET", "/contracts")));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const started = Date.now();
+  const patient = await api(relay, "GET", `/api/uat/deals/${other.id}/contracts`, { bearer: token(sandbox, other.id) });
+  const waited = Date.now() - started;
+  const replies = await burst;
+  await sandbox.clearFaults();
+  assert.equal(patient.status, 200, JSON.stringify(patient.json));
+  assert.ok(waited < 2_000, `the other deal's call took ${waited} ms (queued behind the burst it would take over 3 s)`);
+  assert.ok(replies.every((r) => r.status === 200), "the burst is served too, at its share");
+});
+
 test("a burst of calls stays under SpotDraft's rate limit", async () => {
   await sandbox.setFaults({ rate_limit: true });
   const started = Date.now();
