@@ -69,6 +69,13 @@ pub fn decide_confirmed(fields: &ContractFields, observation: &Observation, curr
     decide_with(fields, &confirmed, false)
 }
 
+/// What to do with a status SpotDraft answered on a read (a listing, a status call) rather than in an
+/// activity: its time is not SpotDraft's activity time, so it orders the observation but is never
+/// recorded as the execution time (the execution's own delivery brings that).
+pub fn decide_from_read(fields: &ContractFields, observation: &Observation) -> Decision {
+    decide_with(fields, observation, false)
+}
+
 /// `execution_time_known`: whether `observation.at_micros` may be recorded as the execution time.
 fn decide_with(fields: &ContractFields, observation: &Observation, execution_time_known: bool) -> Decision {
     let shown = fields.contract_id.as_deref().and_then(ContractId::parse);

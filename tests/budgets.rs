@@ -35,14 +35,18 @@ fn reconcile_requests_grow_with_changed_contracts_not_deals() {
     for outcome in [&small, &large] {
         assert_eq!(outcome.failures, 0);
         assert_eq!(outcome.records_repaired, 10);
-        assert_eq!(outcome.requests.spotdraft, 1, "one list page holds 10 changed contracts");
+        assert_eq!(
+            outcome.requests.spotdraft,
+            1 + 10,
+            "one list page holds 10 changed contracts; each change is confirmed by one status read"
+        );
         assert_eq!(outcome.requests.crm_reads, 10, "one read per changed record");
         assert_eq!(outcome.requests.crm_writes, 10, "one write per record that differs");
     }
     assert_eq!(small.requests, large.requests, "20× the deals, same changes: same requests");
 
     let more_changes = reconcile_scenario::run(20_000, 200).expect("20,000 deals, 200 changed");
-    assert_eq!(more_changes.requests.spotdraft, 2, "pages of 100");
+    assert_eq!(more_changes.requests.spotdraft, 2 + 200, "pages of 100, and one confirming read per change");
     assert_eq!(more_changes.requests.crm(), 400);
 }
 

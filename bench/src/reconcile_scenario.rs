@@ -190,6 +190,16 @@ impl Transport for InMemoryServices {
             if request.method == Method::Get && path == "/api/v2.1/public/contracts/" {
                 return Ok(answer(200, &self.list_page(&query)));
             }
+            // The fresh read reconcile confirms a change with: `GET …/contracts/T-{n}/status`.
+            let status_of = path
+                .strip_prefix("/api/v2.1/public/contracts/T-")
+                .and_then(|rest| rest.strip_suffix("/status"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|index| self.contracts.get(index));
+            if let (Method::Get, Some(contract)) = (request.method, status_of) {
+                return Ok(answer(200, &json!({"contract_status": contract.status})));
+            }
             return Ok(answer(404, &json!({"detail": "not emulated"})));
         }
         let deal = path.strip_prefix("/crm/v3/objects/deals/").and_then(|id| id.parse::<u64>().ok());

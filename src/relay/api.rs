@@ -385,7 +385,7 @@ async fn write_through<T: Transport>(
         at_micros: created_micros,
         link: contract.link.clone(),
     };
-    super::webhooks::apply_to_record(relay, env, deal_id, &observation, false).await.is_ok()
+    super::webhooks::apply_to_record(relay, env, deal_id, &observation, super::webhooks::Source::Read).await.is_ok()
 }
 
 fn send_options(request: &RelayRequest) -> Result<SendOptions> {

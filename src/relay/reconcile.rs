@@ -65,11 +65,10 @@ impl<T: Transport> Relay<T> {
             }
             page += 1;
         }
-        let at_micros = i64::try_from(started).unwrap_or(0).saturating_mul(1000);
         let mut repaired = 0;
         let mut failures = Vec::new();
         for (deal_id, contracts) in &by_record {
-            match repair(self, env, deal_id, contracts, at_micros).await {
+            match repair(self, env, deal_id, contracts).await {
                 Ok(true) => repaired += 1,
                 Ok(false) => {}
                 Err(error) => failures.push(format!("{deal_id}: {error}")),
@@ -97,12 +96,17 @@ fn ours<T: Transport>(env: &EnvironmentRuntime<T>, contract: &ContractSummary) -
 }
 
 /// Applies every listed contract of one record in memory, then writes once if anything changed.
+///
+/// Under the one write rule, never the relay's clock: a listing carries no activity times, so each
+/// listed status is ordered just after what the record shows (or at the contract's creation, for a
+/// record that shows nothing), and a change it would make is first confirmed by a fresh status read
+/// under the record's lock; what that read says is written. No execution time is invented: the
+/// execution's own delivery brings it.
 async fn repair<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     contracts: &[ContractSummary],
-    at_micros: i64,
 ) -> Result<bool> {
     let guard =
         relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await;
@@ -111,13 +115,26 @@ async fn repair<T: Transport>(
     let mut ordered: Vec<&ContractSummary> = contracts.iter().collect();
     ordered.sort_by_key(|c| c.number);
     for contract in ordered {
-        let observation = Observation {
+        let shown_at = fields.status_at.as_deref().and_then(time::parse_timestamp);
+        let created = contract.created.as_deref().and_then(time::parse_timestamp);
+        let at_micros = match (shown_at, created) {
+            (Some(shown), Some(created)) => (shown + 1).max(created),
+            (Some(shown), None) => shown + 1,
+            (None, Some(created)) => created,
+            (None, None) => 0,
+        };
+        let mut observation = Observation {
             contract: contract.id,
             status: contract.status.clone(),
             at_micros,
             link: contract.link.clone(),
         };
-        if let Decision::Write { patch } = sync::decide(&fields, &observation) {
+        let mut decision = sync::decide_from_read(&fields, &observation);
+        if sync::needs_confirmation(&decision) {
+            observation.status = env.client.contract_status(contract.id).await?.contract_status;
+            decision = sync::decide_from_read(&fields, &observation);
+        }
+        if let Decision::Write { patch } = decision {
             sync::apply_patch(&mut fields, &patch);
         }
     }

@@ -78,7 +78,7 @@ pub(super) async fn receive<T: Transport>(
         at_micros: event.occurred_at_micros,
         link: flows::deep_link(None, event.contract_id.number),
     };
-    match apply_to_record(relay, env, &record.id, &observation, true).await {
+    match apply_to_record(relay, env, &record.id, &observation, Source::Activity).await {
         Ok(decision) => {
             env.applied.borrow_mut().insert(applied_key, relay.now_ms());
             note(&mut log, "outcome", json!(decision));
@@ -95,21 +95,34 @@ pub(super) async fn receive<T: Transport>(
     }
 }
 
+/// Where an observation comes from, which decides how it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// A SpotDraft activity (a webhook): its time is SpotDraft's; a change is confirmed by a fresh
+    /// read first, because a delivery can be newer than the record yet older than the contract's state.
+    Activity,
+    /// What a SpotDraft answer said (a create or a lookup), stamped with a SpotDraft time of the
+    /// contract's: ordered by it, never taken as an execution time.
+    Read,
+}
+
 /// Reads the record's SpotDraft fields, decides, and writes only what changes, one at a time per
-/// record. With `confirm`, a status change is checked against a fresh read first, because a
-/// delivery can be newer than the record yet older than the contract's real state.
+/// record.
 pub(super) async fn apply_to_record<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     observation: &Observation,
-    confirm: bool,
+    source: Source,
 ) -> Result<Decision> {
     let guard =
         relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await;
     let fields = read_fields(relay, env, deal_id).await?;
-    let mut decision = sync::decide(&fields, observation);
-    if confirm && sync::needs_confirmation(&decision) {
+    let mut decision = match source {
+        Source::Activity => sync::decide(&fields, observation),
+        Source::Read => sync::decide_from_read(&fields, observation),
+    };
+    if source == Source::Activity && sync::needs_confirmation(&decision) {
         let current = env.client.contract_status(observation.contract).await?;
         decision = sync::decide_confirmed(&fields, observation, &current.contract_status);
     }

@@ -111,6 +111,10 @@ test("a replayed delivery is answered without touching the CRM", async () => {
   await transition(contract.id, "REDLINING");
   const first = await deliver(relay, "uat", body, signature);
   assert.equal(first.status, 200, JSON.stringify(first.json));
+  // The sandbox's own delivery of the transition must be done before counting.
+  await eventually(async () => (await sandbox.control("GET", "/__sandbox/health")).json.pending_deliveries === 0);
+  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "REDLINING");
+  await new Promise((resolve) => setTimeout(resolve, 300));
   const crmRequests = async () => (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.service === "crm" && r.path.includes(`/deals/${deal.id}`)).length;
   const before = await crmRequests();
   for (let i = 0; i < 40; i += 1) {
