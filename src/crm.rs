@@ -10,6 +10,7 @@ mod auth;
 mod deal_source;
 mod hubspot;
 mod pipedrive;
+mod rs256;
 mod salesforce;
 mod zoho;
 
@@ -21,7 +22,8 @@ use crate::model::{is_valid_crm_id, CrmHost};
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::url;
 
-pub use auth::{CrmAuth, OAuthClient, REFRESH_MARGIN_MS, ZOHO_ACCOUNTS_DOMAINS};
+pub use auth::{CrmAuth, JwtBearerClient, OAuthClient, ASSERTION_LIFETIME_S, REFRESH_MARGIN_MS, ZOHO_ACCOUNTS_DOMAINS};
+pub(crate) use rs256::fingerprint_of as private_key_fingerprint;
 
 /// CRM answers for one record are small; anything near this is not what we asked for.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;

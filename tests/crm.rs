@@ -1046,4 +1046,251 @@ mod oauth {
         .unwrap());
         assert!(pollster::block_on(crm::user_can_see_deal(&script, &zoho(), "1", "2")).is_err());
     }
+
+    // ---------------------------------------------------------------- Salesforce JWT bearer grant
+
+    mod jwt_bearer {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs1v15::{Signature, VerifyingKey};
+        use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+        use rsa::sha2::Sha256;
+        use rsa::signature::Verifier;
+        use rsa::{RsaPrivateKey, RsaPublicKey};
+
+        use super::*;
+        use base64::Engine;
+        use spotdraft_crm::crm::JwtBearerClient;
+
+        /// The sandbox's TEST-ONLY key pair (its Salesforce emulator checks assertions with the public half).
+        const PRIVATE_PEM: &str = include_str!("../sandbox/keys/salesforce-jwt-test.key.pem");
+        const PUBLIC_PEM: &str = include_str!("../sandbox/keys/salesforce-jwt-test.pub.pem");
+        const TOKEN_URL: &str = "https://login.salesforce.com/services/oauth2/token";
+        const READ: &str =
+            "GET https://acme.my.salesforce.com/services/data/v62.0/sobjects/Opportunity/006A0000001AbCdIAK";
+
+        fn client(pem: &str) -> JwtBearerClient {
+            JwtBearerClient::new("3MVG9consumer-key", "integration@acme.example", pem, TOKEN_URL, None).unwrap()
+        }
+
+        fn endpoint() -> CrmEndpoint {
+            CrmEndpoint {
+                host: CrmHost::Salesforce,
+                base_url: "https://acme.my.salesforce.com".into(),
+                token: CrmAuth::jwt_bearer(client(PRIVATE_PEM)),
+                timeout_ms: 5_000,
+            }
+        }
+
+        fn token(access: &str) -> Value {
+            // Salesforce's JWT bearer answer: no lifetime, no refresh token.
+            json!({"access_token": access, "instance_url": "https://acme.my.salesforce.com", "token_type": "Bearer",
+                   "issued_at": "1790000000000", "scope": "api", "signature": "c2ln"})
+        }
+
+        fn fields() -> Value {
+            json!({"attributes": {"type": "Opportunity"}, "Id": "006A0000001AbCdIAK", "SpotDraft_Status__c": "DRAFT"})
+        }
+
+        fn read(script: &Script, endpoint: &CrmEndpoint) -> spotdraft_crm::Result<crm::ContractFields> {
+            pollster::block_on(crm::read_fields(script, endpoint, &crate::salesforce_names(), "006A0000001AbCdIAK"))
+        }
+
+        /// The assertion a token request carried, checked with the public key: header and claims.
+        fn verified_claims(request: &HttpRequest) -> Value {
+            assert_eq!(request.header("Content-Type"), Some("application/x-www-form-urlencoded"));
+            let form = String::from_utf8(request.body.clone().unwrap()).unwrap();
+            let assertion = form
+                .strip_prefix("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=")
+                .unwrap_or_else(|| panic!("not a JWT bearer grant: {form}"));
+            let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+            let parts: Vec<&str> = assertion.split('.').collect();
+            assert_eq!(parts.len(), 3, "{assertion}");
+            let header: Value = serde_json::from_slice(&decode(parts[0])).unwrap();
+            assert_eq!(header, json!({"alg": "RS256"}));
+            let key = VerifyingKey::<Sha256>::new(RsaPublicKey::from_public_key_pem(PUBLIC_PEM).unwrap());
+            let signature = Signature::try_from(decode(parts[2]).as_slice()).unwrap();
+            let signed = format!("{}.{}", parts[0], parts[1]);
+            key.verify(signed.as_bytes(), &signature).expect("the signature verifies with the public key");
+            serde_json::from_slice(&decode(parts[1])).unwrap()
+        }
+
+        /// Lines of the key's base64 body: none may show up anywhere.
+        fn key_fragments() -> Vec<&'static str> {
+            PRIVATE_PEM.lines().filter(|l| !l.starts_with("-----") && l.len() > 20).collect()
+        }
+
+        fn assert_no_key(text: &str) {
+            assert!(!text.contains("-----BEGIN"), "{text}");
+            for fragment in key_fragments() {
+                assert!(!text.contains(&fragment[..20]), "key material in: {text}");
+            }
+        }
+
+        #[test]
+        fn the_assertion_is_rs256_with_the_claims_salesforce_checks_and_its_token_is_kept_until_a_401() {
+            let endpoint = endpoint();
+            let script = Script::new()
+                .then(&format!("POST {TOKEN_URL}"), 200, token("00D!jwt-1"))
+                .then(READ, 200, fields())
+                .then(READ, 200, fields())
+                .then(READ, 401, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]))
+                .then(&format!("POST {TOKEN_URL}"), 200, token("00D!jwt-2"))
+                .then(READ, 200, fields());
+            let started = script.now_ms();
+            assert_eq!(read(&script, &endpoint).unwrap().status.as_deref(), Some("DRAFT"));
+            // No lifetime in the answer: the token is kept, hours later too, until the CRM refuses it.
+            script.advance(10 * 3_600_000);
+            read(&script, &endpoint).unwrap();
+            assert_eq!(endpoint.token.refresh_count(), 1);
+            let refused_at = script.now_ms();
+            read(&script, &endpoint).unwrap();
+            assert_eq!(endpoint.token.refresh_count(), 2, "one 401, one new assertion");
+
+            let sent = script.sent.borrow();
+            let first = verified_claims(&sent[0]);
+            assert_eq!(
+                first,
+                json!({"iss": "3MVG9consumer-key", "sub": "integration@acme.example",
+                       "aud": "https://login.salesforce.com", "exp": started / 1000 + crm::ASSERTION_LIFETIME_S})
+            );
+            assert_eq!(auth_of(&sent[1]), "Bearer 00D!jwt-1");
+            assert_eq!(auth_of(&sent[2]), "Bearer 00D!jwt-1");
+            let second = verified_claims(&sent[4]);
+            assert_eq!(second["exp"], json!(refused_at / 1000 + 180), "a new assertion, not the old one again");
+            assert_eq!(auth_of(&sent[5]), "Bearer 00D!jwt-2");
+            assert_eq!(script.count("POST"), 2);
+        }
+
+        #[test]
+        fn callers_share_one_token_request() {
+            let endpoint = endpoint();
+            let script = Script::new().then_slowly("POST", 200, token("00D!jwt-1")).then(READ, 200, fields()).then(
+                READ,
+                200,
+                fields(),
+            );
+            let (a, b) = join(
+                crm::read_fields(&script, &endpoint, &crate::salesforce_names(), "006A0000001AbCdIAK"),
+                crm::read_fields(&script, &endpoint, &crate::salesforce_names(), "006A0000001AbCdIAK"),
+            );
+            assert!(a.is_ok() && b.is_ok());
+            assert_eq!(script.count("POST"), 1);
+        }
+
+        #[test]
+        fn the_audience_follows_a_sandbox_login_host_or_is_given() {
+            let sandbox = JwtBearerClient::new(
+                "id",
+                "u@acme.example.sandbox",
+                PRIVATE_PEM,
+                "https://test.salesforce.com/services/oauth2/token",
+                None,
+            )
+            .unwrap();
+            assert_eq!(sandbox.audience, "https://test.salesforce.com");
+            let my_domain = JwtBearerClient::new(
+                "id",
+                "u@acme.example",
+                PRIVATE_PEM,
+                "https://acme.my.salesforce.com/services/oauth2/token",
+                None,
+            )
+            .unwrap();
+            assert_eq!(my_domain.audience, "https://login.salesforce.com");
+            let given =
+                JwtBearerClient::new("id", "u", PRIVATE_PEM, TOKEN_URL, Some("https://acme.my.site.com")).unwrap();
+            assert_eq!(given.audience, "https://acme.my.site.com");
+        }
+
+        #[test]
+        fn pkcs1_and_one_line_keys_parse_to_the_same_key() {
+            let key = RsaPrivateKey::from_pkcs8_pem(PRIVATE_PEM).unwrap();
+            let pkcs1 = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+            assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+            assert_eq!(client(&pkcs1), client(PRIVATE_PEM));
+            // An environment variable often holds the PEM on one line with \n escapes.
+            let one_line = PRIVATE_PEM.trim().replace('\n', "\\n");
+            assert_eq!(client(&one_line), client(PRIVATE_PEM));
+            // And a PKCS#1 key signs assertions the public key accepts.
+            let request = pollster::block_on(async {
+                let script = Script::new().then("POST", 200, token("00D!a")).then(READ, 200, fields());
+                let endpoint = CrmEndpoint { token: CrmAuth::jwt_bearer(client(&pkcs1)), ..endpoint() };
+                read(&script, &endpoint).unwrap();
+                let sent = script.sent.borrow()[0].clone();
+                sent
+            });
+            verified_claims(&request);
+        }
+
+        #[test]
+        fn bad_keys_are_refused_without_quoting_them() {
+            let truncated: String = PRIVATE_PEM.lines().take(8).collect::<Vec<_>>().join("\n");
+            let body_only: String = PRIVATE_PEM.lines().filter(|l| !l.starts_with("-----")).collect();
+            let small = RsaPrivateKey::new(&mut rand_free_rng(), 1024).unwrap();
+            let cases = [
+                truncated,
+                body_only,
+                PUBLIC_PEM.to_string(),
+                PRIVATE_PEM.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+                "not a key".to_string(),
+                small.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).unwrap().to_string(),
+            ];
+            for pem in cases {
+                let error: &str = JwtBearerClient::new("id", "u", &pem, TOKEN_URL, None).unwrap_err();
+                assert!(error.contains("RSA private key in PEM form"), "{error}");
+                assert_no_key(error);
+            }
+        }
+
+        /// A 1024-bit key for the size check, made from a fixed seed (the test needs no randomness).
+        fn rand_free_rng() -> impl rsa::rand_core::CryptoRngCore {
+            struct Counter(u64);
+            impl rsa::rand_core::RngCore for Counter {
+                fn next_u32(&mut self) -> u32 {
+                    self.next_u64() as u32
+                }
+                fn next_u64(&mut self) -> u64 {
+                    // splitmix64
+                    self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    let mut z = self.0;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    z ^ (z >> 31)
+                }
+                fn fill_bytes(&mut self, dest: &mut [u8]) {
+                    for chunk in dest.chunks_mut(8) {
+                        let bytes = self.next_u64().to_le_bytes();
+                        chunk.copy_from_slice(&bytes[..chunk.len()]);
+                    }
+                }
+                fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+                    self.fill_bytes(dest);
+                    Ok(())
+                }
+            }
+            impl rsa::rand_core::CryptoRng for Counter {}
+            Counter(42)
+        }
+
+        #[test]
+        fn no_key_material_in_debug_output_or_errors() {
+            let endpoint = endpoint();
+            assert_no_key(&format!("{endpoint:?} {:?} {:?}", endpoint.token, client(PRIVATE_PEM)));
+            let script = Script::new().then(
+                "POST",
+                400,
+                json!({"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}),
+            );
+            let error = read(&script, &endpoint).unwrap_err();
+            let spotdraft_crm::Error::Crm { status, message } = &error else { panic!("{error:?}") };
+            assert_eq!(*status, 401);
+            assert!(message.contains("user hasn't approved this consumer [invalid_grant]"), "{message}");
+            assert!(message.contains("connected app"), "{message}");
+            assert_no_key(&format!("{error} {error:?}"));
+            // Nor the assertion (it is a credential for three minutes).
+            let form = String::from_utf8(script.sent.borrow()[0].body.clone().unwrap()).unwrap();
+            let assertion = form.rsplit('=').next().unwrap();
+            assert!(!format!("{error:?}").contains(&assertion[..40]));
+        }
+    }
 }

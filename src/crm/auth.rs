@@ -1,8 +1,10 @@
 //! CRM credentials that outlive any one access token.
 //!
 //! A connection is either a **static token** (HubSpot private-app token, Pipedrive API token, or an
-//! access token an operator renews by hand) or an **OAuth client with a refresh token**, from which
-//! access tokens are fetched, cached and renewed:
+//! access token an operator renews by hand), an **OAuth client with a refresh token**, or (Salesforce
+//! only) a **connected app with a certificate** that signs an RS256 JWT for each new access token
+//! (the OAuth 2.0 JWT bearer grant: server to server, no user consent that a password reset
+//! revokes). Access tokens are fetched, cached and renewed the same way for both OAuth forms:
 //!
 //! - before expiry: a token is renewed once less than a margin of its lifetime is left (60 s, or a
 //!   fifth of the lifetime for short-lived tokens); a token whose answer carried no lifetime
@@ -10,7 +12,8 @@
 //! - on a 401: the refused token is dropped, a new one fetched and the request sent once more;
 //! - one refresh at a time: callers that need a token while a refresh is running wait for it and
 //!   share its outcome (the relay runs in one JavaScript thread, so `Rc<RefCell<…>>` and wakers);
-//! - secrets (client secret, refresh and access tokens) never appear in `Debug` output or in errors.
+//! - secrets (client secret, refresh and access tokens, the private key) never appear in `Debug`
+//!   output or in errors.
 //!
 //! Token endpoints, by CRM (each CRM's OAuth documentation; the sandbox emulates all four):
 //! - HubSpot: `POST https://api.hubapi.com/oauth/v1/token`, form body with `grant_type=refresh_token`,
@@ -24,6 +27,12 @@
 //! - Pipedrive: `POST https://oauth.pipedrive.com/oauth/token` with `Authorization: Basic
 //!   base64(client_id:client_secret)` and a form body `grant_type=refresh_token&refresh_token=…`;
 //!   answer `{access_token, token_type, refresh_token, scope, expires_in, api_domain}`.
+//!
+//! Salesforce's JWT bearer grant posts `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and
+//! `assertion=<JWT>` to the same token endpoint; the JWT's header is `{"alg":"RS256"}` and its claims
+//! `iss` (the connected app's consumer key), `sub` (the integration user's username), `aud`
+//! (`https://login.salesforce.com`, `https://test.salesforce.com` for sandboxes) and `exp` (three
+//! minutes ahead). The answer is the refresh grant's, without a lifetime and without a refresh token.
 //!
 //! A refresh token returned with a new access token replaces the configured one for the life of the
 //! process (HubSpot and Pipedrive return one; it is usually the same).
@@ -41,6 +50,8 @@ use crate::error::{Error, Result};
 use crate::model::CrmHost;
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
 use crate::url;
+
+use super::rs256::SigningKey;
 
 /// Renew this long before a token's stated expiry (or a fifth of its lifetime, if that is shorter).
 pub const REFRESH_MARGIN_MS: u64 = 60_000;
@@ -74,6 +85,83 @@ impl OAuthClient {
             CrmHost::Pipedrive => Some("https://oauth.pipedrive.com/oauth/token"),
             CrmHost::Zoho => None,
         }
+    }
+}
+
+/// How long a JWT bearer assertion is valid for (Salesforce accepts up to three minutes).
+pub const ASSERTION_LIFETIME_S: u64 = 180;
+
+/// A Salesforce connected app that signs in with its certificate: the OAuth 2.0 JWT bearer grant.
+/// The private key is parsed once (`new`) and never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtBearerClient {
+    /// The connected app's consumer key (the JWT's `iss`).
+    pub client_id: String,
+    /// The integration user's Salesforce username (the JWT's `sub`); the user must be pre-authorised
+    /// for the connected app.
+    pub username: String,
+    private_key: SigningKey,
+    /// The JWT's `aud`: `https://login.salesforce.com`, or `https://test.salesforce.com` for a sandbox.
+    pub audience: String,
+    /// The full token endpoint URL.
+    pub token_url: String,
+}
+
+impl std::fmt::Debug for JwtBearerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtBearerClient")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("audience", &self.audience)
+            .field("token_url", &self.token_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtBearerClient {
+    /// Parses `private_key_pem` (PKCS#8 or PKCS#1 PEM; one line with `\n` escapes is accepted). The
+    /// error says what is wrong with the key and never quotes it. `audience` defaults to
+    /// `default_audience(token_url)`.
+    pub fn new(
+        client_id: &str,
+        username: &str,
+        private_key_pem: &str,
+        token_url: &str,
+        audience: Option<&str>,
+    ) -> std::result::Result<JwtBearerClient, &'static str> {
+        let private_key = SigningKey::from_pem(private_key_pem)?;
+        Ok(JwtBearerClient {
+            client_id: client_id.to_string(),
+            username: username.to_string(),
+            private_key,
+            audience: audience.map_or_else(|| Self::default_audience(token_url).to_string(), str::to_string),
+            token_url: token_url.to_string(),
+        })
+    }
+
+    /// Salesforce's sandbox login host for a token URL on it, else the production login host (which
+    /// a My Domain token URL also takes).
+    pub fn default_audience(token_url: &str) -> &'static str {
+        match url::parse_origin_of(token_url).as_deref() {
+            Some("https://test.salesforce.com") => "https://test.salesforce.com",
+            _ => "https://login.salesforce.com",
+        }
+    }
+
+    /// A signed assertion valid from `now_ms` for `ASSERTION_LIFETIME_S`.
+    pub fn assertion(&self, now_ms: u64) -> String {
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let header = encode(br#"{"alg":"RS256"}"#);
+        let claims = serde_json::json!({
+            "iss": self.client_id,
+            "sub": self.username,
+            "aud": self.audience,
+            "exp": now_ms / 1000 + ASSERTION_LIFETIME_S,
+        });
+        let claims = encode(claims.to_string().as_bytes());
+        let signing_input = format!("{header}.{claims}");
+        let signature = encode(&self.private_key.sign(signing_input.as_bytes()));
+        format!("{signing_input}.{signature}")
     }
 }
 
@@ -112,11 +200,20 @@ struct State {
     refreshes: u64,
 }
 
+/// The grant an OAuth connection renews its access token with (held once per connection, behind
+/// `CrmAuth`'s `Rc`, so the variants' sizes do not matter).
+#[derive(Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+enum Grant {
+    Refresh(OAuthClient),
+    JwtBearer(JwtBearerClient),
+}
+
 // Always behind an `Rc`, so the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 enum Kind {
     Static(String),
-    OAuth { client: OAuthClient, state: RefCell<State> },
+    OAuth { client: Grant, state: RefCell<State> },
 }
 
 /// How the relay authenticates to one CRM: a static token or an OAuth client whose access tokens
@@ -153,7 +250,12 @@ impl std::fmt::Debug for CrmAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &*self.0 {
             Kind::Static(_) => f.write_str("CrmAuth::Static(..)"),
-            Kind::OAuth { client, .. } => f.debug_tuple("CrmAuth::OAuth").field(client).finish(),
+            Kind::OAuth { client: Grant::Refresh(client), .. } => {
+                f.debug_tuple("CrmAuth::OAuth").field(client).finish()
+            }
+            Kind::OAuth { client: Grant::JwtBearer(client), .. } => {
+                f.debug_tuple("CrmAuth::JwtBearer").field(client).finish()
+            }
         }
     }
 }
@@ -164,9 +266,15 @@ impl CrmAuth {
     }
 
     pub fn oauth(client: OAuthClient) -> CrmAuth {
-        CrmAuth(Rc::new(Kind::OAuth { client, state: RefCell::new(State::default()) }))
+        CrmAuth(Rc::new(Kind::OAuth { client: Grant::Refresh(client), state: RefCell::new(State::default()) }))
     }
 
+    /// A Salesforce connection that gets its access tokens with the JWT bearer grant.
+    pub fn jwt_bearer(client: JwtBearerClient) -> CrmAuth {
+        CrmAuth(Rc::new(Kind::OAuth { client: Grant::JwtBearer(client), state: RefCell::new(State::default()) }))
+    }
+
+    /// An OAuth connection (refresh token or JWT bearer): its access tokens are renewed.
     pub fn is_oauth(&self) -> bool {
         matches!(&*self.0, Kind::OAuth { .. })
     }
@@ -189,7 +297,23 @@ impl CrmAuth {
         match &*self.0 {
             Kind::Static(token) if !single_line(token) => vec![("token", "must be a non-empty single-line token")],
             Kind::Static(_) => Vec::new(),
-            Kind::OAuth { client, .. } => {
+            Kind::OAuth { client: Grant::JwtBearer(client), .. } => {
+                let mut problems = Vec::new();
+                if !single_line(&client.client_id) {
+                    problems.push(("oauth.clientId", "must be a non-empty single-line value"));
+                }
+                if !single_line(&client.username) {
+                    problems.push(("oauth.username", "must be a non-empty single-line value"));
+                }
+                if url::parse(&client.audience).is_none_or(|u| !url::is_secure_or_loopback(&u)) {
+                    problems.push(("oauth.audience", "must be an https URL (http only on loopback)"));
+                }
+                if url::parse(&client.token_url).is_none_or(|u| !url::is_secure_or_loopback(&u)) {
+                    problems.push(("oauth.tokenUrl", "must be an https URL (http only on loopback)"));
+                }
+                problems
+            }
+            Kind::OAuth { client: Grant::Refresh(client), .. } => {
                 let mut problems = Vec::new();
                 if !single_line(&client.client_id) {
                     problems.push(("oauth.clientId", "must be a non-empty single-line value"));
@@ -323,7 +447,7 @@ impl Drop for RefreshGuard<'_> {
 async fn refresh<T: Transport>(
     transport: &T,
     host: CrmHost,
-    client: &OAuthClient,
+    client: &Grant,
     state: &RefCell<State>,
     timeout_ms: u64,
 ) -> Result<String> {
@@ -331,18 +455,26 @@ async fn refresh<T: Transport>(
         let mut current = state.borrow_mut();
         current.refreshing = true;
         current.refreshes += 1;
-        current.refresh_token.clone().unwrap_or_else(|| client.refresh_token.clone())
+        match client {
+            Grant::Refresh(client) => current.refresh_token.clone().unwrap_or_else(|| client.refresh_token.clone()),
+            Grant::JwtBearer(_) => String::new(),
+        }
     };
     let mut guard = RefreshGuard { state, outcome: None, new_refresh_token: None };
-    let request = token_request(host, client, &refresh_token, timeout_ms);
     let sent_at = transport.now_ms();
+    let request = match client {
+        Grant::Refresh(client) => token_request(host, client, &refresh_token, timeout_ms),
+        Grant::JwtBearer(client) => jwt_bearer_request(client, sent_at, timeout_ms),
+    };
     let outcome = match transport.send(request).await {
-        Ok(response) => read_token_answer(host, &response, sent_at),
+        Ok(response) => read_token_answer(host, client, &response, sent_at),
         Err(error) => Err(super::transport_failure(host, error)),
     };
     let result = match outcome {
         Ok((access, rotated)) => {
-            guard.new_refresh_token = rotated.filter(|t| *t != refresh_token);
+            if matches!(client, Grant::Refresh(_)) {
+                guard.new_refresh_token = rotated.filter(|t| *t != refresh_token);
+            }
             let token = access.token.clone();
             guard.outcome = Some(Ok(access));
             Ok(token)
@@ -394,9 +526,30 @@ fn token_request(host: CrmHost, client: &OAuthClient, refresh_token: &str, timeo
     }
 }
 
+/// Salesforce's JWT bearer grant: a fresh assertion for every token request.
+fn jwt_bearer_request(client: &JwtBearerClient, now_ms: u64, timeout_ms: u64) -> HttpRequest {
+    let assertion = client.assertion(now_ms);
+    HttpRequest {
+        method: Method::Post,
+        url: client.token_url.clone(),
+        headers: vec![
+            ("Accept".to_string(), "application/json".to_string()),
+            ("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()),
+        ],
+        body: Some(form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)])),
+        timeout_ms,
+        max_response_bytes: 64 * 1024,
+    }
+}
+
 /// The access token (and a rotated refresh token) from a token endpoint's answer. Errors name the CRM
 /// and say what an admin does about it; they never carry a token.
-fn read_token_answer(host: CrmHost, response: &HttpResponse, sent_at_ms: u64) -> Result<(Access, Option<String>)> {
+fn read_token_answer(
+    host: CrmHost,
+    client: &Grant,
+    response: &HttpResponse,
+    sent_at_ms: u64,
+) -> Result<(Access, Option<String>)> {
     let name = host.display_name();
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
     let text = |key: &str| {
@@ -447,8 +600,14 @@ fn read_token_answer(host: CrmHost, response: &HttpResponse, sent_at_ms: u64) ->
             let message = if status == 429 || status >= 500 {
                 format!("{name}: could not renew the CRM access token right now ({said}); it will be retried")
             } else if refused {
+                let remedy = match client {
+                    Grant::Refresh(_) => format!("an admin must reconnect {name} (new refresh token or client credentials)"),
+                    Grant::JwtBearer(_) => format!(
+                        "an admin must check the {name} connected app: its consumer key (crm.oauth.clientId), the certificate matching crm.oauth.privateKeyPem, and that the user crm.oauth.username is pre-authorised for it"
+                    ),
+                };
                 format!(
-                    "{name}: the CRM connection's authorization was refused when renewing its access token ({said}); an admin must reconnect {name} (new refresh token or client credentials)"
+                    "{name}: the CRM connection's authorization was refused when renewing its access token ({said}); {remedy}"
                 )
             } else {
                 format!("{name}: the CRM token endpoint answered unexpectedly ({said})")

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::config::{ApiTarget, Config};
-use crate::crm::{CrmAuth, CrmEndpoint, FieldNames, OAuthClient, ZOHO_ACCOUNTS_DOMAINS};
+use crate::crm::{CrmAuth, CrmEndpoint, FieldNames, JwtBearerClient, OAuthClient, ZOHO_ACCOUNTS_DOMAINS};
 use crate::error::{Error, Problem, Result};
-use crate::json_input::{key_path, parse_document, Checker};
+use crate::json_input::{key_path, parse_document, type_name, Checker};
 use crate::model::{CrmHost, Environment};
 use crate::spotdraft::Credentials;
 use crate::url;
@@ -250,7 +250,7 @@ fn read_crm(
         (None, None) => {
             check.problem(
                 key_path(path, "token"),
-                "give a token (HubSpot private app, Pipedrive API token) or an oauth block (clientId, clientSecret, refreshToken)",
+                "give a token (HubSpot private app, Pipedrive API token) or an oauth block (clientId, clientSecret, refreshToken; or for Salesforce clientId, username, privateKeyPem)",
             );
             None
         }
@@ -278,10 +278,38 @@ fn read_crm(
 }
 
 /// `{"clientId", "clientSecret", "refreshToken", "tokenUrl"?, "accountsDomain"?}`: the token endpoint is
-/// `tokenUrl`, else (Zoho) `accountsDomain` + `/oauth/v2/token`, else the CRM's default.
+/// `tokenUrl`, else (Zoho) `accountsDomain` + `/oauth/v2/token`, else the CRM's default. Salesforce
+/// may instead give `{"clientId", "username", "privateKeyPem", "audience"?, "tokenUrl"?}` (the JWT
+/// bearer grant): exactly one of `refreshToken` and `privateKeyPem`.
 fn read_oauth(check: &mut Checker, value: &Value, path: &str, host: CrmHost) -> Option<CrmAuth> {
     let map = check.object(value, path)?;
-    check.no_unknown_keys(map, path, &["clientId", "clientSecret", "refreshToken", "tokenUrl", "accountsDomain"]);
+    check.no_unknown_keys(
+        map,
+        path,
+        &[
+            "clientId",
+            "clientSecret",
+            "refreshToken",
+            "tokenUrl",
+            "accountsDomain",
+            "username",
+            "privateKeyPem",
+            "audience",
+        ],
+    );
+    match (map.contains_key("refreshToken"), map.contains_key("privateKeyPem")) {
+        (true, true) => {
+            check.problem(key_path(path, "privateKeyPem"), "give either refreshToken or privateKeyPem, not both");
+            return None;
+        }
+        (false, true) => return read_jwt_bearer(check, map, path, host),
+        _ => {}
+    }
+    for key in ["username", "audience"] {
+        if map.contains_key(key) {
+            check.problem(key_path(path, key), "is used only with privateKeyPem (Salesforce's JWT bearer grant)");
+        }
+    }
     let client_id = check.required_text(map, path, "clientId", 500);
     let client_secret = check.required_text(map, path, "clientSecret", 1000);
     let refresh_token = check.required_text(map, path, "refreshToken", 4096);
@@ -331,6 +359,54 @@ fn read_oauth(check: &mut Checker, value: &Value, path: &str, host: CrmHost) -> 
     }))
 }
 
+/// Salesforce's JWT bearer grant: the connected app's consumer key, the integration user's username
+/// and the private key of the app's certificate, parsed here once. A bad key is reported by its path,
+/// never quoted.
+fn read_jwt_bearer(check: &mut Checker, map: &Map<String, Value>, path: &str, host: CrmHost) -> Option<CrmAuth> {
+    let key_at = key_path(path, "privateKeyPem");
+    if host != CrmHost::Salesforce {
+        check.problem(&key_at, "only Salesforce connects with a certificate (JWT bearer); give refreshToken");
+        return None;
+    }
+    for key in ["clientSecret", "accountsDomain"] {
+        if map.contains_key(key) {
+            check.problem(
+                key_path(path, key),
+                "is not used with privateKeyPem (the JWT bearer grant signs with the key)",
+            );
+        }
+    }
+    let client_id = check.required_text(map, path, "clientId", 500);
+    let username = check.required_text(map, path, "username", 320);
+    let audience =
+        check.optional_text(map, path, "audience", 2048).and_then(|a| secure(check, &a, &key_path(path, "audience")));
+    let token_url = match check.optional_text(map, path, "tokenUrl", 2048) {
+        Some(url) => secure(check, &url, &key_path(path, "tokenUrl")),
+        None => OAuthClient::default_token_url(host).map(str::to_string),
+    };
+    let pem = match map.get("privateKeyPem") {
+        Some(Value::String(pem)) if pem.len() <= 16 * 1024 => Some(pem.as_str()),
+        Some(Value::String(_)) => {
+            check.problem(&key_at, "is longer than 16384 characters");
+            None
+        }
+        Some(other) => {
+            check
+                .problem(&key_at, format!("expected a string (the PEM text, or env:NAME), found {}", type_name(other)));
+            None
+        }
+        None => None,
+    };
+    let (client_id, username, token_url, pem) = (client_id?, username?, token_url?, pem?);
+    match JwtBearerClient::new(&client_id, &username, pem, &token_url, audience.as_deref()) {
+        Ok(client) => Some(CrmAuth::jwt_bearer(client)),
+        Err(problem) => {
+            check.problem(&key_at, problem);
+            None
+        }
+    }
+}
+
 fn read_host_secrets(check: &mut Checker, map: &Map<String, Value>, path: &str) -> BTreeMap<String, Vec<u8>> {
     let secrets_path = key_path(path, "hostSecrets");
     let mut out = BTreeMap::new();
@@ -374,6 +450,12 @@ fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     if let Some(Value::Object(secrets)) = env.get("hostSecrets") {
         for (host, secret) in secrets {
             add(&format!("hostSecrets.{host}"), Some(secret));
+        }
+    }
+    // Compared as the key it holds, whichever PEM form each environment writes it in.
+    if let Some(pem) = oauth.and_then(|o| o.get("privateKeyPem")).and_then(Value::as_str) {
+        if let Some(fingerprint) = crate::crm::private_key_fingerprint(pem) {
+            out.push(("crm.oauth.privateKeyPem".to_string(), format!("rsa-key:{fingerprint}")));
         }
     }
     out
@@ -463,6 +545,94 @@ mod tests {
             json!({"baseUrl": "https://acme.pipedrive.com", "oauth": {"clientId": "id"}}),
         ));
         assert_eq!(missing.len(), 2, "{missing:?}");
+    }
+
+    #[test]
+    #[cfg(feature = "full")]
+    fn salesforce_connects_with_a_certificate_instead_of_a_refresh_token() {
+        const KEY: &str = include_str!("../../sandbox/keys/salesforce-jwt-test.key.pem");
+        let problems = |doc: Value| -> Vec<String> {
+            match RelayConfig::from_json(&doc) {
+                Ok(_) => Vec::new(),
+                Err(error) => error.problems().iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+            }
+        };
+        let jwt = |extra: Value| {
+            let mut oauth =
+                json!({"clientId": "3MVG9key", "username": "integration@acme.example", "privateKeyPem": KEY});
+            if let (Some(target), Value::Object(extra)) = (oauth.as_object_mut(), extra) {
+                target.extend(extra);
+            }
+            with_crm("salesforce", json!({"baseUrl": "https://acme.my.salesforce.com", "oauth": oauth}))
+        };
+        let config = RelayConfig::from_json(&jwt(json!({}))).unwrap();
+        let crm = &config.environment(Environment::Uat).unwrap().crm;
+        assert!(crm.token.is_oauth());
+        let shown = format!("{crm:?} {:?}", crm.token);
+        assert!(shown.contains("CrmAuth::JwtBearer(JwtBearerClient { client_id: \"3MVG9key\""), "{shown}");
+        assert!(!shown.contains("BEGIN") && !shown.contains(&KEY[40..80]), "{shown}");
+
+        assert!(problems(jwt(json!({"audience": "https://test.salesforce.com", "tokenUrl": "https://test.salesforce.com/services/oauth2/token"}))).is_empty());
+        assert_eq!(
+            problems(jwt(json!({"refreshToken": "r"}))),
+            ["environments.uat.crm.oauth.privateKeyPem: give either refreshToken or privateKeyPem, not both"]
+        );
+        let missing = problems(jwt(json!({"username": null})));
+        assert!(missing[0].starts_with("environments.uat.crm.oauth.username"), "{missing:?}");
+        assert_eq!(
+            problems(jwt(json!({"clientSecret": "s"}))),
+            ["environments.uat.crm.oauth.clientSecret: is not used with privateKeyPem (the JWT bearer grant signs with the key)"]
+        );
+        // A broken key is named by its path and never quoted.
+        let broken = KEY.replace("MII", "MIX");
+        let bad = problems(jwt(json!({"privateKeyPem": broken})));
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(bad[0].starts_with("environments.uat.crm.oauth.privateKeyPem: must be an unencrypted RSA private key"));
+        assert!(!bad[0].contains(&KEY[40..80]));
+        let zoho = problems(with_crm(
+            "zoho",
+            json!({"baseUrl": "https://www.zohoapis.eu", "oauth": {"clientId": "id", "username": "u", "privateKeyPem": KEY, "accountsDomain": "https://accounts.zoho.eu"}}),
+        ));
+        assert_eq!(
+            zoho,
+            ["environments.uat.crm.oauth.privateKeyPem: only Salesforce connects with a certificate (JWT bearer); give refreshToken"]
+        );
+        let stray = problems(with_crm(
+            "salesforce",
+            json!({"baseUrl": "https://acme.my.salesforce.com", "oauth": {"clientId": "id", "clientSecret": "s", "refreshToken": "r", "username": "u"}}),
+        ));
+        assert_eq!(
+            stray,
+            ["environments.uat.crm.oauth.username: is used only with privateKeyPem (Salesforce's JWT bearer grant)"]
+        );
+    }
+
+    #[test]
+    #[cfg(feature = "full")]
+    fn uat_and_production_may_not_share_a_private_key_in_any_form() {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        const KEY: &str = include_str!("../../sandbox/keys/salesforce-jwt-test.key.pem");
+        let pkcs1 =
+            rsa::RsaPrivateKey::from_pkcs8_pem(KEY).unwrap().to_pkcs1_pem(rsa::pkcs8::LineEnding::CRLF).unwrap();
+        let oauth =
+            |pem: &str| json!({"clientId": "3MVG9key", "username": "integration@acme.example", "privateKeyPem": pem});
+        let mut doc = with_crm("salesforce", json!({"baseUrl": "https://acme.my.salesforce.com", "oauth": oauth(KEY)}));
+        let mut production = doc["environments"]["uat"].clone();
+        production["plugin"]["environment"] = json!("production");
+        production["crm"]["oauth"] = oauth(pkcs1.as_str());
+        doc["environments"]["production"] = production;
+        let Err(error) = RelayConfig::from_json(&doc) else { panic!("a shared key must be refused") };
+        let shared: Vec<String> = error
+            .problems()
+            .iter()
+            .filter(|p| p.path.contains("privateKeyPem"))
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect();
+        assert_eq!(
+            shared,
+            ["environments.production.crm.oauth.privateKeyPem: is the same as environments.uat.crm.oauth.privateKeyPem: UAT and production must not share credentials, keys or URLs"]
+        );
     }
 
     #[test]

@@ -232,9 +232,11 @@ export interface RelayConfigDocument {
     plugin: ConfigDocument;
     /** `downloadOrigins`: where signed download URLs may point (default storage.googleapis.com; the API origin always). */
     spotdraft: { clientId: string; clientSecret: string; userEmail?: string; hmacKey: string; baseUrl?: string; downloadOrigins?: string[] };
-    /** Exactly one of `token` (HubSpot private app, Pipedrive API token) or `oauth` (refreshed by the relay). */
+    /** Exactly one of `token` (HubSpot private app, Pipedrive API token) or `oauth` (refreshed by the relay):
+     *  a refresh token, or (Salesforce) the connected app's certificate key for the JWT bearer grant. */
     crm: { baseUrl: string; token?: string; timeoutMs?: number;
-           oauth?: { clientId: string; clientSecret: string; refreshToken: string; tokenUrl?: string; accountsDomain?: string };
+           oauth?: { clientId: string; clientSecret: string; refreshToken: string; tokenUrl?: string; accountsDomain?: string }
+                 | { clientId: string; username: string; privateKeyPem: string; audience?: string; tokenUrl?: string };
            fields?: { contractId: string; status: string; statusAt: string; link: string; executedAt: string } };
     webhookUrl?: string;
     /** Token secrets (32+ characters) per calling host. */

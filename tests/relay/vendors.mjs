@@ -1,7 +1,9 @@
 // The relay on each emulated CRM (Salesforce, Zoho CRM, Pipedrive), configured as an admin would
 // connect it: OAuth with a refresh token against the vendor's token endpoint, the write-back fields
 // the vendor's admin created, the vendor's own stage vocabulary. HubSpot's suites are the other files.
+import { readFileSync } from "node:fs";
 import { mintToken, SpotDraftClient } from "../../pkg/node.js";
+import { resolveEnvReferences } from "../../www/relay/config.js";
 import { SECRETS, handMadeToken, startRelay } from "./support.mjs";
 
 export const VENDORS = ["salesforce", "zoho", "pipedrive"];
@@ -12,6 +14,8 @@ const SHAPES = {
     tenant: "00DHs0000000001MAA",
     stages: ["Negotiation/Review", "Id. Decision Makers", "Needs Analysis"],
     oauth: (crm, vendor) => ({ clientId: vendor.client_id, clientSecret: vendor.client_secret, refreshToken: vendor.users[0].refresh_token, tokenUrl: `${crm}/services/oauth2/token` }),
+    // The connected app's certificate instead (JWT bearer grant), its key from the environment as an admin would keep it.
+    jwt: (crm, vendor) => ({ clientId: vendor.client_id, username: vendor.users[0].email, privateKeyPem: "env:SF_JWT_PRIVATE_KEY", tokenUrl: `${crm}/services/oauth2/token` }),
   },
   zoho: {
     tenant: "20050001",
@@ -47,9 +51,22 @@ export async function vendorInfo(sandbox) {
   return (await sandbox.control("GET", "/__sandbox/crm/vendors")).json;
 }
 
-export function vendorRelayConfig(sandbox, name, vendors) {
+/** The sandbox's TEST-ONLY Salesforce connected-app private key (its emulator holds the public half). */
+export const SALESFORCE_TEST_KEY = readFileSync(new URL("../../sandbox/keys/salesforce-jwt-test.key.pem", import.meta.url), "utf8");
+
+/** What must never reach the relay's log for this connection: the refresh token, or the private key. */
+export function connectionSecrets(name, vendors, { connection } = {}) {
+  if (connection === "jwt") return SALESFORCE_TEST_KEY.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----"));
+  return [vendors[name].users[0].refresh_token];
+}
+
+/** `connection`: "jwt" connects Salesforce with its connected app's certificate, else OAuth with a refresh token. */
+export function vendorRelayConfig(sandbox, name, vendors, { connection } = {}) {
   const vendor = vendors[name];
   const shape = SHAPES[name];
+  const oauth = connection === "jwt"
+    ? resolveEnvReferences(shape.jwt(sandbox.crm, vendor), { SF_JWT_PRIVATE_KEY: SALESFORCE_TEST_KEY })
+    : shape.oauth(sandbox.crm, vendor);
   return {
     environments: {
       uat: {
@@ -61,7 +78,7 @@ export function vendorRelayConfig(sandbox, name, vendors) {
           templates: [nda(sandbox.uat)],
         },
         spotdraft: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret, hmacKey: sandbox.uat.hmac_key },
-        crm: { baseUrl: sandbox.crm, oauth: shape.oauth(sandbox.crm, vendor), fields: vendor.fields },
+        crm: { baseUrl: sandbox.crm, oauth, fields: vendor.fields },
         hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET, salesforce: SALESFORCE_SECRET },
       },
     },
@@ -69,8 +86,8 @@ export function vendorRelayConfig(sandbox, name, vendors) {
 }
 
 /** A relay on the vendor's emulator, with the uat workspace's status webhooks delivered to it. */
-export async function startVendorRelay(sandbox, name, vendors) {
-  const relay = await startRelay(sandbox, { config: vendorRelayConfig(sandbox, name, vendors) });
+export async function startVendorRelay(sandbox, name, vendors, options = {}) {
+  const relay = await startRelay(sandbox, { config: vendorRelayConfig(sandbox, name, vendors, options) });
   const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
   await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
   return relay;
