@@ -39,6 +39,80 @@ fn country_code(country: &str) -> Option<&'static str> {
     .map(|(_, code)| *code)
 }
 
+/// Where one CRM keeps each value of the canonical deal, its company and its primary contact.
+struct Keys {
+    /// Deal: name, amount, currency, stage, close date.
+    deal: [&'static str; 5],
+    /// Company: name, street, city, state, postal code, country.
+    company: [&'static str; 6],
+    /// Contact: first name, last name, email.
+    contact: [&'static str; 3],
+}
+
+const HUBSPOT_KEYS: Keys = Keys {
+    deal: ["dealname", "amount", "deal_currency_code", "dealstage", "closedate"],
+    company: ["name", "address", "city", "state", "zip", "country"],
+    contact: ["firstname", "lastname", "email"],
+};
+const SALESFORCE_KEYS: Keys = Keys {
+    deal: ["Name", "Amount", "CurrencyIsoCode", "StageName", "CloseDate"],
+    company: ["Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry"],
+    contact: ["FirstName", "LastName", "Email"],
+};
+const ZOHO_KEYS: Keys = Keys {
+    deal: ["Deal_Name", "Amount", "Currency", "Stage", "Closing_Date"],
+    company: ["Account_Name", "Billing_Street", "Billing_City", "Billing_State", "Billing_Code", "Billing_Country"],
+    contact: ["First_Name", "Last_Name", "Email"],
+};
+const PIPEDRIVE_KEYS: Keys = Keys {
+    // Pipedrive stages are ids; the plugin's creationStages list them as text.
+    deal: ["title", "value", "currency", "stage_id", "expected_close_date"],
+    // Organisations keep their address in one nested object (see `pipedrive`).
+    company: ["name", "", "locality", "admin_area_level_1", "postal_code", "country"],
+    contact: ["first_name", "last_name", ""],
+};
+
+/// The canonical deal from a CRM record, its company and its contact (already canonical).
+fn deal_json(id: &str, record: &Value, keys: &Keys, account: Value, contact: Value, custom: Value) -> Value {
+    let [name, amount, currency, stage, close_date] = keys.deal;
+    // A number, or the decimal text some CRMs send (HubSpot's properties are all strings).
+    let amount =
+        record.get(amount).filter(|v| v.is_number()).cloned().or_else(|| text(record.get(amount)).map(Value::from));
+    json!({
+        "id": id,
+        "name": text(record.get(name)).unwrap_or_else(|| format!("Deal {id}")),
+        "amount": amount,
+        "currency": text(record.get(currency)),
+        "stage": text(record.get(stage)),
+        "closeDate": text(record.get(close_date)),
+        "account": account,
+        "primaryContact": contact,
+        "custom": custom,
+    })
+}
+
+/// The canonical company from a CRM record (`street` given when the CRM composes it).
+fn company_json(id: &str, record: &Value, keys: &Keys, street: Option<String>, country_iso: Option<String>) -> Value {
+    let [name, street_key, city, state, zip, country] = keys.company;
+    let country = text(record.get(country));
+    let code = country_iso.or_else(|| country.as_deref().and_then(country_code).map(String::from));
+    json!({
+        "id": id,
+        "name": text(record.get(name)).unwrap_or_else(|| format!("Company {id}")),
+        "address": {
+            "lineOne": street.or_else(|| text(record.get(street_key))), "city": text(record.get(city)),
+            "state": text(record.get(state)), "zipcode": text(record.get(zip)), "country": country, "countryIsoCode": code,
+        }
+    })
+}
+
+/// The canonical contact from a CRM record (`email` given when the CRM keeps several).
+fn contact_json(id: &str, record: &Value, keys: &Keys, email: Option<String>) -> Value {
+    let [first, last, email_key] = keys.contact;
+    json!({"id": id, "firstName": text(record.get(first)), "lastName": text(record.get(last)),
+           "email": email.or_else(|| text(record.get(email_key)))})
+}
+
 async fn get<T: Transport>(transport: &T, endpoint: &CrmEndpoint, url: String) -> Result<Value> {
     let response: HttpResponse = send(transport, endpoint, request(endpoint, Method::Get, url, None)).await?;
     if !(200..300).contains(&response.status) {
@@ -116,16 +190,7 @@ async fn hubspot<T: Transport>(
             )
             .await?;
             let c = company.get("properties").cloned().unwrap_or(Value::Null);
-            let country = text(c.get("country"));
-            json!({
-                "id": company_id,
-                "name": text(c.get("name")).unwrap_or_else(|| format!("Company {company_id}")),
-                "address": {
-                    "lineOne": text(c.get("address")), "city": text(c.get("city")), "state": text(c.get("state")),
-                    "zipcode": text(c.get("zip")), "country": country,
-                    "countryIsoCode": country.as_deref().and_then(country_code),
-                }
-            })
+            company_json(&company_id, &c, &HUBSPOT_KEYS, None, None)
         }
         None => Value::Null,
     };
@@ -138,25 +203,11 @@ async fn hubspot<T: Transport>(
             )
             .await?;
             let p = person.get("properties").cloned().unwrap_or(Value::Null);
-            json!({"id": contact_id, "firstName": text(p.get("firstname")), "lastName": text(p.get("lastname")), "email": text(p.get("email"))})
+            contact_json(&contact_id, &p, &HUBSPOT_KEYS, None)
         }
         None => Value::Null,
     };
-    let custom_values: Map<String, Value> = custom
-        .iter()
-        .filter_map(|name| props.get(name).filter(|v| !v.is_null()).map(|v| (name.clone(), v.clone())))
-        .collect();
-    Ok(json!({
-        "id": id,
-        "name": text(props.get("dealname")).unwrap_or_else(|| format!("Deal {id}")),
-        "amount": text(props.get("amount")),
-        "currency": text(props.get("deal_currency_code")),
-        "stage": text(props.get("dealstage")),
-        "closeDate": text(props.get("closedate")),
-        "account": account,
-        "primaryContact": contact,
-        "custom": custom_values,
-    }))
+    Ok(deal_json(id, &props, &HUBSPOT_KEYS, account, contact, custom_values(&props, custom)))
 }
 
 async fn pipedrive<T: Transport>(transport: &T, endpoint: &CrmEndpoint, base: &str, id: &str) -> Result<Value> {
@@ -167,22 +218,17 @@ async fn pipedrive<T: Transport>(transport: &T, endpoint: &CrmEndpoint, base: &s
         Some(org_id) => {
             let org = get(transport, endpoint, format!("{base}/api/v2/organizations/{org_id}")).await?;
             let o = org.get("data").cloned().unwrap_or(Value::Null);
-            let address = o.get("address").cloned().unwrap_or(Value::Null);
-            let country = text(address.get("country"));
-            let street = match (text(address.get("street_number")), text(address.get("route"))) {
+            // The address is one nested object, its street in two parts; the name is beside it.
+            let mut record = o.get("address").and_then(Value::as_object).cloned().unwrap_or_default();
+            let street = match (text(record.get("street_number")), text(record.get("route"))) {
                 (Some(number), Some(route)) => Some(format!("{number} {route}")),
                 (None, route) => route,
                 (number, None) => number,
             };
-            json!({
-                "id": org_id,
-                "name": text(o.get("name")).unwrap_or_else(|| format!("Organization {org_id}")),
-                "address": {
-                    "lineOne": street, "city": text(address.get("locality")), "state": text(address.get("admin_area_level_1")),
-                    "zipcode": text(address.get("postal_code")), "country": country,
-                    "countryIsoCode": country.as_deref().and_then(country_code),
-                }
-            })
+            if let Some(name) = o.get("name") {
+                record.insert("name".into(), name.clone());
+            }
+            company_json(&org_id, &Value::Object(record), &PIPEDRIVE_KEYS, street, None)
         }
         None => Value::Null,
     };
@@ -196,22 +242,12 @@ async fn pipedrive<T: Transport>(transport: &T, endpoint: &CrmEndpoint, base: &s
                 .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
                 .or_else(|| emails.first())
                 .and_then(|e| text(e.get("value")));
-            json!({"id": person_id, "firstName": text(p.get("first_name")), "lastName": text(p.get("last_name")), "email": email})
+            contact_json(&person_id, &p, &PIPEDRIVE_KEYS, email)
         }
         None => Value::Null,
     };
-    Ok(json!({
-        "id": id,
-        "name": text(data.get("title")).unwrap_or_else(|| format!("Deal {id}")),
-        "amount": data.get("value").filter(|v| v.is_number()).cloned(),
-        "currency": text(data.get("currency")),
-        // Pipedrive stages are ids; the plugin's creationStages list them as text.
-        "stage": text(data.get("stage_id")),
-        "closeDate": text(data.get("expected_close_date")),
-        "account": account,
-        "primaryContact": contact,
-        "custom": data.get("custom_fields").filter(|v| v.is_object()).cloned().unwrap_or_else(|| json!({})),
-    }))
+    let custom = data.get("custom_fields").filter(|v| v.is_object()).cloned().unwrap_or_else(|| json!({}));
+    Ok(deal_json(id, &data, &PIPEDRIVE_KEYS, account, contact, custom))
 }
 
 /// Salesforce REST, API v62.0. The Opportunity and Account are read with all their fields (no
@@ -231,18 +267,7 @@ async fn salesforce<T: Transport>(
     let account = match linked(deal.get("AccountId")) {
         Some(account_id) => {
             let a = get(transport, endpoint, format!("{data}/sobjects/Account/{account_id}")).await?;
-            let country = text(a.get("BillingCountry"));
-            let code = text(a.get("BillingCountryCode"))
-                .or_else(|| country.as_deref().and_then(country_code).map(String::from));
-            json!({
-                "id": account_id,
-                "name": text(a.get("Name")).unwrap_or_else(|| format!("Account {account_id}")),
-                "address": {
-                    "lineOne": text(a.get("BillingStreet")), "city": text(a.get("BillingCity")),
-                    "state": text(a.get("BillingState")), "zipcode": text(a.get("BillingPostalCode")),
-                    "country": country, "countryIsoCode": code,
-                }
-            })
+            company_json(&account_id, &a, &SALESFORCE_KEYS, None, text(a.get("BillingCountryCode")))
         }
         None => Value::Null,
     };
@@ -263,21 +288,11 @@ async fn salesforce<T: Transport>(
                 format!("{data}/sobjects/Contact/{contact_id}?fields=FirstName,LastName,Email"),
             )
             .await?;
-            json!({"id": contact_id, "firstName": text(c.get("FirstName")), "lastName": text(c.get("LastName")), "email": text(c.get("Email"))})
+            contact_json(&contact_id, &c, &SALESFORCE_KEYS, None)
         }
         None => Value::Null,
     };
-    Ok(json!({
-        "id": id,
-        "name": text(deal.get("Name")).unwrap_or_else(|| format!("Opportunity {id}")),
-        "amount": deal.get("Amount").filter(|v| v.is_number()).cloned(),
-        "currency": text(deal.get("CurrencyIsoCode")),
-        "stage": text(deal.get("StageName")),
-        "closeDate": text(deal.get("CloseDate")),
-        "account": account,
-        "primaryContact": contact,
-        "custom": custom_values(&deal, custom),
-    }))
+    Ok(deal_json(id, &deal, &SALESFORCE_KEYS, account, contact, custom_values(&deal, custom)))
 }
 
 /// Zoho CRM v8. Records come as `{"data": [record]}`; lookups (`Account_Name`, `Contact_Name`) are
@@ -299,16 +314,7 @@ async fn zoho<T: Transport>(
     let account = match lookup("Account_Name") {
         Some(account_id) => {
             let a = first(&get(transport, endpoint, format!("{base}/crm/v8/Accounts/{account_id}")).await?);
-            let country = text(a.get("Billing_Country"));
-            json!({
-                "id": account_id,
-                "name": text(a.get("Account_Name")).unwrap_or_else(|| format!("Account {account_id}")),
-                "address": {
-                    "lineOne": text(a.get("Billing_Street")), "city": text(a.get("Billing_City")),
-                    "state": text(a.get("Billing_State")), "zipcode": text(a.get("Billing_Code")),
-                    "country": country, "countryIsoCode": country.as_deref().and_then(country_code),
-                }
-            })
+            company_json(&account_id, &a, &ZOHO_KEYS, None, None)
         }
         None => Value::Null,
     };
@@ -322,21 +328,11 @@ async fn zoho<T: Transport>(
                 )
                 .await?,
             );
-            json!({"id": contact_id, "firstName": text(c.get("First_Name")), "lastName": text(c.get("Last_Name")), "email": text(c.get("Email"))})
+            contact_json(&contact_id, &c, &ZOHO_KEYS, None)
         }
         None => Value::Null,
     };
-    Ok(json!({
-        "id": id,
-        "name": text(deal.get("Deal_Name")).unwrap_or_else(|| format!("Deal {id}")),
-        "amount": deal.get("Amount").filter(|v| v.is_number()).cloned(),
-        "currency": text(deal.get("Currency")),
-        "stage": text(deal.get("Stage")),
-        "closeDate": text(deal.get("Closing_Date")),
-        "account": account,
-        "primaryContact": contact,
-        "custom": custom_values(&deal, custom),
-    }))
+    Ok(deal_json(id, &deal, &ZOHO_KEYS, account, contact, custom_values(&deal, custom)))
 }
 
 /// The named fields of a flat record that hold a value.

@@ -76,7 +76,8 @@ export const SECRETS = {
   production: "production-demo-host-secret-fedcba9876543210",
 };
 
-function template(workspace) {
+/** The Mutual NDA as the relay suites configure it, from the workspace's seeded template. */
+export function ndaTemplate(workspace) {
   const nda = workspace.templates.find((t) => /Non-Disclosure/.test(t.name));
   return {
     templateId: nda.id,
@@ -100,7 +101,7 @@ export function relayConfig(sandbox) {
       api: { baseUrl: sandbox.spotdraft },
       creationStages: ["contractsent", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "appointmentscheduled"],
       allowedOrigins: ["http://127.0.0.1:5173"],
-      templates: [template(workspace)],
+      templates: [ndaTemplate(workspace)],
     },
     spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
     crm: { baseUrl: sandbox.crm, token: name === "uat" ? sandbox.info.crm.bearer_token : `${sandbox.info.crm.bearer_token}-production` },

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { mintToken, SpotDraftClient } from "../../pkg/node.js";
 import { resolveEnvReferences } from "../../www/relay/config.js";
-import { SECRETS, handMadeToken, startRelay } from "./support.mjs";
+import { SECRETS, handMadeToken, ndaTemplate, startRelay } from "./support.mjs";
 
 export const VENDORS = ["salesforce", "zoho", "pipedrive"];
 
@@ -32,20 +32,6 @@ const SHAPES = {
 export const PIPEDRIVE_SECRET = "uat-pipedrive-app-client-secret-0123456789";
 /** What the Salesforce org's Apex minter signs sessions with (its host secret). */
 export const SALESFORCE_SECRET = "uat-salesforce-host-secret-0123456789abcdef";
-
-function nda(workspace) {
-  const template = workspace.templates.find((t) => /Non-Disclosure/.test(t.name));
-  return {
-    templateId: template.id, label: "Mutual NDA", contractTypeId: template.contract_type_id,
-    fields: [
-      { variable: "effective_date", source: "deal.closeDate", encoding: "date" },
-      { variable: "nda_kind", value: "mutual", encoding: "enum" },
-      { variable: "purpose", value: "Evaluating a commercial relationship", encoding: "string" },
-      { variable: "governing_law", value: "US-DE", encoding: "enum" },
-      { variable: "confidentiality_term", value: 2, encoding: "duration", unit: "YEARS" },
-    ],
-  };
-}
 
 export async function vendorInfo(sandbox) {
   return (await sandbox.control("GET", "/__sandbox/crm/vendors")).json;
@@ -75,7 +61,7 @@ export function vendorRelayConfig(sandbox, name, vendors, { connection } = {}) {
           crm: { host: name, accountId: shape.tenant },
           api: { baseUrl: sandbox.spotdraft },
           creationStages: shape.stages,
-          templates: [nda(sandbox.uat)],
+          templates: [ndaTemplate(sandbox.uat)],
         },
         spotdraft: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret, hmacKey: sandbox.uat.hmac_key },
         crm: { baseUrl: sandbox.crm, oauth, fields: vendor.fields },
