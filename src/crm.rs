@@ -10,6 +10,7 @@ mod auth;
 mod deal_source;
 mod hubspot;
 mod pipedrive;
+mod record_access;
 mod rs256;
 mod salesforce;
 mod zoho;
@@ -173,7 +174,8 @@ pub struct ContractFields {
 /// string clears the field.
 pub type CrmPatch = ContractFields;
 
-pub use deal_source::{read_deal, user_can_see_deal};
+pub use deal_source::read_deal;
+pub use record_access::user_can_see_deal;
 
 impl ContractFields {
     /// `(CRM field name, value)` for every `Some` value, in a fixed order.

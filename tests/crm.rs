@@ -1044,7 +1044,78 @@ mod oauth {
             "005A0000002XyZwIAK"
         ))
         .unwrap());
-        assert!(pollster::block_on(crm::user_can_see_deal(&script, &zoho(), "1", "2")).is_err());
+        assert!(pollster::block_on(crm::user_can_see_deal(&script, &super::hubspot(), "1", "2")).is_err());
+    }
+
+    /// Zoho's API has no "may this user see this record": the answer comes from the sharing model's
+    /// parts it does expose, read in order, stopping at the first that decides.
+    #[test]
+    fn zoho_sharing_model_decides_who_may_see_a_deal() {
+        const USERS: &str = "GET https://www.zohoapis.eu/crm/v8/users?type=ActiveUsers&page=1&per_page=200";
+        const OWNER: &str = "GET https://www.zohoapis.eu/crm/v8/Deals/3000000032096?fields=Owner";
+        let user = |id: &str, email: &str, role: &str, profile: &str| json!({"id": id, "email": email, "status": "active", "role": {"id": role, "name": role}, "profile": {"id": "9", "name": profile}});
+        let users = json!({"users": [
+            user("1", "ceo@acme.example", "r-ceo", "Administrator"),
+            user("2", "manager@acme.example", "r-manager", "Standard"),
+            user("3", "rep@acme.example", "r-rep", "Standard"),
+            user("4", "peer@acme.example", "r-rep", "Standard"),
+        ], "info": {"page": 1, "per_page": 200, "count": 4, "more_records": false}});
+        let roles = json!({"roles": [
+            {"id": "r-ceo", "name": "CEO", "reporting_to": null, "share_with_peers": true},
+            {"id": "r-manager", "name": "Manager", "reporting_to": {"id": "r-ceo", "name": "CEO"}, "share_with_peers": false},
+            {"id": "r-rep", "name": "Rep", "reporting_to": {"id": "r-manager", "name": "Manager"}, "share_with_peers": false},
+        ]});
+        let private = json!({"data_sharing": [{"module": {"api_name": "Deals", "id": "5"}, "type": "private"}]});
+        let owned_by_rep = json!({"data": [{"id": "3000000032096", "Owner": {"id": "3", "name": "Rep"}}]});
+        let ask = |script: &Script, email: &str| {
+            pollster::block_on(crm::user_can_see_deal(script, &zoho(), "3000000032096", email)).unwrap()
+        };
+        // The Administrator profile sees everything: one read decides.
+        let script = Script::new().then("POST", 200, zoho_token("t")).then(USERS, 200, users.clone());
+        assert!(ask(&script, "CEO@acme.example"));
+        // The owner's manager, two levels up the hierarchy from nothing shared: yes.
+        let script = Script::new()
+            .then("POST", 200, zoho_token("t"))
+            .then(USERS, 200, users.clone())
+            .then(OWNER, 200, owned_by_rep.clone())
+            .then("GET https://www.zohoapis.eu/crm/v8/settings/data_sharing", 200, private.clone())
+            .then("GET https://www.zohoapis.eu/crm/v8/Deals/3000000032096/actions/share", 204, Value::Null)
+            .then("GET https://www.zohoapis.eu/crm/v8/users/3", 200, json!({"users": [users["users"][2].clone()]}))
+            .then("GET https://www.zohoapis.eu/crm/v8/settings/roles", 200, roles.clone());
+        assert!(ask(&script, "manager@acme.example"));
+        // A peer in a role without "share with peers": no. Shared with them by hand: yes.
+        let peer = |share: (u16, Value)| {
+            Script::new()
+                .then("POST", 200, zoho_token("t"))
+                .then(USERS, 200, users.clone())
+                .then(OWNER, 200, owned_by_rep.clone())
+                .then("GET https://www.zohoapis.eu/crm/v8/settings/data_sharing", 200, private.clone())
+                .then("GET https://www.zohoapis.eu/crm/v8/Deals/3000000032096/actions/share", share.0, share.1)
+                .then("GET https://www.zohoapis.eu/crm/v8/users/3", 200, json!({"users": [users["users"][2].clone()]}))
+                .then("GET https://www.zohoapis.eu/crm/v8/settings/roles", 200, roles.clone())
+        };
+        assert!(!ask(&peer((204, Value::Null)), "peer@acme.example"));
+        let shared = json!({"share": [{"user": {"id": "4", "full_name": "Peer"}, "permission": "read_only"}]});
+        assert!(ask(&peer((200, shared)), "peer@acme.example"));
+        // Deals shared org-wide: everyone active sees them.
+        let script = Script::new()
+            .then("POST", 200, zoho_token("t"))
+            .then(USERS, 200, users.clone())
+            .then(OWNER, 200, json!({"data": [{"id": "3000000032096", "Owner": {"id": "1"}}]}))
+            .then(
+                "GET https://www.zohoapis.eu/crm/v8/settings/data_sharing",
+                200,
+                json!({"data_sharing": [{"module": {"api_name": "Deals"}, "type": "public_read_only"}]}),
+            );
+        assert!(ask(&script, "rep@acme.example"));
+        // Not an active user of the org (the last page says no more): no, and nothing else is read.
+        let script = Script::new().then("POST", 200, zoho_token("t")).then(USERS, 200, users.clone());
+        assert!(!ask(&script, "gone@acme.example"));
+        assert_eq!(script.lines().len(), 2);
+        // The user must be named as Zoho's login email.
+        let script = Script::new();
+        let error = pollster::block_on(crm::user_can_see_deal(&script, &zoho(), "3000000032096", "3")).unwrap_err();
+        assert!(error.to_string().contains("is not a Zoho CRM user"), "{error}");
     }
 
     // ---------------------------------------------------------------- Salesforce JWT bearer grant

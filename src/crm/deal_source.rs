@@ -113,7 +113,7 @@ fn contact_json(id: &str, record: &Value, keys: &Keys, email: Option<String>) ->
            "email": email.or_else(|| text(record.get(email_key)))})
 }
 
-async fn get<T: Transport>(transport: &T, endpoint: &CrmEndpoint, url: String) -> Result<Value> {
+pub(super) async fn get<T: Transport>(transport: &T, endpoint: &CrmEndpoint, url: String) -> Result<Value> {
     let response: HttpResponse = send(transport, endpoint, request(endpoint, Method::Get, url, None)).await?;
     if !(200..300).contains(&response.status) {
         return Err(error_from_answer(endpoint.host, &response));
@@ -129,7 +129,7 @@ async fn get<T: Transport>(transport: &T, endpoint: &CrmEndpoint, url: String) -
     json_body(endpoint.host, &response)
 }
 
-fn text(value: Option<&Value>) -> Option<String> {
+pub(super) fn text(value: Option<&Value>) -> Option<String> {
     match value {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -342,44 +342,4 @@ fn custom_values(record: &Value, custom: &[String]) -> Value {
         .filter_map(|name| record.get(name).filter(|v| !v.is_null()).map(|v| (name.clone(), v.clone())))
         .collect();
     Value::Object(values)
-}
-
-/// Whether the CRM says `user_id` may see the deal, asked with the connection's own credential:
-/// Pipedrive: `GET /v1/deals/{id}/permittedUsers` lists the ids of users who may see it; Salesforce:
-/// `UserRecordAccess.HasReadAccess` for that user and record (SOQL). HubSpot and Zoho have no such
-/// question over their APIs: an error says so and the caller decides.
-pub async fn user_can_see_deal<T: Transport>(
-    transport: &T,
-    endpoint: &CrmEndpoint,
-    deal_id: &str,
-    user_id: &str,
-) -> Result<bool> {
-    let base = checked_base(endpoint)?;
-    check_record_id(deal_id)?;
-    if !is_valid_crm_id(user_id) {
-        return Err(crate::Error::invalid_input("userId", format!("\"{user_id}\" is not a CRM user id")));
-    }
-    match endpoint.host {
-        CrmHost::Pipedrive => {
-            let answer = get(transport, endpoint, format!("{base}/v1/deals/{deal_id}/permittedUsers")).await?;
-            let users = answer.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
-            Ok(users.iter().any(|u| text(Some(u)).as_deref() == Some(user_id)))
-        }
-        CrmHost::Salesforce => {
-            let soql = format!(
-                "SELECT RecordId, HasReadAccess FROM UserRecordAccess WHERE UserId = '{user_id}' AND RecordId = '{deal_id}'"
-            );
-            let answer = get(
-                transport,
-                endpoint,
-                format!("{base}/services/data/v62.0/query?q={}", url::encode_component(&soql)),
-            )
-            .await?;
-            Ok(answer.pointer("/records/0/HasReadAccess").and_then(Value::as_bool) == Some(true))
-        }
-        host => Err(crate::Error::invalid_input(
-            "crm",
-            format!("{} has no API to ask whether another user may see a record", host.display_name()),
-        )),
-    }
 }

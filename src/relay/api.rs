@@ -85,12 +85,13 @@ pub(super) async fn route<T: Transport>(
     }
 }
 
-/// The relay acts only on deals the calling user may see in the CRM, and asks the CRM where its API
-/// can answer: Pipedrive's signed token names a user of the company and no deal (the deal's permitted
-/// users are asked); Salesforce's Apex minter checks record access before it mints, and the relay asks
-/// again (`UserRecordAccess`), so a changed sharing rule or a modified minter cannot widen access. Zoho's
-/// function runs as the user; a HubSpot signature proves the portal and user the card runs for (see
-/// the README). A yes is remembered for a minute.
+/// The relay acts only on deals the calling user may see in the CRM, asked of the CRM itself
+/// (`crm::user_can_see_deal`): Pipedrive's signed token names a user of the company and no deal;
+/// Salesforce's Apex minter checks record access before it mints, and the relay asks again, so a
+/// changed sharing rule or a modified minter cannot widen access; Zoho's functions run with the org's
+/// rights whoever calls them, so the minter's token names the user and the relay checks Zoho's sharing
+/// model. A HubSpot signature proves the portal and user the card runs for, no more (see the README).
+/// A yes is remembered for a minute.
 async fn check_visible<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
@@ -98,7 +99,7 @@ async fn check_visible<T: Transport>(
     deal_id: &str,
 ) -> Result<()> {
     let host = env.config.plugin.crm.host;
-    let asks = matches!(host, crate::model::CrmHost::Pipedrive | crate::model::CrmHost::Salesforce);
+    let asks = !matches!(host, crate::model::CrmHost::Hubspot);
     if !asks || caller.host != host.as_str() {
         return Ok(());
     }

@@ -5,7 +5,7 @@
 // user who may see the deal.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, eventually, startSandbox } from "./support.mjs";
+import { api, eventually, hubspotHeaders, startRelay, startSandbox } from "./support.mjs";
 import { VENDORS, connectionSecrets, sellerToken, startVendorRelay, vendorInfo, vendorRecord } from "./vendors.mjs";
 
 let sandbox;
@@ -38,7 +38,7 @@ for (const { name, title, connection } of RUNS) {
     });
     after(async () => relay?.close());
     const call = (method, deal, path, body, options = {}) =>
-      api(relay, method, `/api/uat/deals/${deal}${path}`, { bearer: sellerToken(name, deal, { user: options.user ?? vendors[name].users[0].id }), body });
+      api(relay, method, `/api/uat/deals/${deal}${path}`, { bearer: sellerToken(name, deal, options.seller ?? vendors[name].users[0]), body });
 
     test("create is gated and mapped from the CRM's deal; a tampered browser deal changes nothing", async () => {
       const [acme, , initech] = deals;
@@ -111,18 +111,48 @@ for (const { name, title, connection } of RUNS) {
       }
     });
 
-    if (name === "pipedrive" || name === "salesforce") {
-      test("a user the CRM does not let see the deal is refused; the same user's other deals work", async () => {
-        const hidden = vendors[name].hidden_deal;
-        const refused = await call("GET", hidden.id, "/contracts", undefined, { user: hidden.hidden_from });
-        assert.equal(refused.status, 403, JSON.stringify(refused.json));
-        assert.equal(refused.json.error.code, "forbidden");
-        const created = await call("POST", hidden.id, "/contracts", { templateId: sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id }, { user: hidden.hidden_from });
-        assert.equal(created.status, 403);
-        assert.equal((await contractsOf(name, "", hidden.id)).length, 0, "nothing created");
-        const visible = deals.find((d) => d !== hidden.id);
-        assert.equal((await call("GET", visible, "/contracts", undefined, { user: hidden.hidden_from })).status, 200);
-      });
-    }
+    test("a user the CRM does not let see the deal is refused; the same user's other deals work", async () => {
+      const hidden = vendors[name].hidden_deal;
+      const seller = vendors[name].users.find((u) => u.id === hidden.hidden_from);
+      const template = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+      const refused = await call("GET", hidden.id, "/contracts", undefined, { seller });
+      assert.equal(refused.status, 403, JSON.stringify(refused.json));
+      assert.equal(refused.json.error.code, "forbidden");
+      assert.match(refused.json.error.message, new RegExp(`may not see deal ${hidden.id}`));
+      const created = await call("POST", hidden.id, "/contracts", { templateId: template }, { seller });
+      assert.equal(created.status, 403);
+      assert.equal((await contractsOf(name, "", hidden.id)).length, 0, "nothing created");
+      const visible = deals.find((d) => d !== hidden.id);
+      assert.equal((await call("GET", visible, "/contracts", undefined, { seller })).status, 200);
+      // The CRM's administrator connection (the relay's own) sees the hidden deal: the refusal was the seller's.
+      assert.equal((await call("GET", hidden.id, "/contracts")).status, 200);
+    });
   });
 }
+
+// HubSpot's signed request proves the portal and the user the card runs for; its API cannot say
+// whether that user may see a deal. So the relay acts only in the signing portal, on deals that portal
+// holds, and says so.
+describe("hubspot", () => {
+  let relay;
+  before(async () => {
+    relay = await startRelay(sandbox);
+  });
+  after(async () => relay?.close());
+  const secret = "uat-hubspot-app-client-secret";
+  const signed = async (method, url) => fetch(url, { method, headers: hubspotHeaders(secret, method, url, "") });
+
+  test("a user of another portal is refused, and a deal the portal does not hold is not found; nothing is created", async () => {
+    const otherPortal = `${relay.url}/api/uat/deals/1001/contracts?portalId=1&userId=77`;
+    const foreign = await signed("GET", otherPortal);
+    assert.equal(foreign.status, 401);
+    assert.match((await foreign.json()).error.message, /another CRM account/);
+    const before = (await sandbox.control("GET", "/__sandbox/contracts")).json.length;
+    const absent = `${relay.url}/api/uat/deals/987654321/preview?portalId=${sandbox.portal}&userId=77`;
+    const body = JSON.stringify({ templateId: sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id });
+    const preview = await fetch(absent, { method: "POST", headers: { ...hubspotHeaders(secret, "POST", absent, body), "content-type": "application/json" }, body });
+    assert.equal(preview.status, 404, await preview.clone().text());
+    assert.match((await preview.json()).error.message, /HubSpot/);
+    assert.equal((await sandbox.control("GET", "/__sandbox/contracts")).json.length, before);
+  });
+});

@@ -32,6 +32,8 @@ const SHAPES = {
 export const PIPEDRIVE_SECRET = "uat-pipedrive-app-client-secret-0123456789";
 /** What the Salesforce org's Apex minter signs sessions with (its host secret). */
 export const SALESFORCE_SECRET = "uat-salesforce-host-secret-0123456789abcdef";
+/** What the Zoho org's minting function signs sessions with (its org variable). */
+export const ZOHO_SECRET = "uat-zoho-host-secret-0123456789abcdef012345";
 
 export async function vendorInfo(sandbox) {
   return (await sandbox.control("GET", "/__sandbox/crm/vendors")).json;
@@ -65,7 +67,7 @@ export function vendorRelayConfig(sandbox, name, vendors, { connection } = {}) {
         },
         spotdraft: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret, hmacKey: sandbox.uat.hmac_key },
         crm: { baseUrl: sandbox.crm, oauth, fields: vendor.fields },
-        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET, salesforce: SALESFORCE_SECRET },
+        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET, salesforce: SALESFORCE_SECRET, zoho: ZOHO_SECRET },
       },
     },
   };
@@ -80,17 +82,18 @@ export async function startVendorRelay(sandbox, name, vendors, options = {}) {
 }
 
 /**
- * A session for a seller of this CRM on `deal`, as that CRM's host side makes it: Pipedrive's signed
- * token (user and company), the Salesforce Apex minter's token (host salesforce), else the demo's.
+ * A session for `seller` (one of the vendor's users) on `deal`, as that CRM's host side makes it:
+ * Pipedrive's signed token (user id and company), the Salesforce Apex minter's token (user id), the
+ * Zoho minting function's token (the user's login email, `zoho.loginuserid`).
  */
-export function sellerToken(name, deal, { user } = {}) {
+export function sellerToken(name, deal, seller) {
   const tenant = SHAPES[name].tenant;
   if (name === "pipedrive") {
     const now = Math.floor(Date.now() / 1000);
-    return handMadeToken(PIPEDRIVE_SECRET, { companyId: Number(tenant), userId: Number(user), iat: now, exp: now + 300 });
+    return handMadeToken(PIPEDRIVE_SECRET, { companyId: Number(tenant), userId: Number(seller.id), iat: now, exp: now + 300 });
   }
-  if (name === "salesforce") return mintToken(SALESFORCE_SECRET, { host: "salesforce", tenant, record: String(deal), user }, 300);
-  return mintToken(SECRETS.uat, { host: "demo", tenant, record: String(deal), user: user ?? undefined }, 300);
+  if (name === "salesforce") return mintToken(SALESFORCE_SECRET, { host: "salesforce", tenant, record: String(deal), user: seller.id }, 300);
+  return mintToken(ZOHO_SECRET, { host: "zoho", tenant, record: String(deal), user: seller.email }, 300);
 }
 
 /** The SpotDraft fields on the vendor's record, read through the vendor's own API as an admin would. */
@@ -155,7 +158,7 @@ export async function crmUnderTest(sandbox, name) {
       if (made.status !== 201) throw new Error(`could not add a ${name} deal: ${JSON.stringify(made.json)}`);
       return made.json.id;
     },
-    token: (dealId) => sellerToken(name, dealId, { user: vendors[name].users[0].id }),
+    token: (dealId) => sellerToken(name, dealId, vendors[name].users[0]),
     record: (dealId) => vendorRecord(sandbox, name, vendors, dealId),
   };
 }

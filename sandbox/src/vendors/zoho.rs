@@ -2,7 +2,7 @@
 //! `{"data": [record]}` shape (lookups as `{"name", "id"}`), `Authorization: Zoho-oauthtoken …`,
 //! the accounts server's `/oauth/v2/token` refresh grant (with `api_domain`), and Zoho's error bodies
 //! `{"code", "details", "message", "status": "error"}`. A record that does not exist reads as 204 with
-//! no body.
+//! no body. The sharing model's reads (users, roles, data sharing, record shares) are in `sharing`.
 
 use super::{
     apply, check_token, form_params, journal_write, own_origin, record, scheme_token, TokenCheck, Vendor, VendorUser,
@@ -12,6 +12,8 @@ use crate::clock;
 use crate::http::{Request, Response};
 use crate::rng::SeededRng;
 use serde_json::{json, Map, Value};
+
+mod sharing;
 
 const ORG: u64 = 5_725_767_000_000_000_000;
 
@@ -54,6 +56,7 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         },
     ];
     let owner = json!({"name": users[0].name, "id": users[0].id, "email": users[0].email});
+    let seller = json!({"name": users[1].name, "id": users[1].id, "email": users[1].email});
     let mut records = Vec::new();
     for (index, (name, street, city, state, zip, country)) in super::COMPANIES.iter().enumerate() {
         let mut fields = Map::new();
@@ -93,7 +96,10 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         let (first, last, ..) = super::CONTACTS[*contact];
         let contact_lookup = json!({"name": format!("{first} {last}"), "id": id(413, *contact as u64 + 1)});
         fields.insert("Contact_Name".into(), contact_lookup);
-        fields.insert("Owner".into(), owner.clone());
+        // The seller owns their deals; the hidden one is the integration user's (the CEO's), above
+        // the seller in the role hierarchy, in a module shared privately: the seller may not see it.
+        let deal_owner = if index == super::HIDDEN_DEAL { &owner } else { &seller };
+        fields.insert("Owner".into(), deal_owner.clone());
         for name in super::ZOHO_FIELDS {
             fields.insert(name.into(), Value::Null);
         }
@@ -149,7 +155,7 @@ fn token(app: &App, request: &Request) -> Response {
     app.persist(&state);
     Response::json(
         200,
-        &json!({"access_token": access, "scope": "ZohoCRM.modules.ALL ZohoCRM.users.READ", "api_domain": own_origin(request), "token_type": "Bearer", "expires_in": ttl}),
+        &json!({"access_token": access, "scope": "ZohoCRM.modules.ALL ZohoCRM.users.READ ZohoCRM.settings.roles.READ ZohoCRM.settings.data_sharing.READ ZohoCRM.share.deals.READ", "api_domain": own_origin(request), "token_type": "Bearer", "expires_in": ttl}),
     )
 }
 
@@ -178,7 +184,15 @@ fn record_json(record: &super::Record, wanted: Option<&[String]>) -> Value {
 pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     let user = user.unwrap_or_default();
     let segments: Vec<&str> = request.path.trim_end_matches('/').split('/').skip(3).collect();
+    if request.method != "GET" && matches!(segments.first(), Some(&"users" | &"settings")) {
+        return error(405, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one", json!({}));
+    }
     let (module, record_id) = match segments.as_slice() {
+        ["users"] => return sharing::users(app, request),
+        ["users", user_id] => return sharing::user(app, user_id),
+        ["settings", "roles"] => return sharing::roles(),
+        ["settings", "data_sharing"] => return sharing::data_sharing(),
+        [module, id, "actions", "share"] if request.method == "GET" => return sharing::shared_with(app, module, id),
         [module, id] => (*module, *id),
         _ => {
             return error(
