@@ -25,6 +25,8 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# The relay's shared-state tests (tests/relay/redis-store.test.mjs) start a throwaway redis-server.
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   say "installing Debian packages: ${missing[*]}"
@@ -38,4 +40,4 @@ if [ -f package.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt nod
 fi
 # wasm-opt comes from the npm package `binaryen` (pinned in package.json), not Debian: bookworm's
 # binaryen 108 rewrites wasm-bindgen's externref table so the module fails to instantiate.
-say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $WASM_BINDGEN_VERSION, $(chromium --version 2>/dev/null | head -n1), $(node_modules/.bin/wasm-opt --version | head -n1)"
+say "ready: $(rustc --version | cut -d' ' -f1-2), wasm-bindgen $WASM_BINDGEN_VERSION, $(chromium --version 2>/dev/null | head -n1), $(node_modules/.bin/wasm-opt --version | head -n1), $(redis-server --version | cut -d' ' -f1-3)"
