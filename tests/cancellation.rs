@@ -26,6 +26,7 @@ struct World {
     clock_ms: Cell<u64>,
     contracts: RefCell<Vec<Value>>,
     crm_fields: RefCell<serde_json::Map<String, Value>>,
+    spotdraft_calls: Cell<usize>,
 }
 
 /// Pending once, then ready: an await point.
@@ -52,7 +53,12 @@ fn json_answer(status: u16, body: Value) -> HttpResponse {
 
 impl World {
     fn new() -> World {
-        World { clock_ms: Cell::new(START_MS), contracts: RefCell::new(Vec::new()), crm_fields: RefCell::default() }
+        World {
+            clock_ms: Cell::new(START_MS),
+            contracts: RefCell::new(Vec::new()),
+            crm_fields: RefCell::default(),
+            spotdraft_calls: Cell::new(0),
+        }
     }
 
     fn answer(&self, request: &HttpRequest) -> HttpResponse {
@@ -114,6 +120,9 @@ impl World {
 
 impl Transport for World {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if request.url.contains("/api/v2.1/") {
+            self.spotdraft_calls.set(self.spotdraft_calls.get() + 1);
+        }
         Once(false).await;
         Ok(self.answer(&request))
     }
@@ -235,4 +244,30 @@ fn a_webhook_dropped_at_any_await_point_leaves_the_record_free() {
             assert!(!body.contains("ignored"), "the delivery was applied (or found applied), not ignored: {body}");
         },
     );
+}
+
+fn list_request(world: &World) -> RelayRequest {
+    let mut request = create_request(world);
+    request.method = "GET".into();
+    request.body = Vec::new();
+    request
+}
+
+/// A call waiting for its caller's share of SpotDraft's allowance when its client goes away is
+/// dropped there: it never reaches SpotDraft. The same call with its client still there does.
+#[test]
+fn a_call_whose_client_has_gone_never_reaches_spotdraft() {
+    let world = World::new();
+    let relay = relay(&world);
+    // The caller's share for this window, used up.
+    for _ in 0..4 {
+        assert_eq!(pollster::block_on(relay.handle(list_request(&world))).status, 200);
+    }
+    let before = world.spotdraft_calls.get();
+    let answer = pollster::block_on(relay.handle_until(list_request(&world), std::future::ready(())));
+    assert_eq!(answer.status, 499, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(world.spotdraft_calls.get(), before, "nothing went to SpotDraft for a client that had gone");
+    let answer = pollster::block_on(relay.handle_until(list_request(&world), std::future::pending()));
+    assert_eq!(answer.status, 200);
+    assert!(world.spotdraft_calls.get() > before, "a client still there is served");
 }

@@ -49,8 +49,13 @@ pub(super) async fn route<T: Transport>(
     // Routes that reach SpotDraft wait for the caller's fair share of the workspace's allowance.
     if let ["deals", deal, "contracts" | "preview", ..] = rest {
         let caller = &verified.caller;
-        let key = format!("{deal} {}", caller.user.as_deref().unwrap_or(""));
-        env.fair_share.admit(&key, &*relay.transport).await;
+        let key = format!("caller:{}:{deal} {}", env.config.environment.as_str(), caller.user.as_deref().unwrap_or(""));
+        let now = relay.now_ms();
+        match relay.state.reserve(&key, super::CALLS_PER_CALLER, super::CALLER_WINDOW_MS, now).await {
+            Ok(0) => {}
+            Ok(wait) => relay.transport.sleep(wait).await,
+            Err(error) => return RelayResponse::error(&error, log),
+        }
     }
     let outcome: Result<(u16, Value)> = match (method, rest) {
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
@@ -116,7 +121,7 @@ async fn check_visible<T: Transport>(
             reason: format!("{} says user {user} may not see deal {deal_id}", host.display_name()),
         });
     }
-    env.visible_to.borrow_mut().insert(key, now);
+    env.visible_to.borrow_mut().insert(key, now.saturating_add(super::VISIBILITY_TTL_MS), now);
     Ok(())
 }
 
@@ -324,7 +329,7 @@ async fn create<T: Transport>(
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
     plugin.template(template_id)?;
-    let _guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await;
+    let _guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await?;
     // Read under the lock, so a create waiting behind another sees the deal as it is now.
     let deal = crm_deal(relay, env, deal_id).await?;
     if !plugin.stage_allows_creation(deal.stage.as_deref()) {

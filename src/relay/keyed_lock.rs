@@ -1,98 +1,71 @@
-//! One-at-a-time sections per key (e.g. per deal) on the single-threaded async runtime, so two
-//! overlapping creates for one deal run one after the other, and so do two webhook deliveries for
-//! one CRM record. Different keys never wait for each other.
+//! One-at-a-time sections per key (e.g. per deal): two overlapping creates for one deal run one
+//! after the other, and so do two webhook deliveries for one CRM record, in one process or across
+//! every relay instance sharing a store (`SharedState`). Different keys never wait for each other.
 //!
 //! Safe under cancellation by construction:
-//! - a waiter registers nothing: it looks, and if the key is held it sleeps on its own timer and
-//!   looks again. No request is ever woken from inside another (runtimes such as Cloudflare's
+//! - a waiter registers nothing: it asks, and if the key is held it sleeps on its own timer and
+//!   asks again. No request is ever woken from inside another (runtimes such as Cloudflare's
 //!   workerd refuse, and cancel, work resumed on behalf of another request), and a waiter dropped at
 //!   any point leaves nothing behind;
 //! - a holder's guard releases the key when dropped, wherever its request stopped;
-//! - a holder that is never dropped (a task a runtime abandoned without dropping it) holds the key
-//!   for at most `LEASE_MS`; then the next request takes it over, and the abandoned holder can tell
-//!   (`KeyGuard::is_current`) before it writes anything (fencing).
+//! - a holder that is never dropped (a task a runtime abandoned, an instance killed) holds the key
+//!   for at most the store's lease; then the next request takes it over, and the abandoned holder
+//!   can tell (`KeyGuard::is_current`) before it writes anything (fencing).
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::shared::SharedState;
+use crate::error::Result;
 use crate::transport::Transport;
 
-/// Longer than any one section may legitimately run (a create with SpotDraft's retries takes at
-/// most about 30 s); past it, a holder is taken to be abandoned.
-pub const LEASE_MS: u64 = 60_000;
-/// How often a waiter looks again, at most.
+/// How often a waiter asks again, at most.
 const MAX_WAIT_STEP_MS: u64 = 50;
 
-#[derive(Default)]
-struct Holders {
-    /// Key → (fencing token, when it was taken).
-    held: RefCell<HashMap<String, (u64, u64)>>,
-    next_token: Cell<u64>,
-}
-
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct KeyedLock {
-    holders: Rc<Holders>,
+    state: Rc<dyn SharedState>,
 }
 
 pub struct KeyGuard {
     key: String,
     token: u64,
-    holders: Rc<Holders>,
+    state: Rc<dyn SharedState>,
 }
 
 impl KeyGuard {
     /// Whether this guard still holds its key: false once its lease ran out and another took it.
-    pub fn is_current(&self) -> bool {
-        self.holders.held.borrow().get(&self.key).is_some_and(|(token, _)| *token == self.token)
+    pub async fn is_current<T: Transport>(&self, clock: &T) -> Result<bool> {
+        self.state.holds(&self.key, self.token, clock.now_ms()).await
     }
 }
 
 impl Drop for KeyGuard {
     fn drop(&mut self) {
-        let mut held = self.holders.held.borrow_mut();
-        // Only its own hold: after a lease ran out, the key may belong to someone else now.
-        if held.get(&self.key).is_some_and(|(token, _)| *token == self.token) {
-            held.remove(&self.key);
-        }
+        self.state.release(&self.key, self.token);
     }
 }
 
 impl KeyedLock {
-    /// Takes `key`, waiting while another holds it (at most until that holder's lease runs out).
-    pub async fn lock<T: Transport>(&self, key: &str, clock: &T) -> KeyGuard {
+    pub fn new(state: Rc<dyn SharedState>) -> KeyedLock {
+        KeyedLock { state }
+    }
+
+    /// Takes `key`, waiting while another holds it (at most until that holder's lease runs out). An
+    /// error is the shared store's (unreachable), never a wait for ever.
+    pub async fn lock<T: Transport>(&self, key: &str, clock: &T) -> Result<KeyGuard> {
         let mut step = 1;
         loop {
-            if let Some(guard) = self.try_lock(key, clock.now_ms()) {
-                return guard;
+            if let Some(token) = self.state.try_acquire(key, clock.now_ms()).await? {
+                return Ok(KeyGuard { key: key.to_string(), token, state: Rc::clone(&self.state) });
             }
             clock.sleep(step).await;
             // Let everything else run even if the clock's sleep returned at once (tests' clocks).
             YieldNow(false).await;
             step = (step * 2).min(MAX_WAIT_STEP_MS);
         }
-    }
-
-    fn try_lock(&self, key: &str, now_ms: u64) -> Option<KeyGuard> {
-        let mut held = self.holders.held.borrow_mut();
-        if let Some((_, since)) = held.get(key) {
-            if now_ms.saturating_sub(*since) < LEASE_MS {
-                return None;
-            }
-        }
-        let token = self.holders.next_token.get().wrapping_add(1);
-        self.holders.next_token.set(token);
-        held.insert(key.to_string(), (token, now_ms));
-        Some(KeyGuard { key: key.to_string(), token, holders: Rc::clone(&self.holders) })
-    }
-
-    #[cfg(test)]
-    pub fn is_held(&self, key: &str) -> bool {
-        self.holders.held.borrow().contains_key(key)
     }
 }
 
@@ -119,7 +92,25 @@ mod tests {
     use std::task::Waker;
 
     use super::*;
+    use crate::relay::shared::{MemoryState, LEASE_MS};
     use crate::transport::{HttpRequest, HttpResponse, TransportError};
+    use std::cell::Cell;
+
+    fn memory_lock() -> (Rc<MemoryState>, KeyedLock) {
+        let state = Rc::new(MemoryState::default());
+        (Rc::clone(&state), KeyedLock::new(state))
+    }
+
+    fn take(lock: &KeyedLock, key: &str, clock: &TestClock) -> KeyGuard {
+        match pollster::block_on(lock.lock(key, clock)) {
+            Ok(guard) => guard,
+            Err(error) => panic!("the memory state never fails: {error}"),
+        }
+    }
+
+    fn current(guard: &KeyGuard, clock: &TestClock) -> bool {
+        pollster::block_on(guard.is_current(clock)).unwrap_or(false)
+    }
 
     /// A clock whose sleeps pass at once, moving time on.
     #[derive(Default)]
@@ -146,14 +137,14 @@ mod tests {
     #[test]
     fn second_holder_waits_until_the_first_is_done() {
         let clock = TestClock::default();
-        let lock = KeyedLock::default();
-        let first = pollster::block_on(lock.lock("deal:1", &clock));
-        assert!(lock.is_held("deal:1"));
+        let (state, lock) = memory_lock();
+        let first = take(&lock, "deal:1", &clock);
+        assert!(state.is_held("deal:1"));
         let mut second = Box::pin(lock.lock("deal:1", &clock));
         for _ in 0..10 {
             assert!(poll_once(second.as_mut()).is_pending(), "held: the second waits");
         }
-        let other = pollster::block_on(lock.lock("deal:2", &clock));
+        let other = take(&lock, "deal:2", &clock);
         drop(first);
         let mut ready = false;
         for _ in 0..10 {
@@ -169,8 +160,8 @@ mod tests {
     #[test]
     fn a_waiter_dropped_at_any_point_leaves_nothing_behind() {
         let clock = TestClock::default();
-        let lock = KeyedLock::default();
-        let holder = pollster::block_on(lock.lock("deal:1", &clock));
+        let (state, lock) = memory_lock();
+        let holder = take(&lock, "deal:1", &clock);
         for polls in 0..5 {
             let mut waiter = Box::pin(lock.lock("deal:1", &clock));
             for _ in 0..polls {
@@ -179,22 +170,22 @@ mod tests {
             drop(waiter);
         }
         drop(holder);
-        assert!(!lock.is_held("deal:1"));
-        let again = pollster::block_on(lock.lock("deal:1", &clock));
-        assert!(again.is_current());
+        assert!(!state.is_held("deal:1"));
+        let again = take(&lock, "deal:1", &clock);
+        assert!(current(&again, &clock));
     }
 
     #[test]
     fn an_abandoned_holder_loses_the_key_when_its_lease_ends_and_can_tell() {
         let clock = TestClock::default();
-        let lock = KeyedLock::default();
-        let abandoned = pollster::block_on(lock.lock("deal:1", &clock));
+        let (_, lock) = memory_lock();
+        let abandoned = take(&lock, "deal:1", &clock);
         // Never dropped: a task the runtime stopped polling. The next request waits out the lease.
-        let next = pollster::block_on(lock.lock("deal:1", &clock));
+        let next = take(&lock, "deal:1", &clock);
         assert!(clock.now_ms() >= LEASE_MS, "it waited for the lease, not for ever");
-        assert!(next.is_current());
-        assert!(!abandoned.is_current(), "fenced: the old holder knows it must not write");
+        assert!(current(&next, &clock));
+        assert!(!current(&abandoned, &clock), "fenced: the old holder knows it must not write");
         drop(abandoned);
-        assert!(next.is_current(), "the old holder's release does not free the new holder's key");
+        assert!(current(&next, &clock), "the old holder's release does not free the new holder's key");
     }
 }

@@ -8,15 +8,17 @@
 mod api;
 pub mod config;
 mod expiring_set;
-mod fair_share;
 mod keyed_lock;
 pub mod limiter;
 mod reconcile;
+pub mod shared;
 mod webhooks;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::Poll;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -29,13 +31,13 @@ use crate::spotdraft::{ClientOptions, SpotDraftClient};
 use crate::transport::Transport;
 pub use config::{EnvironmentConfig, RelayConfig};
 use expiring_set::ExpiringSet;
-use fair_share::FairShare;
 use keyed_lock::KeyedLock;
 use limiter::RateLimited;
 pub use reconcile::ReconcileReport;
+pub use shared::{MemoryState, SharedState};
 
 /// SpotDraft's documented limit per workspace.
-const SPOTDRAFT_REQUESTS_PER_SECOND: usize = 10;
+const SPOTDRAFT_REQUESTS_PER_SECOND: u32 = 10;
 /// Sidebar calls carry a deal and a few ids; anything larger is not ours.
 const MAX_API_BODY_BYTES: usize = 64 * 1024;
 /// Template metadata changes rarely; re-read it at most this often per template.
@@ -142,21 +144,17 @@ struct EnvironmentRuntime<T: Transport> {
     metadata_cache: RefCell<HashMap<u64, (u64, TemplateMetadata)>>,
     /// "deal user" pairs the CRM said may see each other, for a minute (see `api::check_visible`).
     visible_to: RefCell<ExpiringSet>,
-    /// Dedupe keys of deliveries already applied to the CRM: a replay or redelivery is answered
-    /// without reading the CRM again (SpotDraft's signature covers only the body and carries no time).
-    applied: RefCell<ExpiringSet>,
-    /// Each caller's share of this workspace's SpotDraft allowance.
-    fair_share: FairShare,
 }
 
 /// Calls one caller may start per window: 4 of the 10 requests SpotDraft allows a second, so a
-/// caller that sends many leaves most of the allowance to everyone else.
-const CALLS_PER_CALLER: usize = 4;
+/// caller that sends many leaves most of the allowance to everyone else (kept in the shared state,
+/// so a caller gets no more by reaching several instances).
+const CALLS_PER_CALLER: u32 = 4;
 const CALLER_WINDOW_MS: u64 = 1_200;
 
-/// How long an applied delivery is remembered: longer than SpotDraft retries a delivery.
+/// How long an applied delivery is remembered (in the shared state, so a replay to any instance
+/// costs nothing): longer than SpotDraft retries a delivery.
 const APPLIED_TTL_MS: u64 = 24 * 60 * 60 * 1000;
-const APPLIED_CAPACITY: usize = 100_000;
 /// How long the CRM's "this user may see this deal" is taken as still true.
 const VISIBILITY_TTL_MS: u64 = 60_000;
 const VISIBILITY_CAPACITY: usize = 10_000;
@@ -164,6 +162,8 @@ const VISIBILITY_CAPACITY: usize = 10_000;
 pub struct Relay<T: Transport> {
     transport: Rc<T>,
     environments: Vec<EnvironmentRuntime<T>>,
+    /// What every instance must agree on: leases, allowances, deliveries applied.
+    state: Rc<dyn SharedState>,
     /// Serialises creates per deal and CRM read-modify-writes per record.
     locks: KeyedLock,
 }
@@ -174,22 +174,34 @@ impl<T: Transport> Relay<T> {
     }
 
     pub fn with_options(config: RelayConfig, transport: T, options: ClientOptions) -> crate::Result<Relay<T>> {
+        Relay::with_state(config, transport, options, Rc::new(MemoryState::default()))
+    }
+
+    /// A relay whose locks, allowances and applied deliveries live in `state`: several instances
+    /// given one shared store behave as one relay.
+    pub fn with_state(
+        config: RelayConfig,
+        transport: T,
+        options: ClientOptions,
+        state: Rc<dyn SharedState>,
+    ) -> crate::Result<Relay<T>> {
         let transport = Rc::new(transport);
         let mut environments = Vec::new();
         for env in config.environments {
-            let limited = RateLimited::new(Rc::clone(&transport), SPOTDRAFT_REQUESTS_PER_SECOND);
+            let key = format!("spotdraft:{}", env.environment.as_str());
+            let limited =
+                RateLimited::new(Rc::clone(&transport), Rc::clone(&state), key, SPOTDRAFT_REQUESTS_PER_SECOND);
             let client =
                 SpotDraftClient::new(limited, &env.spotdraft_base_url, Some(env.credentials.clone()), options.clone())?;
             environments.push(EnvironmentRuntime {
                 config: env,
                 client,
                 metadata_cache: RefCell::new(HashMap::new()),
-                visible_to: RefCell::new(ExpiringSet::new(VISIBILITY_TTL_MS, VISIBILITY_CAPACITY)),
-                applied: RefCell::new(ExpiringSet::new(APPLIED_TTL_MS, APPLIED_CAPACITY)),
-                fair_share: FairShare::new(CALLS_PER_CALLER, CALLER_WINDOW_MS),
+                visible_to: RefCell::new(ExpiringSet::new(VISIBILITY_CAPACITY)),
             });
         }
-        Ok(Relay { transport, environments, locks: KeyedLock::default() })
+        let locks = KeyedLock::new(Rc::clone(&state));
+        Ok(Relay { transport, environments, state, locks })
     }
 
     fn environment(&self, name: &str) -> Option<&EnvironmentRuntime<T>> {
@@ -199,6 +211,29 @@ impl<T: Transport> Relay<T> {
 
     fn now_ms(&self) -> u64 {
         self.transport.now_ms()
+    }
+
+    /// Answers `request` unless `gone` completes first (its client went away): then the work is
+    /// dropped wherever it waits (for a lock, for its share of SpotDraft's allowance), releasing
+    /// whatever it holds, and the answer, for the log only, is 499.
+    pub async fn handle_until(&self, request: RelayRequest, gone: impl Future<Output = ()>) -> RelayResponse {
+        let work = std::pin::pin!(self.handle(request));
+        let gone = std::pin::pin!(gone);
+        let mut slots = (work, gone);
+        std::future::poll_fn(|context| {
+            if let Poll::Ready(response) = slots.0.as_mut().poll(context) {
+                return Poll::Ready(response);
+            }
+            slots.1.as_mut().poll(context).map(|()| {
+                RelayResponse::plain_error(
+                    499,
+                    "client_gone",
+                    "the client went away before the answer; its work was dropped",
+                    json!({"route": "cancelled"}),
+                )
+            })
+        })
+        .await
     }
 
     /// Answers one request. Never panics; every failure is a JSON error with a stable code.

@@ -109,7 +109,7 @@ async fn repair<T: Transport>(
     contracts: &[ContractSummary],
 ) -> Result<bool> {
     let guard =
-        relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await;
+        relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await?;
     let original = super::webhooks::read_fields(relay, env, deal_id).await?;
     let mut fields = original.clone();
     let mut ordered: Vec<&ContractSummary> = contracts.iter().collect();
@@ -142,7 +142,7 @@ async fn repair<T: Transport>(
         return Ok(false);
     }
     let patch = difference(&original, &fields);
-    super::webhooks::fence(&guard)?;
+    super::webhooks::fence(relay, &guard).await?;
     super::webhooks::write_fields(relay, env, deal_id, &patch).await?;
     Ok(true)
 }

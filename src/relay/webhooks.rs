@@ -68,9 +68,11 @@ pub(super) async fn receive<T: Transport>(
         return ignore("the contract belongs to another environment", log);
     }
     // Keyed by environment too: the same contract number exists in both workspaces.
-    let applied_key = format!("{}:{}", env.config.environment.as_str(), event.dedupe_key);
-    if env.applied.borrow().contains(&applied_key, relay.now_ms()) {
-        return ignore("this delivery was already applied", log);
+    let applied_key = format!("applied:{}:{}", env.config.environment.as_str(), event.dedupe_key);
+    match relay.state.recalls(&applied_key, relay.now_ms()).await {
+        Ok(true) => return ignore("this delivery was already applied", log),
+        Ok(false) => {}
+        Err(error) => return unavailable(&error, log),
     }
     let observation = Observation {
         contract: event.contract_id,
@@ -80,19 +82,24 @@ pub(super) async fn receive<T: Transport>(
     };
     match apply_to_record(relay, env, &record.id, &observation, Source::Activity).await {
         Ok(decision) => {
-            env.applied.borrow_mut().insert(applied_key, relay.now_ms());
+            // Applied either way; a store that fails to remember it only costs a redelivery a CRM read.
+            if let Err(error) = relay.state.remember(&applied_key, super::APPLIED_TTL_MS, relay.now_ms()).await {
+                note(&mut log, "rememberFailed", json!(error.to_string()));
+            }
             note(&mut log, "outcome", json!(decision));
             RelayResponse::json(200, &json!(decision), log)
         }
-        Err(error) => {
-            let mut response = RelayResponse::error(&error, log);
-            // The delivery was fine; the work failed. 503 tells the sender to try again later.
-            if response.status < 500 {
-                response.status = 503;
-            }
-            response
-        }
+        Err(error) => unavailable(&error, log),
     }
+}
+
+/// The delivery was fine; the work failed. 503 tells the sender to try again later.
+fn unavailable(error: &crate::Error, log: Value) -> RelayResponse {
+    let mut response = RelayResponse::error(error, log);
+    if response.status < 500 {
+        response.status = 503;
+    }
+    response
 }
 
 /// Where an observation comes from, which decides how it is applied.
@@ -116,7 +123,7 @@ pub(super) async fn apply_to_record<T: Transport>(
     source: Source,
 ) -> Result<Decision> {
     let guard =
-        relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await;
+        relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await?;
     let fields = read_fields(relay, env, deal_id).await?;
     let mut decision = match source {
         Source::Activity => sync::decide(&fields, observation),
@@ -127,7 +134,7 @@ pub(super) async fn apply_to_record<T: Transport>(
         decision = sync::decide_confirmed(&fields, observation, &current.contract_status);
     }
     if let Decision::Write { patch } = &decision {
-        fence(&guard)?;
+        fence(relay, &guard).await?;
         write_fields(relay, env, deal_id, patch).await?;
     }
     Ok(decision)
@@ -136,8 +143,8 @@ pub(super) async fn apply_to_record<T: Transport>(
 /// Refuses a write whose record lock ran out of lease (its request was stalled long enough for
 /// another to take the record over): nothing is written, and the sender's retry, or reconcile,
 /// applies it under a fresh lock.
-pub(super) fn fence(guard: &super::keyed_lock::KeyGuard) -> Result<()> {
-    if guard.is_current() {
+pub(super) async fn fence<T: Transport>(relay: &Relay<T>, guard: &super::keyed_lock::KeyGuard) -> Result<()> {
+    if guard.is_current(&*relay.transport).await? {
         return Ok(());
     }
     Err(crate::Error::Crm {

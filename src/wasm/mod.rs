@@ -11,6 +11,8 @@ mod fetch;
 pub(crate) mod js_json;
 #[cfg(feature = "full")]
 mod relay;
+#[cfg(feature = "full")]
+mod shared_store;
 mod sidebar;
 pub use sidebar::JsSidebar;
 mod typescript;

@@ -5,11 +5,15 @@ use std::rc::Rc;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
+use js_sys::Reflect;
+
 use super::fetch::FetchTransport;
+use super::shared_store::JsSharedStore;
 use super::{in_browser_page, invalid, js_error, promise, rejected, to_js, typed_arg, JsResult};
 use crate::auth::{self, Caller};
 use crate::model::Environment;
-use crate::relay::{Relay, RelayConfig, RelayRequest};
+use crate::relay::{MemoryState, Relay, RelayConfig, RelayRequest, SharedState};
+use crate::spotdraft::ClientOptions;
 
 /// The relay: answers sidebar calls and SpotDraft webhooks. Server-side only.
 #[wasm_bindgen(js_name = SdxRelay)]
@@ -19,10 +23,13 @@ pub struct JsRelay {
 
 #[wasm_bindgen(js_class = SdxRelay)]
 impl JsRelay {
-    /// Validates the relay configuration (throws `invalid_config` with every problem).
+    /// Validates the relay configuration (throws `invalid_config` with every problem). With
+    /// `options.shared`, locks, allowances and applied deliveries live in that store, shared by
+    /// every instance given the same one; without it, in this process's memory.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "string | RelayConfigDocument")] config: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RelayOptions | undefined")] options: JsValue,
     ) -> JsResult<JsRelay> {
         if in_browser_page() {
             return Err(invalid("relay", "the relay holds SpotDraft credentials and must never run in a browser page"));
@@ -31,11 +38,21 @@ impl JsRelay {
             Some(text) => RelayConfig::parse(&text),
             None => RelayConfig::from_json(&super::json_arg(config, "config")?),
         };
-        let relay = parsed.and_then(|config| Relay::new(config, FetchTransport)).map_err(|e| js_error(&e))?;
+        let shared =
+            Reflect::get(&options, &JsValue::from_str("shared")).ok().filter(|s| !s.is_undefined() && !s.is_null());
+        let state: Rc<dyn SharedState> = match shared {
+            Some(store) => Rc::new(JsSharedStore::new(store).map_err(|e| js_error(&e))?),
+            None => Rc::new(MemoryState::default()),
+        };
+        let relay = parsed
+            .and_then(|config| Relay::with_state(config, FetchTransport, ClientOptions::default(), state))
+            .map_err(|e| js_error(&e))?;
         Ok(JsRelay { inner: Rc::new(relay) })
     }
 
-    /// Answers one HTTP request. Never rejects: failures are JSON error responses.
+    /// Answers one HTTP request. Never rejects: failures are JSON error responses. When `signal`
+    /// aborts (the client went away), the work is dropped wherever it waits (for a lock, for its
+    /// share of SpotDraft's allowance), releasing what it holds, and answers 499 for the log.
     #[wasm_bindgen(unchecked_return_type = "Promise<RelayResponse>")]
     pub fn handle(
         &self,
@@ -43,6 +60,7 @@ impl JsRelay {
         url: String,
         #[wasm_bindgen(unchecked_param_type = "Array<[string, string]>")] headers: JsValue,
         body: Vec<u8>,
+        signal: Option<web_sys::AbortSignal>,
     ) -> js_sys::Promise {
         let headers: Vec<(String, String)> = match typed_arg(headers, "headers") {
             Ok(headers) => headers,
@@ -50,7 +68,11 @@ impl JsRelay {
         };
         let relay = Rc::clone(&self.inner);
         wasm_bindgen_futures::future_to_promise(async move {
-            let response = relay.handle(RelayRequest { method, url, headers, body }).await;
+            let request = RelayRequest { method, url, headers, body };
+            let response = match signal {
+                Some(signal) => relay.handle_until(request, aborted(signal)).await,
+                None => relay.handle(request).await,
+            };
             let object = to_js(&response)?;
             let bytes = js_sys::Uint8Array::from(response.body.as_slice());
             js_sys::Reflect::set(&object, &JsValue::from_str("body"), &bytes)?;
@@ -92,4 +114,18 @@ pub fn mint_token(
         Caller { host: input.host, tenant: input.tenant, record: input.record, user: input.user, expires_at: None };
     let now = (js_sys::Date::now() / 1000.0) as u64;
     auth::mint_token(secret.as_bytes(), &caller, now, u64::from(ttl_seconds)).map_err(|e| js_error(&e))
+}
+
+/// Resolves when `signal` aborts (at once if it already has).
+async fn aborted(signal: web_sys::AbortSignal) {
+    let fired = js_sys::Promise::new(&mut |resolve, _reject| {
+        if signal.aborted() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        } else {
+            let options = web_sys::AddEventListenerOptions::new();
+            options.set_once(true);
+            let _ = signal.add_event_listener_with_callback_and_add_event_listener_options("abort", &resolve, &options);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(fired).await;
 }

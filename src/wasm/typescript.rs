@@ -247,6 +247,26 @@ export interface RelayConfigDocument {
   sidebar?: { hostOrigins: string[]; relayUrl?: string };
   /** How the relay is reached: its public https origin (what HubSpot signs), and proxies whose X-Forwarded-* count. */
   http?: { publicUrl?: string; trustedProxies?: string[] };
+  /** The Node host's settings: several instances share locks, allowances, applied deliveries and the checkpoint in Redis. */
+  shared?: { redisUrl?: string; lockLeaseMs?: number; keyPrefix?: string };
+}
+
+/** A store several relay instances share (the Node relay's Redis store): see `www/relay/redis-store.js`. */
+export interface RelaySharedStore {
+  /** A fencing token (greater than any before for that key) when the lease was free or ran out; null while held. */
+  tryAcquire(key: string): Promise<number | null>;
+  /** Frees the lease if `token` still holds it; never awaited. */
+  release(key: string, token: number): void;
+  holds(key: string, token: number): Promise<boolean>;
+  /** Reserves a send time so no `windowMs` holds more than `limit`; resolves to the ms to wait. */
+  reserve(key: string, limit: number, windowMs: number): Promise<number>;
+  remember(key: string, ttlMs: number): Promise<void>;
+  recalls(key: string): Promise<boolean>;
+}
+
+export interface RelayOptions {
+  /** Without it, the relay keeps locks, allowances and applied deliveries in this process's memory. */
+  shared?: RelaySharedStore;
 }
 
 export interface RelayResponse {

@@ -22,7 +22,7 @@ test("a CRM failure during a pass keeps the checkpoint, and the next pass repair
   assert.equal(created.status, 201, JSON.stringify(created.json));
   const clean = await relay.reconcile("uat");
   assert.deepEqual(clean.failures, []);
-  const stored = relay.store.read("uat");
+  const stored = await relay.store.read("uat");
   assert.equal(stored, clean.checkpoint);
 
   // No webhooks in this stack: SpotDraft moves on and the CRM is left behind.
@@ -33,14 +33,14 @@ test("a CRM failure during a pass keeps the checkpoint, and the next pass repair
   await sandbox.clearFaults();
   assert.equal(failed.failures.length, 1, JSON.stringify(failed));
   assert.equal(failed.checkpoint, stored, "the checkpoint did not move past the failed record");
-  assert.equal(relay.store.read("uat"), stored);
+  assert.equal(await relay.store.read("uat"), stored);
   assert.equal((await crmFields(sandbox, deal.id)).spotdraft_status, "DRAFT");
 
   const repaired = await relay.reconcile("uat");
   assert.deepEqual(repaired.failures, []);
   assert.ok(repaired.recordsRepaired >= 1, JSON.stringify(repaired));
   assert.equal((await crmFields(sandbox, deal.id)).spotdraft_status, "SIGN");
-  assert.notEqual(relay.store.read("uat"), stored, "now it moves on");
+  assert.notEqual(await relay.store.read("uat"), stored, "now it moves on");
 });
 
 test("two processes writing the checkpoint at once: every write lands whole, every read parses", async () => {

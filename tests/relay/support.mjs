@@ -114,7 +114,12 @@ export function relayConfig(sandbox) {
 export async function startRelay(sandbox, options = {}) {
   const lines = [];
   const stateDir = mkdtempSync(join(tmpdir(), "relay-test-state-"));
-  const server = await startRelayServer({ config: relayConfig(sandbox), port: 0, stateDir, log: (line) => lines.push(line), ...options });
+  let config = options.config ?? relayConfig(sandbox);
+  // RELAY_TEST_REDIS_URL runs the same suites with the relay's shared state in Redis (keys per
+  // sandbox, so suites running side by side never see each other's).
+  const redisUrl = options.redisUrl ?? process.env.RELAY_TEST_REDIS_URL;
+  if (redisUrl) config = { ...config, shared: { keyPrefix: `test-${new URL(sandbox.spotdraft).port}:`, ...config.shared } };
+  const server = await startRelayServer({ port: 0, stateDir, log: (line) => lines.push(line), ...options, config, redisUrl });
   return { ...server, lines, stateDir };
 }
 

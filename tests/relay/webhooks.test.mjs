@@ -206,7 +206,7 @@ test("dropped deliveries are repaired by reconciliation, which writes only what 
   const again = await relay.reconcile("uat");
   assert.equal(again.recordsRepaired, 0, "a second pass finds nothing to repair");
   assert.deepEqual(redundant(await crmWrites(sandbox, deal.id)), []);
-  assert.equal(relay.store.read("uat"), again.checkpoint, "the checkpoint is stored for the next run");
+  assert.equal(await relay.store.read("uat"), again.checkpoint, "the checkpoint is stored for the next run");
 });
 
 test("reconciliation cost follows changed contracts, not deals", async () => {

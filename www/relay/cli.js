@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 // spotdraft-crm relay command line.
 //   serve          --config FILE [--port 8788] [--host 127.0.0.1] [--state-dir DIR] [--reconcile-every SECONDS]
-//                  [--public-url https://relay.example.com] [--trusted-proxy 10.0.0.5 ...]
+//                  [--public-url https://relay.example.com] [--trusted-proxy 10.0.0.5 ...] [--redis redis://…]
+//                  (--redis, or "shared": { "redisUrl" }: several instances share locks, the SpotDraft
+//                  allowance, applied deliveries and the reconcile checkpoint in that Redis)
 //                  (with a top-level "sidebar": { "hostOrigins": [...] } it also serves the sidebar page;
 //                  "http": { "publicUrl", "trustedProxies" } is the same as the two flags)
-//   reconcile      --config FILE --env uat|production [--state-dir DIR]
+//   reconcile      --config FILE --env uat|production [--state-dir DIR] [--redis redis://…]
 //   setup-webhook  --config FILE --env uat|production
 // RELAY_CONFIG / RELAY_CONFIG_JSON may replace --config; "env:NAME" values come from the environment.
 import { parseArgs } from "node:util";
 import { SdxRelay, SpotDraftClient } from "../../pkg/node.js";
 import { loadRelayConfig } from "./config.js";
-import { checkpointStore, hostSettings, reconcileOnce, startRelayServer } from "./server.js";
+import { hostSettings, openSharedState, reconcileOnce, startRelayServer } from "./server.js";
 
-const usage = `usage: cli.js serve|reconcile|setup-webhook [--config FILE] [--env uat|production] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]...`;
+const usage = `usage: cli.js serve|reconcile|setup-webhook [--config FILE] [--env uat|production] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]... [--redis URL]`;
 
 function fail(message) {
   console.error(message);
@@ -32,6 +34,7 @@ const { positionals, values } = (() => {
         "reconcile-every": { type: "string", default: process.env.RELAY_RECONCILE_EVERY ?? "0" },
         "public-url": { type: "string", default: process.env.RELAY_PUBLIC_URL },
         "trusted-proxy": { type: "string", multiple: true },
+        redis: { type: "string", default: process.env.RELAY_REDIS_URL },
       },
     });
   } catch (error) {
@@ -70,6 +73,7 @@ try {
       reconcileEverySeconds: Number(values["reconcile-every"]),
       publicUrl: values["public-url"],
       trustedProxies: values["trusted-proxy"],
+      redisUrl: values.redis,
     });
     console.log(`relay listening on ${server.url}, reached as ${server.publicOrigin} (environments: ${Object.keys(config.environments).join(", ")})`);
     const hubspot = Object.values(config.environments ?? {}).some((environment) => environment.hubspotClientSecret);
@@ -84,10 +88,15 @@ try {
     }
   } else if (command === "reconcile") {
     const [environment] = environmentBlock();
-    const { core: coreConfig } = hostSettings(config);
-    const report = await reconcileOnce(new SdxRelay(coreConfig), environment, checkpointStore(values["state-dir"]), () => {});
-    console.log(JSON.stringify(report, null, 2));
-    if (report.failures.length > 0) process.exitCode = 1;
+    const { core: coreConfig, shared } = hostSettings(config);
+    const state = await openSharedState({ ...shared, redisUrl: values.redis ?? shared.redisUrl, stateDir: values["state-dir"], log: (line) => console.error(line) });
+    try {
+      const report = await reconcileOnce(new SdxRelay(coreConfig, { shared: state.shared }), environment, state.checkpoints, () => {});
+      console.log(JSON.stringify(report, null, 2));
+      if (report.failures.length > 0) process.exitCode = 1;
+    } finally {
+      await state.close();
+    }
   } else if (command === "setup-webhook") {
     const [environment, block] = environmentBlock();
     if (!block.webhookUrl) fail(`environments.${environment}.webhookUrl is required to register a webhook`);

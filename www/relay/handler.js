@@ -19,7 +19,9 @@ export function createRelayHandler(relay, { log = (line) => console.log(line) } 
       const body = new Uint8Array(await request.arrayBuffer());
       result = body.length > MAX_BODY_BYTES
         ? tooLarge()
-        : await relay.handle(request.method, request.url, [...request.headers], body);
+        // The request's signal aborts when its client goes away: the core then drops the work
+        // wherever it waits, before it reaches SpotDraft.
+        : await relay.handle(request.method, request.url, [...request.headers], body, request.signal);
     }
     log(JSON.stringify({
       ts: new Date().toISOString(),

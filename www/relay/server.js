@@ -14,8 +14,28 @@ import { createSidebarHandler } from "./sidebar-files.js";
  * reached: `publicUrl`, `trustedProxies`).
  */
 export function hostSettings(config) {
-  const { sidebar, http, ...core } = config ?? {};
-  return { core, sidebar, http: http ?? {} };
+  const { sidebar, http, shared, ...core } = config ?? {};
+  const unknown = Object.keys(shared ?? {}).filter((key) => !["redisUrl", "lockLeaseMs", "keyPrefix"].includes(key));
+  if (unknown.length > 0) throw new Error(`shared.${unknown[0]} is not a setting (shared takes redisUrl, lockLeaseMs, keyPrefix)`);
+  return { core, sidebar, http: http ?? {}, shared: shared ?? {} };
+}
+
+/**
+ * Where the relay's shared state lives: with `shared.redisUrl` (or `serve --redis`), in Redis, so
+ * several instances behave as one relay (locks, the SpotDraft allowance, applied deliveries and the
+ * reconcile checkpoint); otherwise in this process, with the checkpoint in `stateDir`.
+ * `shared.lockLeaseMs`: how long a lock outlives an instance that died holding it (default 60 s);
+ * `shared.keyPrefix`: this relay's keys in a Redis that others use too (default "sdx:").
+ */
+export async function openSharedState({ redisUrl, lockLeaseMs, keyPrefix, stateDir, log }) {
+  if (!redisUrl) return { shared: undefined, checkpoints: checkpointStore(stateDir), close: async () => {} };
+  const lease = lockLeaseMs === undefined ? undefined : Number(lockLeaseMs);
+  if (lease !== undefined && !(Number.isInteger(lease) && lease >= 1000)) throw new Error(`shared.lockLeaseMs: ${lockLeaseMs} is not a whole number of milliseconds (1000 or more)`);
+  // Loaded only when configured: a one-process relay never loads the Redis client.
+  const { createRedisStore } = await import("./redis-store.js");
+  if (keyPrefix !== undefined && !/^[A-Za-z0-9:._-]{1,64}$/.test(String(keyPrefix))) throw new Error(`shared.keyPrefix: "${keyPrefix}" must be 1 to 64 letters, digits or : . _ -`);
+  const store = await createRedisStore({ url: redisUrl, leaseMs: lease, prefix: keyPrefix, log: (line) => log(JSON.stringify({ ts: new Date().toISOString(), job: "shared-store", message: String(line) })) });
+  return { shared: store, checkpoints: store.checkpoints, close: () => store.close() };
 }
 
 /** "127.0.0.1" for "::ffff:127.0.0.1"; addresses compare in one form. */
@@ -154,10 +174,11 @@ function isAlive(pid) {
 /** One reconciliation pass from the stored checkpoint, under the environment's lock. */
 export async function reconcileOnce(relay, environment, store, log = (line) => console.log(line)) {
   return store.withLock(environment, async () => {
-    const since = store.read(environment);
+    // The file store answers at once, the Redis store with a promise: await serves both.
+    const since = await store.read(environment);
     const report = await relay.reconcile(environment, since ?? undefined);
     // The core's checkpoint never passes a record that failed (it stays where this pass started).
-    store.write(environment, report.checkpoint ?? null);
+    await store.write(environment, report.checkpoint ?? null);
     log(JSON.stringify({ ts: new Date().toISOString(), job: "reconcile", since, ...report }));
     return report;
   });
@@ -181,7 +202,7 @@ async function readLimitedBody(incoming) {
 // Methods fetch's Request accepts; anything else (TRACE, CONNECT, …) is answered 405 here.
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-async function toRequest(incoming, origin) {
+async function toRequest(incoming, origin, signal) {
   const body = await readLimitedBody(incoming);
   const headers = new Headers();
   for (const [name, value] of Object.entries(incoming.headers)) {
@@ -189,7 +210,7 @@ async function toRequest(incoming, origin) {
     else if (value !== undefined) headers.set(name, value);
   }
   const hasBody = !["GET", "HEAD"].includes(incoming.method);
-  return new Request(new URL(incoming.url, origin), { method: incoming.method, headers, body: hasBody ? body : undefined });
+  return new Request(new URL(incoming.url, origin), { method: incoming.method, headers, body: hasBody ? body : undefined, signal });
 }
 
 export async function startRelayServer({
@@ -200,20 +221,28 @@ export async function startRelayServer({
   reconcileEverySeconds = 0,
   publicUrl,
   trustedProxies,
+  redisUrl,
   log = (line) => console.log(line),
 }) {
   // `sidebar` (optional, beside `environments`): this relay also serves the sidebar page, with the
   // CSP built from `sidebar.hostOrigins` (the CRM origins that may frame it). `http`: how the relay is
   // reached (options given here win over the document's). Neither is the core's.
-  const { core: coreConfig, sidebar, http } = hostSettings(config);
+  const { core: coreConfig, sidebar, http, shared: sharedSettings } = hostSettings(config);
   const publicOrigin = parsePublicUrl(publicUrl ?? http.publicUrl);
   const proxies = (trustedProxies ?? http.trustedProxies ?? []).map(plainAddress);
-  const relay = new SdxRelay(coreConfig);
+  const state = await openSharedState({ ...sharedSettings, redisUrl: redisUrl ?? sharedSettings.redisUrl, stateDir, log });
+  let relay;
+  try {
+    relay = new SdxRelay(coreConfig, { shared: state.shared });
+  } catch (error) {
+    await state.close();
+    throw error;
+  }
   const handler = createRelayHandler(relay, { log });
   const sidebarHandler = sidebar
     ? createSidebarHandler({ settings: () => ({ hostOrigins: sidebar.hostOrigins ?? [], relayUrl: sidebar.relayUrl ?? publicOrigin }) })
     : null;
-  const store = checkpointStore(stateDir);
+  const store = state.checkpoints;
   const server = createServer(async (incoming, outgoing) => {
     try {
       const origin = requestOrigin({ publicOrigin, trustedProxies: proxies, listenOrigin }, incoming);
@@ -228,7 +257,15 @@ export async function startRelayServer({
         response = await sidebarHandler(new Request(new URL(incoming.url, origin), { method: incoming.method }));
         if (response) log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, origin).pathname, status: response.status, route: "sidebar page" }));
       }
-      response ??= await handler(await toRequest(incoming, origin));
+      if (!response) {
+        // A client that closes its connection before the answer aborts its request's work.
+        const gone = new AbortController();
+        outgoing.once("close", () => {
+          if (!outgoing.writableFinished) gone.abort();
+        });
+        response = await handler(await toRequest(incoming, origin, gone.signal));
+        if (gone.signal.aborted) return;
+      }
       outgoing.writeHead(response.status, Object.fromEntries(response.headers));
       outgoing.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
@@ -272,10 +309,13 @@ export async function startRelayServer({
     relay,
     store,
     reconcile: (environment) => reconcileOnce(relay, environment, store, log),
-    close: () => new Promise((resolve) => {
+    close: async () => {
       clearInterval(timer);
-      server.close(() => resolve());
-      server.closeAllConnections?.();
-    }),
+      await new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+      await state.close();
+    },
   };
 }

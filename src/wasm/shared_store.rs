@@ -1,0 +1,117 @@
+//! A shared store the JS host provides (the Node relay's Redis store), seen by the core as its
+//! `SharedState`. Each method calls the store's method of the same meaning and converts its answer;
+//! a store that throws, rejects or answers in the wrong shape is an error naming the method.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{Error, Result};
+use crate::relay::shared::{LocalFuture, SharedState};
+
+/// The methods a store must have (checked once, when the relay is made).
+const METHODS: [&str; 6] = ["tryAcquire", "release", "holds", "reserve", "remember", "recalls"];
+
+pub struct JsSharedStore {
+    store: JsValue,
+}
+
+fn failed(method: &str, detail: impl std::fmt::Display) -> Error {
+    Error::Network { message: format!("the relay's shared store ({method}): {detail}"), attempts: 1 }
+}
+
+fn described(value: &JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| "it failed".to_string())
+}
+
+/// A whole number of milliseconds (or a token) from a JS number: finite, not negative.
+fn whole(method: &str, value: &JsValue) -> Result<u64> {
+    match value.as_f64() {
+        Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) => Ok(n as u64),
+        _ => Err(failed(method, "the answer is not a whole number")),
+    }
+}
+
+impl JsSharedStore {
+    /// Wraps `store` if it has every method the relay calls.
+    pub fn new(store: JsValue) -> Result<JsSharedStore> {
+        let missing: Vec<&str> = METHODS
+            .iter()
+            .copied()
+            .filter(|name| !Reflect::get(&store, &JsValue::from_str(name)).is_ok_and(|f| f.is_function()))
+            .collect();
+        if missing.is_empty() {
+            Ok(JsSharedStore { store })
+        } else {
+            Err(Error::invalid_input("shared", format!("the shared store has no {} method", missing.join(", "))))
+        }
+    }
+
+    fn call(&self, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        let function: Function = Reflect::get(&self.store, &JsValue::from_str(method))
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| failed(method, "not a function"))?;
+        let list = js_sys::Array::new();
+        for arg in args {
+            list.push(arg);
+        }
+        function.apply(&self.store, &list).map_err(|e| failed(method, described(&e)))
+    }
+
+    async fn answer(&self, method: &str, args: &[JsValue]) -> Result<JsValue> {
+        let value = self.call(method, args)?;
+        match value.dyn_into::<Promise>() {
+            Ok(promise) => JsFuture::from(promise).await.map_err(|e| failed(method, described(&e))),
+            Err(plain) => Ok(plain),
+        }
+    }
+}
+
+impl SharedState for JsSharedStore {
+    fn try_acquire<'a>(&'a self, key: &'a str, _now_ms: u64) -> LocalFuture<'a, Result<Option<u64>>> {
+        Box::pin(async move {
+            let token = self.answer("tryAcquire", &[JsValue::from_str(key)]).await?;
+            if token.is_null() || token.is_undefined() {
+                return Ok(None);
+            }
+            whole("tryAcquire", &token).map(Some)
+        })
+    }
+
+    fn release(&self, key: &str, token: u64) {
+        // Fire and forget: the store logs its own failures; the lease runs out regardless.
+        let _ = self.call("release", &[JsValue::from_str(key), JsValue::from_f64(token as f64)]);
+    }
+
+    fn holds<'a>(&'a self, key: &'a str, token: u64, _now_ms: u64) -> LocalFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let held = self.answer("holds", &[JsValue::from_str(key), JsValue::from_f64(token as f64)]).await?;
+            held.as_bool().ok_or_else(|| failed("holds", "the answer is not true or false"))
+        })
+    }
+
+    fn reserve<'a>(&'a self, key: &'a str, limit: u32, window_ms: u64, _now_ms: u64) -> LocalFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            let args = [JsValue::from_str(key), JsValue::from(limit), JsValue::from_f64(window_ms as f64)];
+            whole("reserve", &self.answer("reserve", &args).await?)
+        })
+    }
+
+    fn remember<'a>(&'a self, key: &'a str, ttl_ms: u64, _now_ms: u64) -> LocalFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.answer("remember", &[JsValue::from_str(key), JsValue::from_f64(ttl_ms as f64)]).await.map(|_| ())
+        })
+    }
+
+    fn recalls<'a>(&'a self, key: &'a str, _now_ms: u64) -> LocalFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let known = self.answer("recalls", &[JsValue::from_str(key)]).await?;
+            known.as_bool().ok_or_else(|| failed("recalls", "the answer is not true or false"))
+        })
+    }
+}
