@@ -150,6 +150,7 @@ pub fn summarise(record: &ContractRecord) -> Option<ContractSummary> {
         // SpotDraft's contract records carry no activity times; the relay adds the CRM record's.
         status_at: None,
         executed_at: None,
+        as_of: None,
     })
 }
 

@@ -291,6 +291,10 @@ pub struct ContractSummary {
     /// When the contract was executed (SpotDraft's activity time), as the CRM record holds it.
     #[serde(default)]
     pub executed_at: Option<String>,
+    /// When the relay last knew this to be SpotDraft's state (it answers sidebars from what it
+    /// knows); `None` for a list read just now.
+    #[serde(default)]
+    pub as_of: Option<String>,
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub fn contract(number: u64, status: &str) -> ContractSummary {
         external_id: None,
         status_at: None,
         executed_at: None,
+        as_of: None,
     }
 }
 

@@ -16,7 +16,7 @@
 
 use serde_json::{json, Value};
 
-use super::{EnvironmentRuntime, Proof, Relay, RelayRequest, RelayResponse, Verified, METADATA_TTL_MS};
+use super::{contract_cache, EnvironmentRuntime, Proof, Relay, RelayRequest, RelayResponse, Verified, METADATA_TTL_MS};
 use crate::auth::Caller;
 use crate::deal::Deal;
 use crate::error::{Error, Result};
@@ -67,7 +67,12 @@ pub(super) async fn route<T: Transport>(
             contracts_with_record_times(relay, env, deal).await.map(|list| (200, json!(list)))
         }
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
-        ("POST", ["deals", deal, "contracts"]) => create(relay, env, deal, request).await,
+        ("POST", ["deals", deal, "contracts"]) => {
+            let created = create(relay, env, deal, request).await;
+            // Whatever happened, what the relay knew of the deal's contracts may be out of date.
+            let _ = contract_cache::changed(relay, env, deal).await;
+            created
+        }
         ("GET", ["deals", deal, "contracts", id, "status"]) => {
             owned(env, deal, id).await.map(|contract| (200, json!(status_of(relay, &contract))))
         }
@@ -78,7 +83,9 @@ pub(super) async fn route<T: Transport>(
         ("POST", ["deals", deal, "contracts", id, "send"]) => match (owned(env, deal, id).await, send_options(request))
         {
             (Ok(contract), Ok(options)) => {
-                flows::send_to_counterparty(&env.client, contract.id, &options).await.map(|report| (200, json!(report)))
+                let sent = flows::send_to_counterparty(&env.client, contract.id, &options).await;
+                let _ = contract_cache::changed(relay, env, deal).await;
+                sent.map(|report| (200, json!(report)))
             }
             (Err(error), _) | (_, Err(error)) => Err(error),
         },
@@ -172,7 +179,23 @@ async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> 
 /// became true, when it was executed: SpotDraft's activity times, which its contract records lack),
 /// so a seller reads "executed 3 days ago" rather than when the contract was created. The times are
 /// a courtesy: when the CRM can't be read the list is answered without them.
+///
+/// Answered from what the relay knows when it may be (`contract_cache`): opening or refreshing a
+/// sidebar then costs neither a SpotDraft nor a CRM request.
 async fn contracts_with_record_times<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+) -> Result<Vec<ContractSummary>> {
+    if let Some(list) = contract_cache::cached(relay, env, deal_id).await? {
+        return Ok(list);
+    }
+    let read_at = relay.now_ms();
+    let list = read_with_record_times(relay, env, deal_id).await?;
+    Ok(contract_cache::store(relay, env, deal_id, list, read_at).await)
+}
+
+async fn read_with_record_times<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     deal_id: &str,

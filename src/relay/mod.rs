@@ -7,7 +7,8 @@
 
 mod api;
 pub mod config;
-mod expiring_set;
+mod contract_cache;
+mod expiring_map;
 mod keyed_lock;
 pub mod limiter;
 mod reconcile;
@@ -30,7 +31,7 @@ use crate::spotdraft::types::TemplateMetadata;
 use crate::spotdraft::{ClientOptions, SpotDraftClient};
 use crate::transport::Transport;
 pub use config::{EnvironmentConfig, RelayConfig};
-use expiring_set::ExpiringSet;
+use expiring_map::ExpiringSet;
 use keyed_lock::KeyedLock;
 use limiter::RateLimited;
 pub use reconcile::ReconcileReport;

@@ -68,6 +68,9 @@ impl<T: Transport> Relay<T> {
         let mut repaired = 0;
         let mut failures = Vec::new();
         for (deal_id, contracts) in &by_record {
+            // Listed: changed in SpotDraft since the checkpoint, so what sidebars were answered
+            // from may be behind.
+            super::contract_cache::changed(self, env, deal_id).await?;
             match repair(self, env, deal_id, contracts).await {
                 Ok(true) => repaired += 1,
                 Ok(false) => {}
@@ -76,6 +79,11 @@ impl<T: Transport> Relay<T> {
         }
         let checkpoint_ms = i64::try_from(started.saturating_sub(OVERLAP_MS)).unwrap_or(0).saturating_mul(1000);
         let checkpoint = if failures.is_empty() { time::format_timestamp(checkpoint_ms) } else { since };
+        if failures.is_empty() {
+            // Nothing else changed since the checkpoint: every other answer the relay keeps is
+            // right as of this pass's start.
+            super::contract_cache::reconciled(self, env, started).await?;
+        }
         Ok(ReconcileReport {
             environment,
             checkpoint,

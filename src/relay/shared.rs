@@ -1,7 +1,8 @@
 //! What every relay instance must agree on, behind one interface: per-key leases with fencing tokens
 //! (one create per deal, one read-modify-write per CRM record), sliding-window reservations (the
-//! workspace's SpotDraft allowance and each caller's share of it), and keys that expire (webhook
-//! deliveries already applied).
+//! workspace's SpotDraft allowance and each caller's share of it), keys that expire (webhook
+//! deliveries already applied) and values that expire (what the relay last read of a deal's
+//! contracts).
 //!
 //! One process keeps it in memory (`MemoryState`, the default). Several instances share a store the
 //! host provides (the Node relay's Redis store); the core only sees this trait. Times are the
@@ -13,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::{ready, Future};
 use std::pin::Pin;
 
-use super::expiring_set::ExpiringSet;
+use super::expiring_map::{ExpiringMap, ExpiringSet};
 use crate::error::Result;
 
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -34,6 +35,10 @@ pub trait SharedState {
     fn remember<'a>(&'a self, key: &'a str, ttl_ms: u64, now_ms: u64) -> LocalFuture<'a, Result<()>>;
     /// Whether `key` is remembered.
     fn recalls<'a>(&'a self, key: &'a str, now_ms: u64) -> LocalFuture<'a, Result<bool>>;
+    /// The value stored under `key`, while it lasts.
+    fn get<'a>(&'a self, key: &'a str, now_ms: u64) -> LocalFuture<'a, Result<Option<String>>>;
+    /// Stores `value` under `key` for `ttl_ms`.
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: u64, now_ms: u64) -> LocalFuture<'a, Result<()>>;
 }
 
 /// Longer than any one section may legitimately run (a create with SpotDraft's retries takes at
@@ -42,6 +47,7 @@ pub const LEASE_MS: u64 = 60_000;
 /// Reservation windows and remembered keys kept at most in memory; the idle or oldest go first.
 const MAX_WINDOWS: usize = 10_000;
 const MAX_REMEMBERED: usize = 100_000;
+const MAX_VALUES: usize = 20_000;
 
 /// The one-process state.
 pub struct MemoryState {
@@ -52,6 +58,7 @@ pub struct MemoryState {
     /// Key → reserved send times in the current window, oldest first.
     windows: RefCell<HashMap<String, VecDeque<u64>>>,
     remembered: RefCell<ExpiringSet>,
+    values: RefCell<ExpiringMap<String>>,
 }
 
 impl Default for MemoryState {
@@ -68,6 +75,7 @@ impl MemoryState {
             next_token: Cell::new(0),
             windows: RefCell::new(HashMap::new()),
             remembered: RefCell::new(ExpiringSet::new(MAX_REMEMBERED)),
+            values: RefCell::new(ExpiringMap::new(MAX_VALUES)),
         }
     }
 
@@ -146,6 +154,15 @@ impl SharedState for MemoryState {
 
     fn recalls<'a>(&'a self, key: &'a str, now_ms: u64) -> LocalFuture<'a, Result<bool>> {
         Box::pin(ready(Ok(self.remembered.borrow().contains(key, now_ms))))
+    }
+
+    fn get<'a>(&'a self, key: &'a str, now_ms: u64) -> LocalFuture<'a, Result<Option<String>>> {
+        Box::pin(ready(Ok(self.values.borrow().get(key, now_ms).cloned())))
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: u64, now_ms: u64) -> LocalFuture<'a, Result<()>> {
+        self.values.borrow_mut().put(key.to_string(), value, now_ms.saturating_add(ttl_ms), now_ms);
+        Box::pin(ready(Ok(())))
     }
 }
 

@@ -74,6 +74,10 @@ pub(super) async fn receive<T: Transport>(
         Ok(false) => {}
         Err(error) => return unavailable(&error, log),
     }
+    // SpotDraft says this deal's contract changed: what sidebars are answered from is behind.
+    if let Err(error) = super::contract_cache::changed(relay, env, &record.id).await {
+        return unavailable(&error, log);
+    }
     let observation = Observation {
         contract: event.contract_id,
         status: event.contract_status.clone(),

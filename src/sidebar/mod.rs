@@ -13,6 +13,7 @@ use crate::deal::Deal;
 use crate::error::Problem;
 use crate::flows::{can_send_to_counterparty, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
+use crate::time;
 pub use relay_client::{RelayClient, RemoteError};
 pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
 
@@ -387,6 +388,12 @@ impl Sidebar {
                 self.deal_error = Some(error);
             }
             Msg::ContractsLoaded { contracts } => {
+                // The relay answers from what it knows: the list is as old as its oldest `asOf`.
+                let as_of_ms = contracts
+                    .iter()
+                    .filter_map(|c| c.as_of.as_deref().and_then(time::parse_timestamp))
+                    .filter_map(|micros| u64::try_from(micros / 1000).ok())
+                    .min();
                 let changed = self.merge_contracts(contracts, now_ms);
                 if changed {
                     // What the notice reported is history now; the list shows what is true.
@@ -394,7 +401,7 @@ impl Sidebar {
                 }
                 self.contracts_error = None;
                 self.refreshing = false;
-                self.read_at_ms = Some(now_ms);
+                self.read_at_ms = Some(as_of_ms.map_or(now_ms, |at| at.min(now_ms)));
                 self.interval_ms = if changed { QUICK_REFRESH_MS } else { (self.interval_ms * 2).min(MAX_REFRESH_MS) };
                 self.schedule(now_ms, &mut effects);
             }

@@ -45,6 +45,7 @@ fn contract(number: u64, status: &str) -> ContractSummary {
         external_id: None,
         status_at: None,
         executed_at: None,
+        as_of: None,
     }
 }
 
@@ -384,6 +385,22 @@ fn old_data_says_how_old_it_is() {
     sidebar.update(Msg::VisibilityChanged { visible: false }, read_at + 1);
     sidebar.update(Msg::VisibilityChanged { visible: true }, read_at + 200_000);
     assert_eq!(sidebar.view(read_at + 200_000, 60).freshness.as_deref(), Some("as of 14:02 — refreshing…"));
+}
+
+#[test]
+fn a_list_the_relay_answered_from_what_it_knew_is_as_old_as_that() {
+    let mut sidebar = ready("contractsent", vec![]);
+    // Received at 13:05:00 UTC; the relay last knew it at 13:02:00 UTC (14:02 at UTC+1).
+    let received = 47_100_000;
+    let mut known = contract(7, "SIGN");
+    known.as_of = Some("1970-01-01T13:02:00Z".into());
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![known] }, received);
+    assert_eq!(sidebar.view(received, 60).freshness.as_deref(), Some("as of 14:02 — may be out of date"));
+    // Read just now: nothing to say.
+    let mut fresh = contract(7, "SIGN");
+    fresh.as_of = Some("1970-01-01T13:05:00Z".into());
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![fresh] }, received + 1_000);
+    assert_eq!(sidebar.view(received + 1_000, 60).freshness, None);
 }
 
 #[test]

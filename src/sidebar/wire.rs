@@ -133,6 +133,7 @@ pub fn contract_summary(value: &Value, path: &str) -> Read<ContractSummary> {
         external_id: optional_string(map, path, "externalId")?,
         status_at: optional_string(map, path, "statusAt")?,
         executed_at: optional_string(map, path, "executedAt")?,
+        as_of: optional_string(map, path, "asOf")?,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::relay::shared::{LocalFuture, SharedState};
 
 /// The methods a store must have (checked once, when the relay is made).
-const METHODS: [&str; 6] = ["tryAcquire", "release", "holds", "reserve", "remember", "recalls"];
+const METHODS: [&str; 8] = ["tryAcquire", "release", "holds", "reserve", "remember", "recalls", "get", "put"];
 
 pub struct JsSharedStore {
     store: JsValue,
@@ -112,6 +112,23 @@ impl SharedState for JsSharedStore {
         Box::pin(async move {
             let known = self.answer("recalls", &[JsValue::from_str(key)]).await?;
             known.as_bool().ok_or_else(|| failed("recalls", "the answer is not true or false"))
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str, _now_ms: u64) -> LocalFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let value = self.answer("get", &[JsValue::from_str(key)]).await?;
+            if value.is_null() || value.is_undefined() {
+                return Ok(None);
+            }
+            value.as_string().map(Some).ok_or_else(|| failed("get", "the answer is not text"))
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: String, ttl_ms: u64, _now_ms: u64) -> LocalFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let args = [JsValue::from_str(key), JsValue::from_str(&value), JsValue::from_f64(ttl_ms as f64)];
+            self.answer("put", &args).await.map(|_| ())
         })
     }
 }

@@ -196,6 +196,8 @@ export interface ContractSummary {
   statusAt: string | null;
   /** When it was executed (SpotDraft's activity time), from the CRM record; null when unknown. */
   executedAt: string | null;
+  /** When the relay last knew this to be SpotDraft's state (it answers sidebars from what it knows); null when read just now. */
+  asOf: string | null;
 }
 
 export interface CreateOutcome { contract: ContractSummary; created: boolean; }
@@ -262,6 +264,8 @@ export interface RelaySharedStore {
   reserve(key: string, limit: number, windowMs: number): Promise<number>;
   remember(key: string, ttlMs: number): Promise<void>;
   recalls(key: string): Promise<boolean>;
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, ttlMs: number): Promise<void>;
 }
 
 export interface RelayOptions {

@@ -217,3 +217,28 @@ test("reconciliation cost follows changed contracts, not deals", async () => {
   assert.equal(report.pages, 1, "one page covers every contract changed since the checkpoint");
   assert.ok(report.recordsChecked <= report.contractsSeen);
 });
+
+test("sidebars are answered from what the relay knows: no SpotDraft request while nothing changed, one after a webhook", async () => {
+  const deal = await newDeal(sandbox, "Cached deal");
+  const contract = await contractFor(deal);
+  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "DRAFT");
+  const listings = async () => (await sandbox.control("GET", "/__sandbox/requests?method=GET")).json
+    .filter((r) => r.service === "spotdraft" && r.path.includes("by_external_metadata")).length;
+  const open = () => api(relay, "GET", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id) });
+  const first = await open();
+  assert.equal(first.status, 200);
+  const before = await listings();
+  for (let i = 0; i < 5; i += 1) {
+    const again = await open();
+    assert.equal(again.status, 200);
+    assert.equal(again.json[0].status, "DRAFT");
+    assert.ok(Date.parse(again.json[0].asOf) <= Date.now(), "each answer says when the relay last knew it");
+  }
+  assert.equal(await listings(), before, "five opens while nothing changed: no SpotDraft request");
+  await transition(contract.id, "REDLINING");
+  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "REDLINING");
+  const moved = await open();
+  assert.equal(moved.json[0].status, "REDLINING", "the webhook made the next open read again");
+  await open();
+  assert.equal(await listings(), before + 1, "one read after the change, then none");
+});
