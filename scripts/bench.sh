@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks and budgets (issue 6): builds what it measures, runs every measurement on this machine
-# and writes results/bench/report.json and report.md. Takes about 15 minutes; stops by itself.
+# and writes results/bench/report.json and report.md. Takes about 20 minutes; stops by itself.
 # Speed is reported here, never asserted; the deterministic budgets are in scripts/test.sh.
-# BENCH_LOADS (cold-start loads, default 20) and BENCH_WEBHOOK_RUNS (default 7) trade time for spread.
+# BENCH_LOADS (cold-start loads, default 20) and BENCH_WEBHOOK_RUNS (default 7) trade time for spread;
+# so do BENCH_SCALE_ROUNDS (default 3) and BENCH_SCALE_SECONDS (default 8) for the scale-out step,
+# which needs redis-server (scripts/bootstrap.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +55,9 @@ step "6. reconcile scaling"
 
 step "7. memory over 100,000 webhook deliveries"
 bounded 600 node --expose-gc bench/js/memory.mjs 100000 > "$out/raw/memory.json"
+
+step "8. scale-out: 1, 2 and 3 relay instances on one Redis"
+bounded 660 node bench/js/scale.mjs > "$out/raw/scale.json"
 
 step "report"
 node bench/js/report.mjs "$out"

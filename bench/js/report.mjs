@@ -171,6 +171,69 @@ if (memory) {
   md.push("", `${int(memory.eventsPerSecond)} deliveries/s in-process; outcomes ${JSON.stringify(memory.statusCounts)}.`, "");
 }
 
+const scale = raw("scale");
+if (scale) {
+  // One row per measure, one column per instance count: the median of that configuration's rounds
+  // with their min–max. Throughput rows also compare the configurations as ratios of medians (2/1,
+  // 3/1), measured in the same run with the configurations taking turns. Older runs have no
+  // scale.json, and no such section.
+  const { settings, configurations } = scale;
+  const counts = configurations.map((c) => c.instances);
+  const [base, ...more] = counts;
+  const rows = {};
+  const table = [];
+  /** A row from `pick(round)`, shown with `format` and `unit`; `ratios` adds n/1 of the medians. */
+  const row = (key, label, pick, { format = ms, unit = " ms", ratios = false } = {}) => {
+    const cells = {};
+    for (const configuration of configurations) {
+      const values = configuration.rounds.map(pick).filter(Number.isFinite);
+      cells[configuration.instances] = values.length > 0 ? stats(values) : null;
+    }
+    const compared = ratios ? Object.fromEntries(more.map((n) => [`${n}/${base}`, cells[n] && cells[base] ? ratio(cells[n].median, cells[base].median) : null])) : null;
+    rows[key] = { label, ...cells, ...(compared ? { ratios: compared } : {}) };
+    const shown = counts.map((n) => (cells[n] ? `${format(cells[n].median)}${unit} (${format(cells[n].min)}–${format(cells[n].max)})` : "—"));
+    const ratioCells = more.map((n) => (compared?.[`${n}/${base}`] ? `**${compared[`${n}/${base}`].toFixed(2)}**` : ""));
+    table.push(`| ${label} | ${[...shown, ...ratioCells].join(" | ")} |`);
+  };
+  const twoPlaces = (v) => v.toFixed(2);
+  const percent = (v) => (v * 100).toFixed(0);
+
+  row("deliveriesPerSecond", `webhook deliveries/s, ${settings.throughputSenders} concurrent (mix)`, (r) => r.throughput.deliveriesPerSecond, { format: int, unit: "", ratios: true });
+  row("deliveriesPerRelayCoreSecond", "deliveries per relay-core-second", (r) => r.throughput.deliveriesPerRelayCoreSecond, { format: int, unit: "", ratios: true });
+  row("relayCores", "relay CPU, cores (all instances)", (r) => r.throughput.relayCores, { format: twoPlaces, unit: "" });
+  row("machineBusy", `machine CPU busy, share of ${settings.cores ?? "all"} cores`, (r) => r.throughput.machineBusyShare, { format: percent, unit: "%" });
+  row("otherCores", "CPU used by processes outside the run, cores", (r) => r.throughput.otherProcessesCores, { format: twoPlaces, unit: "" });
+  row("failedDeliveries", "failed deliveries per window", (r) => r.throughput.failures, { format: int, unit: "" });
+  row("firstsAnswered", `last of the ${settings.firstDeliveriesPerWindow} first deliveries answered after`, (r) => r.throughput.byKind.first?.max);
+  for (const c of settings.latencyConcurrency) {
+    row(`webhookAddedP50@${c}`, `webhook added p50, ${c} concurrent`, (r) => r.webhookLatency[c].added.p50);
+    row(`webhookAddedP99@${c}`, `webhook added p99, ${c} concurrent`, (r) => r.webhookLatency[c].added.p99);
+  }
+  for (const c of settings.sidebarConcurrency) {
+    for (const temperature of ["cold", "warm"]) {
+      const phase = (r) => r.sidebar[c][temperature];
+      const name = `sidebar open, ${temperature}, ${c} at once`;
+      row(`${temperature}OpenP50@${c}`, `${name}: p50`, (r) => phase(r).viaRelay.p50);
+      row(`${temperature}OpenP99@${c}`, `${name}: p99`, (r) => phase(r).viaRelay.p99);
+      row(`${temperature}OpenAddedP50@${c}`, `${name}: added p50`, (r) => phase(r).added.p50);
+      row(`${temperature}OpenSpotDraftRequests@${c}`, `${name}: SpotDraft requests per open`, (r) => phase(r).spotdraftRequests / phase(r).viaRelay.n, { format: twoPlaces, unit: "" });
+    }
+  }
+  report.scaleOut = scale;
+  report.scaleOutSummary = { rounds: scale.rounds, settings, rows };
+
+  const peak = Math.max(...configurations.flatMap((c) => c.rounds.map((r) => r.throughput.spotdraftPeakPerSecond ?? 0)));
+  md.push("## 8. Scale-out (relay instances on one Redis behind a round-robin proxy; loopback sandbox, no faults)", "");
+  md.push(`${scale.rounds} round${scale.rounds === 1 ? "" : "s"} per configuration, the configurations taking turns; each cell is the median of the rounds with their min–max. Throughput: ${settings.throughputSenders} senders for ${settings.throughputSeconds} s per round.`, "");
+  md.push(`| measure | ${counts.map((n) => `${n} instance${n > 1 ? "s" : ""}`).join(" | ")} | ${more.map((n) => `${n}/${base}`).join(" | ")} |`);
+  md.push(`|---|${[...counts, ...more].map(() => "---:").join("|")}|`);
+  md.push(...table);
+  md.push("", `Deliveries: ${settings.firstDeliveriesPerWindow} first deliveries of a status SpotDraft just moved to (CRM read, confirming SpotDraft read, CRM write), then byte-identical redeliveries (answered from the shared applied set) alternating with late deliveries of older activities (CRM read, ignored). `
+    + "Added = via proxy and relay minus the one upstream request made directly (webhook: the CRM read; sidebar: the SpotDraft listing), per round; it includes the proxy hop. "
+    + `First deliveries and sidebar opens that reach SpotDraft wait for the relay's allowance (10 requests per 1.2 s per workspace, shared by every instance through Redis), which more instances do not raise; most SpotDraft requests arriving in any one second of a throughput window: ${peak} (SpotDraft allows 10). `
+    + "Load generator, proxies, relays, sandbox and Redis share the machine's cores.", "");
+}
+
 writeFileSync(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(join(dir, "report.md"), `${md.join("\n")}\n`);
 console.log(md.join("\n"));
