@@ -163,7 +163,7 @@ async fn download_link<T: Transport>(env: &EnvironmentRuntime<T>, id: ContractId
     })
 }
 
-fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<RecordKey> {
+pub(super) fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<RecordKey> {
     if !crate::model::is_valid_crm_id(deal_id) {
         return Err(Error::invalid_input("dealId", format!("\"{deal_id}\" is not a CRM record id")));
     }
@@ -352,13 +352,16 @@ async fn create<T: Transport>(
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
     plugin.template(template_id)?;
-    let _guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await?;
+    let guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await?;
     // Read under the lock, so a create waiting behind another sees the deal as it is now.
     let deal = crm_deal(relay, env, deal_id).await?;
     if !plugin.stage_allows_creation(deal.stage.as_deref()) {
         return Err(plugin.stage_not_allowed(deal.stage.as_deref()));
     }
     let metadata = metadata(env, template_id, relay.now_ms()).await?;
+    // Still this deal's only creator (an instance that stalled past its lease must not create
+    // beside the one that took over), with the lease renewed for the lookup and create ahead.
+    super::webhooks::fence(relay, &guard).await?;
     let mut outcome = flows::create_with_metadata(&env.client, plugin, &deal, template_id, &metadata).await?;
     if outcome.created {
         outcome = settle_race(env, &key, outcome).await?;
@@ -377,18 +380,30 @@ async fn settle_race<T: Transport>(
     key: &RecordKey,
     outcome: CreateOutcome,
 ) -> Result<CreateOutcome> {
+    match keep_oldest_live(env, key).await? {
+        Some(oldest) if oldest.id != outcome.contract.id => Ok(CreateOutcome { contract: oldest, created: false }),
+        _ => Ok(outcome),
+    }
+}
+
+/// One live contract per deal: when concurrent creates made more (two instances racing, or one that
+/// stalled past its lease), the oldest is kept and every newer live one is voided with a note. Used
+/// right after a create, and by reconcile for a creator that died before it could settle.
+pub(super) async fn keep_oldest_live<T: Transport>(
+    env: &EnvironmentRuntime<T>,
+    key: &RecordKey,
+) -> Result<Option<ContractSummary>> {
     let live: Vec<ContractSummary> = flows::contracts_by_external_id(&env.client, &key.to_string())
         .await?
         .into_iter()
         .filter(|c| c.status.is_live())
         .collect();
-    let Some(oldest) = live.iter().min_by_key(|c| c.number).cloned() else { return Ok(outcome) };
-    if oldest.id == outcome.contract.id {
-        return Ok(outcome);
-    }
+    let Some(oldest) = live.iter().min_by_key(|c| c.number).cloned() else { return Ok(None) };
     let note = format!("Created twice for the same CRM deal by concurrent requests; {} is kept.", oldest.id);
-    env.client.void_contract(outcome.contract.id, &note).await?;
-    Ok(CreateOutcome { contract: oldest, created: false })
+    for newer in live.iter().filter(|c| c.id != oldest.id) {
+        env.client.void_contract(newer.id, &note).await?;
+    }
+    Ok(Some(oldest))
 }
 
 /// Shows the contract on the CRM record at once rather than waiting for its webhook. A failure here

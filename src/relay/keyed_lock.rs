@@ -10,7 +10,8 @@
 //! - a holder's guard releases the key when dropped, wherever its request stopped;
 //! - a holder that is never dropped (a task a runtime abandoned, an instance killed) holds the key
 //!   for at most the store's lease; then the next request takes it over, and the abandoned holder
-//!   can tell (`KeyGuard::is_current`) before it writes anything (fencing).
+//!   can tell (`KeyGuard::renew`) before it writes anything (fencing); a holder still at work renews
+//!   its lease at each such check.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,9 +37,10 @@ pub struct KeyGuard {
 }
 
 impl KeyGuard {
-    /// Whether this guard still holds its key: false once its lease ran out and another took it.
-    pub async fn is_current<T: Transport>(&self, clock: &T) -> Result<bool> {
-        self.state.holds(&self.key, self.token, clock.now_ms()).await
+    /// Whether this guard still holds its key (false once its lease ran out and another took it);
+    /// if it does, the lease starts again. Called before each step that writes (fencing).
+    pub async fn renew<T: Transport>(&self, clock: &T) -> Result<bool> {
+        self.state.renew(&self.key, self.token, clock.now_ms()).await
     }
 }
 
@@ -109,7 +111,7 @@ mod tests {
     }
 
     fn current(guard: &KeyGuard, clock: &TestClock) -> bool {
-        pollster::block_on(guard.is_current(clock)).unwrap_or(false)
+        pollster::block_on(guard.renew(clock)).unwrap_or(false)
     }
 
     /// A clock whose sleeps pass at once, moving time on.

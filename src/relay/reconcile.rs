@@ -71,6 +71,14 @@ impl<T: Transport> Relay<T> {
             // Listed: changed in SpotDraft since the checkpoint, so what sidebars were answered
             // from may be behind.
             super::contract_cache::changed(self, env, deal_id).await?;
+            // Two live contracts for one deal: a creator died (or stalled past its lease) before it
+            // could settle the race; settle it here.
+            if contracts.iter().filter(|c| c.status.is_live()).count() > 1 {
+                if let Err(error) = settle_duplicates(env, deal_id).await {
+                    failures.push(format!("{deal_id}: {error}"));
+                    continue;
+                }
+            }
             match repair(self, env, deal_id, contracts).await {
                 Ok(true) => repaired += 1,
                 Ok(false) => {}
@@ -101,6 +109,11 @@ fn ours<T: Transport>(env: &EnvironmentRuntime<T>, contract: &ContractSummary) -
     let key = RecordKey::parse(contract.external_id.as_deref()?)?;
     let plugin = &env.config.plugin;
     (key.crm == plugin.crm.host && key.tenant == plugin.crm.account_id).then_some(key.id)
+}
+
+async fn settle_duplicates<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<()> {
+    let key = super::api::record_key(env, deal_id)?;
+    super::api::keep_oldest_live(env, &key).await.map(|_| ())
 }
 
 /// Applies every listed contract of one record in memory, then writes once if anything changed.

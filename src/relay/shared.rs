@@ -26,8 +26,10 @@ pub trait SharedState {
     /// Gives `key` up if `token` still holds it. Never waits: called when a guard is dropped, wherever
     /// its request stopped; a release that fails leaves the lease to run out.
     fn release(&self, key: &str, token: u64);
-    /// Whether `token` still holds `key` (false once its lease ran out and another took it).
-    fn holds<'a>(&'a self, key: &'a str, token: u64, now_ms: u64) -> LocalFuture<'a, Result<bool>>;
+    /// Whether `token` still holds `key` (false once its lease ran out, or another took it); if it
+    /// does, its lease starts again, so a holder that checks before each step keeps its key while it
+    /// works and loses it soon after it stops (killed, stalled).
+    fn renew<'a>(&'a self, key: &'a str, token: u64, now_ms: u64) -> LocalFuture<'a, Result<bool>>;
     /// Reserves the earliest send time such that no `window_ms` holds more than `limit` reservations
     /// of `key`; answers how long to wait for it (0: now).
     fn reserve<'a>(&'a self, key: &'a str, limit: u32, window_ms: u64, now_ms: u64) -> LocalFuture<'a, Result<u64>>;
@@ -90,11 +92,15 @@ impl MemoryState {
         Some(token)
     }
 
-    fn holds_now(&self, key: &str, token: u64, now_ms: u64) -> bool {
-        self.leases
-            .borrow()
-            .get(key)
-            .is_some_and(|(held, since)| *held == token && now_ms.saturating_sub(*since) < self.lease_ms)
+    fn renew_now(&self, key: &str, token: u64, now_ms: u64) -> bool {
+        let mut leases = self.leases.borrow_mut();
+        match leases.get_mut(key) {
+            Some((held, since)) if *held == token && now_ms.saturating_sub(*since) < self.lease_ms => {
+                *since = now_ms;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The slot reserved (absolute time); see `SharedState::reserve`.
@@ -138,8 +144,8 @@ impl SharedState for MemoryState {
         }
     }
 
-    fn holds<'a>(&'a self, key: &'a str, token: u64, now_ms: u64) -> LocalFuture<'a, Result<bool>> {
-        Box::pin(ready(Ok(self.holds_now(key, token, now_ms))))
+    fn renew<'a>(&'a self, key: &'a str, token: u64, now_ms: u64) -> LocalFuture<'a, Result<bool>> {
+        Box::pin(ready(Ok(self.renew_now(key, token, now_ms))))
     }
 
     fn reserve<'a>(&'a self, key: &'a str, limit: u32, window_ms: u64, now_ms: u64) -> LocalFuture<'a, Result<u64>> {
@@ -191,9 +197,12 @@ mod tests {
         assert_eq!(state.acquire_now("deal:1", 999), None);
         let second = state.acquire_now("deal:1", 1_000).unwrap_or_default();
         assert!(second > first);
-        assert!(!state.holds_now("deal:1", first, 1_000));
+        assert!(!state.renew_now("deal:1", first, 1_000));
         state.release("deal:1", first);
-        assert!(state.holds_now("deal:1", second, 1_001), "a late release of the old hold frees nothing");
+        assert!(state.renew_now("deal:1", second, 1_001), "a late release of the old hold frees nothing");
+        // Renewed at 1,001: held until 2,001, not 2,000.
+        assert_eq!(state.acquire_now("deal:1", 2_000), None, "a holder that renews keeps its key");
+        assert!(state.acquire_now("deal:1", 2_001).is_some());
     }
 
     #[test]

@@ -148,7 +148,7 @@ pub(super) async fn apply_to_record<T: Transport>(
 /// another to take the record over): nothing is written, and the sender's retry, or reconcile,
 /// applies it under a fresh lock.
 pub(super) async fn fence<T: Transport>(relay: &Relay<T>, guard: &super::keyed_lock::KeyGuard) -> Result<()> {
-    if guard.is_current(&*relay.transport).await? {
+    if guard.renew(&*relay.transport).await? {
         return Ok(());
     }
     Err(crate::Error::Crm {

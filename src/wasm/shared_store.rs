@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::relay::shared::{LocalFuture, SharedState};
 
 /// The methods a store must have (checked once, when the relay is made).
-const METHODS: [&str; 8] = ["tryAcquire", "release", "holds", "reserve", "remember", "recalls", "get", "put"];
+const METHODS: [&str; 8] = ["tryAcquire", "release", "renew", "reserve", "remember", "recalls", "get", "put"];
 
 pub struct JsSharedStore {
     store: JsValue,
@@ -88,10 +88,10 @@ impl SharedState for JsSharedStore {
         let _ = self.call("release", &[JsValue::from_str(key), JsValue::from_f64(token as f64)]);
     }
 
-    fn holds<'a>(&'a self, key: &'a str, token: u64, _now_ms: u64) -> LocalFuture<'a, Result<bool>> {
+    fn renew<'a>(&'a self, key: &'a str, token: u64, _now_ms: u64) -> LocalFuture<'a, Result<bool>> {
         Box::pin(async move {
-            let held = self.answer("holds", &[JsValue::from_str(key), JsValue::from_f64(token as f64)]).await?;
-            held.as_bool().ok_or_else(|| failed("holds", "the answer is not true or false"))
+            let held = self.answer("renew", &[JsValue::from_str(key), JsValue::from_f64(token as f64)]).await?;
+            held.as_bool().ok_or_else(|| failed("renew", "the answer is not true or false"))
         })
     }
 

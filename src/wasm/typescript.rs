@@ -259,7 +259,8 @@ export interface RelaySharedStore {
   tryAcquire(key: string): Promise<number | null>;
   /** Frees the lease if `token` still holds it; never awaited. */
   release(key: string, token: number): void;
-  holds(key: string, token: number): Promise<boolean>;
+  /** Whether `token` still holds `key`; if so, its lease starts again. */
+  renew(key: string, token: number): Promise<boolean>;
   /** Reserves a send time so no `windowMs` holds more than `limit`; resolves to the ms to wait. */
   reserve(key: string, limit: number, windowMs: number): Promise<number>;
   remember(key: string, ttlMs: number): Promise<void>;

@@ -42,14 +42,14 @@ test("a lease has one holder at a time, and each new hold gets a greater token",
   const first = await store.tryAcquire("deal:1");
   assert.ok(Number.isSafeInteger(first) && first > 0, `a positive whole token, got ${first}`);
   assert.equal(await store.tryAcquire("deal:1"), null, "held: a second acquire gets nothing");
-  assert.equal(await store.holds("deal:1", first), true);
+  assert.equal(await store.renew("deal:1", first), true);
   assert.ok((await store.tryAcquire("deal:2")) > first, "another key is free, and its token is greater");
 
   assert.equal(store.release("deal:1", first), undefined, "release answers nothing to await");
   // Same connection, in order: the release has run before this acquire.
   const second = await store.tryAcquire("deal:1");
   assert.ok(second > first, `after release the key is free again, with a greater token (${second} > ${first})`);
-  assert.equal(await store.holds("deal:1", first), false, "the old token no longer holds it");
+  assert.equal(await store.renew("deal:1", first), false, "the old token no longer holds it");
 
   // Two instances on one Redis: the release travels on the first one's connection, so the second
   // one polls (briefly) until it has arrived.
@@ -76,14 +76,14 @@ test("a lease runs out: another takes over, the old holder can tell, and its lat
   await sleep(700);
   const next = await other.tryAcquire("deal:9");
   assert.ok(next > old, `the lease ran out: taken over with a greater token (${next} > ${old})`);
-  assert.equal(await store.holds("deal:9", old), false, "the old holder learns it lost the lease");
-  assert.equal(await other.holds("deal:9", next), true);
+  assert.equal(await store.renew("deal:9", old), false, "the old holder learns it lost the lease");
+  assert.equal(await other.renew("deal:9", next), true);
 
   store.release("deal:9", old); // late: must not free the new holder's lease
   await sleep(200);
-  assert.equal(await other.holds("deal:9", next), true, "the late release left the new lease alone");
+  assert.equal(await other.renew("deal:9", next), true, "the late release left the new lease alone");
   assert.equal(await store.tryAcquire("deal:9"), null);
-  assert.equal(await store.holds("deal:9", 0), false, "not a token");
+  assert.equal(await store.renew("deal:9", 0), false, "not a token");
 });
 
 test("tokens keep growing across a restart of a Redis that kept nothing", async () => {
@@ -309,10 +309,10 @@ test("a Redis that stops answering: a call fails after the command timeout, not 
   try {
     await pauser.sendCommand(["CLIENT", "PAUSE", "2000", "ALL"]); // the server holds every client's commands
     const started = Date.now();
-    await assert.rejects(store.holds("deal:1", 5), /^Error: Redis at redis:\/\/127\.0\.0\.1:\d+: reading the lease on deal:1: no answer within 300 ms$/);
+    await assert.rejects(store.renew("deal:1", 5), /^Error: Redis at redis:\/\/127\.0\.0\.1:\d+: renewing the lease on deal:1: no answer within 300 ms$/);
     assert.ok(Date.now() - started < 1_500, `gave up after ${Date.now() - started} ms`);
     await pauser.sendCommand(["CLIENT", "UNPAUSE"]);
-    assert.equal(await store.holds("deal:1", 5), false, "answers again once the server does");
+    assert.equal(await store.renew("deal:1", 5), false, "answers again once the server does");
   } finally {
     await store.close();
     await pauser.close();

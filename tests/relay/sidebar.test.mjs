@@ -97,23 +97,27 @@ test("one caller's burst does not stall another deal's sidebar", async () => {
 
 test("calls whose client has gone are dropped before they reach SpotDraft", async () => {
   const deal = await newDeal(sandbox, "Impatient deal");
-  const listings = async () => (await sandbox.control("GET", "/__sandbox/requests?method=GET")).json
-    .filter((r) => r.service === "spotdraft" && r.path.includes("by_external_metadata")).length;
-  const before = await listings();
   const url = `${relay.url}/api/uat/deals/${deal.id}/contracts`;
-  const headers = { authorization: `Bearer ${token(sandbox, deal.id)}` };
-  // Twelve at once from one caller: four go now, the rest wait for the caller's next windows.
-  // Their clients give up after 300 ms, while those eight still wait.
-  const calls = Array.from({ length: 12 }, () => {
+  const headers = { authorization: `Bearer ${token(sandbox, deal.id)}`, "content-type": "application/json" };
+  const body = JSON.stringify({ templateId: nda });
+  assert.equal((await fetch(url, { method: "POST", headers, body })).status, 201);
+  const lookups = async () => (await sandbox.control("GET", "/__sandbox/requests?method=GET")).json
+    .filter((r) => r.service === "spotdraft" && r.path.includes("by_external_metadata")).length;
+  // The caller's window starts afresh, then twelve clicks at once: three go now (each one lookup
+  // that finds the contract), the rest wait for the caller's next windows, and their clients give
+  // up after 300 ms, while they still wait.
+  await new Promise((resolve) => setTimeout(resolve, 1_300));
+  const before = await lookups();
+  const clicks = Array.from({ length: 12 }, () => {
     const client = new AbortController();
     setTimeout(() => client.abort(), 300);
-    return fetch(url, { headers, signal: client.signal }).then((r) => r.status, () => "gone");
+    return fetch(url, { method: "POST", headers, body, signal: client.signal }).then((r) => r.status, () => "gone");
   });
-  const outcomes = await Promise.all(calls);
+  const outcomes = await Promise.all(clicks);
   await new Promise((resolve) => setTimeout(resolve, 3_000));
-  const reached = (await listings()) - before;
+  const reached = (await lookups()) - before;
   assert.ok(outcomes.filter((o) => o === "gone").length >= 8, JSON.stringify(outcomes));
-  assert.ok(reached <= 4, `${reached} of 12 listings reached SpotDraft; the 8 whose clients had gone must not`);
+  assert.ok(reached <= 4, `${reached} of 12 clicks reached SpotDraft; the ones whose clients had gone must not`);
   assert.ok(relay.lines.some((line) => line.includes('"status":499')), "the dropped calls are in the log");
 });
 

@@ -1,7 +1,7 @@
 // Several relay instances as an operator runs them: separate `cli.js serve` processes on one Redis,
 // behind a round-robin proxy on loopback. Instances can be killed (SIGKILL) and restarted on the
 // same port. Used by the scale soak (tests/soak/scale.test.mjs) and the scale benchmark
-// (bench/scale.mjs).
+// (bench/js/scale.mjs).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";

@@ -18,7 +18,7 @@ const DEALS = Number(process.env.SCALE_DEALS ?? 6);
 const SIDEBARS_PER_DEAL = 3;
 const INSTANCES = 3;
 /** Short leases, so a lock a killed instance held is taken over within the test's time. */
-const LEASE_MS = 3_000;
+const LEASE_MS = 5_000;
 const CLI = new URL("../../www/relay/cli.js", import.meta.url).pathname;
 const RANK = { DRAFT: 0, REDLINING: 1, SIGN: 2, EXECUTED: 3 };
 

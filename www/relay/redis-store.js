@@ -74,7 +74,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
-// KEYS: lock. ARGV: holder, ms. Extends the lock only if that holder still has it (1), else 0.
+// KEYS: a lease or lock. ARGV: its holder, ms. Extends it only if that holder still has it (1), else 0.
 const RENEW = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
@@ -418,12 +418,14 @@ export async function createRedisStore({
       return undefined;
     },
 
-    /** Whether `token` still holds the lease on `key` (false once it ran out or was released). */
-    async holds(key, token) {
+    /**
+     * Whether `token` still holds the lease on `key` (false once it ran out or was released); if it
+     * does, its lease starts again: a holder that checks before each step keeps its key while it works.
+     */
+    async renew(key, token) {
       const text = tokenText(token);
-      const lk = leaseKey(key);
       if (text === null) return false;
-      return (await run(`reading the lease on ${key}`, () => client.get(lk))) === text;
+      return (await evaluate(`renewing the lease on ${key}`, RENEW, [leaseKey(key)], [text, lease])) === 1;
     },
 
     /**
