@@ -43,6 +43,32 @@ test("a CRM failure during a pass keeps the checkpoint, and the next pass repair
   assert.notEqual(await relay.store.read("uat"), stored, "now it moves on");
 });
 
+test("a deal left with two live contracts (its creator died before settling) keeps the oldest after reconcile", async () => {
+  const deal = await newDeal(sandbox, "Twice created deal");
+  const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+  const preview = await api(relay, "POST", `/api/uat/deals/${deal.id}/preview`, { bearer: token(sandbox, deal.id), body: { templateId: nda } });
+  assert.equal(preview.status, 200, JSON.stringify(preview.json));
+  // Two creates that reached SpotDraft with no settling after them, as two instances that raced and died would leave.
+  const create = async () => {
+    const response = await fetch(`${sandbox.spotdraft}/api/v2.1/public/contracts/`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "client-id": sandbox.uat.client_id, "client-secret": sandbox.uat.client_secret },
+      body: JSON.stringify(preview.json.request),
+    });
+    assert.equal(response.status, 201);
+    return response.json();
+  };
+  const older = await create();
+  const newer = await create();
+  const live = async () => (await sandbox.control("GET", "/__sandbox/contracts")).json
+    .filter((c) => c.external_metadata?.id === `hubspot:${sandbox.portal}:deal:${deal.id}` && c.status !== "VOIDED").map((c) => c.id);
+  assert.deepEqual((await live()).sort(), [older.id, newer.id].sort());
+  const report = await relay.reconcile("uat");
+  assert.deepEqual(report.failures, []);
+  assert.deepEqual(await live(), [older.id], "the newer one is voided");
+  assert.equal((await crmFields(sandbox, deal.id)).spotdraft_contract_id, older.id, "and the record shows the one kept");
+});
+
 test("two processes writing the checkpoint at once: every write lands whole, every read parses", async () => {
   const dir = mkdtempSync(join(tmpdir(), "checkpoint-"));
   const writer = (n) => new Promise((resolve) => {
