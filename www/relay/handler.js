@@ -1,8 +1,8 @@
 // The relay as a fetch-style handler: Request -> Response. All decisions are the core's
 // (SdxRelay.handle); this file only moves bytes and writes one log line per request. Tested and
-// supported on Node (www/relay/server.js). Serverless runtimes (Cloudflare Workers, Lambda) are not
-// claimed: the relay's per-deal lock, rate limit, caches and checkpoint live in one process, and
-// pkg/node.js reads its wasm with node:fs.
+// supported on Node (www/relay/server.js), as one process or several sharing Redis. Serverless
+// runtimes (Cloudflare Workers, Lambda) are not claimed: pkg/node.js reads its wasm with node:fs, and
+// no test runs this handler there.
 
 /** Nothing the relay serves takes more; the core limits each route further (64 KiB API, 256 KiB webhooks). */
 export const MAX_BODY_BYTES = 1024 * 1024;
