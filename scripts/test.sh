@@ -30,7 +30,7 @@ SECTIONS=(
   "soak|1|soak, short version (tests/soak/; bash scripts/soak.sh runs the long one)"
   "e2e|1|sidebar end to end in headless Chromium (tests/e2e/)"
   "hosts|1|CRM host adapters (scripts/test-hosts.sh: node:test, sfdx-lwc-jest)"
-  "typescript|1|TypeScript declarations (tsc --strict -p tests/ts)"
+  "typescript|1|TypeScript: the declarations (tsc --strict -p tests/ts) and the sidebar shell (tests/ts/tsconfig.shell.json)"
   "wasm|0|WebAssembly in headless Chromium (wasm-bindgen-test: web, web_sidebar)"
   "budgets|1|budgets: requests per job, memory growth, payload (tests/budgets/)"
   "repository|0|the repository itself (tests/repo/)"
@@ -79,8 +79,21 @@ run_soak() { node_tests tests/soak/; }
 run_e2e() { node_tests tests/e2e/; }
 run_hosts() { bash scripts/test-hosts.sh; }
 run_typescript() {
-  node_modules/.bin/tsc -p tests/ts
-  echo "declarations type-check"
+  # Both run, even after one fails; the section fails if either does.
+  local status=0
+  if node_modules/.bin/tsc -p tests/ts; then
+    echo "declarations type-check"
+  else
+    echo "declarations do NOT type-check"
+    status=1
+  fi
+  if node_modules/.bin/tsc -p tests/ts/tsconfig.shell.json; then
+    echo "sidebar shell type-checks"
+  else
+    echo "sidebar shell does NOT type-check"
+    status=1
+  fi
+  return "$status"
 }
 run_wasm() {
   local port status=0

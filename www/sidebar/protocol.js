@@ -22,6 +22,16 @@
 //   "ui.openUrl" { url } (https only); "record.refresh" {}.
 // Sidebar → host events: "ui.resize" { height }.
 // Host → sidebar events: "record.changed" { id? } (the core reads the deal again); "visibility" { visible }; "theme.changed" { theme }.
+//
+// Typed (JSDoc; the types in ./shell-types.d.ts) and checked by tsc -p tests/ts/tsconfig.shell.json.
+
+/**
+ * @typedef {import("./shell-types.js").Fields} Fields
+ * @typedef {import("./shell-types.js").Received} Received
+ * @typedef {import("./shell-types.js").Envelope} Envelope
+ * @typedef {import("./shell-types.js").RequestHandler} RequestHandler
+ * @typedef {import("./shell-types.js").EventHandler} EventHandler
+ */
 
 export const PROTOCOL = 1;
 export const REQUEST_TIMEOUT_MS = 12_000;
@@ -32,6 +42,10 @@ const MAX_MESSAGE_BYTES = 900 * 1024;
  * Only what the message was, never its payload (it may carry a session token).
  */
 let droppedLogged = 0;
+/**
+ * @param {string} where
+ * @param {Received} data
+ */
 export function logDropped(where, data) {
   if (droppedLogged >= 20) return;
   droppedLogged += 1;
@@ -39,10 +53,14 @@ export function logDropped(where, data) {
   console.warn(`sdx/1: dropped a malformed message on the ${where} (${shape})`);
 }
 
-/** Whether `data` is a well-formed sdx/1 envelope; anything else is ignored by both sides. */
+/**
+ * Whether `data` is a well-formed sdx/1 envelope; anything else is ignored by both sides.
+ * @param {Received} data
+ * @returns {data is Envelope}
+ */
 export function isEnvelope(data) {
   if (!data || typeof data !== "object" || data.sdx !== PROTOCOL) return false;
-  if (!["req", "res", "evt"].includes(data.kind)) return false;
+  if (!/** @type {unknown[]} */ (["req", "res", "evt"]).includes(data.kind)) return false;
   if (data.kind !== "res" && (typeof data.type !== "string" || data.type.length > 64)) return false;
   if (data.kind !== "evt" && (typeof data.id !== "string" || data.id.length > 64)) return false;
   try {
@@ -57,16 +75,23 @@ export function isEnvelope(data) {
  * `prefix` marks ids this side generates ("c-" sidebar, "s-" shell/host).
  */
 export class Channel {
+  /**
+   * @param {MessagePort} port
+   * @param {string} prefix
+   * @param {{ onRequest?: RequestHandler, onEvent?: EventHandler }} [handlers]
+   */
   constructor(port, prefix, { onRequest = async () => { throw new Error("UNSUPPORTED"); }, onEvent = () => {} } = {}) {
     this.port = port;
     this.prefix = prefix;
     this.next = 1;
+    /** @type {Map<string, { resolve: (payload: Fields) => void, reject: (error: Error) => void, timer: ReturnType<typeof setTimeout> }>} */
     this.pending = new Map();
     this.onRequest = onRequest;
     this.onEvent = onEvent;
     port.onmessage = (event) => this.receive(event.data);
   }
 
+  /** @param {Received} data */
   receive(data) {
     if (!isEnvelope(data)) {
       logDropped("port", data);
@@ -78,13 +103,13 @@ export class Channel {
       this.pending.delete(data.id);
       clearTimeout(waiting.timer);
       if (data.ok) waiting.resolve(data.payload ?? {});
-      else waiting.reject(Object.assign(new Error(data.error?.message ?? "host error"), { code: data.error?.code ?? "HOST_ERROR" }));
+      else waiting.reject(Object.assign(new Error(String(data.error?.message ?? "host error")), { code: data.error?.code ?? "HOST_ERROR" }));
     } else if (data.kind === "req") {
       Promise.resolve()
         .then(() => this.onRequest(data.type, data.payload ?? {}))
         .then(
           (payload) => this.port.postMessage({ sdx: PROTOCOL, kind: "res", id: data.id, ok: true, payload }),
-          (error) => this.port.postMessage({
+          (/** @type {{ code?: unknown, message?: unknown } | null | undefined} */ error) => this.port.postMessage({
             sdx: PROTOCOL, kind: "res", id: data.id, ok: false,
             error: { code: error?.code ?? "HOST_ERROR", message: String(error?.message ?? error), retryable: false },
           }),
@@ -94,6 +119,12 @@ export class Channel {
     }
   }
 
+  /**
+   * @param {string} type
+   * @param {Fields} [payload]
+   * @param {number} [timeoutMs]
+   * @returns {Promise<Fields>} the answer's payload (unchecked)
+   */
   request(type, payload = {}, timeoutMs = REQUEST_TIMEOUT_MS) {
     const id = `${this.prefix}${this.next++}`;
     return new Promise((resolve, reject) => {
@@ -106,12 +137,21 @@ export class Channel {
     });
   }
 
+  /**
+   * @param {string} type
+   * @param {Fields} [payload]
+   */
   event(type, payload = {}) {
     this.port.postMessage({ sdx: PROTOCOL, kind: "evt", type, payload });
   }
 }
 
-/** "https://app.hubspot.com" or a pattern with one leading "*." ("https://*.lightning.force.com"). */
+/**
+ * "https://app.hubspot.com" or a pattern with one leading "*." ("https://*.lightning.force.com").
+ * @param {string} origin
+ * @param {readonly string[]} allowed
+ * @returns {boolean}
+ */
 export function originAllowed(origin, allowed) {
   return allowed.some((pattern) => {
     if (pattern === origin) return true;

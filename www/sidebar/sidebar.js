@@ -3,9 +3,27 @@
 import { load, SdxSidebar } from "../pkg/sidebar.js";
 import { connectToParent } from "./hosts/connection.js";
 
-const app = document.getElementById("app");
+// Typed with JSDoc and checked by tsc -p tests/ts/tsconfig.shell.json: what crosses into the core has
+// the package's declared types, so a change on the Rust side fails the check, not the page.
+/**
+ * @typedef {import("../pkg/sidebar.js").SidebarMsg} SidebarMsg
+ * @typedef {import("../pkg/sidebar.js").SidebarEffect} SidebarEffect
+ * @typedef {import("../pkg/sidebar.js").SidebarView} SidebarView
+ * @typedef {import("../pkg/sidebar.js").SidebarRemoteError} SidebarRemoteError
+ * @typedef {import("../pkg/sidebar.js").SdxError} SdxError
+ * @typedef {import("./shell-types.js").HostConnection} HostConnection
+ * @typedef {import("./shell-types.js").Settings} Settings
+ * @typedef {import("./shell-types.js").Attributes} Attributes
+ * @typedef {import("./shell-types.js").Child} Child
+ */
+
+const app = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html's <main id="app">
 const params = new URLSearchParams(location.search);
 
+/**
+ * @param {Settings} settings
+ * @returns {Promise<HostConnection>}
+ */
 async function connectHost(settings) {
   const host = params.get("host") ?? "demo";
   switch (host) {
@@ -16,40 +34,51 @@ async function connectHost(settings) {
   }
 }
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attributes} [attributes]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (value === false || value === null || value === undefined) continue;
-    if (key === "className") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    if (key === "className") node.className = /** @type {string} */ (value);
+    else if (key === "text") node.textContent = /** @type {string} */ (value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), /** @type {(event: Event) => void} */ (value));
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) if (child) node.append(child);
   return node;
 }
 
+/** @param {string} message */
 function showFatal(message) {
   app.replaceChildren(el("div", { className: "banner error", role: "alert" }, el("p", { className: "muted", text: message })));
   app.setAttribute("aria-busy", "false");
 }
 
 async function main() {
+  /** @type {Settings} */
   let settings = {};
   try {
     settings = await (await fetch("./config.json", { cache: "no-store" })).json();
   } catch {
     // Without settings no host origin is trusted: the connection below then never completes.
   }
+  /** @type {HostConnection} */
   let host;
   try {
     [, host] = await Promise.all([load(), connectHost(settings)]);
   } catch (error) {
-    showFatal(error.code === "NO_HOST" ? "Open this from a deal in your CRM." : "The CRM did not connect to the contract sidebar. Reload the record to try again.");
+    showFatal(/** @type {Error & { code?: unknown }} */ (error).code === "NO_HOST" ? "Open this from a deal in your CRM." : "The CRM did not connect to the contract sidebar. Reload the record to try again.");
     return;
   }
   const context = host.context;
   if (context.theme === "dark" || context.theme === "light") document.documentElement.classList.add(`theme-${context.theme}`);
+  /** @type {SdxSidebar} */
   let sidebar;
   try {
     sidebar = new SdxSidebar(
@@ -57,19 +86,22 @@ async function main() {
       context.deal,
     );
   } catch (error) {
-    showFatal(error.message);
+    showFatal(/** @type {SdxError} */ (error).message);
     return;
   }
 
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let tickTimer = null;
+  /** @type {SidebarView | null} */
   let lastView = null;
 
+  /** @param {SidebarMsg} msg */
   function dispatch(msg) {
     let output;
     try {
       output = sidebar.update(msg);
     } catch (error) {
-      console.warn("sidebar: message refused", error.code, error.message);
+      console.warn("sidebar: message refused", /** @type {SdxError} */ (error).code, /** @type {SdxError} */ (error).message);
       return;
     }
     render(output.view);
@@ -82,9 +114,15 @@ async function main() {
     }
   }
 
+  /**
+   * @param {SidebarEffect} effect
+   * @param {boolean} [retried]
+   * @returns {Promise<SidebarMsg | null>}
+   */
   async function perform(effect, retried = false) {
     const message = await sidebar.perform(effect);
-    if (message?.error?.code === "unauthorized" && !retried) {
+    // A failed relay call's message (`dealFailed`, `contractsFailed`, …) carries its error.
+    if (/** @type {{ error?: SidebarRemoteError } | null} */ (message)?.error?.code === "unauthorized" && !retried) {
       try {
         const session = await host.refreshSession();
         sidebar.setToken(session.token);
@@ -98,8 +136,13 @@ async function main() {
 
   // A download URL arrives after a relay call, outside the click; browsers only let a click open a
   // window, so the click opens an empty one that the URL is then loaded into.
+  /** @type {Window | null} */
   let pendingDownload = null;
 
+  /**
+   * @param {SidebarView["contracts"][number]["actions"][number]["action"]} action
+   * @param {string} contractId
+   */
   function clicked(action, contractId) {
     if (action === "download") {
       pendingDownload?.close();
@@ -111,6 +154,7 @@ async function main() {
     dispatch({ type: `${action}Clicked`, contractId });
   }
 
+  /** @param {string} url */
   function openUrl(url) {
     const target = pendingDownload;
     pendingDownload = null;
@@ -133,14 +177,15 @@ async function main() {
     }
   }
 
+  /** @param {SidebarEffect} effect */
   function run(effect) {
     switch (effect.type) {
       case "scheduleTick":
-        clearTimeout(tickTimer);
+        clearTimeout(tickTimer ?? undefined);
         tickTimer = setTimeout(() => dispatch({ type: "tick" }), effect.inMs);
         break;
       case "cancelTick":
-        clearTimeout(tickTimer);
+        clearTimeout(tickTimer ?? undefined);
         tickTimer = null;
         break;
       case "openUrl":
@@ -151,10 +196,12 @@ async function main() {
     }
   }
 
+  /** @param {SidebarView} view */
   function render(view) {
     lastView = view;
-    const focused = document.activeElement?.dataset?.key;
+    const focused = /** @type {(Element & { dataset?: DOMStringMap }) | null} */ (document.activeElement)?.dataset?.key;
     const heading = el("h1", {}, el("span", { text: "SpotDraft contracts" }), view.environmentBadge && el("span", { className: "badge", text: view.environmentBadge, title: "Test environment" }));
+    /** @type {HTMLElement[]} */
     const parts = [heading];
     if (view.banner) {
       const banner = view.banner;
@@ -173,7 +220,7 @@ async function main() {
       parts.push(el("section", { "aria-label": "Create a contract", className: "create" },
         view.emptyText && el("p", { className: "muted", text: view.emptyText }),
         create.showPicker && el("label", {}, "Template",
-          el("select", { "data-key": "template", onchange: (event) => dispatch({ type: "templateSelected", templateId: Number(event.target.value) }) },
+          el("select", { "data-key": "template", onchange: (event) => dispatch({ type: "templateSelected", templateId: Number(/** @type {HTMLSelectElement} */ (event.target).value) }) },
             el("option", { value: "", text: "Choose a template", disabled: true, selected: !create.templates.some((t) => t.selected) }),
             create.templates.map((t) => el("option", { value: t.templateId, text: t.label, selected: t.selected })))),
         el("button", {
@@ -196,7 +243,7 @@ async function main() {
     }
     app.replaceChildren(...parts);
     app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");
-    if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+    if (focused) /** @type {HTMLElement | null} */ (app.querySelector(`[data-key="${CSS.escape(focused)}"]`))?.focus();
     reportHeight();
   }
 
@@ -229,7 +276,7 @@ async function main() {
     try {
       render(sidebar.view());
     } catch (error) {
-      console.warn("sidebar: the view could not be refreshed", error.code, error.message);
+      console.warn("sidebar: the view could not be refreshed", /** @type {SdxError} */ (error).code, /** @type {SdxError} */ (error).message);
     }
   }, 30_000);
   dispatch({ type: "start" });

@@ -18,8 +18,18 @@
 import { Channel, PROTOCOL, isEnvelope, logDropped, originAllowed } from "../protocol.js";
 
 /**
+ * The interface above as tsc checks it, and what it uses (../shell-types.d.ts).
+ * @typedef {import("../shell-types.js").HostConnection} HostConnection
+ * @typedef {import("../shell-types.js").HostContext} HostContext
+ * @typedef {import("../shell-types.js").HostEventHandler} HostEventHandler
+ * @typedef {import("../shell-types.js").Fields} Fields
+ */
+
+/**
  * The origin of the page embedding `win`, when the browser tells (Chromium: ancestorOrigins), else
  * the referrer's. Host adapters whose SDK gives no origin check it against their CRM's origins.
+ * @param {Window} win
+ * @returns {string | null}
  */
 export function parentOrigin(win) {
   const ancestors = win.location?.ancestorOrigins;
@@ -31,9 +41,14 @@ export function parentOrigin(win) {
   }
 }
 
+/**
+ * The URL, normalised, when it is an https URL; else null.
+ * @param {unknown} url
+ * @returns {string | null}
+ */
 export function safeHttpsUrl(url) {
   try {
-    const parsed = new URL(url);
+    const parsed = new URL(/** @type {string} */ (url)); // anything else is converted, or throws
     return parsed.protocol === "https:" ? parsed.href : null;
   } catch {
     return null;
@@ -42,12 +57,21 @@ export function safeHttpsUrl(url) {
 
 class Listeners {
   constructor() {
+    /** @type {Map<string, HostEventHandler[]>} */
     this.handlers = new Map();
   }
+  /**
+   * @param {string} type
+   * @param {HostEventHandler} handler
+   */
   on(type, handler) {
     if (!this.handlers.has(type)) this.handlers.set(type, []);
-    this.handlers.get(type).push(handler);
+    /** @type {HostEventHandler[]} */ (this.handlers.get(type)).push(handler);
   }
+  /**
+   * @param {string} type
+   * @param {Fields} payload
+   */
   emit(type, payload) {
     for (const handler of this.handlers.get(type) ?? []) handler(payload);
   }
@@ -56,6 +80,8 @@ class Listeners {
 /**
  * Waits for the parent's init over sdx/1. Messages from any window but the parent, from origins not
  * in `allowedOrigins`, or not shaped as sdx/1 are ignored.
+ * @param {{ allowedOrigins: readonly string[], timeoutMs?: number, win?: Window }} options
+ * @returns {Promise<HostConnection & { origin: string }>}
  */
 export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = window }) {
   return new Promise((resolve, reject) => {
@@ -67,6 +93,7 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
       win.removeEventListener("message", onMessage);
       reject(Object.assign(new Error("the CRM host did not answer"), { code: "HOST_TIMEOUT" }));
     }, timeoutMs);
+    /** @param {MessageEvent<import("../shell-types.js").Received>} event */
     function onMessage(event) {
       // Only the embedding window itself, on an allowed origin: a sibling or child frame, another
       // tab or a page the frame was moved into is not the host, whatever its origin.
@@ -76,7 +103,9 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
         logDropped("window", data);
         return;
       }
-      const context = data.payload;
+      // Checked here for what the shell needs; SdxSidebar checks environment, relayUrl, token and deal
+      // again (their declared types are the core's), and refuses a malformed context.
+      const context = /** @type {HostContext | null | undefined} */ (data.payload);
       if (!context || context.protocol !== PROTOCOL || !context.deal || !context.session?.token || !context.relayUrl) {
         logDropped("window", data);
         return;
@@ -90,7 +119,13 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
         context,
         origin: event.origin,
         on: (type, handler) => listeners.on(type, handler),
-        refreshSession: () => channel.request("session.refresh"),
+        // The host's answer is checked like the init context: a token that is not text never reaches the core.
+        refreshSession: () => channel.request("session.refresh").then((answer) => {
+          if (typeof answer.token !== "string") {
+            throw Object.assign(new Error("the CRM host answered session.refresh without a token"), { code: "HOST_ERROR" });
+          }
+          return { token: answer.token, expiresAt: Number(answer.expiresAt) };
+        }),
         resize: (height) => channel.event("ui.resize", { height }),
         toast: (level, message) => channel.request("ui.toast", { level, message }).catch(() => {}),
         openUrl: (url) => {

@@ -5,10 +5,21 @@
 // through the relay, with that session.
 import { safeHttpsUrl } from "./connection.js";
 
+/**
+ * @param {string} code
+ * @param {string} message
+ */
 function hostError(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
+/**
+ * @param {object} options
+ * @param {string | null} [options.env] "uat" or "production" (checked here)
+ * @param {string} [options.relayUrl] the relay's origin (from the page's config.json)
+ * @param {Window} [options.win]
+ * @returns {Promise<import("../shell-types.js").HostConnection>}
+ */
 export function connect({ env, relayUrl, win = window }) {
   const query = new URLSearchParams(win.location.search);
   const fragment = new URLSearchParams(win.location.hash.replace(/^#/, ""));
@@ -17,12 +28,12 @@ export function connect({ env, relayUrl, win = window }) {
   const expiresAt = Number(fragment.get("expiresAt") ?? 0);
   win.history.replaceState(null, "", `${win.location.pathname}${win.location.search}`);
   const relay = String(relayUrl ?? "").replace(/\/+$/, "");
-  if (!["uat", "production"].includes(env) || !/^[A-Za-z0-9_-]{1,64}$/.test(dealId) || !token || !relay) {
+  if (!/** @type {unknown[]} */ (["uat", "production"]).includes(env) || !/^[A-Za-z0-9_-]{1,64}$/.test(dealId) || !token || !relay) {
     return Promise.reject(hostError("BAD_REQUEST", "open the sidebar from the SpotDraft card on a HubSpot deal"));
   }
   return Promise.resolve({
     context: {
-      protocol: 1, host: "hubspot", environment: env, relayUrl: relay, tenant: query.get("portalId") ?? "", deal: { id: dealId },
+      protocol: 1, host: "hubspot", environment: /** @type {import("../shell-types.js").HostContext["environment"]} */ (env), relayUrl: relay, tenant: query.get("portalId") ?? "", deal: { id: dealId },
       theme: win.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light",
       session: { token, expiresAt },
     },

@@ -5,13 +5,24 @@
 import { Channel, PROTOCOL, isEnvelope } from "../protocol.js";
 
 /**
- * @param {HTMLIFrameElement} iframe the sidebar iframe (src on the sidebar's own origin)
- * @param {string} sidebarOrigin its exact origin; hello from anywhere else is ignored
- * @param {() => Promise<object>} context builds the HostContext (deal, fresh session token, …)
- * @param {{ refreshSession, toast?, openUrl?, resize?, refreshRecord? }} handlers
+ * @typedef {import("../shell-types.js").Fields} Fields
+ * @typedef {import("../shell-types.js").HostContext} HostContext
+ */
+
+/**
+ * @param {object} options
+ * @param {HTMLIFrameElement} options.iframe the sidebar iframe (src on the sidebar's own origin)
+ * @param {string} options.sidebarOrigin its exact origin; hello from anywhere else is ignored
+ * @param {() => Promise<Omit<HostContext, "protocol">>} options.context builds the HostContext (deal, fresh session token, …)
+ * @param {{ refreshSession: () => unknown, toast?: (level: unknown, message: string) => unknown, openUrl?: (url: string) => unknown,
+ *   resize?: (height: number) => unknown, refreshRecord?: () => unknown }} options.handlers each answers the sidebar's
+ *   request of that name (its result, or what its promise resolves to, is the answer's payload)
+ * @param {Window} [options.win]
  */
 export function embedSidebar({ iframe, sidebarOrigin, context, handlers, win = window }) {
+  /** @type {Channel | null} */
   let channel = null;
+  /** @param {MessageEvent<import("../shell-types.js").Received>} event */
   async function onMessage(event) {
     if (event.source !== iframe.contentWindow || event.origin !== sidebarOrigin) return;
     const data = event.data;
@@ -33,14 +44,21 @@ export function embedSidebar({ iframe, sidebarOrigin, context, handlers, win = w
         }
       },
       onEvent: (type, payload) => {
-        if (type === "ui.resize" && Number.isFinite(payload.height)) handlers.resize?.(payload.height);
+        if (type === "ui.resize" && Number.isFinite(payload.height)) handlers.resize?.(/** @type {number} */ (payload.height));
       },
     });
+    /** @type {HostContext} */
     const payload = { protocol: PROTOCOL, ...(await context()) };
-    iframe.contentWindow.postMessage({ sdx: PROTOCOL, kind: "req", id: "s-init", type: "init", payload }, sidebarOrigin, [port2]);
+    // The iframe may have been removed while the context was built: then there is no one to init.
+    iframe.contentWindow?.postMessage({ sdx: PROTOCOL, kind: "req", id: "s-init", type: "init", payload }, sidebarOrigin, [port2]);
   }
   win.addEventListener("message", onMessage);
   return {
+    /**
+     * An event to the sidebar ("record.changed", "visibility", "theme.changed"), once it is connected.
+     * @param {string} type
+     * @param {Fields} [payload]
+     */
     send(type, payload) {
       channel?.event(type, payload);
     },

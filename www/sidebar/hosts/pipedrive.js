@@ -24,16 +24,30 @@
 import { originAllowed } from "../protocol.js";
 import { parentOrigin, safeHttpsUrl } from "./connection.js";
 
+/**
+ * @typedef {import("../shell-types.js").Fields} Fields
+ * @typedef {import("./vendor-globals.js").PipedriveSdk} PipedriveSdk
+ * @typedef {import("./vendor-globals.js").PipedriveSdkClass} PipedriveSdkClass
+ */
+
 export const PIPEDRIVE_ORIGINS = ["https://*.pipedrive.com"];
 const MIN_HEIGHT = 100;
 const MAX_HEIGHT = 750;
 const RECORD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * @param {string} code
+ * @param {string} message
+ */
 function hostError(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
-/** The claims of a JWT, decoded but NOT verified (only the relay verifies); null when unreadable. */
+/**
+ * The claims of a JWT, decoded but NOT verified (only the relay verifies); null when unreadable.
+ * @param {unknown} token
+ * @returns {Fields | null}
+ */
 export function tokenClaims(token) {
   try {
     const part = String(token).split(".")[1];
@@ -47,7 +61,11 @@ export function tokenClaims(token) {
   }
 }
 
-/** The deal id from `selectedIds` (one id; Pipedrive sends a comma-separated list on list views). */
+/**
+ * The deal id from `selectedIds` (one id; Pipedrive sends a comma-separated list on list views).
+ * @param {string} search
+ * @returns {string}
+ */
 export function dealIdFrom(search) {
   const ids = (new URLSearchParams(search).get("selectedIds") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   if (ids.length !== 1 || !RECORD_ID.test(ids[0])) {
@@ -56,33 +74,40 @@ export function dealIdFrom(search) {
   return ids[0];
 }
 
-/** Fire-and-forget host commands: a failed resize or snackbar must not break the sidebar. */
+/**
+ * Fire-and-forget host commands: a failed resize or snackbar must not break the sidebar.
+ * @param {() => unknown} command
+ */
 function quietly(command) {
   Promise.resolve().then(command).catch(() => {});
 }
 
+/**
+ * @param {unknown} token
+ * @returns {import("../shell-types.js").Session & { claims: Fields }}
+ */
 function session(token) {
   if (typeof token !== "string" || token.split(".").length !== 3) {
     throw hostError("HOST_ERROR", "Pipedrive did not return a signed token");
   }
   const claims = tokenClaims(token) ?? {};
-  const expiresAt = Number.isFinite(claims.exp) ? claims.exp : Math.floor(Date.now() / 1000) + 300;
+  const expiresAt = Number.isFinite(claims.exp) ? /** @type {number} */ (claims.exp) : Math.floor(Date.now() / 1000) + 300;
   return { token, expiresAt, claims };
 }
 
-/**
- * @param {object} options
- * @param {"uat"|"production"} options.env
- * @param {string} options.relayUrl the relay's https origin (the sandbox's loopback URL in tests)
- * @param {Window} [options.win]
- * @param {object} [options.sdk] an initialised AppExtensionsSDK instance
- * @param {Function} [options.SDK] the AppExtensionsSDK class (default: win.AppExtensionsSDK, the UMD build)
- * @param {string} [options.sdkUrl] where to import the UMD build from when it is not loaded yet
- * @param {string[]} [options.allowedOrigins] origins the panel may be embedded by
- * @returns {Promise<import("./connection.js").HostConnection>}
- */
 export const DEFAULT_SDK_URL = new URL("../vendor/pipedrive-app-extensions-sdk.js", import.meta.url).href;
 
+/**
+ * @param {object} [options]
+ * @param {string | null} [options.env] "uat" or "production" (checked here)
+ * @param {string} [options.relayUrl] the relay's https origin (the sandbox's loopback URL in tests)
+ * @param {Window} [options.win]
+ * @param {PipedriveSdk} [options.sdk] an initialised AppExtensionsSDK instance
+ * @param {PipedriveSdkClass} [options.SDK] the AppExtensionsSDK class (default: win.AppExtensionsSDK, the UMD build)
+ * @param {string} [options.sdkUrl] where to import the UMD build from when it is not loaded yet
+ * @param {readonly string[]} [options.allowedOrigins] origins the panel may be embedded by
+ * @returns {Promise<import("../shell-types.js").HostConnection>}
+ */
 export async function connect({
   env, relayUrl, win = window, sdk, SDK, sdkUrl = DEFAULT_SDK_URL, allowedOrigins = PIPEDRIVE_ORIGINS,
 } = {}) {
@@ -117,13 +142,16 @@ export async function connect({
 
   const first = session((await sdk.execute("get_signed_token"))?.token);
   async function refreshSession() {
-    const next = session((await sdk.execute("get_signed_token"))?.token);
+    // sdk is set above, before this can run (tsc cannot see that into a hoisted function).
+    const next = session((await /** @type {PipedriveSdk} */ (sdk).execute("get_signed_token"))?.token);
     return { token: next.token, expiresAt: next.expiresAt };
   }
 
   const claims = first.claims;
   const tenant = claims.companyId != null ? String(claims.companyId) : new URLSearchParams(win.location.search).get("companyId") ?? "";
+  /** @type {Map<string, import("../shell-types.js").HostEventHandler[]>} */
   const handlers = new Map();
+  /** @type {(type: string, payload: Fields) => void} */
   const emit = (type, payload) => (handlers.get(type) ?? []).forEach((handler) => handler(payload));
 
   let hidden = false;
@@ -145,7 +173,7 @@ export async function connect({
     context: {
       protocol: 1,
       host: "pipedrive",
-      environment: env,
+      environment: /** @type {import("../shell-types.js").HostContext["environment"]} */ (env), // checked above
       relayUrl: relayBase,
       tenant,
       // Only the id: Pipedrive gives a panel no record data, and the core reads the deal itself.
@@ -156,7 +184,7 @@ export async function connect({
     },
     on(type, handler) {
       if (!handlers.has(type)) handlers.set(type, []);
-      handlers.get(type).push(handler);
+      /** @type {import("../shell-types.js").HostEventHandler[]} */ (handlers.get(type)).push(handler);
     },
     refreshSession,
     resize(height) {

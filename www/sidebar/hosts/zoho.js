@@ -28,6 +28,13 @@
 import { originAllowed } from "../protocol.js";
 import { parentOrigin, safeHttpsUrl } from "./connection.js";
 
+/**
+ * @typedef {import("../shell-types.js").Fields} Fields
+ * @typedef {import("../shell-types.js").HostEventHandler} HostEventHandler
+ * @typedef {import("./vendor-globals.js").ZohoSdk} ZohoSdk
+ * @typedef {import("./vendor-globals.js").ZohoPageLoad} ZohoPageLoad
+ */
+
 export const ZOHO_ORIGINS = [
   "https://crm.zoho.com", "https://crm.zoho.eu", "https://crm.zoho.in", "https://crm.zoho.com.au",
   "https://crm.zoho.jp", "https://crm.zoho.com.cn", "https://crm.zohocloud.ca", "https://crm.zoho.sa",
@@ -38,11 +45,19 @@ export const TOKEN_FUNCTION = "spotdraft_relay_token";
 export const ZOHO_SDK_URL = new URL("../vendor/zoho-embedded-app-sdk.js", import.meta.url).href;
 const RECORD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * @param {string} code
+ * @param {string} message
+ */
 function hostError(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
-/** Zoho answers are sometimes JSON text, sometimes already parsed. */
+/**
+ * Zoho answers are sometimes JSON text, sometimes already parsed.
+ * @param {unknown} value
+ * @returns {unknown}
+ */
 function parsed(value) {
   if (typeof value !== "string") return value;
   try {
@@ -52,23 +67,38 @@ function parsed(value) {
   }
 }
 
+/**
+ * @param {unknown} value
+ * @returns {string | undefined}
+ */
 function text(value) {
   if (value === null || value === undefined) return undefined;
   const s = String(value).trim();
   return s === "" ? undefined : s;
 }
 
-/** Drops undefined/null/empty members. */
+/**
+ * Drops undefined/null/empty members.
+ * @template {Record<string, unknown>} T
+ * @param {T} object
+ * @returns {{ [K in keyof T]?: NonNullable<T[K]> }}
+ */
 function compact(object) {
+  /** @type {Record<string, unknown>} */
   const out = {};
   for (const [key, value] of Object.entries(object)) {
     if (value === undefined || value === null || value === "") continue;
     out[key] = value;
   }
-  return out;
+  return /** @type {{ [K in keyof T]?: NonNullable<T[K]> }} */ (out);
 }
 
-/** Adds a classic <script> for Zoho's SDK and waits for it; resolves to win.ZOHO or undefined. */
+/**
+ * Adds a classic <script> for Zoho's SDK and waits for it; resolves to win.ZOHO or undefined.
+ * @param {Window} win
+ * @param {string} url
+ * @returns {Promise<ZohoSdk | undefined>}
+ */
 function loadSdk(win, url) {
   return new Promise((resolve) => {
     const document = win.document;
@@ -86,16 +116,17 @@ function loadSdk(win, url) {
 }
 
 /**
- * @param {object} options
- * @param {"uat"|"production"} options.env
- * @param {string} options.relayUrl
+ * @param {object} [options]
+ * @param {string | null} [options.env] "uat" or "production" (checked here)
+ * @param {string} [options.relayUrl]
  * @param {Window} [options.win]
- * @param {object} [options.zoho] the SDK (default: win.ZOHO, else loaded from sdkUrl)
+ * @param {ZohoSdk} [options.zoho] the SDK (default: win.ZOHO, else loaded from sdkUrl)
  * @param {string} [options.sdkUrl] Zoho's SDK script (default: vendor/zoho-embedded-app-sdk.js on the page's origin)
  * @param {string} [options.functionName] the Deluge function minting the relay token
  * @param {(level: string, message: string) => void} [options.onToast] where toasts go (Zoho has none)
- * @param {string[]} [options.allowedOrigins]
+ * @param {readonly string[]} [options.allowedOrigins]
  * @param {number} [options.timeoutMs] how long to wait for PageLoad
+ * @returns {Promise<import("../shell-types.js").HostConnection>}
  */
 export async function connect({
   env, relayUrl, win = window, zoho = win.ZOHO, sdkUrl = ZOHO_SDK_URL, functionName = TOKEN_FUNCTION, onToast = () => {},
@@ -114,17 +145,20 @@ export async function connect({
     throw hostError("NO_HOST", "Zoho's embedded-app SDK is not loaded: it must be served beside the sidebar page as vendor/zoho-embedded-app-sdk.js");
   }
 
+  /** @type {Map<string, HostEventHandler[]>} */
   const handlers = new Map();
+  /** @type {(type: string, payload: Fields) => void} */
   const emit = (type, payload) => (handlers.get(type) ?? []).forEach((handler) => handler(payload));
 
   // PageLoad must be registered before init().
+  /** @type {ZohoPageLoad | undefined} */
   const page = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(hostError("HOST_TIMEOUT", "Zoho CRM did not send PageLoad")), timeoutMs);
     zoho.embeddedApp.on("PageLoad", (data) => {
       clearTimeout(timer);
       resolve(data);
     });
-    Promise.resolve(zoho.embeddedApp.init()).catch((error) => {
+    Promise.resolve(zoho.embeddedApp.init()).catch((/** @type {{ message?: unknown } | null | undefined} */ error) => {
       clearTimeout(timer);
       reject(hostError("NO_HOST", `Zoho's SDK did not start: ${error?.message ?? error}`));
     });
@@ -139,21 +173,28 @@ export async function connect({
   async function refreshSession() {
     let answer;
     try {
-      answer = parsed(await zoho.CRM.FUNCTIONS.execute(functionName, { arguments: JSON.stringify({ deal_id: dealId }) }));
+      // zoho is checked above, before this can run (tsc cannot see that into a hoisted function).
+      answer = /** @type {import("./vendor-globals.js").ZohoFunctionAnswer | null | undefined} */ (
+        parsed(await /** @type {ZohoSdk} */ (zoho).CRM.FUNCTIONS.execute(functionName, { arguments: JSON.stringify({ deal_id: dealId }) })));
     } catch (error) {
-      throw hostError("HOST_ERROR", `the ${functionName} function failed: ${error?.message ?? "unknown error"}`);
+      // Whatever Zoho's SDK rejected with: an Error, an object with a message, or neither.
+      throw hostError("HOST_ERROR", `the ${functionName} function failed: ${/** @type {{ message?: unknown } | null | undefined} */ (error)?.message ?? "unknown error"}`);
     }
-    const output = answer?.code === "success" ? parsed(answer?.details?.output) : null;
+    const output = answer?.code === "success"
+      ? /** @type {import("./vendor-globals.js").ZohoSessionOutput | null | undefined} */ (parsed(answer?.details?.output))
+      : null;
     if (!output || typeof output.token !== "string" || !Number.isFinite(output.expiresAt)) {
-      throw hostError("DENIED", output?.error ?? `the ${functionName} function did not return a session`);
+      throw hostError("DENIED", String(output?.error ?? `the ${functionName} function did not return a session`));
     }
-    return { token: output.token, expiresAt: output.expiresAt, tenant: text(output.tenant) };
+    return { token: output.token, expiresAt: /** @type {number} */ (output.expiresAt), tenant: text(output.tenant) };
   }
 
   const session = await refreshSession();
+  /** @type {import("../shell-types.js").HostContext["user"]} */
   let user;
   try {
-    const me = parsed(await zoho.CRM.CONFIG?.getCurrentUser?.())?.users?.[0];
+    const me = /** @type {import("./vendor-globals.js").ZohoUsersAnswer | null | undefined} */ (
+      parsed(await zoho.CRM.CONFIG?.getCurrentUser?.()))?.users?.[0];
     if (me) user = compact({ id: text(me.id), email: text(me.email), locale: text(me.locale) });
   } catch {
     user = undefined;
@@ -171,7 +212,7 @@ export async function connect({
     context: {
       protocol: 1,
       host: "zoho",
-      environment: env,
+      environment: /** @type {import("../shell-types.js").HostContext["environment"]} */ (env), // checked above
       relayUrl: relay.replace(/\/+$/, ""),
       tenant: session.tenant ?? "",
       // Only the id: the core reads the deal from the CRM through the relay.
@@ -182,7 +223,7 @@ export async function connect({
     },
     on(type, handler) {
       if (!handlers.has(type)) handlers.set(type, []);
-      handlers.get(type).push(handler);
+      /** @type {HostEventHandler[]} */ (handlers.get(type)).push(handler);
     },
     async refreshSession() {
       const { token, expiresAt } = await refreshSession();
