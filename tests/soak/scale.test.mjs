@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { SpotDraftClient } from "../../pkg/node.js";
 import { api, crmFields, crmWrites, newDeal, relayConfig, startSandbox, token } from "../relay/support.mjs";
 import { startRedis } from "../support/redis.mjs";
+import { everyFault, SOAK_WEBHOOK_FAULTS } from "./faults.mjs";
 import { freePort, relayInstance, roundRobinProxy } from "./instances.mjs";
 
 const DEALS = Number(process.env.SCALE_DEALS ?? 6);
@@ -64,16 +65,7 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
   const deals = [];
   for (let i = 0; i < DEALS; i += 1) deals.push((await newDeal(sandbox, `Scale deal ${i}`)).id);
   const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
-  await sandbox.setFaults({
-    seed: 4321,
-    rules: [
-      { route: "* /api/v2.1/*", service: "spotdraft", kind: "429", rate: 0.1 },
-      { route: "* /api/v2.1/*", service: "spotdraft", kind: "503", rate: 0.1 },
-      { route: "POST /api/v2.1/public/contracts/", service: "spotdraft", kind: "reset", rate: 0.2 },
-      { route: "GET /api/v2.1/*", service: "spotdraft", kind: "slow", rate: 0.1, delay_ms: 300 },
-    ],
-    webhooks: { duplicate_rate: 0.3, drop_rate: 0.15, shuffle: true, delay_ms: 20 },
-  });
+  await sandbox.setFaults(everyFault(4321));
 
   // Every sidebar clicks Create at once, through the proxy; one instance dies while they run.
   const click = (deal) => api(relay, "POST", `/api/uat/deals/${deal}/contracts`, { bearer: token(sandbox, deal), body: { templateId: nda } });
@@ -95,7 +87,7 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
     if (to === "REDLINING") {
       // CRM writes answer slowly in this round, so deliveries are surely mid-flight on every
       // instance when one of them dies.
-      await sandbox.setFaults({ seed: 99, rules: [{ route: "PATCH /crm/v3/objects/deals/*", service: "crm", kind: "slow", rate: 1, delay_ms: 800 }], webhooks: { duplicate_rate: 0.3, drop_rate: 0.15, shuffle: true, delay_ms: 20 } });
+      await sandbox.setFaults({ seed: 99, rules: [{ route: "PATCH /crm/v3/objects/deals/*", service: "crm", kind: "slow", rate: 1, delay_ms: 800 }], webhooks: SOAK_WEBHOOK_FAULTS });
     }
     for (const contract of live) await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
     if (to === "REDLINING") {
@@ -107,7 +99,7 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
       brokenByWebhookKill = proxy.counts.brokenInFlight - before;
       await victimWebhook.start();
       await drainDeliveries();
-      await sandbox.setFaults({ seed: 7, rules: [], webhooks: { duplicate_rate: 0.3, drop_rate: 0.15, shuffle: true, delay_ms: 20 } });
+      await sandbox.setFaults({ seed: 7, rules: [], webhooks: SOAK_WEBHOOK_FAULTS });
     }
   }
   await drainDeliveries();

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { initSync } from "../../pkg/node.js";
 import { api, crmWrites, startSandbox } from "../relay/support.mjs";
 import { VENDORS, crmUnderTest } from "../relay/vendors.mjs";
+import { everyFault } from "./faults.mjs";
 
 const DEALS = Number(process.env.SOAK_DEALS ?? 6);
 /** Which CRMs (`SOAK_CRMS=hubspot,zoho`); all four by default. */
@@ -60,16 +61,7 @@ test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fa
   const memory = memorySampler();
   for (let i = 0; i < DEALS; i += 1) deals.push({ id: await crm.newDeal(`Soak deal ${i}`) });
   const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
-  await sandbox.setFaults({
-    seed: 1234,
-    rules: [
-      { route: "* /api/v2.1/*", service: "spotdraft", kind: "429", rate: 0.1 },
-      { route: "* /api/v2.1/*", service: "spotdraft", kind: "503", rate: 0.1 },
-      { route: "POST /api/v2.1/public/contracts/", service: "spotdraft", kind: "reset", rate: 0.2 },
-      { route: "GET /api/v2.1/*", service: "spotdraft", kind: "slow", rate: 0.1, delay_ms: 300 },
-    ],
-    webhooks: { duplicate_rate: 0.3, drop_rate: 0.15, shuffle: true, delay_ms: 20 },
-  });
+  await sandbox.setFaults(everyFault(1234));
 
   const clicks = deals.flatMap((deal) => Array.from({ length: SIDEBARS_PER_DEAL }, () =>
     api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: crm.token(deal.id), body: { templateId: nda } })));
