@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The CLI must match the `wasm-bindgen = "=X"` pin in Cargo.toml exactly, so read it from there.
-WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
+# The CLI must match the `wasm-bindgen = "=X"` pin in wasm/Cargo.toml exactly, so read it from there.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' wasm/Cargo.toml | head -n1)
 if [ -z "$WASM_BINDGEN_VERSION" ]; then
-  echo "bootstrap: could not read the wasm-bindgen pin from Cargo.toml" >&2; exit 1
+  echo "bootstrap: could not read the wasm-bindgen pin from wasm/Cargo.toml" >&2; exit 1
 fi
 
 say() { printf '[bootstrap] %s\n' "$*"; }

@@ -5,14 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 
+# The boundary crate (wasm/) is what compiles to WebAssembly; the package keeps the names below.
 crate=spotdraft_crm
+artifact=spotdraft_crm_wasm
 out=pkg
 
 rm -rf "$out"
 mkdir -p "$out"
 
-# Two builds of one crate: the full API (relay, Node, tools) and the sidebar's, which leaves the
-# server-side API out (`--no-default-features`) so the browser downloads only what it runs.
+# Two builds of the boundary crate: the full API (relay, Node, tools) and the sidebar's, which leaves
+# the server-side API out (`--no-default-features --features sidebar`) so the browser downloads only
+# what it runs.
 # The sidebar build has its own target dir so switching features never recompiles the other.
 # The sidebar's build is optimised for size (the browser downloads it); the full build for speed
 # (the relay verifies and parses every webhook with it, server-side, where bytes cost nothing).
@@ -20,8 +23,8 @@ build_wasm() { # <out-name> <target-dir> <opt-level: z|3> [cargo flags…]
   local name=$1 target_dir=$2 level=$3
   shift 3
   CARGO_PROFILE_RELEASE_OPT_LEVEL=$level \
-    cargo build --quiet --release --lib --target wasm32-unknown-unknown --target-dir "$target_dir" "$@"
-  wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$target_dir/wasm32-unknown-unknown/release/${crate}.wasm"
+    cargo build --quiet --release --lib -p spotdraft-crm-wasm --target wasm32-unknown-unknown --target-dir "$target_dir" "$@"
+  wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$target_dir/wasm32-unknown-unknown/release/${artifact}.wasm"
   # Features named explicitly: rustc's defaults for wasm32 use these, and wasm-opt must not reject them.
   node_modules/.bin/wasm-opt "-O$level" \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
@@ -32,7 +35,7 @@ build_wasm() { # <out-name> <target-dir> <opt-level: z|3> [cargo flags…]
 echo "[build] compiling the core for wasm32 (release, for speed): full API"
 build_wasm "$crate" target 3
 echo "[build] compiling the core for wasm32 (release, for size): sidebar"
-build_wasm "${crate}_sidebar" target/sidebar z --no-default-features
+build_wasm "${crate}_sidebar" target/sidebar z --no-default-features --features sidebar
 
 cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts pkg-template/sidebar.js pkg-template/sidebar.d.ts pkg-template/README.md "$out/"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)

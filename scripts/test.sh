@@ -62,9 +62,10 @@ run_fmt() { cargo fmt --all --check -- --color=never; }
 run_clippy() {
   local status=0
   cargo clippy --workspace --all-targets -- -D warnings || status=1
-  # src/wasm/ is compiled only for wasm32: lint the library there too, both builds (full, sidebar).
-  cargo clippy -p spotdraft-crm --target wasm32-unknown-unknown --lib -- -D warnings || status=1
-  cargo clippy -p spotdraft-crm --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings || status=1
+  # The boundary crate (wasm/) is compiled only for wasm32: lint it there, both builds (full, sidebar).
+  cargo clippy -p spotdraft-crm-wasm --target wasm32-unknown-unknown --lib -- -D warnings || status=1
+  cargo clippy -p spotdraft-crm-wasm --target wasm32-unknown-unknown --lib --no-default-features --features sidebar \
+    --target-dir target/sidebar -- -D warnings || status=1
   return "$status"
 }
 run_package() { node_tests tests/js/; }
@@ -106,10 +107,10 @@ run_wasm() {
     sleep 0.1
   done
   export SDX_LOOPBACK_URL="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180
-  cargo test --no-fail-fast --target wasm32-unknown-unknown --test web || status=1
+  cargo test --no-fail-fast -p spotdraft-crm-wasm --target wasm32-unknown-unknown --test web || status=1
   # The sidebar's own build (the one the page downloads), with its browser-side JSON and number parsing.
-  cargo test --no-fail-fast --target wasm32-unknown-unknown --no-default-features --target-dir target/sidebar \
-    --test web_sidebar || status=1
+  cargo test --no-fail-fast -p spotdraft-crm-wasm --target wasm32-unknown-unknown --no-default-features \
+    --features sidebar --target-dir target/sidebar --test web_sidebar || status=1
   return "$status"
 }
 run_budgets() { node_tests tests/budgets/; }

@@ -124,7 +124,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid_input(path: impl Into<String>, message: impl Into<String>) -> Error {
+    pub fn invalid_input(path: impl Into<String>, message: impl Into<String>) -> Error {
         Error::InvalidInput(vec![Problem::new(path, message)])
     }
 }

@@ -15,22 +15,47 @@ pub struct Checker {
     pub problems: Vec<Problem>,
 }
 
-/// JSON text to a value. The sidebar's WebAssembly build hands the text to the browser's own
-/// `JSON.parse` (see `wasm::js_json`), which keeps a second JSON parser out of its download.
+/// How the host parses and writes JSON text and decimals, with the `host-json` feature: the
+/// sidebar's WebAssembly boundary installs the browser's `JSON.parse`, `JSON.stringify` and
+/// `parseFloat` (correctly rounded), which keeps serde_json's parser and Rust's float tables (15 KB
+/// of the sidebar's gzipped download) out of it.
+#[cfg(feature = "host-json")]
+pub struct HostJson {
+    pub parse: fn(&str) -> Result<Value, String>,
+    pub stringify: fn(&Value) -> String,
+    pub parse_decimal: fn(&str) -> Option<f64>,
+}
+
+#[cfg(feature = "host-json")]
+static HOST_JSON: std::sync::OnceLock<HostJson> = std::sync::OnceLock::new();
+
+/// Installs the host's functions; the first installation stays.
+#[cfg(feature = "host-json")]
+pub fn install_host_json(host: HostJson) {
+    let _ = HOST_JSON.set(host);
+}
+
+#[cfg(feature = "host-json")]
+pub(crate) fn host_json() -> Option<&'static HostJson> {
+    HOST_JSON.get()
+}
+
+/// JSON text to a value (with `host-json`, by the host's parser).
 pub fn parse_text(text: &str) -> Result<Value, String> {
-    #[cfg(all(target_arch = "wasm32", not(feature = "full")))]
-    return crate::wasm::js_json::parse_text(text);
-    #[cfg(not(all(target_arch = "wasm32", not(feature = "full"))))]
+    #[cfg(feature = "host-json")]
+    return host_json()
+        .ok_or_else(|| "no JSON parser was installed (json_input::install_host_json)".to_string())
+        .and_then(|host| (host.parse)(text));
+    #[cfg(not(feature = "host-json"))]
     serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
-/// A decimal already checked to be `-?digits(.digits)?`, as the nearest f64. The sidebar's
-/// WebAssembly build asks the browser (`parseFloat`, correctly rounded): Rust's own float parser
-/// brings tables that were 15 KB of the sidebar's gzipped download.
+/// A decimal already checked to be `-?digits(.digits)?`, as the nearest f64 (with `host-json`, by
+/// the host's parser).
 pub fn decimal_to_f64(text: &str) -> Option<f64> {
-    #[cfg(all(target_arch = "wasm32", not(feature = "full")))]
-    return Some(js_sys::Number::parse_float(text)).filter(|n| n.is_finite());
-    #[cfg(not(all(target_arch = "wasm32", not(feature = "full"))))]
+    #[cfg(feature = "host-json")]
+    return host_json().and_then(|host| (host.parse_decimal)(text)).filter(|n| n.is_finite());
+    #[cfg(not(feature = "host-json"))]
     text.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 

@@ -5,11 +5,11 @@
 
 use serde_json::{Map, Value};
 
-/// A value as JSON text; in the sidebar's WebAssembly build through the browser's `JSON.stringify`.
+/// A value as JSON text (with `host-json`, by the host's writer: the browser's `JSON.stringify`).
 pub fn to_text(value: &Value) -> String {
-    #[cfg(all(target_arch = "wasm32", not(feature = "full")))]
-    return crate::wasm::js_json::to_text(value);
-    #[cfg(not(all(target_arch = "wasm32", not(feature = "full"))))]
+    #[cfg(feature = "host-json")]
+    return crate::json_input::host_json().map_or_else(|| "null".to_string(), |host| (host.stringify)(value));
+    #[cfg(not(feature = "host-json"))]
     value.to_string()
 }
 

@@ -1,8 +1,8 @@
 //! spotdraft-crm: SpotDraft contracts run from a CRM deal record.
 //!
-//! This crate is the plugin's whole sync logic, as plain Rust that compiles natively (and is tested
-//! with `cargo test`) and to WebAssembly, where [`wasm`] is the only module that knows about
-//! JavaScript. Module map:
+//! This crate is the plugin's whole sync logic, as plain Rust with no WebAssembly or JavaScript
+//! dependency: it compiles natively (and is tested with `cargo test`) and to WebAssembly, where the
+//! separate boundary crate (`wasm/`, `spotdraft-crm-wasm`) converts and forwards. Module map:
 //!
 //! | module | owns |
 //! |---|---|
@@ -14,7 +14,7 @@
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
 //! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
 //! | [`webhook`] | delivery signature verification and payload parsing |
-//! | [`transport`] | the I/O seam (`fetch` in wasm, a blocking client natively, fakes in tests) |
+//! | [`transport`] | the I/O seam (`fetch` in the wasm boundary, a blocking client natively, fakes in tests) |
 //! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |
 
 pub mod auth;
@@ -39,8 +39,5 @@ pub mod webhook;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native_transport;
-
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
 pub use error::{Error, Problem, Result};

@@ -184,7 +184,8 @@ function cargoOutputs() {
       const path = join(dir, name);
       if (name === "wasm32-unknown-unknown") {
         const release = join(path, "release");
-        if (existsSync(release)) for (const f of readdirSync(release)) if (f.endsWith(".wasm")) found.push(join(release, f));
+        // The boundary crate's output (wasm/ builds the package); older outputs may linger beside it.
+        if (existsSync(release)) for (const f of readdirSync(release)) if (f === "spotdraft_crm_wasm.wasm") found.push(join(release, f));
       } else if (!["debug", "release", "doc", "tmp"].includes(name) && statSync(path).isDirectory()) {
         visit(path, depth + 1);
       }

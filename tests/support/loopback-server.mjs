@@ -69,7 +69,7 @@ const server = createServer((req, res) => {
       contracts.set(id, [...(contracts.get(id) ?? []), stored]);
       return send(res, 201, { ...stored, id: `T-${number}`, contract_id: number });
     }
-    // A relay stand-in for the sidebar build's browser tests (tests/web_sidebar.rs).
+    // A relay stand-in for the sidebar build's browser tests (wasm/tests/web_sidebar.rs).
     if (route === "GET /api/uat/config") {
       return send(res, 200, { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }] });
     }

@@ -1,7 +1,7 @@
 // The relay's shared state in Redis, so that several relay instances behave as one: per-key leases
 // with fencing tokens, the sliding-window reservations of the SpotDraft allowance, keys that expire
 // (webhook deliveries already applied), short-lived values, and the reconcile checkpoint with its
-// lock. The core calls these methods through wasm-bindgen (see src/wasm/shared_store.rs); server.js
+// lock. The core calls these methods through wasm-bindgen (see wasm/src/shared_store.rs); server.js
 // opens the store when `shared.redisUrl` (or `serve --redis`) is configured.
 //
 // Every step that reads and then writes is one Lua script, so it is atomic across instances, and

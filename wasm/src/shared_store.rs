@@ -6,8 +6,8 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::{Error, Result};
-use crate::relay::shared::{LocalFuture, SharedState};
+use spotdraft_crm::error::{Error, Result};
+use spotdraft_crm::relay::shared::{LocalFuture, SharedState};
 
 /// The methods a store must have (checked once, when the relay is made).
 const METHODS: [&str; 8] = ["tryAcquire", "release", "renew", "reserve", "remember", "recalls", "get", "put"];

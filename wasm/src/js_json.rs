@@ -1,7 +1,8 @@
 //! JSON values to and from JavaScript without a JSON text parser or writer in the download: the
 //! browser's own `JSON.parse`/`JSON.stringify` do the text, and a short walk converts between JS
-//! values and `serde_json::Value`, the core's JSON type. Used by the sidebar's build only; the full
-//! build carries serde_json's own text parser for webhooks anyway.
+//! values and `serde_json::Value`, the core's JSON type. The sidebar's build installs these as the
+//! core's JSON text functions (`install_browser_json`); the full build carries serde_json's own text
+//! parser for webhooks anyway.
 
 use js_sys::{Array, Object, Reflect, JSON};
 use serde_json::{Map, Number, Value};
@@ -83,7 +84,7 @@ pub fn to_js(value: &Value) -> JsValue {
 }
 
 /// JSON text to a value, through `JSON.parse`.
-#[cfg_attr(feature = "full", allow(dead_code))]
+#[cfg_attr(not(feature = "sidebar"), allow(dead_code))]
 pub fn parse_text(text: &str) -> Result<Value, String> {
     let parsed = JSON::parse(text).map_err(|error| {
         error.dyn_ref::<js_sys::Error>().map_or_else(|| "not JSON".to_string(), |e| String::from(e.message()))
@@ -92,7 +93,19 @@ pub fn parse_text(text: &str) -> Result<Value, String> {
 }
 
 /// A value as JSON text, through `JSON.stringify` (which cannot fail on what `to_js` makes).
-#[cfg_attr(feature = "full", allow(dead_code))]
+#[cfg_attr(not(feature = "sidebar"), allow(dead_code))]
 pub fn to_text(value: &Value) -> String {
     JSON::stringify(&to_js(value)).ok().and_then(|text| text.as_string()).unwrap_or_else(|| "null".to_string())
+}
+
+/// Makes the browser's `JSON.parse`, `JSON.stringify` and `parseFloat` the core's (feature
+/// `host-json`). Called by every sidebar entry point before the core reads anything; the first
+/// call installs, later ones change nothing.
+#[cfg(feature = "sidebar")]
+pub fn install_browser_json() {
+    spotdraft_crm::json_input::install_host_json(spotdraft_crm::json_input::HostJson {
+        parse: parse_text,
+        stringify: to_text,
+        parse_decimal: |text| Some(js_sys::Number::parse_float(text)),
+    });
 }

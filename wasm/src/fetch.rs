@@ -8,7 +8,7 @@ use gloo_net::http::{Method as FetchMethod, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use web_sys::{AbortController, RequestRedirect};
 
-use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use spotdraft_crm::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 pub struct FetchTransport;
 

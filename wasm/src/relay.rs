@@ -10,10 +10,10 @@ use js_sys::Reflect;
 use super::fetch::FetchTransport;
 use super::shared_store::JsSharedStore;
 use super::{in_browser_page, invalid, js_error, promise, rejected, to_js, typed_arg, JsResult};
-use crate::auth::{self, Caller};
-use crate::model::Environment;
-use crate::relay::{MemoryState, Relay, RelayConfig, RelayRequest, SharedState};
-use crate::spotdraft::ClientOptions;
+use spotdraft_crm::auth::{self, Caller};
+use spotdraft_crm::model::Environment;
+use spotdraft_crm::relay::{MemoryState, Relay, RelayConfig, RelayRequest, SharedState};
+use spotdraft_crm::spotdraft::ClientOptions;
 
 /// The relay: answers sidebar calls and SpotDraft webhooks. Server-side only.
 #[wasm_bindgen(js_name = SdxRelay)]

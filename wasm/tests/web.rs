@@ -2,7 +2,7 @@
 //! loopback HTTP server (tests/support/loopback-server.mjs, started by scripts/test.sh).
 #![cfg(all(target_arch = "wasm32", feature = "full"))]
 
-use spotdraft_crm::wasm::{parse_webhook, verify_and_parse_webhook, verify_webhook, JsClient, JsConfig};
+use spotdraft_crm_wasm::{parse_webhook, verify_and_parse_webhook, verify_webhook, JsClient, JsConfig};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -160,7 +160,7 @@ fn webhook_exports_verify_before_parsing() {
     let incomplete = parse_webhook(body).err().expect("no status or timestamp");
     assert_eq!(text(&incomplete, "code"), "invalid_webhook");
     let full = br#"{"activity":"CONTRACT_SIGNED","contract_id":12,"contract_status":"SIGN","activity_data":{"timestamp":"2026-01-02T03:04:05.123456Z"}}"#;
-    let signature = spotdraft_crm::wasm::sign_webhook(full, SPEC_KEY).expect("sign");
+    let signature = spotdraft_crm_wasm::sign_webhook(full, SPEC_KEY).expect("sign");
     let event = verify_and_parse_webhook(full, Some(signature), SPEC_KEY).expect("event");
     assert_eq!(text(&event, "contractId"), "T-12");
     assert_eq!(text(&event, "contractStatus"), "SIGN");

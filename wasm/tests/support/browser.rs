@@ -1,4 +1,4 @@
-//! Helpers shared by the browser test binaries (tests/web.rs, tests/web_sidebar.rs): the loopback
+//! Helpers shared by the browser test binaries (web.rs, web_sidebar.rs): the loopback
 //! server's address and reading JS values by a dotted path.
 #![allow(dead_code)] // each test binary uses a different part of this module
 

@@ -8,13 +8,13 @@ use wasm_bindgen::prelude::*;
 
 use super::fetch::FetchTransport;
 use super::{deal_arg, in_browser_page, invalid, js_error, json_arg, promise, rejected, to_js, typed_arg, JsResult};
-use crate::config::{Config, Region};
-use crate::flows::{self, SendOptions};
-use crate::mapping;
-use crate::model::{ContractId, ContractStatus, RecordKey};
-use crate::spotdraft::types::{ExternalMetadata, TemplateMetadata};
-use crate::spotdraft::{ClientOptions, Credentials, ListQuery, RetryPolicy, SpotDraftClient};
-use crate::webhook::{self, WebhookKey};
+use spotdraft_crm::config::{Config, Region};
+use spotdraft_crm::flows::{self, SendOptions};
+use spotdraft_crm::mapping;
+use spotdraft_crm::model::{ContractId, ContractStatus, RecordKey};
+use spotdraft_crm::spotdraft::types::{ExternalMetadata, TemplateMetadata};
+use spotdraft_crm::spotdraft::{ClientOptions, Credentials, ListQuery, RetryPolicy, SpotDraftClient};
+use spotdraft_crm::webhook::{self, WebhookKey};
 
 fn contract_id_arg(text: &str) -> JsResult<ContractId> {
     ContractId::parse(text.trim()).ok_or_else(|| {
@@ -74,7 +74,7 @@ impl JsConfig {
     /// The key SpotDraft stores in `external_metadata.id` for a deal of this CRM account.
     #[wasm_bindgen(js_name = recordKey)]
     pub fn record_key(&self, #[wasm_bindgen(js_name = dealId)] deal_id: &str) -> JsResult<String> {
-        if !crate::model::is_valid_crm_id(deal_id) {
+        if !spotdraft_crm::model::is_valid_crm_id(deal_id) {
             return Err(invalid("dealId", format!("\"{deal_id}\" is not a CRM record id")));
         }
         Ok(RecordKey::for_deal(self.inner.crm.host, &self.inner.crm.account_id, deal_id).to_string())
@@ -316,14 +316,17 @@ impl JsClient {
     /// Registers a webhook subscription for `url` with the activities status sync needs.
     #[wasm_bindgen(js_name = registerStatusWebhook, unchecked_return_type = "Promise<WebhookSubscription>")]
     pub fn register_status_webhook(&self, url: String, title: Option<String>) -> js_sys::Promise {
-        let parsed = crate::url::parse(&url);
+        let parsed = spotdraft_crm::url::parse(&url);
         if parsed.is_none_or(|u| u.scheme != "https" && !u.is_loopback()) {
             return rejected(invalid("url", "SpotDraft delivers webhooks only to https URLs"));
         }
-        let request = crate::spotdraft::types::WebhookCreateRequest {
+        let request = spotdraft_crm::spotdraft::types::WebhookCreateRequest {
             title: title.unwrap_or_else(|| "spotdraft-crm status sync".into()),
             url,
-            only_for_activities: crate::webhook::Activity::STATUS_ACTIVITIES.iter().map(|a| (*a).to_string()).collect(),
+            only_for_activities: spotdraft_crm::webhook::Activity::STATUS_ACTIVITIES
+                .iter()
+                .map(|a| (*a).to_string())
+                .collect(),
             description: Some("Contract status changes for the CRM record (spotdraft-crm relay)".into()),
         };
         let client = Rc::clone(&self.inner);
@@ -395,17 +398,18 @@ pub fn decide_sync(
         at_micros: i64,
         link: String,
     }
-    let fields: crate::crm::ContractFields =
+    let fields: spotdraft_crm::crm::ContractFields =
         serde_json::from_str(fields).map_err(|e| invalid("fields", format!("is not valid: {e}")))?;
     let input: ObservationInput =
         serde_json::from_str(observation).map_err(|e| invalid("observation", format!("is not valid: {e}")))?;
-    let observation = crate::sync::Observation {
+    let observation = spotdraft_crm::sync::Observation {
         contract: contract_id_arg(&input.contract_id)?,
         status: ContractStatus::parse(&input.status),
         at_micros: input.at_micros,
         link: input.link,
     };
-    serde_json::to_string(&crate::sync::decide(&fields, &observation)).map_err(|e| invalid("decision", e.to_string()))
+    serde_json::to_string(&spotdraft_crm::sync::decide(&fields, &observation))
+        .map_err(|e| invalid("decision", e.to_string()))
 }
 
 /// Throws `invalid_signature` unless `signature` is the body's HMAC-SHA512 under the workspace key.
@@ -459,7 +463,7 @@ pub fn status_label(status: &str) -> String {
 
 #[wasm_bindgen(js_name = normaliseOrganizationName)]
 pub fn normalise_organization_name(name: &str) -> String {
-    crate::names::organization_name(name)
+    spotdraft_crm::names::organization_name(name)
 }
 
 /// Parses a canonical deal, throwing `invalid_input` with every problem.

@@ -1,14 +1,16 @@
-//! The JavaScript boundary: the only module that knows about JS. Every export validates its
-//! arguments, calls the core, and returns plain objects (one configured serializer) or throws a
-//! JS `Error` carrying a stable `code` (and `problems` where input was at fault). Nothing here can
-//! panic on input, so one bad message can never kill the sidebar.
+//! The JavaScript boundary of spotdraft-crm: the only crate that knows about JS. Every export
+//! validates its arguments, calls the core (`spotdraft_crm`), and returns plain objects (one
+//! configured serializer) or throws a JS `Error` carrying a stable `code` (and `problems` where input
+//! was at fault). Nothing here can panic on input, so one bad message can never kill the sidebar.
+//! Natively this crate is empty: it exists for `wasm32-unknown-unknown`.
+#![cfg(target_arch = "wasm32")]
 
 #[cfg(feature = "full")]
 mod api;
 #[cfg(feature = "full")]
 pub use api::*;
 mod fetch;
-pub(crate) mod js_json;
+mod js_json;
 #[cfg(feature = "full")]
 mod relay;
 #[cfg(feature = "full")]
@@ -21,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::deal::Deal;
-use crate::error::Error;
+use spotdraft_crm::deal::Deal;
+use spotdraft_crm::error::Error;
 
 pub(crate) type JsResult<T> = Result<T, JsValue>;
 
@@ -88,7 +90,7 @@ pub(crate) fn deal_arg(value: JsValue) -> JsResult<Deal> {
 
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub(crate) fn promise<T: Serialize>(
-    work: impl std::future::Future<Output = crate::Result<T>> + 'static,
+    work: impl std::future::Future<Output = spotdraft_crm::Result<T>> + 'static,
 ) -> js_sys::Promise {
     future_to_promise(async move {
         match work.await {
@@ -110,5 +112,5 @@ pub(crate) fn in_browser_page() -> bool {
 
 #[wasm_bindgen]
 pub fn version() -> String {
-    crate::mapping::PLUGIN_VERSION.to_string()
+    spotdraft_crm::mapping::PLUGIN_VERSION.to_string()
 }

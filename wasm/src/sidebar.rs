@@ -12,9 +12,9 @@ use wasm_bindgen::prelude::*;
 
 use super::fetch::FetchTransport;
 use super::{invalid, js_error, js_json, JsResult};
-use crate::json_output::{object, ToJson};
-use crate::model::Environment;
-use crate::sidebar::{wire, Effect, Msg, RelayClient, Sidebar};
+use spotdraft_crm::json_output::{object, ToJson};
+use spotdraft_crm::model::Environment;
+use spotdraft_crm::sidebar::{wire, Effect, Msg, RelayClient, Sidebar};
 
 /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes? }`, read by hand like every sidebar
 /// input (see `sidebar::wire`).
@@ -82,6 +82,8 @@ impl JsSidebar {
         #[wasm_bindgen(unchecked_param_type = "SidebarInit")] init: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SidebarHostDeal")] deal: JsValue,
     ) -> JsResult<JsSidebar> {
+        #[cfg(feature = "sidebar")]
+        js_json::install_browser_json();
         let init = SidebarInit::from_json(&read(&init, "init")?).map_err(|(path, message)| invalid(&path, message))?;
         let environment = init.environment;
         let deal = wire::host_deal(&read(&deal, "deal")?, "deal").map_err(|reason| invalid("deal", reason))?;
