@@ -35,12 +35,19 @@ pub async fn create_for_deal<T: Transport>(
     deal: &Deal,
     template_id: u64,
 ) -> Result<CreateOutcome> {
+    creatable(config, deal, template_id)?;
+    let metadata = client.template_metadata(template_id).await?;
+    create_with_metadata(client, config, deal, template_id, &metadata).await
+}
+
+/// The one rule for whether a contract may be created: the template is one this configuration
+/// offers, and the deal is at a stage that allows creation.
+pub fn creatable(config: &Config, deal: &Deal, template_id: u64) -> Result<()> {
     config.template(template_id)?;
     if !config.stage_allows_creation(deal.stage.as_deref()) {
         return Err(config.stage_not_allowed(deal.stage.as_deref()));
     }
-    let metadata = client.template_metadata(template_id).await?;
-    create_with_metadata(client, config, deal, template_id, &metadata).await
+    Ok(())
 }
 
 /// `create_for_deal` with the template's metadata already in hand (the relay caches it), so the
@@ -52,6 +59,7 @@ pub async fn create_with_metadata<T: Transport>(
     template_id: u64,
     metadata: &TemplateMetadata,
 ) -> Result<CreateOutcome> {
+    creatable(config, deal, template_id)?;
     let request = mapping::create_request(config, template_id, deal, metadata)?;
     let external_id = mapping::record_key(config, deal).to_string();
     if let Some(existing) = live_contract(client, &external_id).await? {

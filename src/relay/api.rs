@@ -339,9 +339,10 @@ async fn preview<T: Transport>(
     Ok(json!(preview))
 }
 
-/// Create, idempotent per deal: one create at a time per deal in this relay; the core's flow
-/// looks up before creating and resolves unknown outcomes by lookup; afterwards a second look
-/// catches a race with another relay instance, keeping the oldest contract and voiding ours.
+/// Create, idempotent per deal: one create at a time per deal (in every instance sharing the
+/// relay's state), gated by `flows::creatable` on the CRM's deal; the core's flow looks up before
+/// creating and resolves unknown outcomes by lookup; afterwards a second look catches a creator
+/// that raced this one (a lease that ran out), keeping the oldest contract and voiding the rest.
 async fn create<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
@@ -351,13 +352,11 @@ async fn create<T: Transport>(
     let template_id = template_of(request)?;
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
-    plugin.template(template_id)?;
     let guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await?;
-    // Read under the lock, so a create waiting behind another sees the deal as it is now.
+    // Read under the lock, so a create waiting behind another sees the deal as it is now; checked
+    // before the template's metadata is fetched, so a refused create costs SpotDraft nothing.
     let deal = crm_deal(relay, env, deal_id).await?;
-    if !plugin.stage_allows_creation(deal.stage.as_deref()) {
-        return Err(plugin.stage_not_allowed(deal.stage.as_deref()));
-    }
+    flows::creatable(plugin, &deal, template_id)?;
     let metadata = metadata(env, template_id, relay.now_ms()).await?;
     // Still this deal's only creator (an instance that stalled past its lease must not create
     // beside the one that took over), with the lease renewed for the lookup and create ahead.
