@@ -92,11 +92,11 @@ test("the sidebar shell type-checks as committed", { skip, timeout: TSC_TIMEOUT_
 });
 
 test("a wrong call into the core fails the type check on its own line", { skip, timeout: TSC_TIMEOUT_MS }, async (t) => {
-  // Written just before the shell's first dispatch, where `sidebar` and `host` are in scope. (A message
-  // with an unknown type, `update({ type: "nope" })`, is not among them: the package declares
-  // SidebarMsg with an open member `{ type: string; [key: string]: unknown }`, so tsc accepts it.)
+  // Written just before the shell's first dispatch, where `sidebar` and `host` are in scope.
   const wrong = [
     'sidebar.perform({ type: "nope" }); // an effect the core does not have',
+    'sidebar.update({ type: "nope" }); // a message the core does not have',
+    'sidebar.update({ type: "templateSelected", templateId: "seven" }); // a message of the wrong shape',
     'sidebar.update({ typ: "start" }); // a message without its type',
     'sidebar.update({ type: "start" }).view.title; // a view member that does not exist',
     'sidebar.setToken(host.context.session); // the session, not its token',

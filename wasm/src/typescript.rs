@@ -315,7 +315,26 @@ export type SidebarMsg =
   | { type: "dealLoaded"; deal: Deal | DealInput } | { type: "dealFailed"; error: SidebarRemoteError }
   | { type: "recordChanged" }
   | { type: "visibilityChanged"; visible: boolean }
-  | { type: string; [key: string]: unknown };
+  // The outcomes `perform` answers with (the shell passes them back to `update` unchanged).
+  | { type: "configLoaded"; config: SidebarRelayConfig } | { type: "configFailed"; error: SidebarRemoteError }
+  | { type: "contractsLoaded"; contracts: ContractSummary[] } | { type: "contractsFailed"; error: SidebarRemoteError }
+  | { type: "previewLoaded"; templateId: number; preview: unknown }
+  | { type: "previewFailed"; templateId: number; error: SidebarRemoteError }
+  | { type: "created"; contract: ContractSummary; created: boolean } | { type: "createFailed"; error: SidebarRemoteError }
+  | { type: "sent"; contractId: string; status: ContractStatus }
+  | { type: "sendFailed"; contractId: string; error: SidebarRemoteError }
+  | { type: "downloadReady"; contractId: string; url: string }
+  | { type: "downloadFailed"; contractId: string; error: SidebarRemoteError };
+
+/** What the relay tells a sidebar it may offer (`GET /api/{env}/config`). */
+export interface SidebarRelayConfig {
+  environment: Environment;
+  creationStages: string[];
+  stageLabels?: Record<string, string> | null;
+  templates: Array<{ templateId: number; label: string }>;
+  downloadOrigins?: string[];
+  crm?: { host: CrmHost; accountId: string };
+}
 
 export type SidebarEffect =
   | { type: "loadConfig" } | { type: "loadDeal" } | { type: "loadContracts" } | { type: "cancelTick" }
