@@ -46,15 +46,14 @@ pub(super) async fn route<T: Transport>(
             return RelayResponse::error(&error, log);
         }
     }
-    // Routes that reach SpotDraft wait for the caller's fair share of the workspace's allowance.
+    // Routes that reach SpotDraft wait for the caller's fair share of the workspace's allowance; a
+    // contract list waits only when it is not answered from what the relay knows.
+    let listing = method == "GET" && matches!(rest, ["deals", _, "contracts"]);
     if let ["deals", deal, "contracts" | "preview", ..] = rest {
-        let caller = &verified.caller;
-        let key = format!("caller:{}:{deal} {}", env.config.environment.as_str(), caller.user.as_deref().unwrap_or(""));
-        let now = relay.now_ms();
-        match relay.state.reserve(&key, super::CALLS_PER_CALLER, super::CALLER_WINDOW_MS, now).await {
-            Ok(0) => {}
-            Ok(wait) => relay.transport.sleep(wait).await,
-            Err(error) => return RelayResponse::error(&error, log),
+        if !listing {
+            if let Err(error) = fair_share(relay, env, &verified.caller, deal).await {
+                return RelayResponse::error(&error, log);
+            }
         }
     }
     let outcome: Result<(u16, Value)> = match (method, rest) {
@@ -64,7 +63,7 @@ pub(super) async fn route<T: Transport>(
             hubspot_session(relay, env, &verified.caller, verified.proof, deal).map(|session| (200, session))
         }
         ("GET", ["deals", deal, "contracts"]) => {
-            contracts_with_record_times(relay, env, deal).await.map(|list| (200, json!(list)))
+            contracts_with_record_times(relay, env, &verified.caller, deal).await.map(|list| (200, json!(list)))
         }
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => {
@@ -95,6 +94,23 @@ pub(super) async fn route<T: Transport>(
         Ok((status, body)) => RelayResponse::json(status, &body, log),
         Err(error) => RelayResponse::error(&error, log),
     }
+}
+
+/// Waits for the caller's (deal and user) share of the workspace's SpotDraft allowance, kept in the
+/// shared state so a caller gets no more by reaching several instances.
+async fn fair_share<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    caller: &Caller,
+    deal_id: &str,
+) -> Result<()> {
+    let user = caller.user.as_deref().unwrap_or("");
+    let key = format!("caller:{}:{deal_id} {user}", env.config.environment.as_str());
+    let wait = relay.state.reserve(&key, super::CALLS_PER_CALLER, super::CALLER_WINDOW_MS, relay.now_ms()).await?;
+    if wait > 0 {
+        relay.transport.sleep(wait).await;
+    }
+    Ok(())
 }
 
 /// The relay acts only on deals the calling user may see in the CRM, asked of the CRM itself
@@ -185,11 +201,13 @@ async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> 
 async fn contracts_with_record_times<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
+    caller: &Caller,
     deal_id: &str,
 ) -> Result<Vec<ContractSummary>> {
     if let Some(list) = contract_cache::cached(relay, env, deal_id).await? {
         return Ok(list);
     }
+    fair_share(relay, env, caller, deal_id).await?;
     let read_at = relay.now_ms();
     let list = read_with_record_times(relay, env, deal_id).await?;
     Ok(contract_cache::store(relay, env, deal_id, list, read_at).await)

@@ -82,8 +82,9 @@ test("status, download link and send to the counterparty, for this deal's contra
 test("one caller's burst does not stall another deal's sidebar", async () => {
   await sandbox.setFaults({ rate_limit: true });
   const other = await newDeal(sandbox, "Patient deal");
-  // 30 calls from one deal's token at once: more than three seconds of SpotDraft's whole allowance.
-  const burst = Promise.all(Array.from({ length: 30 }, () => call("GET", "/contracts")));
+  // 30 Create clicks from one deal's token at once (each a SpotDraft lookup that finds the deal's
+  // contract): more than three seconds of SpotDraft's whole allowance.
+  const burst = Promise.all(Array.from({ length: 30 }, () => call("POST", "/contracts", { templateId: nda })));
   await new Promise((resolve) => setTimeout(resolve, 200));
   const started = Date.now();
   const patient = await api(relay, "GET", `/api/uat/deals/${other.id}/contracts`, { bearer: token(sandbox, other.id) });
@@ -122,9 +123,13 @@ test("calls whose client has gone are dropped before they reach SpotDraft", asyn
 });
 
 test("a burst of calls stays under SpotDraft's rate limit", async () => {
+  // 25 sidebars opening 25 deals the relay has not read yet: each open is a SpotDraft lookup, and
+  // each from its own caller, so only the workspace's limit paces them.
+  const deals = [];
+  for (let i = 0; i < 25; i += 1) deals.push((await newDeal(sandbox, `Burst deal ${i}`)).id);
   await sandbox.setFaults({ rate_limit: true });
   const started = Date.now();
-  const replies = await Promise.all(Array.from({ length: 25 }, () => call("GET", "/contracts")));
+  const replies = await Promise.all(deals.map((id) => api(relay, "GET", `/api/uat/deals/${id}/contracts`, { bearer: token(sandbox, id) })));
   const elapsed = Date.now() - started;
   await sandbox.clearFaults();
   assert.ok(replies.every((r) => r.status === 200), JSON.stringify(replies.filter((r) => r.status !== 200).map((r) => r.json)));
