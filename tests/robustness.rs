@@ -194,27 +194,46 @@ fn spotdraft_error_bodies_and_responses() {
 
 #[test]
 fn sidebar_messages() {
-    let messages = [
-        json!({"type": "contractsLoaded", "contracts": [{"id": "T-1", "number": 1, "name": "n", "status": "DRAFT", "statusLabel": "Draft", "link": "https://app.spotdraft.com/contracts/v2/1",
-            "counterpartyName": null, "contractTypeName": null, "created": null, "externalId": null}]}),
-        json!({"type": "previewLoaded", "templateId": 1, "preview": {"canCreate": false, "problems": [{"path": "p", "message": "m"}]}}),
-        json!({"type": "recordChanged", "deal": {"id": "1", "name": "x"}}),
-        json!({"type": "dealLoaded", "deal": {"id": "1", "name": "x", "stage": "contractsent"}}),
-        json!({"type": "dealFailed", "error": {"code": "crm_error", "message": "m", "transient": false}}),
+    let values = [
         json!({"type": "sendClicked", "contractId": "T-1"}),
+        json!({"type": "recordChanged", "deal": {"id": "1", "name": "x"}}),
+        json!([{"id": "T-1", "number": 1, "name": "n", "status": "DRAFT", "statusLabel": "Draft", "link": "https://app.spotdraft.com/contracts/v2/1",
+            "counterpartyName": null, "contractTypeName": null, "created": null, "externalId": null}]),
+        json!({"canCreate": false, "problems": [{"path": "p", "message": "m"}]}),
+        json!({"id": "1", "name": "x", "stage": "contractsent"}),
+        json!({"config": {"ok": {"environment": "uat", "creationStages": [], "templates": []}}, "deal": {"error": {"code": "crm_error", "message": "m"}},
+            "contracts": {"ok": []}}),
     ];
+    run("sidebar", &seeds(&values), apply_as_event_and_answers);
+}
+
+/// Each value as an event and as every kind of relay answer, applied to one sidebar (what the
+/// `sidebar_messages` fuzz target does, without its assertions).
+fn apply_as_event_and_answers(bytes: &[u8]) {
+    use spotdraft_crm::model::ContractId;
+    use spotdraft_crm::sidebar::{Effect, Sidebar};
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else { return };
     let deal = Deal::from_json(&json!({"id": "1", "name": "x", "stage": "contractsent"})).unwrap();
-    let mut sidebar = spotdraft_crm::sidebar::Sidebar::new(spotdraft_crm::model::Environment::Uat, (&deal).into());
-    let mut now = 0;
-    run("sidebar", &seeds(&messages), |bytes| {
-        if let Ok(msg) =
-            serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string()).and_then(|v| Msg::from_json(&v))
-        {
-            now += 1_000;
-            sidebar.update(msg, now);
-            let _ = sidebar.view(now, 0);
+    let mut sidebar = Sidebar::new(spotdraft_crm::model::Environment::Uat, (&deal).into());
+    if let Ok(msg) = Msg::from_json(&value) {
+        sidebar.update(msg, 1_000);
+    }
+    let calls = [
+        Effect::LoadFirstView,
+        Effect::LoadConfig,
+        Effect::LoadDeal,
+        Effect::LoadContracts,
+        Effect::LoadPreview { template_id: 1 },
+        Effect::Create { template_id: 1 },
+        Effect::Send { contract_id: ContractId::template(1) },
+        Effect::Download { contract_id: ContractId::template(1) },
+    ];
+    for call in &calls {
+        for msg in call.outcome(Ok(value.clone())) {
+            sidebar.update(msg, 2_000);
         }
-    });
+    }
+    let _ = sidebar.view(3_000, 0);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use serde_json::json;
 use spotdraft_crm::deal::Deal;
 use spotdraft_crm::model::{ContractId, ContractStatus, ContractSummary, Environment};
-use spotdraft_crm::sidebar::{Effect, Msg, Sidebar, SidebarConfig, TemplateChoice};
+use spotdraft_crm::sidebar::{Effect, Msg, PreviewResult, Sidebar, SidebarConfig, TemplateChoice};
 
 const HOUR_MS: u64 = 3_600_000;
 /// The relay's answer arrives this long after the sidebar asks.
@@ -55,8 +55,16 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
         if steps > 100_000 {
             return Err("the simulation did not end".into());
         }
+        let ready = || PreviewResult { can_create: true, problems: Vec::new() };
         for effect in queue.drain(..) {
             match effect {
+                // One answer carrying four (the sort below keeps their order).
+                Effect::LoadFirstView => pending.extend([
+                    (now + ANSWER_DELAY_MS, Msg::DealLoaded { deal: Box::new(deal.clone()) }),
+                    (now + ANSWER_DELAY_MS, Msg::PreviewLoaded { template_id: 101, preview: ready() }),
+                    (now + ANSWER_DELAY_MS, Msg::ConfigLoaded { config: config.clone() }),
+                    (now + ANSWER_DELAY_MS, Msg::ContractsLoaded { contracts: contracts.clone() }),
+                ]),
                 Effect::LoadConfig => {
                     pending.push((now + ANSWER_DELAY_MS, Msg::ConfigLoaded { config: config.clone() }))
                 }
@@ -69,10 +77,9 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
                     }
                     pending.push((now + ANSWER_DELAY_MS, Msg::ContractsLoaded { contracts: contracts.clone() }));
                 }
-                Effect::LoadPreview { template_id } => pending.push((
-                    now + ANSWER_DELAY_MS,
-                    Msg::PreviewLoaded { template_id, preview: json!({"canCreate": true, "problems": []}) },
-                )),
+                Effect::LoadPreview { template_id } => {
+                    pending.push((now + ANSWER_DELAY_MS, Msg::PreviewLoaded { template_id, preview: ready() }))
+                }
                 Effect::ScheduleTick { in_ms } => tick_at = Some(now + in_ms),
                 Effect::CancelTick => tick_at = None,
                 other => return Err(format!("nobody clicked, yet the sidebar asked for {other:?}")),

@@ -1,10 +1,10 @@
-//! Host/shell messages into the sidebar state machine: a JSON array of messages (or one message),
-//! applied in order to one sidebar.
+//! Shell events and relay answers into the sidebar state machine: a JSON array of values (or one),
+//! each applied in order to one sidebar as an event and as every kind of relay answer.
 
 use serde_json::{json, Value};
 use spotdraft_crm::deal::Deal;
 use spotdraft_crm::json_output::ToJson;
-use spotdraft_crm::model::Environment;
+use spotdraft_crm::model::{ContractId, Environment};
 use spotdraft_crm::sidebar::{Effect, Msg, Sidebar, MAX_REFRESH_MS};
 
 /// What the sidebar may open: https only, spelled canonically, so no message can smuggle a
@@ -20,7 +20,7 @@ fn is_app_link(url: &str) -> bool {
 
 pub fn sidebar_messages(data: &[u8]) {
     let Ok(input) = serde_json::from_slice::<Value>(data) else { return };
-    let messages = match input {
+    let values = match input {
         Value::Array(items) => items,
         one => vec![one],
     };
@@ -29,18 +29,33 @@ pub fn sidebar_messages(data: &[u8]) {
     };
     let mut sidebar = Sidebar::new(Environment::Uat, (&deal).into());
     let mut now_ms: u64 = 1_800_000_000_000;
-    for (i, message) in messages.iter().take(64).enumerate() {
-        let Ok(msg) = Msg::from_json(message) else { continue };
+    // Every relay call the sidebar can make, so each value is also read as every kind of answer.
+    let calls = [
+        Effect::LoadFirstView,
+        Effect::LoadConfig,
+        Effect::LoadDeal,
+        Effect::LoadContracts,
+        Effect::LoadPreview { template_id: 1 },
+        Effect::Create { template_id: 1 },
+        Effect::Send { contract_id: ContractId::template(1) },
+        Effect::Download { contract_id: ContractId::template(1) },
+    ];
+    for (i, value) in values.iter().take(64).enumerate() {
         now_ms += 700 * (i as u64 + 1);
-        for effect in sidebar.update(msg, now_ms) {
-            // What the shell hands back to `perform` reads as the same effect.
-            assert_eq!(Effect::from_json(&effect.to_json()).as_ref(), Ok(&effect));
-            // Whatever the relay answers, the outcome is a message the sidebar accepts: a garbled
-            // answer becomes the effect's failure, never a message that throws.
-            if let Some(outcome) = effect.outcome(Ok(message.clone())) {
-                assert!(Msg::from_json(&outcome).is_ok(), "{effect:?} answered {message} gave {outcome}");
+        let mut effects = Msg::from_json(value).map(|msg| sidebar.update(msg, now_ms)).unwrap_or_default();
+        // The value as the relay's answer, and each of its fields as one (older corpus entries wrap
+        // an answer in a message: `{"type": "contractsLoaded", "contracts": [...]}`). A garbled
+        // answer becomes the call's failure; whatever it becomes, the sidebar applies it safely.
+        let answers = std::iter::once(value).chain(value.as_object().into_iter().flat_map(|map| map.values()));
+        for answer in answers.take(8) {
+            for call in &calls {
+                for msg in call.outcome(Ok(answer.clone())) {
+                    effects.extend(sidebar.update(msg, now_ms));
+                }
             }
-            match &effect {
+        }
+        for effect in &effects {
+            match effect {
                 Effect::OpenUrl { url } => assert!(is_https(url), "the sidebar opened {url:?}"),
                 Effect::ScheduleTick { in_ms } => assert!(*in_ms <= MAX_REFRESH_MS, "tick in {in_ms} ms"),
                 _ => {}

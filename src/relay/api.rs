@@ -2,6 +2,7 @@
 //!
 //! `GET  /api/{env}/config`                                  what the sidebar offers (no secrets)
 //! `GET  /api/{env}/deals/{deal}`                            the deal, read from the CRM (hosts without record data)
+//! `GET  /api/{env}/deals/{deal}/sidebar`                    a sidebar's first view in one round trip
 //! `POST /api/{env}/deals/{deal}/session`                    HubSpot card → a session token for the full sidebar
 //! `GET  /api/{env}/deals/{deal}/contracts`                  the deal's contracts, newest first
 //! `POST /api/{env}/deals/{deal}/preview`                    {templateId} → what create would send
@@ -59,6 +60,7 @@ pub(super) async fn route<T: Transport>(
     let outcome: Result<(u16, Value)> = match (method, rest) {
         ("GET", ["config"]) => Ok((200, sidebar_config(env))),
         ("GET", ["deals", deal]) => crm_deal(relay, env, deal).await.map(|deal| (200, json!(deal))),
+        ("GET", ["deals", deal, "sidebar"]) => Ok((200, first_view(relay, env, &verified.caller, deal).await)),
         ("POST", ["deals", deal, "session"]) => {
             hubspot_session(relay, env, &verified.caller, verified.proof, deal).map(|session| (200, session))
         }
@@ -257,6 +259,75 @@ async fn crm_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, d
     Deal::from_json(&value)
 }
 
+/// Everything a sidebar's first view needs, in one round trip: the configuration, the CRM's deal,
+/// the deal's contracts and, when the plugin has one template (which the sidebar then selects), its
+/// preview. Each part is `{"ok": …}` or its own error envelope, so one failed part never hides the
+/// others; the deal and the contracts are read at the same time.
+async fn first_view<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    caller: &Caller,
+    deal_id: &str,
+) -> Value {
+    let (deal, contracts) =
+        both(crm_deal(relay, env, deal_id), contracts_with_record_times(relay, env, caller, deal_id)).await;
+    let preview = match (env.config.plugin.templates.as_slice(), &deal) {
+        ([only], Ok(deal)) => {
+            let previewed = match fair_share(relay, env, caller, deal_id).await {
+                Ok(()) => preview_of(env, only, deal).await,
+                Err(error) => Err(error),
+            };
+            let mut part = answer_part(previewed);
+            if let Value::Object(map) = &mut part {
+                map.insert("templateId".into(), only.template_id.into());
+            }
+            part
+        }
+        _ => Value::Null,
+    };
+    json!({
+        "config": answer_part(Ok(sidebar_config(env))),
+        "deal": answer_part(deal),
+        "contracts": answer_part(contracts),
+        "preview": preview,
+    })
+}
+
+/// A part of an answer that carries several: `{"ok": value}` or `{"error": …}`, the same envelope
+/// as a failed answer's body.
+fn answer_part(outcome: Result<impl serde::Serialize>) -> Value {
+    match outcome {
+        Ok(value) => json!({"ok": value}),
+        Err(error) => super::error_envelope(&error),
+    }
+}
+
+/// Runs two futures at the same time (the relay's I/O interleaves; nothing here needs threads).
+async fn both<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut first, mut second) = (None, None);
+    std::future::poll_fn(move |context| {
+        if first.is_none() {
+            if let std::task::Poll::Ready(value) = a.as_mut().poll(context) {
+                first = Some(value);
+            }
+        }
+        if second.is_none() {
+            if let std::task::Poll::Ready(value) = b.as_mut().poll(context) {
+                second = Some(value);
+            }
+        }
+        match (first.take(), second.take()) {
+            (Some(a), Some(b)) => std::task::Poll::Ready((a, b)),
+            (a, b) => {
+                (first, second) = (a, b);
+                std::task::Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
 /// HubSpot's app card runs in HubSpot's worker and opens the full sidebar in an iframe modal, which
 /// has no way to receive a session from the card except its URL. The card (verified by its request
 /// signature) asks here for a short-lived token bound to its deal and puts it in the URL fragment.
@@ -352,9 +423,16 @@ async fn preview<T: Transport>(
     let template_id = template_of(request)?;
     let template = env.config.plugin.template(template_id)?;
     let deal = crm_deal(relay, env, deal_id).await?;
-    let metadata = metadata(env, template_id, env.client.transport().now_ms()).await?;
-    let preview = mapping::preview(&env.config.plugin, template, &deal, &metadata);
-    Ok(json!(preview))
+    preview_of(env, template, &deal).await.map(|preview| json!(preview))
+}
+
+async fn preview_of<T: Transport>(
+    env: &EnvironmentRuntime<T>,
+    template: &crate::config::TemplateConfig,
+    deal: &Deal,
+) -> Result<mapping::Preview> {
+    let metadata = metadata(env, template.template_id, env.client.transport().now_ms()).await?;
+    Ok(mapping::preview(&env.config.plugin, template, deal, &metadata))
 }
 
 /// Create, idempotent per deal: one create at a time per deal (in every instance sharing the

@@ -94,28 +94,30 @@ impl RelayResponse {
     }
 
     fn error(error: &Error, log: Value) -> RelayResponse {
-        let status = http_status(error);
-        let body = json!({"error": {
-            "code": error.code(),
-            "message": error.to_string(),
-            "problems": error.problems(),
-            "transient": error.is_transient(),
-        }});
         let mut log = log;
         if let Value::Object(map) = &mut log {
             map.insert("error".into(), Value::String(error.code().into()));
         }
-        RelayResponse::json(status, &body, log)
+        RelayResponse::json(http_status(error), &error_envelope(error), log)
     }
 
     fn plain_error(status: u16, code: &str, message: &str, log: Value) -> RelayResponse {
-        let body = json!({"error": {"code": code, "message": message, "problems": [], "transient": false}});
         let mut log = log;
         if let Value::Object(map) = &mut log {
             map.insert("error".into(), Value::String(code.into()));
         }
-        RelayResponse::json(status, &body, log)
+        RelayResponse::json(status, &envelope(code, message, &[], false), log)
     }
+}
+
+/// The one shape every failed relay answer (and every failed part of one) has:
+/// `{"error": {code, message, problems, transient}}`.
+fn envelope(code: &str, message: &str, problems: &[crate::error::Problem], transient: bool) -> Value {
+    json!({"error": {"code": code, "message": message, "problems": problems, "transient": transient}})
+}
+
+fn error_envelope(error: &Error) -> Value {
+    envelope(error.code(), &error.to_string(), error.problems(), error.is_transient())
 }
 
 /// How each core error reads to an HTTP client of the relay.

@@ -4,10 +4,9 @@
 //! rule of its own: what is shown, what is enabled and why not, and when to refresh are all here.
 
 pub mod relay_client;
+mod session;
 mod view;
 pub mod wire;
-
-use serde_json::Value;
 
 use crate::deal::Deal;
 use crate::error::Problem;
@@ -15,6 +14,7 @@ use crate::flows::{can_send_to_counterparty, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
 use crate::time;
 pub use relay_client::{RelayClient, RemoteError};
+pub use session::{HostSession, SessionInit, SidebarSession};
 pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
 
 /// Right after an action the status is likely to move: look again soon.
@@ -75,8 +75,9 @@ impl From<&Deal> for HostDeal {
     }
 }
 
-/// Everything that can happen to the sidebar. Arrives from the shell as JSON (`{"type": "sendClicked",
-/// "contractId": "T-8"}`); see `Msg::from_json`.
+/// Everything that can happen to the sidebar. Events arrive from the shell as JSON (`{"type":
+/// "sendClicked", "contractId": "T-8"}`, see `Msg::from_json`); relay answers are read into their
+/// messages by `Effect::outcome`, once, inside the core.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// The shell is ready: load everything.
@@ -103,7 +104,7 @@ pub enum Msg {
     },
     PreviewLoaded {
         template_id: u64,
-        preview: Value,
+        preview: PreviewResult,
     },
     PreviewFailed {
         template_id: u64,
@@ -157,10 +158,13 @@ pub enum Msg {
     DismissNotice,
 }
 
-/// What the shell must do for the state machine. Crosses as `{"type": "loadPreview", "templateId": 7}`
-/// (see `wire`).
+/// What must happen for the state machine. The relay calls are run by `SidebarSession::perform`; the
+/// shell runs the rest (timers, opening a URL). See `SidebarSession` for how they cross.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Everything a first view needs in one round trip (`GET /deals/{id}/sidebar`): the
+    /// configuration, the CRM's deal, its contracts, and the preview when there is one template.
+    LoadFirstView,
     LoadConfig,
     /// Read the deal from the CRM, through the relay (`GET /deals/{id}`).
     LoadDeal,
@@ -211,7 +215,7 @@ struct Tracked {
 /// A map for the handful of entries a sidebar holds (templates, busy contracts): a vector searched
 /// in place, which costs the download far less code than a B-tree.
 #[derive(Debug, Clone, PartialEq)]
-struct VecMap<K, V>(Vec<(K, V)>);
+pub(crate) struct VecMap<K, V>(Vec<(K, V)>);
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
@@ -220,16 +224,16 @@ impl<K, V> Default for VecMap<K, V> {
 }
 
 impl<K: PartialEq, V> VecMap<K, V> {
-    fn get(&self, key: &K) -> Option<&V> {
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    fn contains_key(&self, key: &K) -> bool {
+    pub(crate) fn contains_key(&self, key: &K) -> bool {
         self.get(key).is_some()
     }
 
     /// The previous value, if any.
-    fn insert(&mut self, key: K, value: V) -> Option<V> {
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, slot)) => Some(std::mem::replace(slot, value)),
             None => {
@@ -239,13 +243,24 @@ impl<K: PartialEq, V> VecMap<K, V> {
         }
     }
 
-    fn remove(&mut self, key: &K) -> Option<V> {
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let index = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.swap_remove(index).1)
+        Some(self.0.remove(index).1)
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.0.clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Drops the entry held longest (entries stay in insertion order).
+    pub(crate) fn remove_first(&mut self) {
+        if !self.0.is_empty() {
+            self.0.remove(0);
+        }
     }
 }
 
@@ -329,6 +344,11 @@ impl Sidebar {
         // Start reads the deal; a retry reads it again only when it is missing or failed.
         let read_deal = matches!(msg, Msg::Start) || self.deal.is_none() || self.deal_error.is_some();
         match msg {
+            Msg::Start if self.config.is_none() && self.deal.is_none() && !self.deal_loading => {
+                self.deal_loading = true;
+                self.refreshing = true;
+                effects.push(Effect::LoadFirstView);
+            }
             Msg::Start | Msg::RetryClicked => {
                 if read_deal {
                     self.load_deal(&mut effects);
@@ -352,7 +372,8 @@ impl Sidebar {
                     _ => self.selected_template.filter(|t| config.templates.iter().any(|c| c.template_id == *t)),
                 };
                 self.config = Some(config);
-                if let Some(template) = self.selected_template {
+                // A preview that failed in the same first view is not asked for again unbidden.
+                if let Some(template) = self.selected_template.filter(|t| !self.preview_errors.contains_key(t)) {
                     self.request_preview(template, &mut effects);
                 }
             }
@@ -413,14 +434,8 @@ impl Sidebar {
             }
             Msg::PreviewLoaded { template_id, preview } => {
                 self.previews_loading.remove(&template_id);
-                let can_create = preview.get("canCreate").and_then(Value::as_bool).unwrap_or(false);
-                let problems = preview
-                    .get("problems")
-                    .and_then(Value::as_array)
-                    .map(|items| items.iter().filter_map(|p| wire::problem(p, "problems").ok()).collect())
-                    .unwrap_or_default();
                 self.preview_errors.remove(&template_id);
-                self.previews.insert(template_id, PreviewResult { can_create, problems });
+                self.previews.insert(template_id, preview);
             }
             Msg::PreviewFailed { template_id, error } => {
                 self.previews_loading.remove(&template_id);

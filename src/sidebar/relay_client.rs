@@ -7,11 +7,11 @@
 
 use std::cell::RefCell;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{wire, Effect, Msg};
 use crate::error::Problem;
-use crate::json_output::{object as fields, ToJson};
+use crate::json_output::object as fields;
 use crate::model::Environment;
 use crate::transport::{HttpRequest, Method, Transport, TransportError};
 use crate::url;
@@ -30,7 +30,7 @@ impl RemoteError {
         RemoteError { code: code.into(), message: message.into(), problems: Vec::new(), transient }
     }
 
-    fn unreadable(reason: impl std::fmt::Display) -> RemoteError {
+    pub(crate) fn unreadable(reason: impl std::fmt::Display) -> RemoteError {
         RemoteError::new("bad_response", format!("the relay's answer was not understood ({reason})"), false)
     }
 }
@@ -51,6 +51,7 @@ impl Effect {
         // Only the template: the relay reads the deal from the CRM, never from the browser.
         let with_template = |template_id: u64| Some(fields([("templateId", template_id.into())]));
         let (method, path, body) = match self {
+            Effect::LoadFirstView => (Method::Get, format!("{deal_path}/sidebar"), None),
             Effect::LoadConfig => (Method::Get, "/config".to_string(), None),
             // The deal as the CRM holds it: what the sidebar decides on, never the host's copy.
             Effect::LoadDeal => (Method::Get, deal_path.clone(), None),
@@ -72,59 +73,94 @@ impl Effect {
         Some(RelayCall { method, path, body })
     }
 
-    /// The message that reports how this effect's relay call went. An answer the state machine
-    /// could not read becomes the effect's failure (`bad_response`), never a message that throws.
-    pub fn outcome(&self, answer: Result<Value, RemoteError>) -> Option<Value> {
-        let field = |answer: &Value, key: &str| answer.get(key).cloned().unwrap_or(Value::Null);
-        let (done, failed, keys): (&str, &str, Vec<(&str, Value)>) = match self {
-            Effect::LoadConfig => ("configLoaded", "configFailed", vec![]),
-            Effect::LoadDeal => ("dealLoaded", "dealFailed", vec![]),
-            Effect::LoadContracts => ("contractsLoaded", "contractsFailed", vec![]),
-            Effect::LoadPreview { template_id } => {
-                ("previewLoaded", "previewFailed", vec![("templateId", (*template_id).into())])
-            }
-            Effect::Create { .. } => ("created", "createFailed", vec![]),
-            Effect::Send { contract_id } => {
-                ("sent", "sendFailed", vec![("contractId", contract_id.to_string().into())])
-            }
-            Effect::Download { contract_id } => {
-                ("downloadReady", "downloadFailed", vec![("contractId", contract_id.to_string().into())])
-            }
-            Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
-        };
-        let message = |kind: &str, extra: Vec<(&str, Value)>| {
-            let mut map = Map::new();
-            map.insert("type".into(), kind.into());
-            for (key, value) in keys.iter().cloned().chain(extra) {
-                map.insert(key.into(), value);
-            }
-            Value::Object(map)
-        };
-        let failure = |error: RemoteError| message(failed, vec![("error", error.to_json())]);
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(error) => return Some(failure(error)),
-        };
-        let success = message(
-            done,
-            match self {
-                Effect::LoadConfig => vec![("config", answer)],
-                Effect::LoadDeal => vec![("deal", answer)],
-                Effect::LoadContracts => vec![("contracts", answer)],
-                Effect::LoadPreview { .. } => vec![("preview", answer)],
-                Effect::Create { .. } => {
-                    vec![("contract", field(&answer, "contract")), ("created", field(&answer, "created"))]
-                }
-                Effect::Send { .. } => vec![("status", field(&answer, "status"))],
-                Effect::Download { .. } => vec![("url", field(&answer, "url"))],
-                Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
+    /// The messages that report how this effect's relay call went, read from the answer once,
+    /// here. An answer that cannot be read becomes the effect's failure (`bad_response`), never a
+    /// message that throws. Nothing for the effects the shell runs.
+    pub fn outcome(&self, answer: Result<Value, RemoteError>) -> Vec<Msg> {
+        if *self == Effect::LoadFirstView {
+            return first_view(answer);
+        }
+        self.single_outcome(answer).into_iter().collect()
+    }
+
+    fn single_outcome(&self, answer: Result<Value, RemoteError>) -> Option<Msg> {
+        Some(match self {
+            Effect::LoadConfig => match read(answer, |v| wire::sidebar_config(v, "config")) {
+                Ok(config) => Msg::ConfigLoaded { config },
+                Err(error) => Msg::ConfigFailed { error },
             },
-        );
-        Some(match Msg::from_json(&success) {
-            Ok(_) => success,
-            Err(reason) => failure(RemoteError::unreadable(reason)),
+            Effect::LoadDeal => match read(answer, wire::crm_deal) {
+                Ok(deal) => Msg::DealLoaded { deal: Box::new(deal) },
+                Err(error) => Msg::DealFailed { error },
+            },
+            Effect::LoadContracts => match read(answer, |v| wire::contract_list(v, "contracts")) {
+                Ok(contracts) => Msg::ContractsLoaded { contracts },
+                Err(error) => Msg::ContractsFailed { error },
+            },
+            Effect::LoadPreview { template_id } => match read(answer, |v| wire::preview(v, "preview")) {
+                Ok(preview) => Msg::PreviewLoaded { template_id: *template_id, preview },
+                Err(error) => Msg::PreviewFailed { template_id: *template_id, error },
+            },
+            Effect::Create { .. } => match read(answer, wire::created) {
+                Ok((contract, created)) => Msg::Created { contract, created },
+                Err(error) => Msg::CreateFailed { error },
+            },
+            Effect::Send { contract_id } => match read(answer, wire::sent_status) {
+                Ok(status) => Msg::Sent { contract_id: *contract_id, status },
+                Err(error) => Msg::SendFailed { contract_id: *contract_id, error },
+            },
+            Effect::Download { contract_id } => match read(answer, wire::download_url) {
+                Ok(url) => Msg::DownloadReady { contract_id: *contract_id, url },
+                Err(error) => Msg::DownloadFailed { contract_id: *contract_id, error },
+            },
+            Effect::LoadFirstView | Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => {
+                return None
+            }
         })
     }
+}
+
+/// An answer read by `reader`; what it cannot read is the relay's fault (`bad_response`).
+fn read<T>(
+    answer: Result<Value, RemoteError>,
+    reader: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, RemoteError> {
+    answer.and_then(|value| reader(&value).map_err(RemoteError::unreadable))
+}
+
+/// The first view's answer, `{config, deal, contracts, preview?}`, each part `{"ok": …}` or the
+/// relay's `{"error": …}`, read as the answers to the calls it stands for, in the order that lets
+/// the state machine ask for nothing it already has: the deal, the preview, then the configuration
+/// (which would ask for the preview) and the contracts (which schedule the next refresh).
+fn first_view(answer: Result<Value, RemoteError>) -> Vec<Msg> {
+    let mut parts = match answer {
+        Ok(Value::Object(parts)) => parts,
+        Ok(_) => return first_view(Err(RemoteError::unreadable("the first view is not an object"))),
+        Err(error) => {
+            return [Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]
+                .iter()
+                .filter_map(|effect| effect.single_outcome(Err(error.clone())))
+                .collect()
+        }
+    };
+    // Taken, not removed: a map's removal code would cost the download more than the values' copies.
+    let mut take = |key: &str| parts.get_mut(key).map(Value::take);
+    let deal = wire::answer_part(take("deal"), "deal");
+    let preview = take("preview").filter(|value| !value.is_null());
+    let config = wire::answer_part(take("config"), "config");
+    let contracts = wire::answer_part(take("contracts"), "contracts");
+    let mut messages = Vec::new();
+    messages.extend(Effect::LoadDeal.single_outcome(deal));
+    if let Some(preview) = preview {
+        // The preview names its template; one that does not is left to be asked for on its own.
+        if let Some(template_id) = preview.get("templateId").and_then(Value::as_u64) {
+            let effect = Effect::LoadPreview { template_id };
+            messages.extend(effect.single_outcome(wire::answer_part(Some(preview), "preview")));
+        }
+    }
+    messages.extend(Effect::LoadConfig.single_outcome(config));
+    messages.extend(Effect::LoadContracts.single_outcome(contracts));
+    messages
 }
 
 pub struct RelayClient<T> {

@@ -1,5 +1,7 @@
 use serde_json::json;
 
+use serde_json::Value;
+
 use super::*;
 use crate::json_output::ToJson;
 use crate::transport::Method;
@@ -59,13 +61,16 @@ fn ready(stage: &str, contracts: Vec<ContractSummary>) -> Sidebar {
 }
 
 fn preview_ok(sidebar: &mut Sidebar) {
-    sidebar.update(Msg::PreviewLoaded { template_id: 1101, preview: json!({"canCreate": true, "problems": []}) }, 30);
+    sidebar.update(
+        Msg::PreviewLoaded { template_id: 1101, preview: PreviewResult { can_create: true, problems: vec![] } },
+        30,
+    );
 }
 
 #[test]
-fn start_loads_config_and_contracts_and_shows_loading() {
+fn start_loads_the_first_view_in_one_call_and_shows_loading() {
     let mut sidebar = Sidebar::new(Environment::Uat, host());
-    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]);
+    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadFirstView]);
     let view = sidebar.view(0, 0);
     assert_eq!(view.phase, "loading");
     assert_eq!(view.environment_badge.as_deref(), Some("UAT"));
@@ -83,9 +88,19 @@ fn create_is_disabled_with_reasons_until_the_preview_says_yes() {
     sidebar.update(
         Msg::PreviewLoaded {
             template_id: 1101,
-            preview: json!({"canCreate": false, "problems": [
-                {"path": "contract_data.effective_date", "message": "Effective date is required, but the deal has no close date"},
-                {"path": "deal.primaryContact", "message": "associate a primary contact with the deal: SpotDraft sends the contract to them"}]}),
+            preview: PreviewResult {
+                can_create: false,
+                problems: vec![
+                    Problem::new(
+                        "contract_data.effective_date",
+                        "Effective date is required, but the deal has no close date",
+                    ),
+                    Problem::new(
+                        "deal.primaryContact",
+                        "associate a primary contact with the deal: SpotDraft sends the contract to them",
+                    ),
+                ],
+            },
         },
         30,
     );
@@ -266,7 +281,7 @@ fn a_record_change_reloads_the_deal_and_rechecks_it_only_when_it_changed() {
 fn the_host_deal_is_only_a_first_render() {
     // The host may know only the id, or the id and a name; any decision waits for the CRM's deal.
     let mut sidebar = Sidebar::new(Environment::Uat, HostDeal { id: "1001".into(), name: Some("Acme (host)".into()) });
-    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]);
+    assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadFirstView]);
     assert_eq!(sidebar.view(0, 0).deal_name, "Acme (host)");
     sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 10);
     sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 20);
@@ -482,43 +497,27 @@ fn names_stay_text() {
 }
 
 #[test]
-fn messages_arrive_as_json_from_the_shell() {
+fn events_arrive_as_json_from_the_shell_and_answers_never_do() {
     let msg = Msg::from_json(&json!({"type": "sendClicked", "contractId": "T-8"})).unwrap();
     assert_eq!(msg, Msg::SendClicked { contract_id: ContractId::template(8) });
     assert!(Msg::from_json(&json!({"type": "sendClicked", "contractId": "8"})).unwrap_err().starts_with("contractId"));
     assert_eq!(Msg::from_json(&json!({"type": "format-disk"})).unwrap_err(), "unknown message type \"format-disk\"");
     assert!(Msg::from_json(&json!({"contractId": "T-8"})).is_err());
     assert!(Msg::from_json(&json!([1])).is_err());
-    let loaded =
-        Msg::from_json(&json!({"type": "previewLoaded", "templateId": 1101, "preview": {"canCreate": true}})).unwrap();
-    assert!(matches!(loaded, Msg::PreviewLoaded { template_id: 1101, .. }));
-    assert_eq!(Effect::ScheduleTick { in_ms: 3000 }.to_json(), json!({"type": "scheduleTick", "inMs": 3000}));
     assert_eq!(
         Msg::from_json(&json!({"type": "recordChanged", "deal": {"id": "1001", "stage": "closedwon"}})),
         Ok(Msg::RecordChanged),
         "what a host sends along with a change is not read"
     );
     assert_eq!(Msg::from_json(&json!({"type": "recordChanged"})), Ok(Msg::RecordChanged));
-    assert!(Msg::from_json(&json!({"type": "dealLoaded", "deal": {"id": "1001"}})).unwrap_err().contains("deal.name"));
-    let every_effect = [
-        Effect::LoadConfig,
-        Effect::LoadDeal,
-        Effect::LoadContracts,
-        Effect::LoadPreview { template_id: 7 },
-        Effect::Create { template_id: 7 },
-        Effect::Send { contract_id: ContractId::template(8) },
-        Effect::Download { contract_id: ContractId::template(8) },
-        Effect::OpenUrl { url: "https://app.spotdraft.com/contracts/v2/8".into() },
-        Effect::ScheduleTick { in_ms: 3000 },
-        Effect::CancelTick,
-    ];
-    for effect in every_effect {
-        assert_eq!(Effect::from_json(&effect.to_json()), Ok(effect.clone()), "{effect:?}");
+    // A shell (or a page script posing as one) cannot hand the sidebar a relay answer.
+    for posing in [
+        json!({"type": "dealLoaded", "deal": {"id": "1001", "name": "Acme", "stage": "contractsent"}}),
+        json!({"type": "previewLoaded", "templateId": 1101, "preview": {"canCreate": true}}),
+        json!({"type": "downloadReady", "contractId": "T-8", "url": "https://storage.googleapis.com/x"}),
+    ] {
+        assert!(Msg::from_json(&posing).unwrap_err().starts_with("unknown message type"), "{posing}");
     }
-    assert_eq!(
-        Effect::from_json(&json!({"type": "send", "contractId": 8})).unwrap_err(),
-        "contractId: expected a string, found a number"
-    );
 }
 
 #[test]
@@ -526,18 +525,15 @@ fn relay_answers_become_the_next_message() {
     let create = Effect::Create { template_id: 1101 };
     let call = create.relay_call("1001").unwrap();
     assert_eq!((call.method, call.path.as_str()), (Method::Post, "/deals/1001/contracts"));
-    assert_eq!(call.body.as_ref().and_then(|b| b.get("templateId")), Some(&json!(1101)));
     // Only the template goes out: the relay reads the deal from the CRM, never from the browser.
     assert_eq!(call.body, Some(json!({"templateId": 1101})));
 
     let answer = json!({"contract": serde_json::to_value(contract(4, "DRAFT")).unwrap(), "created": true});
-    let message = create.outcome(Ok(answer)).unwrap();
-    assert!(matches!(Msg::from_json(&message), Ok(Msg::Created { created: true, .. })));
+    assert_eq!(create.outcome(Ok(answer)), vec![Msg::Created { contract: contract(4, "DRAFT"), created: true }]);
 
     // An answer the state machine cannot read is the effect's failure, not a message that throws.
-    let garbled = create.outcome(Ok(json!({"contract": {"id": "T-4"}}))).unwrap();
-    match Msg::from_json(&garbled) {
-        Ok(Msg::CreateFailed { error }) => {
+    match create.outcome(Ok(json!({"contract": {"id": "T-4"}}))).as_slice() {
+        [Msg::CreateFailed { error }] => {
             assert_eq!(error.code, "bad_response");
             assert!(error.message.contains("contract.number: is required"), "{}", error.message);
         }
@@ -545,37 +541,108 @@ fn relay_answers_become_the_next_message() {
     }
 
     let send = Effect::Send { contract_id: ContractId::template(4) };
-    let failed = send.outcome(Err(RemoteError {
-        code: "spotdraft_error".into(),
-        message: "busy".into(),
-        problems: vec![],
-        transient: true,
-    }));
-    assert!(matches!(
-        Msg::from_json(&failed.unwrap()),
-        Ok(Msg::SendFailed { error: RemoteError { transient: true, .. }, .. })
-    ));
+    let busy =
+        RemoteError { code: "spotdraft_error".into(), message: "busy".into(), problems: vec![], transient: true };
+    assert_eq!(
+        send.outcome(Err(busy.clone())),
+        vec![Msg::SendFailed { contract_id: ContractId::template(4), error: busy }]
+    );
+    assert_eq!(
+        send.outcome(Ok(json!({"status": "REDLINING"}))),
+        vec![Msg::Sent { contract_id: ContractId::template(4), status: ContractStatus::Redlining }]
+    );
     assert_eq!(Effect::CancelTick.relay_call("1001"), None);
 
     // The deal: read from the CRM through the relay, and checked like every canonical deal.
     let load = Effect::LoadDeal;
     let call = load.relay_call("1001").unwrap();
     assert_eq!((call.method, call.path.as_str(), call.body), (Method::Get, "/deals/1001", None));
-    let answer = deal("contractsent").to_json();
     assert_eq!(
-        Msg::from_json(&load.outcome(Ok(answer)).unwrap()),
-        Ok(Msg::DealLoaded { deal: Box::new(deal("contractsent")) })
+        load.outcome(Ok(deal("contractsent").to_json())),
+        vec![Msg::DealLoaded { deal: Box::new(deal("contractsent")) }]
     );
-    match Msg::from_json(&load.outcome(Ok(json!({"id": "1001", "amount": "lots"}))).unwrap()) {
-        Ok(Msg::DealFailed { error }) => assert_eq!(error.code, "bad_response"),
+    match load.outcome(Ok(json!({"id": "1001", "amount": "lots"}))).as_slice() {
+        [Msg::DealFailed { error }] => assert_eq!(error.code, "bad_response"),
         other => panic!("{other:?}"),
     }
-    let failed = load.outcome(Err(crm_error("Zoho CRM: the deal does not exist", false))).unwrap();
     assert_eq!(
-        Msg::from_json(&failed),
-        Ok(Msg::DealFailed { error: crm_error("Zoho CRM: the deal does not exist", false) })
+        load.outcome(Err(crm_error("Zoho CRM: the deal does not exist", false))),
+        vec![Msg::DealFailed { error: crm_error("Zoho CRM: the deal does not exist", false) }]
     );
-    assert_eq!(Effect::CancelTick.outcome(Ok(json!({}))), None);
+    let preview = Effect::LoadPreview { template_id: 1101 };
+    assert_eq!(
+        preview.outcome(Ok(json!({"canCreate": false, "problems": [{"path": "deal.stage", "message": "m"}]}))),
+        vec![Msg::PreviewLoaded {
+            template_id: 1101,
+            preview: PreviewResult { can_create: false, problems: vec![Problem::new("deal.stage", "m")] }
+        }]
+    );
+    assert_eq!(Effect::CancelTick.outcome(Ok(json!({}))), vec![]);
+}
+
+fn first_view_answer() -> Value {
+    json!({
+        "config": {"ok": {"environment": "uat", "creationStages": ["contractsent"], "templates": [{"templateId": 1101, "label": "Mutual NDA"}],
+            "downloadOrigins": ["https://storage.googleapis.com"]}},
+        "deal": {"ok": deal("contractsent").to_json()},
+        "contracts": {"ok": [serde_json::to_value(contract(4, "SIGN")).unwrap()]},
+        "preview": {"templateId": 1101, "ok": {"canCreate": true, "problems": []}},
+    })
+}
+
+#[test]
+fn the_first_view_arrives_in_one_answer_and_asks_for_nothing_it_holds() {
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
+    assert_eq!(Effect::LoadFirstView.relay_call("1001").map(|c| c.path), Some("/deals/1001/sidebar".into()));
+    let mut effects = Vec::new();
+    for msg in Effect::LoadFirstView.outcome(Ok(first_view_answer())) {
+        effects.extend(sidebar.update(msg, 10));
+    }
+    // Nothing asked again: the preview came with it; only the refresh is scheduled.
+    assert_eq!(effects, vec![Effect::ScheduleTick { in_ms: CALM_REFRESH_MS * 2 }]);
+    let view = sidebar.view(10, 0);
+    assert_eq!(view.phase, "ready");
+    assert_eq!(view.contracts.len(), 1);
+    assert_eq!(sidebar.create_blockers(), Vec::<String>::new(), "config, the CRM's deal and the preview all arrived");
+}
+
+#[test]
+fn a_part_of_the_first_view_that_failed_fails_alone() {
+    let mut answer = first_view_answer();
+    answer["deal"] =
+        json!({"error": {"code": "crm_error", "message": "Zoho CRM is down", "problems": [], "transient": true}});
+    answer["preview"] = Value::Null;
+    let messages = Effect::LoadFirstView.outcome(Ok(answer));
+    assert!(matches!(&messages[0], Msg::DealFailed { error } if error.code == "crm_error" && error.transient));
+    assert!(matches!(&messages[1], Msg::ConfigLoaded { .. }));
+    assert!(matches!(&messages[2], Msg::ContractsLoaded { contracts } if contracts.len() == 1));
+
+    let mut garbled = first_view_answer();
+    garbled["contracts"] = json!([]);
+    let messages = Effect::LoadFirstView.outcome(Ok(garbled));
+    assert!(
+        matches!(messages.last(), Some(Msg::ContractsFailed { error }) if error.code == "bad_response" && error.message.contains("contracts")),
+        "{messages:?}"
+    );
+
+    // The whole call failed: every part reports it, so each can be retried.
+    let down = crm_error("the relay did not answer in time", true);
+    let messages = Effect::LoadFirstView.outcome(Err(down.clone()));
+    assert_eq!(
+        messages,
+        vec![
+            Msg::DealFailed { error: down.clone() },
+            Msg::ConfigFailed { error: down.clone() },
+            Msg::ContractsFailed { error: down }
+        ]
+    );
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
+    sidebar.update(Msg::Start, 0);
+    for msg in messages {
+        sidebar.update(msg, 5);
+    }
+    let retried = sidebar.update(Msg::RetryClicked, 6);
+    assert_eq!(retried, vec![Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]);
 }
 
 /// Found by the `sidebar_messages` fuzz target: a message could make the sidebar open, or render
@@ -705,4 +772,133 @@ fn times_say_when_the_contract_moved_not_when_it_was_created() {
     let sidebar = ready("contractsent", vec![executed, in_review, unknown_execution, draft]);
     let texts: Vec<String> = sidebar.view(now, 0).contracts.into_iter().map(|c| c.updated_text).collect();
     assert_eq!(texts, ["executed 3 days ago", "updated 3 min ago", "executed", "created 335 days ago"]);
+}
+
+/// A relay stand-in for the session's loop: answers in order, and remembers what was asked.
+struct ScriptedRelay {
+    answers: std::cell::RefCell<std::collections::VecDeque<(u16, Value)>>,
+    asked: std::cell::RefCell<Vec<crate::transport::HttpRequest>>,
+}
+
+impl ScriptedRelay {
+    fn new(answers: Vec<(u16, Value)>) -> ScriptedRelay {
+        ScriptedRelay { answers: std::cell::RefCell::new(answers.into()), asked: Default::default() }
+    }
+}
+
+impl crate::transport::Transport for &ScriptedRelay {
+    async fn send(
+        &self,
+        request: crate::transport::HttpRequest,
+    ) -> Result<crate::transport::HttpResponse, crate::transport::TransportError> {
+        self.asked.borrow_mut().push(request);
+        let (status, body) = self.answers.borrow_mut().pop_front().expect("the test scripted an answer for every call");
+        Ok(crate::transport::HttpResponse {
+            status,
+            headers: vec![],
+            body: crate::json_output::to_text(&body).into_bytes(),
+        })
+    }
+    async fn sleep(&self, _ms: u64) {}
+    fn now_ms(&self) -> u64 {
+        1_800_000_000_000
+    }
+}
+
+struct Renews(&'static str);
+
+impl HostSession for Renews {
+    async fn fresh_token(&self) -> Option<String> {
+        Some(self.0.to_string())
+    }
+}
+
+fn session(relay: &ScriptedRelay) -> SidebarSession<&ScriptedRelay> {
+    let init = json!({"environment": "uat", "relayUrl": "http://127.0.0.1:9/", "token": "first"});
+    SidebarSession::new(relay, &init, &json!({"id": "1001", "name": "Acme (host)"})).unwrap()
+}
+
+/// The one call an output hands the shell, by name.
+fn call_id(output: &Value, name: &str) -> u32 {
+    let effects = output["effects"].as_array().unwrap();
+    let call = effects.iter().find(|e| e["type"] == "call" && e["call"] == name).unwrap_or_else(|| panic!("{output}"));
+    u32::try_from(call["id"].as_u64().unwrap()).unwrap()
+}
+
+#[test]
+fn the_session_runs_the_whole_loop_and_the_shell_only_forwards() {
+    let relay = ScriptedRelay::new(vec![(200, first_view_answer())]);
+    let sidebar = session(&relay);
+    let started = sidebar.update(&json!({"type": "start"})).unwrap();
+    assert_eq!(started["effects"], json!([{"type": "call", "id": 1, "call": "loadFirstView"}]));
+    assert_eq!(started["view"]["phase"], "loading");
+    let shown = pollster::block_on(sidebar.perform(1, &())).unwrap();
+    assert_eq!(shown["view"]["phase"], "ready");
+    assert_eq!(shown["view"]["contracts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(shown["effects"], json!([{"type": "scheduleTick", "inMs": CALM_REFRESH_MS * 2}]));
+    let asked = relay.asked.borrow();
+    assert_eq!(asked.len(), 1, "one round trip for the first view");
+    assert_eq!(asked[0].url, "http://127.0.0.1:9/api/uat/deals/1001/sidebar");
+    assert_eq!(asked[0].header("authorization"), Some("Bearer first"));
+    drop(asked);
+    // A call runs once, and only a call the sidebar handed out runs at all.
+    for id in [1, 2, 999] {
+        let refused = pollster::block_on(sidebar.perform(id, &())).unwrap_err();
+        assert_eq!(refused.code(), "invalid_input", "{refused}");
+    }
+    assert_eq!(relay.asked.borrow().len(), 1);
+}
+
+#[test]
+fn an_expired_session_is_renewed_once_by_the_host_and_the_call_retried() {
+    let expired = json!({"error": {"code": "unauthorized", "message": "the session expired", "problems": [], "transient": false}});
+    let relay = ScriptedRelay::new(vec![
+        (200, first_view_answer()),
+        (401, expired.clone()),
+        (200, deal("contractsent").to_json()),
+        (200, json!([serde_json::to_value(contract(4, "SIGN")).unwrap()])),
+    ]);
+    let sidebar = session(&relay);
+    let started = sidebar.update(&json!({"type": "start"})).unwrap();
+    pollster::block_on(sidebar.perform(call_id(&started, "loadFirstView"), &())).unwrap();
+    let changed = sidebar.update(&json!({"type": "recordChanged"})).unwrap();
+    let reread = pollster::block_on(sidebar.perform(call_id(&changed, "loadDeal"), &Renews("second"))).unwrap();
+    assert!(reread["view"]["banner"].is_null(), "{reread}");
+    let asked = relay.asked.borrow();
+    assert_eq!(asked[1].header("authorization"), Some("Bearer first"));
+    assert_eq!(asked[2].header("authorization"), Some("Bearer second"), "retried with the host's fresh token");
+    drop(asked);
+    pollster::block_on(sidebar.perform(call_id(&changed, "loadContracts"), &())).unwrap();
+    assert_eq!(relay.asked.borrow()[3].header("authorization"), Some("Bearer second"), "and kept");
+
+    // A host with no fresh session to give: the failure stands, worded for the seller.
+    let relay = ScriptedRelay::new(vec![(401, expired)]);
+    let sidebar = session(&relay);
+    let started = sidebar.update(&json!({"type": "start"})).unwrap();
+    let failed = pollster::block_on(sidebar.perform(call_id(&started, "loadFirstView"), &())).unwrap();
+    assert_eq!(failed["view"]["banner"]["tone"], "error", "{failed}");
+    assert_eq!(relay.asked.borrow().len(), 1);
+}
+
+#[test]
+fn a_session_refuses_bad_input_by_name() {
+    let relay = ScriptedRelay::new(vec![]);
+    let init = |extra: Value| {
+        let mut init = json!({"environment": "uat", "relayUrl": "http://127.0.0.1:9", "token": "t"});
+        if let (Some(map), Value::Object(more)) = (init.as_object_mut(), extra) {
+            map.extend(more);
+        }
+        init
+    };
+    let deal = json!({"id": "1001"});
+    let problem = |init: Value, deal: &Value| SidebarSession::new(&relay, &init, deal).err().map(|e| e.to_string());
+    assert!(problem(init(json!({"colour": "red"})), &deal).unwrap().contains("init.colour"));
+    assert!(problem(init(json!({"environment": "prod"})), &deal).unwrap().contains("init.environment"));
+    assert!(problem(init(json!({"tzOffsetMinutes": 100_000})), &deal).unwrap().contains("init.tzOffsetMinutes"));
+    assert!(problem(init(json!({"relayUrl": "http://relay.example"})), &deal).unwrap().contains("relayUrl"));
+    assert!(problem(init(json!({})), &json!({"id": "10 01"})).unwrap().contains("deal.id"));
+    let sidebar = SidebarSession::new(&relay, &init(json!({})), &deal).unwrap();
+    let refused = sidebar.update(&json!({"type": "dealLoaded", "deal": {}})).unwrap_err();
+    assert!(refused.to_string().contains("unknown message type"), "{refused}");
+    assert!(relay.asked.borrow().is_empty());
 }

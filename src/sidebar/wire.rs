@@ -1,12 +1,11 @@
-//! The sidebar's JSON, read by hand: messages from the shell (which carry the relay's answers) and
-//! effects. Written against `serde_json::Value` directly instead of derived deserializers, because
+//! The sidebar's JSON, read by hand: events from the shell and the relay's answers. Written against `serde_json::Value` directly instead of derived deserializers, because
 //! every derived type read through `Value` costs the sidebar's download several kilobytes of
 //! generic code and pulls in serde's error formatting (floats included); these few readers are
 //! shared by all of them. Errors name the key that was wrong, e.g. `contracts[1].status`.
 
 use serde_json::{Map, Value};
 
-use super::{Effect, HostDeal, Msg, RemoteError, SidebarConfig, TemplateChoice};
+use super::{HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, TemplateChoice};
 use crate::deal::Deal;
 use crate::error::Problem;
 use crate::json_input::{index_path, key_path, type_name};
@@ -191,100 +190,103 @@ pub fn host_deal(value: &Value, path: &str) -> Read<HostDeal> {
 }
 
 /// The CRM's deal as the relay answered it, checked like every canonical deal.
-fn crm_deal(value: &Value) -> Read<Deal> {
+pub fn crm_deal(value: &Value) -> Read<Deal> {
     Deal::from_json(value).map_err(|error| error.to_string())
 }
 
+/// The deal's contracts, a list at the top of the answer.
+pub fn contract_list(value: &Value, path: &str) -> Read<Vec<ContractSummary>> {
+    let items =
+        value.as_array().ok_or_else(|| format!("{}: expected an array, found {}", shown(path), type_name(value)))?;
+    items.iter().enumerate().map(|(index, item)| contract_summary(item, &index_path(path, index))).collect()
+}
+
+/// What the relay's preview says about the deal: `{canCreate, problems?}` (the values it would send
+/// are not needed here).
+pub fn preview(value: &Value, path: &str) -> Read<PreviewResult> {
+    let map = object(value, path)?;
+    Ok(PreviewResult { can_create: boolean(map, path, "canCreate")?, problems: problems(map, path)? })
+}
+
+/// Create's answer: `{contract, created}`.
+pub fn created(value: &Value) -> Read<(ContractSummary, bool)> {
+    let map = object(value, "")?;
+    Ok((contract_summary(required(map, "", "contract")?, "contract")?, boolean(map, "", "created")?))
+}
+
+/// Send's answer: `{status, …}`.
+pub fn sent_status(value: &Value) -> Read<ContractStatus> {
+    status(object(value, "")?, "", "status")
+}
+
+/// The download link's answer: `{url, …}`.
+pub fn download_url(value: &Value) -> Read<String> {
+    string(object(value, "")?, "", "url")
+}
+
+/// One part of an answer that carries several (the first view): `{"ok": value}`, or the relay's
+/// error envelope `{"error": {code, message, …}}` for a part that failed on its own.
+pub fn answer_part(part: Option<Value>, key: &str) -> Result<Value, RemoteError> {
+    let unreadable = |what: &str| RemoteError::unreadable(format!("{key}: {what}"));
+    let Some(Value::Object(mut map)) = part else {
+        return Err(unreadable("expected {\"ok\": …} or {\"error\": …}"));
+    };
+    if let Some(value) = map.get_mut("ok").map(Value::take) {
+        return Ok(value);
+    }
+    match map.get("error") {
+        Some(error) => Err(remote_error(error, &key_path(key, "error")).map_err(|reason| unreadable(&reason))?),
+        None => Err(unreadable("expected {\"ok\": …} or {\"error\": …}")),
+    }
+}
+
+/// `init`: `{ environment, relayUrl, token, tzOffsetMinutes? }`; a problem names its key.
+pub fn session_init(value: &Value) -> Result<SessionInit, crate::Error> {
+    const KEYS: [&str; 4] = ["environment", "relayUrl", "token", "tzOffsetMinutes"];
+    let invalid = |key: &str, message: String| crate::Error::invalid_input(key_path("init", key), message);
+    let map = value.as_object().ok_or_else(|| crate::Error::invalid_input("init", "expected an object"))?;
+    if let Some(unknown) = map.keys().find(|key| !KEYS.contains(&key.as_str())) {
+        return Err(invalid(unknown, format!("unknown key; expected one of: {}", KEYS.join(", "))));
+    }
+    let text = |key: &str| string(map, "init", key).map_err(|_| invalid(key, "expected a string".into()));
+    let environment = text("environment")?;
+    let tz_offset_minutes = match map.get("tzOffsetMinutes") {
+        None | Some(Value::Null) => Some(0),
+        Some(value) => value.as_i64().and_then(|minutes| i32::try_from(minutes).ok()).filter(|m| m.abs() <= 24 * 60),
+    };
+    Ok(SessionInit {
+        environment: crate::model::Environment::parse(&environment)
+            .ok_or_else(|| invalid("environment", format!("\"{environment}\" is not uat or production")))?,
+        relay_url: text("relayUrl")?,
+        token: text("token")?,
+        tz_offset_minutes: tz_offset_minutes
+            .ok_or_else(|| invalid("tzOffsetMinutes", "expected whole minutes within a day".into()))?,
+    })
+}
+
 impl Msg {
-    /// Reads a message from the shell (`{"type": "sendClicked", "contractId": "T-8"}`). Relay answers
-    /// arrive inside messages, so this is also where they are validated.
+    /// Reads an event from the shell (`{"type": "sendClicked", "contractId": "T-8"}`): clicks, host
+    /// events and ticks. Relay answers never come this way: `SidebarSession::perform` reads them
+    /// into their messages itself, so an event can't pose as one.
     pub fn from_json(value: &Value) -> Read<Msg> {
         let map = object(value, "")?;
         let kind = map.get("type").and_then(Value::as_str).ok_or("a message needs a type")?;
         let contract = || contract_id(map, "", "contractId");
-        let template = || unsigned(map, "", "templateId");
-        let error = || remote_error(required(map, "", "error")?, "error");
         Ok(match kind {
             "start" => Msg::Start,
             "tick" => Msg::Tick,
             "retryClicked" => Msg::RetryClicked,
             "dismissNotice" => Msg::DismissNotice,
             "createClicked" => Msg::CreateClicked,
-            "configLoaded" => Msg::ConfigLoaded { config: sidebar_config(required(map, "", "config")?, "config")? },
-            "configFailed" => Msg::ConfigFailed { error: error()? },
-            "dealLoaded" => Msg::DealLoaded { deal: Box::new(crm_deal(required(map, "", "deal")?)?) },
-            "dealFailed" => Msg::DealFailed { error: error()? },
-            "contractsLoaded" => Msg::ContractsLoaded { contracts: list(map, "", "contracts", contract_summary)? },
-            "contractsFailed" => Msg::ContractsFailed { error: error()? },
-            "previewLoaded" => {
-                Msg::PreviewLoaded { template_id: template()?, preview: required(map, "", "preview")?.clone() }
-            }
-            "previewFailed" => Msg::PreviewFailed { template_id: template()?, error: error()? },
-            "templateSelected" => Msg::TemplateSelected { template_id: template()? },
-            "created" => Msg::Created {
-                contract: contract_summary(required(map, "", "contract")?, "contract")?,
-                created: boolean(map, "", "created")?,
-            },
-            "createFailed" => Msg::CreateFailed { error: error()? },
+            "templateSelected" => Msg::TemplateSelected { template_id: unsigned(map, "", "templateId")? },
             "sendClicked" => Msg::SendClicked { contract_id: contract()? },
-            "sent" => Msg::Sent { contract_id: contract()?, status: status(map, "", "status")? },
-            "sendFailed" => Msg::SendFailed { contract_id: contract()?, error: error()? },
             "downloadClicked" => Msg::DownloadClicked { contract_id: contract()? },
-            "downloadReady" => Msg::DownloadReady { contract_id: contract()?, url: string(map, "", "url")? },
-            "downloadFailed" => Msg::DownloadFailed { contract_id: contract()?, error: error()? },
             "openClicked" => Msg::OpenClicked { contract_id: contract()? },
             // Whatever the host sent along (an id, an older host's whole deal) is not read.
             "recordChanged" => Msg::RecordChanged,
             "visibilityChanged" => Msg::VisibilityChanged { visible: boolean(map, "", "visible")? },
             other => return Err(format!("unknown message type \"{other}\"")),
         })
-    }
-}
-
-impl Effect {
-    /// Reads an effect back from the shell, which hands the relay calls among them to `perform`.
-    pub fn from_json(value: &Value) -> Read<Effect> {
-        let map = object(value, "")?;
-        let kind = map.get("type").and_then(Value::as_str).ok_or("an effect needs a type")?;
-        Ok(match kind {
-            "loadConfig" => Effect::LoadConfig,
-            "loadDeal" => Effect::LoadDeal,
-            "loadContracts" => Effect::LoadContracts,
-            "loadPreview" => Effect::LoadPreview { template_id: unsigned(map, "", "templateId")? },
-            "create" => Effect::Create { template_id: unsigned(map, "", "templateId")? },
-            "send" => Effect::Send { contract_id: contract_id(map, "", "contractId")? },
-            "download" => Effect::Download { contract_id: contract_id(map, "", "contractId")? },
-            "openUrl" => Effect::OpenUrl { url: string(map, "", "url")? },
-            "scheduleTick" => Effect::ScheduleTick { in_ms: unsigned(map, "", "inMs")? },
-            "cancelTick" => Effect::CancelTick,
-            other => return Err(format!("unknown effect type \"{other}\"")),
-        })
-    }
-}
-
-impl ToJson for Effect {
-    fn to_json(&self) -> Value {
-        let id = |contract_id: &ContractId| contract_id.to_string().to_json();
-        match self {
-            Effect::LoadConfig => json_object([("type", "loadConfig".to_json())]),
-            Effect::LoadDeal => json_object([("type", "loadDeal".to_json())]),
-            Effect::LoadContracts => json_object([("type", "loadContracts".to_json())]),
-            Effect::LoadPreview { template_id } => {
-                json_object([("type", "loadPreview".to_json()), ("templateId", template_id.to_json())])
-            }
-            Effect::Create { template_id } => {
-                json_object([("type", "create".to_json()), ("templateId", template_id.to_json())])
-            }
-            Effect::Send { contract_id } => json_object([("type", "send".to_json()), ("contractId", id(contract_id))]),
-            Effect::Download { contract_id } => {
-                json_object([("type", "download".to_json()), ("contractId", id(contract_id))])
-            }
-            Effect::OpenUrl { url } => json_object([("type", "openUrl".to_json()), ("url", url.to_json())]),
-            Effect::ScheduleTick { in_ms } => {
-                json_object([("type", "scheduleTick".to_json()), ("inMs", in_ms.to_json())])
-            }
-            Effect::CancelTick => json_object([("type", "cancelTick".to_json())]),
-        }
     }
 }
 

@@ -16,6 +16,10 @@ const metadata = {
   ],
 };
 
+const sidebarConfig = { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }],
+  downloadOrigins: ["https://storage.googleapis.com"] };
+const sidebarDeal = { id: "1001", name: "Acme – Müller renewal", stage: "contractsent", amount: "1234.50", currency: "EUR",
+  closeDate: 1774656000000, custom: { seats: 40, notes: "ünïcödé ✓" } };
 const sidebarContract = {
   id: "T-9", number: 9, name: "Mutual NDA – Acme", status: "DRAFT", statusLabel: "Draft",
   link: "https://app.spotdraft.com/contracts/v2/9", counterpartyName: "Acme Widgets Inc", contractTypeName: null,
@@ -70,13 +74,17 @@ const server = createServer((req, res) => {
       return send(res, 201, { ...stored, id: `T-${number}`, contract_id: number });
     }
     // A relay stand-in for the sidebar build's browser tests (wasm/tests/web_sidebar.rs).
-    if (route === "GET /api/uat/config") {
-      return send(res, 200, { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }] });
-    }
+    if (route === "GET /api/uat/config") return send(res, 200, sidebarConfig);
     // The deal as the CRM holds it, as the relay answers it (decimal text, epoch date, Unicode).
-    if (route === "GET /api/uat/deals/1001") {
-      return send(res, 200, { id: "1001", name: "Acme – Müller renewal", stage: "contractsent", amount: "1234.50", currency: "EUR",
-        closeDate: 1774656000000, custom: { seats: 40, notes: "ünïcödé ✓" } });
+    if (route === "GET /api/uat/deals/1001") return send(res, 200, sidebarDeal);
+    // A first view: every part, the one template's preview included; 1002's deal part failed alone.
+    if (route === "GET /api/uat/deals/1001/sidebar" || route === "GET /api/uat/deals/1002/sidebar") {
+      const deal = path.includes("/1001/")
+        ? { ok: sidebarDeal }
+        : { error: { code: "crm_error", message: "Zoho CRM: the deal does not exist", problems: [], transient: false } };
+      const executed = { ...sidebarContract, status: "EXECUTED", statusLabel: "Executed" };
+      return send(res, 200, { config: { ok: sidebarConfig }, deal, contracts: { ok: [executed] },
+        preview: { templateId: 101, ok: { canCreate: true, problems: [] } } });
     }
     if (route === "GET /api/uat/deals/1002") return send(res, 200, { id: "1002" });
     if (route === "GET /api/uat/deals/1001/contracts") return send(res, 200, [sidebarContract]);
@@ -92,7 +100,9 @@ const server = createServer((req, res) => {
       const keys = Object.keys(body).sort().join(",");
       return send(res, 201, { contract: { ...sidebarContract, name: `Rahmenvertrag – Müller · ${keys} · ${body.templateId}` }, created: body.templateId === 101 });
     }
+    // Only a renewed session may download: the sidebar asks its host for one after the 401.
     if (route === "POST /api/uat/deals/1001/contracts/T-9/download-link") {
+      if (req.headers.authorization === "Bearer renewed") return send(res, 200, { url: "https://storage.googleapis.com/sdx/T-9.pdf", fileName: "T-9.pdf" });
       return send(res, 401, { error: { code: "unauthorized", message: "token expired", transient: false } });
     }
     send(res, 404, { detail: "Not Found" });

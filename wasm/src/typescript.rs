@@ -298,50 +298,36 @@ export interface WebhookSubscription { id: number; title: string; url: string; s
 
 /**
  * What a host hands the sidebar: the CRM record id, and its name when the host has it. Only a first
- * render: the sidebar reads the deal from the CRM through the relay (`loadDeal`) and decides on that.
+ * render: the sidebar reads the deal from the CRM through the relay and decides on that.
  */
 export interface SidebarHostDeal { id: string; name?: string | null; }
 
-/** A failed relay call as the sidebar's messages carry it (`configFailed`, `dealFailed`, …). */
-export interface SidebarRemoteError { code: string; message: string; problems?: Array<{ path: string; message: string }>; transient?: boolean; }
-
 export interface SidebarInit { environment: Environment; relayUrl: string; token: string; tzOffsetMinutes?: number; }
 
-/** A message for `SdxSidebar.update` (clicks, relay answers, host events, ticks). */
-export type SidebarMsg =
+/**
+ * An event for `SdxSidebar.update`: clicks, host events, ticks. Relay answers never come this way:
+ * `perform` reads and applies them inside the sidebar.
+ */
+export type SidebarEvent =
   | { type: "start" } | { type: "tick" } | { type: "retryClicked" } | { type: "dismissNotice" } | { type: "createClicked" }
   | { type: "templateSelected"; templateId: number }
   | { type: "sendClicked" | "downloadClicked" | "openClicked"; contractId: string }
-  | { type: "dealLoaded"; deal: Deal | DealInput } | { type: "dealFailed"; error: SidebarRemoteError }
   | { type: "recordChanged" }
-  | { type: "visibilityChanged"; visible: boolean }
-  // The outcomes `perform` answers with (the shell passes them back to `update` unchanged).
-  | { type: "configLoaded"; config: SidebarRelayConfig } | { type: "configFailed"; error: SidebarRemoteError }
-  | { type: "contractsLoaded"; contracts: ContractSummary[] } | { type: "contractsFailed"; error: SidebarRemoteError }
-  | { type: "previewLoaded"; templateId: number; preview: unknown }
-  | { type: "previewFailed"; templateId: number; error: SidebarRemoteError }
-  | { type: "created"; contract: ContractSummary; created: boolean } | { type: "createFailed"; error: SidebarRemoteError }
-  | { type: "sent"; contractId: string; status: ContractStatus }
-  | { type: "sendFailed"; contractId: string; error: SidebarRemoteError }
-  | { type: "downloadReady"; contractId: string; url: string }
-  | { type: "downloadFailed"; contractId: string; error: SidebarRemoteError };
+  | { type: "visibilityChanged"; visible: boolean };
 
-/** What the relay tells a sidebar it may offer (`GET /api/{env}/config`). */
-export interface SidebarRelayConfig {
-  environment: Environment;
-  creationStages: string[];
-  stageLabels?: Record<string, string> | null;
-  templates: Array<{ templateId: number; label: string }>;
-  downloadOrigins?: string[];
-  crm?: { host: CrmHost; accountId: string };
-}
+/** The relay calls a sidebar makes, named so a shell can tie one to what started it. */
+export type SidebarCallName =
+  | "loadFirstView" | "loadConfig" | "loadDeal" | "loadContracts" | "loadPreview" | "create" | "send" | "download";
 
+/**
+ * What the shell does next: a timer, a URL to open, or a relay call to hand back to `perform(id)`
+ * (the call itself stays inside the sidebar).
+ */
 export type SidebarEffect =
-  | { type: "loadConfig" } | { type: "loadDeal" } | { type: "loadContracts" } | { type: "cancelTick" }
-  | { type: "loadPreview" | "create"; templateId: number }
-  | { type: "send" | "download"; contractId: string }
+  | { type: "scheduleTick"; inMs: number }
+  | { type: "cancelTick" }
   | { type: "openUrl"; url: string }
-  | { type: "scheduleTick"; inMs: number };
+  | { type: "call"; id: number; call: SidebarCallName };
 
 export interface SidebarView {
   phase: "loading" | "ready" | "failed";

@@ -7,6 +7,14 @@
 /** Nothing the relay serves takes more; the core limits each route further (64 KiB API, 256 KiB webhooks). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The body of an answer the JS host gives itself (too large, no such method, a host failure), in the
+ * envelope the core gives every failed answer, so a client reads every error one way.
+ */
+export function errorBody(code, message, transient = false) {
+  return JSON.stringify({ error: { code, message, problems: [], transient } });
+}
+
 export function createRelayHandler(relay, { log = (line) => console.log(line) } = {}) {
   return async function handleRelayRequest(request) {
     const started = performance.now();
@@ -38,8 +46,6 @@ export function createRelayHandler(relay, { log = (line) => console.log(line) } 
 }
 
 function tooLarge() {
-  const body = new TextEncoder().encode(JSON.stringify({
-    error: { code: "too_large", message: "the request body is too large", problems: [], transient: false },
-  }));
+  const body = new TextEncoder().encode(errorBody("too_large", "the request body is too large"));
   return { status: 413, headers: [["content-type", "application/json"]], body, log: { route: "too large" } };
 }

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SdxRelay } from "../../pkg/node.js";
-import { MAX_BODY_BYTES, createRelayHandler } from "./handler.js";
+import { MAX_BODY_BYTES, createRelayHandler, errorBody } from "./handler.js";
 import { createSidebarHandler } from "./sidebar-files.js";
 
 /**
@@ -248,7 +248,7 @@ export async function startRelayServer({
       const origin = requestOrigin({ publicOrigin, trustedProxies: proxies, listenOrigin }, incoming);
       if (!METHODS.has(incoming.method)) {
         outgoing.writeHead(405, { "content-type": "application/json", allow: "GET, POST, OPTIONS" });
-        outgoing.end(JSON.stringify({ error: { code: "method_not_allowed", message: "this method is not served", problems: [], transient: false } }));
+        outgoing.end(errorBody("method_not_allowed", "this method is not served"));
         incoming.resume();
         return;
       }
@@ -273,12 +273,12 @@ export async function startRelayServer({
         log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, "http://relay").pathname, status: 413, route: "too large" }));
         // Close the connection rather than read the rest of an oversized body.
         outgoing.writeHead(413, { "content-type": "application/json", connection: "close" });
-        outgoing.end(JSON.stringify({ error: { code: "too_large", message: "the request body is too large", problems: [], transient: false } }));
+        outgoing.end(errorBody("too_large", "the request body is too large"));
         return;
       }
       log(JSON.stringify({ ts: new Date().toISOString(), error: "relay_host_failure", message: String(error?.message ?? error) }));
       outgoing.writeHead(500, { "content-type": "application/json" });
-      outgoing.end(JSON.stringify({ error: { code: "internal", message: "the relay failed to answer", problems: [], transient: true } }));
+      outgoing.end(errorBody("internal", "the relay failed to answer", true));
     }
   });
   let listenOrigin = `http://${host}:${port}`;

@@ -6,10 +6,10 @@ import { connectToParent } from "./hosts/connection.js";
 // Typed with JSDoc and checked by tsc -p tests/ts/tsconfig.shell.json: what crosses into the core has
 // the package's declared types, so a change on the Rust side fails the check, not the page.
 /**
- * @typedef {import("../pkg/sidebar.js").SidebarMsg} SidebarMsg
+ * @typedef {import("../pkg/sidebar.js").SidebarEvent} SidebarEvent
  * @typedef {import("../pkg/sidebar.js").SidebarEffect} SidebarEffect
+ * @typedef {import("../pkg/sidebar.js").SidebarOutput} SidebarOutput
  * @typedef {import("../pkg/sidebar.js").SidebarView} SidebarView
- * @typedef {import("../pkg/sidebar.js").SidebarRemoteError} SidebarRemoteError
  * @typedef {import("../pkg/sidebar.js").SdxError} SdxError
  * @typedef {import("./shell-types.js").HostConnection} HostConnection
  * @typedef {import("./shell-types.js").Settings} Settings
@@ -84,6 +84,8 @@ async function main() {
     sidebar = new SdxSidebar(
       { environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() },
       context.deal,
+      // The sidebar asks for a fresh session itself when the relay says the current one expired.
+      async () => (await host.refreshSession()).token,
     );
   } catch (error) {
     showFatal(/** @type {SdxError} */ (error).message);
@@ -95,43 +97,43 @@ async function main() {
   /** @type {SidebarView | null} */
   let lastView = null;
 
-  /** @param {SidebarMsg} msg */
-  function dispatch(msg) {
+  /**
+   * @param {SidebarEvent} event
+   * @returns {SidebarOutput | null}
+   */
+  function dispatch(event) {
     let output;
     try {
-      output = sidebar.update(msg);
+      output = sidebar.update(event);
     } catch (error) {
-      console.warn("sidebar: message refused", /** @type {SdxError} */ (error).code, /** @type {SdxError} */ (error).message);
-      return;
+      console.warn("sidebar: event refused", /** @type {SdxError} */ (error).code, /** @type {SdxError} */ (error).message);
+      return null;
     }
+    show(output);
+    return output;
+  }
+
+  /** @param {SidebarOutput} output */
+  function show(output) {
     render(output.view);
     output.effects.forEach(run);
-    // A failed (or refused) download leaves no use for the window opened for it.
-    const downloadAnswer = msg.type === "downloadFailed" || msg.type === "downloadReady";
-    if (pendingDownload && !output.effects.some((e) => e.type === "download" || e.type === "openUrl") && downloadAnswer) {
+  }
+
+  /** @param {Extract<SidebarEffect, { type: "call" }>} effect */
+  async function perform(effect) {
+    let output;
+    try {
+      output = await sidebar.perform(effect.id);
+    } catch (error) {
+      console.warn("sidebar: call refused", /** @type {SdxError} */ (error).code, /** @type {SdxError} */ (error).message);
+      return;
+    }
+    show(output);
+    // A download that produced no URL (failed, or refused) leaves no use for the window opened for it.
+    if (effect.call === "download" && pendingDownload && !output.effects.some((e) => e.type === "openUrl")) {
       pendingDownload.close();
       pendingDownload = null;
     }
-  }
-
-  /**
-   * @param {SidebarEffect} effect
-   * @param {boolean} [retried]
-   * @returns {Promise<SidebarMsg | null>}
-   */
-  async function perform(effect, retried = false) {
-    const message = await sidebar.perform(effect);
-    // A failed relay call's message (`dealFailed`, `contractsFailed`, …) carries its error.
-    if (/** @type {{ error?: SidebarRemoteError } | null} */ (message)?.error?.code === "unauthorized" && !retried) {
-      try {
-        const session = await host.refreshSession();
-        sidebar.setToken(session.token);
-        return perform(effect, true);
-      } catch {
-        return message;
-      }
-    }
-    return message;
   }
 
   // A download URL arrives after a relay call, outside the click; browsers only let a click open a
@@ -151,7 +153,12 @@ async function main() {
       // "noopener") would give only by returning no handle to load the URL into).
       if (pendingDownload) pendingDownload.opener = null;
     }
-    dispatch({ type: `${action}Clicked`, contractId });
+    const output = dispatch({ type: `${action}Clicked`, contractId });
+    // A download the sidebar did not start (already under way, not executed) needs no window.
+    if (action === "download" && !output?.effects.some((e) => e.type === "call" && e.call === "download")) {
+      pendingDownload?.close();
+      pendingDownload = null;
+    }
   }
 
   /** @param {string} url */
@@ -191,8 +198,9 @@ async function main() {
       case "openUrl":
         openUrl(effect.url);
         break;
-      default:
-        perform(effect).then((message) => message && dispatch(message));
+      case "call":
+        perform(effect);
+        break;
     }
   }
 
