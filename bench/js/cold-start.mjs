@@ -58,8 +58,10 @@ function under(dir, path, prefix) {
 
 // The iframe is in the parent's HTML, ahead of its scripts, as the demo page has it: the frame
 // downloads while the parent loads hosts/parent.js, whose host.ready then asks for a hello again if
-// the first one reached nobody. The empty page is framed the same way, without the handshake.
-const PARENT_PAGE = (frameUrl, sidebarOrigin, withHandshake) => `<!doctype html><html><head><meta charset="utf-8"><title>bench parent</title></head><body>
+// the first one reached nobody (both its modules preloaded, as a CRM page would bundle them). The
+// empty page is framed the same way, without the handshake.
+const PARENT_PAGE = (frameUrl, sidebarOrigin, withHandshake) => `<!doctype html><html><head><meta charset="utf-8"><title>bench parent</title>
+${withHandshake ? '<link rel="modulepreload" href="/hosts/parent.js"><link rel="modulepreload" href="/protocol.js">' : ""}</head><body>
 <iframe id="frame" src="${frameUrl}" style="width:360px;height:640px;border:0"></iframe>
 ${withHandshake ? `<script type="module">
 import { embedSidebar } from "/hosts/parent.js";

@@ -27,7 +27,7 @@ const TYPES = {
 /** In www/sidebar/index.html and the built copy; replaced by the page's settings when served. */
 export const SETTINGS_META_PLACEHOLDER = '<meta name="sdx-settings" content="">';
 
-export const IMMUTABLE = "public, max-age=31536000, immutable";
+const IMMUTABLE = "public, max-age=31536000, immutable";
 
 // Host SDKs are served from this origin, never from the vendor's CDN (no third-party script). They
 // are not built: whoever deploys puts Zoho's there (see hosts/zoho.js), so their names are fixed.
