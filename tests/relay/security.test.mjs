@@ -9,7 +9,7 @@ import { createServer, request as httpRequest } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { checkHostOrigin, loadBuiltPage, sidebarContentSecurityPolicy } from "../../www/relay/sidebar-files.js";
+import { checkHostOrigin, loadBuiltPage, sidebarContentSecurityPolicy, VENDOR_FILES } from "../../www/relay/sidebar-files.js";
 import { api, newDeal, relayConfig, signWithKey, startRelay, startSandbox, token } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -259,6 +259,13 @@ test("the relay serves the sidebar page with a CSP header: no unsafe-inline/eval
     const reply = await fetch(`${relay.url}/sidebar/${file}`);
     assert.equal(reply.status, 200, file);
     assert.ok(!/live\.zwidgets\.com|https:\/\/[a-z.]*\/[^"'\s]*\.js/.test(await reply.text()), `${file} loads no third-party script`);
+  }
+  // The adapters find their vendor SDK beside the page (../vendor/ from their chunk in hosts/), where it is served.
+  for (const file of scripts.filter((name) => /^hosts\/(zoho|pipedrive)\./.test(name))) {
+    const text = readFileSync(join(root, "dist/sidebar", file), "utf8");
+    const urls = [...text.matchAll(/new URL\("([^"]+)",import\.meta\.url\)/g)].map((m) => new URL(m[1], `${relay.url}/sidebar/${file}`).pathname);
+    assert.equal(urls.length, 1, `${file}: one module-relative URL, its SDK (${urls.join(", ")})`);
+    assert.ok(VENDOR_FILES.map((name) => `/sidebar/${name}`).includes(urls[0]), `${file} loads its SDK from ${urls[0]}, which is not served`);
   }
   // Only the built page: not its sources, its manifest, its precompressed copies by name, the package or the relay.
   const hashedScript = scripts.find((name) => !name.startsWith("hosts/"));

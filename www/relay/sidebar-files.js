@@ -31,7 +31,7 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
 
 // Host SDKs are served from this origin, never from the vendor's CDN (no third-party script). They
 // are not built: whoever deploys puts Zoho's there (see hosts/zoho.js), so their names are fixed.
-const VENDOR_FILES = ["vendor/pipedrive-app-extensions-sdk.js", "vendor/zoho-embedded-app-sdk.js"];
+export const VENDOR_FILES = ["vendor/pipedrive-app-extensions-sdk.js", "vendor/zoho-embedded-app-sdk.js"];
 
 const FILE_SUFFIX = { br: "br", gzip: "gz" };
 
