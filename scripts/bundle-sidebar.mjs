@@ -1,9 +1,9 @@
 // Builds the sidebar page that the relay and the demo serve: dist/sidebar/ (git-ignored).
 //
-// - one minified ES module for the page (www/sidebar/sidebar.js with protocol.js, hosts/connection.js
-//   and the package's sidebar glue), so the browser does not walk a chain of imports before it can
-//   start; the per-CRM adapters (hosts/zoho.js, pipedrive.js, hubspot.js) stay chunks of their own,
-//   loaded only by their CRM;
+// - one minified ES module for the page (www/sidebar/sidebar.js with the package's sidebar glue) and
+//   one chunk with what it shares with the adapters (protocol.js, hosts/connection.js), both preloaded,
+//   so the browser does not walk a chain of imports before it can start; the per-CRM adapters
+//   (hosts/zoho.js, pipedrive.js, hubspot.js) stay chunks of their own, loaded only by their CRM;
 // - content-hashed names for every file but index.html, so they can be cached for a year;
 // - index.html from www/sidebar/index.html, pointing at the hashed names and preloading the module,
 //   its chunks and the wasm, so all of them download in parallel with the HTML's parsing;
