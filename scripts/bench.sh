@@ -27,7 +27,7 @@ mkdir -p "$out/raw"
 step "1. payload"
 bounded 60 node bench/js/sizes.mjs > "$out/raw/sizes.json"
 
-step "2. cold start ($loads fresh loads each)"
+step "2. start, cold and warm ($loads loads of each)"
 bounded 600 node bench/js/cold-start.mjs "$loads" > "$out/raw/cold-start.json"
 
 step "3. webhook path ($webhook_runs runs of 10,000 events each)"

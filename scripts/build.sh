@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package in pkg/: release wasm → wasm-bindgen (web target) → wasm-opt (-O3 for the full build, -Oz for the sidebar's) →
-# pkg-template files. Prints what was built and its sizes.
+# pkg-template files, then the sidebar page (scripts/bundle-sidebar.mjs → dist/sidebar/). Prints what was built and its sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -56,3 +56,7 @@ gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 } > "$out/BUILD.txt"
 echo "[build] built $out/ (npm package spotdraft-crm $version):"
 sed 's/^/  /' "$out/BUILD.txt"
+
+# The page the relay and the demo serve: one minified module, hashed names, precompressed (dist/sidebar/).
+echo "[build] bundling the sidebar page"
+node scripts/bundle-sidebar.mjs

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 # id | needs the build (pkg/, target/debug/sandbox) | title
 SECTIONS=(
   "bootstrap|0|installs of anything missing (scripts/bootstrap.sh)"
-  "build|0|npm package in pkg/ (scripts/build.sh) and the sandbox binary"
+  "build|0|npm package in pkg/ and the sidebar page in dist/sidebar/ (scripts/build.sh), and the sandbox binary"
   "fmt|0|formatting (cargo fmt --all --check)"
   "clippy|0|lints (cargo clippy -D warnings: workspace, all targets; the wasm32 library)"
   "package|1|the built package in Node (tests/js/)"

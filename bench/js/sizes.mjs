@@ -1,12 +1,13 @@
-// Payload: raw and gzip -9 bytes of every built .wasm and .js in pkg/ (and any pkg-*/ folder),
-// the sidebar shell, and a size profile by crate from the name section of each non-stripped cargo
-// output (target/**/wasm32-unknown-unknown/release/*.wasm): code bytes per crate prefix. Prints JSON.
+// Payload: raw and gzip -9 bytes of every built .wasm and .js in pkg/ (and any pkg-*/ folder), the
+// sidebar shell's sources, the built sidebar page (dist/sidebar/: what the browser downloads), and a
+// size profile by crate from the name section of each non-stripped cargo output
+// (target/**/wasm32-unknown-unknown/release/*.wasm): code bytes per crate prefix. Prints JSON.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -195,17 +196,28 @@ function cargoOutputs() {
   return found.sort();
 }
 
-/** What a browser downloads for the sidebar in a demo-style host: the sidebar build and the shell it imports. */
-export function sidebarPagePayload(artifacts = builtArtifacts(), shell = sidebarShell()) {
-  const files = [
-    ...artifacts.filter((a) => /sidebar[^/]*\.(wasm|js)$/.test(a.file)),
-    ...shell.filter((a) => /www\/sidebar\/(index\.html|sidebar\.(js|css)|protocol\.js|hosts\/connection\.js)$/.test(a.file)),
-  ];
-  return { files: files.map((a) => a.file), bytes: files.reduce((sum, a) => sum + a.bytes, 0), gzip9: files.reduce((sum, a) => sum + a.gzip9, 0) };
+/**
+ * What a browser downloads before the sidebar's first view in a demo-style host: the built page
+ * (scripts/bundle-sidebar.mjs → dist/sidebar/) — index.html and what it loads, as its manifest's
+ * `initial` lists them (page module and its chunk, styles, wasm) — gzip -9 (and brotli, as served
+ * to browsers that take it) of each file. The per-CRM adapters are not counted: each CRM loads only its own.
+ */
+export function sidebarPagePayload(pageDir = join(root, "dist/sidebar")) {
+  const manifestFile = join(pageDir, "manifest.json");
+  if (!existsSync(manifestFile)) {
+    throw new Error(`${relative(root, manifestFile)} is missing: the sidebar page is not built (bash scripts/build.sh, or node scripts/bundle-sidebar.mjs once pkg/ is built)`);
+  }
+  const { initial } = JSON.parse(readFileSync(manifestFile, "utf8"));
+  const files = initial.map((name) => {
+    const file = join(pageDir, name);
+    return { ...measure(file), brotli: brotliCompressSync(readFileSync(file), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
+  });
+  const sum = (key) => files.reduce((total, f) => total + f[key], 0);
+  return { files: files.map((f) => f.file), perFile: files, bytes: sum("bytes"), gzip9: sum("gzip9"), brotli: sum("brotli") };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const artifacts = builtArtifacts();
   const shell = sidebarShell();
-  console.log(JSON.stringify({ artifacts, shell, sidebarPage: sidebarPagePayload(artifacts, shell), profiles: cargoOutputs().map(profile) }));
+  console.log(JSON.stringify({ artifacts, shell, sidebarPage: sidebarPagePayload(), profiles: cargoOutputs().map(profile) }));
 }

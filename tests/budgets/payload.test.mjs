@@ -1,14 +1,18 @@
-// Issue 6 payload budget: what the browser downloads for the sidebar page, gzip -9, at most 100 KB.
-// Counted: the sidebar's wasm and its JS glue (pkg/), the page, its shell, styles and host
-// connection (www/sidebar/, without the per-CRM adapters, which each host page loads on its own).
+// Issue 14 payload budget: what the browser downloads before the sidebar's first view, gzip -9, at
+// most 70 KB (aim: 60 KB). Counted: the built page (scripts/bundle-sidebar.mjs → dist/sidebar/) as its
+// manifest lists it: index.html, the page module and its chunk, the styles and the wasm. Not counted:
+// the per-CRM adapters, of which each CRM loads only its own.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sidebarPagePayload } from "../../bench/js/sizes.mjs";
 
-const BUDGET_BYTES = 100 * 1024;
+const BUDGET_BYTES = 70 * 1024;
 
-test("the sidebar page is at most 100 KB gzipped", () => {
+test("the built sidebar page is at most 70 KB gzipped", () => {
   const payload = sidebarPagePayload();
-  assert.ok(payload.files.some((f) => f.endsWith(".wasm")), `no sidebar .wasm among ${payload.files.join(", ")}`);
-  assert.ok(payload.gzip9 <= BUDGET_BYTES, `${payload.gzip9} bytes gzip -9 (${payload.files.join(", ")})`);
+  for (const kind of [/\/index\.html$/, /\/sidebar\.[^/]+\.js$/, /\.css$/, /\.wasm$/]) {
+    assert.ok(payload.files.some((f) => kind.test(f)), `no file matching ${kind} among ${payload.files.join(", ")}`);
+  }
+  const detail = payload.perFile.map((f) => `${f.file} ${f.gzip9}`).join(", ");
+  assert.ok(payload.gzip9 <= BUDGET_BYTES, `${payload.gzip9} bytes gzip -9, over the ${BUDGET_BYTES} budget by ${payload.gzip9 - BUDGET_BYTES} (${detail})`);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "../support/chromium.mjs";
 import { startDemo } from "../../www/demo/start.js";
-import { createSidebarHandler, nodeListener } from "../../www/relay/sidebar-files.js";
+import { createSidebarHandler, loadBuiltPage, nodeListener } from "../../www/relay/sidebar-files.js";
 
 const shots = new URL("../../results/screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -233,8 +233,9 @@ test("no secret reaches anything the browser can load", async () => {
   const urls = [
     `${demo.pageOrigin}/`, `${demo.pageOrigin}/crm.js`, `${demo.pageOrigin}/crm.css`, `${demo.pageOrigin}/protocol.js`,
     `${demo.pageOrigin}/hosts/parent.js`, `${demo.pageOrigin}/demo-api/config`, `${demo.pageOrigin}/demo-api/deals`,
-    `${demo.sidebarOrigin}/sidebar/index.html`, `${demo.sidebarOrigin}/sidebar/sidebar.js`, `${demo.sidebarOrigin}/sidebar/config.json`,
-    `${demo.sidebarOrigin}/pkg/sidebar.js`, `${demo.sidebarOrigin}/pkg/spotdraft_crm_sidebar.js`, `${demo.sidebarOrigin}/pkg/spotdraft_crm_sidebar_bg.wasm`,
+    `${demo.sidebarOrigin}/sidebar/index.html`, `${demo.sidebarOrigin}/sidebar/config.json`,
+    // Every file of the built page (scripts/bundle-sidebar.mjs).
+    ...Object.keys(loadBuiltPage().manifest.assets).map((name) => `${demo.sidebarOrigin}/sidebar/${name}`),
   ];
   for (const url of urls) {
     const response = await fetch(url);

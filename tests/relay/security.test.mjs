@@ -8,7 +8,8 @@ import { createHmac } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { checkHostOrigin, sidebarContentSecurityPolicy } from "../../www/relay/sidebar-files.js";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { checkHostOrigin, loadBuiltPage, sidebarContentSecurityPolicy, VENDOR_FILES } from "../../www/relay/sidebar-files.js";
 import { api, newDeal, relayConfig, signWithKey, startRelay, startSandbox, token } from "./support.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -241,17 +242,81 @@ test("the relay serves the sidebar page with a CSP header: no unsafe-inline/eval
   const html = await page.text();
   assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html), "no inline script");
   assert.ok(!/\son[a-z]+=/i.test(html), "no inline event handler");
-  assert.ok(!/https?:\/\//.test(html.replace(/<!--[\s\S]*?-->/g, "")), "nothing loaded from another origin");
+  // (The settings <meta> names the CRM origins: what matters is where the page loads from.)
+  const loads = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
+  assert.ok(loads.length >= 4, `the page loads its files: ${loads.join(", ")}`);
+  assert.deepEqual(loads.filter((url) => !url.startsWith("./")), [], "nothing loaded from another origin");
   const settings = await (await fetch(`${relay.url}/sidebar/config.json`)).json();
   assert.deepEqual(settings.allowedHostOrigins, HOST_ORIGINS);
-  for (const file of ["sidebar.js", "protocol.js", "hosts/connection.js", "hosts/zoho.js"]) {
+  // The same settings are written into the page, so it needs no config.json request to start.
+  const written = html.match(/<meta name="sdx-settings" content="([^"]*)">/);
+  assert.ok(written, "index.html carries the page's settings");
+  assert.deepEqual(JSON.parse(written[1].replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&")), settings);
+  const { manifest } = loadBuiltPage();
+  const scripts = Object.keys(manifest.assets).filter((name) => name.endsWith(".js"));
+  assert.ok(scripts.some((name) => name.startsWith("hosts/zoho.")), `the Zoho adapter is among ${scripts.join(", ")}`);
+  for (const file of scripts) {
     const reply = await fetch(`${relay.url}/sidebar/${file}`);
     assert.equal(reply.status, 200, file);
     assert.ok(!/live\.zwidgets\.com|https:\/\/[a-z.]*\/[^"'\s]*\.js/.test(await reply.text()), `${file} loads no third-party script`);
   }
-  for (const path of ["/sidebar/hosts/parent.js", "/pkg/node.js", "/pkg/spotdraft_crm_bg.wasm", "/pkg/package.json", "/sidebar/%2e%2e/relay/server.js", "/sidebar/hosts/../../relay/config.js"]) {
+  // The adapters find their vendor SDK beside the page (../vendor/ from their chunk in hosts/), where it is served.
+  for (const file of scripts.filter((name) => /^hosts\/(zoho|pipedrive)\./.test(name))) {
+    const text = readFileSync(join(root, "dist/sidebar", file), "utf8");
+    const urls = [...text.matchAll(/new URL\("([^"]+)",import\.meta\.url\)/g)].map((m) => new URL(m[1], `${relay.url}/sidebar/${file}`).pathname);
+    assert.equal(urls.length, 1, `${file}: one module-relative URL, its SDK (${urls.join(", ")})`);
+    assert.ok(VENDOR_FILES.map((name) => `/sidebar/${name}`).includes(urls[0]), `${file} loads its SDK from ${urls[0]}, which is not served`);
+  }
+  // Only the built page: not its sources, its manifest, its precompressed copies by name, the package or the relay.
+  const hashedScript = scripts.find((name) => !name.startsWith("hosts/"));
+  for (const path of ["/sidebar/sidebar.js", "/sidebar/protocol.js", "/sidebar/hosts/connection.js", "/sidebar/hosts/parent.js", "/sidebar/manifest.json",
+    `/sidebar/${hashedScript}.br`, `/sidebar/${hashedScript}.gz`, "/pkg/sidebar.js", "/pkg/spotdraft_crm_sidebar_bg.wasm",
+    "/pkg/node.js", "/pkg/spotdraft_crm_bg.wasm", "/pkg/package.json", "/sidebar/%2e%2e/relay/server.js", "/sidebar/hosts/../../relay/config.js"]) {
     assert.equal((await fetch(`${relay.url}${path}`)).status, 404, `${path} is not served`);
   }
+});
+
+/** A GET with exactly these request headers, answered as sent (fetch would ask for and undo compression itself). */
+function rawGet(path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const target = new URL(path, relay.url);
+    httpRequest({ host: target.hostname, port: target.port, path: target.pathname, headers }, (incoming) => {
+      const chunks = [];
+      incoming.on("data", (chunk) => chunks.push(chunk));
+      incoming.on("end", () => resolve({ status: incoming.statusCode, headers: incoming.headers, body: Buffer.concat(chunks) }));
+    }).on("error", reject).end();
+  });
+}
+
+test("the sidebar page's hashed files are cached for a year and compressed as the browser accepts; index.html is revalidated", async () => {
+  const { manifest, template } = loadBuiltPage();
+  // index.html names only files the relay serves from the build.
+  const referenced = [...template.matchAll(/(?:href|src)="\.\/([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual([...new Set(referenced)].sort(), manifest.initial.filter((name) => name !== manifest.index).sort());
+  for (const name of Object.keys(manifest.assets)) {
+    const original = readFileSync(join(root, "dist/sidebar", name));
+    for (const [accept, encoding, decode] of [["gzip, deflate, br", "br", brotliDecompressSync], ["gzip", "gzip", gunzipSync], ["br;q=0, gzip;q=0.5", "gzip", gunzipSync], ["", undefined, (b) => b]]) {
+      const reply = await rawGet(`/sidebar/${name}`, accept ? { "accept-encoding": accept } : {});
+      assert.equal(reply.status, 200, name);
+      assert.equal(reply.headers["cache-control"], "public, max-age=31536000, immutable", name);
+      assert.equal(reply.headers.vary, "Accept-Encoding", name);
+      assert.equal(reply.headers["content-encoding"], encoding, `${name} for Accept-Encoding "${accept}"`);
+      assert.ok(decode(reply.body).equals(original), `${name} (${encoding ?? "identity"}) is the built file`);
+      assert.ok(reply.headers["content-security-policy"], `${name} carries the CSP`);
+    }
+  }
+  const first = await rawGet("/sidebar/index.html", { "accept-encoding": "br" });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers["cache-control"], "no-cache");
+  assert.equal(first.headers["content-encoding"], "br");
+  assert.equal(first.headers.vary, "Accept-Encoding");
+  assert.match(first.headers.etag, /^"[A-Za-z0-9_-]+"$/);
+  assert.match(brotliDecompressSync(first.body).toString(), /<meta name="sdx-settings" content="\{/);
+  const again = await rawGet("/sidebar/index.html", { "if-none-match": first.headers.etag, "accept-encoding": "br" });
+  assert.equal(again.status, 304, "unchanged: not sent again");
+  assert.equal(again.body.length, 0);
+  assert.equal(again.headers.etag, first.headers.etag);
+  assert.equal((await rawGet("/sidebar/index.html", { "if-none-match": '"something-else"' })).status, 200, "another ETag: sent in full");
 });
 
 test("host origins that would widen or break the CSP are refused", () => {
@@ -300,8 +365,7 @@ test("no configured secret in the built package, the files the relay serves, its
   for (const path of ["/api/uat/config", `/api/uat/deals/${deal.id}`, `/api/uat/deals/${deal.id}/contracts`]) {
     answers.push(JSON.stringify((await api(relay, "GET", path, { bearer: token(sandbox, deal.id) })).json));
   }
-  for (const path of ["/sidebar/index.html", "/sidebar/config.json", "/sidebar/sidebar.js", "/sidebar/protocol.js", "/sidebar/hosts/connection.js",
-    "/sidebar/hosts/hubspot.js", "/sidebar/hosts/pipedrive.js", "/sidebar/hosts/zoho.js", "/pkg/sidebar.js", "/pkg/spotdraft_crm_sidebar.js", "/pkg/spotdraft_crm_sidebar_bg.wasm"]) {
+  for (const path of ["/sidebar/index.html", "/sidebar/config.json", ...Object.keys(loadBuiltPage().manifest.assets).map((name) => `/sidebar/${name}`)]) {
     const reply = await fetch(`${relay.url}${path}`);
     assert.equal(reply.status, 200, path);
     answers.push(Buffer.from(await reply.arrayBuffer()).toString("latin1"));

@@ -34,22 +34,32 @@ const money = (amount, currency) => {
 let currentId = new URLSearchParams(location.search).get("deal");
 let current = null;
 let sidebarVisible = true;
+// The deal the sidebar frame was (re)loaded for; null until the first deal is chosen.
+let sidebarDealId = null;
+// The sidebar can say hello before the first record is read: its init waits for the record.
+let firstRecordRead;
+const firstRecord = new Promise((resolve) => { firstRecordRead = resolve; });
 
+// The page's HTML already loads the sidebar in this frame (start.js writes its URL in), so it
+// downloads while this script and the record load.
 const iframe = $("sidebar");
 const sidebar = embedSidebar({
   iframe,
   sidebarOrigin: config.sidebarOrigin,
-  context: async () => ({
-    host: "demo",
-    environment: config.environment,
-    relayUrl: config.relayUrl,
-    tenant: config.tenant,
-    // Only the id and the name, for the first render: the sidebar reads the deal from the CRM itself.
-    deal: { id: current.deal.id, name: current.deal.name },
-    theme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
-    user: { id: "demo-seller", email: "sam.seller@yourco.example", locale: navigator.language },
-    session: await api(`/deals/${current.deal.id}/token`, { method: "POST" }),
-  }),
+  context: async () => {
+    await firstRecord;
+    return {
+      host: "demo",
+      environment: config.environment,
+      relayUrl: config.relayUrl,
+      tenant: config.tenant,
+      // Only the id and the name, for the first render: the sidebar reads the deal from the CRM itself.
+      deal: { id: current.deal.id, name: current.deal.name },
+      theme: matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light",
+      user: { id: "demo-seller", email: "sam.seller@yourco.example", locale: navigator.language },
+      session: await api(`/deals/${current.deal.id}/token`, { method: "POST" }),
+    };
+  },
   handlers: {
     refreshSession: () => api(`/deals/${current.deal.id}/token`, { method: "POST" }),
     toast: (level, message) => console.info(`[sidebar ${level}] ${message}`),
@@ -103,7 +113,10 @@ async function selectDeal(id) {
   history.replaceState(null, "", `?deal=${id}`);
   for (const button of document.querySelectorAll("#deals button")) button.setAttribute("aria-current", String(button.dataset.id === id));
   await loadRecord();
-  iframe.src = config.sidebarUrl;
+  firstRecordRead();
+  // Another deal gets a fresh sidebar; the first one uses the frame the HTML started loading.
+  if (sidebarDealId !== null || iframe.getAttribute("src") !== config.sidebarUrl) iframe.src = config.sidebarUrl;
+  sidebarDealId = id;
 }
 
 $("stage").replaceChildren(...Object.entries(config.stageLabels).map(([value, label]) => el("option", { value, text: label })));

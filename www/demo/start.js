@@ -130,6 +130,22 @@ function staticServer(routes, api) {
   });
 }
 
+const BLANK_SIDEBAR_FRAME = '<iframe id="sidebar" title="SpotDraft contracts" src="about:blank"></iframe>';
+
+/**
+ * The demo page with the sidebar's URL in its iframe, as a CRM's server renders its page: the frame
+ * starts loading as the HTML is parsed, before the page's scripts (crm.js connects to it when they run).
+ */
+async function demoPageWithSidebar(sidebarUrl) {
+  const html = await readFile(join(root, "www/demo/index.html"), "utf8");
+  if (html.split(BLANK_SIDEBAR_FRAME).length !== 2) throw new Error(`www/demo/index.html must contain ${BLANK_SIDEBAR_FRAME} once`);
+  const page = Buffer.from(html.replace(BLANK_SIDEBAR_FRAME, BLANK_SIDEBAR_FRAME.replace("about:blank", sidebarUrl.replaceAll("&", "&amp;").replaceAll('"', "&quot;"))));
+  return (request, response) => {
+    response.writeHead(200, { "content-type": TYPES[".html"], "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    response.end(page);
+  };
+}
+
 async function sendFile(response, file) {
   const body = await readFile(file);
   response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", "x-content-type-options": "nosniff" });
@@ -176,6 +192,7 @@ export async function startDemo({
     let sidebarSettings = { hostOrigins: [] };
     const sidebarServer = createServer(nodeListener(createSidebarHandler({ settings: () => sidebarSettings })));
     const sidebarOrigin = await listen(sidebarServer, sidebarPort, host);
+    const sidebarUrl = `${sidebarOrigin}/sidebar/index.html?host=demo`;
     closers.unshift(() => closeServer(sidebarServer));
     const relay = await startRelayServer({ config: demoRelayConfig(sandbox, sidebarOrigin), port: relayPort, host, stateDir: stateDir ?? join(root, ".relay-state"), log: relayLog });
     closers.unshift(relay.close);
@@ -197,7 +214,7 @@ export async function startDemo({
     const api = async (request, response, url) => {
       const parts = url.pathname.split("/").filter(Boolean).slice(1);
       if (request.method === "GET" && parts[0] === "config") {
-        return json(response, 200, { relayUrl: relay.url, sidebarUrl: `${sidebarOrigin}/sidebar/index.html?host=demo`, sidebarOrigin, environment: "uat", tenant: portal, stageLabels: DEMO_STAGE_LABELS });
+        return json(response, 200, { relayUrl: relay.url, sidebarUrl, sidebarOrigin, environment: "uat", tenant: portal, stageLabels: DEMO_STAGE_LABELS });
       }
       if (request.method === "GET" && parts[0] === "deals" && parts.length === 1) {
         const list = await crmCall("GET", `/crm/v3/objects/deals?limit=100&properties=dealname,dealstage`);
@@ -235,12 +252,13 @@ export async function startDemo({
       }
       return json(response, 404, { error: "not found" });
     };
+    const demoPage = await demoPageWithSidebar(sidebarUrl);
     const pageServer = staticServer([
       ["/protocol.js", join(root, "www/sidebar/protocol.js")],
       ["/hosts/", join(root, "www/sidebar/hosts")],
       // The page's own files only: the rest of www/demo is this server, and it holds the demo host secret.
-      ["/", join(root, "www/demo/index.html")],
-      ["/index.html", join(root, "www/demo/index.html")],
+      ["/", demoPage],
+      ["/index.html", demoPage],
       ["/crm.js", join(root, "www/demo/crm.js")],
       ["/crm.css", join(root, "www/demo/crm.css")],
     ], api);

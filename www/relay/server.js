@@ -6,7 +6,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { join } from "node:path";
 import { SdxRelay } from "../../pkg/node.js";
 import { MAX_BODY_BYTES, createRelayHandler, errorBody } from "./handler.js";
-import { createSidebarHandler } from "./sidebar-files.js";
+import { cachingHeaders, createSidebarHandler } from "./sidebar-files.js";
 
 /**
  * Splits a relay configuration document into what the core reads (`environments`) and the Node
@@ -254,7 +254,7 @@ export async function startRelayServer({
       }
       let response = null;
       if (sidebarHandler && (incoming.method === "GET" || incoming.method === "HEAD")) {
-        response = await sidebarHandler(new Request(new URL(incoming.url, origin), { method: incoming.method }));
+        response = await sidebarHandler(new Request(new URL(incoming.url, origin), { method: incoming.method, headers: cachingHeaders(incoming) }));
         if (response) log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, origin).pathname, status: response.status, route: "sidebar page" }));
       }
       if (!response) {

@@ -1,13 +1,21 @@
-// Serves the sidebar page (www/sidebar and the sidebar build in pkg/) with its security headers.
-// The relay mounts it in production (`sidebar` in the relay configuration) and the demo serves its
-// sidebar origin with it, so both send the same Content-Security-Policy, built here from the
-// configured CRM origins (frame-ancestors) and relay URL (connect-src). A <meta> policy cannot carry
-// frame-ancestors, which is why the page's policy is a response header and not in index.html.
+// Serves the sidebar page, as scripts/bundle-sidebar.mjs builds it into dist/sidebar/, with its
+// security and caching headers. The relay mounts it in production (`sidebar` in the relay
+// configuration) and the demo serves its sidebar origin with it, so both send the same
+// Content-Security-Policy, built here from the configured CRM origins (frame-ancestors) and relay URL
+// (connect-src). A <meta> policy cannot carry frame-ancestors, which is why the page's policy is a
+// response header and not in index.html.
 //
-// Only the files the page loads are reachable; everything else under those folders is 404.
+// Only the files the build's manifest lists (and the host SDKs in www/sidebar/vendor/) are
+// reachable; everything else is 404. Hashed files are cached for a year (their name changes with
+// their content); index.html is revalidated on every load (ETag), and carries the page's settings
+// (allowed host origins, relay URL) in a <meta>, so the page needs no config.json round trip before
+// it greets its host.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -16,14 +24,65 @@ const TYPES = {
   ".wasm": "application/wasm", ".json": "application/json",
 };
 
-/** URL path → file, relative to the sidebar folder or the package folder. */
-const SIDEBAR_FILES = [
-  "index.html", "sidebar.js", "sidebar.css", "protocol.js",
-  "hosts/connection.js", "hosts/hubspot.js", "hosts/pipedrive.js", "hosts/zoho.js",
-  // Host SDKs are served from this origin, never from the vendor's CDN (no third-party script).
-  "vendor/pipedrive-app-extensions-sdk.js", "vendor/zoho-embedded-app-sdk.js",
-];
-const PACKAGE_FILES = ["sidebar.js", "spotdraft_crm_sidebar.js", "spotdraft_crm_sidebar_bg.wasm"];
+/** In www/sidebar/index.html and the built copy; replaced by the page's settings when served. */
+export const SETTINGS_META_PLACEHOLDER = '<meta name="sdx-settings" content="">';
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+// Host SDKs are served from this origin, never from the vendor's CDN (no third-party script). They
+// are not built: whoever deploys puts Zoho's there (see hosts/zoho.js), so their names are fixed.
+export const VENDOR_FILES = ["vendor/pipedrive-app-extensions-sdk.js", "vendor/zoho-embedded-app-sdk.js"];
+
+const FILE_SUFFIX = { br: "br", gzip: "gz" };
+
+/**
+ * The built page: index.html's text and every hashed asset with its precompressed variants, read
+ * once. Throws, saying how to build it, when dist/sidebar/ is missing or incomplete.
+ */
+export function loadBuiltPage(pageDir = join(root, "dist/sidebar")) {
+  const manifestFile = join(pageDir, "manifest.json");
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+  } catch (error) {
+    throw new Error(`the sidebar page is not built (${manifestFile}: ${error.code ?? error.message}); run bash scripts/build.sh`);
+  }
+  const template = readFileSync(join(pageDir, manifest.index), "utf8");
+  if (template.split(SETTINGS_META_PLACEHOLDER).length !== 2) {
+    throw new Error(`${join(pageDir, manifest.index)} must contain ${SETTINGS_META_PLACEHOLDER} once: rebuild it (node scripts/bundle-sidebar.mjs)`);
+  }
+  const assets = new Map();
+  for (const [name, { encodings }] of Object.entries(manifest.assets)) {
+    const variants = { identity: readFileSync(join(pageDir, name)) };
+    for (const encoding of encodings) variants[encoding] = readFileSync(join(pageDir, `${name}.${FILE_SUFFIX[encoding]}`));
+    assets.set(name, { type: TYPES[extname(name)] ?? "application/octet-stream", variants });
+  }
+  return { manifest, template, assets };
+}
+
+/**
+ * The encoding to answer with, of `available` (best first), that `Accept-Encoding` accepts with a
+ * q-value above 0; null for none (send the bytes as they are).
+ */
+export function negotiateEncoding(acceptEncoding, available) {
+  const accepted = new Map();
+  for (const part of String(acceptEncoding ?? "").split(",")) {
+    const [token, ...params] = part.trim().toLowerCase().split(";").map((p) => p.trim());
+    if (!token) continue;
+    const q = params.find((p) => p.startsWith("q="));
+    accepted.set(token, q ? Number(q.slice(2)) : 1);
+  }
+  return available.find((encoding) => (accepted.get(encoding) ?? accepted.get("*") ?? 0) > 0) ?? null;
+}
+
+/** Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for this header). */
+function etagMatches(ifNoneMatch, etag) {
+  if (!ifNoneMatch) return false;
+  const plain = (tag) => tag.trim().replace(/^W\//, "");
+  return ifNoneMatch.split(",").some((tag) => tag.trim() === "*" || plain(tag) === plain(etag));
+}
+
+const escapeAttribute = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /**
  * An origin the sidebar may be framed by and take host messages from: `https://host[:port]`,
@@ -77,22 +136,35 @@ export function sidebarContentSecurityPolicy({ hostOrigins = [], relayUrl } = {}
 }
 
 /**
- * A fetch-style handler for `/sidebar/…` and `/pkg/…`: a Response for the page's files, `null` for
- * any other path (so a host server can try its other routes).
+ * A fetch-style handler for `/sidebar/…`: a Response for the page's files, `null` for any other path
+ * (so a host server can try its other routes).
  * `settings()` is read per request: `{ hostOrigins: string[], relayUrl?: string }`.
+ * `pageDir`: the built page (scripts/bundle-sidebar.mjs), read once here.
  */
-export function createSidebarHandler({ settings, sidebarDir = join(root, "www/sidebar"), pkgDir = join(root, "pkg") }) {
-  const files = new Map([
-    ...SIDEBAR_FILES.map((name) => [`/sidebar/${name}`, join(sidebarDir, name)]),
-    ...PACKAGE_FILES.map((name) => [`/pkg/${name}`, join(pkgDir, name)]),
-    ["/sidebar/", join(sidebarDir, "index.html")],
-  ]);
+export function createSidebarHandler({ settings, pageDir = join(root, "dist/sidebar"), vendorDir = join(root, "www/sidebar/vendor") }) {
+  const page = loadBuiltPage(pageDir);
+  const vendor = new Map(VENDOR_FILES.map((name) => [name, join(vendorDir, name.slice("vendor/".length))]));
+  // index.html as served for one settings document, with its ETag and compressed copies made on
+  // first use: settings change rarely, so a handful of entries is plenty.
+  const renderedIndex = new Map();
+  function indexFor(pageSettings) {
+    const json = JSON.stringify(pageSettings);
+    let rendered = renderedIndex.get(json);
+    if (!rendered) {
+      const body = Buffer.from(page.template.replace(SETTINGS_META_PLACEHOLDER, () => `<meta name="sdx-settings" content="${escapeAttribute(json)}">`));
+      rendered = { etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`, variants: { identity: body } };
+      if (renderedIndex.size >= 8) renderedIndex.delete(renderedIndex.keys().next().value);
+      renderedIndex.set(json, rendered);
+    }
+    return rendered;
+  }
   // Checked once at start so a bad configuration fails loudly, not on the first page load.
   sidebarContentSecurityPolicy(settings());
 
   return async function handleSidebarRequest(request) {
     const { pathname } = new URL(request.url);
-    if (!pathname.startsWith("/sidebar/") && !pathname.startsWith("/pkg/")) return null;
+    if (!pathname.startsWith("/sidebar/")) return null;
+    const name = pathname.slice("/sidebar/".length);
     const current = settings();
     const headers = {
       "content-security-policy": sidebarContentSecurityPolicy(current),
@@ -100,26 +172,48 @@ export function createSidebarHandler({ settings, sidebarDir = join(root, "www/si
       "referrer-policy": "no-referrer",
       "cache-control": "no-cache",
     };
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return new Response("method not allowed", { status: 405, headers: { ...headers, allow: "GET, HEAD", "content-type": "text/plain" } });
+    const plain = (status, text, extra = {}) => new Response(text, { status, headers: { ...headers, ...extra, "content-type": "text/plain" } });
+    if (request.method !== "GET" && request.method !== "HEAD") return plain(405, "method not allowed", { allow: "GET, HEAD" });
+    const pageSettings = { allowedHostOrigins: current.hostOrigins ?? [], relayUrl: current.relayUrl ?? null };
+    const answer = (body, extra) => new Response(request.method === "HEAD" ? null : body, { status: 200, headers: { ...headers, ...extra } });
+
+    // The same settings as index.html carries, for pages served by something else (www/sidebar unbuilt).
+    if (name === "config.json") return answer(JSON.stringify(pageSettings), { "content-type": TYPES[".json"] });
+
+    if (name === "" || name === page.manifest.index) {
+      const index = indexFor(pageSettings);
+      const common = { etag: index.etag, vary: "Accept-Encoding" };
+      if (etagMatches(request.headers.get("if-none-match"), index.etag)) return new Response(null, { status: 304, headers: { ...headers, ...common } });
+      const encoding = negotiateEncoding(request.headers.get("accept-encoding"), ["br", "gzip"]);
+      if (encoding) index.variants[encoding] ??= encoding === "br" ? brotliCompressSync(index.variants.identity) : gzipSync(index.variants.identity, { level: 9 });
+      return answer(index.variants[encoding ?? "identity"], { ...common, "content-type": TYPES[".html"], ...(encoding ? { "content-encoding": encoding } : {}) });
     }
-    let body;
-    let type;
-    if (pathname === "/sidebar/config.json") {
-      body = JSON.stringify({ allowedHostOrigins: current.hostOrigins ?? [], relayUrl: current.relayUrl ?? null });
-      type = TYPES[".json"];
-    } else {
-      const file = files.get(pathname);
-      if (!file) return new Response("not found", { status: 404, headers: { ...headers, "content-type": "text/plain" } });
+
+    const asset = page.assets.get(name);
+    if (asset) {
+      const encoding = negotiateEncoding(request.headers.get("accept-encoding"), Object.keys(asset.variants).filter((e) => e !== "identity"));
+      return answer(asset.variants[encoding ?? "identity"], {
+        "content-type": asset.type, "cache-control": IMMUTABLE, vary: "Accept-Encoding", ...(encoding ? { "content-encoding": encoding } : {}),
+      });
+    }
+
+    const vendorFile = vendor.get(name);
+    if (vendorFile) {
       try {
-        body = await readFile(file);
+        return answer(await readFile(vendorFile), { "content-type": TYPES[".js"] });
       } catch {
-        return new Response("not found", { status: 404, headers: { ...headers, "content-type": "text/plain" } });
+        // not deployed (Zoho's SDK is put there by whoever deploys the widget)
       }
-      type = TYPES[extname(file)] ?? "application/octet-stream";
     }
-    return new Response(request.method === "HEAD" ? null : body, { status: 200, headers: { ...headers, "content-type": type } });
+    return plain(404, "not found");
   };
+}
+
+/** What the page's handler reads of a Node request: content negotiation and revalidation. */
+export function cachingHeaders(incoming) {
+  const headers = {};
+  for (const name of ["accept-encoding", "if-none-match"]) if (typeof incoming.headers[name] === "string") headers[name] = incoming.headers[name];
+  return headers;
 }
 
 /** Runs a fetch-style handler as a Node `http` request listener (GET/HEAD only: no body is read). */
@@ -128,7 +222,7 @@ export function nodeListener(handler, fallback = (incoming, outgoing) => outgoin
     try {
       // fetch's Request refuses some methods (TRACE, CONNECT); none is served here.
       const method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].includes(incoming.method) ? incoming.method : "DELETE";
-      const request = new Request(new URL(incoming.url, `http://${incoming.headers.host ?? "localhost"}`), { method });
+      const request = new Request(new URL(incoming.url, `http://${incoming.headers.host ?? "localhost"}`), { method, headers: cachingHeaders(incoming) });
       const response = await handler(request);
       if (!response) return fallback(incoming, outgoing);
       outgoing.writeHead(response.status, Object.fromEntries(response.headers));

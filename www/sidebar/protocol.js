@@ -4,11 +4,14 @@
 // Envelope: { sdx: 1, kind: "req" | "res" | "evt", id?, type?, ok?, payload?, error? }
 //
 // Handshake (postMessage hosts: demo page, Salesforce LWC):
-//   1. sidebar iframe → parent, to "*": { sdx:1, kind:"evt", type:"hello", payload:{ versions:[1] } }
-//      (the only message ever sent to "*"; it carries nothing sensitive)
+//   1. sidebar iframe → parent, to "*": { sdx:1, kind:"evt", type:"hello", payload:{ versions:[1], page } }
+//      (the only message ever sent to "*"; it carries nothing sensitive; `page` is a random id per page load)
 //   2. parent checks event.source === iframe.contentWindow and event.origin === the sidebar's origin,
 //      creates a MessageChannel and posts { kind:"req", id, type:"init", payload: HostContext } to that
-//      exact origin, transferring port2.
+//      exact origin, transferring port2; a repeated hello of the page it answered is ignored.
+//      A parent that creates the frame before it listens posts { kind:"evt", type:"host.ready" } to the
+//      frame (to the sidebar's exact origin) when it starts listening; the sidebar then says hello again
+//      (checked as in 3, at most 3 times), as its first hello may have reached nobody.
 //   3. the sidebar checks event.source === window.parent and event.origin ∈ its allowed host origins,
 //      answers { kind:"res", id, ok:true } on the port; everything after that uses the port.
 //

@@ -60,14 +60,24 @@ function showFatal(message) {
   app.setAttribute("aria-busy", "false");
 }
 
-async function main() {
-  /** @type {Settings} */
-  let settings = {};
+/**
+ * The page's settings: written into index.html by the server (www/relay/sidebar-files.js), so the
+ * host handshake starts without waiting for a request; from config.json when the page is served
+ * unfilled (www/sidebar as is, in development).
+ * @returns {Promise<Settings>}
+ */
+async function readSettings() {
+  const written = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="sdx-settings"]'))?.content;
   try {
-    settings = await (await fetch("./config.json", { cache: "no-store" })).json();
+    return written ? JSON.parse(written) : await (await fetch("./config.json", { cache: "no-store" })).json();
   } catch {
-    // Without settings no host origin is trusted: the connection below then never completes.
+    // Without settings no host origin is trusted: the connection then never completes.
+    return {};
   }
+}
+
+async function main() {
+  const settings = await readSettings();
   /** @type {HostConnection} */
   let host;
   try {

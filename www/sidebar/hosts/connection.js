@@ -78,6 +78,13 @@ class Listeners {
 }
 
 /**
+ * How many more times the sidebar says hello when its host says it started listening late
+ * (`host.ready`): a host page may create the frame before its own scripts load, so the first hello can
+ * reach nobody. Bounded so that a host repeating itself cannot make the sidebar post without end.
+ */
+export const MAX_HELLO_REPEATS = 3;
+
+/**
  * Waits for the parent's init over sdx/1. Messages from any window but the parent, from origins not
  * in `allowedOrigins`, or not shaped as sdx/1 are ignored.
  * @param {{ allowedOrigins: readonly string[], timeoutMs?: number, win?: Window }} options
@@ -99,6 +106,13 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
       // tab or a page the frame was moved into is not the host, whatever its origin.
       if (event.source !== win.parent || !originAllowed(event.origin, allowedOrigins)) return;
       const data = event.data;
+      if (isEnvelope(data) && data.kind === "evt" && data.type === "host.ready") {
+        if (hellosRepeated < MAX_HELLO_REPEATS) {
+          hellosRepeated += 1;
+          sayHello();
+        }
+        return;
+      }
       if (!isEnvelope(data) || data.kind !== "req" || data.type !== "init" || !event.ports?.[0]) {
         logDropped("window", data);
         return;
@@ -134,7 +148,12 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
         },
       });
     }
+    // One id for every hello of this page, so a host that gets two (the first arriving late, and the
+    // repeat it asked for) answers once.
+    const page = Array.from(win.crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+    let hellosRepeated = 0;
+    const sayHello = () => win.parent.postMessage({ sdx: PROTOCOL, kind: "evt", type: "hello", payload: { versions: [PROTOCOL], page } }, "*");
     win.addEventListener("message", onMessage);
-    win.parent.postMessage({ sdx: PROTOCOL, kind: "evt", type: "hello", payload: { versions: [PROTOCOL] } }, "*");
+    sayHello();
   });
 }

@@ -22,11 +22,17 @@ import { Channel, PROTOCOL, isEnvelope } from "../protocol.js";
 export function embedSidebar({ iframe, sidebarOrigin, context, handlers, win = window }) {
   /** @type {Channel | null} */
   let channel = null;
+  // The sidebar page answered last: its repeated hello (see below) must not start a second channel.
+  /** @type {unknown} */
+  let answeredPage;
   /** @param {MessageEvent<import("../shell-types.js").Received>} event */
   async function onMessage(event) {
     if (event.source !== iframe.contentWindow || event.origin !== sidebarOrigin) return;
     const data = event.data;
     if (!isEnvelope(data) || data.kind !== "evt" || data.type !== "hello") return;
+    const page = data.payload?.page;
+    if (typeof page === "string" && page === answeredPage) return;
+    answeredPage = page;
     const { port1, port2 } = new MessageChannel();
     channel = new Channel(port1, "s-", {
       onRequest: async (type, payload) => {
@@ -53,6 +59,10 @@ export function embedSidebar({ iframe, sidebarOrigin, context, handlers, win = w
     iframe.contentWindow?.postMessage({ sdx: PROTOCOL, kind: "req", id: "s-init", type: "init", payload }, sidebarOrigin, [port2]);
   }
   win.addEventListener("message", onMessage);
+  // The frame may have loaded, and said hello to nobody, before this ran (host pages create it before
+  // their scripts load, so it downloads meanwhile): asking it to say hello again costs nothing if it
+  // has not. Posted to the sidebar's exact origin only, so another page in the frame never sees it.
+  iframe.contentWindow?.postMessage({ sdx: PROTOCOL, kind: "evt", type: "host.ready", payload: {} }, sidebarOrigin);
   return {
     /**
      * An event to the sidebar ("record.changed", "visibility", "theme.changed"), once it is connected.
