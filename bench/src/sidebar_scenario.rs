@@ -5,7 +5,7 @@
 use serde_json::json;
 use spotdraft_crm::deal::Deal;
 use spotdraft_crm::model::{ContractId, ContractStatus, ContractSummary, Environment};
-use spotdraft_crm::sidebar::{Effect, Msg, PreviewResult, Sidebar, SidebarConfig, TemplateChoice};
+use spotdraft_crm::sidebar::{CrmDeal, Effect, Msg, PreviewResult, Sidebar, SidebarConfig, TemplateChoice};
 
 const HOUR_MS: u64 = 3_600_000;
 /// The relay's answer arrives this long after the sidebar asks.
@@ -60,7 +60,7 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
             match effect {
                 // One answer carrying four (the sort below keeps their order).
                 Effect::LoadFirstView => pending.extend([
-                    (now + ANSWER_DELAY_MS, Msg::DealLoaded { deal: Box::new(deal.clone()) }),
+                    (now + ANSWER_DELAY_MS, Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal)) }),
                     (now + ANSWER_DELAY_MS, Msg::PreviewLoaded { template_id: 101, preview: ready() }),
                     (now + ANSWER_DELAY_MS, Msg::ConfigLoaded { config: config.clone() }),
                     (now + ANSWER_DELAY_MS, Msg::ContractsLoaded { contracts: contracts.clone() }),
@@ -69,7 +69,7 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
                     pending.push((now + ANSWER_DELAY_MS, Msg::ConfigLoaded { config: config.clone() }))
                 }
                 Effect::LoadDeal => {
-                    pending.push((now + ANSWER_DELAY_MS, Msg::DealLoaded { deal: Box::new(deal.clone()) }))
+                    pending.push((now + ANSWER_DELAY_MS, Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal)) }))
                 }
                 Effect::LoadContracts => {
                     if now > ANSWER_DELAY_MS {

@@ -75,6 +75,25 @@ impl From<&Deal> for HostDeal {
     }
 }
 
+/// The deal as the CRM holds it, as the relay answered it (`wire::crm_deal`). The relay read it from
+/// the CRM and checked it in full before answering, and decides again on every create; the sidebar
+/// takes what it shows and explains from it (the name, the stage) and keeps the whole answer only
+/// to see when the deal changed. Reading every field again here would only cost the download.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmDeal {
+    pub id: String,
+    pub name: String,
+    pub stage: Option<String>,
+    pub fields: serde_json::Value,
+}
+
+impl From<&Deal> for CrmDeal {
+    fn from(deal: &Deal) -> CrmDeal {
+        use crate::json_output::ToJson;
+        CrmDeal { id: deal.id.clone(), name: deal.name.clone(), stage: deal.stage.clone(), fields: deal.to_json() }
+    }
+}
+
 /// Everything that can happen to the sidebar. Events arrive from the shell as JSON (`{"type":
 /// "sendClicked", "contractId": "T-8"}`, see `Msg::from_json`); relay answers are read into their
 /// messages by `Effect::outcome`, once, inside the core.
@@ -91,7 +110,7 @@ pub enum Msg {
     /// The relay's answer to `LoadDeal`: the deal as the CRM holds it (boxed: it is far larger than
     /// any other message).
     DealLoaded {
-        deal: Box<Deal>,
+        deal: Box<CrmDeal>,
     },
     DealFailed {
         error: RemoteError,
@@ -269,7 +288,7 @@ pub struct Sidebar {
     /// What the host said: the record id every call is about, and a name for the first render.
     host: HostDeal,
     /// The CRM's deal, once the relay has read it: the only deal any decision is taken on.
-    deal: Option<Deal>,
+    deal: Option<CrmDeal>,
     deal_error: Option<RemoteError>,
     deal_loading: bool,
     /// The host said the record changed while the sidebar was hidden: read it all when shown.
@@ -325,7 +344,7 @@ impl Sidebar {
     }
 
     /// The CRM's deal, once loaded.
-    pub fn deal(&self) -> Option<&Deal> {
+    pub fn deal(&self) -> Option<&CrmDeal> {
         self.deal.as_ref()
     }
 

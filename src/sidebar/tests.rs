@@ -54,7 +54,7 @@ fn contract(number: u64, status: &str) -> ContractSummary {
 fn ready(stage: &str, contracts: Vec<ContractSummary>) -> Sidebar {
     let mut sidebar = Sidebar::new(Environment::Uat, host());
     sidebar.update(Msg::Start, 0);
-    sidebar.update(Msg::DealLoaded { deal: Box::new(deal(stage)) }, 5);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal(stage))) }, 5);
     sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 10);
     sidebar.update(Msg::ContractsLoaded { contracts }, 20);
     sidebar
@@ -133,7 +133,7 @@ fn stage_gate_is_explained() {
 fn stage_gate_names_stages_as_sellers_know_them() {
     let mut sidebar = Sidebar::new(Environment::Uat, host());
     sidebar.update(Msg::Start, 0);
-    sidebar.update(Msg::DealLoaded { deal: Box::new(deal("appointmentscheduled")) }, 5);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("appointmentscheduled"))) }, 5);
     let mut labelled = config(&[(1101, "Mutual NDA")]);
     labelled.creation_stages = vec!["qualifiedtobuy".into(), "decisionmakerboughtin".into(), "contractsent".into()];
     labelled.stage_labels = vec![
@@ -257,7 +257,7 @@ fn a_record_change_reloads_the_deal_and_rechecks_it_only_when_it_changed() {
     assert_eq!(effects, vec![Effect::LoadDeal, Effect::LoadContracts], "the CRM is asked again, at once");
     sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 550);
     assert!(
-        sidebar.update(Msg::DealLoaded { deal: Box::new(deal("contractsent")) }, 600).is_empty(),
+        sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("contractsent"))) }, 600).is_empty(),
         "same deal: nothing to recheck"
     );
     assert!(sidebar.view(600, 0).create.unwrap().enabled);
@@ -267,14 +267,14 @@ fn a_record_change_reloads_the_deal_and_rechecks_it_only_when_it_changed() {
         &json!({"id": "1001", "name": "Acme renewal", "stage": "contractsent", "closeDate": "2026-04-30"}),
     )
     .unwrap();
-    let effects = sidebar.update(Msg::DealLoaded { deal: Box::new(changed.clone()) }, 800);
+    let effects = sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&changed)) }, 800);
     assert_eq!(
         effects,
         vec![Effect::LoadPreview { template_id: 1101 }],
         "another deal may fill the template differently"
     );
     assert_eq!(sidebar.view(800, 0).create.unwrap().reasons, ["Checking the deal's fields…"]);
-    assert_eq!(sidebar.deal(), Some(&changed));
+    assert_eq!(sidebar.deal(), Some(&CrmDeal::from(&changed)));
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn the_host_deal_is_only_a_first_render() {
     assert_eq!(create.reasons, ["Reading the deal from your CRM…"]);
     assert!(sidebar.update(Msg::CreateClicked, 35).is_empty());
 
-    sidebar.update(Msg::DealLoaded { deal: Box::new(deal("appointmentscheduled")) }, 40);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("appointmentscheduled"))) }, 40);
     let view = sidebar.view(40, 0);
     assert_eq!(view.deal_name, "Acme renewal", "the CRM's name replaces the host's");
     assert_eq!(
@@ -362,7 +362,7 @@ fn a_deal_that_cannot_be_read_is_said_in_a_sellers_words_and_retried() {
     sidebar.update(Msg::DealFailed { error: crm_error("HubSpot is down", true) }, 50);
     assert_eq!(sidebar.view(50, 0).banner.unwrap().text, "Your CRM can't be reached right now.");
     sidebar.update(Msg::RetryClicked, 60);
-    sidebar.update(Msg::DealLoaded { deal: Box::new(deal("contractsent")) }, 70);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("contractsent"))) }, 70);
     let view = sidebar.view(70, 0);
     assert!(view.banner.is_none());
     assert!(view.create.unwrap().enabled);
@@ -382,7 +382,7 @@ fn a_deal_answer_for_another_record_is_refused() {
     preview_ok(&mut sidebar);
     let other = Deal::from_json(&json!({"id": "9999", "name": "Other", "stage": "contractsent"})).unwrap();
     sidebar.update(Msg::RecordChanged, 100);
-    sidebar.update(Msg::DealLoaded { deal: Box::new(other) }, 110);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&other)) }, 110);
     assert_eq!(sidebar.deal().map(|d| d.id.as_str()), Some("1001"), "a different record's data is never taken");
     let view = sidebar.view(110, 0);
     assert_eq!(view.banner.unwrap().text, "This deal couldn't be read from your CRM.");
@@ -559,7 +559,7 @@ fn relay_answers_become_the_next_message() {
     assert_eq!((call.method, call.path.as_str(), call.body), (Method::Get, "/deals/1001", None));
     assert_eq!(
         load.outcome(Ok(deal("contractsent").to_json())),
-        vec![Msg::DealLoaded { deal: Box::new(deal("contractsent")) }]
+        vec![Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("contractsent"))) }]
     );
     match load.outcome(Ok(json!({"id": "1001", "amount": "lots"}))).as_slice() {
         [Msg::DealFailed { error }] => assert_eq!(error.code, "bad_response"),

@@ -5,8 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, TemplateChoice};
-use crate::deal::Deal;
+use super::{CrmDeal, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, TemplateChoice};
 use crate::error::Problem;
 use crate::json_input::{index_path, key_path, type_name};
 use crate::json_output::{object as json_object, ToJson};
@@ -189,9 +188,18 @@ pub fn host_deal(value: &Value, path: &str) -> Read<HostDeal> {
     Ok(HostDeal { id, name: name.filter(|name| !name.is_empty()) })
 }
 
-/// The CRM's deal as the relay answered it, checked like every canonical deal.
-pub fn crm_deal(value: &Value) -> Read<Deal> {
-    Deal::from_json(value).map_err(|error| error.to_string())
+/// The CRM's deal as the relay answered it: an id, a name, perhaps a stage (see `CrmDeal`).
+pub fn crm_deal(value: &Value) -> Read<CrmDeal> {
+    let map = object(value, "deal")?;
+    let id = string(map, "deal", "id")?;
+    if !crate::model::is_valid_crm_id(&id) {
+        return Err("deal.id: is not a CRM record id".into());
+    }
+    let name = string(map, "deal", "name")?;
+    if name.trim().is_empty() {
+        return Err("deal.name: is empty".into());
+    }
+    Ok(CrmDeal { id, name, stage: optional_string(map, "deal", "stage")?, fields: value.clone() })
 }
 
 /// The deal's contracts, a list at the top of the answer.

@@ -29,6 +29,44 @@ test("config tells the sidebar what it may offer, and nothing secret", async () 
   for (const secret of [sandbox.uat.client_secret, sandbox.uat.hmac_key, sandbox.info.crm.bearer_token]) assert.ok(!text.includes(secret));
 });
 
+test("a sidebar's first view is one call: config, the CRM's deal, its contracts and the one template's preview", async () => {
+  const reply = await call("GET", "/sidebar");
+  assert.equal(reply.status, 200, JSON.stringify(reply.json));
+  const { config, deal: crmDeal, contracts, preview } = reply.json;
+  assert.deepEqual(config.ok.templates, [{ templateId: nda, label: "Mutual NDA" }]);
+  assert.equal(crmDeal.ok.id, deal.id);
+  assert.equal(crmDeal.ok.stage, "contractsent");
+  assert.deepEqual(contracts.ok.map((c) => c.id), [contract.id]);
+  assert.equal(preview.templateId, nda);
+  assert.equal(typeof preview.ok.canCreate, "boolean");
+  // The same answers as the calls it stands for.
+  assert.deepEqual(contracts.ok, (await call("GET", "/contracts")).json);
+  assert.deepEqual(config.ok, (await api(relay, "GET", "/api/uat/config", { bearer: token(sandbox, deal.id) })).json);
+});
+
+test("a part of the first view that fails carries its own error, and the rest still arrives", async () => {
+  const other = await newDeal(sandbox, "First view with the CRM down");
+  await sandbox.setFaults({ rules: [{ route: `GET /crm/v3/objects/deals/${other.id}*`, service: "crm", kind: "503", times: 2 }] });
+  try {
+    const reply = await api(relay, "GET", `/api/uat/deals/${other.id}/sidebar`, { bearer: token(sandbox, other.id) });
+    assert.equal(reply.status, 200, JSON.stringify(reply.json));
+    assert.deepEqual(Object.keys(reply.json.deal), ["error"]);
+    assert.equal(reply.json.deal.error.transient, true, JSON.stringify(reply.json.deal));
+    assert.equal(typeof reply.json.deal.error.message, "string");
+    assert.deepEqual(reply.json.deal.error.problems, []);
+    assert.ok(reply.json.config.ok.templates.length > 0);
+    assert.ok(Array.isArray(reply.json.contracts.ok));
+    assert.equal(reply.json.preview, null, "no preview without the CRM's deal");
+  } finally {
+    await sandbox.setFaults({ rules: [] });
+  }
+  // Another deal's first view is refused whole: the token is bound to its record.
+  const elsewhere = await api(relay, "GET", `/api/uat/deals/${other.id}/sidebar`, { bearer: token(sandbox, deal.id) });
+  assert.equal(elsewhere.status, 401);
+  assert.deepEqual(Object.keys(elsewhere.json), ["error"]);
+  assert.equal(elsewhere.json.error.code, "unauthorized");
+});
+
 test("contracts of the deal, newest first", async () => {
   const reply = await call("GET", "/contracts");
   assert.equal(reply.status, 200);

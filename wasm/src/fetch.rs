@@ -1,80 +1,83 @@
-//! The WebAssembly transport: `fetch` through gloo-net, with a timeout that aborts the request
-//! and its body read, and redirects never followed.
+//! The WebAssembly transport: the host's own `fetch` (browser or Node), with a timeout that aborts
+//! the request and its body read, and redirects never followed. Called through web-sys directly: a
+//! wrapper crate's builder and error types cost the sidebar's download more than these few lines.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use js_sys::{Array, Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, Request, RequestInit, RequestRedirect, Response};
 
-use gloo_net::http::{Method as FetchMethod, RequestBuilder};
-use gloo_timers::callback::Timeout;
-use web_sys::{AbortController, RequestRedirect};
-
-use spotdraft_crm::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use spotdraft_crm::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 
 pub struct FetchTransport;
 
-fn fetch_method(method: Method) -> FetchMethod {
-    match method {
-        Method::Get => FetchMethod::GET,
-        Method::Post => FetchMethod::POST,
-        Method::Patch => FetchMethod::PATCH,
-        Method::Put => FetchMethod::PUT,
-        Method::Delete => FetchMethod::DELETE,
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, whichever global this runs in (a page, a worker, Node).
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> Promise;
+}
+
+/// Why a JS call failed, in its own words (`TypeError: Failed to fetch`); `TimeoutError` for an
+/// abort by the request's timeout signal.
+fn describe(error: &JsValue) -> (String, bool) {
+    let name = js_sys::Reflect::get(error, &JsValue::from_str("name")).ok().and_then(|n| n.as_string());
+    let message = js_sys::Reflect::get(error, &JsValue::from_str("message")).ok().and_then(|m| m.as_string());
+    let timed_out = name.as_deref() == Some("TimeoutError");
+    (format!("{}: {}", name.unwrap_or_else(|| "Error".into()), message.unwrap_or_default()), timed_out)
+}
+
+fn failed(error: JsValue) -> TransportError {
+    match describe(&error) {
+        (_, true) => TransportError::Timeout,
+        (text, false) => TransportError::Connection(text),
     }
 }
 
-fn describe(error: gloo_net::Error) -> String {
-    match error {
-        gloo_net::Error::JsError(js) => format!("{}: {}", js.name, js.message),
-        other => other.to_string(),
-    }
+async fn settle(promise: Promise) -> Result<JsValue, TransportError> {
+    JsFuture::from(promise).await.map_err(failed)
 }
 
 impl Transport for FetchTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let controller =
-            AbortController::new().map_err(|_| TransportError::Connection("AbortController is unavailable".into()))?;
-        let timed_out = Rc::new(Cell::new(false));
-        let timer = {
-            let timed_out = Rc::clone(&timed_out);
-            let controller = controller.clone();
-            let ms = u32::try_from(request.timeout_ms).unwrap_or(u32::MAX);
-            Timeout::new(ms, move || {
-                timed_out.set(true);
-                controller.abort();
-            })
-        };
-        let signal = controller.signal();
-        let mut builder = RequestBuilder::new(&request.url)
-            .method(fetch_method(request.method))
-            .redirect(RequestRedirect::Manual)
-            .abort_signal(Some(&signal));
+        let headers = Headers::new().map_err(failed)?;
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            headers.append(name, value).map_err(failed)?;
         }
-        let built = match request.body {
-            Some(body) => builder.body(js_sys::Uint8Array::from(body.as_slice())),
-            None => builder.build(),
+        let init = RequestInit::new();
+        init.set_method(request.method.as_str());
+        init.set_redirect(RequestRedirect::Manual);
+        init.set_headers(&headers);
+        // One signal bounds the whole exchange, the body read included; it aborts as `TimeoutError`.
+        init.set_signal(Some(&AbortSignal::timeout_with_u32(u32::try_from(request.timeout_ms).unwrap_or(u32::MAX))));
+        if let Some(body) = &request.body {
+            init.set_body(&Uint8Array::from(body.as_slice()));
         }
-        .map_err(|e| TransportError::Connection(describe(e)))?;
-        let failed = |error: gloo_net::Error| {
-            if timed_out.get() {
-                TransportError::Timeout
-            } else {
-                TransportError::Connection(describe(error))
-            }
-        };
-        let response = built.send().await.map_err(failed)?;
+        let built = Request::new_with_str_and_init(&request.url, &init).map_err(failed)?;
+        let response: Response = settle(global_fetch(&built)).await?.unchecked_into();
         let limit = request.max_response_bytes;
-        let declared = response.headers().get("content-length").and_then(|v| v.trim().parse::<usize>().ok());
+        let found = response.headers();
+        let declared = found.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok());
         if declared.is_some_and(|length| length > limit) {
-            controller.abort();
             return Err(TransportError::TooLarge { limit });
         }
         let status = response.status();
-        let headers: Vec<(String, String)> = response.headers().entries().collect();
+        let headers = js_sys::try_iter(&found)
+            .ok()
+            .flatten()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let pair: Array = entry.ok()?.unchecked_into();
+                Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+            })
+            .collect();
         // An opaque redirect (status 0) has no body to read.
-        let body = if status == 0 { Vec::new() } else { response.binary().await.map_err(failed)? };
-        drop(timer);
+        let body = if status == 0 {
+            Vec::new()
+        } else {
+            Uint8Array::new(&settle(response.array_buffer().map_err(failed)?).await?).to_vec()
+        };
         if body.len() > limit {
             return Err(TransportError::TooLarge { limit });
         }
