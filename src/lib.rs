@@ -29,6 +29,7 @@ pub mod mapping;
 pub mod model;
 pub mod names;
 pub mod relay;
+pub mod shell_types;
 pub mod sidebar;
 pub mod spotdraft;
 pub mod sync;

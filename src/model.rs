@@ -201,6 +201,16 @@ pub enum ContractStatus {
 }
 
 impl ContractStatus {
+    /// Every status SpotDraft is known to send.
+    pub const KNOWN: [ContractStatus; 6] = [
+        ContractStatus::Draft,
+        ContractStatus::Redlining,
+        ContractStatus::Sign,
+        ContractStatus::Executed,
+        ContractStatus::OnHold,
+        ContractStatus::Voided,
+    ];
+
     pub fn parse(text: &str) -> ContractStatus {
         match text {
             "DRAFT" => ContractStatus::Draft,
@@ -266,35 +276,34 @@ impl<'de> Deserialize<'de> for ContractStatus {
     }
 }
 
-/// What the sidebar and the CRM record show about one contract.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContractSummary {
-    /// Composite id, e.g. `T-4322`.
-    pub id: ContractId,
-    /// The integer id used in webhooks and web-app links.
-    pub number: u64,
-    pub name: String,
-    pub status: ContractStatus,
-    pub status_label: String,
-    /// Always an `https://app.spotdraft.com/...` URL.
-    pub link: String,
-    pub counterparty_name: Option<String>,
-    pub contract_type_name: Option<String>,
-    pub created: Option<String>,
-    /// `external_metadata.id` as SpotDraft holds it.
-    pub external_id: Option<String>,
-    /// When the status shown became true (SpotDraft's activity time, ISO 8601), as the CRM record
-    /// holds it; `None` when the record does not show this contract.
-    #[serde(default)]
-    pub status_at: Option<String>,
-    /// When the contract was executed (SpotDraft's activity time), as the CRM record holds it.
-    #[serde(default)]
-    pub executed_at: Option<String>,
-    /// When the relay last knew this to be SpotDraft's state (it answers sidebars from what it
-    /// knows); `None` for a list read just now.
-    #[serde(default)]
-    pub as_of: Option<String>,
+crate::shell_types::shell_struct! {
+    /// What the sidebar and the CRM record show about one contract: the relay writes it, the
+    /// sidebar reads it, and the TypeScript says it, all from this declaration.
+    pub struct ContractSummary as "ContractSummary" {
+        /// Composite id, e.g. "T-4322".
+        id: ContractId => "id",
+        /// The integer id used in webhooks and web-app links.
+        number: u64 => "number",
+        name: String => "name",
+        status: ContractStatus => "status",
+        /// The status in a seller's words.
+        status_label: String => "statusLabel",
+        /// Always an https://app.spotdraft.com/… URL.
+        link: String => "link",
+        counterparty_name: Option<String> => "counterpartyName",
+        contract_type_name: Option<String> => "contractTypeName",
+        created: Option<String> => "created",
+        /// `external_metadata.id` as SpotDraft holds it.
+        external_id: Option<String> => "externalId",
+        /// When the status shown became true (SpotDraft's activity time, ISO 8601), as the CRM
+        /// record holds it; null when the record does not show this contract.
+        status_at: Option<String> => "statusAt",
+        /// When the contract was executed (SpotDraft's activity time), as the CRM record holds it.
+        executed_at: Option<String> => "executedAt",
+        /// When the relay last knew this to be SpotDraft's state (it answers sidebars from what it
+        /// knows); null for a list read just now.
+        as_of: Option<String> => "asOf",
+    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,12 @@ use crate::deal::Deal;
 use crate::error::Problem;
 use crate::flows::{can_send_to_counterparty, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
+use crate::shell_types::{shell_union, TypeScript};
 use crate::time;
 pub use relay_client::{RelayClient, RemoteError};
+pub use session::{CallName, ShellEffect, SidebarOutput};
 pub use session::{HostSession, SessionInit, SidebarSession};
+pub use view::{Action, ActionView, Banner, BannerTone, ContractView, CreateView, Phase, StatusTone, TemplateOption};
 pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
 
 /// Right after an action the status is likely to move: look again soon.
@@ -175,6 +178,64 @@ pub enum Msg {
     Tick,
     RetryClicked,
     DismissNotice,
+}
+
+shell_union! {
+    /// What the shell tells the sidebar: clicks, host events, ticks. Relay answers never come this
+    /// way: `SidebarSession::perform` reads them into their messages itself.
+    pub enum Event as "SidebarEvent" {
+        Start "start" {},
+        Tick "tick" {},
+        RetryClicked "retryClicked" {},
+        DismissNotice "dismissNotice" {},
+        CreateClicked "createClicked" {},
+        TemplateSelected "templateSelected" { template_id: u64 => "templateId" },
+        SendClicked "sendClicked" { contract_id: ContractId => "contractId" },
+        DownloadClicked "downloadClicked" { contract_id: ContractId => "contractId" },
+        OpenClicked "openClicked" { contract_id: ContractId => "contractId" },
+        /// Whatever the host sends along (an id, an older host's whole deal) is not read.
+        RecordChanged "recordChanged" {},
+        VisibilityChanged "visibilityChanged" { visible: bool => "visible" },
+    }
+}
+
+impl From<Event> for Msg {
+    fn from(event: Event) -> Msg {
+        match event {
+            Event::Start {} => Msg::Start,
+            Event::Tick {} => Msg::Tick,
+            Event::RetryClicked {} => Msg::RetryClicked,
+            Event::DismissNotice {} => Msg::DismissNotice,
+            Event::CreateClicked {} => Msg::CreateClicked,
+            Event::TemplateSelected { template_id } => Msg::TemplateSelected { template_id },
+            Event::SendClicked { contract_id } => Msg::SendClicked { contract_id },
+            Event::DownloadClicked { contract_id } => Msg::DownloadClicked { contract_id },
+            Event::OpenClicked { contract_id } => Msg::OpenClicked { contract_id },
+            Event::RecordChanged {} => Msg::RecordChanged,
+            Event::VisibilityChanged { visible } => Msg::VisibilityChanged { visible },
+        }
+    }
+}
+
+/// The TypeScript of what crosses between the sidebar and its shell (events in, `{view, effects}`
+/// out) and of the contracts the relay answers with, generated from their declarations; the package carries it
+/// as `wasm/src/sidebar.generated.d.ts` (kept current by `tests/shell_typescript.rs`).
+pub fn typescript() -> String {
+    let mut declarations = Vec::new();
+    Event::declare(&mut declarations);
+    SidebarOutput::declare(&mut declarations);
+    // What the relay answers with, read by the sidebar and written by the relay from the same
+    // declaration (the full API's `ContractSummary` too).
+    ContractSummary::declare(&mut declarations);
+    let mut text = String::from(
+        "// Generated from the Rust declarations (spotdraft_crm::sidebar::typescript): do not edit by hand.\n",
+    );
+    for (_, declaration) in declarations {
+        text.push('\n');
+        text.push_str(&declaration);
+        text.push('\n');
+    }
+    text
 }
 
 /// What must happen for the state machine. The relay calls are run by `SidebarSession::perform`; the

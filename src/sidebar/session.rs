@@ -10,14 +10,48 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
-use super::{wire, Effect, HostDeal, Msg, RelayClient, Sidebar, VecMap};
-use crate::json_output::{object, ToJson};
+use super::{wire, Effect, HostDeal, Msg, RelayClient, Sidebar, VecMap, ViewModel};
+use crate::json_output::ToJson;
 use crate::model::Environment;
+use crate::shell_types::{shell_enum, shell_struct, shell_union};
 use crate::transport::Transport;
 use crate::{Error, Result};
 
 /// Calls handed to the shell and not yet performed; a shell that drops some can't grow this past it.
 const MAX_PENDING_CALLS: usize = 32;
+
+shell_union! {
+    /// What the shell does next: a timer, a URL to open, or a relay call to hand back to
+    /// `perform(id)` (the call itself stays inside the sidebar).
+    pub enum ShellEffect as "SidebarEffect" {
+        ScheduleTick "scheduleTick" { in_ms: u64 => "inMs" },
+        CancelTick "cancelTick" {},
+        OpenUrl "openUrl" { url: String => "url" },
+        Call "call" { id: u32 => "id", call: CallName => "call" },
+    }
+}
+
+shell_enum! {
+    /// What a relay call is for, so a shell can tie it to what started it (a download's window).
+    pub enum CallName as "SidebarCallName" {
+        LoadFirstView => "loadFirstView",
+        LoadConfig => "loadConfig",
+        LoadDeal => "loadDeal",
+        LoadContracts => "loadContracts",
+        LoadPreview => "loadPreview",
+        Create => "create",
+        Send => "send",
+        Download => "download",
+    }
+}
+
+shell_struct! {
+    /// What `update` and `perform` answer.
+    pub struct SidebarOutput as "SidebarOutput" {
+        view: ViewModel => "view",
+        effects: Vec<ShellEffect> => "effects",
+    }
+}
 
 /// `init`: what the host hands the sidebar to start (read by `wire::session_init`).
 #[derive(Debug, Clone, PartialEq)]
@@ -118,49 +152,38 @@ impl<T: Transport> SidebarSession<T> {
         for msg in messages {
             effects.extend(sidebar.update(msg, now));
         }
-        let view = sidebar.view(now, self.tz_offset_minutes).to_json();
+        let view = sidebar.view(now, self.tz_offset_minutes);
         let effects = effects.into_iter().map(|effect| self.shell_effect(effect)).collect::<Result<Vec<_>>>()?;
-        Ok(object([("view", view), ("effects", Value::Array(effects))]))
+        Ok(SidebarOutput { view, effects }.to_json())
     }
 
     /// An effect as the shell sees it: timers and URLs as they are, relay calls by number.
-    fn shell_effect(&self, effect: Effect) -> Result<Value> {
-        let kind = |name: &str| ("type", name.to_json());
-        Ok(match effect {
-            Effect::OpenUrl { url } => object([kind("openUrl"), ("url", url.to_json())]),
-            Effect::ScheduleTick { in_ms } => object([kind("scheduleTick"), ("inMs", in_ms.to_json())]),
-            Effect::CancelTick => object([kind("cancelTick")]),
-            call => {
-                let name = call_name(&call);
-                let id = self.next_call.get();
-                self.next_call.set(id.wrapping_add(1).max(1));
-                let mut pending = self.pending.try_borrow_mut().map_err(|_| busy())?;
-                if pending.len() >= MAX_PENDING_CALLS {
-                    pending.remove_first();
-                }
-                pending.insert(id, call);
-                object([kind("call"), ("id", u64::from(id).to_json()), ("call", name.to_json())])
-            }
-        })
+    fn shell_effect(&self, effect: Effect) -> Result<ShellEffect> {
+        let call = match effect {
+            Effect::OpenUrl { url } => return Ok(ShellEffect::OpenUrl { url }),
+            Effect::ScheduleTick { in_ms } => return Ok(ShellEffect::ScheduleTick { in_ms }),
+            Effect::CancelTick => return Ok(ShellEffect::CancelTick {}),
+            Effect::LoadFirstView => CallName::LoadFirstView,
+            Effect::LoadConfig => CallName::LoadConfig,
+            Effect::LoadDeal => CallName::LoadDeal,
+            Effect::LoadContracts => CallName::LoadContracts,
+            Effect::LoadPreview { .. } => CallName::LoadPreview,
+            Effect::Create { .. } => CallName::Create,
+            Effect::Send { .. } => CallName::Send,
+            Effect::Download { .. } => CallName::Download,
+        };
+        let id = self.next_call.get();
+        self.next_call.set(id.wrapping_add(1).max(1));
+        let mut pending = self.pending.try_borrow_mut().map_err(|_| busy())?;
+        if pending.len() >= MAX_PENDING_CALLS {
+            pending.remove_first();
+        }
+        pending.insert(id, effect);
+        Ok(ShellEffect::Call { id, call })
     }
 
     fn now_ms(&self) -> u64 {
         self.relay.transport().now_ms()
-    }
-}
-
-/// What a relay call is for, so a shell can tie it to what started it (a download's window).
-fn call_name(effect: &Effect) -> &'static str {
-    match effect {
-        Effect::LoadFirstView => "loadFirstView",
-        Effect::LoadConfig => "loadConfig",
-        Effect::LoadDeal => "loadDeal",
-        Effect::LoadContracts => "loadContracts",
-        Effect::LoadPreview { .. } => "loadPreview",
-        Effect::Create { .. } => "create",
-        Effect::Send { .. } => "send",
-        Effect::Download { .. } => "download",
-        Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => "shell",
     }
 }
 

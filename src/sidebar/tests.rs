@@ -72,7 +72,7 @@ fn start_loads_the_first_view_in_one_call_and_shows_loading() {
     let mut sidebar = Sidebar::new(Environment::Uat, host());
     assert_eq!(sidebar.update(Msg::Start, 0), vec![Effect::LoadFirstView]);
     let view = sidebar.view(0, 0);
-    assert_eq!(view.phase, "loading");
+    assert_eq!(view.phase, view::Phase::Loading);
     assert_eq!(view.environment_badge.as_deref(), Some("UAT"));
     let effects = sidebar.update(Msg::ConfigLoaded { config: config(&[(1101, "Mutual NDA")]) }, 5);
     assert_eq!(effects, vec![Effect::LoadPreview { template_id: 1101 }], "a single template is chosen and checked");
@@ -181,7 +181,7 @@ fn failed_create_offers_retry_only_when_it_makes_sense() {
     );
     let banner = sidebar.view(50, 0).banner.unwrap();
     assert_eq!(
-        (banner.tone, banner.text.as_str(), banner.retry),
+        (banner.tone.as_str(), banner.text.as_str(), banner.retry),
         ("error", "SpotDraft can't be reached right now.", true)
     );
     assert!(sidebar.view(50, 0).create.unwrap().enabled, "the button is usable again");
@@ -339,7 +339,7 @@ fn a_deal_that_cannot_be_read_is_said_in_a_sellers_words_and_retried() {
         5,
     );
     let view = sidebar.view(5, 0);
-    assert_eq!(view.phase, "failed");
+    assert_eq!(view.phase, view::Phase::Failed);
     let banner = view.banner.unwrap();
     assert_eq!(
         banner.text,
@@ -351,7 +351,7 @@ fn a_deal_that_cannot_be_read_is_said_in_a_sellers_words_and_retried() {
     sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(7, "VOIDED")] }, 20);
     preview_ok(&mut sidebar);
     let view = sidebar.view(30, 0);
-    assert_eq!(view.phase, "ready", "the contracts still show");
+    assert_eq!(view.phase, view::Phase::Ready, "the contracts still show");
     assert_eq!(view.contracts.len(), 1);
     assert!(view.banner.unwrap().text.starts_with("This deal couldn't be read from your CRM"));
     assert_eq!(view.create.unwrap().reasons, ["The deal couldn't be read from your CRM."]);
@@ -422,12 +422,12 @@ fn a_list_the_relay_answered_from_what_it_knew_is_as_old_as_that() {
 fn actions_follow_the_status() {
     let mut sidebar = ready("contractsent", vec![contract(9, "EXECUTED"), contract(8, "DRAFT"), contract(7, "VOIDED")]);
     let view = sidebar.view(20, 0);
-    let actions = |i: usize| view.contracts[i].actions.iter().map(|a| a.action).collect::<Vec<_>>();
+    let actions = |i: usize| view.contracts[i].actions.iter().map(|a| a.action.as_str()).collect::<Vec<_>>();
     assert_eq!(actions(0), ["open", "download"]);
     assert_eq!(actions(1), ["open", "send"]);
     assert_eq!(view.contracts[1].actions[1].label, "Send to counterparty");
     assert_eq!(actions(2), ["open"]);
-    assert_eq!(view.contracts[2].tone, "muted");
+    assert_eq!(view.contracts[2].tone, view::StatusTone::Muted);
     assert_eq!(
         sidebar.update(Msg::SendClicked { contract_id: ContractId::template(9) }, 30),
         vec![],
@@ -448,7 +448,7 @@ fn actions_follow_the_status() {
     let view = sidebar.view(40, 0);
     assert_eq!(view.contracts[1].status_label, "In review");
     assert!(
-        view.contracts[1].actions.iter().all(|a| a.action != "send"),
+        view.contracts[1].actions.iter().all(|a| a.action != view::Action::Send),
         "sent for review: the button goes (signatures are requested in SpotDraft)"
     );
     assert_eq!(
@@ -482,7 +482,7 @@ fn nothing_loaded_is_an_error_with_retry() {
         10,
     );
     let view = sidebar.view(10, 0);
-    assert_eq!(view.phase, "failed");
+    assert_eq!(view.phase, view::Phase::Failed);
     assert_eq!(view.environment_badge, None, "production carries no badge");
     assert!(view.banner.unwrap().retry);
     assert_eq!(sidebar.update(Msg::RetryClicked, 20), vec![Effect::LoadConfig, Effect::LoadContracts]);
@@ -601,7 +601,7 @@ fn the_first_view_arrives_in_one_answer_and_asks_for_nothing_it_holds() {
     // Nothing asked again: the preview came with it; only the refresh is scheduled.
     assert_eq!(effects, vec![Effect::ScheduleTick { in_ms: CALM_REFRESH_MS * 2 }]);
     let view = sidebar.view(10, 0);
-    assert_eq!(view.phase, "ready");
+    assert_eq!(view.phase, view::Phase::Ready);
     assert_eq!(view.contracts.len(), 1);
     assert_eq!(sidebar.create_blockers(), Vec::<String>::new(), "config, the CRM's deal and the preview all arrived");
 }

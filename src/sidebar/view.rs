@@ -1,169 +1,131 @@
 //! What the shell renders: plain data, already worded for a seller. Text is text; the shell never
 //! interprets any of it as HTML.
 
-use serde_json::Value;
-
 use super::{Busy, RemoteError, Sidebar, NOTICE_SHOWN_MS};
 use crate::error::Problem;
 use crate::flows::can_send_to_counterparty;
-use crate::json_output::{object, ToJson};
 use crate::model::{ContractStatus, Environment};
+use crate::shell_types::{shell_enum, shell_struct};
 use crate::time;
 
 /// A shown status older than this is labelled with its time instead of passing for fresh.
 pub const CONTRACT_STALE_AFTER_MS: u64 = 90_000;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ViewModel {
-    /// `loading` (nothing to show yet), `ready`, or `failed` (nothing could be loaded).
-    pub phase: &'static str,
-    /// Shown when not production, so UAT is never mistaken for the real thing.
-    pub environment_badge: Option<String>,
-    pub deal_name: String,
-    pub banner: Option<Banner>,
-    /// "as of 14:02 — refreshing…" when what is shown may be out of date.
-    pub freshness: Option<String>,
-    pub create: Option<CreateView>,
-    pub contracts: Vec<ContractView>,
-    /// Shown when the deal has no contract yet.
-    pub empty_text: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Banner {
-    /// `error`, `success` or `info`.
-    pub tone: &'static str,
-    pub text: String,
-    pub details: Vec<String>,
-    pub retry: bool,
-    pub dismissible: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CreateView {
-    pub templates: Vec<TemplateOption>,
-    /// Only when there is a real choice.
-    pub show_picker: bool,
-    pub label: String,
-    pub enabled: bool,
-    pub busy: bool,
-    /// Why the button is disabled, in a seller's words.
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TemplateOption {
-    pub template_id: u64,
-    pub label: String,
-    pub selected: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContractView {
-    pub id: String,
-    pub name: String,
-    pub status_label: String,
-    /// `neutral`, `info`, `warning`, `success`, `muted`: the pill's colour.
-    pub tone: &'static str,
-    pub updated_text: String,
-    pub actions: Vec<ActionView>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionView {
-    /// `open`, `send` or `download`: the message the shell dispatches on click.
-    pub action: &'static str,
-    /// For `open`: the https SpotDraft link, rendered as a real link (a page opened by a link is
-    /// never blocked as a pop-up, and reads as a link to assistive technology).
-    pub href: Option<String>,
-    pub label: String,
-    pub enabled: bool,
-    pub busy: bool,
-}
-
-// Field names as the shell reads them (camelCase); see `SidebarView` in the TypeScript declarations.
-impl ToJson for ViewModel {
-    fn to_json(&self) -> Value {
-        object([
-            ("phase", self.phase.to_json()),
-            ("environmentBadge", self.environment_badge.to_json()),
-            ("dealName", self.deal_name.to_json()),
-            ("banner", self.banner.to_json()),
-            ("freshness", self.freshness.to_json()),
-            ("create", self.create.to_json()),
-            ("contracts", self.contracts.to_json()),
-            ("emptyText", self.empty_text.to_json()),
-        ])
+shell_struct! {
+    /// Everything the shell renders.
+    pub struct ViewModel as "SidebarView" {
+        phase: Phase => "phase",
+        /// Shown when not production, so UAT is never mistaken for the real thing.
+        environment_badge: Option<String> => "environmentBadge",
+        deal_name: String => "dealName",
+        banner: Option<Banner> => "banner",
+        /// "as of 14:02 — refreshing…" when what is shown may be out of date.
+        freshness: Option<String> => "freshness",
+        create: Option<CreateView> => "create",
+        contracts: Vec<ContractView> => "contracts",
+        /// Shown when the deal has no contract yet.
+        empty_text: Option<String> => "emptyText",
     }
 }
 
-impl ToJson for Banner {
-    fn to_json(&self) -> Value {
-        object([
-            ("tone", self.tone.to_json()),
-            ("text", self.text.to_json()),
-            ("details", self.details.to_json()),
-            ("retry", self.retry.to_json()),
-            ("dismissible", self.dismissible.to_json()),
-        ])
+shell_enum! {
+    /// Nothing to show yet, showing, or nothing could be loaded.
+    pub enum Phase as "SidebarPhase" {
+        Loading => "loading",
+        Ready => "ready",
+        Failed => "failed",
     }
 }
 
-impl ToJson for CreateView {
-    fn to_json(&self) -> Value {
-        object([
-            ("templates", self.templates.to_json()),
-            ("showPicker", self.show_picker.to_json()),
-            ("label", self.label.to_json()),
-            ("enabled", self.enabled.to_json()),
-            ("busy", self.busy.to_json()),
-            ("reasons", self.reasons.to_json()),
-        ])
+shell_struct! {
+    pub struct Banner as "SidebarBanner" {
+        tone: BannerTone => "tone",
+        text: String => "text",
+        details: Vec<String> => "details",
+        retry: bool => "retry",
+        dismissible: bool => "dismissible",
     }
 }
 
-impl ToJson for TemplateOption {
-    fn to_json(&self) -> Value {
-        object([
-            ("templateId", self.template_id.to_json()),
-            ("label", self.label.to_json()),
-            ("selected", self.selected.to_json()),
-        ])
+shell_enum! {
+    pub enum BannerTone as "SidebarBannerTone" {
+        Error => "error",
+        Success => "success",
+        Info => "info",
     }
 }
 
-impl ToJson for ContractView {
-    fn to_json(&self) -> Value {
-        object([
-            ("id", self.id.to_json()),
-            ("name", self.name.to_json()),
-            ("statusLabel", self.status_label.to_json()),
-            ("tone", self.tone.to_json()),
-            ("updatedText", self.updated_text.to_json()),
-            ("actions", self.actions.to_json()),
-        ])
+shell_struct! {
+    pub struct CreateView as "SidebarCreate" {
+        templates: Vec<TemplateOption> => "templates",
+        /// Only when there is a real choice.
+        show_picker: bool => "showPicker",
+        label: String => "label",
+        enabled: bool => "enabled",
+        busy: bool => "busy",
+        /// Why the button is disabled, in a seller's words.
+        reasons: Vec<String> => "reasons",
     }
 }
 
-impl ToJson for ActionView {
-    fn to_json(&self) -> Value {
-        object([
-            ("action", self.action.to_json()),
-            ("href", self.href.to_json()),
-            ("label", self.label.to_json()),
-            ("enabled", self.enabled.to_json()),
-            ("busy", self.busy.to_json()),
-        ])
+shell_struct! {
+    pub struct TemplateOption as "SidebarTemplateOption" {
+        template_id: u64 => "templateId",
+        label: String => "label",
+        selected: bool => "selected",
     }
 }
 
-fn tone(status: &ContractStatus) -> &'static str {
+shell_struct! {
+    pub struct ContractView as "SidebarContract" {
+        id: String => "id",
+        name: String => "name",
+        status_label: String => "statusLabel",
+        /// The status pill's colour.
+        tone: StatusTone => "tone",
+        updated_text: String => "updatedText",
+        actions: Vec<ActionView> => "actions",
+    }
+}
+
+shell_enum! {
+    pub enum StatusTone as "SidebarStatusTone" {
+        Neutral => "neutral",
+        Info => "info",
+        Warning => "warning",
+        Success => "success",
+        Muted => "muted",
+    }
+}
+
+shell_struct! {
+    pub struct ActionView as "SidebarAction" {
+        /// What the click is: the shell sends `{action}Clicked`.
+        action: Action => "action",
+        /// For `open`: the https SpotDraft link, rendered as a real link (a page opened by a link is
+        /// never blocked as a pop-up, and reads as a link to assistive technology).
+        href: Option<String> => "href",
+        label: String => "label",
+        enabled: bool => "enabled",
+        busy: bool => "busy",
+    }
+}
+
+shell_enum! {
+    pub enum Action as "SidebarActionKind" {
+        Open => "open",
+        Send => "send",
+        Download => "download",
+    }
+}
+
+fn tone(status: &ContractStatus) -> StatusTone {
     match status {
-        ContractStatus::Draft | ContractStatus::Other(_) => "neutral",
-        ContractStatus::Redlining => "info",
-        ContractStatus::Sign | ContractStatus::OnHold => "warning",
-        ContractStatus::Executed => "success",
-        ContractStatus::Voided => "muted",
+        ContractStatus::Draft | ContractStatus::Other(_) => StatusTone::Neutral,
+        ContractStatus::Redlining => StatusTone::Info,
+        ContractStatus::Sign | ContractStatus::OnHold => StatusTone::Warning,
+        ContractStatus::Executed => StatusTone::Success,
+        ContractStatus::Voided => StatusTone::Muted,
     }
 }
 
@@ -262,7 +224,7 @@ impl Sidebar {
         let nothing_loaded = self.contracts.is_none();
         let load_error = self.config_error.as_ref().or(self.contracts_error.as_ref());
         let deal_banner = self.deal_error.as_ref().map(|error| Banner {
-            tone: "error",
+            tone: BannerTone::Error,
             text: deal_error_text(error),
             details: error.problems.iter().map(problem_text).collect(),
             retry: true,
@@ -271,7 +233,7 @@ impl Sidebar {
         if nothing_loaded {
             let banner = load_error
                 .map(|error| Banner {
-                    tone: "error",
+                    tone: BannerTone::Error,
                     text: error_text(error),
                     details: Vec::new(),
                     retry: true,
@@ -279,7 +241,7 @@ impl Sidebar {
                 })
                 .or(deal_banner);
             return ViewModel {
-                phase: if banner.is_some() { "failed" } else { "loading" },
+                phase: if banner.is_some() { Phase::Failed } else { Phase::Loading },
                 environment_badge,
                 deal_name,
                 banner,
@@ -297,7 +259,7 @@ impl Sidebar {
                 let summary = &tracked.summary;
                 let busy = self.busy.get(&summary.id).copied();
                 let mut actions = vec![ActionView {
-                    action: "open",
+                    action: Action::Open,
                     href: Some(summary.link.clone()),
                     label: "Open in SpotDraft".into(),
                     enabled: true,
@@ -306,7 +268,7 @@ impl Sidebar {
                 if can_send_to_counterparty(&summary.status) {
                     let sending = busy == Some(Busy::Sending);
                     actions.push(ActionView {
-                        action: "send",
+                        action: Action::Send,
                         href: None,
                         label: if sending { "Sending…" } else { "Send to counterparty" }.into(),
                         enabled: busy.is_none(),
@@ -316,7 +278,7 @@ impl Sidebar {
                 if summary.status == ContractStatus::Executed {
                     let downloading = busy == Some(Busy::Downloading);
                     actions.push(ActionView {
-                        action: "download",
+                        action: Action::Download,
                         href: None,
                         label: if downloading { "Preparing download…" } else { "Download" }.into(),
                         enabled: busy.is_none(),
@@ -357,7 +319,7 @@ impl Sidebar {
         });
         let banner = if let Some(error) = self.create_error.as_ref().or(self.action_error.as_ref()) {
             Some(Banner {
-                tone: "error",
+                tone: BannerTone::Error,
                 text: error_text(error),
                 details: error.problems.iter().map(problem_text).collect(),
                 retry: error.transient,
@@ -365,7 +327,7 @@ impl Sidebar {
             })
         } else if let Some(error) = &self.contracts_error {
             Some(Banner {
-                tone: "error",
+                tone: BannerTone::Error,
                 text: error_text(error),
                 details: Vec::new(),
                 retry: true,
@@ -377,7 +339,7 @@ impl Sidebar {
             let current =
                 self.notice.as_ref().filter(|n| !n.success || now_ms.saturating_sub(n.at_ms) < NOTICE_SHOWN_MS);
             current.map(|notice| Banner {
-                tone: if notice.success { "success" } else { "info" },
+                tone: if notice.success { BannerTone::Success } else { BannerTone::Info },
                 text: notice.text.clone(),
                 details: Vec::new(),
                 retry: false,
@@ -394,6 +356,15 @@ impl Sidebar {
             _ => None,
         };
         let empty_text = contracts.is_empty().then(|| "No contract yet for this deal.".to_string());
-        ViewModel { phase: "ready", environment_badge, deal_name, banner, freshness, create, contracts, empty_text }
+        ViewModel {
+            phase: Phase::Ready,
+            environment_badge,
+            deal_name,
+            banner,
+            freshness,
+            create,
+            contracts,
+            empty_text,
+        }
     }
 }

@@ -5,11 +5,12 @@
 
 use serde_json::{Map, Value};
 
-use super::{CrmDeal, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, TemplateChoice};
+use super::{CrmDeal, Event, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, TemplateChoice};
 use crate::error::Problem;
 use crate::json_input::{index_path, key_path, type_name};
 use crate::json_output::{object as json_object, ToJson};
-use crate::model::{ContractId, ContractStatus, ContractSummary};
+use crate::model::{ContractStatus, ContractSummary};
+use crate::shell_types::FromShell;
 
 type Read<T> = Result<T, String>;
 
@@ -66,12 +67,6 @@ fn flag(map: &Map<String, Value>, path: &str, key: &str) -> Read<bool> {
     }
 }
 
-fn contract_id(map: &Map<String, Value>, path: &str, key: &str) -> Read<ContractId> {
-    let text = string(map, path, key)?;
-    ContractId::parse(&text)
-        .ok_or_else(|| format!("{}: \"{text}\" is not a contract id such as T-123", key_path(path, key)))
-}
-
 fn status(map: &Map<String, Value>, path: &str, key: &str) -> Read<ContractStatus> {
     string(map, path, key).map(|text| ContractStatus::parse(&text))
 }
@@ -113,25 +108,6 @@ pub fn remote_error(value: &Value, path: &str) -> Read<RemoteError> {
         message: string(map, path, "message")?,
         problems: problems(map, path)?,
         transient: flag(map, path, "transient")?,
-    })
-}
-
-pub fn contract_summary(value: &Value, path: &str) -> Read<ContractSummary> {
-    let map = object(value, path)?;
-    Ok(ContractSummary {
-        id: contract_id(map, path, "id")?,
-        number: unsigned(map, path, "number")?,
-        name: string(map, path, "name")?,
-        status: status(map, path, "status")?,
-        status_label: string(map, path, "statusLabel")?,
-        link: string(map, path, "link")?,
-        counterparty_name: optional_string(map, path, "counterpartyName")?,
-        contract_type_name: optional_string(map, path, "contractTypeName")?,
-        created: optional_string(map, path, "created")?,
-        external_id: optional_string(map, path, "externalId")?,
-        status_at: optional_string(map, path, "statusAt")?,
-        executed_at: optional_string(map, path, "executedAt")?,
-        as_of: optional_string(map, path, "asOf")?,
     })
 }
 
@@ -202,11 +178,10 @@ pub fn crm_deal(value: &Value) -> Read<CrmDeal> {
     Ok(CrmDeal { id, name, stage: optional_string(map, "deal", "stage")?, fields: value.clone() })
 }
 
-/// The deal's contracts, a list at the top of the answer.
+/// The deal's contracts, a list at the top of the answer (each read by its declaration, the one the
+/// relay writes it with).
 pub fn contract_list(value: &Value, path: &str) -> Read<Vec<ContractSummary>> {
-    let items =
-        value.as_array().ok_or_else(|| format!("{}: expected an array, found {}", shown(path), type_name(value)))?;
-    items.iter().enumerate().map(|(index, item)| contract_summary(item, &index_path(path, index))).collect()
+    Vec::<ContractSummary>::from_value(value, path)
 }
 
 /// What the relay's preview says about the deal: `{canCreate, problems?}` (the values it would send
@@ -219,7 +194,7 @@ pub fn preview(value: &Value, path: &str) -> Read<PreviewResult> {
 /// Create's answer: `{contract, created}`.
 pub fn created(value: &Value) -> Read<(ContractSummary, bool)> {
     let map = object(value, "")?;
-    Ok((contract_summary(required(map, "", "contract")?, "contract")?, boolean(map, "", "created")?))
+    Ok((crate::shell_types::field(map, "", "contract")?, boolean(map, "", "created")?))
 }
 
 /// Send's answer: `{status, …}`.
@@ -273,28 +248,10 @@ pub fn session_init(value: &Value) -> Result<SessionInit, crate::Error> {
 }
 
 impl Msg {
-    /// Reads an event from the shell (`{"type": "sendClicked", "contractId": "T-8"}`): clicks, host
-    /// events and ticks. Relay answers never come this way: `SidebarSession::perform` reads them
-    /// into their messages itself, so an event can't pose as one.
+    /// Reads an event from the shell (`{"type": "sendClicked", "contractId": "T-8"}`, see `Event`):
+    /// clicks, host events and ticks. Relay answers never come this way.
     pub fn from_json(value: &Value) -> Read<Msg> {
-        let map = object(value, "")?;
-        let kind = map.get("type").and_then(Value::as_str).ok_or("a message needs a type")?;
-        let contract = || contract_id(map, "", "contractId");
-        Ok(match kind {
-            "start" => Msg::Start,
-            "tick" => Msg::Tick,
-            "retryClicked" => Msg::RetryClicked,
-            "dismissNotice" => Msg::DismissNotice,
-            "createClicked" => Msg::CreateClicked,
-            "templateSelected" => Msg::TemplateSelected { template_id: unsigned(map, "", "templateId")? },
-            "sendClicked" => Msg::SendClicked { contract_id: contract()? },
-            "downloadClicked" => Msg::DownloadClicked { contract_id: contract()? },
-            "openClicked" => Msg::OpenClicked { contract_id: contract()? },
-            // Whatever the host sent along (an id, an older host's whole deal) is not read.
-            "recordChanged" => Msg::RecordChanged,
-            "visibilityChanged" => Msg::VisibilityChanged { visible: boolean(map, "", "visible")? },
-            other => return Err(format!("unknown message type \"{other}\"")),
-        })
+        Event::from_value(value, "").map(Msg::from)
     }
 }
 

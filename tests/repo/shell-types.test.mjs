@@ -123,10 +123,10 @@ test("a wrong call into the core fails the type check on its own line", { skip, 
 });
 
 test("a changed type on the Rust side fails the type check where the shell uses it", { skip, timeout: TSC_TIMEOUT_MS }, async (t) => {
-  // Renamed in the declarations as if the Rust side had renamed them: the scheduleTick effect's `inMs`,
-  // and the view's `freshness`.
+  // Renamed in the declarations (generated from the Rust side: wasm/src/sidebar.generated.d.ts) as if
+  // the Rust side had renamed them: the scheduleTick effect's `inMs`, and the view's `freshness`.
   const { dir, config } = copyOfShell(t, (copy) => rewrite(copy, "pkg/spotdraft_crm_sidebar.d.ts", (text) => text
-    .replace('{ type: "scheduleTick"; inMs: number }', '{ type: "scheduleTick"; delayMs: number }')
+    .replace('{ type: "scheduleTick"; inMs: number; }', '{ type: "scheduleTick"; delayMs: number; }')
     .replace(/^(\s*)freshness: string \| null;$/m, "$1staleness: string | null;")));
   const declarations = readFileSync(join(dir, "pkg/spotdraft_crm_sidebar.d.ts"), "utf8");
   assert.ok(declarations.includes("delayMs") && declarations.includes("staleness"), "the declarations changed: update this test");

@@ -1,0 +1,146 @@
+// Generated from the Rust declarations (spotdraft_crm::sidebar::typescript): do not edit by hand.
+
+/**
+ * What the shell tells the sidebar: clicks, host events, ticks. Relay answers never come this
+ * way: `SidebarSession::perform` reads them into their messages itself.
+ */
+export type SidebarEvent =
+  | { type: "start"; }
+  | { type: "tick"; }
+  | { type: "retryClicked"; }
+  | { type: "dismissNotice"; }
+  | { type: "createClicked"; }
+  | { type: "templateSelected"; templateId: number; }
+  | { type: "sendClicked"; contractId: string; }
+  | { type: "downloadClicked"; contractId: string; }
+  | { type: "openClicked"; contractId: string; }
+  /** Whatever the host sends along (an id, an older host's whole deal) is not read. */
+  | { type: "recordChanged"; }
+  | { type: "visibilityChanged"; visible: boolean; };
+
+/** What `update` and `perform` answer. */
+export interface SidebarOutput {
+  view: SidebarView;
+  effects: SidebarEffect[];
+}
+
+/** Everything the shell renders. */
+export interface SidebarView {
+  phase: SidebarPhase;
+  /** Shown when not production, so UAT is never mistaken for the real thing. */
+  environmentBadge: string | null;
+  dealName: string;
+  banner: SidebarBanner | null;
+  /** "as of 14:02 — refreshing…" when what is shown may be out of date. */
+  freshness: string | null;
+  create: SidebarCreate | null;
+  contracts: SidebarContract[];
+  /** Shown when the deal has no contract yet. */
+  emptyText: string | null;
+}
+
+/** Nothing to show yet, showing, or nothing could be loaded. */
+export type SidebarPhase = "loading" | "ready" | "failed";
+
+export interface SidebarBanner {
+  tone: SidebarBannerTone;
+  text: string;
+  details: string[];
+  retry: boolean;
+  dismissible: boolean;
+}
+
+export type SidebarBannerTone = "error" | "success" | "info";
+
+export interface SidebarCreate {
+  templates: SidebarTemplateOption[];
+  /** Only when there is a real choice. */
+  showPicker: boolean;
+  label: string;
+  enabled: boolean;
+  busy: boolean;
+  /** Why the button is disabled, in a seller's words. */
+  reasons: string[];
+}
+
+export interface SidebarTemplateOption {
+  templateId: number;
+  label: string;
+  selected: boolean;
+}
+
+export interface SidebarContract {
+  id: string;
+  name: string;
+  statusLabel: string;
+  /** The status pill's colour. */
+  tone: SidebarStatusTone;
+  updatedText: string;
+  actions: SidebarAction[];
+}
+
+export type SidebarStatusTone = "neutral" | "info" | "warning" | "success" | "muted";
+
+export interface SidebarAction {
+  /** What the click is: the shell sends `{action}Clicked`. */
+  action: SidebarActionKind;
+  /**
+   * For `open`: the https SpotDraft link, rendered as a real link (a page opened by a link is
+   * never blocked as a pop-up, and reads as a link to assistive technology).
+   */
+  href: string | null;
+  label: string;
+  enabled: boolean;
+  busy: boolean;
+}
+
+export type SidebarActionKind = "open" | "send" | "download";
+
+/**
+ * What the shell does next: a timer, a URL to open, or a relay call to hand back to
+ * `perform(id)` (the call itself stays inside the sidebar).
+ */
+export type SidebarEffect =
+  | { type: "scheduleTick"; inMs: number; }
+  | { type: "cancelTick"; }
+  | { type: "openUrl"; url: string; }
+  | { type: "call"; id: number; call: SidebarCallName; };
+
+/** What a relay call is for, so a shell can tie it to what started it (a download's window). */
+export type SidebarCallName = "loadFirstView" | "loadConfig" | "loadDeal" | "loadContracts" | "loadPreview" | "create" | "send" | "download";
+
+/**
+ * What the sidebar and the CRM record show about one contract: the relay writes it, the
+ * sidebar reads it, and the TypeScript says it, all from this declaration.
+ */
+export interface ContractSummary {
+  /** Composite id, e.g. "T-4322". */
+  id: string;
+  /** The integer id used in webhooks and web-app links. */
+  number: number;
+  name: string;
+  status: ContractStatus;
+  /** The status in a seller's words. */
+  statusLabel: string;
+  /** Always an https://app.spotdraft.com/… URL. */
+  link: string;
+  counterpartyName: string | null;
+  contractTypeName: string | null;
+  created: string | null;
+  /** `external_metadata.id` as SpotDraft holds it. */
+  externalId: string | null;
+  /**
+   * When the status shown became true (SpotDraft's activity time, ISO 8601), as the CRM
+   * record holds it; null when the record does not show this contract.
+   */
+  statusAt: string | null;
+  /** When the contract was executed (SpotDraft's activity time), as the CRM record holds it. */
+  executedAt: string | null;
+  /**
+   * When the relay last knew this to be SpotDraft's state (it answers sidebars from what it
+   * knows); null for a list read just now.
+   */
+  asOf: string | null;
+}
+
+export type ContractStatus = "DRAFT" | "REDLINING" | "SIGN" | "EXECUTED" | "ON_HOLD" | "VOIDED" | (string & {});
