@@ -4,12 +4,15 @@
 
 mod support;
 
+#[allow(dead_code)]
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_bodies;
+
 use serde_json::{json, Value};
 use spotdraft_crm::auth;
 use spotdraft_crm::config::Config;
 use spotdraft_crm::deal::Deal;
 use spotdraft_crm::relay::RelayConfig;
-use spotdraft_crm::sidebar::Msg;
 use spotdraft_crm::spotdraft::error_body;
 use spotdraft_crm::webhook::{self, WebhookKey};
 use support::Rng;
@@ -204,36 +207,9 @@ fn sidebar_messages() {
         json!({"config": {"ok": {"environment": "uat", "creationStages": [], "templates": []}}, "deal": {"error": {"code": "crm_error", "message": "m"}},
             "contracts": {"ok": []}}),
     ];
-    run("sidebar", &seeds(&values), apply_as_event_and_answers);
-}
-
-/// Each value as an event and as every kind of relay answer, applied to one sidebar (what the
-/// `sidebar_messages` fuzz target does, without its assertions).
-fn apply_as_event_and_answers(bytes: &[u8]) {
-    use spotdraft_crm::model::ContractId;
-    use spotdraft_crm::sidebar::{Effect, Sidebar};
-    let Ok(value) = serde_json::from_slice::<Value>(bytes) else { return };
-    let deal = Deal::from_json(&json!({"id": "1", "name": "x", "stage": "contractsent"})).unwrap();
-    let mut sidebar = Sidebar::new(spotdraft_crm::model::Environment::Uat, (&deal).into());
-    if let Ok(msg) = Msg::from_json(&value) {
-        sidebar.update(msg, 1_000);
-    }
-    let calls = [
-        Effect::LoadFirstView,
-        Effect::LoadConfig,
-        Effect::LoadDeal,
-        Effect::LoadContracts,
-        Effect::LoadPreview { template_id: 1 },
-        Effect::Create { template_id: 1 },
-        Effect::Send { contract_id: ContractId::template(1) },
-        Effect::Download { contract_id: ContractId::template(1) },
-    ];
-    for call in &calls {
-        for msg in call.outcome(Ok(value.clone())) {
-            sidebar.update(msg, 2_000);
-        }
-    }
-    let _ = sidebar.view(3_000, 0);
+    // The fuzz target's own body, assertions included: each value as an event and as every kind of
+    // relay answer, applied to one sidebar.
+    run("sidebar", &seeds(&values), fuzz_bodies::sidebar_messages);
 }
 
 #[test]
