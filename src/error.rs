@@ -5,22 +5,37 @@
 
 use std::fmt;
 
-/// One thing wrong with an input, located by a path such as `templates[0].fields[2].encoding`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
+crate::shell_types::shell_struct! {
+    /// One thing wrong with an input, located by a path such as `templates[0].fields[2].encoding`.
+    pub struct Problem as "Problem" {
+        path: String => "path",
+        message: String => "message",
+    }
+}
+
+crate::shell_types::shell_struct! {
+    /// A failed relay answer's body, `{"error": …}` (and a failed part of a first view): the relay
+    /// writes it and the sidebar reads it through this one declaration.
+    pub struct RemoteError as "RelayError" {
+        /// Stable and machine-readable (`crm_error`, `unauthorized`, …).
+        code: String => "code",
+        message: String => "message",
+        problems: Vec<Problem> => "problems",
+        /// True when trying again later may succeed unchanged.
+        transient: bool => "transient",
+    }
+}
+
+impl RemoteError {
+    /// `{"error": {code, message, problems, transient}}`, the envelope of every failed answer.
+    pub fn envelope(&self) -> serde_json::Value {
+        crate::json_output::object([("error", crate::json_output::ToJson::to_json(self))])
+    }
 }
 
 impl Problem {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
         Problem { path: path.into(), message: message.into() }
-    }
-}
-
-impl crate::json_output::ToJson for Problem {
-    fn to_json(&self) -> serde_json::Value {
-        crate::json_output::object([("path", self.path.to_json()), ("message", self.message.to_json())])
     }
 }
 

@@ -11,7 +11,7 @@
 use serde_json::{Map, Value};
 
 use crate::json_input::{index_path, key_path, type_name};
-use crate::model::{ContractId, ContractStatus};
+use crate::model::{ContractId, ContractStatus, Environment};
 
 /// How a type is spelled in TypeScript, and the declarations it needs.
 pub trait TypeScript {
@@ -136,6 +136,58 @@ impl FromShell for ContractId {
     }
 }
 
+impl TypeScript for Environment {
+    fn ts() -> String {
+        "Environment".into()
+    }
+    fn declare(out: &mut Vec<(String, String)>) {
+        let words: Vec<String> =
+            [Environment::Uat, Environment::Production].iter().map(|e| format!("\"{}\"", e.as_str())).collect();
+        add(out, "Environment", format!("export type Environment = {};", words.join(" | ")));
+    }
+}
+
+impl crate::json_output::ToJson for Environment {
+    fn to_json(&self) -> Value {
+        Value::String(self.as_str().to_string())
+    }
+}
+
+impl FromShell for Environment {
+    fn from_value(value: &Value, path: &str) -> Result<Self, String> {
+        let text = String::from_value(value, path)?;
+        Environment::parse(&text).ok_or_else(|| format!("{path}: \"{text}\" is not uat or production"))
+    }
+}
+
+/// `(CRM stage value, label)` pairs, in the order the configuration lists them; an object of strings
+/// in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StageLabels(pub Vec<(String, String)>);
+
+impl TypeScript for StageLabels {
+    fn ts() -> String {
+        "Record<string, string>".into()
+    }
+}
+
+impl crate::json_output::ToJson for StageLabels {
+    fn to_json(&self) -> Value {
+        Value::Object(self.0.iter().map(|(stage, label)| (stage.clone(), Value::String(label.clone()))).collect())
+    }
+}
+
+impl FromShell for StageLabels {
+    fn from_value(value: &Value, path: &str) -> Result<Self, String> {
+        let map = object(value, path)?;
+        let mut labels = Vec::new();
+        for stage in map.keys() {
+            labels.push((stage.clone(), field::<String>(map, path, stage)?));
+        }
+        Ok(StageLabels(labels))
+    }
+}
+
 /// SpotDraft's statuses as it spells them; one it adds later still reads (as itself).
 impl TypeScript for ContractStatus {
     fn ts() -> String {
@@ -206,7 +258,7 @@ macro_rules! shell_struct {
         $($(#[doc = $field_doc:literal])* $field:ident: $ty:ty => $key:literal,)*
     }) => {
         $(#[doc = $doc])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name {
             $($(#[doc = $field_doc])* pub $field: $ty,)*
         }
@@ -321,7 +373,7 @@ macro_rules! shell_union {
         $($(#[doc = $variant_doc:literal])* $variant:ident $tag:literal { $($field:ident: $ty:ty => $key:literal),* $(,)? },)*
     }) => {
         $(#[doc = $doc])*
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum $name {
             $($(#[doc = $variant_doc])* $variant { $($field: $ty),* },)*
         }

@@ -21,7 +21,8 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 export const COLD_START_BUDGETS = { coldMs: 100, warmMs: 30 };
 
 const DEAL = { id: "1001", name: "Acme renewal", stage: "contractsent", closeDate: "2026-09-30", account: { id: "77", name: "Acme Widgets, Inc." } };
-const CONFIG = { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }] };
+const CONFIG = { environment: "uat", creationStages: ["contractsent"], stageLabels: { contractsent: "Contract sent" },
+  templates: [{ templateId: 101, label: "Mutual NDA" }], downloadOrigins: ["https://storage.googleapis.com"] };
 const CONTRACTS = [{
   id: "T-4321", number: 4321, name: "Mutual NDA – Acme Widgets, Inc.", status: "SIGN", statusLabel: "Out for signature",
   link: "https://app.spotdraft.com/contracts/v2/4321", counterpartyName: "Acme Widgets, Inc.", contractTypeName: "NDA",

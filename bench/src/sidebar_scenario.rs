@@ -39,7 +39,7 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
     let config = SidebarConfig {
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
-        stage_labels: vec![("contractsent".into(), "Contract sent".into())],
+        stage_labels: spotdraft_crm::shell_types::StageLabels(vec![("contractsent".into(), "Contract sent".into())]),
         templates: vec![TemplateChoice { template_id: 101, label: "Mutual NDA".into() }],
         download_origins: Vec::new(),
     };

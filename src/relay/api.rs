@@ -153,15 +153,21 @@ async fn check_visible<T: Transport>(
 /// The parts of the plugin configuration a sidebar needs; nothing secret.
 fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
     let plugin = &env.config.plugin;
-    json!({
-        "environment": plugin.environment,
-        "crm": {"host": plugin.crm.host, "accountId": plugin.crm.account_id},
-        "creationStages": plugin.creation_stages,
-        "stageLabels": plugin.stage_labels,
-        "templates": plugin.templates.iter().map(|t| json!({"templateId": t.template_id, "label": t.label})).collect::<Vec<_>>(),
+    let config = crate::sidebar::SidebarConfig {
+        environment: plugin.environment,
+        creation_stages: plugin.creation_stages.clone(),
+        stage_labels: crate::shell_types::StageLabels(
+            plugin.stage_labels.iter().map(|(stage, label)| (stage.clone(), label.clone())).collect(),
+        ),
+        templates: plugin
+            .templates
+            .iter()
+            .map(|t| crate::sidebar::TemplateChoice { template_id: t.template_id, label: t.label.clone() })
+            .collect(),
         // The sidebar opens a download only on these origins (checked again there).
-        "downloadOrigins": env.config.download_origins,
-    })
+        download_origins: env.config.download_origins.clone(),
+    };
+    crate::json_output::ToJson::to_json(&config)
 }
 
 /// A fresh signed URL, handed out only when it points to an expected document host: the relay never

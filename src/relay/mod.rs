@@ -110,10 +110,16 @@ impl RelayResponse {
     }
 }
 
-/// The one shape every failed relay answer (and every failed part of one) has:
-/// `{"error": {code, message, problems, transient}}`.
+/// The one shape every failed relay answer (and every failed part of one) has, declared once in
+/// `error::RemoteError`: `{"error": {code, message, problems, transient}}`.
 fn envelope(code: &str, message: &str, problems: &[crate::error::Problem], transient: bool) -> Value {
-    json!({"error": {"code": code, "message": message, "problems": problems, "transient": transient}})
+    let report = crate::error::RemoteError {
+        code: code.to_string(),
+        message: message.to_string(),
+        problems: problems.to_vec(),
+        transient,
+    };
+    report.envelope()
 }
 
 fn error_envelope(error: &Error) -> Value {

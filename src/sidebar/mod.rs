@@ -12,7 +12,7 @@ use crate::deal::Deal;
 use crate::error::Problem;
 use crate::flows::{can_send_to_counterparty, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
-use crate::shell_types::{shell_union, TypeScript};
+use crate::shell_types::{shell_struct, shell_union, StageLabels, TypeScript};
 use crate::time;
 pub use relay_client::{RelayClient, RemoteError};
 pub use session::{CallName, ShellEffect, SidebarOutput};
@@ -30,29 +30,33 @@ pub const MAX_REFRESH_MS: u64 = 120_000;
 /// before it can contradict a later status (it also goes at once when a status changes).
 pub const NOTICE_SHOWN_MS: u64 = 20_000;
 
-/// What the relay says the sidebar may offer (read by `wire::sidebar_config`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SidebarConfig {
-    pub environment: Environment,
-    pub creation_stages: Vec<String>,
-    /// `(stage value, label)`: what sellers see for each stage in the CRM.
-    pub stage_labels: Vec<(String, String)>,
-    pub templates: Vec<TemplateChoice>,
-    /// Where a download may open (`https://storage.googleapis.com`, …); nothing when absent.
-    pub download_origins: Vec<String>,
+shell_struct! {
+    /// What the relay says a sidebar may offer (`GET /api/{env}/config`, and the first view's
+    /// `config`): written by the relay and read by the sidebar through this declaration.
+    pub struct SidebarConfig as "SidebarConfig" {
+        environment: Environment => "environment",
+        /// The CRM stage values at which a contract may be created.
+        creation_stages: Vec<String> => "creationStages",
+        /// What sellers see for each stage value in the CRM.
+        stage_labels: StageLabels => "stageLabels",
+        templates: Vec<TemplateChoice> => "templates",
+        /// Where a download may open (`https://storage.googleapis.com`, …).
+        download_origins: Vec<String> => "downloadOrigins",
+    }
 }
 
 impl SidebarConfig {
     /// The stage as sellers know it: its label, else its CRM value.
     pub fn stage_label<'a>(&'a self, stage: &'a str) -> &'a str {
-        self.stage_labels.iter().find(|(value, _)| value == stage).map_or(stage, |(_, label)| label.as_str())
+        self.stage_labels.0.iter().find(|(value, _)| value == stage).map_or(stage, |(_, label)| label.as_str())
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct TemplateChoice {
-    pub template_id: u64,
-    pub label: String,
+shell_struct! {
+    pub struct TemplateChoice as "SidebarTemplateChoice" {
+        template_id: u64 => "templateId",
+        label: String => "label",
+    }
 }
 
 /// What the preview of a template said about this deal.
@@ -227,6 +231,8 @@ pub fn typescript() -> String {
     // What the relay answers with, read by the sidebar and written by the relay from the same
     // declaration (the full API's `ContractSummary` too).
     ContractSummary::declare(&mut declarations);
+    SidebarConfig::declare(&mut declarations);
+    RemoteError::declare(&mut declarations);
     let mut text = String::from(
         "// Generated from the Rust declarations (spotdraft_crm::sidebar::typescript): do not edit by hand.\n",
     );

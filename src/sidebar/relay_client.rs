@@ -10,23 +10,17 @@ use std::cell::RefCell;
 use serde_json::Value;
 
 use super::{wire, Effect, Msg};
-use crate::error::Problem;
 use crate::json_output::object as fields;
 use crate::model::Environment;
 use crate::transport::{HttpRequest, Method, Transport, TransportError};
 use crate::url;
 
-/// A failed relay call, as the relay (or the network) reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteError {
-    pub code: String,
-    pub message: String,
-    pub problems: Vec<Problem>,
-    pub transient: bool,
-}
+pub use crate::error::RemoteError;
 
+/// A failed relay call as the sidebar words it: the relay's own report, or one made here for a
+/// network failure or an answer it could not read.
 impl RemoteError {
-    fn new(code: &str, message: impl Into<String>, transient: bool) -> RemoteError {
+    pub(crate) fn new(code: &str, message: impl Into<String>, transient: bool) -> RemoteError {
         RemoteError { code: code.into(), message: message.into(), problems: Vec::new(), transient }
     }
 

@@ -23,7 +23,7 @@ fn config(templates: &[(u64, &str)]) -> SidebarConfig {
     SidebarConfig {
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
-        stage_labels: vec![("contractsent".into(), "Contract sent".into())],
+        stage_labels: crate::shell_types::StageLabels(vec![("contractsent".into(), "Contract sent".into())]),
         templates: templates
             .iter()
             .map(|(id, label)| TemplateChoice { template_id: *id, label: (*label).into() })
@@ -136,12 +136,12 @@ fn stage_gate_names_stages_as_sellers_know_them() {
     sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("appointmentscheduled"))) }, 5);
     let mut labelled = config(&[(1101, "Mutual NDA")]);
     labelled.creation_stages = vec!["qualifiedtobuy".into(), "decisionmakerboughtin".into(), "contractsent".into()];
-    labelled.stage_labels = vec![
+    labelled.stage_labels = crate::shell_types::StageLabels(vec![
         ("appointmentscheduled".into(), "Appointment scheduled".into()),
         ("qualifiedtobuy".into(), "Qualified to buy".into()),
         ("decisionmakerboughtin".into(), "Decision maker bought-in".into()),
         ("contractsent".into(), "Contract sent".into()),
-    ];
+    ]);
     sidebar.update(Msg::ConfigLoaded { config: labelled }, 10);
     sidebar.update(Msg::ContractsLoaded { contracts: vec![] }, 20);
     preview_ok(&mut sidebar);
@@ -582,8 +582,8 @@ fn relay_answers_become_the_next_message() {
 
 fn first_view_answer() -> Value {
     json!({
-        "config": {"ok": {"environment": "uat", "creationStages": ["contractsent"], "templates": [{"templateId": 1101, "label": "Mutual NDA"}],
-            "downloadOrigins": ["https://storage.googleapis.com"]}},
+        "config": {"ok": {"environment": "uat", "creationStages": ["contractsent"], "stageLabels": {},
+            "templates": [{"templateId": 1101, "label": "Mutual NDA"}], "downloadOrigins": ["https://storage.googleapis.com"]}},
         "deal": {"ok": deal("contractsent").to_json()},
         "contracts": {"ok": [serde_json::to_value(contract(4, "SIGN")).unwrap()]},
         "preview": {"templateId": 1101, "ok": {"canCreate": true, "problems": []}},

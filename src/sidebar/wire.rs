@@ -5,10 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{CrmDeal, Event, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, TemplateChoice};
-use crate::error::Problem;
-use crate::json_input::{index_path, key_path, type_name};
-use crate::json_output::{object as json_object, ToJson};
+use super::{CrmDeal, Event, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig};
+use crate::json_input::{key_path, type_name};
 use crate::model::{ContractStatus, ContractSummary};
 use crate::shell_types::FromShell;
 
@@ -49,22 +47,9 @@ fn optional_string(map: &Map<String, Value>, path: &str, key: &str) -> Read<Opti
     }
 }
 
-fn unsigned(map: &Map<String, Value>, path: &str, key: &str) -> Read<u64> {
-    let value = required(map, path, key)?;
-    value.as_u64().ok_or_else(|| expected("a non-negative integer", value, path, key))
-}
-
 fn boolean(map: &Map<String, Value>, path: &str, key: &str) -> Read<bool> {
     let value = required(map, path, key)?;
     value.as_bool().ok_or_else(|| expected("true or false", value, path, key))
-}
-
-/// Absent or null is `false`.
-fn flag(map: &Map<String, Value>, path: &str, key: &str) -> Read<bool> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(false),
-        Some(_) => boolean(map, path, key),
-    }
 }
 
 fn status(map: &Map<String, Value>, path: &str, key: &str) -> Read<ContractStatus> {
@@ -75,74 +60,13 @@ fn expected(what: &str, found: &Value, path: &str, key: &str) -> String {
     format!("{}: expected {what}, found {}", key_path(path, key), type_name(found))
 }
 
-/// Every item of an array field, each read by `item` under its own index path.
-fn list<T>(map: &Map<String, Value>, path: &str, key: &str, item: impl Fn(&Value, &str) -> Read<T>) -> Read<Vec<T>> {
-    let here = key_path(path, key);
-    let value = required(map, path, key)?;
-    let items = value.as_array().ok_or_else(|| expected("an array", value, path, key))?;
-    items.iter().enumerate().map(|(index, value)| item(value, &index_path(&here, index))).collect()
-}
-
-/// A string item of a list.
-fn text(value: &Value, path: &str) -> Read<String> {
-    value.as_str().map(str::to_string).ok_or_else(|| format!("{path}: expected a string, found {}", type_name(value)))
-}
-
-pub fn problem(value: &Value, path: &str) -> Read<Problem> {
-    let map = object(value, path)?;
-    Ok(Problem { path: string(map, path, "path")?, message: string(map, path, "message")? })
-}
-
-/// `problems` when present, else none.
-fn problems(map: &Map<String, Value>, path: &str) -> Read<Vec<Problem>> {
-    match map.get("problems") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(_) => list(map, path, "problems", problem),
-    }
-}
-
 pub fn remote_error(value: &Value, path: &str) -> Read<RemoteError> {
-    let map = object(value, path)?;
-    Ok(RemoteError {
-        code: string(map, path, "code")?,
-        message: string(map, path, "message")?,
-        problems: problems(map, path)?,
-        transient: flag(map, path, "transient")?,
-    })
+    RemoteError::from_value(value, path)
 }
 
-fn template_choice(value: &Value, path: &str) -> Read<TemplateChoice> {
-    let map = object(value, path)?;
-    Ok(TemplateChoice { template_id: unsigned(map, path, "templateId")?, label: string(map, path, "label")? })
-}
-
+/// The relay's configuration answer, read by its declaration (the one the relay writes it with).
 pub fn sidebar_config(value: &Value, path: &str) -> Read<SidebarConfig> {
-    let map = object(value, path)?;
-    let environment = string(map, path, "environment")?;
-    Ok(SidebarConfig {
-        environment: crate::model::Environment::parse(&environment)
-            .ok_or_else(|| format!("{}: \"{environment}\" is not uat or production", key_path(path, "environment")))?,
-        creation_stages: list(map, path, "creationStages", text)?,
-        // Absent (an older relay): stages are shown by their values.
-        stage_labels: match map.get("stageLabels") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(value) => {
-                let labels_path = key_path(path, "stageLabels");
-                let labels = value.as_object().ok_or_else(|| expected("an object", value, path, "stageLabels"))?;
-                let mut out = Vec::new();
-                for stage in labels.keys() {
-                    out.push((stage.clone(), string(labels, &labels_path, stage)?));
-                }
-                out
-            }
-        },
-        templates: list(map, path, "templates", template_choice)?,
-        // Absent means no download may open (an older relay): every download link is then refused.
-        download_origins: match map.get("downloadOrigins") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => list(map, path, "downloadOrigins", text)?,
-        },
-    })
+    SidebarConfig::from_value(value, path)
 }
 
 /// The deal a host hands the sidebar: `{ id, name? }`. The id must be a CRM record id; a name, when
@@ -188,7 +112,10 @@ pub fn contract_list(value: &Value, path: &str) -> Read<Vec<ContractSummary>> {
 /// are not needed here).
 pub fn preview(value: &Value, path: &str) -> Read<PreviewResult> {
     let map = object(value, path)?;
-    Ok(PreviewResult { can_create: boolean(map, path, "canCreate")?, problems: problems(map, path)? })
+    Ok(PreviewResult {
+        can_create: boolean(map, path, "canCreate")?,
+        problems: crate::shell_types::field(map, path, "problems")?,
+    })
 }
 
 /// Create's answer: `{contract, created}`.
@@ -252,16 +179,5 @@ impl Msg {
     /// clicks, host events and ticks. Relay answers never come this way.
     pub fn from_json(value: &Value) -> Read<Msg> {
         Event::from_value(value, "").map(Msg::from)
-    }
-}
-
-impl ToJson for RemoteError {
-    fn to_json(&self) -> Value {
-        json_object([
-            ("code", self.code.to_json()),
-            ("message", self.message.to_json()),
-            ("problems", self.problems.to_json()),
-            ("transient", self.transient.to_json()),
-        ])
     }
 }

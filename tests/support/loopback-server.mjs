@@ -16,8 +16,9 @@ const metadata = {
   ],
 };
 
-const sidebarConfig = { environment: "uat", creationStages: ["contractsent"], templates: [{ templateId: 101, label: "Mutual NDA" }],
-  downloadOrigins: ["https://storage.googleapis.com"] };
+// In the shapes the relay writes (the sidebar reads them strictly: src/shell_types.rs).
+const sidebarConfig = { environment: "uat", creationStages: ["contractsent"], stageLabels: { contractsent: "Contract sent" },
+  templates: [{ templateId: 101, label: "Mutual NDA" }], downloadOrigins: ["https://storage.googleapis.com"] };
 const sidebarDeal = { id: "1001", name: "Acme – Müller renewal", stage: "contractsent", amount: "1234.50", currency: "EUR",
   closeDate: 1774656000000, custom: { seats: 40, notes: "ünïcödé ✓" } };
 const sidebarContract = {
@@ -94,7 +95,7 @@ const server = createServer((req, res) => {
     }
     if (route === "POST /api/uat/deals/1001/contracts") {
       let body;
-      try { body = JSON.parse(raw); } catch { return send(res, 400, { error: { code: "invalid_input", message: "not JSON" } }); }
+      try { body = JSON.parse(raw); } catch { return send(res, 400, { error: { code: "invalid_input", message: "not JSON", problems: [], transient: false } }); }
       // Echoes what arrived (the relay reads the deal from the CRM, so a sidebar sends none), in a
       // name with non-ASCII text that must survive the way back.
       const keys = Object.keys(body).sort().join(",");
@@ -103,7 +104,7 @@ const server = createServer((req, res) => {
     // Only a renewed session may download: the sidebar asks its host for one after the 401.
     if (route === "POST /api/uat/deals/1001/contracts/T-9/download-link") {
       if (req.headers.authorization === "Bearer renewed") return send(res, 200, { url: "https://storage.googleapis.com/sdx/T-9.pdf", fileName: "T-9.pdf" });
-      return send(res, 401, { error: { code: "unauthorized", message: "token expired", transient: false } });
+      return send(res, 401, { error: { code: "unauthorized", message: "token expired", problems: [], transient: false } });
     }
     send(res, 404, { detail: "Not Found" });
   });

@@ -144,3 +144,44 @@ export interface ContractSummary {
 }
 
 export type ContractStatus = "DRAFT" | "REDLINING" | "SIGN" | "EXECUTED" | "ON_HOLD" | "VOIDED" | (string & {});
+
+/**
+ * What the relay says a sidebar may offer (`GET /api/{env}/config`, and the first view's
+ * `config`): written by the relay and read by the sidebar through this declaration.
+ */
+export interface SidebarConfig {
+  environment: Environment;
+  /** The CRM stage values at which a contract may be created. */
+  creationStages: string[];
+  /** What sellers see for each stage value in the CRM. */
+  stageLabels: Record<string, string>;
+  templates: SidebarTemplateChoice[];
+  /** Where a download may open (`https://storage.googleapis.com`, …). */
+  downloadOrigins: string[];
+}
+
+export type Environment = "uat" | "production";
+
+export interface SidebarTemplateChoice {
+  templateId: number;
+  label: string;
+}
+
+/**
+ * A failed relay answer's body, `{"error": …}` (and a failed part of a first view): the relay
+ * writes it and the sidebar reads it through this one declaration.
+ */
+export interface RelayError {
+  /** Stable and machine-readable (`crm_error`, `unauthorized`, …). */
+  code: string;
+  message: string;
+  problems: Problem[];
+  /** True when trying again later may succeed unchanged. */
+  transient: boolean;
+}
+
+/** One thing wrong with an input, located by a path such as `templates[0].fields[2].encoding`. */
+export interface Problem {
+  path: string;
+  message: string;
+}

@@ -27,9 +27,7 @@ export interface SdxError extends Error {
   spotdraftCode?: string | null;
 }
 
-export interface Problem { path: string; message: string; }
 
-export type Environment = "uat" | "production";
 export type CrmHost = "hubspot" | "salesforce" | "zoho" | "pipedrive";
 export type Region = "us" | "eu" | "in" | "me";
 
