@@ -6,7 +6,8 @@
 //   (hosts/zoho.js, pipedrive.js, hubspot.js) stay chunks of their own, loaded only by their CRM;
 // - content-hashed names for every file but index.html, so they can be cached for a year;
 // - index.html from www/sidebar/index.html, pointing at the hashed names and preloading the module,
-//   its chunks and the wasm, so all of them download in parallel with the HTML's parsing;
+//   its chunks and the wasm, so all of them download in parallel with the HTML's parsing; its early
+//   start (early.js) inlined, and its hash in the manifest for the page's CSP;
 // - .br and .gz beside each hashed file (compressed once here, not per request);
 // - manifest.json: what the page's server may serve (www/relay/sidebar-files.js reads it).
 //
@@ -108,14 +109,25 @@ const preloads = [
   `<link rel="preload" href="./${wasmName}" as="fetch" type="application/wasm" crossorigin>`,
   ...[entry.name, ...staticChunks].map((name) => `<link rel="modulepreload" href="./${name}">`),
 ].join("\n  ");
-html = replaceOnce(html, `<link rel="stylesheet" href="./sidebar.css">`, `${preloads}\n  <link rel="stylesheet" href="./${cssName}">`, "www/sidebar/index.html");
-html = replaceOnce(html, `<script type="module" src="./sidebar.js"></script>`, `<script type="module" src="./${entry.name}"></script>`, "www/sidebar/index.html");
+// Ahead of the early script, which finds the wasm by its preload.
+html = replaceOnce(html, `<title>SpotDraft contracts</title>`, `<title>SpotDraft contracts</title>\n  ${preloads}`, "www/sidebar/index.html");
+html = replaceOnce(html, `<link rel="stylesheet" href="./sidebar.css">`, `<link rel="stylesheet" href="./${cssName}">`, "www/sidebar/index.html");
+html = replaceOnce(html, `<script type="module" src="./sidebar.js"></script>`, `<script type="module" async src="./${entry.name}"></script>`, "www/sidebar/index.html");
 // The comments are for the source's readers; the served page goes without them.
 html = html.replace(/[ \t]*<!--[\s\S]*?-->\n?/g, "");
+// The early start (www/sidebar/early.js, with what it uses of protocol.js) runs inline, as the page
+// is parsed: one minified script, allowed by the page's CSP through its hash, which the manifest
+// carries to the page's server. The page's module then runs as soon as it has loaded (async).
+const earlyScript = (await esbuild.build({
+  entryPoints: [join(sidebarDir, "early.js")], bundle: true, write: false, format: "iife", target: "es2022", minify: true, legalComments: "none", logLevel: "warning",
+})).outputFiles[0].text.trim();
+if (/<\/script|<!--/i.test(earlyScript)) fail("www/sidebar/early.js built to text that would end its inline <script> early");
+html = replaceOnce(html, `<script type="module" src="./early.js"></script>`, `<script>${earlyScript}</script>`, "www/sidebar/index.html");
+const scriptHashes = [`sha256-${createHash("sha256").update(earlyScript).digest("base64")}`];
 writeFileSync(join(outDir, "index.html"), html);
 
 const assets = [wasmName, cssName, ...outputs.map((o) => o.name)];
-const manifest = { index: "index.html", initial: ["index.html", entry.name, ...staticChunks, cssName, wasmName], assets: {} };
+const manifest = { index: "index.html", initial: ["index.html", entry.name, ...staticChunks, cssName, wasmName], scriptHashes, assets: {} };
 for (const name of assets) {
   const bytes = readFileSync(join(outDir, name));
   const encodings = [];

@@ -5,8 +5,11 @@
 // headers, and a stub relay answering the first view's calls with canned JSON, so the network and
 // SpotDraft are not measured. Each load is a fresh browser context (cold: no HTTP or compiled-wasm
 // cache), then the same page again in that context (warm: both caches). Empty and sidebar loads
-// alternate, so drift in machine load hits both alike. Prints JSON; a summary goes to stderr.
+// alternate, so drift in machine load hits both alike. The servers run in a child process of their
+// own (this file with --serve): in this one, Playwright's handling of the browser's events would
+// hold up their answers, as no real server's would be. Prints JSON; a summary goes to stderr.
 //   node bench/js/cold-start.mjs <loads of each>
+import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
@@ -32,10 +35,14 @@ const PREVIEW = { templateId: 101, canCreate: true, problems: [] };
 const EMPTY_PAGE = "<!doctype html><html><head><meta charset=\"utf-8\"><title>empty</title></head><body></body></html>";
 const EMPTY_ETAG = '"empty-1"';
 
-function serveFile(response, file) {
+// The parent's sdx/1 modules are part of the CRM's own page, which a warm load has in its cache as
+// it has the sidebar's hashed files; they do not change during a run.
+const PARENT_SCRIPT_CACHING = "max-age=3600";
+
+function serveFile(response, file, caching = "no-store") {
   try {
     if (!statSync(file).isFile()) throw new Error("not a file");
-    response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+    response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": caching });
     response.end(readFileSync(file));
   } catch {
     response.writeHead(404).end();
@@ -113,8 +120,11 @@ const median = (values) => {
   return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
-async function main() {
-  const loads = Math.max(1, Number.parseInt(process.argv[2] ?? "20", 10) || 20);
+/**
+ * The child's side: both origins' servers. Tells the parent its origins, then answers `counts`
+ * (this load's requests, which it then forgets) until it is told to close.
+ */
+async function serve() {
   let sidebarOrigin = "";
   let parentOrigin = "";
   // The page exactly as the relay serves it (the relay's own handler), trusting the parent's origin.
@@ -123,14 +133,20 @@ async function main() {
   const sidebarPage = createSidebarHandler({ settings: () => ({ hostOrigins: parentOrigin ? [parentOrigin] : [], relayUrl: sidebarOrigin || undefined }) });
   // Requests reaching the sidebar origin for the built page's hashed files, by name (reset per load).
   let assetRequests = [];
+  // Relay calls per load (reset per load): one, the first view, when the page asks for nothing twice.
+  let apiRequests = [];
   const sidebarServer = createServer(async (request, response) => {
     const url = new URL(request.url, sidebarOrigin);
     const path = url.pathname;
+    if (path.startsWith("/api/")) apiRequests.push(`${request.method} ${path}`);
     if (path === "/api/uat/config") return json(response, CONFIG);
     if (/^\/api\/uat\/deals\/[^/]+$/.test(path)) return json(response, DEAL);
     if (/^\/api\/uat\/deals\/[^/]+\/contracts$/.test(path)) return json(response, CONTRACTS);
-    // The first view in one call (the other engineer's single first-view endpoint), same canned data.
-    if (/^\/api\/uat\/deals\/[^/]+\/sidebar$/.test(path)) return json(response, { config: CONFIG, deal: { ok: DEAL }, contracts: { ok: CONTRACTS }, preview: { ok: PREVIEW } });
+    // The first view in one call, in the relay's shape: each part {ok} (src/relay/api.rs first_view),
+    // the one template's preview naming its template, so nothing is asked for again.
+    if (/^\/api\/uat\/deals\/[^/]+\/sidebar$/.test(path)) {
+      return json(response, { config: { ok: CONFIG }, deal: { ok: DEAL }, contracts: { ok: CONTRACTS }, preview: { templateId: PREVIEW.templateId, ok: PREVIEW } });
+    }
     if (/^\/api\/uat\/deals\/[^/]+\/preview$/.test(path)) {
       for await (const _ of request);
       return json(response, { ...PREVIEW, fields: [], warnings: [] });
@@ -161,15 +177,52 @@ async function main() {
     const html = (body) => { response.writeHead(200, { "content-type": "text/html", "cache-control": "no-store" }); response.end(body); };
     if (url.pathname === "/sidebar-parent.html") return html(PARENT_PAGE(`${sidebarOrigin}/sidebar/index.html?host=demo`, sidebarOrigin, true));
     if (url.pathname === "/empty-parent.html") return html(PARENT_PAGE(`${sidebarOrigin}/empty.html`, sidebarOrigin, false));
-    if (url.pathname === "/protocol.js") return serveFile(response, join(root, "www/sidebar/protocol.js"));
+    if (url.pathname === "/protocol.js") return serveFile(response, join(root, "www/sidebar/protocol.js"), PARENT_SCRIPT_CACHING);
     if (url.pathname.startsWith("/hosts/")) {
       const file = under(join(root, "www/sidebar/hosts"), url.pathname, "/hosts/");
-      return file ? serveFile(response, file) : response.writeHead(404).end();
+      return file ? serveFile(response, file, PARENT_SCRIPT_CACHING) : response.writeHead(404).end();
     }
     response.writeHead(404).end();
   });
   sidebarOrigin = await listen(sidebarServer);
   parentOrigin = (await listen(parentServer)).replace("127.0.0.1", "localhost");
+  process.on("message", (message) => {
+    if (message === "counts") {
+      process.send({ wasm: assetRequests.filter((name) => name === wasmAsset).length, assets: assetRequests.length, api: apiRequests });
+      assetRequests = [];
+      apiRequests = [];
+    } else if (message === "close") {
+      sidebarServer.close();
+      parentServer.close();
+      process.disconnect();
+    }
+  });
+  process.send({ sidebarOrigin, parentOrigin });
+}
+
+/** The servers' child process, with `ask(message)` resolving to its next answer. */
+async function startServers() {
+  const child = fork(fileURLToPath(import.meta.url), ["--serve"], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const answers = [];
+  const waiting = [];
+  child.on("message", (message) => (waiting.length ? waiting.shift()(message) : answers.push(message)));
+  const next = () => new Promise((resolve, reject) => {
+    if (answers.length) return resolve(answers.shift());
+    const timer = setTimeout(() => reject(new Error("the bench's servers did not answer")), 30_000);
+    waiting.push((message) => { clearTimeout(timer); resolve(message); });
+  });
+  const origins = await next();
+  return {
+    ...origins,
+    ask: (message) => { child.send(message); return next(); },
+    close: () => { child.send("close"); },
+  };
+}
+
+async function main() {
+  const loads = Math.max(1, Number.parseInt(process.argv[2] ?? "20", 10) || 20);
+  const servers = await startServers();
+  const { sidebarOrigin, parentOrigin } = servers;
 
   const browser = await launchChromium();
   const wasmFiles = readdirSync(join(root, "pkg")).filter((f) => f.endsWith("_bg.wasm"));
@@ -177,8 +230,9 @@ async function main() {
   const results = {
     loads, budgets: COLD_START_BUDGETS, cold: phase(), warm: phase(),
     // Per sidebar load: how often the wasm reached the server cold (1: the preload was used, not
-    // fetched again), and how many hashed files reached it warm (0: all from the HTTP cache).
-    requests: { coldWasm: [], warmAssets: [] },
+    // fetched again), how many hashed files reached it warm (0: all from the HTTP cache), and how
+    // many relay calls it made cold (1: the first view alone).
+    requests: { coldWasm: [], warmAssets: [], coldRelayCalls: [] },
     wasm: Object.fromEntries(wasmFiles.map((f) => [f, { compileMs: [], instantiateMs: [] }])), errors: [],
   };
   try {
@@ -190,11 +244,16 @@ async function main() {
           const page = await context.newPage();
           const url = `${parentOrigin}/${kind}-parent.html`;
           for (const temperature of ["cold", "warm"]) {
-            assetRequests = [];
+            await servers.ask("counts"); // forgets what came before this load
             const times = await measure(page, kind, url);
+            const { wasm, assets, api } = await servers.ask("counts");
             for (const [key, value] of Object.entries(times)) results[temperature][kind][key].push(value);
-            if (kind === "sidebar" && temperature === "cold") results.requests.coldWasm.push(assetRequests.filter((name) => name === wasmAsset).length);
-            if (kind === "sidebar" && temperature === "warm") results.requests.warmAssets.push(assetRequests.length);
+            if (kind === "sidebar" && temperature === "cold") {
+              results.requests.coldWasm.push(wasm);
+              results.requests.coldRelayCalls.push(api.length);
+              if (api.length !== 1) results.errors.push(`sidebar load ${i}: relay calls ${api.join(", ")}`);
+            }
+            if (kind === "sidebar" && temperature === "warm") results.requests.warmAssets.push(assets);
           }
         } catch (error) {
           results.errors.push(`${kind} load ${i}: ${error.message.split("\n")[0]}`);
@@ -230,8 +289,7 @@ async function main() {
     }
   } finally {
     await browser.close();
-    sidebarServer.close();
-    parentServer.close();
+    servers.close();
   }
   for (const temperature of ["cold", "warm"]) {
     const r = results[temperature];
@@ -239,8 +297,8 @@ async function main() {
     const budget = COLD_START_BUDGETS[`${temperature}Ms`];
     console.error(`${temperature}: empty ${empty.toFixed(0)} ms, first view ${firstView.toFixed(0)} ms (+${(firstView - empty).toFixed(0)}), contracts shown ${ready.toFixed(0)} ms (+${(ready - empty).toFixed(0)}; budget +${budget}: ${ready - empty <= budget ? "met" : "not met"})`);
   }
-  console.error(`wasm requests per cold sidebar load: ${results.requests.coldWasm.join(" ")}; hashed-file requests per warm load: ${results.requests.warmAssets.join(" ")}${results.errors.length ? `; errors: ${results.errors.join("; ")}` : ""}`);
+  console.error(`wasm requests per cold sidebar load: ${results.requests.coldWasm.join(" ")}; relay calls: ${results.requests.coldRelayCalls.join(" ")}; hashed-file requests per warm load: ${results.requests.warmAssets.join(" ")}${results.errors.length ? `; errors: ${results.errors.join("; ")}` : ""}`);
   console.log(JSON.stringify(results));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await (process.argv[2] === "--serve" ? serve() : main());

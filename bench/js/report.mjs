@@ -92,8 +92,10 @@ if (start) {
   }
   const once = start.requests.coldWasm.every((n) => n === 1);
   const cached = start.requests.warmAssets.every((n) => n === 0);
+  const oneCall = (start.requests.coldRelayCalls ?? []).every((n) => n === 1);
   md.push("", `${start.loads} loads of each, empty and sidebar alternating; times from the parent page's navigation start. The built page is served by the relay's own handler (hashed files immutable, index.html revalidated, br/gzip). `
     + `Cold, the wasm reached the server ${once ? "once per load (the preload was used)" : `${start.requests.coldWasm.join("/")} times per load (NOT once: the preload was not used)`}; `
+    + `the relay was called ${oneCall ? "once per load (the first view)" : `${start.requests.coldRelayCalls.join("/")} times per load (NOT once)`}; `
     + `warm, ${cached ? "no hashed file did (all from the HTTP cache)" : `hashed files did: ${start.requests.warmAssets.join("/")} per load`}. `
     + (start.errors.length ? `Errors: ${start.errors.join("; ")}` : "No failed loads."), "");
 }

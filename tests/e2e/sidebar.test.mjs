@@ -74,6 +74,8 @@ async function chooseTemplate(frame, label) {
 
 test("create from a deal: SpotDraft gets the mapped data and CRM ids; the CRM record shows it", async () => {
   const { context, page, frame, errors } = await openDeal("1001");
+  // The page's early script ran under its CSP (allowed by its hash): it said hello and compiled the wasm.
+  assert.deepEqual(await frame.evaluate(() => ({ hello: window.sdxEarly?.hello, compiled: window.sdxEarly?.wasm instanceof Promise })), { hello: true, compiled: true });
   await page.screenshot({ path: join(shots, "1-no-contract.png") });
   await chooseTemplate(frame, "Mutual NDA");
   const create = frame.getByRole("button", { name: "Create contract" });

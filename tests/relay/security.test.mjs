@@ -4,7 +4,7 @@
 // logs. Real components only: the sandbox binary, the relay server, loopback HTTP.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { createServer, request as httpRequest } from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -232,15 +232,18 @@ test("the relay serves the sidebar page with a CSP header: no unsafe-inline/eval
   const policy = page.headers.get("content-security-policy");
   const directives = Object.fromEntries(policy.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
   assert.deepEqual(directives["frame-ancestors"], HOST_ORIGINS);
-  assert.deepEqual(directives["script-src"], ["'self'", "'wasm-unsafe-eval'"]);
+  const html = await page.text();
+  // One inline script, the page's early start, allowed by its hash and nothing else inline.
+  const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash("sha256").update(m[1]).digest("base64")}'`);
+  assert.equal(inline.length, 1, "one inline script, the early start");
+  assert.deepEqual(directives["script-src"], ["'self'", "'wasm-unsafe-eval'", ...inline]);
   assert.deepEqual(directives["connect-src"], ["'self'"], "the relay is this origin");
   assert.deepEqual(directives["default-src"], ["'none'"]);
   assert.deepEqual(directives["base-uri"], ["'none'"]);
   assert.ok(!/unsafe-inline|unsafe-eval'|https:(\s|;|$)|\*(\s|;|$)/.test(policy.replace("'wasm-unsafe-eval'", "")), policy);
   assert.equal(page.headers.get("x-content-type-options"), "nosniff");
   assert.equal(page.headers.get("referrer-policy"), "no-referrer");
-  const html = await page.text();
-  assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html), "no inline script");
+  assert.equal([...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/gi)].length, 1, "no other inline script");
   assert.ok(!/\son[a-z]+=/i.test(html), "no inline event handler");
   // (The settings <meta> names the CRM origins: what matters is where the page loads from.)
   const loads = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
@@ -326,6 +329,7 @@ test("host origins that would widen or break the CSP are refused", () => {
   assert.throws(() => sidebarContentSecurityPolicy({ hostOrigins: [], relayUrl: "http://relay.example" }), /must be https/);
   assert.match(sidebarContentSecurityPolicy({ hostOrigins: [] }), /frame-ancestors 'none'/, "no configured host: nobody may frame it");
   assert.match(sidebarContentSecurityPolicy({ hostOrigins: ["https://app.hubspot.com"], relayUrl: "https://relay.example.com/base" }), /connect-src 'self' https:\/\/relay\.example\.com;/);
+  assert.throws(() => sidebarContentSecurityPolicy({ hostOrigins: [] }, ["sha256-x' 'unsafe-inline"]), /not sha256-<base64>/, "a manifest cannot widen script-src");
 });
 
 /** Every secret value in a relay configuration document (credentials, keys, tokens, host secrets). */

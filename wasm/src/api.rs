@@ -165,7 +165,8 @@ impl JsClient {
             timeout_ms: input.timeout_ms.map_or(ClientOptions::default().timeout_ms, u64::from),
             ..ClientOptions::default()
         };
-        let client = SpotDraftClient::new(FetchTransport, &base_url, credentials, options).map_err(|e| js_error(&e))?;
+        let client = SpotDraftClient::new(FetchTransport::default(), &base_url, credentials, options)
+            .map_err(|e| js_error(&e))?;
         Ok(JsClient { inner: Rc::new(client) })
     }
 

@@ -45,7 +45,7 @@ impl JsRelay {
             None => Rc::new(MemoryState::default()),
         };
         let relay = parsed
-            .and_then(|config| Relay::with_state(config, FetchTransport, ClientOptions::default(), state))
+            .and_then(|config| Relay::with_state(config, FetchTransport::default(), ClientOptions::default(), state))
             .map_err(|e| js_error(&e))?;
         Ok(JsRelay { inner: Rc::new(relay) })
     }

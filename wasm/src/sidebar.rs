@@ -10,7 +10,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::fetch::FetchTransport;
+use super::fetch::{EarlyRequest, FetchTransport};
 use super::{invalid, js_error, js_json, JsResult};
 use spotdraft_crm::sidebar::{HostSession, SidebarSession};
 
@@ -32,6 +32,20 @@ impl HostSession for JsHost {
     }
 }
 
+/// `{ url, authorization, response }`, or nothing.
+fn early(value: &JsValue) -> JsResult<Option<EarlyRequest>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let member = |key: &str| js_sys::Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let text =
+        |key: &str| member(key).as_string().ok_or_else(|| invalid(&format!("earlyRequest.{key}"), "expected text"));
+    let response = member("response")
+        .dyn_into::<js_sys::Promise>()
+        .map_err(|_| invalid("earlyRequest.response", "expected a promise"))?;
+    Ok(Some(EarlyRequest { url: text("url")?, authorization: text("authorization")?, response }))
+}
+
 fn read(value: &JsValue, what: &str) -> JsResult<serde_json::Value> {
     js_json::from_js(value).map_err(|reason| invalid(what, reason))
 }
@@ -44,16 +58,20 @@ fn output(result: spotdraft_crm::Result<serde_json::Value>) -> JsResult<JsValue>
 impl JsSidebar {
     /// `init`: `{ environment, relayUrl, token, tzOffsetMinutes }`; `deal`: the host's `{ id, name? }`,
     /// only a first render (the sidebar reads the deal itself from the CRM through the relay);
-    /// `refreshSession`: resolves to a fresh token when the relay says the session expired.
+    /// `refreshSession`: resolves to a fresh token when the relay says the session expired;
+    /// `earlyRequest`: a request the page started before the wasm was ready, used as the answer to
+    /// the first call only when it is exactly that call.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "SidebarInit")] init: JsValue,
         #[wasm_bindgen(unchecked_param_type = "SidebarHostDeal")] deal: JsValue,
         #[wasm_bindgen(unchecked_param_type = "(() => Promise<string>) | undefined")] refresh_session: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EarlyRequest | null")] early_request: JsValue,
     ) -> JsResult<JsSidebar> {
         #[cfg(feature = "sidebar")]
         js_json::install_browser_json();
-        let session = SidebarSession::new(FetchTransport, &read(&init, "init")?, &read(&deal, "deal")?)
+        let transport = FetchTransport::with_early_request(early(&early_request)?);
+        let session = SidebarSession::new(transport, &read(&init, "init")?, &read(&deal, "deal")?)
             .map_err(|error| js_error(&error))?;
         let refresh_session = match refresh_session.dyn_into::<js_sys::Function>() {
             Ok(function) => Some(function),

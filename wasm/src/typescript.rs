@@ -280,6 +280,13 @@ export interface SidebarHostDeal { id: string; name?: string | null; }
 
 export interface SidebarInit { environment: Environment; relayUrl: string; token: string; tzOffsetMinutes?: number; }
 
+/**
+ * A request the page started before the wasm was ready (the sidebar's first view): the sidebar
+ * takes `response` as the answer to its first call when that call is a GET of exactly `url` with
+ * exactly this `Authorization` header, and drops it otherwise.
+ */
+export interface EarlyRequest { url: string; authorization: string; response: Promise<Response>; }
+
 export interface WebhookEvent {
   activity: string;
   contractId: string;

@@ -28,7 +28,7 @@ fn deal(id: &str) -> JsValue {
 }
 
 fn sidebar(id: &str) -> JsSidebar {
-    JsSidebar::new(init(), deal(id), JsValue::UNDEFINED).expect("sidebar")
+    JsSidebar::new(init(), deal(id), JsValue::UNDEFINED, JsValue::UNDEFINED).expect("sidebar")
 }
 
 /// The id of the relay call named `name` among an output's effects.
@@ -58,8 +58,9 @@ fn takes_and_returns_plain_objects() {
 
 #[wasm_bindgen_test]
 async fn bad_input_is_an_error_naming_the_key() {
-    let refused =
-        |init: JsValue, deal: JsValue, refresh: JsValue| JsSidebar::new(init, deal, refresh).err().expect("refused");
+    let refused = |init: JsValue, deal: JsValue, refresh: JsValue| {
+        JsSidebar::new(init, deal, refresh, JsValue::UNDEFINED).err().expect("refused")
+    };
     let error = refused(js(r#"{"environment": "uat", "relayUrl": 5, "token": "t"}"#), deal("1001"), JsValue::UNDEFINED);
     assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(text(&error, "code"), "invalid_input");
@@ -71,7 +72,13 @@ async fn bad_input_is_an_error_naming_the_key() {
     let error = refused(init(), deal("1001"), JsValue::from_str("renew please"));
     assert_eq!(text(&error, "problems.0.path"), "refreshSession");
     // Only the id and the name are read from the host: the rest of an older host's deal is ignored.
-    assert!(JsSidebar::new(init(), js(r#"{"id": "1001", "name": "x", "amount": "12,5"}"#), JsValue::NULL).is_ok());
+    assert!(JsSidebar::new(
+        init(),
+        js(r#"{"id": "1001", "name": "x", "amount": "12,5"}"#),
+        JsValue::NULL,
+        JsValue::NULL
+    )
+    .is_ok());
 
     let sidebar = sidebar("1001");
     let error = sidebar.update(js(r#"{"type": "sendClicked", "contractId": 8}"#)).err().expect("refused");
@@ -126,7 +133,7 @@ async fn an_expired_session_is_renewed_through_the_host() {
 
     // With the host's renewal the call is made again with the fresh token, and the link opens.
     let renew = Function::new_no_args("return Promise.resolve('renewed')");
-    let sidebar = JsSidebar::new(init(), deal("1001"), renew.into()).expect("sidebar");
+    let sidebar = JsSidebar::new(init(), deal("1001"), renew.into(), JsValue::UNDEFINED).expect("sidebar");
     let started = sidebar.update(js(r#"{"type": "start"}"#)).expect("start");
     perform(&sidebar, call(&started, "loadFirstView")).await;
     let clicked = sidebar.update(js(r#"{"type": "downloadClicked", "contractId": "T-9"}"#)).expect("click");
@@ -154,4 +161,55 @@ async fn a_failed_or_unreadable_answer_is_the_calls_failure() {
     assert_eq!(text(&deal_failed, "view.banner.text"), "This deal couldn't be read from your CRM.");
     let contracts_failed = perform(&sidebar, call(&changed, "loadContracts")).await;
     assert_eq!(text(&contracts_failed, "view.banner.tone"), "error");
+}
+
+/// An early request (as the page's early.js starts it) answering with `body`: a Response made here,
+/// so the view shows which answer the sidebar took.
+fn early_request(url: &str, authorization: &str, body: &str) -> JsValue {
+    let make = Function::new_with_args(
+        "url, authorization, body",
+        "return { url, authorization, response: Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } })) };",
+    );
+    make.call3(&JsValue::NULL, &url.into(), &authorization.into(), &body.into()).expect("an early request")
+}
+
+const EARLY_FIRST_VIEW: &str = r#"{"config": {"ok": {"environment": "uat", "creationStages": ["contractsent"], "stageLabels": {}, "templates": [{"templateId": 101, "label": "Mutual NDA"}], "downloadOrigins": []}},
+  "deal": {"ok": {"id": "1001", "name": "Asked for early", "stage": "contractsent"}}, "contracts": {"ok": []}, "preview": null}"#;
+
+#[wasm_bindgen_test]
+async fn the_first_view_asked_for_early_is_taken_only_when_it_is_that_request() {
+    let first_view = format!("{SERVER}/api/uat/deals/1001/sidebar");
+    // Exactly the request the sidebar would make: its answer is the first view, and no second request.
+    let early = early_request(&first_view, "Bearer t", EARLY_FIRST_VIEW);
+    let sidebar = JsSidebar::new(init(), deal("1001"), JsValue::UNDEFINED, early).expect("sidebar");
+    let started = sidebar.update(js(r#"{"type": "start"}"#)).expect("start");
+    let shown = perform(&sidebar, call(&started, "loadFirstView")).await;
+    assert_eq!(text(&shown, "view.dealName"), "Asked for early");
+
+    // Another token, or another deal: not the sidebar's request, so it asks the relay itself.
+    for (url, authorization) in
+        [(first_view.as_str(), "Bearer someone-else"), (&*format!("{SERVER}/api/uat/deals/1002/sidebar"), "Bearer t")]
+    {
+        let early = early_request(url, authorization, EARLY_FIRST_VIEW);
+        let sidebar = JsSidebar::new(init(), deal("1001"), JsValue::UNDEFINED, early).expect("sidebar");
+        let started = sidebar.update(js(r#"{"type": "start"}"#)).expect("start");
+        let shown = perform(&sidebar, call(&started, "loadFirstView")).await;
+        assert_eq!(
+            text(&shown, "view.dealName"),
+            "Acme – Müller renewal",
+            "{url} with {authorization}: the relay's own answer"
+        );
+    }
+
+    // Malformed: refused by name, not ignored.
+    let refused = JsSidebar::new(
+        init(),
+        deal("1001"),
+        JsValue::UNDEFINED,
+        js(r#"{"url": "x", "authorization": "Bearer t", "response": 1}"#),
+    );
+    assert_eq!(
+        text(&refused.err().expect("refused"), "message"),
+        "invalid input: earlyRequest.response: expected a promise"
+    );
 }

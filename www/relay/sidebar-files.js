@@ -113,18 +113,24 @@ function relayOriginOf(relayUrl) {
   return url.origin;
 }
 
+const SCRIPT_HASH = /^sha256-[A-Za-z0-9+/]{43}=$/;
+
 /**
- * The page's policy. No 'unsafe-inline' or 'unsafe-eval' anywhere: scripts and styles come only
- * from this origin, WebAssembly compiles under 'wasm-unsafe-eval', network calls go only to this
- * origin and the relay, and only the configured CRM origins may frame the page.
+ * The page's policy. No 'unsafe-inline' or 'unsafe-eval' anywhere: scripts come only from this
+ * origin and the page's own inline script by its hash (`scriptHashes`, from the build's manifest),
+ * styles only from this origin, WebAssembly compiles under 'wasm-unsafe-eval', network calls go only
+ * to this origin and the relay, and only the configured CRM origins may frame the page.
  */
-export function sidebarContentSecurityPolicy({ hostOrigins = [], relayUrl } = {}) {
+export function sidebarContentSecurityPolicy({ hostOrigins = [], relayUrl } = {}, scriptHashes = []) {
   const ancestors = hostOrigins.map(checkHostOrigin);
   const connect = ["'self'"];
   if (relayUrl) connect.push(relayOriginOf(relayUrl));
+  for (const hash of scriptHashes) {
+    if (!SCRIPT_HASH.test(hash)) throw new Error(`the built page's manifest names a script hash that is not sha256-<base64>: "${hash}"; rebuild it (node scripts/bundle-sidebar.mjs)`);
+  }
   return [
     "default-src 'none'",
-    "script-src 'self' 'wasm-unsafe-eval'",
+    ["script-src 'self' 'wasm-unsafe-eval'", ...scriptHashes.map((hash) => `'${hash}'`)].join(" "),
     "style-src 'self'",
     "img-src 'self' data:",
     `connect-src ${[...new Set(connect)].join(" ")}`,
@@ -159,7 +165,8 @@ export function createSidebarHandler({ settings, pageDir = join(root, "dist/side
     return rendered;
   }
   // Checked once at start so a bad configuration fails loudly, not on the first page load.
-  sidebarContentSecurityPolicy(settings());
+  const scriptHashes = page.manifest.scriptHashes ?? [];
+  sidebarContentSecurityPolicy(settings(), scriptHashes);
 
   return async function handleSidebarRequest(request) {
     const { pathname } = new URL(request.url);
@@ -167,7 +174,7 @@ export function createSidebarHandler({ settings, pageDir = join(root, "dist/side
     const name = pathname.slice("/sidebar/".length);
     const current = settings();
     const headers = {
-      "content-security-policy": sidebarContentSecurityPolicy(current),
+      "content-security-policy": sidebarContentSecurityPolicy(current, scriptHashes),
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
       "cache-control": "no-cache",

@@ -149,6 +149,19 @@ export class Channel {
   }
 }
 
+/** A random id for one page load, named by each of its hellos, so a host answers that page once. */
+export function newPageId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The sidebar's hello (step 1), the one message posted to "*": it carries nothing sensitive.
+ * @param {string} page
+ */
+export function helloMessage(page) {
+  return { sdx: PROTOCOL, kind: "evt", type: "hello", payload: { versions: [PROTOCOL], page } };
+}
+
 /**
  * "https://app.hubspot.com" or a pattern with one leading "*." ("https://*.lightning.force.com").
  * @param {string} origin

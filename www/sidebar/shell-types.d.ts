@@ -2,7 +2,7 @@
 // what the page loads, and the page's bytes count against its payload budget). The shell's own
 // contracts, which protocol.js and hosts/connection.js describe in prose. Whatever crosses into the
 // core is typed with the package's own declarations, so a change on the Rust side fails the check.
-import type { Environment, SidebarHostDeal } from "../pkg/sidebar.js";
+import type { EarlyRequest, Environment, SidebarHostDeal } from "../pkg/sidebar.js";
 
 /**
  * A payload or answer from the other side: only read, and every member unchecked until the reader
@@ -69,3 +69,17 @@ export type Attributes = {
 };
 /** Nothing is added for a falsy child. */
 export type Child = Node | string | false | null | undefined;
+
+/**
+ * What the page's early start (early.js) began before the page's module ran: the wasm's compile, the
+ * hello to an sdx/1 host with the messages that arrived since (kept unread, at most 16), and the
+ * first-view request once the host's init arrived.
+ */
+export type EarlyStart = {
+  messages: MessageEvent<Received>[];
+  page: string;
+  hello: boolean;
+  wasm: Promise<WebAssembly.Module> | null;
+  firstView: EarlyRequest | null;
+  listener?: (event: MessageEvent<Received>) => void;
+};

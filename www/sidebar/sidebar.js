@@ -17,7 +17,11 @@ import { connectToParent } from "./hosts/connection.js";
  * @typedef {import("./shell-types.js").Child} Child
  */
 
-const app = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html's <main id="app">
+// The module runs as soon as it has loaded (async in index.html), which can be before the body is
+// parsed: the page's <main id="app"> is looked up once it is.
+const parsed = document.readyState === "loading" ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true })) : Promise.resolve();
+/** @type {HTMLElement} */
+let app;
 const params = new URLSearchParams(location.search);
 
 /**
@@ -55,7 +59,9 @@ function el(tag, attributes = {}, ...children) {
 }
 
 /** @param {string} message */
-function showFatal(message) {
+async function showFatal(message) {
+  await parsed;
+  app = /** @type {HTMLElement} */ (document.getElementById("app"));
   app.replaceChildren(el("div", { className: "banner error", role: "alert" }, el("p", { className: "muted", text: message })));
   app.setAttribute("aria-busy", "false");
 }
@@ -76,16 +82,26 @@ async function readSettings() {
   }
 }
 
+/** What the page's early start (early.js) began, if it ran. */
+const early = /** @type {Window & { sdxEarly?: import("./shell-types.js").EarlyStart }} */ (window).sdxEarly;
+
+/** The wasm, compiled by the early start when it could (it began as the page was parsed), else fetched and compiled here. */
+async function loadWasm() {
+  const compiled = await early?.wasm?.catch(() => undefined);
+  return load(compiled);
+}
+
 async function main() {
   const settings = await readSettings();
   /** @type {HostConnection} */
   let host;
   try {
-    [, host] = await Promise.all([load(), connectHost(settings)]);
+    [, host] = await Promise.all([loadWasm(), connectHost(settings), parsed]);
   } catch (error) {
     showFatal(/** @type {Error & { code?: unknown }} */ (error).code === "NO_HOST" ? "Open this from a deal in your CRM." : "The CRM did not connect to the contract sidebar. Reload the record to try again.");
     return;
   }
+  app = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html's <main id="app">
   const context = host.context;
   if (context.theme === "dark" || context.theme === "light") document.documentElement.classList.add(`theme-${context.theme}`);
   /** @type {SdxSidebar} */
@@ -96,6 +112,8 @@ async function main() {
       context.deal,
       // The sidebar asks for a fresh session itself when the relay says the current one expired.
       async () => (await host.refreshSession()).token,
+      // The first view, asked for by the early start as soon as the host's init arrived.
+      early?.firstView,
     );
   } catch (error) {
     showFatal(/** @type {SdxError} */ (error).message);
@@ -125,8 +143,10 @@ async function main() {
 
   /** @param {SidebarOutput} output */
   function show(output) {
-    render(output.view);
     output.effects.forEach(run);
+    // Rendered after the effects' own first steps (a relay call's starts in a microtask the core
+    // queued), so a request is already on its way while the DOM is built.
+    queueMicrotask(() => render(output.view));
   }
 
   /** @param {Extract<SidebarEffect, { type: "call" }>} effect */
@@ -262,7 +282,9 @@ async function main() {
     app.replaceChildren(...parts);
     app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");
     if (focused) /** @type {HTMLElement | null} */ (app.querySelector(`[data-key="${CSS.escape(focused)}"]`))?.focus();
-    reportHeight();
+    // A ResizeObserver reports the new height after the browser's own layout; measuring here would
+    // force a layout per render.
+    if (!resizeObserved) reportHeight();
   }
 
   // The frame's height follows the content, up and down. It is measured on the content itself: the
@@ -278,7 +300,8 @@ async function main() {
     }
   }
   // Fonts, wrapping at a new width and images change the height without a render.
-  if (typeof ResizeObserver === "function") new ResizeObserver(reportHeight).observe(app);
+  const resizeObserved = typeof ResizeObserver === "function";
+  if (resizeObserved) new ResizeObserver(reportHeight).observe(app);
 
   // The host only says that the record changed; the core reads the deal from the CRM again.
   host.on("record.changed", () => dispatch({ type: "recordChanged" }));

@@ -15,10 +15,11 @@
 // In-process hosts (Zoho widget, Pipedrive panel) build it from their SDK; iframe hosts (the demo
 // page, Salesforce) build it over sdx/1 with `connectToParent`.
 
-import { Channel, PROTOCOL, isEnvelope, logDropped, originAllowed } from "../protocol.js";
+import { Channel, PROTOCOL, helloMessage, isEnvelope, logDropped, newPageId, originAllowed } from "../protocol.js";
 
 /**
  * The interface above as tsc checks it, and what it uses (../shell-types.d.ts).
+ * @typedef {import("../shell-types.js").EarlyStart} EarlyStart
  * @typedef {import("../shell-types.js").HostConnection} HostConnection
  * @typedef {import("../shell-types.js").HostContext} HostContext
  * @typedef {import("../shell-types.js").HostEventHandler} HostEventHandler
@@ -87,7 +88,9 @@ export const MAX_HELLO_REPEATS = 3;
 /**
  * Waits for the parent's init over sdx/1. Messages from any window but the parent, from origins not
  * in `allowedOrigins`, or not shaped as sdx/1 are ignored.
- * @param {{ allowedOrigins: readonly string[], timeoutMs?: number, win?: Window }} options
+ * When the page's early script (index.html) already said hello, its page id is kept and the
+ * messages it kept are read first, with the same checks as any other.
+ * @param {{ allowedOrigins: readonly string[], timeoutMs?: number, win?: Window & { sdxEarly?: EarlyStart } }} options
  * @returns {Promise<HostConnection & { origin: string }>}
  */
 export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = window }) {
@@ -126,6 +129,7 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
       }
       win.removeEventListener("message", onMessage);
       clearTimeout(timer);
+      connected = true;
       const listeners = new Listeners();
       const channel = new Channel(event.ports[0], "c-", { onEvent: (type, payload) => listeners.emit(type, payload) });
       channel.port.postMessage({ sdx: PROTOCOL, kind: "res", id: data.id, ok: true, payload: { accepted: true } });
@@ -150,10 +154,18 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
     }
     // One id for every hello of this page, so a host that gets two (the first arriving late, and the
     // repeat it asked for) answers once.
-    const page = Array.from(win.crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+    const early = win.sdxEarly?.hello ? win.sdxEarly : null;
+    const page = early?.page || newPageId();
     let hellosRepeated = 0;
-    const sayHello = () => win.parent.postMessage({ sdx: PROTOCOL, kind: "evt", type: "hello", payload: { versions: [PROTOCOL], page } }, "*");
+    let connected = false;
+    const sayHello = () => win.parent.postMessage(helloMessage(page), "*");
     win.addEventListener("message", onMessage);
-    sayHello();
+    if (early) {
+      if (early.listener) win.removeEventListener("message", early.listener);
+      // What arrived before this module ran, in order; the init among it connects at once.
+      for (const event of early.messages.splice(0)) if (!connected) onMessage(event);
+    } else {
+      sayHello();
+    }
   });
 }

@@ -1,0 +1,82 @@
+// The page's early start. The built index.html carries it inline (scripts/bundle-sidebar.mjs), so it
+// runs while the page is parsed, before the page's module has downloaded, and starts what would
+// otherwise wait for that module:
+//   - the wasm's compile, streamed from the preloaded response;
+//   - for hosts that speak sdx/1, the hello to the host, keeping what arrives for the module
+//     (hosts/connection.js reads window.sdxEarly and checks every message again);
+//   - once that host's init has arrived, the sidebar's first-view request, so the relay is already
+//     answering while the module and the wasm load. The core takes that answer only when it is
+//     exactly the request it would make itself (wasm/src/fetch.rs), and nothing of it is trusted
+//     before the core has read it.
+// It only starts and keeps: nothing here renders or decides.
+import { PROTOCOL, helloMessage, isEnvelope, newPageId, originAllowed } from "./protocol.js";
+
+/**
+ * @typedef {import("./shell-types.js").EarlyStart} EarlyStart
+ * @typedef {import("./shell-types.js").Received} Received
+ */
+
+// What the relay allows a call to take before it gives up, as the core's relay client has it.
+const RELAY_TIMEOUT_MS = 20_000;
+const KEPT_MESSAGES = 16;
+
+/** @type {EarlyStart} */
+const early = { messages: [], page: "", hello: false, wasm: null, firstView: null };
+/** @type {Window & { sdxEarly?: EarlyStart }} */ (window).sdxEarly = early;
+
+const wasm = /** @type {HTMLLinkElement | null} */ (document.querySelector('link[rel="preload"][type="application/wasm"]'));
+if (wasm && typeof WebAssembly.compileStreaming === "function") {
+  early.wasm = WebAssembly.compileStreaming(fetch(wasm.href));
+  early.wasm.catch(() => {}); // the module compiles it again itself if this failed
+}
+
+/** The host origins the page's server allows (index.html's settings), or none. */
+function allowedHostOrigins() {
+  try {
+    const written = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="sdx-settings"]'))?.content;
+    const origins = written ? JSON.parse(written).allowedHostOrigins : null;
+    return Array.isArray(origins) ? origins.filter((origin) => typeof origin === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The first-view request for the host's init, when it comes from the parent on an allowed origin
+ * and names what the request needs. The same URL and headers as the core's relay client makes.
+ * @param {MessageEvent<Received>} event
+ * @param {readonly string[]} allowed
+ */
+function firstViewFor(event, allowed) {
+  const data = event.data;
+  if (event.source !== window.parent || !originAllowed(event.origin, allowed) || !isEnvelope(data) || data.kind !== "req" || data.type !== "init") return null;
+  const context = /** @type {{ protocol?: unknown, relayUrl?: unknown, environment?: unknown, deal?: { id?: unknown }, session?: { token?: unknown } } | null | undefined} */ (data.payload);
+  const token = context?.session?.token;
+  const relayUrl = context?.relayUrl;
+  const environment = context?.environment;
+  const dealId = context?.deal?.id;
+  if (context?.protocol !== PROTOCOL || typeof token !== "string" || typeof relayUrl !== "string" || (environment !== "uat" && environment !== "production") || typeof dealId !== "string") return null;
+  const url = `${relayUrl.replace(/\/+$/, "")}/api/${environment}/deals/${encodeURIComponent(dealId)}/sidebar`;
+  const authorization = `Bearer ${token}`;
+  const response = fetch(url, {
+    headers: { Accept: "application/json", Authorization: authorization },
+    redirect: "manual",
+    signal: AbortSignal.timeout(RELAY_TIMEOUT_MS),
+  });
+  response.catch(() => {}); // read, failure included, by the core
+  return { url, authorization, response };
+}
+
+// Zoho, Pipedrive and HubSpot connect through their own SDKs, not sdx/1.
+const host = new URLSearchParams(location.search).get("host");
+if (window.parent !== window && host !== "zoho" && host !== "pipedrive" && host !== "hubspot") {
+  const allowed = allowedHostOrigins();
+  early.listener = (event) => {
+    if (early.messages.length < KEPT_MESSAGES) early.messages.push(event);
+    early.firstView ??= firstViewFor(event, allowed);
+  };
+  addEventListener("message", early.listener);
+  early.page = newPageId();
+  window.parent.postMessage(helloMessage(early.page), "*");
+  early.hello = true;
+}
