@@ -10,6 +10,7 @@ mod auth;
 mod deal_source;
 mod hubspot;
 mod pipedrive;
+mod provision;
 mod record_access;
 mod rs256;
 mod salesforce;
@@ -175,6 +176,7 @@ pub struct ContractFields {
 pub type CrmPatch = ContractFields;
 
 pub use deal_source::read_deal;
+pub use provision::{provision_fields, ProvisionReport, ProvisionStep, StepAction, FIELD_SPECS};
 pub use record_access::user_can_see_deal;
 
 impl ContractFields {

@@ -53,6 +53,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
             Response::empty(204)
         }
         ("POST", ["crm", "properties"]) => add_crm_property(app, request),
+        ("POST", ["crm", "remove-spotdraft-fields"]) => crate::vendors::remove_spotdraft_fields(app),
         ("GET", ["crm", "vendors"]) => crate::vendors::describe(app),
         ("POST", ["crm", "vendors", vendor, "deals"]) => crate::vendors::add_deal(app, request, vendor),
         ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),

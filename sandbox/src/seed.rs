@@ -285,6 +285,12 @@ fn crm(rng: &mut SeededRng, now: i64) -> CrmState {
         companies,
         contacts,
         deal_properties: DEAL_PROPERTIES.iter().map(|name| name.to_string()).collect(),
+        property_definitions: Vec::new(),
+        property_groups: vec![crate::state::PropertyGroup {
+            name: "spotdraft".into(),
+            label: "SpotDraft".into(),
+            display_order: -1,
+        }],
     }
 }
 

@@ -162,6 +162,32 @@ pub struct CrmState {
     pub contacts: Vec<CrmObject>,
     /// Names of deal properties that exist (standard and custom); others are rejected.
     pub deal_properties: Vec<String>,
+    /// Definitions of the properties created through the properties API (the seeded ones are
+    /// described as HubSpot describes its own).
+    #[serde(default)]
+    pub property_definitions: Vec<PropertyDefinition>,
+    /// Deal property groups created through the API (HubSpot's own `dealinformation` always exists).
+    #[serde(default)]
+    pub property_groups: Vec<PropertyGroup>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PropertyDefinition {
+    pub name: String,
+    pub label: String,
+    /// HubSpot's `type`: string, number, date, datetime, enumeration, bool.
+    pub kind: String,
+    pub field_type: String,
+    pub group_name: String,
+    pub description: String,
+    pub created_micros: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PropertyGroup {
+    pub name: String,
+    pub label: String,
+    pub display_order: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

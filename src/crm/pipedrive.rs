@@ -16,6 +16,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::crm::provision::{ExistingField, FieldSpec};
 use crate::crm::{message_with_code, str_at};
 use crate::transport::Method;
 
@@ -59,4 +60,61 @@ pub(super) fn error_text(body: &Value) -> Option<String> {
         Some(info) => format!("{text} ({info})"),
         None => text,
     })
+}
+
+// Provisioning, after Pipedrive's DealFields API (v1): `GET /api/v1/dealFields?start&limit` answers
+// `{"success", "data": [{"key", "name", "field_type", …}], "additional_data": {"pagination":
+// {"more_items_in_collection", "next_start"}}}`; `POST /api/v1/dealFields` with `{"name",
+// "field_type"}` creates a custom field, whose 40-character `key` Pipedrive chooses.
+
+/// Pipedrive's text types: single line, autocomplete, large text.
+const TEXT_TYPES: [&str; 3] = ["varchar", "varchar_auto", "text"];
+
+pub(super) fn fields_url(base: &str, start: u64) -> String {
+    format!("{base}/api/v1/dealFields?start={start}&limit=500")
+}
+
+/// The page's fields, and where the next page starts when there is one.
+pub(super) fn read_fields(body: &Value) -> Result<(Vec<ExistingField>, Option<u64>), String> {
+    check_success(body)?;
+    let fields = match body.get("data") {
+        Some(Value::Array(fields)) => fields.as_slice(),
+        Some(Value::Null) => &[],
+        _ => return Err("the answer has no data list".into()),
+    };
+    let found = fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let key = str_at(field, "key").ok_or_else(|| format!("data[{index}] has no key"))?;
+            let kind = str_at(field, "field_type").unwrap_or("unknown");
+            Ok(ExistingField {
+                name: key.into(),
+                label: str_at(field, "name").unwrap_or(key).into(),
+                type_name: kind.into(),
+                holds_text: TEXT_TYPES.contains(&kind),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let pagination = body.get("additional_data").and_then(|data| data.get("pagination"));
+    let more = pagination.and_then(|p| p.get("more_items_in_collection")).and_then(Value::as_bool) == Some(true);
+    let next = match pagination.and_then(|p| p.get("next_start")).and_then(Value::as_u64) {
+        Some(next) if more => Some(next),
+        None if more => return Err("the answer says more fields follow but gives no next_start".into()),
+        _ => None,
+    };
+    Ok((found, next))
+}
+
+pub(super) fn create_field(base: &str, spec: &FieldSpec) -> (String, Value) {
+    (format!("{base}/api/v1/dealFields"), json!({ "name": spec.label, "field_type": "varchar" }))
+}
+
+/// The key Pipedrive gave the field it created.
+pub(super) fn created_key(body: &Value) -> Result<String, String> {
+    body.get("data")
+        .and_then(|field| str_at(field, "key"))
+        .filter(|key| key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(str::to_string)
+        .ok_or_else(|| "the created field's answer has no usable data.key".into())
 }

@@ -13,6 +13,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::crm::provision::{ExistingField, FieldSpec};
 use crate::crm::{message_with_code, str_at};
 use crate::transport::Method;
 
@@ -55,5 +56,53 @@ fn record_error(error: &Value) -> Option<String> {
     match error.get("details").and_then(|d| str_at(d, "api_name")) {
         Some(field) => Some(format!("{text} (field {field})")),
         None => Some(text),
+    }
+}
+
+// Provisioning, after Zoho's Fields Metadata API (v8): `GET /crm/v8/settings/fields?module=Deals`
+// answers `{"fields": [{"api_name", "field_label", "data_type", …}]}`; `POST` there with `{"fields":
+// [{"field_label", "data_type", "length"}]}` creates custom fields (Zoho derives the API name from the
+// label) and reports each one's outcome as records do: `{"fields": [{"code": "SUCCESS", …}]}`.
+
+/// Zoho's types that hold plain text.
+const TEXT_TYPES: [&str; 3] = ["text", "textarea", "website"];
+
+pub(super) fn fields_url(base: &str) -> String {
+    format!("{base}/crm/v8/settings/fields?module=Deals")
+}
+
+pub(super) fn read_fields(body: &Value) -> Result<Vec<ExistingField>, String> {
+    let fields = body.get("fields").and_then(Value::as_array).ok_or("the answer has no fields list")?;
+    fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let name = str_at(field, "api_name").ok_or_else(|| format!("fields[{index}] has no api_name"))?;
+            let kind = str_at(field, "data_type").unwrap_or("unknown");
+            Ok(ExistingField {
+                name: name.into(),
+                label: str_at(field, "field_label").unwrap_or(name).into(),
+                type_name: kind.into(),
+                holds_text: TEXT_TYPES.contains(&kind),
+            })
+        })
+        .collect()
+}
+
+/// A single-line text field of Zoho's longest single-line length.
+pub(super) fn create_field(base: &str, spec: &FieldSpec) -> (String, Value) {
+    (fields_url(base), json!({ "fields": [{ "field_label": spec.label, "data_type": "text", "length": 255 }] }))
+}
+
+pub(super) fn check_created(body: &Value) -> Result<(), String> {
+    let outcome = body
+        .get("fields")
+        .and_then(Value::as_array)
+        .and_then(|fields| fields.first())
+        .ok_or("the answer has no per-field status in fields[0]")?;
+    if str_at(outcome, "code") == Some("SUCCESS") {
+        Ok(())
+    } else {
+        Err(record_error(outcome).unwrap_or_else(|| "the field was not created (no status code in fields[0])".into()))
     }
 }

@@ -11,6 +11,7 @@ mod contract_cache;
 mod expiring_map;
 mod keyed_lock;
 pub mod limiter;
+mod provision;
 mod reconcile;
 pub mod shared;
 mod webhooks;

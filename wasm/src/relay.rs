@@ -89,6 +89,16 @@ impl JsRelay {
         let relay = Rc::clone(&self.inner);
         promise(async move { relay.reconcile(environment, since).await })
     }
+
+    /// Creates the CRM fields the write-back fills where missing (nothing when `dryRun`).
+    #[wasm_bindgen(js_name = provisionFields, unchecked_return_type = "Promise<ProvisionReport>")]
+    pub fn provision_fields(&self, environment: String, dry_run: bool) -> js_sys::Promise {
+        let Some(environment) = Environment::parse(&environment) else {
+            return rejected(invalid("environment", format!("\"{environment}\" is not uat or production")));
+        };
+        let relay = Rc::clone(&self.inner);
+        promise(async move { relay.provision_fields(environment, dry_run).await })
+    }
 }
 
 #[derive(Deserialize)]

@@ -269,6 +269,31 @@ export interface ReconcileReport {
   failures: string[];
 }
 
+/** The CRM field names the write-back fills (the relay configuration's `crm.fields`). */
+export interface CrmFieldNames { contractId: string; status: string; statusAt: string; link: string; executedAt: string; }
+
+/** One thing provisioning found or made: HubSpot's property group, or one value's field. */
+export interface ProvisionStep {
+  kind: "group" | "field";
+  /** The `crm.fields` key, for a field. */
+  value?: keyof CrmFieldNames;
+  /** The CRM's name for it; empty until a new Pipedrive or Zoho field is made. */
+  name: string;
+  label: string;
+  action: "exists" | "foundByLabel" | "wouldCreate" | "created";
+}
+
+/** What `provisionFields` found and did. */
+export interface ProvisionReport {
+  crm: string;
+  dryRun: boolean;
+  steps: ProvisionStep[];
+  /** The names `crm.fields` must hold once every field exists (null after a dry run that would create a field whose name the CRM chooses). */
+  fields: CrmFieldNames | null;
+  /** Whether `fields` differs from the configured names. */
+  configurationChanges: boolean;
+}
+
 /** SpotDraft's webhook subscription, unchanged. */
 export interface WebhookSubscription { id: number; title: string; url: string; status: string; only_for_activities: string[]; }
 

@@ -8,13 +8,18 @@
 //                  "http": { "publicUrl", "trustedProxies" } is the same as the two flags)
 //   reconcile      --config FILE --env uat|production [--state-dir DIR] [--redis redis://…]
 //   setup-webhook  --config FILE --env uat|production
+//   provision      --config FILE --env uat|production [--dry-run] [--json]
+//                  (creates the CRM fields the write-back fills where missing: HubSpot deal properties
+//                  in a "SpotDraft" group, Pipedrive deal fields, Zoho CRM Deals fields; reads what
+//                  exists first, never changes or deletes a field; --dry-run only prints what it would
+//                  create; Salesforce's fields come with its package)
 // RELAY_CONFIG / RELAY_CONFIG_JSON may replace --config; "env:NAME" values come from the environment.
 import { parseArgs } from "node:util";
 import { SdxRelay, SpotDraftClient } from "../../pkg/node.js";
 import { loadRelayConfig } from "./config.js";
 import { hostSettings, openSharedState, reconcileOnce, startRelayServer } from "./server.js";
 
-const usage = `usage: cli.js serve|reconcile|setup-webhook [--config FILE] [--env uat|production] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]... [--redis URL]`;
+const usage = `usage: cli.js serve|reconcile|setup-webhook|provision [--config FILE] [--env uat|production] [--dry-run] [--json] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]... [--redis URL]`;
 
 function fail(message) {
   console.error(message);
@@ -35,6 +40,8 @@ const { positionals, values } = (() => {
         "public-url": { type: "string", default: process.env.RELAY_PUBLIC_URL },
         "trusted-proxy": { type: "string", multiple: true },
         redis: { type: "string", default: process.env.RELAY_REDIS_URL },
+        "dry-run": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
       },
     });
   } catch (error) {
@@ -55,6 +62,25 @@ function describeError(error) {
   if (problems.length === 0) return error.message;
   const heading = error.code === "invalid_config" ? "invalid configuration" : error.code;
   return [`${heading}:`, ...problems.map((p) => `  - ${p.path ? `${p.path}: ` : ""}${p.message}`)].join("\n");
+}
+
+const ACTIONS = { exists: "exists", foundByLabel: "exists (found by its label)", wouldCreate: "missing: would create", created: "created" };
+
+/** The provisioning report in an admin's words: each step, then the crm.fields to configure if they differ. */
+function describeProvision(environment, report) {
+  const lines = [`${report.crm} (${environment})${report.dryRun ? ", dry run: nothing was changed" : ""}`];
+  for (const step of report.steps) {
+    const what = step.kind === "group" ? `property group "${step.label}" (${step.name})` : `${step.value}: "${step.label}"${step.name ? ` (${step.name})` : ""}`;
+    lines.push(`  ${what}: ${ACTIONS[step.action] ?? step.action}`);
+  }
+  if (report.fields === null) {
+    lines.push(`Run without --dry-run to create the missing fields; ${report.crm} names them, and this command then prints the crm.fields to configure.`);
+  } else if (report.configurationChanges) {
+    lines.push(`Set environments.${environment}.crm.fields in the relay's configuration to:`, JSON.stringify(report.fields, null, 2));
+  } else {
+    lines.push(`environments.${environment}.crm.fields already names these fields.`);
+  }
+  return lines.join("\n");
 }
 
 function environmentBlock() {
@@ -117,6 +143,10 @@ try {
       },
       hmacKey,
     }, null, 2));
+  } else if (command === "provision") {
+    const [environment] = environmentBlock();
+    const report = await new SdxRelay(hostSettings(config).core).provisionFields(environment, values["dry-run"]);
+    console.log(values.json ? JSON.stringify(report, null, 2) : describeProvision(environment, report));
   } else {
     fail(usage);
   }

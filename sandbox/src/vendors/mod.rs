@@ -4,6 +4,7 @@
 //!
 //! The five seeded deals are the HubSpot seed's deals, in each vendor's vocabulary.
 
+pub mod fields;
 pub mod pipedrive;
 pub mod salesforce;
 pub mod zoho;
@@ -44,6 +45,9 @@ pub struct Vendor {
     pub api_token: Option<String>,
     pub users: Vec<VendorUser>,
     pub records: Vec<Record>,
+    /// Deal fields created through the vendor's fields API (Pipedrive, Zoho).
+    #[serde(default)]
+    pub fields: Vec<fields::FieldDefinition>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -228,6 +232,7 @@ fn hubspot_app(rng: &mut SeededRng) -> Vendor {
             refresh_token: format!("na1-{}", uuid(&rng.hex(16))),
         }],
         records: Vec::new(),
+        fields: Vec::new(),
     }
 }
 
@@ -270,13 +275,49 @@ pub fn hubspot_token(app: &App, request: &Request) -> Response {
     )
 }
 
+/// `POST /__sandbox/crm/remove-spotdraft-fields`: the CRMs as an admin finds them before installing:
+/// no SpotDraft deal properties or fields (nor their values) in HubSpot, Pipedrive and Zoho, so
+/// provisioning can be run from nothing. Salesforce's fields come with its package and stay.
+pub fn remove_spotdraft_fields(app: &App) -> Response {
+    let mut state = app.state();
+    let hubspot = &mut state.crm;
+    let ours = |name: &str| name.starts_with("spotdraft_");
+    hubspot.deal_properties.retain(|name| !ours(name));
+    hubspot.property_definitions.retain(|definition| !ours(&definition.name));
+    hubspot.property_groups.retain(|group| group.name != "spotdraft");
+    for deal in &mut hubspot.deals {
+        deal.properties.retain(|name, _| !ours(name));
+    }
+    let labelled = |field: &fields::FieldDefinition| field.label.starts_with("SpotDraft");
+    let pipedrive = &mut state.vendors.pipedrive;
+    let mut keys: Vec<String> = PIPEDRIVE_FIELDS.iter().map(|key| key.to_string()).collect();
+    keys.extend(pipedrive.fields.iter().filter(|field| labelled(field)).map(|field| field.key.clone()));
+    pipedrive.fields.retain(|field| !labelled(field));
+    for deal in pipedrive.records.iter_mut().filter(|record| record.object == "deals") {
+        if let Some(Value::Object(custom)) = deal.fields.get_mut("custom_fields") {
+            custom.retain(|key, _| !keys.contains(key));
+        }
+    }
+    let zoho = &mut state.vendors.zoho;
+    zoho.fields.retain(|field| !labelled(field));
+    for deal in zoho.records.iter_mut().filter(|record| record.object == "Deals") {
+        deal.fields.retain(|name, _| !name.starts_with("SpotDraft_"));
+    }
+    app.persist(&state);
+    Response::json(200, &json!({"removed": ["hubspot", "pipedrive", "zoho"]}))
+}
+
 /// Which vendor a CRM-port path belongs to (`None`: HubSpot).
 pub fn vendor_of(path: &str) -> Option<&'static str> {
     if path.starts_with("/services/") {
         Some("salesforce")
     } else if path.starts_with("/crm/v8/") || path == "/oauth/v2/token" {
         Some("zoho")
-    } else if path.starts_with("/api/v2/") || path.starts_with("/v1/") || path == "/oauth/token" {
+    } else if path.starts_with("/api/v2/")
+        || path.starts_with("/api/v1/")
+        || path.starts_with("/v1/")
+        || path == "/oauth/token"
+    {
         Some("pipedrive")
     } else {
         None
@@ -404,6 +445,10 @@ pub const SALESFORCE_FIELDS: [&str; 5] = [
     "SpotDraft_Link__c",
     "SpotDraft_Executed_At__c",
 ];
+/// The labels provisioning gives the SpotDraft fields (`FIELD_SPECS` in the core), in the order of
+/// the field lists below.
+pub const SPOTDRAFT_LABELS: [&str; 5] =
+    ["SpotDraft Contract ID", "SpotDraft Status", "SpotDraft Status At", "SpotDraft Link", "SpotDraft Executed At"];
 pub const ZOHO_FIELDS: [&str; 5] =
     ["SpotDraft_Contract_ID", "SpotDraft_Status", "SpotDraft_Status_At", "SpotDraft_Link", "SpotDraft_Executed_At"];
 pub const PIPEDRIVE_FIELDS: [&str; 5] = [
@@ -491,14 +536,20 @@ pub fn add_deal(app: &App, request: &Request, vendor_name: &str) -> Response {
     };
     let mut fields = first.fields.clone();
     fields.insert(name_field.into(), Value::String(name));
-    // A new deal shows no contract yet: its write-back fields are empty, wherever the vendor keeps them.
-    match fields.get_mut("custom_fields") {
-        Some(Value::Object(custom)) => write_back.iter().for_each(|key| {
-            custom.insert((*key).to_string(), Value::Null);
-        }),
-        _ => write_back.iter().for_each(|key| {
-            fields.insert((*key).to_string(), Value::Null);
-        }),
+    // A new deal shows no contract yet: the write-back fields the deals carry (seeded, or made by
+    // provisioning) are empty, wherever the vendor keeps them.
+    let mut ours: Vec<String> = write_back.iter().map(|key| key.to_string()).collect();
+    ours.extend(
+        vendor.fields.iter().filter(|field| field.label.starts_with("SpotDraft")).map(|field| field.key.clone()),
+    );
+    let storage = match fields.get_mut("custom_fields") {
+        Some(Value::Object(custom)) => custom,
+        _ => &mut fields,
+    };
+    for key in &ours {
+        if let Some(value) = storage.get_mut(key) {
+            *value = Value::Null;
+        }
     }
     if let Some(Value::String(_)) = fields.get("id") {
         fields.insert("id".into(), Value::String(id.clone()));

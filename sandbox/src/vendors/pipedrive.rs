@@ -114,7 +114,14 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         }
         records.push(deal);
     }
-    Vendor { client_id: rng.hex(8), client_secret: rng.hex(20), api_token: Some(rng.hex(20)), users, records }
+    Vendor {
+        client_id: rng.hex(8),
+        client_secret: rng.hex(20),
+        api_token: Some(rng.hex(20)),
+        users,
+        records,
+        fields: Vec::new(),
+    }
 }
 
 pub fn authenticate(app: &App, request: &Request) -> Result<Option<String>, Response> {
@@ -207,6 +214,8 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     let segments: Vec<&str> = request.path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["v1", "deals", id, "permittedUsers"]) => permitted_users(app, user, id),
+        ("GET", ["api", "v1", "dealFields"]) => super::fields::pipedrive_list(app, request),
+        ("POST", ["api", "v1", "dealFields"]) => super::fields::pipedrive_create(app, request),
         ("GET", ["api", "v2", kind, id]) => match object_of(kind) {
             Some((object, label)) => get(app, user, request, object, label, id),
             None => error(404, "Unknown method ."),

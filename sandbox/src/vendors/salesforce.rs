@@ -132,6 +132,7 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         api_token: None,
         users,
         records,
+        fields: Vec::new(),
     }
 }
 

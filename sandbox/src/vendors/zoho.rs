@@ -115,6 +115,7 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         api_token: None,
         users,
         records,
+        fields: Vec::new(),
     }
 }
 
@@ -184,6 +185,11 @@ fn record_json(record: &super::Record, wanted: Option<&[String]>) -> Value {
 pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     let user = user.unwrap_or_default();
     let segments: Vec<&str> = request.path.trim_end_matches('/').split('/').skip(3).collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["settings", "fields"]) => return super::fields::zoho_list(app, request),
+        ("POST", ["settings", "fields"]) => return super::fields::zoho_create(app, request),
+        _ => {}
+    }
     if request.method != "GET" && matches!(segments.first(), Some(&"users" | &"settings")) {
         return error(405, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one", json!({}));
     }
