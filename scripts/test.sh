@@ -27,6 +27,7 @@ SECTIONS=(
   "package|1|the built package in Node (tests/js/)"
   "relay|1|the relay against the sandbox (tests/relay/)"
   "relay-redis|1|the same relay suites with the shared state in Redis (RELAY_TEST_REDIS_URL)"
+  "crm-clients|1|the sandbox's CRM emulators driven by each vendor's own npm client (tests/crm-clients/: @hubspot/api-client, pipedrive)"
   "soak|1|soak, short version (tests/soak/; bash scripts/soak.sh runs the long one)"
   "e2e|1|sidebar end to end in headless Chromium (tests/e2e/)"
   "hosts|1|CRM host adapters (scripts/test-hosts.sh: node:test, sfdx-lwc-jest)"
@@ -76,6 +77,7 @@ run_relay-redis() {
   for f in tests/relay/*.test.mjs; do [ "$f" = tests/relay/redis-store.test.mjs ] || files+=("$f"); done
   node tests/support/with-redis.mjs node --test --test-reporter=spec "${files[@]}"
 }
+run_crm-clients() { node_tests tests/crm-clients/; }
 run_soak() { node_tests tests/soak/; }
 run_e2e() { node_tests tests/e2e/; }
 run_hosts() { bash scripts/test-hosts.sh; }
@@ -132,7 +134,7 @@ last_number() { # last_number <log> <sed pattern with one number group>
 counts() { # counts <id> <log> <exit status>
   local id=$1 log=$2 rc=$3 p f c
   case "$id" in
-    package | relay | relay-redis | soak | e2e | budgets | repository)
+    package | relay | relay-redis | crm-clients | soak | e2e | budgets | repository)
       p=$(last_number "$log" '^ℹ pass ([0-9]+)$')
       f=$(last_number "$log" '^ℹ fail ([0-9]+)$')
       c=$(last_number "$log" '^ℹ cancelled ([0-9]+)$')

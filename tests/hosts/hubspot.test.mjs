@@ -17,7 +17,7 @@ const { Alert, Button, Link, LoadingSpinner, Select, Tag, Text } = await import(
 const { SpotdraftContracts, dealFromHubSpot, safeHttpsUrl } = await import("../../www/hosts/hubspot/src/app/cards/SpotdraftContracts.jsx");
 
 const RELAY = "https://relay.example.com";
-const SIDEBAR = "https://sidebar.example.com/sidebar/index.html";
+const SIDEBAR = "https://relay.example.com/sidebar/index.html";
 const CONTRACTS = [
   { id: "T-2", number: 2, name: "MSA <img src=x onerror=alert(1)>", status: "SIGN", statusLabel: "Out for signature", link: "https://app.spotdraft.com/contracts/v2/2" },
   { id: "T-1", number: 1, name: "NDA", status: "VOIDED", statusLabel: "Voided", link: "javascript:alert(1)" },
@@ -223,4 +223,9 @@ test("project files: a deal sidebar card whose relay is a permitted fetch URL", 
   assert.ok(app.config.permittedUrls.fetch.includes(RELAY));
   assert.ok(app.config.permittedUrls.iframe.includes(new URL(SIDEBAR).origin));
   assert.equal(project.srcDir, "src");
+  // What the relay does with the app's token: reads the deal and its company and contact, writes the
+  // SpotDraft properties, and provisions them (cli.js provision) in their group.
+  for (const scope of ["crm.objects.deals.read", "crm.objects.deals.write", "crm.schemas.deals.read", "crm.schemas.deals.write", "crm.objects.companies.read", "crm.objects.contacts.read"]) {
+    assert.ok(app.config.auth.requiredScopes.includes(scope), `the app asks for ${scope}`);
+  }
 });

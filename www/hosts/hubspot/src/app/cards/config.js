@@ -3,6 +3,6 @@
 // permittedUrls.iframe. Nothing here is secret: the relay trusts HubSpot's request signature.
 export const RELAY_URL = "https://relay.example.com";
 export const ENVIRONMENT = "production";
-export const SIDEBAR_URL = "https://sidebar.example.com/sidebar/index.html";
+export const SIDEBAR_URL = "https://relay.example.com/sidebar/index.html";
 // Extra deal properties passed to the template mapping as custom.<property>.
 export const CUSTOM_PROPERTIES = [];
