@@ -20,6 +20,10 @@ use sha2::Sha256;
 use crate::error::{Error, Result};
 use crate::model::is_valid_crm_id;
 
+mod host_key;
+
+pub use host_key::{HostKey, PublicKey, PUBLIC_KEY_PROBLEM};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The `aud` of every token this plugin mints: a token for anything else is never accepted here.
@@ -107,10 +111,17 @@ fn is_valid_user(user: &str) -> bool {
     !user.is_empty() && user.chars().count() <= 256 && !user.chars().any(char::is_control)
 }
 
+/// Verifies a session token whose host is verified with an HMAC secret (HS256); see
+/// [`verify_token_with_keys`].
+pub fn verify_token(token: &str, secrets: &dyn Fn(&str) -> Option<Vec<u8>>, now: u64) -> Result<Caller> {
+    verify_token_with_keys(token, &|host| secrets(host).map(HostKey::Secret), now)
+}
+
 /// Verifies a session token and returns who it is for.
 ///
-/// Two claim sets are accepted, both HS256 only (`alg` `none`, RS256 and anything else are refused, so
-/// a token can never choose its own verification):
+/// The algorithm is the one the host's configured key is for: HS256 with a secret, RS256 with a
+/// public key ([`HostKey`]). A token naming any other (`none`, or the other of the two) is refused, so
+/// a token can never choose its own verification. Two claim sets are accepted:
 ///
 /// - **The relay's own** (from [`mint_token`]): `iss` = host, `aud` = [`AUDIENCE`], `tenant`, `record`,
 ///   optional `sub` = user, `iat`, `exp`.
@@ -124,10 +135,10 @@ fn is_valid_user(user: &str) -> bool {
 ///   relay reads that deal with the company's own Pipedrive credentials, so a deal of another
 ///   company is not reachable.
 ///
-/// The secret is chosen by the (still unverified) `iss` through `secrets`; an unknown host is refused.
+/// The key is chosen by the (still unverified) `iss` through `keys`; an unknown host is refused.
 /// Claims are checked only after the signature: `now < exp` (with [`CLOCK_SKEW_SECONDS`]), `iat` not in
 /// the future, at most [`MAX_LIFETIME_SECONDS`] of lifetime, ids valid.
-pub fn verify_token(token: &str, secrets: &dyn Fn(&str) -> Option<Vec<u8>>, now: u64) -> Result<Caller> {
+pub fn verify_token_with_keys(token: &str, keys: &dyn Fn(&str) -> Option<HostKey>, now: u64) -> Result<Caller> {
     if token.is_empty() {
         return Err(unauthorized("no token"));
     }
@@ -139,11 +150,14 @@ pub fn verify_token(token: &str, secrets: &dyn Fn(&str) -> Option<Vec<u8>>, now:
         return Err(unauthorized(format!("a token has 3 dot-separated parts; this one has {}", parts.len())));
     };
     let header = decode_json(header_b64, "header")?;
-    match header.get("alg").and_then(Value::as_str) {
-        Some("HS256") => {}
-        Some(other) => return Err(unauthorized(format!("algorithm {other} is not accepted; tokens are HS256"))),
+    let algorithm = match header.get("alg").and_then(Value::as_str) {
+        Some(algorithm @ ("HS256" | "RS256")) => algorithm,
+        Some(other) => {
+            let other: String = other.chars().take(16).collect();
+            return Err(unauthorized(format!("algorithm {other} is not accepted; tokens are HS256 or RS256")));
+        }
         None => return Err(unauthorized("the token header names no algorithm")),
-    }
+    };
     if header.get("typ").is_some_and(|typ| typ.as_str() != Some("JWT")) {
         return Err(unauthorized("the token header's typ is not JWT"));
     }
@@ -167,14 +181,31 @@ pub fn verify_token(token: &str, secrets: &dyn Fn(&str) -> Option<Vec<u8>>, now:
     if !HOSTS.contains(&host) {
         return Err(unauthorized(format!("unknown host \"{}\"", host.chars().take(32).collect::<String>())));
     }
-    let secret = secrets(host).ok_or_else(|| unauthorized(format!("no secret is configured for host {host}")))?;
+    let key = keys(host).ok_or_else(|| unauthorized(format!("no key is configured for host {host}")))?;
     let signing_input = format!("{header_b64}.{payload_b64}");
-    // `verify_slice` compares in constant time.
-    HmacSha256::new_from_slice(&secret)
-        .map_err(|_| unauthorized(format!("the secret for host {host} is not usable")))?
-        .chain_update(signing_input.as_bytes())
-        .verify_slice(&signature)
-        .map_err(|_| unauthorized("the token signature does not match"))?;
+    match (&key, algorithm) {
+        (HostKey::Secret(secret), "HS256") => {
+            // `verify_slice` compares in constant time.
+            HmacSha256::new_from_slice(secret)
+                .map_err(|_| unauthorized(format!("the secret for host {host} is not usable")))?
+                .chain_update(signing_input.as_bytes())
+                .verify_slice(&signature)
+                .map_err(|_| unauthorized("the token signature does not match"))?;
+        }
+        (HostKey::Public(public), "RS256") => {
+            if !public.verifies(signing_input.as_bytes(), &signature) {
+                return Err(unauthorized("the token signature does not match"));
+            }
+        }
+        (HostKey::Secret(_), other) => {
+            return Err(unauthorized(format!("tokens for host {host} are HS256, not {other}")));
+        }
+        (HostKey::Public(_), other) => {
+            return Err(unauthorized(format!(
+                "tokens for host {host} are RS256 (its configured public key), not {other}"
+            )));
+        }
+    }
 
     let exp = check_times(&claims, now, !pipedrive_form)?;
     let caller = if pipedrive_form {

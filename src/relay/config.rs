@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::auth::{PublicKey, PUBLIC_KEY_PROBLEM};
 use crate::config::{ApiTarget, Config};
 use crate::crm::{CrmAuth, CrmEndpoint, FieldNames, JwtBearerClient, OAuthClient, ZOHO_ACCOUNTS_DOMAINS};
 use crate::error::{Error, Problem, Result};
@@ -27,8 +28,11 @@ pub struct EnvironmentConfig {
     pub webhook_url: Option<String>,
     pub crm: CrmEndpoint,
     pub crm_fields: FieldNames,
-    /// Token secrets per calling host (`demo`, `pipedrive`, `salesforce`, `zoho`).
+    /// Token secrets per calling host (`demo`, `pipedrive`, `salesforce`, `zoho`): HS256.
     pub host_secrets: BTreeMap<String, Vec<u8>>,
+    /// Token public keys per calling host: RS256, for a host that signs with a private key it never
+    /// shares (Salesforce's certificate). A host has a secret or a key, never both.
+    pub host_keys: BTreeMap<String, PublicKey>,
     /// The HubSpot app's client secret, for `X-HubSpot-Signature-v3`.
     pub hubspot_client_secret: Option<String>,
     /// Origins a signed download URL may point to: the configured object-storage hosts plus the
@@ -103,7 +107,7 @@ fn read_environment(
     check.no_unknown_keys(
         map,
         path,
-        &["plugin", "spotdraft", "crm", "webhookUrl", "hostSecrets", "hubspotClientSecret"],
+        &["plugin", "spotdraft", "crm", "webhookUrl", "hostSecrets", "hostKeys", "hubspotClientSecret"],
     );
     let plugin = check.required(map, path, "plugin").and_then(|v| match Config::from_json(v) {
         Ok(config) => Some(config),
@@ -187,6 +191,7 @@ fn read_environment(
         }
     }
     let host_secrets = read_host_secrets(check, map, path);
+    let host_keys = read_host_keys(check, map, path, &host_secrets);
     let hubspot_client_secret = check.optional_text(map, path, "hubspotClientSecret", 500);
     Some(EnvironmentConfig {
         environment,
@@ -198,6 +203,7 @@ fn read_environment(
         crm: crm?,
         crm_fields: crm_fields?,
         host_secrets,
+        host_keys,
         hubspot_client_secret,
         download_origins,
     })
@@ -429,6 +435,43 @@ fn read_host_secrets(check: &mut Checker, map: &Map<String, Value>, path: &str) 
     out
 }
 
+fn read_host_keys(
+    check: &mut Checker,
+    map: &Map<String, Value>,
+    path: &str,
+    secrets: &BTreeMap<String, Vec<u8>>,
+) -> BTreeMap<String, PublicKey> {
+    let keys_path = key_path(path, "hostKeys");
+    let mut out = BTreeMap::new();
+    let Some(value) = map.get("hostKeys") else { return out };
+    let Some(keys) = check.object(value, &keys_path) else { return out };
+    for (host, pem) in keys {
+        let key_path = key_path(&keys_path, host);
+        if !["demo", "salesforce", "zoho"].contains(&host.as_str()) {
+            check.problem(&key_path, "hosts that sign with a key are demo, salesforce or zoho");
+            continue;
+        }
+        if secrets.contains_key(host) {
+            check.problem(
+                &key_path,
+                format!(
+                    "{host} also has hostSecrets.{host}: a host's tokens are verified one way, so set one of the two"
+                ),
+            );
+            continue;
+        }
+        // PEM spans lines, so not `check.text`, which refuses control characters.
+        match pem.as_str().filter(|pem| pem.len() <= 16_384).map(PublicKey::from_pem) {
+            Some(Ok(key)) => {
+                out.insert(host.clone(), key);
+            }
+            Some(Err(problem)) => check.problem(&key_path, problem),
+            None => check.problem(&key_path, PUBLIC_KEY_PROBLEM),
+        }
+    }
+    out
+}
+
 /// Every secret, key and URL of one environment, by a label for the message.
 fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -450,6 +493,15 @@ fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     if let Some(Value::Object(secrets)) = env.get("hostSecrets") {
         for (host, secret) in secrets {
             add(&format!("hostSecrets.{host}"), Some(secret));
+        }
+    }
+    // A public key is no secret, but an environment must not trust the other's signer.
+    if let Some(Value::Object(keys)) = env.get("hostKeys") {
+        for (host, pem) in keys {
+            if let Some(key) = pem.as_str().and_then(|pem| PublicKey::from_pem(pem).ok()) {
+                let fingerprint: String = key.fingerprint().iter().map(|b| format!("{b:02x}")).collect();
+                out.push((format!("hostKeys.{host}"), format!("rsa-public-key:{fingerprint}")));
+            }
         }
     }
     // Compared as the key it holds, whichever PEM form each environment writes it in.
@@ -545,6 +597,53 @@ mod tests {
             json!({"baseUrl": "https://acme.pipedrive.com", "oauth": {"clientId": "id"}}),
         ));
         assert_eq!(missing.len(), 2, "{missing:?}");
+    }
+
+    #[test]
+    #[cfg(feature = "full")]
+    fn a_host_signs_with_a_secret_or_a_public_key_never_both_and_never_the_other_environments() {
+        const CERTIFICATE: &str = include_str!("../../sandbox/keys/salesforce-jwt-test.cert.pem");
+        const PUBLIC_KEY: &str = include_str!("../../sandbox/keys/salesforce-jwt-test.pub.pem");
+        let problems = |doc: Value| -> Vec<String> {
+            match RelayConfig::from_json(&doc) {
+                Ok(_) => Vec::new(),
+                Err(error) => error.problems().iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+            }
+        };
+        let mut doc = document(json!({}));
+        doc["environments"]["uat"]["hostKeys"] = json!({"salesforce": CERTIFICATE});
+        let config = RelayConfig::from_json(&doc).unwrap();
+        assert!(config.environment(Environment::Uat).unwrap().host_keys.contains_key("salesforce"));
+
+        doc["environments"]["uat"]["hostSecrets"] = json!({"salesforce": "s".repeat(40)});
+        doc["environments"]["uat"]["hostKeys"] =
+            json!({"salesforce": CERTIFICATE, "pipedrive": PUBLIC_KEY, "zoho": "nonsense"});
+        assert_eq!(
+            problems(doc.clone()),
+            [
+                "environments.uat.hostKeys.pipedrive: hosts that sign with a key are demo, salesforce or zoho",
+                "environments.uat.hostKeys.salesforce: salesforce also has hostSecrets.salesforce: a host's tokens are verified one way, so set one of the two",
+                format!("environments.uat.hostKeys.zoho: {}", crate::auth::PUBLIC_KEY_PROBLEM).as_str(),
+            ]
+        );
+
+        // The same key trusted by UAT and production (here one as its certificate, one as its key).
+        let mut shared = document(json!({}));
+        shared["environments"]["uat"]["hostKeys"] = json!({"salesforce": CERTIFICATE});
+        let mut production = shared["environments"]["uat"].clone();
+        production["plugin"]["environment"] = json!("production");
+        production["spotdraft"] = json!({"clientId": "p", "clientSecret": "q",
+            "hmacKey": "aJDCvFUXhByUkPcQIzf+dt2W7bqm6x6Fb2o/gLhfUgXyPqvPcrZ6P9yYtoUrI4dErHzq2t+4gjZ4zH2btdpoSA=="});
+        production["crm"]["token"] = json!("production-token");
+        production["hostKeys"] = json!({"salesforce": PUBLIC_KEY});
+        shared["environments"]["production"] = production;
+        let found = problems(shared);
+        assert!(
+            found.iter().any(|p| p.starts_with(
+                "environments.production.hostKeys.salesforce: is the same as environments.uat.hostKeys.salesforce"
+            )),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -328,8 +328,11 @@ impl<T: Transport> Relay<T> {
                 .header("authorization")
                 .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
                 .ok_or_else(|| unauthorized("an Authorization: Bearer token is required"))?;
-            let secrets = |host: &str| env.config.host_secrets.get(host).cloned();
-            (auth::verify_token(token.trim(), &secrets, now_ms / 1000)?, Proof::BearerToken)
+            let keys = |host: &str| match env.config.host_keys.get(host) {
+                Some(key) => Some(auth::HostKey::Public(key.clone())),
+                None => env.config.host_secrets.get(host).cloned().map(auth::HostKey::Secret),
+            };
+            (auth::verify_token_with_keys(token.trim(), &keys, now_ms / 1000)?, Proof::BearerToken)
         };
         if caller.tenant != env.config.plugin.crm.account_id {
             return Err(unauthorized("the caller belongs to another CRM account"));

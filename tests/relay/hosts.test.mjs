@@ -5,8 +5,10 @@
 // user who may see the deal.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { mintToken } from "../../pkg/node.js";
 import { api, eventually, hubspotHeaders, startRelay, startSandbox } from "./support.mjs";
-import { VENDORS, connectionSecrets, sellerToken, startVendorRelay, vendorInfo, vendorRecord } from "./vendors.mjs";
+import { VENDORS, connectionSecrets, salesforceSession, sellerToken, startVendorRelay, vendorInfo, vendorRecord } from "./vendors.mjs";
 
 let sandbox;
 let vendors;
@@ -154,5 +156,31 @@ describe("hubspot", () => {
     assert.equal(preview.status, 404, await preview.clone().text());
     assert.match((await preview.json()).error.message, /HubSpot/);
     assert.equal((await sandbox.control("GET", "/__sandbox/contracts")).json.length, before);
+  });
+});
+
+describe("salesforce sessions are RS256, verified with the org's certificate", () => {
+  let relay;
+  let deal;
+  before(async () => {
+    relay = await startVendorRelay(sandbox, "salesforce", vendors);
+    [deal] = vendors.salesforce.deal_ids;
+  });
+  after(async () => relay?.close());
+  const read = (bearer) => api(relay, "GET", `/api/uat/deals/${deal}`, { bearer });
+  const session = (options = {}) => salesforceSession({ tenant: "00DHs0000000001MAA", record: deal, user: vendors.salesforce.users[0].id, ...options });
+
+  test("the Apex minter's session reads the deal; an HS256 session or another key's is refused by name", async () => {
+    const good = await read(session());
+    assert.equal(good.status, 200, JSON.stringify(good.json));
+    // The old design: a secret in the org. Whatever it is keyed with, the relay expects RS256 here.
+    const hs256 = mintToken("a-secret-someone-kept-in-the-org-0123456789", { host: "salesforce", tenant: "00DHs0000000001MAA", record: deal, user: vendors.salesforce.users[0].id }, 300);
+    const refused = await read(hs256);
+    assert.equal(refused.status, 401);
+    assert.match(refused.json.error.message, /tokens for host salesforce are RS256/);
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const stranger = await read(session({ key: privateKey }));
+    assert.equal(stranger.status, 401);
+    assert.match(stranger.json.error.message, /signature does not match/);
   });
 });

@@ -1,6 +1,7 @@
 // The relay on each emulated CRM (Salesforce, Zoho CRM, Pipedrive), configured as an admin would
 // connect it: OAuth with a refresh token against the vendor's token endpoint, the write-back fields
 // the vendor's admin created, the vendor's own stage vocabulary. HubSpot's suites are the other files.
+import { sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mintToken, SpotDraftClient } from "../../pkg/node.js";
 import { resolveEnvReferences } from "../../www/relay/config.js";
@@ -30,8 +31,6 @@ const SHAPES = {
 };
 
 export const PIPEDRIVE_SECRET = "uat-pipedrive-app-client-secret-0123456789";
-/** What the Salesforce org's Apex minter signs sessions with (its host secret). */
-export const SALESFORCE_SECRET = "uat-salesforce-host-secret-0123456789abcdef";
 /** What the Zoho org's minting function signs sessions with (its org variable). */
 export const ZOHO_SECRET = "uat-zoho-host-secret-0123456789abcdef012345";
 
@@ -41,6 +40,20 @@ export async function vendorInfo(sandbox) {
 
 /** The sandbox's TEST-ONLY Salesforce connected-app private key (its emulator holds the public half). */
 export const SALESFORCE_TEST_KEY = readFileSync(new URL("../../sandbox/keys/salesforce-jwt-test.key.pem", import.meta.url), "utf8");
+/**
+ * The org's signing certificate as an admin downloads it from Certificate and Key Management, here
+ * the same TEST-ONLY key pair's self-signed certificate: the relay verifies the Apex minter's RS256
+ * sessions with it (hostKeys.salesforce), so no secret is kept in the org.
+ */
+export const SALESFORCE_SIGNING_CERTIFICATE = readFileSync(new URL("../../sandbox/keys/salesforce-jwt-test.cert.pem", import.meta.url), "utf8");
+
+/** A session as the Apex minter signs it (`Crypto.signWithCertificate('RSA-SHA256', …)`): RS256 over the relay's claims. */
+export function salesforceSession({ tenant, record, user, ttl = 300, key = SALESFORCE_TEST_KEY }) {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const input = `${part({ alg: "RS256", typ: "JWT" })}.${part({ iss: "salesforce", aud: "spotdraft-crm-relay", tenant, record, sub: user, iat: now, exp: now + ttl })}`;
+  return `${input}.${sign("sha256", Buffer.from(input), key).toString("base64url")}`;
+}
 
 /** What must never reach the relay's log for this connection: the refresh token, or the private key. */
 export function connectionSecrets(name, vendors, { connection } = {}) {
@@ -67,7 +80,8 @@ export function vendorRelayConfig(sandbox, name, vendors, { connection } = {}) {
         },
         spotdraft: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret, hmacKey: sandbox.uat.hmac_key },
         crm: { baseUrl: sandbox.crm, oauth, fields: vendor.fields },
-        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET, salesforce: SALESFORCE_SECRET, zoho: ZOHO_SECRET },
+        hostSecrets: { demo: SECRETS.uat, pipedrive: PIPEDRIVE_SECRET, zoho: ZOHO_SECRET },
+        hostKeys: { salesforce: SALESFORCE_SIGNING_CERTIFICATE },
       },
     },
   };
@@ -92,7 +106,7 @@ export function sellerToken(name, deal, seller) {
     const now = Math.floor(Date.now() / 1000);
     return handMadeToken(PIPEDRIVE_SECRET, { companyId: Number(tenant), userId: Number(seller.id), iat: now, exp: now + 300 });
   }
-  if (name === "salesforce") return mintToken(SALESFORCE_SECRET, { host: "salesforce", tenant, record: String(deal), user: seller.id }, 300);
+  if (name === "salesforce") return salesforceSession({ tenant, record: String(deal), user: seller.id });
   return mintToken(ZOHO_SECRET, { host: "zoho", tenant, record: String(deal), user: seller.email }, 300);
 }
 

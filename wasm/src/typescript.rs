@@ -219,6 +219,8 @@ export interface RelayConfigDocument {
     webhookUrl?: string;
     /** Token secrets (32+ characters) per calling host. */
     hostSecrets?: Partial<Record<"demo" | "hubspot" | "salesforce" | "zoho" | "pipedrive", string>>;
+    /** RS256 instead of a secret: the PEM public key or certificate of a host that signs with a private key it keeps (Salesforce's certificate). */
+    hostKeys?: Partial<Record<"demo" | "salesforce" | "zoho", string>>;
     hubspotClientSecret?: string;
   }>>;
   /** The Node host's settings: serve the sidebar page (CRM origins that may frame it). */
