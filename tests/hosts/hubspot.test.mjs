@@ -191,6 +191,47 @@ test("with several templates a Select offers them and Create uses the chosen one
   assert.match(mocks.actions.addAlert.calls[0][0].message, /already has a contract/);
 });
 
+test("with several templates none is chosen for the seller: Create waits for a choice", async () => {
+  relay = fakeRelay(routes({ "GET /api/uat/config": { body: { templates: [{ templateId: 202, label: "MSA" }, { templateId: 303, label: "NDA" }] } } }));
+  const { find, findAll, waitFor } = renderCard();
+  await waitFor(() => assert.equal(findAll(Tag).length, 2));
+  assert.equal(find(Select).props.value, undefined);
+  const button = find(Button, { variant: "primary" });
+  assert.equal(button.props.disabled, true);
+  assert.equal(button.text, "Choose a template to create");
+  find(Select).trigger("onChange", 202);
+  await waitFor(() => assert.equal(find(Button, { variant: "primary" }).props.disabled, false));
+  assert.equal(find(Button, { variant: "primary" }).text, "Create contract");
+});
+
+test("a create whose answer times out is followed until its contract appears, not reported as failed", async () => {
+  let lists = 0;
+  const made = { id: "T-9", number: 9, name: "MSA – Acme", status: "DRAFT", statusLabel: "Draft", link: "https://app.spotdraft.com/contracts/v2/9" };
+  relay = fakeRelay(routes({
+    "POST /api/uat/deals/1001/contracts": () => { throw new Error("hubspot.fetch timed out"); },
+    // The relay finishes the create a little later: the second look finds it.
+    "GET /api/uat/deals/1001/contracts": () => ({ body: (lists += 1) >= 3 ? [made, ...CONTRACTS] : CONTRACTS }),
+  }));
+  const { find, findAll, maybeFind, mocks, waitFor } = renderCard({ followEveryMs: 5, followForMs: 200 });
+  await waitFor(() => assert.equal(findAll(Tag).length, 2));
+  find(Button, { variant: "primary" }).trigger("onClick");
+  await waitFor(() => assert.equal(findAll(Tag).length, 3));
+  await waitFor(() => assert.equal(mocks.actions.addAlert.calls.length, 1));
+  assert.equal(mocks.actions.addAlert.calls[0][0].message, "Contract created in SpotDraft.");
+  assert.equal(maybeFind(Alert), null, "no failure is claimed");
+});
+
+test("a create that times out and never shows up says it may still come, and that trying again is safe", async () => {
+  relay = fakeRelay(routes({ "POST /api/uat/deals/1001/contracts": { status: 504, body: { error: { code: "upstream_timeout", message: "SpotDraft: no answer in time" } } } }));
+  const { find, findAll, mocks, waitFor } = renderCard({ followEveryMs: 5, followForMs: 30 });
+  await waitFor(() => assert.equal(findAll(Tag).length, 2));
+  find(Button, { variant: "primary" }).trigger("onClick");
+  await waitFor(() => assert.equal(find(Alert).props.title, "The contract may still be on its way"));
+  assert.match(find(Alert).text, /one contract however often Create is clicked/);
+  assert.equal(mocks.actions.addAlert.calls.length, 0);
+  assert.equal(find(Button, { variant: "primary" }).props.disabled, false, "Create can be tried again");
+});
+
 test("'Open full sidebar' opens the sidebar page in HubSpot's iframe modal", async () => {
   relay = fakeRelay(routes({ "POST /api/uat/deals/1001/session": { body: { token: "tok.en.sig", expiresAt: 1900000000 } } }));
   const { find, findAll, mocks, waitFor } = renderCard();

@@ -30,7 +30,12 @@ import { CUSTOM_PROPERTIES, ENVIRONMENT, RELAY_URL, SIDEBAR_URL } from "./config
 export const DEAL_PROPERTIES = ["dealname", "amount", "deal_currency_code", "dealstage", "closedate"];
 const COMPANY_PROPERTIES = ["name", "address", "city", "state", "zip", "country"];
 const CONTACT_PROPERTIES = ["firstname", "lastname", "email"];
-const TIMEOUT_MS = 12_000;
+// HubSpot's cap for one hubspot.fetch. A create can take the relay longer than that (SpotDraft
+// retries), so a create that times out is followed to its end instead of reported as failed.
+const TIMEOUT_MS = 15_000;
+/** How often, and how long, the card looks for the contract of a create whose answer it did not get. */
+export const FOLLOW_EVERY_MS = 3_000;
+export const FOLLOW_FOR_MS = 45_000;
 
 export function safeHttpsUrl(url) {
   try {
@@ -97,7 +102,8 @@ export function dealFromHubSpot(dealId, properties, company, contact, customProp
 
 function relayError(status, body) {
   const message = body?.error?.message ?? `The SpotDraft service answered ${status}.`;
-  return Object.assign(new Error(message), { code: body?.error?.code ?? `UPSTREAM_${status}` });
+  // A gateway's 502/504 says the answer was lost on the way, not that nothing happened.
+  return Object.assign(new Error(message), { code: body?.error?.code ?? `UPSTREAM_${status}`, uncertain: status === 502 || status === 504 });
 }
 
 export function SpotdraftContracts({
@@ -105,6 +111,8 @@ export function SpotdraftContracts({
   environment = ENVIRONMENT,
   sidebarUrl = SIDEBAR_URL,
   customProperties = CUSTOM_PROPERTIES,
+  followEveryMs = FOLLOW_EVERY_MS,
+  followForMs = FOLLOW_FOR_MS,
 }) {
   const context = useExtensionContext();
   const actions = useExtensionActions();
@@ -117,13 +125,23 @@ export function SpotdraftContracts({
   const [templateId, setTemplateId] = useState(null);
   const [loadError, setLoadError] = useState(null);
   const [createError, setCreateError] = useState(null);
+  // A create whose outcome is not known yet (its answer timed out or failed in transit): the card
+  // looks for its contract until it appears or followForMs has passed.
+  const [following, setFollowing] = useState(false);
+  const [unconfirmed, setUnconfirmed] = useState(false);
   const [creating, setCreating] = useState(false);
   const inFlight = useRef(false);
 
   const base = `${String(relayUrl).replace(/\/+$/, "")}/api/${environment}/deals/${encodeURIComponent(dealId)}`;
 
   const call = useCallback(async (url, { method = "GET", body } = {}) => {
-    const response = await hubspot.fetch(url, body === undefined ? { method, timeout: TIMEOUT_MS } : { method, timeout: TIMEOUT_MS, body });
+    let response;
+    try {
+      response = await hubspot.fetch(url, body === undefined ? { method, timeout: TIMEOUT_MS } : { method, timeout: TIMEOUT_MS, body });
+    } catch (error) {
+      // No answer (HubSpot's timeout, the network): whatever was asked may still be happening.
+      throw Object.assign(new Error("SpotDraft did not answer in time."), { uncertain: true, cause: error });
+    }
     let data = null;
     try {
       data = await response.json();
@@ -143,7 +161,8 @@ export function SpotdraftContracts({
       ]);
       const offered = Array.isArray(config?.templates) ? config.templates : [];
       setTemplates(offered);
-      setTemplateId((current) => current ?? offered[0]?.templateId ?? null);
+      // One template needs no choice; with several the seller picks one (none is chosen for them).
+      setTemplateId((current) => current ?? (offered.length === 1 ? offered[0].templateId : null));
       setContracts(Array.isArray(list) ? list : []);
     } catch (error) {
       setLoadError(error.message);
@@ -154,11 +173,36 @@ export function SpotdraftContracts({
     load();
   }, [load]);
 
+  /** Looks for the deal's contract after a create whose answer never came; true once it is there. */
+  const follow = useCallback(async (before) => {
+    setFollowing(true);
+    try {
+      for (let waited = 0; waited < followForMs; waited += followEveryMs) {
+        await new Promise((resolve) => setTimeout(resolve, followEveryMs));
+        let list;
+        try {
+          list = await call(`${base}/contracts`);
+        } catch {
+          continue; // the relay is still busy or unreachable for a moment: look again
+        }
+        if (Array.isArray(list) && list.some((contract) => !before.has(String(contract.id)))) {
+          setContracts(list);
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      setFollowing(false);
+    }
+  }, [base, call, followEveryMs, followForMs]);
+
   const create = useCallback(async () => {
     if (inFlight.current || templateId == null) return;
     inFlight.current = true;
     setCreating(true);
     setCreateError(null);
+    setUnconfirmed(false);
+    const before = new Set((contracts ?? []).map((contract) => String(contract.id)));
     try {
       const properties = await actions.fetchCrmObjectProperties([...DEAL_PROPERTIES, ...customProperties]);
       const deal = dealFromHubSpot(dealId, properties, company.results?.[0], contact.results?.[0], customProperties);
@@ -171,12 +215,23 @@ export function SpotdraftContracts({
       actions.refreshObjectProperties?.();
       await load();
     } catch (error) {
-      setCreateError(error.message);
+      if (error.uncertain) {
+        // The relay may still be making it: creating is idempotent per deal, so find out rather
+        // than say it failed.
+        if (await follow(before)) {
+          actions.addAlert({ type: "success", title: "SpotDraft", message: "Contract created in SpotDraft." });
+          actions.refreshObjectProperties?.();
+        } else {
+          setUnconfirmed(true);
+        }
+      } else {
+        setCreateError(error.message);
+      }
     } finally {
       inFlight.current = false;
       setCreating(false);
     }
-  }, [actions, base, call, company.results, contact.results, customProperties, dealId, load, templateId]);
+  }, [actions, base, call, company.results, contact.results, contracts, customProperties, dealId, follow, load, templateId]);
 
   const openSidebar = useCallback(async () => {
     // The modal's page can only learn its session from its URL: the relay mints a short-lived token
@@ -227,6 +282,12 @@ export function SpotdraftContracts({
       })}
       <Divider />
       {createError ? <Alert title="The contract was not created" variant="danger">{createError}</Alert> : null}
+      {following ? <LoadingSpinner label="SpotDraft is still creating the contract…" /> : null}
+      {unconfirmed ? (
+        <Alert title="The contract may still be on its way" variant="warning">
+          SpotDraft did not answer in time and the contract has not appeared yet. Try again in a minute: a deal gets one contract however often Create is clicked.
+        </Alert>
+      ) : null}
       {templates.length > 1 ? (
         <Select
           label="Template"
@@ -241,7 +302,7 @@ export function SpotdraftContracts({
         disabled={creating || templateId == null || associationsLoading}
         onClick={() => create()}
       >
-        {creating ? "Creating…" : "Create contract"}
+        {creating ? "Creating…" : templates.length > 1 && templateId == null ? "Choose a template to create" : "Create contract"}
       </Button>
       <Button variant="secondary" onClick={() => openSidebar()}>Open full sidebar</Button>
     </Flex>
