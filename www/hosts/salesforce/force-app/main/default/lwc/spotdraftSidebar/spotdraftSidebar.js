@@ -5,8 +5,8 @@
 // as www/sidebar/hosts/parent.js:
 //   1. the iframe posts { sdx:1, kind:"evt", type:"hello" } to its parent; this component accepts it only
 //      when event.source is the iframe's contentWindow AND event.origin is the configured sidebar origin;
-//   2. it mints a relay session with Apex (SpotdraftRelayToken.mint, which holds the host secret
-//      server-side), creates a MessageChannel and posts { kind:"req", type:"init", payload: HostContext }
+//   2. it mints a relay session with Apex (SpotdraftRelayToken.mint, which signs it RS256 with the org's
+//      certificate), creates a MessageChannel and posts { kind:"req", type:"init", payload: HostContext }
 //      to exactly the sidebar origin, transferring port2;
 //   3. everything after that travels over port1: requests session.refresh, ui.toast (ShowToastEvent),
 //      ui.openUrl (https only), record.refresh (notifyRecordUpdateAvailable); event ui.resize (iframe
