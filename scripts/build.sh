@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/: release wasm → wasm-bindgen (web target) → wasm-opt (-O3 for the full build, -Oz for the sidebar's) →
+# Builds the npm package in pkg/ (and the sidebar page, and the Zoho widget zip): release wasm → wasm-bindgen (web target) → wasm-opt (-O3 for the full build, -Oz for the sidebar's) →
 # pkg-template files, then the sidebar page (scripts/bundle-sidebar.mjs → dist/sidebar/). Prints what was built and its sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,3 +60,7 @@ sed 's/^/  /' "$out/BUILD.txt"
 # The page the relay and the demo serve: one minified module, hashed names, precompressed (dist/sidebar/).
 echo "[build] bundling the sidebar page"
 node scripts/bundle-sidebar.mjs
+
+# Zoho CRM's widget: the zip an admin uploads, checked and packed by Zoho's own toolkit (zet).
+echo "[build] the Zoho CRM widget (dist/zoho-widget/)"
+node scripts/build-zoho-widget.mjs

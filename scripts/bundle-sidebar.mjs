@@ -3,7 +3,8 @@
 // - one minified ES module for the page (www/sidebar/sidebar.js with the package's sidebar glue) and
 //   one chunk with what it shares with the adapters (protocol.js, hosts/connection.js), both preloaded,
 //   so the browser does not walk a chain of imports before it can start; the per-CRM adapters
-//   (hosts/zoho.js, pipedrive.js, hubspot.js) stay chunks of their own, loaded only by their CRM;
+//   (hosts/pipedrive.js, hubspot.js) stay chunks of their own, loaded only by their CRM (Zoho's
+//   widget frames the page and speaks sdx/1, so it needs no adapter here);
 // - content-hashed names for every file but index.html, so they can be cached for a year;
 // - index.html from www/sidebar/index.html, pointing at the hashed names and preloading the module,
 //   its chunks and the wasm, so all of them download in parallel with the HTML's parsing; its early
@@ -97,7 +98,7 @@ if (!entry) fail("esbuild produced no output for www/sidebar/sidebar.js");
 // The glue resolves the wasm against import.meta.url: it must be in the entry module, beside the wasm.
 if (!Object.keys(entry.inputs).some((input) => input.endsWith(`pkg/${GLUE}`))) fail(`pkg/${GLUE} is not in the page module ${entry.name}`);
 const staticChunks = entry.imports.filter((i) => i.kind === "import-statement").map((i) => relative(outDir, join(root, i.path)));
-for (const host of ["zoho", "pipedrive", "hubspot"]) {
+for (const host of ["pipedrive", "hubspot"]) {
   if (!outputs.some((o) => o.name.startsWith(`hosts/${host}.`))) fail(`no chunk for hosts/${host}.js: is it still imported dynamically by sidebar.js?`);
 }
 

@@ -29,9 +29,9 @@ export const SETTINGS_META_PLACEHOLDER = '<meta name="sdx-settings" content="">'
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
-// Host SDKs are served from this origin, never from the vendor's CDN (no third-party script). They
-// are not built: whoever deploys puts Zoho's there (see hosts/zoho.js), so their names are fixed.
-export const VENDOR_FILES = ["vendor/pipedrive-app-extensions-sdk.js", "vendor/zoho-embedded-app-sdk.js"];
+// Host SDKs are served from this origin, never from the vendor's CDN (no third-party script): the
+// Pipedrive SDK, copied from npm by scripts/build.sh under a fixed name.
+export const VENDOR_FILES = ["vendor/pipedrive-app-extensions-sdk.js"];
 
 const FILE_SUFFIX = { br: "br", gzip: "gz" };
 
@@ -209,7 +209,7 @@ export function createSidebarHandler({ settings, pageDir = join(root, "dist/side
       try {
         return answer(await readFile(vendorFile), { "content-type": TYPES[".js"] });
       } catch {
-        // not deployed (Zoho's SDK is put there by whoever deploys the widget)
+        // not built yet (scripts/build.sh copies it)
       }
     }
     return plain(404, "not found");

@@ -67,9 +67,10 @@ function firstViewFor(event, allowed) {
   return { url, authorization, response };
 }
 
-// Zoho, Pipedrive and HubSpot connect through their own SDKs, not sdx/1.
+// Pipedrive and HubSpot connect through their own SDKs, not sdx/1; every other host (the demo,
+// Salesforce, Zoho's widget) is an sdx/1 parent.
 const host = new URLSearchParams(location.search).get("host");
-if (window.parent !== window && host !== "zoho" && host !== "pipedrive" && host !== "hubspot") {
+if (window.parent !== window && host !== "pipedrive" && host !== "hubspot") {
   const allowed = allowedHostOrigins();
   early.listener = (event) => {
     if (early.messages.length < KEPT_MESSAGES) early.messages.push(event);

@@ -31,7 +31,8 @@ const params = new URLSearchParams(location.search);
 async function connectHost(settings) {
   const host = params.get("host") ?? "demo";
   switch (host) {
-    case "zoho": return (await import("./hosts/zoho.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
+    // Zoho CRM frames this page from its widget (www/hosts/zoho/widget), which speaks sdx/1 like the
+    // demo page and Salesforce: ?host=zoho takes the default path.
     case "pipedrive": return (await import("./hosts/pipedrive.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
     case "hubspot": return (await import("./hosts/hubspot.js")).connect({ env: params.get("env"), relayUrl: settings.relayUrl });
     default: return connectToParent({ allowedOrigins: settings.allowedHostOrigins ?? [] });

@@ -1,5 +1,5 @@
 // Types only (never served: www/relay/sidebar-files.js lists what the page loads). The host SDKs the
-// adapters call, declared for exactly what hosts/pipedrive.js and hosts/zoho.js use of them, so that
+// adapters call, declared for exactly what hosts/pipedrive.js and the Zoho widget (www/hosts/zoho/widget/src) use of them, so that
 // `tsc -p tests/ts/tsconfig.shell.json` checks those calls. What an SDK answers is typed as unknown
 // members: the adapters check every value before using it.
 
