@@ -162,8 +162,12 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
     win.addEventListener("message", onMessage);
     if (early) {
       if (early.listener) win.removeEventListener("message", early.listener);
-      // What arrived before this module ran, in order; the init among it connects at once.
-      for (const event of early.messages.splice(0)) if (!connected) onMessage(event);
+      // What arrived before this module ran: an init among it first, which connects at once (a
+      // host.ready kept from before that init must not ask for a hello it has already answered),
+      // then the rest in order.
+      const kept = early.messages.splice(0);
+      const isInit = (/** @type {MessageEvent} */ event) => isEnvelope(event.data) && event.data.kind === "req" && event.data.type === "init";
+      for (const event of [...kept.filter(isInit), ...kept.filter((event) => !isInit(event))]) if (!connected) onMessage(event);
     } else {
       sayHello();
     }
