@@ -72,7 +72,14 @@ pub(super) async fn route<T: Transport>(
             let created = create(relay, env, deal, request).await;
             // Whatever happened, what the relay knew of the deal's contracts may be out of date.
             let _ = contract_cache::changed(relay, env, deal).await;
-            created
+            created.map(|(status, body, crm_error)| {
+                // The admin's clue when the record did not show the new contract at once (the
+                // CRM's own words; no secrets or signed URLs reach them).
+                if let (Some(message), Value::Object(map)) = (crm_error, &mut log) {
+                    map.insert("crmWriteError".into(), Value::String(message));
+                }
+                (status, body)
+            })
         }
         ("GET", ["deals", deal, "contracts", id, "status"]) => {
             owned(env, deal, id).await.map(|contract| (200, json!(status_of(relay, &contract))))
@@ -450,7 +457,7 @@ async fn create<T: Transport>(
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     request: &RelayRequest,
-) -> Result<(u16, Value)> {
+) -> Result<(u16, Value, Option<String>)> {
     let template_id = template_of(request)?;
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
@@ -467,13 +474,13 @@ async fn create<T: Transport>(
     if outcome.created {
         outcome = settle_race(env, &key, outcome).await?;
     }
-    let crm_synced = write_through(relay, env, deal_id, &outcome.contract).await;
+    let synced = write_through(relay, env, deal_id, &outcome.contract).await;
     let status = if outcome.created { 201 } else { 200 };
     let mut body = json!(outcome);
     if let Value::Object(map) = &mut body {
-        map.insert("crmSynced".into(), Value::Bool(crm_synced));
+        map.insert("crmSynced".into(), Value::Bool(synced.is_ok()));
     }
-    Ok((status, body))
+    Ok((status, body, synced.err()))
 }
 
 async fn settle_race<T: Transport>(
@@ -508,7 +515,8 @@ pub(super) async fn keep_oldest_live<T: Transport>(
 }
 
 /// Shows the contract on the CRM record at once rather than waiting for its webhook. A failure here
-/// is reported (`crmSynced: false`) but does not fail the create: webhooks and reconcile repair it.
+/// is reported (`crmSynced: false`, and why in the request's log line) but does not fail the create:
+/// webhooks and reconcile repair it.
 ///
 /// Under the same rule as every CRM write (`sync`, on SpotDraft's own times): the status the create
 /// or lookup answered is stamped with the contract's creation time, SpotDraft's, never the relay's
@@ -519,10 +527,10 @@ async fn write_through<T: Transport>(
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     contract: &ContractSummary,
-) -> bool {
+) -> std::result::Result<(), String> {
     let Some(created_micros) = contract.created.as_deref().and_then(time::parse_timestamp) else {
         // No SpotDraft time to order it by: leave it to the contract's webhooks and reconcile.
-        return false;
+        return Err("the contract has no creation time to order the write by; its webhooks will fill the record".into());
     };
     let observation = Observation {
         contract: contract.id,
@@ -530,7 +538,10 @@ async fn write_through<T: Transport>(
         at_micros: created_micros,
         link: contract.link.clone(),
     };
-    super::webhooks::apply_to_record(relay, env, deal_id, &observation, super::webhooks::Source::Read).await.is_ok()
+    super::webhooks::apply_to_record(relay, env, deal_id, &observation, super::webhooks::Source::Read)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
 }
 
 fn send_options(request: &RelayRequest) -> Result<SendOptions> {

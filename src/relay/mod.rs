@@ -98,6 +98,11 @@ impl RelayResponse {
         let mut log = log;
         if let Value::Object(map) = &mut log {
             map.insert("error".into(), Value::String(error.code().into()));
+            // What the CRM said, for the admin reading the log (the CRM's words and the relay's
+            // hint; never a credential).
+            if let Error::Crm { message, .. } = error {
+                map.insert("crmError".into(), Value::String(message.clone()));
+            }
         }
         RelayResponse::json(http_status(error), &error_envelope(error), log)
     }

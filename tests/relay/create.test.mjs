@@ -15,6 +15,18 @@ function create(deal) {
   return api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { deal, templateId: nda } });
 }
 
+test("when the CRM refuses the record's write, the create stands and the log line says why", async () => {
+  const deal = await newDeal(sandbox);
+  await sandbox.setFaults({ rules: [{ route: `PATCH /crm/v3/objects/deals/${deal.id}*`, service: "crm", kind: "503", times: 5 }] });
+  const reply = await create(deal);
+  assert.equal(reply.status, 201, JSON.stringify(reply.json));
+  assert.equal(reply.json.crmSynced, false);
+  const line = relay.lines.map((text) => JSON.parse(text)).reverse().find((entry) => entry.crmWriteError);
+  assert.ok(line, "a log line names the CRM write's failure");
+  assert.match(line.crmWriteError, /HubSpot: the CRM failed to answer/);
+  assert.equal("crmWriteError" in reply.json, false, "the browser's answer does not carry it");
+});
+
 test("a create shows on the CRM record at once", async () => {
   const deal = await newDeal(sandbox);
   const reply = await create(deal);

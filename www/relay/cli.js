@@ -77,6 +77,8 @@ function describeProvision(environment, report) {
     lines.push(`Run without --dry-run to create the missing fields; ${report.crm} names them, and this command then prints the crm.fields to configure.`);
   } else if (report.configurationChanges) {
     lines.push(`Set environments.${environment}.crm.fields in the relay's configuration to:`, JSON.stringify(report.fields, null, 2));
+  } else if (report.steps.some((step) => step.action === "wouldCreate")) {
+    lines.push(`Run without --dry-run to create the missing fields; environments.${environment}.crm.fields already has their names.`);
   } else {
     lines.push(`environments.${environment}.crm.fields already names these fields.`);
   }
