@@ -66,3 +66,25 @@ test("env: references resolve from the environment, anywhere in the document", (
   assert.deepEqual(resolved, { a: ["1"], b: { c: "2", d: "plain" } });
   assert.throws(() => resolveEnvReferences({ a: "env:MISSING" }, {}), /a refers to environment variable MISSING/);
 });
+
+test("setup-webhook runs before the signing key exists: it needs only its own environment's client and URL", async () => {
+  const config = relayConfig(sandbox);
+  config.environments.uat.spotdraft.clientSecret = "env:TEST_SD_UAT_SECRET";
+  config.environments.uat.spotdraft.hmacKey = "env:TEST_SD_UAT_HMAC_KEY";
+  config.environments.uat.webhookUrl = "http://127.0.0.1:9/webhooks/spotdraft/uat-first";
+  config.environments.production.spotdraft.hmacKey = "env:TEST_SD_PROD_HMAC_KEY";
+  const file = join(dir, "first-time.json");
+  writeFileSync(file, JSON.stringify(config));
+  // Neither signing key is set: the one this command prints, and the other environment's.
+  const { stdout } = await run("node", [cli, "setup-webhook", "--config", file, "--env", "uat"], { env: env() });
+  assert.equal(JSON.parse(stdout).hmacKey, sandbox.uat.hmac_key);
+  // Its own client secret is still needed, and every other command needs everything.
+  await assert.rejects(run("node", [cli, "setup-webhook", "--config", file, "--env", "uat"], { env: { PATH: process.env.PATH } }), (error) => {
+    assert.match(error.stderr, /environments\.uat\.spotdraft\.clientSecret refers to environment variable TEST_SD_UAT_SECRET, which is not set/);
+    return true;
+  });
+  await assert.rejects(run("node", [cli, "provision", "--config", file, "--env", "uat", "--dry-run"], { env: env() }), (error) => {
+    assert.match(error.stderr, /refers to environment variable TEST_SD_(UAT|PROD)_HMAC_KEY, which is not set/);
+    return true;
+  });
+});

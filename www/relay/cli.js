@@ -7,7 +7,7 @@
 //                  (with a top-level "sidebar": { "hostOrigins": [...] } it also serves the sidebar page;
 //                  "http": { "publicUrl", "trustedProxies" } is the same as the two flags)
 //   reconcile      --config FILE --env uat|production [--state-dir DIR] [--redis redis://…]
-//   setup-webhook  --config FILE --env uat|production
+//   setup-webhook  --config FILE --env uat|production   (needs only that environment's SpotDraft client and webhookUrl)
 //   provision      --config FILE --env uat|production [--dry-run] [--json]
 //                  (creates the CRM fields the write-back fills where missing: HubSpot deal properties
 //                  in a "SpotDraft" group, Pipedrive deal fields, Zoho CRM Deals fields; reads what
@@ -52,7 +52,12 @@ const { positionals, values } = (() => {
 const command = positionals[0];
 let config;
 try {
-  config = loadRelayConfig({ file: values.config ?? process.env.RELAY_CONFIG });
+  // setup-webhook is run before the workspace's signing key is known, and reads only its own
+  // environment's SpotDraft client, API target and webhook URL: other values may still be unset.
+  const needed = command === "setup-webhook"
+    ? (path) => path.startsWith(`environments.${values.env}.`) && !path.endsWith(".spotdraft.hmacKey")
+    : undefined;
+  config = loadRelayConfig({ file: values.config ?? process.env.RELAY_CONFIG, needed });
 } catch (error) {
   fail(error.message);
 }
