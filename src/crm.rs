@@ -25,7 +25,7 @@ use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportEr
 use crate::url;
 
 pub use auth::{CrmAuth, JwtBearerClient, OAuthClient, ASSERTION_LIFETIME_S, REFRESH_MARGIN_MS, ZOHO_ACCOUNTS_DOMAINS};
-pub(crate) use rs256::fingerprint_of as private_key_fingerprint;
+pub(crate) use rs256::{fingerprint_of as private_key_fingerprint, normalised_pem};
 
 /// CRM answers for one record are small; anything near this is not what we asked for.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;

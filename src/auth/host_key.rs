@@ -34,8 +34,7 @@ impl std::fmt::Debug for HostKey {
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
     use base64::Engine;
-    // One line with `\n` escapes, as an environment variable may hold it, is accepted too.
-    let text = pem.trim().replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n");
+    let text = crate::crm::normalised_pem(pem);
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let inner = text.strip_prefix(&begin)?.trim_end().strip_suffix(&end)?;

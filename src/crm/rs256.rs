@@ -18,7 +18,7 @@ pub const KEY_PROBLEM: &str = "must be an unencrypted RSA private key in PEM for
 
 /// PEM text as it arrives from an environment variable: one line with `\n` escapes is accepted too.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
-fn normalised_pem(pem: &str) -> String {
+pub(crate) fn normalised_pem(pem: &str) -> String {
     pem.trim().replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n")
 }
 
