@@ -57,6 +57,12 @@ impl ToJson for u32 {
     }
 }
 
+impl ToJson for i32 {
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
 impl ToJson for f64 {
     /// Non-finite numbers have no JSON form; they become null, as `JSON.stringify` does.
     fn to_json(&self) -> Value {

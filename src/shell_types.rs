@@ -117,6 +117,18 @@ macro_rules! numbers {
 }
 numbers!(u32, u64);
 
+impl TypeScript for i32 {
+    fn ts() -> String {
+        "number".into()
+    }
+}
+
+impl FromShell for i32 {
+    fn from_value(value: &Value, path: &str) -> Result<Self, String> {
+        value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| expected(path, "an integer", value))
+    }
+}
+
 impl TypeScript for ContractId {
     fn ts() -> String {
         "string".into()
@@ -392,10 +404,14 @@ macro_rules! shell_union {
         impl $crate::shell_types::FromShell for $name {
             fn from_value(value: &serde_json::Value, path: &str) -> Result<Self, String> {
                 let map = $crate::shell_types::object(value, path)?;
-                let tag = map.get("type").and_then(serde_json::Value::as_str).ok_or("a message needs a type")?;
+                let at = if path.is_empty() { String::new() } else { format!("{path}: ") };
+                let tag = map
+                    .get("type")
+                    .and_then(serde_json::Value::as_str)
+                    .ok_or_else(|| format!("{at}a message needs a type"))?;
                 match tag {
                     $($tag => Ok($name::$variant { $($field: $crate::shell_types::field(map, path, $key)?),* }),)*
-                    other => Err(format!("unknown message type \"{other}\"")),
+                    other => Err(format!("{at}unknown message type \"{other}\"")),
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! `GET  /api/{env}/deals/{deal}`                            the deal, read from the CRM (hosts without record data)
 //! `GET  /api/{env}/deals/{deal}/sidebar`                    a sidebar's first view in one round trip
 //! `POST /api/{env}/deals/{deal}/session`                    HubSpot card → a session token for the full sidebar
+//! `POST /api/{env}/deals/{deal}/card`                       {cardId, event} → the sidebar run here for a card
 //! `GET  /api/{env}/deals/{deal}/contracts`                  the deal's contracts, newest first
 //! `POST /api/{env}/deals/{deal}/preview`                    {templateId} → what create would send
 //! `POST /api/{env}/deals/{deal}/contracts`                  {templateId} → the deal's contract (never two)
@@ -63,6 +64,13 @@ pub(super) async fn route<T: Transport>(
         ("GET", ["deals", deal, "sidebar"]) => Ok((200, first_view(relay, env, &verified.caller, deal).await)),
         ("POST", ["deals", deal, "session"]) => {
             hubspot_session(relay, env, &verified.caller, verified.proof, deal).map(|session| (200, session))
+        }
+        ("POST", ["deals", deal, "card"]) => {
+            let (answer, calls) = super::card::answer(relay, env, verified, deal, request).await;
+            if let Value::Object(map) = &mut log {
+                map.insert("calls".into(), Value::Array(calls));
+            }
+            answer.map(|output| (200, output))
         }
         ("GET", ["deals", deal, "contracts"]) => {
             contracts_with_record_times(relay, env, &verified.caller, deal).await.map(|list| (200, json!(list)))

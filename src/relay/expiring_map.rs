@@ -28,6 +28,11 @@ impl<V> ExpiringMap<V> {
         self.get(key, now_ms).is_some()
     }
 
+    /// Removes `key`; its value, if it had not expired at `now_ms`.
+    pub fn take(&mut self, key: &str, now_ms: u64) -> Option<V> {
+        self.entries.remove(key).filter(|(_, until)| now_ms < *until).map(|(value, _)| value)
+    }
+
     pub fn put(&mut self, key: String, value: V, until_ms: u64, now_ms: u64) {
         if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
             self.entries.retain(|_, (_, until)| now_ms < *until);

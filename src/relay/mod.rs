@@ -6,6 +6,7 @@
 //! HTTP into `RelayRequest`s and `RelayResponse`s into HTTP.
 
 mod api;
+mod card;
 pub mod config;
 mod contract_cache;
 mod expiring_map;
@@ -32,7 +33,7 @@ use crate::spotdraft::types::TemplateMetadata;
 use crate::spotdraft::{ClientOptions, SpotDraftClient};
 use crate::transport::Transport;
 pub use config::{EnvironmentConfig, RelayConfig};
-use expiring_map::ExpiringSet;
+use expiring_map::{ExpiringMap, ExpiringSet};
 use keyed_lock::KeyedLock;
 use limiter::RateLimited;
 pub use reconcile::ReconcileReport;
@@ -181,6 +182,8 @@ pub struct Relay<T: Transport> {
     state: Rc<dyn SharedState>,
     /// Serialises creates per deal and CRM read-modify-writes per record.
     locks: KeyedLock,
+    /// The sidebars this instance runs for app cards (`card`), soft state.
+    card_sessions: RefCell<ExpiringMap<crate::sidebar::Sidebar>>,
 }
 
 impl<T: Transport> Relay<T> {
@@ -216,7 +219,8 @@ impl<T: Transport> Relay<T> {
             });
         }
         let locks = KeyedLock::new(Rc::clone(&state));
-        Ok(Relay { transport, environments, state, locks })
+        let card_sessions = RefCell::new(ExpiringMap::new(card::CARD_CAPACITY));
+        Ok(Relay { transport, environments, state, locks, card_sessions })
     }
 
     fn environment(&self, name: &str) -> Option<&EnvironmentRuntime<T>> {

@@ -5,6 +5,7 @@
 
 pub mod relay_client;
 mod session;
+mod settle;
 mod view;
 pub mod wire;
 
@@ -17,6 +18,7 @@ use crate::time;
 pub use relay_client::{RelayClient, RemoteError};
 pub use session::{CallName, ShellEffect, SidebarOutput};
 pub use session::{HostSession, SessionInit, SidebarSession};
+pub use settle::settle;
 pub use view::{Action, ActionView, Banner, BannerTone, ContractView, CreateView, Phase, StatusTone, TemplateOption};
 pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
 

@@ -159,10 +159,14 @@ impl<T: Transport> SidebarSession<T> {
 
     /// An effect as the shell sees it: timers and URLs as they are, relay calls by number.
     fn shell_effect(&self, effect: Effect) -> Result<ShellEffect> {
+        let effect = match effect.into_shell() {
+            Ok(shell) => return Ok(shell),
+            Err(call) => call,
+        };
         let call = match effect {
-            Effect::OpenUrl { url } => return Ok(ShellEffect::OpenUrl { url }),
-            Effect::ScheduleTick { in_ms } => return Ok(ShellEffect::ScheduleTick { in_ms }),
-            Effect::CancelTick => return Ok(ShellEffect::CancelTick {}),
+            Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => {
+                return Err(Error::invalid_input("effect", "a shell effect is not a relay call"))
+            }
             Effect::LoadFirstView => CallName::LoadFirstView,
             Effect::LoadConfig => CallName::LoadConfig,
             Effect::LoadDeal => CallName::LoadDeal,
@@ -184,6 +188,18 @@ impl<T: Transport> SidebarSession<T> {
 
     fn now_ms(&self) -> u64 {
         self.relay.transport().now_ms()
+    }
+}
+
+impl Effect {
+    /// The effect as the shell runs it (a timer, a URL), or back as it was when it is a relay call.
+    pub(crate) fn into_shell(self) -> std::result::Result<ShellEffect, Effect> {
+        match self {
+            Effect::OpenUrl { url } => Ok(ShellEffect::OpenUrl { url }),
+            Effect::ScheduleTick { in_ms } => Ok(ShellEffect::ScheduleTick { in_ms }),
+            Effect::CancelTick => Ok(ShellEffect::CancelTick {}),
+            call => Err(call),
+        }
     }
 }
 

@@ -1,254 +1,232 @@
 // The HubSpot app card, rendered with HubSpot's own test renderer (@hubspot/ui-extensions/testing,
-// createRenderer('crm.record.sidebar')), its hooks and actions mocked by that renderer, and
-// hubspot.fetch answered by a fake relay (the card calls the real hubspot.fetch, which forwards to the
-// worker's hsFetch).
+// createRenderer('crm.record.sidebar')), against the real relay and sandbox: hubspot.fetch forwards
+// (through the worker's hsFetch, as in HubSpot) to the relay over HTTP, with portalId/userId appended
+// and the request signed as HubSpot signs it (X-HubSpot-Signature-v3). The relay runs the sidebar's
+// core for the card, so what the card shows is the core's view, rendered in HubSpot's components.
 
-import { test, beforeEach } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
 import { readFileSync } from "node:fs";
+import { eventually, hubspotHeaders, liveContracts, newDeal, relayConfig, startRelay, startSandbox } from "../relay/support.mjs";
 
 register("./hubspot/jsx-loader.mjs", import.meta.url);
 globalThis.self ??= globalThis;
 
 const React = (await import("react")).default;
 const { createRenderer } = await import("@hubspot/ui-extensions/testing");
-const { Alert, Button, Link, LoadingSpinner, Select, Tag, Text } = await import("@hubspot/ui-extensions");
-const { SpotdraftContracts, dealFromHubSpot, safeHttpsUrl } = await import("../../www/hosts/hubspot/src/app/cards/SpotdraftContracts.jsx");
+const { Alert, Button, Link, LoadingSpinner, Select, StatusTag, Tag, Text } = await import("@hubspot/ui-extensions");
+const { SpotdraftContracts, newCardId, safeUrl } = await import("../../www/hosts/hubspot/src/app/cards/SpotdraftContracts.jsx");
 
-const RELAY = "https://relay.example.com";
-const SIDEBAR = "https://relay.example.com/sidebar/index.html";
-const CONTRACTS = [
-  { id: "T-2", number: 2, name: "MSA <img src=x onerror=alert(1)>", status: "SIGN", statusLabel: "Out for signature", link: "https://app.spotdraft.com/contracts/v2/2" },
-  { id: "T-1", number: 1, name: "NDA", status: "VOIDED", statusLabel: "Voided", link: "javascript:alert(1)" },
-];
-const PROPERTIES = { dealname: "Acme renewal", amount: "12000.50", deal_currency_code: "EUR", dealstage: "contractsent", closedate: "2026-12-31T00:00:00Z", term: "12" };
-
+const APP_SECRET = "uat-hubspot-app-client-secret";
+const USER_ID = 5150;
+let sandbox;
 let relay;
+let sidebarUrl;
+/** What the card asked of the relay: [{path, event}]. */
+let asked = [];
+/** Set by a test: given the event, throw as HubSpot's hubspot.fetch does when it gives up (after the call is made). */
+let loseAnswer = null;
+let signWith = APP_SECRET;
 
-function fakeRelay(routes) {
-  const calls = [];
+before(async () => {
+  sandbox = await startSandbox();
+  const config = relayConfig(sandbox);
+  const msa = sandbox.uat.templates.find((t) => /Master Services/.test(t.name));
+  config.environments.uat.plugin.stageLabels = { contractsent: "Contract sent", closedlost: "Closed lost", qualifiedtobuy: "Qualified to buy" };
+  config.environments.uat.plugin.creationStages = ["contractsent", "qualifiedtobuy"];
+  config.environments.uat.plugin.templates.push({
+    templateId: msa.id, label: "Master Services Agreement", contractTypeId: msa.contract_type_id, fields: [
+      { variable: "agreement_date", source: "deal.closeDate", encoding: "date" },
+      { variable: "customer_legal_name", source: "account.name", encoding: "string" },
+      { variable: "contract_value", source: "deal.amount", encoding: "currency" },
+      { variable: "subscription_term", value: 12, encoding: "duration", unit: "MONTHS" },
+      { variable: "billing_frequency", value: "annually", encoding: "enum" },
+      { variable: "auto_renewal", value: true, encoding: "boolean" },
+    ],
+  });
+  relay = await startRelay(sandbox, { config });
+  sidebarUrl = `${relay.url}/sidebar/index.html`;
+  // HubSpot's worker hands hubspot.fetch to hsFetch: the URL gains portalId and userId and the request
+  // is signed over method, URL, body and time.
   globalThis.hsFetch = async (url, options = {}) => {
-    calls.push({ url, options });
-    const key = `${options.method ?? "GET"} ${new URL(url).pathname}`;
-    const answer = routes[key] ?? { status: 404, body: { error: { code: "not_found", message: "no such route" } } };
-    const { status = 200, body } = typeof answer === "function" ? await answer(url, options) : answer;
-    return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    const target = new URL(url);
+    target.searchParams.set("portalId", sandbox.portal);
+    target.searchParams.set("userId", String(USER_ID));
+    const method = options.method ?? "GET";
+    const body = options.body === undefined ? "" : JSON.stringify(options.body);
+    asked.push({ path: `${method} ${target.pathname}`, event: options.body?.event });
+    const response = await fetch(target.href, {
+      method,
+      headers: { ...hubspotHeaders(signWith, method, target.href, body), ...(body ? { "content-type": "application/json" } : {}) },
+      body: body || undefined,
+    });
+    if (loseAnswer?.(options.body?.event)) throw new Error("hubspot.fetch: the request timed out");
+    return response;
   };
-  return calls;
-}
+});
+after(async () => {
+  await relay?.close();
+  await sandbox?.stop();
+});
 
-function routes(overrides = {}) {
-  return {
-    "GET /api/uat/config": { body: { environment: "uat", templates: [{ templateId: 202, label: "Master Services Agreement" }] } },
-    "GET /api/uat/deals/1001/contracts": { body: CONTRACTS },
-    ...overrides,
-  };
-}
-
-function renderCard(props = {}) {
+function renderCard(dealId, props = {}) {
+  asked = [];
+  loseAnswer = null;
+  signWith = APP_SECRET;
   const renderer = createRenderer("crm.record.sidebar");
-  renderer.mocks.context.crm.objectId = 1001;
+  renderer.mocks.context.crm.objectId = Number(dealId);
   renderer.mocks.context.crm.objectTypeId = "0-3";
-  renderer.mocks.context.portal.id = 4411223;
-  renderer.mocks.useAssociations.willCall(({ toObjectType }) => ({
-    results: toObjectType === "0-2"
-      ? [{ toObjectId: 77, associationTypes: [], properties: { name: "Acme GmbH", city: "Berlin", country: "Germany", zip: "", address: null } }]
-      : [{ toObjectId: 88, associationTypes: [], properties: { firstname: "Ada", lastname: "Lovelace", email: "ada@acme.example" } }],
-    error: null,
-    isLoading: false,
-    isRefetching: false,
-    refetch: async () => {},
-    pagination: { hasNextPage: false, hasPreviousPage: false, currentPage: 1, pageSize: 1, nextPage() {}, previousPage() {}, reset() {} },
-  }));
-  renderer.mocks.actions.fetchCrmObjectProperties.willCall(async () => ({ ...PROPERTIES }));
-  renderer.render(React.createElement(SpotdraftContracts, { relayUrl: RELAY, environment: "uat", sidebarUrl: SIDEBAR, customProperties: ["term"], ...props }));
+  renderer.mocks.context.portal.id = Number(sandbox.portal);
+  renderer.render(React.createElement(SpotdraftContracts, { relayUrl: relay.url, environment: "uat", sidebarUrl, ...props }));
   return renderer;
 }
 
-beforeEach(() => {
-  relay = fakeRelay(routes());
+const createButton = (find) => find(Button, { variant: "primary" });
+const texts = (findAll, variant) => findAll(Text).filter((node) => variant === undefined || node.props.variant === variant).map((node) => node.text);
+const choose = async (card, label) => {
+  const option = card.find(Select).props.options.find((o) => o.label === label);
+  card.find(Select).trigger("onChange", option.value);
+  await card.waitFor(() => assert.equal(card.find(Select).props.value, option.value));
+};
+
+test("the card shows the core's view: no template chosen for the seller, Create held back with the reason, one relay call", async () => {
+  const deal = await newDeal(sandbox, "Card deal – first look");
+  const card = renderCard(deal.id);
+  assert.ok(card.maybeFind(LoadingSpinner));
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  assert.deepEqual(asked.map((a) => a.path), [`POST /api/uat/deals/${deal.id}/card`]);
+  assert.equal(asked[0].event.type, "start");
+  assert.equal(card.find(Tag).text, "UAT", "UAT is never mistaken for production");
+  assert.deepEqual(card.find(Select).props.options.map((o) => o.label), ["Mutual NDA", "Master Services Agreement"]);
+  assert.equal(card.find(Select).props.value, undefined, "no template is preselected");
+  assert.equal(createButton(card.find).props.disabled, true);
+  assert.ok(texts(card.findAll, "microcopy").includes("Choose a template."), texts(card.findAll).join(" | "));
+  assert.ok(texts(card.findAll).some((t) => /no contract/i.test(t)), "the empty deal says so");
 });
 
-test("shows a spinner, then the deal's contracts from the relay with their status in seller words", async () => {
-  const { find, findAll, maybeFind, waitFor } = renderCard();
-  assert.ok(maybeFind(LoadingSpinner));
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  assert.deepEqual(findAll(Tag).map((tag) => tag.text), ["Out for signature", "Voided"]);
-  assert.deepEqual(relay.map((c) => `${c.options.method} ${c.url}`).sort(), [
-    `GET ${RELAY}/api/uat/config`,
-    `GET ${RELAY}/api/uat/deals/1001/contracts`,
-  ]);
-  assert.ok(relay.every((c) => c.options.timeout <= 15_000 && !("headers" in c.options)));
-  assert.ok(find(Button, { variant: "primary" }).text.includes("Create contract"));
+test("every reason a create is blocked is listed, in the CRM's stage labels", async () => {
+  const deal = await newDeal(sandbox, "Card deal – lost", { stage: "closedlost", contact: false });
+  const card = renderCard(deal.id);
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  await choose(card, "Master Services Agreement");
+  await card.waitFor(() => assert.ok(texts(card.findAll, "microcopy").some((t) => /Closed lost/.test(t))));
+  const reasons = texts(card.findAll, "microcopy");
+  assert.ok(reasons.some((t) => /Contract sent/.test(t) && /Qualified to buy/.test(t)), reasons.join(" | "));
+  assert.equal(createButton(card.find).props.disabled, true);
 });
 
-test("contract names are text, and only https links become 'Open in SpotDraft'", async () => {
-  const { findAll, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  assert.ok(findAll(Text).some((node) => node.text === "MSA <img src=x onerror=alert(1)>"));
-  const links = findAll(Link);
-  assert.equal(links.length, 1);
-  assert.deepEqual(links[0].props.href, { url: "https://app.spotdraft.com/contracts/v2/2", external: true });
-  assert.equal(links[0].text, "Open in SpotDraft");
-  assert.equal(safeHttpsUrl("javascript:alert(1)"), null);
-  assert.equal(safeHttpsUrl("http://app.spotdraft.com/x"), null);
+test("Create makes one contract however often it is clicked, and the card shows it with its actions", async () => {
+  const deal = await newDeal(sandbox, "Card deal – create");
+  const card = renderCard(deal.id);
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  await choose(card, "Master Services Agreement");
+  await card.waitFor(() => assert.equal(createButton(card.find).props.disabled, false), { timeoutInMs: 10_000 });
+  createButton(card.find).trigger("onClick");
+  createButton(card.find).trigger("onClick");
+  createButton(card.find).trigger("onClick");
+  await card.waitFor(() => assert.equal(card.findAll(StatusTag).length, 1), { timeoutInMs: 20_000 });
+  await card.waitFor(() => assert.ok(card.findAll(Alert).some((a) => a.props.variant === "success")));
+  assert.equal(card.find(StatusTag).text, "Draft");
+  const link = card.find(Link);
+  assert.equal(link.text, "Open in SpotDraft");
+  assert.match(link.props.href.url, /^https:\/\//);
+  assert.ok(card.findAll(Button).some((b) => b.text === "Send to counterparty" || /Send/.test(b.text)), "send is offered for a draft");
+  assert.equal((await liveContracts(sandbox, "uat", deal.id, sandbox.portal)).length, 1);
+  assert.ok(card.mocks.actions.refreshObjectProperties.calls.length >= 1, "HubSpot's own record view is told to re-read");
+  assert.ok(asked.every((a) => a.path === `POST /api/uat/deals/${deal.id}/card`), "the card calls nothing but its sidebar");
 });
 
-test("Create posts the deal built from the card's CRM properties and associations, then reloads", async () => {
-  let posted = null;
-  relay = fakeRelay(routes({
-    "POST /api/uat/deals/1001/contracts": (url, options) => {
-      posted = options.body;
-      return { status: 201, body: { contract: CONTRACTS[0], created: true, crmSynced: true } };
-    },
-  }));
-  const { find, findAll, mocks, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  find(Button, { variant: "primary" }).trigger("onClick");
-  await waitFor(() => assert.equal(mocks.actions.addAlert.calls.length, 1));
+test("send, live status on the next tick, and the signed PDF offered once executed", async () => {
+  const deal = await newDeal(sandbox, "Card deal – lifecycle");
+  const card = renderCard(deal.id);
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  await choose(card, "Mutual NDA");
+  await card.waitFor(() => assert.equal(createButton(card.find).props.disabled, false), { timeoutInMs: 10_000 });
+  createButton(card.find).trigger("onClick");
+  await card.waitFor(() => assert.equal(card.findAll(StatusTag).length, 1), { timeoutInMs: 20_000 });
 
-  assert.deepEqual(mocks.actions.fetchCrmObjectProperties.calls[0][0], ["dealname", "amount", "deal_currency_code", "dealstage", "closedate", "term"]);
-  assert.deepEqual(posted, {
-    templateId: 202,
-    deal: {
-      id: "1001",
-      name: "Acme renewal",
-      amount: "12000.50",
-      currency: "EUR",
-      stage: "contractsent",
-      closeDate: "2026-12-31T00:00:00Z",
-      account: { id: "77", name: "Acme GmbH", address: { city: "Berlin", country: "Germany" } },
-      primaryContact: { id: "88", firstName: "Ada", lastName: "Lovelace", email: "ada@acme.example" },
-      custom: { term: "12" },
-    },
-  });
-  assert.equal(mocks.actions.addAlert.calls[0][0].type, "success");
-  await waitFor(() => assert.equal(relay.filter((c) => c.options.method === "GET" && c.url.endsWith("/contracts")).length, 2));
+  card.find(Button, (b) => /Send/.test(b.text)).trigger("onClick");
+  await card.waitFor(() => assert.equal(card.find(StatusTag).text, "In review"), { timeoutInMs: 10_000 });
+
+  // SpotDraft moves on by itself; the card's next tick (scheduled by the core) shows it.
+  const [contract] = await liveContracts(sandbox, "uat", deal.id, sandbox.portal);
+  await sandbox.control("POST", `/__sandbox/contracts/T-${contract.contract_id}/transition`, { to: "SIGN" });
+  await sandbox.control("POST", `/__sandbox/contracts/T-${contract.contract_id}/transition`, { to: "EXECUTED" });
+  await card.waitFor(() => assert.equal(card.find(StatusTag).text, "Executed"), { timeoutInMs: 20_000 });
+  assert.ok(asked.some((a) => a.event?.type === "tick"), "the status came with a tick");
+
+  card.find(Button, (b) => /Download/.test(b.text)).trigger("onClick");
+  await card.waitFor(() => assert.ok(card.findAll(Link).some((l) => l.text === "Open the signed PDF")), { timeoutInMs: 10_000 });
+  const pdf = card.findAll(Link).find((l) => l.text === "Open the signed PDF");
+  const body = await fetch(pdf.props.href.url);
+  assert.equal(Buffer.from(await body.arrayBuffer()).subarray(0, 4).toString(), "%PDF");
 });
 
-test("a double click creates once", async () => {
-  let posts = 0;
-  let release;
-  relay = fakeRelay(routes({
-    "POST /api/uat/deals/1001/contracts": () => {
-      posts += 1;
-      return new Promise((resolve) => {
-        release = () => resolve({ status: 201, body: { contract: CONTRACTS[0], created: true } });
-      });
-    },
-  }));
-  const { find, findAll, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  const button = find(Button, { variant: "primary" });
-  button.trigger("onClick");
-  button.trigger("onClick");
-  await waitFor(() => assert.equal(find(Button, { variant: "primary" }).props.disabled, true));
-  await waitFor(() => assert.ok(release));
-  release();
-  await waitFor(() => assert.equal(find(Button, { variant: "primary" }).props.disabled, false));
-  assert.equal(posts, 1);
+test("a change HubSpot reports on the record is read again from the CRM", async () => {
+  const deal = await newDeal(sandbox, "Card deal – moves stage", { stage: "closedlost" });
+  let report;
+  const card = renderCard(deal.id);
+  card.mocks.actions.onCrmPropertiesUpdate.willCall((_properties, callback) => { report = callback; });
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  await choose(card, "Mutual NDA");
+  await card.waitFor(() => assert.ok(texts(card.findAll, "microcopy").some((t) => /Closed lost/.test(t))));
+  assert.equal(typeof report, "function", "the card listens for record changes");
+  report({ dealstage: "closedlost" });
+  const changed = await sandbox.crmCall("PATCH", `/crm/v3/objects/deals/${deal.id}`, { properties: { dealstage: "contractsent" } });
+  assert.equal(changed.status, 200);
+  report({ dealstage: "contractsent" });
+  await card.waitFor(() => assert.equal(createButton(card.find).props.disabled, false), { timeoutInMs: 10_000 });
+  assert.ok(asked.some((a) => a.event?.type === "recordChanged"));
 });
 
-test("the relay's refusal is shown in its own words", async () => {
-  relay = fakeRelay(routes({
-    "POST /api/uat/deals/1001/contracts": { status: 422, body: { error: { code: "stage_not_allowed", message: "Contracts can be created at stages qualifiedtobuy, contractsent; this deal is at closedlost" } } },
-  }));
-  const { find, findAll, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  find(Button, { variant: "primary" }).trigger("onClick");
-  await waitFor(() => assert.equal(find(Alert).props.title, "The contract was not created"));
-  assert.equal(find(Alert).text, "Contracts can be created at stages qualifiedtobuy, contractsent; this deal is at closedlost");
+test("a create whose answer HubSpot gives up on is followed until its contract shows, not reported as failed", async () => {
+  const deal = await newDeal(sandbox, "Card deal – slow answer");
+  const card = renderCard(deal.id, { followEveryMs: 50, followForMs: 5_000 });
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  await choose(card, "Mutual NDA");
+  await card.waitFor(() => assert.equal(createButton(card.find).props.disabled, false), { timeoutInMs: 10_000 });
+  loseAnswer = (event) => event?.type === "createClicked";
+  createButton(card.find).trigger("onClick");
+  await card.waitFor(() => assert.equal(card.findAll(StatusTag).length, 1), { timeoutInMs: 15_000 });
+  assert.ok(!card.findAll(Alert).some((a) => a.props.variant === "danger" || a.props.variant === "warning"), "no failure is claimed");
+  assert.equal((await liveContracts(sandbox, "uat", deal.id, sandbox.portal)).length, 1);
 });
 
-test("a relay failure on load offers a retry", async () => {
-  relay = fakeRelay(routes({ "GET /api/uat/deals/1001/contracts": { status: 401, body: { error: { code: "unauthorized", message: "the HubSpot signature does not match" } } } }));
-  const { find, findAll, waitFor } = renderCard();
-  await waitFor(() => assert.equal(find(Alert).text, "the HubSpot signature does not match"));
-  relay = fakeRelay(routes());
-  find(Button, (node) => node.text === "Try again").trigger("onClick");
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
+test("a card the relay refuses says so and offers to try again", async () => {
+  const deal = await newDeal(sandbox, "Card deal – refused");
+  const card = renderCard(deal.id);
+  signWith = "not-the-app-secret";
+  await card.waitFor(() => assert.equal(card.find(Alert).props.title, "SpotDraft is unavailable"), { timeoutInMs: 10_000 });
+  assert.match(card.find(Alert).text, /signature/i);
+  signWith = APP_SECRET;
+  card.find(Button, (b) => b.text === "Try again").trigger("onClick");
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
 });
 
-test("with several templates a Select offers them and Create uses the chosen one", async () => {
-  let posted = null;
-  relay = fakeRelay(routes({
-    "GET /api/uat/config": { body: { templates: [{ templateId: 202, label: "MSA" }, { templateId: 303, label: "NDA" }] } },
-    "POST /api/uat/deals/1001/contracts": (url, options) => {
-      posted = options.body;
-      return { status: 200, body: { contract: CONTRACTS[0], created: false } };
-    },
-  }));
-  const { find, findAll, mocks, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  const select = find(Select);
-  assert.deepEqual(select.props.options, [{ label: "MSA", value: 202 }, { label: "NDA", value: 303 }]);
-  select.trigger("onChange", 303);
-  await waitFor(() => assert.equal(find(Select).props.value, 303));
-  find(Button, { variant: "primary" }).trigger("onClick");
-  await waitFor(() => assert.equal(mocks.actions.addAlert.calls.length, 1));
-  assert.equal(posted.templateId, 303);
-  assert.match(mocks.actions.addAlert.calls[0][0].message, /already has a contract/);
-});
-
-test("with several templates none is chosen for the seller: Create waits for a choice", async () => {
-  relay = fakeRelay(routes({ "GET /api/uat/config": { body: { templates: [{ templateId: 202, label: "MSA" }, { templateId: 303, label: "NDA" }] } } }));
-  const { find, findAll, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  assert.equal(find(Select).props.value, undefined);
-  const button = find(Button, { variant: "primary" });
-  assert.equal(button.props.disabled, true);
-  assert.equal(button.text, "Choose a template to create");
-  find(Select).trigger("onChange", 202);
-  await waitFor(() => assert.equal(find(Button, { variant: "primary" }).props.disabled, false));
-  assert.equal(find(Button, { variant: "primary" }).text, "Create contract");
-});
-
-test("a create whose answer times out is followed until its contract appears, not reported as failed", async () => {
-  let lists = 0;
-  const made = { id: "T-9", number: 9, name: "MSA – Acme", status: "DRAFT", statusLabel: "Draft", link: "https://app.spotdraft.com/contracts/v2/9" };
-  relay = fakeRelay(routes({
-    "POST /api/uat/deals/1001/contracts": () => { throw new Error("hubspot.fetch timed out"); },
-    // The relay finishes the create a little later: the second look finds it.
-    "GET /api/uat/deals/1001/contracts": () => ({ body: (lists += 1) >= 3 ? [made, ...CONTRACTS] : CONTRACTS }),
-  }));
-  const { find, findAll, maybeFind, mocks, waitFor } = renderCard({ followEveryMs: 5, followForMs: 200 });
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  find(Button, { variant: "primary" }).trigger("onClick");
-  await waitFor(() => assert.equal(findAll(Tag).length, 3));
-  await waitFor(() => assert.equal(mocks.actions.addAlert.calls.length, 1));
-  assert.equal(mocks.actions.addAlert.calls[0][0].message, "Contract created in SpotDraft.");
-  assert.equal(maybeFind(Alert), null, "no failure is claimed");
-});
-
-test("a create that times out and never shows up says it may still come, and that trying again is safe", async () => {
-  relay = fakeRelay(routes({ "POST /api/uat/deals/1001/contracts": { status: 504, body: { error: { code: "upstream_timeout", message: "SpotDraft: no answer in time" } } } }));
-  const { find, findAll, mocks, waitFor } = renderCard({ followEveryMs: 5, followForMs: 30 });
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  find(Button, { variant: "primary" }).trigger("onClick");
-  await waitFor(() => assert.equal(find(Alert).props.title, "The contract may still be on its way"));
-  assert.match(find(Alert).text, /one contract however often Create is clicked/);
-  assert.equal(mocks.actions.addAlert.calls.length, 0);
-  assert.equal(find(Button, { variant: "primary" }).props.disabled, false, "Create can be tried again");
-});
-
-test("'Open full sidebar' opens the sidebar page in HubSpot's iframe modal", async () => {
-  relay = fakeRelay(routes({ "POST /api/uat/deals/1001/session": { body: { token: "tok.en.sig", expiresAt: 1900000000 } } }));
-  const { find, findAll, mocks, waitFor } = renderCard();
-  await waitFor(() => assert.equal(findAll(Tag).length, 2));
-  find(Button, { variant: "secondary" }).trigger("onClick");
-  // The modal opens after the relay's session answer; opening it renders nothing the renderer's waitFor sees.
-  for (let i = 0; i < 100 && mocks.actions.openIframeModal.calls.length === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(mocks.actions.openIframeModal.calls.length, 1);
-  const [options, onClose] = mocks.actions.openIframeModal.calls[0];
-  assert.equal(options.uri, `${SIDEBAR}?host=hubspot&env=uat&dealId=1001&portalId=4411223#token=tok.en.sig&expiresAt=1900000000`);
-  assert.equal(options.title, "SpotDraft contracts");
-  assert.ok(options.width > 0 && options.height > 0);
+test("'Open full sidebar' opens the sidebar page in HubSpot's iframe modal with a session for this deal", async () => {
+  const deal = await newDeal(sandbox, "Card deal – full sidebar");
+  const card = renderCard(deal.id);
+  await card.waitFor(() => assert.ok(card.maybeFind(Select)), { timeoutInMs: 10_000 });
+  card.find(Button, { variant: "secondary" }).trigger("onClick");
+  await eventually(() => card.mocks.actions.openIframeModal.calls.length === 1);
+  const [options, onClose] = card.mocks.actions.openIframeModal.calls[0];
+  const uri = new URL(options.uri);
+  assert.equal(`${uri.origin}${uri.pathname}`, sidebarUrl);
+  assert.deepEqual(Object.fromEntries(uri.searchParams), { host: "hubspot", env: "uat", dealId: deal.id, portalId: sandbox.portal });
+  const session = new URLSearchParams(uri.hash.slice(1));
+  const contracts = await fetch(`${relay.url}/api/uat/deals/${deal.id}/contracts`, { headers: { authorization: `Bearer ${session.get("token")}` } });
+  assert.equal(contracts.status, 200, "the session works for this deal");
   assert.equal(typeof onClose, "function");
 });
 
-test("mapping: empty HubSpot properties are left out, not sent as empty strings", () => {
-  assert.deepEqual(dealFromHubSpot("5", { dealname: "X", amount: "", closedate: null }, null, null), { id: "5", name: "X" });
+test("card ids and URLs the card will offer", () => {
+  assert.match(newCardId(), /^card-[0-9a-f]{24}$/);
+  assert.notEqual(newCardId(), newCardId());
+  assert.equal(safeUrl("javascript:alert(1)"), null);
+  assert.equal(safeUrl("http://app.spotdraft.com/x"), null);
+  assert.equal(safeUrl("https://app.spotdraft.com/x"), "https://app.spotdraft.com/x");
+  assert.equal(safeUrl("http://127.0.0.1:9/doc.pdf"), "http://127.0.0.1:9/doc.pdf", "loopback, as the core allows it");
 });
 
 test("project files: a deal sidebar card whose relay is a permitted fetch URL", () => {
@@ -261,8 +239,8 @@ test("project files: a deal sidebar card whose relay is a permitted fetch URL", 
   assert.deepEqual(card.config.objectTypes, ["deals"]);
   assert.equal(card.config.entrypoint, "/app/cards/SpotdraftContracts.jsx");
   assert.equal(app.type, "app");
-  assert.ok(app.config.permittedUrls.fetch.includes(RELAY));
-  assert.ok(app.config.permittedUrls.iframe.includes(new URL(SIDEBAR).origin));
+  assert.ok(app.config.permittedUrls.fetch.includes("https://relay.example.com"));
+  assert.ok(app.config.permittedUrls.iframe.includes("https://relay.example.com"));
   assert.equal(project.srcDir, "src");
   // What the relay does with the app's token: reads the deal and its company and contact, writes the
   // SpotDraft properties, and provisions them (cli.js provision) in their group.

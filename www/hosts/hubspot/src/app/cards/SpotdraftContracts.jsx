@@ -1,13 +1,15 @@
 // SpotDraft contracts card for HubSpot deal records (crm.record.sidebar).
 //
-// HubSpot runs this card in a worker with no DOM and no native fetch, and WebAssembly is not an option
-// there (docs/crm-hosts.md §1), so the card is a thin renderer over the relay:
+// HubSpot runs this card in a worker with no DOM, no native fetch and no WebAssembly, so the sidebar's
+// core cannot run here. The relay runs it instead (POST /api/{env}/deals/{id}/card): the card sends
+// each event (start, a click, a tick, "the record changed") and gets back what the iframe sidebar's
+// shell gets, `{view, effects}`, with every relay call already made. The card renders that view in
+// HubSpot's components and runs its effects (a timer, a URL to offer); it holds no rule of its own:
+// what is shown, what is enabled and why not, and when to look again all come from the core.
 // - every call goes through hubspot.fetch, which HubSpot signs (X-HubSpot-Signature-v3) and to which it
 //   appends portalId/userId; the relay verifies the signature and binds the call to this deal;
-// - the list shows what the relay returns (name, statusLabel in seller words, link); whether a create is
-//   allowed is the relay's decision, and its refusal is shown as it words it;
+// - every text from data is passed as a child of HubSpot's components, which render it as text;
 // - "Open full sidebar" opens the sidebar page (core + shell) in HubSpot's iframe modal.
-// Every text from data is passed as a child of HubSpot's components, which render it as text.
 
 import React, { useCallback, useEffect, useRef, useState } from "react";
 import {
@@ -16,88 +18,47 @@ import {
   Divider,
   Flex,
   Link,
+  List,
   LoadingSpinner,
   Select,
+  StatusTag,
   Tag,
   Text,
   hubspot,
   useExtensionActions,
   useExtensionContext,
 } from "@hubspot/ui-extensions";
-import { useAssociations } from "@hubspot/ui-extensions/crm";
-import { CUSTOM_PROPERTIES, ENVIRONMENT, RELAY_URL, SIDEBAR_URL } from "./config.js";
+import { ENVIRONMENT, RELAY_URL, SIDEBAR_URL } from "./config.js";
 
-export const DEAL_PROPERTIES = ["dealname", "amount", "deal_currency_code", "dealstage", "closedate"];
-const COMPANY_PROPERTIES = ["name", "address", "city", "state", "zip", "country"];
-const CONTACT_PROPERTIES = ["firstname", "lastname", "email"];
 // HubSpot's cap for one hubspot.fetch. A create can take the relay longer than that (SpotDraft
-// retries), so a create that times out is followed to its end instead of reported as failed.
+// retries), so a click whose answer does not come is followed to its end instead of reported as failed.
 const TIMEOUT_MS = 15_000;
-/** How often, and how long, the card looks for the contract of a create whose answer it did not get. */
+/** How often, and how long, the card looks again after a click whose answer it did not get. */
 export const FOLLOW_EVERY_MS = 3_000;
 export const FOLLOW_FOR_MS = 45_000;
+/** How long a ready download link is offered (the signed URL itself expires soon after). */
+export const DOCUMENT_OFFERED_MS = 60_000;
 
-export function safeHttpsUrl(url) {
+const BANNER_VARIANTS = { error: "danger", success: "success", info: "info" };
+const STATUS_VARIANTS = { neutral: "default", info: "info", warning: "warning", success: "success", muted: "default" };
+
+/** The URL when it is https (http only on loopback, as the core allows for local stacks), else null. */
+export function safeUrl(url) {
   try {
     const parsed = new URL(String(url));
-    return parsed.protocol === "https:" ? parsed.href : null;
+    const loopback = parsed.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(parsed.hostname);
+    return parsed.protocol === "https:" || loopback ? parsed.href : null;
   } catch {
     return null;
   }
 }
 
-function text(value) {
-  if (value === undefined || value === null) return undefined;
-  const s = String(value).trim();
-  return s === "" ? undefined : s;
-}
-
-function compact(object) {
-  const out = {};
-  for (const [key, value] of Object.entries(object)) {
-    if (value === undefined || value === null || value === "") continue;
-    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
-    out[key] = value;
-  }
-  return out;
-}
-
-/** HubSpot deal properties (+ the first associated company and contact) → the core's canonical deal. */
-export function dealFromHubSpot(dealId, properties, company, contact, customProperties = []) {
-  const p = properties ?? {};
-  const c = company?.properties ?? {};
-  const k = contact?.properties ?? {};
-  const custom = {};
-  for (const name of customProperties) {
-    if (text(p[name]) !== undefined) custom[name] = p[name];
-  }
-  return compact({
-    id: String(dealId),
-    name: text(p.dealname),
-    amount: text(p.amount),
-    currency: text(p.deal_currency_code),
-    stage: text(p.dealstage),
-    closeDate: text(p.closedate),
-    account: text(c.name)
-      ? compact({
-        id: company.toObjectId != null ? String(company.toObjectId) : undefined,
-        name: text(c.name),
-        address: compact({
-          lineOne: text(c.address), city: text(c.city), state: text(c.state), zipcode: text(c.zip), country: text(c.country),
-        }),
-      })
-      : undefined,
-    primaryContact: contact
-      ? (() => {
-        const person = compact({
-          id: contact.toObjectId != null ? String(contact.toObjectId) : undefined,
-          firstName: text(k.firstname), lastName: text(k.lastname), email: text(k.email),
-        });
-        return Object.keys(person).some((key) => key !== "id") ? person : undefined;
-      })()
-      : undefined,
-    custom,
-  });
+/** The card's own id for this open record, so two open cards of one seller keep their own state. */
+export function newCardId() {
+  const bytes = new Uint8Array(12);
+  if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return `card-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 function relayError(status, body) {
@@ -110,34 +71,41 @@ export function SpotdraftContracts({
   relayUrl = RELAY_URL,
   environment = ENVIRONMENT,
   sidebarUrl = SIDEBAR_URL,
-  customProperties = CUSTOM_PROPERTIES,
   followEveryMs = FOLLOW_EVERY_MS,
   followForMs = FOLLOW_FOR_MS,
 }) {
   const context = useExtensionContext();
   const actions = useExtensionActions();
   const dealId = String(context?.crm?.objectId ?? "");
-  const company = useAssociations({ toObjectType: "0-2", properties: COMPANY_PROPERTIES, pageLength: 1 });
-  const contact = useAssociations({ toObjectType: "0-1", properties: CONTACT_PROPERTIES, pageLength: 1 });
-
-  const [contracts, setContracts] = useState(null);
-  const [templates, setTemplates] = useState([]);
-  const [templateId, setTemplateId] = useState(null);
-  const [loadError, setLoadError] = useState(null);
-  const [createError, setCreateError] = useState(null);
-  // A create whose outcome is not known yet (its answer timed out or failed in transit): the card
-  // looks for its contract until it appears or followForMs has passed.
-  const [following, setFollowing] = useState(false);
-  const [unconfirmed, setUnconfirmed] = useState(false);
-  const [creating, setCreating] = useState(false);
-  const inFlight = useRef(false);
-
   const base = `${String(relayUrl).replace(/\/+$/, "")}/api/${environment}/deals/${encodeURIComponent(dealId)}`;
 
-  const call = useCallback(async (url, { method = "GET", body } = {}) => {
+  const [cardId] = useState(newCardId);
+  const [view, setView] = useState(null);
+  // The card could not reach its sidebar at all (the relay refused the call or is unreachable).
+  const [cardError, setCardError] = useState(null);
+  // A click whose answer never came: the card looks again until its outcome shows.
+  const [following, setFollowing] = useState(false);
+  const [unconfirmed, setUnconfirmed] = useState(false);
+  // A signed PDF link the core handed over (an `openUrl` effect): a worker cannot open a window, so
+  // it is offered as a link for a minute.
+  const [document, setDocument] = useState(null);
+
+  const chosenTemplate = useRef(null);
+  const shown = useRef(null);
+  const downloading = useRef(null);
+  const tickTimer = useRef(null);
+  const documentTimer = useRef(null);
+  // One request at a time: the relay holds the card's sidebar while it works on an event, so events
+  // wait their turn; ticks that come due meanwhile are dropped (every answer schedules the next).
+  const busy = useRef(false);
+  const queued = useRef([]);
+  const mounted = useRef(true);
+
+  const call = useCallback(async (event) => {
+    const body = { cardId, event, templateId: chosenTemplate.current, tzOffsetMinutes: -new Date().getTimezoneOffset() };
     let response;
     try {
-      response = await hubspot.fetch(url, body === undefined ? { method, timeout: TIMEOUT_MS } : { method, timeout: TIMEOUT_MS, body });
+      response = await hubspot.fetch(`${base}/card`, { method: "POST", timeout: TIMEOUT_MS, body });
     } catch (error) {
       // No answer (HubSpot's timeout, the network): whatever was asked may still be happening.
       throw Object.assign(new Error("SpotDraft did not answer in time."), { uncertain: true, cause: error });
@@ -149,89 +117,110 @@ export function SpotdraftContracts({
       data = null;
     }
     if (!response.ok) throw relayError(response.status, data);
+    if (!data || typeof data.view !== "object" || !Array.isArray(data.effects)) {
+      throw Object.assign(new Error("The SpotDraft service sent an answer this card does not understand."), { code: "bad_response" });
+    }
     return data;
+  }, [base, cardId]);
+
+  const show = useCallback((next) => {
+    shown.current = next;
+    setView(next);
   }, []);
 
-  const load = useCallback(async () => {
-    setLoadError(null);
-    try {
-      const [config, list] = await Promise.all([
-        call(`${String(relayUrl).replace(/\/+$/, "")}/api/${environment}/config`),
-        call(`${base}/contracts`),
-      ]);
-      const offered = Array.isArray(config?.templates) ? config.templates : [];
-      setTemplates(offered);
-      // One template needs no choice; with several the seller picks one (none is chosen for them).
-      setTemplateId((current) => current ?? (offered.length === 1 ? offered[0].templateId : null));
-      setContracts(Array.isArray(list) ? list : []);
-    } catch (error) {
-      setLoadError(error.message);
+  const runEffects = useCallback((effects, dispatch) => {
+    for (const effect of effects) {
+      if (effect?.type === "scheduleTick") {
+        clearTimeout(tickTimer.current);
+        tickTimer.current = setTimeout(() => dispatch({ type: "tick" }), Math.max(0, Number(effect.inMs) || 0));
+      } else if (effect?.type === "cancelTick") {
+        clearTimeout(tickTimer.current);
+        tickTimer.current = null;
+      } else if (effect?.type === "openUrl") {
+        const url = safeUrl(effect.url);
+        if (!url) continue;
+        clearTimeout(documentTimer.current);
+        setDocument({ url, contractId: downloading.current });
+        documentTimer.current = setTimeout(() => setDocument(null), DOCUMENT_OFFERED_MS);
+      }
     }
-  }, [base, call, environment, relayUrl]);
+  }, []);
+
+  const dispatch = useCallback(async (event) => {
+    if (busy.current) {
+      if (event.type !== "tick") queued.current.push(event);
+      return;
+    }
+    busy.current = true;
+    const before = new Set((shown.current?.contracts ?? []).map((contract) => contract.id));
+    if (event.type === "downloadClicked") downloading.current = event.contractId;
+    try {
+      const output = await call(event);
+      if (!mounted.current) return;
+      setCardError(null);
+      setUnconfirmed(false);
+      show(output.view);
+      runEffects(output.effects, dispatch);
+      if (event.type === "createClicked" || event.type === "sendClicked") actions.refreshObjectProperties?.();
+    } catch (error) {
+      if (!mounted.current) return;
+      if (error.uncertain && event.type !== "tick") {
+        // The relay may still be working on it (a create is idempotent per deal): find out rather
+        // than say it failed, by looking again until a new contract or a changed view shows.
+        setFollowing(true);
+        let settled = false;
+        for (let waited = 0; waited < followForMs && !settled && mounted.current; waited += followEveryMs) {
+          await new Promise((resolve) => setTimeout(resolve, followEveryMs));
+          try {
+            const output = await call({ type: "retryClicked" });
+            show(output.view);
+            runEffects(output.effects, dispatch);
+            settled = event.type !== "createClicked" || output.view.contracts.some((contract) => !before.has(contract.id));
+          } catch {
+            // still busy or unreachable for a moment: look again
+          }
+        }
+        setFollowing(false);
+        if (settled) actions.refreshObjectProperties?.();
+        else setUnconfirmed(true);
+      } else if (error.uncertain) {
+        // A tick that got no answer: try again later, calmly.
+        clearTimeout(tickTimer.current);
+        tickTimer.current = setTimeout(() => dispatch({ type: "tick" }), followForMs);
+      } else {
+        setCardError(error.message);
+      }
+    } finally {
+      busy.current = false;
+      const next = queued.current.shift();
+      if (next && mounted.current) dispatch(next);
+    }
+  }, [actions, call, followEveryMs, followForMs, runEffects, show]);
 
   useEffect(() => {
-    load();
-  }, [load]);
+    mounted.current = true;
+    dispatch({ type: "start" });
+    return () => {
+      mounted.current = false;
+      clearTimeout(tickTimer.current);
+      clearTimeout(documentTimer.current);
+    };
+    // The card starts once per record it is shown on.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [dealId]);
 
-  /** Looks for the deal's contract after a create whose answer never came; true once it is there. */
-  const follow = useCallback(async (before) => {
-    setFollowing(true);
-    try {
-      for (let waited = 0; waited < followForMs; waited += followEveryMs) {
-        await new Promise((resolve) => setTimeout(resolve, followEveryMs));
-        let list;
-        try {
-          list = await call(`${base}/contracts`);
-        } catch {
-          continue; // the relay is still busy or unreachable for a moment: look again
-        }
-        if (Array.isArray(list) && list.some((contract) => !before.has(String(contract.id)))) {
-          setContracts(list);
-          return true;
-        }
-      }
-      return false;
-    } finally {
-      setFollowing(false);
-    }
-  }, [base, call, followEveryMs, followForMs]);
-
-  const create = useCallback(async () => {
-    if (inFlight.current || templateId == null) return;
-    inFlight.current = true;
-    setCreating(true);
-    setCreateError(null);
-    setUnconfirmed(false);
-    const before = new Set((contracts ?? []).map((contract) => String(contract.id)));
-    try {
-      const properties = await actions.fetchCrmObjectProperties([...DEAL_PROPERTIES, ...customProperties]);
-      const deal = dealFromHubSpot(dealId, properties, company.results?.[0], contact.results?.[0], customProperties);
-      const outcome = await call(`${base}/contracts`, { method: "POST", body: { deal, templateId } });
-      actions.addAlert({
-        type: "success",
-        title: "SpotDraft",
-        message: outcome?.created === false ? "This deal already has a contract; it is shown below." : "Contract created in SpotDraft.",
-      });
-      actions.refreshObjectProperties?.();
-      await load();
-    } catch (error) {
-      if (error.uncertain) {
-        // The relay may still be making it: creating is idempotent per deal, so find out rather
-        // than say it failed.
-        if (await follow(before)) {
-          actions.addAlert({ type: "success", title: "SpotDraft", message: "Contract created in SpotDraft." });
-          actions.refreshObjectProperties?.();
-        } else {
-          setUnconfirmed(true);
-        }
-      } else {
-        setCreateError(error.message);
-      }
-    } finally {
-      inFlight.current = false;
-      setCreating(false);
-    }
-  }, [actions, base, call, company.results, contact.results, contracts, customProperties, dealId, follow, load, templateId]);
+  useEffect(() => {
+    // A change HubSpot reports on the record (the stage, a mapped field, the relay's own write-back)
+    // is read again from the CRM by the relay. The first report is what the record already held.
+    let seen = null;
+    actions.onCrmPropertiesUpdate?.("*", (properties, error) => {
+      if (error) return;
+      const now = JSON.stringify(properties ?? {});
+      if (seen !== null && now !== seen) dispatch({ type: "recordChanged" });
+      seen = now;
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [actions]);
 
   const openSidebar = useCallback(async () => {
     // The modal's page can only learn its session from its URL: the relay mints a short-lived token
@@ -239,9 +228,11 @@ export function SpotdraftContracts({
     // which browsers never send to a server.
     let session;
     try {
-      session = await call(`${base}/session`, { method: "POST" });
+      const response = await hubspot.fetch(`${base}/session`, { method: "POST", timeout: TIMEOUT_MS });
+      session = await response.json().catch(() => null);
+      if (!response.ok) throw relayError(response.status, session);
     } catch (error) {
-      setLoadError(error.message);
+      setCardError(error.code ? error.message : "SpotDraft did not answer in time.");
       return;
     }
     const url = new URL(sidebarUrl);
@@ -252,59 +243,119 @@ export function SpotdraftContracts({
     url.hash = new URLSearchParams({ token: session.token, expiresAt: String(session.expiresAt) }).toString();
     actions.openIframeModal(
       { uri: url.href, height: 800, width: 640, title: "SpotDraft contracts", flush: true },
-      () => load(),
+      () => dispatch({ type: "recordChanged" }),
     );
-  }, [actions, base, call, context, dealId, environment, load, sidebarUrl]);
+  }, [actions, base, context, dealId, dispatch, environment, sidebarUrl]);
 
-  if (loadError) {
+  if (cardError && !view) {
     return (
       <Flex direction="column" gap="sm">
-        <Alert title="SpotDraft is unavailable" variant="danger">{loadError}</Alert>
-        <Button onClick={() => load()}>Try again</Button>
+        <Alert title="SpotDraft is unavailable" variant="danger">{cardError}</Alert>
+        <Button onClick={() => { setCardError(null); dispatch({ type: "start" }); }}>Try again</Button>
       </Flex>
     );
   }
-  if (contracts === null) return <LoadingSpinner label="Loading contracts" />;
+  if (!view || view.phase === "loading") return <LoadingSpinner label="Loading contracts" />;
 
-  const associationsLoading = Boolean(company.isLoading || contact.isLoading);
   return (
     <Flex direction="column" gap="sm">
-      {contracts.length === 0 ? <Text>No SpotDraft contract for this deal yet.</Text> : null}
-      {contracts.map((contract) => {
-        const link = safeHttpsUrl(contract.link);
-        return (
-          <Flex key={String(contract.id)} direction="column" gap="xs">
-            <Text format={{ fontWeight: "bold" }}>{String(contract.name ?? contract.id)}</Text>
-            <Tag variant="default">{String(contract.statusLabel ?? contract.status ?? "")}</Tag>
-            {link ? <Link href={{ url: link, external: true }}>Open in SpotDraft</Link> : null}
-          </Flex>
-        );
-      })}
-      <Divider />
-      {createError ? <Alert title="The contract was not created" variant="danger">{createError}</Alert> : null}
-      {following ? <LoadingSpinner label="SpotDraft is still creating the contract…" /> : null}
+      {view.environmentBadge ? <Tag variant="warning">{String(view.environmentBadge)}</Tag> : null}
+      {cardError ? <Alert title="SpotDraft is unavailable" variant="danger">{cardError}</Alert> : null}
+      {view.banner ? <Banner banner={view.banner} dispatch={dispatch} /> : null}
+      {view.freshness ? <Text variant="microcopy">{String(view.freshness)}</Text> : null}
+      {view.emptyText ? <Text>{String(view.emptyText)}</Text> : null}
+      {view.contracts.map((contract) => (
+        <Contract key={contract.id} contract={contract} document={document} dispatch={dispatch} />
+      ))}
+      {view.create ? (
+        <>
+          <Divider />
+          <Create
+            create={view.create}
+            following={following}
+            onChoose={(templateId) => {
+              chosenTemplate.current = templateId;
+              dispatch({ type: "templateSelected", templateId });
+            }}
+            dispatch={dispatch}
+          />
+        </>
+      ) : null}
+      {following ? <LoadingSpinner label="SpotDraft is still working on it…" /> : null}
       {unconfirmed ? (
-        <Alert title="The contract may still be on its way" variant="warning">
-          SpotDraft did not answer in time and the contract has not appeared yet. Try again in a minute: a deal gets one contract however often Create is clicked.
+        <Alert title="SpotDraft has not confirmed it yet" variant="warning">
+          SpotDraft did not answer in time and the outcome has not shown yet. Look again in a minute: a deal gets one contract however often Create is clicked.
         </Alert>
       ) : null}
-      {templates.length > 1 ? (
+      <Button variant="secondary" onClick={() => openSidebar()}>Open full sidebar</Button>
+    </Flex>
+  );
+}
+
+function Banner({ banner, dispatch }) {
+  return (
+    <Alert title={String(banner.text)} variant={BANNER_VARIANTS[banner.tone] ?? "info"}>
+      {banner.details.length > 0 ? (
+        <List variant="unordered">{banner.details.map((detail, index) => <Text key={index}>{String(detail)}</Text>)}</List>
+      ) : null}
+      {banner.retry ? <Button size="xs" onClick={() => dispatch({ type: "retryClicked" })}>Try again</Button> : null}
+      {banner.dismissible ? <Button size="xs" variant="transparent" onClick={() => dispatch({ type: "dismissNotice" })}>Dismiss</Button> : null}
+    </Alert>
+  );
+}
+
+function Contract({ contract, document, dispatch }) {
+  return (
+    <Flex direction="column" gap="xs">
+      <Text format={{ fontWeight: "bold" }}>{String(contract.name)}</Text>
+      <Flex direction="row" gap="xs" align="center">
+        <StatusTag variant={STATUS_VARIANTS[contract.tone] ?? "default"}>{String(contract.statusLabel)}</StatusTag>
+        <Text variant="microcopy">{String(contract.updatedText)}</Text>
+      </Flex>
+      <Flex direction="row" gap="xs" wrap="wrap">
+        {contract.actions.map((action) => {
+          if (action.action === "open") {
+            const href = safeUrl(action.href);
+            return href ? <Link key="open" href={{ url: href, external: true }}>{String(action.label)}</Link> : null;
+          }
+          return (
+            <Button
+              key={action.action}
+              size="xs"
+              disabled={!action.enabled || action.busy}
+              onClick={() => dispatch({ type: `${action.action}Clicked`, contractId: contract.id })}
+            >
+              {String(action.label)}
+            </Button>
+          );
+        })}
+      </Flex>
+      {document?.contractId === contract.id ? (
+        <Link href={{ url: document.url, external: true }}>Open the signed PDF</Link>
+      ) : null}
+    </Flex>
+  );
+}
+
+function Create({ create, following, onChoose, dispatch }) {
+  return (
+    <Flex direction="column" gap="xs">
+      {create.showPicker ? (
         <Select
           label="Template"
           name="template"
-          value={templateId ?? undefined}
-          options={templates.map((t) => ({ label: String(t.label), value: t.templateId }))}
-          onChange={(value) => setTemplateId(Number(value))}
+          placeholder="Choose a template"
+          value={create.templates.find((t) => t.selected)?.templateId}
+          options={create.templates.map((t) => ({ label: String(t.label), value: t.templateId }))}
+          onChange={(value) => onChoose(Number(value))}
         />
       ) : null}
-      <Button
-        variant="primary"
-        disabled={creating || templateId == null || associationsLoading}
-        onClick={() => create()}
-      >
-        {creating ? "Creating…" : templates.length > 1 && templateId == null ? "Choose a template to create" : "Create contract"}
+      {create.reasons.length > 0 ? (
+        <List variant="unordered">{create.reasons.map((reason, index) => <Text key={index} variant="microcopy">{String(reason)}</Text>)}</List>
+      ) : null}
+      <Button variant="primary" disabled={!create.enabled || create.busy || following} onClick={() => dispatch({ type: "createClicked" })}>
+        {String(create.label)}
       </Button>
-      <Button variant="secondary" onClick={() => openSidebar()}>Open full sidebar</Button>
     </Flex>
   );
 }

@@ -4,5 +4,3 @@
 export const RELAY_URL = "https://relay.example.com";
 export const ENVIRONMENT = "production";
 export const SIDEBAR_URL = "https://relay.example.com/sidebar/index.html";
-// Extra deal properties passed to the template mapping as custom.<property>.
-export const CUSTOM_PROPERTIES = [];
