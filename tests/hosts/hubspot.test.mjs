@@ -4,7 +4,7 @@
 // and the request signed as HubSpot signs it (X-HubSpot-Signature-v3). The relay runs the sidebar's
 // core for the card, so what the card shows is the core's view, rendered in HubSpot's components.
 
-import { after, before, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
 import { readFileSync } from "node:fs";
@@ -70,6 +70,20 @@ after(async () => {
   await sandbox?.stop();
 });
 
+// HubSpot's renderer has no unmount: each card is rendered under a switch that a test's end turns
+// off, so the card's own clean-up stops its timers (the process could not end otherwise).
+const unmounts = [];
+function Mounted({ children }) {
+  const [on, setOn] = React.useState(true);
+  React.useEffect(() => {
+    unmounts.push(() => setOn(false));
+  }, []);
+  return on ? children : null;
+}
+afterEach(() => {
+  while (unmounts.length) unmounts.pop()();
+});
+
 function renderCard(dealId, props = {}) {
   asked = [];
   loseAnswer = null;
@@ -78,7 +92,7 @@ function renderCard(dealId, props = {}) {
   renderer.mocks.context.crm.objectId = Number(dealId);
   renderer.mocks.context.crm.objectTypeId = "0-3";
   renderer.mocks.context.portal.id = Number(sandbox.portal);
-  renderer.render(React.createElement(SpotdraftContracts, { relayUrl: relay.url, environment: "uat", sidebarUrl, ...props }));
+  renderer.render(React.createElement(Mounted, null, React.createElement(SpotdraftContracts, { relayUrl: relay.url, environment: "uat", sidebarUrl, ...props })));
   return renderer;
 }
 
