@@ -30,6 +30,11 @@ pub struct Config {
     /// `hostOrigins`, www/relay/sidebar-files.js.)
     pub allowed_origins: Vec<String>,
     pub templates: Vec<TemplateConfig>,
+    /// What is unique per deal (`crate::slots`).
+    pub contracts_per_deal: crate::slots::ContractsPerDeal,
+    /// The template whose contract the CRM record's fields show when a deal holds several; the
+    /// first template when not set.
+    pub record_follows: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -269,7 +274,17 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
     check.no_unknown_keys(
         map,
         "",
-        &["environment", "crm", "api", "creationStages", "stageLabels", "allowedOrigins", "templates"],
+        &[
+            "environment",
+            "crm",
+            "api",
+            "creationStages",
+            "stageLabels",
+            "allowedOrigins",
+            "templates",
+            "contractsPerDeal",
+            "recordFollows",
+        ],
     );
     let environment = check.required_text(map, "", "environment", 20).and_then(|text| {
         let env = Environment::parse(&text);
@@ -303,6 +318,31 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
         }),
     };
     let templates = check.required(map, "", "templates").and_then(|v| read_templates(check, v));
+    let contracts_per_deal = match map.get("contractsPerDeal") {
+        None | Some(Value::Null) => Some(crate::slots::ContractsPerDeal::default()),
+        Some(v) => check.text(v, "contractsPerDeal", 40).and_then(|text| {
+            let rule = crate::slots::ContractsPerDeal::parse(&text);
+            if rule.is_none() {
+                check.problem(
+                    "contractsPerDeal",
+                    format!("must be \"one\", \"perTemplate\" or \"perContractType\", found \"{text}\""),
+                );
+            }
+            rule
+        }),
+    };
+    let record_follows = match map.get("recordFollows") {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => check.positive_id(v, "recordFollows").and_then(|id| {
+            let offered =
+                templates.as_ref().is_none_or(|list: &Vec<TemplateConfig>| list.iter().any(|t| t.template_id == id));
+            if !offered {
+                check.problem("recordFollows", format!("template {id} is not one of the templates offered"));
+                return None;
+            }
+            Some(Some(id))
+        }),
+    };
     Some(Config {
         environment: environment?,
         crm: crm?,
@@ -311,6 +351,8 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
         stage_labels: stage_labels?,
         allowed_origins: allowed_origins?,
         templates: templates?,
+        contracts_per_deal: contracts_per_deal?,
+        record_follows: record_follows?,
     })
 }
 

@@ -24,11 +24,13 @@ const APP_HOST: &str = "app.spotdraft.com";
 #[serde(rename_all = "camelCase")]
 pub struct CreateOutcome {
     pub contract: ContractSummary,
-    /// False when the deal already had a live contract and that one is returned instead.
+    /// False when the deal already had a live contract in the template's slot and that one is
+    /// returned instead.
     pub created: bool,
 }
 
-/// Creates the deal's contract from a template, or returns the live one it already has.
+/// Creates the deal's contract from a template, or returns the live one it already has in that
+/// template's slot (`crate::slots`).
 pub async fn create_for_deal<T: Transport>(
     client: &SpotDraftClient<T>,
     config: &Config,
@@ -62,7 +64,8 @@ pub async fn create_with_metadata<T: Transport>(
     creatable(config, deal, template_id)?;
     let request = mapping::create_request(config, template_id, deal, metadata)?;
     let external_id = mapping::record_key(config, deal).to_string();
-    if let Some(existing) = live_contract(client, &external_id).await? {
+    let slot = config.slot_of_template(template_id);
+    if let Some(existing) = live_contract(client, config, &external_id, &slot).await? {
         return Ok(CreateOutcome { contract: existing, created: false });
     }
     let started = client.transport().now_ms();
@@ -70,7 +73,7 @@ pub async fn create_with_metadata<T: Transport>(
     loop {
         match client.create_contract(&request).await {
             Ok(record) => {
-                let contract = summarise(&record).ok_or_else(|| Error::BadResponse {
+                let contract = summarise(&record).map(|c| config.with_slot(c)).ok_or_else(|| Error::BadResponse {
                     status: 201,
                     reason: format!("the created contract has an unusable id {:?}", record.id),
                 })?;
@@ -81,7 +84,7 @@ pub async fn create_with_metadata<T: Transport>(
                 // Wait first: a create still being processed must have time to become visible.
                 let delay = client.retry_delay_ms(unknown_outcomes, started);
                 client.transport().sleep(delay.unwrap_or(0)).await;
-                if let Some(existing) = live_contract(client, &external_id).await? {
+                if let Some(existing) = live_contract(client, config, &external_id, &slot).await? {
                     return Ok(CreateOutcome { contract: existing, created: true });
                 }
                 if delay.is_none() {
@@ -102,13 +105,19 @@ fn outcome_unknown(error: &Error) -> bool {
     }
 }
 
-/// The deal's oldest contract that is not voided.
+/// The deal's oldest contract in `slot` that is not voided.
 async fn live_contract<T: Transport>(
     client: &SpotDraftClient<T>,
+    config: &Config,
     external_id: &str,
+    slot: &str,
 ) -> Result<Option<ContractSummary>> {
     let contracts = contracts_by_external_id(client, external_id).await?;
-    Ok(contracts.into_iter().filter(|c| c.status.is_live()).min_by_key(|c| c.number))
+    Ok(contracts
+        .into_iter()
+        .map(|c| config.with_slot(c))
+        .filter(|c| c.status.is_live() && c.slot.as_deref() == Some(slot))
+        .min_by_key(|c| c.number))
 }
 
 /// The deal's contracts, newest first.
@@ -159,6 +168,14 @@ pub fn summarise(record: &ContractRecord) -> Option<ContractSummary> {
         status_at: None,
         executed_at: None,
         as_of: None,
+        template_id: record
+            .external_metadata
+            .as_ref()
+            .and_then(|m| m.record_data.as_ref())
+            .and_then(|data| data.get("template_id"))
+            .and_then(serde_json::Value::as_u64),
+        contract_type_id: record.contract_type_id,
+        slot: None,
     })
 }
 

@@ -11,6 +11,7 @@
 //! | [`config`] | the configuration document, validated with key paths |
 //! | [`mapping`] | deal + template metadata → create-contract request, and the preview |
 //! | [`names`] | counterparty name normalisation |
+//! | [`slots`] | which contracts of a deal stand in for one another (one per deal, template or type) |
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
 //! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
 //! | [`webhook`] | delivery signature verification and payload parsing |
@@ -31,6 +32,7 @@ pub mod names;
 pub mod relay;
 pub mod shell_types;
 pub mod sidebar;
+pub mod slots;
 pub mod spotdraft;
 pub mod sync;
 pub mod time;

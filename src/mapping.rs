@@ -68,7 +68,7 @@ pub fn preview(config: &Config, template: &TemplateConfig, deal: &Deal, metadata
             contract_name: contract_name(template, deal),
             contract_data,
             counter_party_details: vec![counterparty],
-            external_metadata: external_metadata(config, deal),
+            external_metadata: external_metadata(config, deal, template.template_id),
         }),
         _ => None,
     };
@@ -103,7 +103,9 @@ pub fn record_key(config: &Config, deal: &Deal) -> RecordKey {
     RecordKey::for_deal(config.crm.host, &config.crm.account_id, &deal.id)
 }
 
-pub fn external_metadata(config: &Config, deal: &Deal) -> ExternalMetadata {
+/// The CRM ids SpotDraft keeps with the contract, and the template it was made from (which
+/// SpotDraft's contract listings do not carry; `crate::slots` needs it).
+pub fn external_metadata(config: &Config, deal: &Deal, template_id: u64) -> ExternalMetadata {
     let key = record_key(config, deal);
     ExternalMetadata {
         id: Some(Value::String(key.to_string())),
@@ -115,6 +117,7 @@ pub fn external_metadata(config: &Config, deal: &Deal) -> ExternalMetadata {
             "deal_id": deal.id,
             "company_id": deal.account.as_ref().and_then(|a| a.id.clone()),
             "environment": config.environment.as_str(),
+            "template_id": template_id,
             "plugin_version": PLUGIN_VERSION,
         })),
     }

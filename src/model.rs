@@ -303,6 +303,11 @@ crate::shell_types::shell_struct! {
         /// When the relay last knew this to be SpotDraft's state (it answers sidebars from what it
         /// knows); null for a list read just now.
         as_of: Option<String> => "asOf",
+        /// The template it was made from, as the contract's own record says (written at create).
+        template_id: Option<u64> => "templateId",
+        contract_type_id: Option<u64> => "contractTypeId",
+        /// Which of the deal's slots it fills (`crate::slots`), set by the relay; null from older relays.
+        slot: Option<String> => "slot",
     }
 }
 

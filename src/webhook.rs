@@ -169,6 +169,9 @@ pub struct WebhookEvent {
     pub integration_name: Option<String>,
     pub contract_kind: Option<String>,
     pub contract_type_id: Option<u64>,
+    /// The template the contract was made from: SpotDraft's `contract_template_id`, else what this
+    /// plugin wrote at create (`external_metadata.record_data.template_id`).
+    pub template_id: Option<u64>,
     /// Stable across redeliveries of the same activity: `(contract, activity, timestamp[, recipient])`.
     pub dedupe_key: String,
 }
@@ -249,6 +252,9 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
         integration_name,
         contract_kind: map.get("contract_kind").and_then(Value::as_str).map(str::to_string),
         contract_type_id: map.get("contract_type_id").and_then(Value::as_u64),
+        template_id: map.get("contract_template_id").and_then(Value::as_u64).or_else(|| {
+            metadata.and_then(|m| m.get("record_data")).and_then(|d| d.get("template_id")).and_then(Value::as_u64)
+        }),
         dedupe_key,
     })
 }

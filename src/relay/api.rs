@@ -177,7 +177,11 @@ fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
         templates: plugin
             .templates
             .iter()
-            .map(|t| crate::sidebar::TemplateChoice { template_id: t.template_id, label: t.label.clone() })
+            .map(|t| crate::sidebar::TemplateChoice {
+                template_id: t.template_id,
+                label: t.label.clone(),
+                slot: Some(plugin.slot_of_template(t.template_id)),
+            })
             .collect(),
         // The sidebar opens a download only on these origins (checked again there).
         download_origins: env.config.download_origins.clone(),
@@ -210,8 +214,11 @@ pub(super) fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &st
     Ok(RecordKey::for_deal(plugin.crm.host, &plugin.crm.account_id, deal_id))
 }
 
+/// The deal's contracts, newest first, each with the slot it fills.
 async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Vec<ContractSummary>> {
-    flows::contracts_for_deal(&env.client, &env.config.plugin, deal_id).await
+    let plugin = &env.config.plugin;
+    let list = flows::contracts_for_deal(&env.client, plugin, deal_id).await?;
+    Ok(list.into_iter().map(|c| plugin.with_slot(c)).collect())
 }
 
 /// The deal's contracts with the times the CRM record holds for the one it shows (when its status
@@ -469,7 +476,9 @@ async fn create<T: Transport>(
     let template_id = template_of(request)?;
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
-    let guard = relay.locks.lock(&format!("create:{key}"), &*relay.transport).await?;
+    // One creator at a time per slot: an NDA and an MSA of one deal may be created side by side.
+    let slot = plugin.slot_of_template(template_id);
+    let guard = relay.locks.lock(&format!("create:{key}:{slot}"), &*relay.transport).await?;
     // Read under the lock, so a create waiting behind another sees the deal as it is now; checked
     // before the template's metadata is fetched, so a refused create costs SpotDraft nothing.
     let deal = crm_deal(relay, env, deal_id).await?;
@@ -482,7 +491,12 @@ async fn create<T: Transport>(
     if outcome.created {
         outcome = settle_race(env, &key, outcome).await?;
     }
-    let synced = write_through(relay, env, deal_id, &outcome.contract).await;
+    // The record's fields show its own slot's contract only.
+    let synced = if outcome.contract.slot.as_deref() == Some(plugin.record_slot().as_str()) {
+        write_through(relay, env, deal_id, &outcome.contract).await
+    } else {
+        Ok(())
+    };
     let status = if outcome.created { 201 } else { 200 };
     let mut body = json!(outcome);
     if let Value::Object(map) = &mut body {
@@ -496,30 +510,41 @@ async fn settle_race<T: Transport>(
     key: &RecordKey,
     outcome: CreateOutcome,
 ) -> Result<CreateOutcome> {
-    match keep_oldest_live(env, key).await? {
+    let kept = keep_oldest_live(env, key).await?;
+    match kept.into_iter().find(|c| c.slot == outcome.contract.slot) {
         Some(oldest) if oldest.id != outcome.contract.id => Ok(CreateOutcome { contract: oldest, created: false }),
         _ => Ok(outcome),
     }
 }
 
-/// One live contract per deal: when concurrent creates made more (two instances racing, or one that
-/// stalled past its lease), the oldest is kept and every newer live one is voided with a note. Used
-/// right after a create, and by reconcile for a creator that died before it could settle.
+/// One live contract per slot: when concurrent creates made more (two instances racing, or one that
+/// stalled past its lease), the oldest of each slot is kept and every newer live one in it is voided
+/// with a note. Used right after a create, and by reconcile for a creator that died before it could
+/// settle. Answers the contract kept in each slot.
 pub(super) async fn keep_oldest_live<T: Transport>(
     env: &EnvironmentRuntime<T>,
     key: &RecordKey,
-) -> Result<Option<ContractSummary>> {
-    let live: Vec<ContractSummary> = flows::contracts_by_external_id(&env.client, &key.to_string())
+) -> Result<Vec<ContractSummary>> {
+    let plugin = &env.config.plugin;
+    let mut live: Vec<ContractSummary> = flows::contracts_by_external_id(&env.client, &key.to_string())
         .await?
         .into_iter()
         .filter(|c| c.status.is_live())
+        .map(|c| plugin.with_slot(c))
         .collect();
-    let Some(oldest) = live.iter().min_by_key(|c| c.number).cloned() else { return Ok(None) };
-    let note = format!("Created twice for the same CRM deal by concurrent requests; {} is kept.", oldest.id);
-    for newer in live.iter().filter(|c| c.id != oldest.id) {
-        env.client.void_contract(newer.id, &note).await?;
+    live.sort_by_key(|c| c.number);
+    let mut kept: Vec<ContractSummary> = Vec::new();
+    for contract in live {
+        match kept.iter().find(|k| k.slot == contract.slot) {
+            Some(oldest) => {
+                let note =
+                    format!("Created twice for the same CRM deal by concurrent requests; {} is kept.", oldest.id);
+                env.client.void_contract(contract.id, &note).await?;
+            }
+            None => kept.push(contract),
+        }
     }
-    Ok(Some(oldest))
+    Ok(kept)
 }
 
 /// Shows the contract on the CRM record at once rather than waiting for its webhook. A failure here

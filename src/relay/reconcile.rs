@@ -55,7 +55,7 @@ impl<T: Transport> Relay<T> {
             seen += count;
             for contract in listing.contracts {
                 if let Some(deal) = ours(env, &contract) {
-                    by_record.entry(deal).or_default().push(contract);
+                    by_record.entry(deal).or_default().push(env.config.plugin.with_slot(contract));
                 }
             }
             let more = count == PAGE_SIZE as usize
@@ -71,9 +71,10 @@ impl<T: Transport> Relay<T> {
             // Listed: changed in SpotDraft since the checkpoint, so what sidebars were answered
             // from may be behind.
             super::contract_cache::changed(self, env, deal_id).await?;
-            // Two live contracts for one deal: a creator died (or stalled past its lease) before it
+            // Two live contracts in one slot of a deal: a creator died (or stalled past its lease) before it
             // could settle the race; settle it here.
-            if contracts.iter().filter(|c| c.status.is_live()).count() > 1 {
+            let live: Vec<&Option<String>> = contracts.iter().filter(|c| c.status.is_live()).map(|c| &c.slot).collect();
+            if live.iter().enumerate().any(|(i, slot)| live.iter().skip(i + 1).any(|other| other == slot)) {
                 if let Err(error) = settle_duplicates(env, deal_id).await {
                     failures.push(format!("{deal_id}: {error}"));
                     continue;
@@ -133,7 +134,10 @@ async fn repair<T: Transport>(
         relay.locks.lock(&format!("record:{}:{deal_id}", env.config.environment.as_str()), &*relay.transport).await?;
     let original = super::webhooks::read_fields(relay, env, deal_id).await?;
     let mut fields = original.clone();
-    let mut ordered: Vec<&ContractSummary> = contracts.iter().collect();
+    // The record shows its own slot's contract only (`crate::slots`).
+    let record_slot = env.config.plugin.record_slot();
+    let mut ordered: Vec<&ContractSummary> =
+        contracts.iter().filter(|c| c.slot.as_deref() == Some(record_slot.as_str())).collect();
     ordered.sort_by_key(|c| c.number);
     for contract in ordered {
         let shown_at = fields.status_at.as_deref().and_then(time::parse_timestamp);

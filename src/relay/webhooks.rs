@@ -78,6 +78,10 @@ pub(super) async fn receive<T: Transport>(
     if let Err(error) = super::contract_cache::changed(relay, env, &record.id).await {
         return unavailable(&error, log);
     }
+    // A deal may hold several contracts (`crate::slots`); its record's fields show one slot's.
+    if plugin.slot_of_contract(event.template_id, event.contract_type_id) != plugin.record_slot() {
+        return ignore("the record shows another of the deal's contracts (recordFollows)", log);
+    }
     let observation = Observation {
         contract: event.contract_id,
         status: event.contract_status.clone(),

@@ -58,6 +58,9 @@ shell_struct! {
     pub struct TemplateChoice as "SidebarTemplateChoice" {
         template_id: u64 => "templateId",
         label: String => "label",
+        /// The deal's slot a contract from it fills (`crate::slots`); null from older relays,
+        /// which allowed one contract per deal.
+        slot: Option<String> => "slot",
     }
 }
 
@@ -756,8 +759,23 @@ impl Sidebar {
         changed && !first_load
     }
 
-    fn has_live_contract(&self) -> bool {
-        self.contracts.as_ref().is_some_and(|list| list.iter().any(|c| c.summary.status.is_live()))
+    /// Whether a contract from `template` may still be made: no live contract fills its slot
+    /// (`crate::slots`). A template or contract without a slot (an older relay) stands for the whole
+    /// deal, as before slots.
+    fn slot_free(&self, template: &TemplateChoice) -> bool {
+        let Some(list) = &self.contracts else { return true };
+        !list.iter().any(|c| {
+            c.summary.status.is_live()
+                && match (&template.slot, &c.summary.slot) {
+                    (Some(wanted), Some(filled)) => wanted == filled,
+                    _ => true,
+                }
+        })
+    }
+
+    /// The templates Create may still use for this deal.
+    fn free_templates(&self) -> Vec<&TemplateChoice> {
+        self.config.iter().flat_map(|c| c.templates.iter()).filter(|t| self.slot_free(t)).collect()
     }
 
     /// Why Create can't be clicked right now, in a seller's words; empty when it can.
@@ -780,7 +798,11 @@ impl Sidebar {
             let sentence = crate::error::stage_sentence(stage.map(|s| config.stage_label(s)), &allowed);
             reasons.push(view::problem_text(&Problem::new("deal.stage", sentence)));
         }
-        match self.selected_template {
+        let free = self.free_templates();
+        if free.is_empty() {
+            return vec!["Every contract this deal can have is already under way.".into()];
+        }
+        match self.selected_template.filter(|id| free.iter().any(|t| t.template_id == *id)) {
             None => reasons.push("Choose a template.".into()),
             Some(template) => match (self.previews.get(&template), self.preview_errors.get(&template)) {
                 (Some(preview), _) if !preview.can_create => {

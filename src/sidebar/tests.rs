@@ -26,7 +26,7 @@ fn config(templates: &[(u64, &str)]) -> SidebarConfig {
         stage_labels: crate::shell_types::StageLabels(vec![("contractsent".into(), "Contract sent".into())]),
         templates: templates
             .iter()
-            .map(|(id, label)| TemplateChoice { template_id: *id, label: (*label).into() })
+            .map(|(id, label)| TemplateChoice { template_id: *id, label: (*label).into(), slot: None })
             .collect(),
         download_origins: vec!["https://storage.googleapis.com".into()],
     }
@@ -48,6 +48,9 @@ fn contract(number: u64, status: &str) -> ContractSummary {
         status_at: None,
         executed_at: None,
         as_of: None,
+        template_id: None,
+        contract_type_id: None,
+        slot: None,
     }
 }
 
@@ -603,7 +606,9 @@ fn the_first_view_arrives_in_one_answer_and_asks_for_nothing_it_holds() {
     let view = sidebar.view(10, 0);
     assert_eq!(view.phase, view::Phase::Ready);
     assert_eq!(view.contracts.len(), 1);
-    assert_eq!(sidebar.create_blockers(), Vec::<String>::new(), "config, the CRM's deal and the preview all arrived");
+    // Config, the CRM's deal and the preview all arrived; the one slot is filled by the live contract.
+    assert_eq!(sidebar.create_blockers(), vec!["Every contract this deal can have is already under way.".to_string()]);
+    assert_eq!(view.create, None);
 }
 
 #[test]
@@ -901,4 +906,47 @@ fn a_session_refuses_bad_input_by_name() {
     let refused = sidebar.update(&json!({"type": "dealLoaded", "deal": {}})).unwrap_err();
     assert!(refused.to_string().contains("unknown message type"), "{refused}");
     assert!(relay.asked.borrow().is_empty());
+}
+
+#[test]
+fn several_contracts_per_deal_create_is_offered_for_the_free_slots_only() {
+    let mut config = config(&[(1101, "Mutual NDA"), (1102, "Master Services Agreement")]);
+    for template in &mut config.templates {
+        template.slot = Some(format!("template:{}", template.template_id));
+    }
+    let in_slot = |number: u64, status: &str, template: u64| ContractSummary {
+        slot: Some(format!("template:{template}")),
+        template_id: Some(template),
+        ..contract(number, status)
+    };
+    let mut sidebar = Sidebar::new(Environment::Uat, host());
+    sidebar.update(Msg::Start, 0);
+    sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("contractsent"))) }, 5);
+    sidebar.update(Msg::ConfigLoaded { config }, 10);
+    sidebar.update(Msg::ContractsLoaded { contracts: vec![in_slot(4, "EXECUTED", 1101)] }, 20);
+    let offered = |sidebar: &Sidebar| -> Vec<u64> {
+        sidebar.view(30, 0).create.map(|c| c.templates.iter().map(|t| t.template_id).collect()).unwrap_or_default()
+    };
+    assert_eq!(offered(&sidebar), vec![1102], "the executed NDA fills its slot; the MSA's is free");
+    // A template whose slot is filled cannot be chosen into a create.
+    sidebar.update(Msg::TemplateSelected { template_id: 1101 }, 30);
+    sidebar.update(
+        Msg::PreviewLoaded { template_id: 1101, preview: PreviewResult { can_create: true, problems: vec![] } },
+        31,
+    );
+    assert_eq!(sidebar.create_blockers(), vec!["Choose a template.".to_string()]);
+    assert_eq!(sidebar.update(Msg::CreateClicked, 32), vec![]);
+    sidebar.update(Msg::TemplateSelected { template_id: 1102 }, 33);
+    sidebar.update(
+        Msg::PreviewLoaded { template_id: 1102, preview: PreviewResult { can_create: true, problems: vec![] } },
+        34,
+    );
+    assert_eq!(sidebar.update(Msg::CreateClicked, 35), vec![Effect::Create { template_id: 1102 }]);
+    sidebar.update(Msg::Created { contract: in_slot(5, "DRAFT", 1102), created: true }, 40);
+    assert_eq!(offered(&sidebar), Vec::<u64>::new(), "both slots filled: no Create");
+    assert_eq!(sidebar.view(41, 0).contracts.len(), 2, "both contracts are listed");
+    // A voided MSA frees its slot again.
+    sidebar
+        .update(Msg::ContractsLoaded { contracts: vec![in_slot(5, "VOIDED", 1102), in_slot(4, "EXECUTED", 1101)] }, 50);
+    assert_eq!(offered(&sidebar), vec![1102]);
 }

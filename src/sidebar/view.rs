@@ -296,12 +296,12 @@ impl Sidebar {
                 }
             })
             .collect();
-        let create = (!self.has_live_contract()).then(|| {
+        // Create is offered for the deal's slots still free (`crate::slots`), with their templates.
+        let free = self.free_templates();
+        let create = (!free.is_empty()).then(|| {
             let reasons = self.create_blockers();
-            let templates: Vec<TemplateOption> = self
-                .config
+            let templates: Vec<TemplateOption> = free
                 .iter()
-                .flat_map(|c| c.templates.iter())
                 .map(|t| TemplateOption {
                     template_id: t.template_id,
                     label: t.label.clone(),
