@@ -27,6 +27,9 @@ pub fn contract(number: u64, status: &str) -> ContractSummary {
         status_at: None,
         executed_at: None,
         as_of: None,
+        template_id: None,
+        contract_type_id: None,
+        slot: None,
     }
 }
 
@@ -40,7 +43,7 @@ pub fn contract_loads_in_an_hour(contracts: Vec<ContractSummary>, hidden: bool) 
         environment: Environment::Uat,
         creation_stages: vec!["contractsent".into()],
         stage_labels: spotdraft_crm::shell_types::StageLabels(vec![("contractsent".into(), "Contract sent".into())]),
-        templates: vec![TemplateChoice { template_id: 101, label: "Mutual NDA".into() }],
+        templates: vec![TemplateChoice { template_id: 101, label: "Mutual NDA".into(), slot: None }],
         download_origins: Vec::new(),
     };
     let mut now = 0;

@@ -145,8 +145,9 @@ pub enum Msg {
         template_id: u64,
     },
     CreateClicked,
+    /// (The contract is boxed: it is far larger than most messages.)
     Created {
-        contract: ContractSummary,
+        contract: Box<ContractSummary>,
         created: bool,
     },
     CreateFailed {
@@ -560,7 +561,7 @@ impl Sidebar {
                     .into(),
                     at_ms: now_ms,
                 });
-                self.merge_contracts(vec![contract], now_ms);
+                self.merge_contracts(vec![*contract], now_ms);
                 self.interval_ms = QUICK_REFRESH_MS;
                 self.schedule(now_ms, &mut effects);
             }

@@ -96,7 +96,7 @@ impl Effect {
                 Err(error) => Msg::PreviewFailed { template_id: *template_id, error },
             },
             Effect::Create { .. } => match read(answer, wire::created) {
-                Ok((contract, created)) => Msg::Created { contract, created },
+                Ok((contract, created)) => Msg::Created { contract: Box::new(contract), created },
                 Err(error) => Msg::CreateFailed { error },
             },
             Effect::Send { contract_id } => match read(answer, wire::sent_status) {

@@ -163,7 +163,7 @@ fn create_runs_once_and_shows_progress() {
     assert!(sidebar.update(Msg::CreateClicked, 41).is_empty(), "a second click while creating does nothing");
     let create = sidebar.view(41, 0).create.unwrap();
     assert_eq!((create.label.as_str(), create.busy, create.enabled), ("Creating…", true, false));
-    let effects = sidebar.update(Msg::Created { contract: contract(4301, "DRAFT"), created: true }, 1_000);
+    let effects = sidebar.update(Msg::Created { contract: Box::new(contract(4301, "DRAFT")), created: true }, 1_000);
     assert_eq!(effects, vec![Effect::ScheduleTick { in_ms: QUICK_REFRESH_MS }]);
     let view = sidebar.view(1_000, 0);
     assert!(view.create.is_none(), "a live contract: no second create offered");
@@ -532,7 +532,10 @@ fn relay_answers_become_the_next_message() {
     assert_eq!(call.body, Some(json!({"templateId": 1101})));
 
     let answer = json!({"contract": serde_json::to_value(contract(4, "DRAFT")).unwrap(), "created": true});
-    assert_eq!(create.outcome(Ok(answer)), vec![Msg::Created { contract: contract(4, "DRAFT"), created: true }]);
+    assert_eq!(
+        create.outcome(Ok(answer)),
+        vec![Msg::Created { contract: Box::new(contract(4, "DRAFT")), created: true }]
+    );
 
     // An answer the state machine cannot read is the effect's failure, not a message that throws.
     match create.outcome(Ok(json!({"contract": {"id": "T-4"}}))).as_slice() {
@@ -749,13 +752,13 @@ fn a_success_notice_goes_when_a_status_changes_or_after_a_while() {
     let mut sidebar = ready("contractsent", vec![]);
     preview_ok(&mut sidebar);
     sidebar.update(Msg::CreateClicked, 40);
-    sidebar.update(Msg::Created { contract: contract(4301, "DRAFT"), created: true }, 1_000);
+    sidebar.update(Msg::Created { contract: Box::new(contract(4301, "DRAFT")), created: true }, 1_000);
     assert!(sidebar.view(1_000, 0).banner.is_some());
     assert!(sidebar.view(1_000 + NOTICE_SHOWN_MS - 1, 0).banner.is_some());
     assert!(sidebar.view(1_000 + NOTICE_SHOWN_MS, 0).banner.is_none(), "it reported a click; it goes");
 
     // A refresh that finds the same status keeps it; one that finds a new status removes it at once.
-    sidebar.update(Msg::Created { contract: contract(4301, "DRAFT"), created: false }, 2_000);
+    sidebar.update(Msg::Created { contract: Box::new(contract(4301, "DRAFT")), created: false }, 2_000);
     sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(4301, "DRAFT")] }, 3_000);
     assert!(sidebar.view(3_000, 0).banner.is_some());
     sidebar.update(Msg::ContractsLoaded { contracts: vec![contract(4301, "REDLINING")] }, 4_000);
@@ -942,7 +945,7 @@ fn several_contracts_per_deal_create_is_offered_for_the_free_slots_only() {
         34,
     );
     assert_eq!(sidebar.update(Msg::CreateClicked, 35), vec![Effect::Create { template_id: 1102 }]);
-    sidebar.update(Msg::Created { contract: in_slot(5, "DRAFT", 1102), created: true }, 40);
+    sidebar.update(Msg::Created { contract: Box::new(in_slot(5, "DRAFT", 1102)), created: true }, 40);
     assert_eq!(offered(&sidebar), Vec::<u64>::new(), "both slots filled: no Create");
     assert_eq!(sidebar.view(41, 0).contracts.len(), 2, "both contracts are listed");
     // A voided MSA frees its slot again.

@@ -141,6 +141,11 @@ export interface ContractSummary {
    * knows); null for a list read just now.
    */
   asOf: string | null;
+  /** The template it was made from, as the contract's own record says (written at create). */
+  templateId: number | null;
+  contractTypeId: number | null;
+  /** Which of the deal's slots it fills (`crate::slots`), set by the relay; null from older relays. */
+  slot: string | null;
 }
 
 export type ContractStatus = "DRAFT" | "REDLINING" | "SIGN" | "EXECUTED" | "ON_HOLD" | "VOIDED" | (string & {});
@@ -165,6 +170,11 @@ export type Environment = "uat" | "production";
 export interface SidebarTemplateChoice {
   templateId: number;
   label: string;
+  /**
+   * The deal's slot a contract from it fills (`crate::slots`); null from older relays,
+   * which allowed one contract per deal.
+   */
+  slot: string | null;
 }
 
 /**
