@@ -23,7 +23,7 @@ const call = (method, path, body) => api(relay, method, `/api/uat/deals/${deal.i
 test("config tells the sidebar what it may offer, and nothing secret", async () => {
   const reply = await api(relay, "GET", "/api/uat/config", { bearer: token(sandbox, deal.id) });
   assert.equal(reply.status, 200);
-  assert.deepEqual(reply.json.templates, [{ templateId: nda, label: "Mutual NDA" }]);
+  assert.deepEqual(reply.json.templates, [{ templateId: nda, label: "Mutual NDA", slot: "deal" }]);
   assert.ok(reply.json.creationStages.includes("contractsent"));
   const text = JSON.stringify(reply.json);
   for (const secret of [sandbox.uat.client_secret, sandbox.uat.hmac_key, sandbox.info.crm.bearer_token]) assert.ok(!text.includes(secret));
@@ -33,7 +33,7 @@ test("a sidebar's first view is one call: config, the CRM's deal, its contracts 
   const reply = await call("GET", "/sidebar");
   assert.equal(reply.status, 200, JSON.stringify(reply.json));
   const { config, deal: crmDeal, contracts, preview } = reply.json;
-  assert.deepEqual(config.ok.templates, [{ templateId: nda, label: "Mutual NDA" }]);
+  assert.deepEqual(config.ok.templates, [{ templateId: nda, label: "Mutual NDA", slot: "deal" }]);
   assert.equal(crmDeal.ok.id, deal.id);
   assert.equal(crmDeal.ok.stage, "contractsent");
   assert.deepEqual(contracts.ok.map((c) => c.id), [contract.id]);
