@@ -508,6 +508,7 @@ impl Sidebar {
                     .filter_map(|micros| u64::try_from(micros / 1000).ok())
                     .min();
                 let changed = self.merge_contracts(contracts, now_ms);
+                self.settle_selection(&mut effects);
                 if changed {
                     // What the notice reported is history now; the list shows what is true.
                     self.notice = None;
@@ -534,8 +535,8 @@ impl Sidebar {
                 self.preview_errors.insert(template_id, error);
             }
             Msg::TemplateSelected { template_id } => {
-                let offered =
-                    self.config.as_ref().is_some_and(|c| c.templates.iter().any(|t| t.template_id == template_id));
+                // Only a template Create may still use: one whose slot is filled is not a choice.
+                let offered = self.free_templates().iter().any(|t| t.template_id == template_id);
                 if offered {
                     self.selected_template = Some(template_id);
                     self.request_preview(template_id, &mut effects);
@@ -562,6 +563,7 @@ impl Sidebar {
                     at_ms: now_ms,
                 });
                 self.merge_contracts(vec![*contract], now_ms);
+                self.settle_selection(&mut effects);
                 self.interval_ms = QUICK_REFRESH_MS;
                 self.schedule(now_ms, &mut effects);
             }
@@ -772,6 +774,21 @@ impl Sidebar {
                     _ => true,
                 }
         })
+    }
+
+    /// Keeps the chosen template one Create may still use: a choice whose slot has filled is
+    /// dropped, and a single template left is chosen (with no picker, the seller could not).
+    fn settle_selection(&mut self, effects: &mut Vec<Effect>) {
+        let free: Vec<u64> = self.free_templates().iter().map(|t| t.template_id).collect();
+        if self.selected_template.is_some_and(|t| !free.contains(&t)) {
+            self.selected_template = None;
+        }
+        if let (None, [only]) = (self.selected_template, free.as_slice()) {
+            self.selected_template = Some(*only);
+            if !self.preview_errors.contains_key(only) {
+                self.request_preview(*only, effects);
+            }
+        }
     }
 
     /// The templates Create may still use for this deal.

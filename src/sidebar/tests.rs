@@ -926,20 +926,17 @@ fn several_contracts_per_deal_create_is_offered_for_the_free_slots_only() {
     sidebar.update(Msg::Start, 0);
     sidebar.update(Msg::DealLoaded { deal: Box::new(CrmDeal::from(&deal("contractsent"))) }, 5);
     sidebar.update(Msg::ConfigLoaded { config }, 10);
-    sidebar.update(Msg::ContractsLoaded { contracts: vec![in_slot(4, "EXECUTED", 1101)] }, 20);
+    let effects = sidebar.update(Msg::ContractsLoaded { contracts: vec![in_slot(4, "EXECUTED", 1101)] }, 20);
+    // The one template left is chosen for the seller (with one, there is no picker to choose with).
+    assert!(effects.contains(&Effect::LoadPreview { template_id: 1102 }), "{effects:?}");
+    assert!(!sidebar.view(20, 0).create.is_some_and(|c| c.show_picker));
     let offered = |sidebar: &Sidebar| -> Vec<u64> {
         sidebar.view(30, 0).create.map(|c| c.templates.iter().map(|t| t.template_id).collect()).unwrap_or_default()
     };
     assert_eq!(offered(&sidebar), vec![1102], "the executed NDA fills its slot; the MSA's is free");
     // A template whose slot is filled cannot be chosen into a create.
-    sidebar.update(Msg::TemplateSelected { template_id: 1101 }, 30);
-    sidebar.update(
-        Msg::PreviewLoaded { template_id: 1101, preview: PreviewResult { can_create: true, problems: vec![] } },
-        31,
-    );
-    assert_eq!(sidebar.create_blockers(), vec!["Choose a template.".to_string()]);
-    assert_eq!(sidebar.update(Msg::CreateClicked, 32), vec![]);
-    sidebar.update(Msg::TemplateSelected { template_id: 1102 }, 33);
+    assert_eq!(sidebar.update(Msg::TemplateSelected { template_id: 1101 }, 30), vec![]);
+    assert_eq!(sidebar.create_blockers(), vec!["Checking the deal's fields…".to_string()]);
     sidebar.update(
         Msg::PreviewLoaded { template_id: 1102, preview: PreviewResult { can_create: true, problems: vec![] } },
         34,

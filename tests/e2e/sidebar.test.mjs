@@ -39,10 +39,10 @@ async function contractsOf(dealId) {
 }
 
 /** A new deal in the CRM at `stage`, with a company and the seeded primary contact. */
-async function newDeal(dealname, { company = "Northwind Traders", stage = "contractsent" } = {}) {
+async function newDeal(dealname, { company = "Northwind Traders", stage = "contractsent", amount } = {}) {
   const account = await crm("POST", "/crm/v3/objects/companies", { properties: { name: company, city: "Austin", country: "United States" } });
   return crm("POST", "/crm/v3/objects/deals", {
-    properties: { dealname, dealstage: stage, closedate: "2026-12-31" },
+    properties: { dealname, dealstage: stage, closedate: "2026-12-31", ...(amount ? { amount, deal_currency_code: "USD" } : {}) },
     associations: [{ to: { id: account.id }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 5 }] }, { to: { id: "3001" }, types: [{ associationCategory: "HUBSPOT_DEFINED", associationTypeId: 3 }] }],
   });
 }
@@ -91,6 +91,34 @@ test("create from a deal: SpotDraft gets the mapped data and CRM ids; the CRM re
   assert.equal(stored.contract_data.nda_kind, "mutual");
   assert.equal(await frame.locator(".contract .pill").first().innerText(), "Draft");
   await page.waitForFunction((id) => document.querySelector('[data-field="Contract"]')?.textContent === id, stored.id);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a deal holds an executed NDA and a live MSA side by side; Create offers only the free template", async () => {
+  const deal = await newDeal("Side-by-side deal", { amount: "24000" });
+  const { context, page, frame, errors } = await openDeal(deal.id);
+  await chooseTemplate(frame, "Mutual NDA");
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').click();
+  await frame.locator(".contract").first().waitFor();
+  const [nda] = await contractsOf(deal.id);
+  for (const to of ["SIGN", "EXECUTED"]) {
+    await fetch(`${demo.sandbox.spotdraft}/__sandbox/contracts/${nda.id}/transition`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ to }) });
+  }
+  await frame.waitForFunction(() => document.querySelector(".contract .pill")?.textContent === "Executed", null, { timeout: 20_000 });
+  // The NDA's slot is filled: the MSA is the one template left, chosen without a picker.
+  await frame.waitForFunction(() => document.querySelector('[data-key="create"]') && !document.querySelector('[data-key="create"]').disabled, null, { timeout: 15_000 });
+  assert.equal(await frame.locator("select").count(), 0);
+  await frame.locator('[data-key="create"]').click();
+  await frame.waitForFunction(() => document.querySelectorAll(".contract").length === 2, null, { timeout: 15_000 });
+  assert.deepEqual(await frame.locator(".contract .pill").allInnerTexts(), ["Draft", "Executed"]);
+  const stored = await contractsOf(deal.id);
+  assert.deepEqual(stored.map((c) => c.status).sort(), ["DRAFT", "EXECUTED"]);
+  assert.equal(await frame.locator('[data-key="create"]').count(), 0, "every slot filled: no Create");
+  // The record follows the first template's contract (the NDA), whatever the MSA does.
+  await page.waitForFunction((id) => document.querySelector('[data-field="Contract"]')?.textContent === id, nda.id);
+  await page.screenshot({ path: join(shots, "8-nda-and-msa.png") });
   assert.deepEqual(errors, []);
   await context.close();
 });

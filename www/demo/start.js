@@ -91,6 +91,9 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           stageLabels: DEMO_STAGE_LABELS,
           allowedOrigins: [sidebarOrigin],
           templates: templatesFor(workspace),
+          // NDA → MSA on one deal is the everyday case: one live contract per template; the record
+          // shows the first template's (the NDA's).
+          contractsPerDeal: "perTemplate",
         },
         spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
         crm: { baseUrl: sandbox.crm, token: sandbox.info.crm.bearer_token },
