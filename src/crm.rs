@@ -278,11 +278,16 @@ pub fn write_request(
     }
     let fields: Map<String, Value> =
         values.into_iter().map(|(name, value)| (name.to_string(), write_value(endpoint.host, value))).collect();
+    write_map(endpoint, &base, record_id, fields)
+}
+
+/// The request that writes `fields` (name → value as the CRM takes it) to the record.
+fn write_map(endpoint: &CrmEndpoint, base: &str, record_id: &str, fields: Map<String, Value>) -> Result<HttpRequest> {
     let (method, url, body) = match endpoint.host {
-        CrmHost::Hubspot => hubspot::write(&base, record_id, fields),
-        CrmHost::Salesforce => salesforce::write(&base, record_id, fields),
-        CrmHost::Zoho => zoho::write(&base, record_id, fields),
-        CrmHost::Pipedrive => pipedrive::write(&base, record_id, fields),
+        CrmHost::Hubspot => hubspot::write(base, record_id, fields),
+        CrmHost::Salesforce => salesforce::write(base, record_id, fields),
+        CrmHost::Zoho => zoho::write(base, record_id, fields),
+        CrmHost::Pipedrive => pipedrive::write(base, record_id, fields),
     };
     let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_input("patch", e.to_string()))?;
     Ok(request(endpoint, method, url, Some(body)))
@@ -427,6 +432,74 @@ pub async fn read_fields<T: Transport>(
     let request = read_request(endpoint, names, record_id)?;
     let response = send(transport, endpoint, request).await?;
     parse_read(endpoint, names, &response)
+}
+
+/// Field names other than the contract fields (key terms): letters, digits and `_`, as `FieldNames`.
+fn check_names<'n>(names: impl IntoIterator<Item = &'n str>) -> Result<Vec<&'n str>> {
+    let names: Vec<&str> = names.into_iter().collect();
+    match names.iter().find(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+        Some(bad) => Err(Error::invalid_input("field", format!("\"{bad}\" is not a CRM field name"))),
+        None if names.is_empty() => Err(Error::invalid_input("fields", "none to read or write")),
+        None => Ok(names),
+    }
+}
+
+/// Reads the named fields of a record (key terms): name → value as the CRM holds it (absent
+/// fields are left out).
+pub async fn read_values<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    record_id: &str,
+    names: &[String],
+) -> Result<Map<String, Value>> {
+    let base = checked_base(endpoint)?;
+    check_record_id(record_id)?;
+    let list = check_names(names.iter().map(String::as_str))?.join(",");
+    let url = match endpoint.host {
+        CrmHost::Hubspot => hubspot::read_url(&base, record_id, &list),
+        CrmHost::Salesforce => salesforce::read_url(&base, record_id, &list),
+        CrmHost::Zoho => zoho::read_url(&base, record_id, &list),
+        CrmHost::Pipedrive => pipedrive::read_url(&base, record_id, &list),
+    };
+    let response = send(transport, endpoint, request(endpoint, Method::Get, url, None)).await?;
+    if !(200..300).contains(&response.status) {
+        return Err(error_from_answer(endpoint.host, &response));
+    }
+    let body = json_body(endpoint.host, &response)?;
+    let record = match endpoint.host {
+        CrmHost::Hubspot => hubspot::record_fields(&body),
+        CrmHost::Salesforce => salesforce::record_fields(&body),
+        CrmHost::Zoho => zoho::record_fields(&body),
+        CrmHost::Pipedrive => pipedrive::record_fields(&body),
+    }
+    .map_err(|reason| crm_error(endpoint.host, response.status, reason))?;
+    Ok(names.iter().filter_map(|name| record.get(name).map(|value| (name.clone(), value.clone()))).collect())
+}
+
+/// A key term's text as the CRM takes it: HubSpot takes every property as text (`""` clears); the
+/// others take numbers as numbers and clear with `null`.
+pub fn typed_value(host: CrmHost, text: &str, numeric: bool) -> Value {
+    match text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        Some(number) if numeric && host != CrmHost::Hubspot => Value::Number(number),
+        _ => write_value(host, text),
+    }
+}
+
+/// Writes named values to a record (key terms, each as `typed_value` made it), and checks the CRM
+/// took them.
+pub async fn write_values<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    record_id: &str,
+    values: &[(String, Value)],
+) -> Result<()> {
+    let base = checked_base(endpoint)?;
+    check_record_id(record_id)?;
+    check_names(values.iter().map(|(name, _)| name.as_str()))?;
+    let fields: Map<String, Value> = values.iter().cloned().collect();
+    let request = write_map(endpoint, &base, record_id, fields)?;
+    let response = send(transport, endpoint, request).await?;
+    check_write(endpoint, &response)
 }
 
 /// Writes the `Some` values of `patch`: `write_request`, `send`, `check_write`.

@@ -11,6 +11,7 @@
 //! | [`config`] | the configuration document, validated with key paths |
 //! | [`mapping`] | deal + template metadata → create-contract request, and the preview |
 //! | [`names`] | counterparty name normalisation |
+//! | [`key_terms`] | SpotDraft key pointers → CRM fields, typed, written only when changed |
 //! | [`slots`] | which contracts of a deal stand in for one another (one per deal, template or type) |
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
 //! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
@@ -26,6 +27,7 @@ pub mod error;
 pub mod flows;
 pub mod json_input;
 pub mod json_output;
+pub mod key_terms;
 pub mod mapping;
 pub mod model;
 pub mod names;

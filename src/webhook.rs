@@ -120,6 +120,22 @@ impl Activity {
     pub const VOIDED: &'static str = "CONTRACT_VOIDED";
     pub const DELETED: &'static str = "CONTRACT_DELETED";
 
+    pub const KEY_POINTER_CREATION: &'static str = "CONTRACT_KEY_POINTER_CREATION";
+    pub const KEY_POINTER_UPDATION: &'static str = "CONTRACT_KEY_POINTER_UPDATION";
+    /// The activities that change a contract's metadata values (key terms on the record).
+    pub const KEY_POINTER_ACTIVITIES: [&'static str; 2] =
+        [Activity::KEY_POINTER_CREATION, Activity::KEY_POINTER_UPDATION];
+
+    /// Everything the relay subscribes to: status changes and key-pointer changes (the latter are
+    /// acknowledged and left when no key terms are configured).
+    pub fn subscribed() -> Vec<String> {
+        Activity::STATUS_ACTIVITIES
+            .iter()
+            .chain(Activity::KEY_POINTER_ACTIVITIES.iter())
+            .map(|a| (*a).to_string())
+            .collect()
+    }
+
     /// The activities the CRM status sync subscribes to.
     pub const STATUS_ACTIVITIES: [&'static str; 8] = [
         Activity::CREATED,

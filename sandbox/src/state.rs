@@ -113,6 +113,17 @@ pub struct Contract {
     pub contract_data: Value,
     pub external_metadata: Option<Value>,
     pub version: u64,
+    /// Contract metadata values (`spotdraft::key_pointers`).
+    #[serde(default)]
+    pub key_pointers: Vec<KeyPointerValue>,
+}
+
+/// One metadata value of a contract: its own id, the definition it fills, the value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyPointerValue {
+    pub id: u64,
+    pub definition_id: u64,
+    pub value: Value,
 }
 
 impl Contract {

@@ -28,6 +28,8 @@ pub struct EnvironmentConfig {
     pub webhook_url: Option<String>,
     pub crm: CrmEndpoint,
     pub crm_fields: FieldNames,
+    /// Key pointers written to CRM fields (`crm.keyTerms`, `crate::key_terms`); none by default.
+    pub key_terms: Vec<crate::key_terms::KeyTerm>,
     /// Token secrets per calling host (`demo`, `pipedrive`, `salesforce`, `zoho`): HS256.
     pub host_secrets: BTreeMap<String, Vec<u8>>,
     /// Token public keys per calling host: RS256, for a host that signs with a private key it never
@@ -180,9 +182,9 @@ fn read_environment(
         }
     }
     let crm_path = key_path(path, "crm");
-    let (crm, crm_fields) = match check.required(map, path, "crm").and_then(|v| check.object(v, &crm_path)) {
+    let (crm, crm_fields, key_terms) = match check.required(map, path, "crm").and_then(|v| check.object(v, &crm_path)) {
         Some(crm) => read_crm(check, crm, &crm_path, plugin.as_ref()),
-        None => (None, None),
+        None => (None, None, None),
     };
     let webhook_url = check.optional_text(map, path, "webhookUrl", 2048);
     if let Some(url) = &webhook_url {
@@ -202,6 +204,7 @@ fn read_environment(
         webhook_url,
         crm: crm?,
         crm_fields: crm_fields?,
+        key_terms: key_terms?,
         host_secrets,
         host_keys,
         hubspot_client_secret,
@@ -237,13 +240,10 @@ fn secure(check: &mut Checker, text: &str, path: &str) -> Option<String> {
     }
 }
 
-fn read_crm(
-    check: &mut Checker,
-    map: &Map<String, Value>,
-    path: &str,
-    plugin: Option<&Config>,
-) -> (Option<CrmEndpoint>, Option<FieldNames>) {
-    check.no_unknown_keys(map, path, &["baseUrl", "token", "oauth", "fields", "timeoutMs"]);
+type CrmParts = (Option<CrmEndpoint>, Option<FieldNames>, Option<Vec<crate::key_terms::KeyTerm>>);
+
+fn read_crm(check: &mut Checker, map: &Map<String, Value>, path: &str, plugin: Option<&Config>) -> CrmParts {
+    check.no_unknown_keys(map, path, &["baseUrl", "token", "oauth", "fields", "timeoutMs", "keyTerms"]);
     let base_url =
         check.required_text(map, path, "baseUrl", 2048).and_then(|u| secure(check, &u, &key_path(path, "baseUrl")));
     let token = match (map.get("token"), map.get("oauth")) {
@@ -280,7 +280,27 @@ fn read_crm(
         }
         _ => None,
     };
-    (endpoint, fields)
+    let key_terms = match map.get("keyTerms") {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(value) => crate::key_terms::read(check, value, &key_path(path, "keyTerms")).inspect(|terms| {
+            let names = fields.as_ref();
+            for term in terms {
+                let clash = names.is_some_and(|n| {
+                    [&n.contract_id, &n.status, &n.status_at, &n.link, &n.executed_at].contains(&&term.field)
+                });
+                if clash {
+                    check.problem(
+                        key_path(path, "keyTerms"),
+                        format!(
+                            "{} is one of the contract fields (crm.fields); give the key term its own field",
+                            term.field
+                        ),
+                    );
+                }
+            }
+        }),
+    };
+    (endpoint, fields, key_terms)
 }
 
 /// `{"clientId", "clientSecret", "refreshToken", "tokenUrl"?, "accountsDomain"?}`: the token endpoint is

@@ -15,6 +15,7 @@ pub mod limiter;
 mod provision;
 mod reconcile;
 pub mod shared;
+mod terms;
 mod webhooks;
 
 use std::cell::RefCell;

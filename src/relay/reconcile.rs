@@ -80,10 +80,23 @@ impl<T: Transport> Relay<T> {
                     continue;
                 }
             }
-            match repair(self, env, deal_id, contracts).await {
-                Ok(true) => repaired += 1,
-                Ok(false) => {}
-                Err(error) => failures.push(format!("{deal_id}: {error}")),
+            let repaired_record = match repair(self, env, deal_id, contracts).await {
+                Ok(written) => written,
+                Err(error) => {
+                    failures.push(format!("{deal_id}: {error}"));
+                    continue;
+                }
+            };
+            // Key terms of the contract the record shows, when it is among those changed.
+            let mut terms_written = 0;
+            for contract in contracts {
+                match super::terms::sync(self, env, deal_id, contract.id).await {
+                    Ok(written) => terms_written += written,
+                    Err(error) => failures.push(format!("{deal_id}: key terms: {error}")),
+                }
+            }
+            if repaired_record || terms_written > 0 {
+                repaired += 1;
             }
         }
         let checkpoint_ms = i64::try_from(started.saturating_sub(OVERLAP_MS)).unwrap_or(0).saturating_mul(1000);

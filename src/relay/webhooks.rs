@@ -46,8 +46,12 @@ pub(super) async fn receive<T: Transport>(
         note(&mut log, "outcome", json!(format!("ignored: {reason}")));
         RelayResponse::json(200, &json!({"outcome": "ignored", "reason": reason}), log)
     };
-    if !Activity::STATUS_ACTIVITIES.contains(&event.activity.as_str()) {
-        return ignore("the activity does not change a contract's status", log);
+    let key_terms_only = Activity::KEY_POINTER_ACTIVITIES.contains(&event.activity.as_str());
+    if !key_terms_only && !Activity::STATUS_ACTIVITIES.contains(&event.activity.as_str()) {
+        return ignore("the activity changes neither a contract's status nor its key terms", log);
+    }
+    if key_terms_only && env.config.key_terms.is_empty() {
+        return ignore("no key terms are configured", log);
     }
     let plugin = &env.config.plugin;
     let Some(record) = &event.record else {
@@ -88,21 +92,37 @@ pub(super) async fn receive<T: Transport>(
         at_micros: event.occurred_at_micros,
         link: flows::deep_link(None, event.contract_id.number),
     };
-    match apply_to_record(relay, env, &record.id, &observation, Source::Activity).await {
-        Ok(decision) => {
-            // Applied either way; a store that fails to remember it only costs a redelivery a CRM read.
-            if let Err(error) = relay.state.remember(&applied_key, super::APPLIED_TTL_MS, relay.now_ms()).await {
-                note(&mut log, "rememberFailed", json!(error.to_string()));
-            }
-            note(&mut log, "outcome", json!(decision));
-            RelayResponse::json(200, &json!(decision), log)
+    let decision = if key_terms_only {
+        json!({"outcome": "keyTerms"})
+    } else {
+        match apply_to_record(relay, env, &record.id, &observation, Source::Activity).await {
+            Ok(decision) => json!(decision),
+            Err(error) => return unavailable(&error, log),
         }
-        Err(error) => unavailable(&error, log),
+    };
+    // Key terms after the status (the record then shows the executed contract), before the delivery
+    // is remembered: a failure here is retried by SpotDraft's redelivery.
+    if key_terms_only || event.contract_status == crate::model::ContractStatus::Executed {
+        match super::terms::sync(relay, env, &record.id, event.contract_id).await {
+            Ok(written) => note(&mut log, "keyTermsWritten", json!(written)),
+            Err(error) => return unavailable(&error, log),
+        }
     }
+    // Applied; a store that fails to remember it only costs a redelivery a CRM read.
+    if let Err(error) = relay.state.remember(&applied_key, super::APPLIED_TTL_MS, relay.now_ms()).await {
+        note(&mut log, "rememberFailed", json!(error.to_string()));
+    }
+    note(&mut log, "outcome", decision.clone());
+    RelayResponse::json(200, &decision, log)
 }
 
 /// The delivery was fine; the work failed. 503 tells the sender to try again later.
-fn unavailable(error: &crate::Error, log: Value) -> RelayResponse {
+fn unavailable(error: &crate::Error, mut log: Value) -> RelayResponse {
+    // What to fix, for the admin reading the log (a key term's value that the mapping cannot
+    // convert names the key term and the value).
+    if !error.problems().is_empty() {
+        note(&mut log, "problems", json!(error.problems()));
+    }
     let mut response = RelayResponse::error(error, log);
     if response.status < 500 {
         response.status = 503;

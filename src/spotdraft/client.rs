@@ -14,8 +14,8 @@ use crate::spotdraft::error_body;
 use crate::spotdraft::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use crate::spotdraft::types::{
     ContractPage, ContractRecord, DownloadUrl, ExternalMetadata, ExternalMetadataEnvelope, HmacKeyResponse,
-    SendToCounterparties, StatusResponse, TemplateList, TemplateMetadata, TemplateSummary, WebhookCreateRequest,
-    WebhookSubscription,
+    KeyPointerValue, SendToCounterparties, StatusResponse, TemplateList, TemplateMetadata, TemplateSummary,
+    WebhookCreateRequest, WebhookSubscription,
 };
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use crate::url;
@@ -238,6 +238,12 @@ impl<T: Transport> SpotDraftClient<T> {
     /// `GET /api/v2.1/public/contracts/{composite_id}/status`.
     pub async fn contract_status(&self, id: ContractId) -> Result<StatusResponse> {
         self.call_json(Method::Get, &format!("/api/v2.1/public/contracts/{id}/status"), None::<&()>, Replay::Safe).await
+    }
+
+    /// `GET /api/v2.1/public/contracts/{composite_id}/key_pointers`: the contract's metadata values.
+    pub async fn contract_key_pointers(&self, id: ContractId) -> Result<Vec<KeyPointerValue>> {
+        self.call_json(Method::Get, &format!("/api/v2.1/public/contracts/{id}/key_pointers"), None::<&()>, Replay::Safe)
+            .await
     }
 
     /// `GET /api/v2.1/public/contracts/by_external_metadata/{id}`: at most 50 contracts.

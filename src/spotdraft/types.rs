@@ -198,6 +198,21 @@ pub struct ContractRecord {
     pub external_metadata: Option<ExternalMetadata>,
 }
 
+/// One of a contract's metadata values (`GET …/contracts/{composite_id}/key_pointers`, items of
+/// `ContractKeyPointerMinimalListResponse`). `value` is any JSON: a date string, a number, a bool,
+/// `{"type": "USD", "value": 1000}`, `{"days": 730, "type": "YEARS", "value": 2}`, a list.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct KeyPointerValue {
+    pub id: u64,
+    #[serde(default)]
+    pub value: Value,
+    #[serde(default)]
+    pub label: String,
+    pub field_name: String,
+    #[serde(default)]
+    pub data_type: String,
+}
+
 /// `GET …/contracts/{composite_id}/status`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StatusResponse {

@@ -314,7 +314,7 @@ impl JsClient {
         promise(async move { client.webhook_hmac_key().await })
     }
 
-    /// Registers a webhook subscription for `url` with the activities status sync needs.
+    /// Registers a webhook subscription for `url` with the activities the relay syncs (status, key terms).
     #[wasm_bindgen(js_name = registerStatusWebhook, unchecked_return_type = "Promise<WebhookSubscription>")]
     pub fn register_status_webhook(&self, url: String, title: Option<String>) -> js_sys::Promise {
         let parsed = spotdraft_crm::url::parse(&url);
@@ -324,11 +324,8 @@ impl JsClient {
         let request = spotdraft_crm::spotdraft::types::WebhookCreateRequest {
             title: title.unwrap_or_else(|| "spotdraft-crm status sync".into()),
             url,
-            only_for_activities: spotdraft_crm::webhook::Activity::STATUS_ACTIVITIES
-                .iter()
-                .map(|a| (*a).to_string())
-                .collect(),
-            description: Some("Contract status changes for the CRM record (spotdraft-crm relay)".into()),
+            only_for_activities: spotdraft_crm::webhook::Activity::subscribed(),
+            description: Some("Contract status and key-term changes for the CRM record (spotdraft-crm relay)".into()),
         };
         let client = Rc::clone(&self.inner);
         promise(async move { client.create_webhook(&request).await })

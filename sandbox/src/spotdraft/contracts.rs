@@ -460,8 +460,25 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         contract_data: body.get("contract_data").cloned().unwrap_or_default(),
         external_metadata: external_metadata.clone(),
         version: 1,
+        key_pointers: Vec::new(),
     };
+    let first_value_id = state
+        .workspaces
+        .iter()
+        .flat_map(|w| w.contracts.iter())
+        .flat_map(|c| c.key_pointers.iter())
+        .map(|v| v.id)
+        .max()
+        .unwrap_or(0)
+        + 1;
     let workspace = state.workspaces.get_mut(caller.workspace_index).ok_or_else(errors::not_found)?;
+    let mut contract = contract;
+    contract.key_pointers = super::key_pointers::initial_values(
+        workspace,
+        contract.contract_type_id,
+        &contract.contract_data,
+        first_value_id,
+    );
     workspace.contracts.push(contract);
     let actor = json!({ "name": caller.user.name, "email": caller.user.email });
     lifecycle::emit(app, &mut state, caller.workspace_index, id, "CONTRACT_CREATED", actor.clone(), Map::new());

@@ -4,6 +4,7 @@ mod catalog;
 mod contracts;
 pub mod documents;
 pub mod errors;
+mod key_pointers;
 mod webhooks;
 
 pub use webhooks::webhook_json as spotdraft_webhook_json;
@@ -31,6 +32,10 @@ pub enum Route {
     Template(String),
     TemplateMetadata(String),
     ContractTypes,
+    KeyPointers(String),
+    KeyPointersBulk(String),
+    KeyPointer(String, String),
+    KeyPointerDefinitions,
 }
 
 const PREFIX: &str = "/api/v2.1/public/";
@@ -62,6 +67,10 @@ pub fn match_route(path: &str) -> Option<(Route, bool)> {
         ["templates", id] => (Route::Template(owned(id)), true),
         ["templates", id, "metadata"] => (Route::TemplateMetadata(owned(id)), false),
         ["contract_types"] => (Route::ContractTypes, true),
+        ["contracts", id, "key_pointers"] => (Route::KeyPointers(owned(id)), false),
+        ["contracts", id, "key_pointers", "bulk"] => (Route::KeyPointersBulk(owned(id)), false),
+        ["contracts", id, "key_pointers", value] => (Route::KeyPointer(owned(id), owned(value)), false),
+        ["key_pointers"] => (Route::KeyPointerDefinitions, true),
         _ => return None,
     };
     Some(matched)
@@ -77,7 +86,11 @@ fn allowed_methods(route: &Route) -> &'static [&'static str] {
         | Route::Templates
         | Route::Template(_)
         | Route::TemplateMetadata(_)
-        | Route::ContractTypes => &["GET"],
+        | Route::ContractTypes
+        | Route::KeyPointers(_)
+        | Route::KeyPointerDefinitions => &["GET"],
+        Route::KeyPointersBulk(_) => &["POST"],
+        Route::KeyPointer(_, _) => &["PATCH"],
         Route::Webhook(_) => &["DELETE"],
         Route::Download(_)
         | Route::DownloadLink(_)
@@ -167,6 +180,10 @@ pub fn dispatch(app: &App, caller: &Caller, request: &Request, route: Route) -> 
         (_, Route::Template(id)) => catalog::template(app, caller, &id),
         (_, Route::TemplateMetadata(id)) => catalog::template_metadata(app, caller, &id),
         (_, Route::ContractTypes) => catalog::contract_types(app, caller),
+        (_, Route::KeyPointers(id)) => key_pointers::list(app, caller, &id),
+        (_, Route::KeyPointersBulk(id)) => key_pointers::bulk_update(app, caller, request, &id),
+        (_, Route::KeyPointer(id, value)) => key_pointers::patch_one(app, caller, request, &id, &value),
+        (_, Route::KeyPointerDefinitions) => key_pointers::definitions_for_type(app, caller, request),
     }
 }
 
