@@ -929,7 +929,9 @@ fn several_contracts_per_deal_create_is_offered_for_the_free_slots_only() {
     let effects = sidebar.update(Msg::ContractsLoaded { contracts: vec![in_slot(4, "EXECUTED", 1101)] }, 20);
     // The one template left is chosen for the seller (with one, there is no picker to choose with).
     assert!(effects.contains(&Effect::LoadPreview { template_id: 1102 }), "{effects:?}");
-    assert!(!sidebar.view(20, 0).create.is_some_and(|c| c.show_picker));
+    let create = sidebar.view(20, 0).create.unwrap();
+    assert!(!create.show_picker);
+    assert_eq!(create.label, "Create Master Services Agreement", "the button says which contract it makes");
     let offered = |sidebar: &Sidebar| -> Vec<u64> {
         sidebar.view(30, 0).create.map(|c| c.templates.iter().map(|t| t.template_id).collect()).unwrap_or_default()
     };

@@ -308,10 +308,17 @@ impl Sidebar {
                     selected: Some(t.template_id) == self.selected_template,
                 })
                 .collect();
+            // The one template left of several is named on the button: there is no picker to say it.
+            let offered = self.config.as_ref().map_or(0, |c| c.templates.len());
+            let label = match (self.creating, templates.as_slice()) {
+                (true, _) => "Creating…".to_string(),
+                (false, [only]) if offered > 1 => format!("Create {}", only.label),
+                _ => "Create contract".to_string(),
+            };
             CreateView {
                 show_picker: templates.len() > 1,
                 templates,
-                label: if self.creating { "Creating…" } else { "Create contract" }.into(),
+                label,
                 enabled: reasons.is_empty(),
                 busy: self.creating,
                 reasons: if self.creating { Vec::new() } else { reasons },

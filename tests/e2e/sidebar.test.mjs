@@ -110,6 +110,7 @@ test("a deal holds an executed NDA and a live MSA side by side; Create offers on
   // The NDA's slot is filled: the MSA is the one template left, chosen without a picker.
   await frame.waitForFunction(() => document.querySelector('[data-key="create"]') && !document.querySelector('[data-key="create"]').disabled, null, { timeout: 15_000 });
   assert.equal(await frame.locator("select").count(), 0);
+  assert.equal(await frame.locator('[data-key="create"]').innerText(), "Create Master Services Agreement");
   await frame.locator('[data-key="create"]').click();
   await frame.waitForFunction(() => document.querySelectorAll(".contract").length === 2, null, { timeout: 15_000 });
   assert.deepEqual(await frame.locator(".contract .pill").allInnerTexts(), ["Draft", "Executed"]);
@@ -154,6 +155,10 @@ test("status walks DRAFT → REDLINING → SIGN → EXECUTED in the sidebar and 
     await page.locator(`.sandbox button[data-to="${to}"]`).first().click();
     await frame.waitForFunction((text) => document.querySelector(".contract .pill")?.textContent === text, label, { timeout: 15_000 });
     await page.waitForFunction((status) => document.querySelector('[data-field="Status"]')?.textContent === status, to, { timeout: 15_000 });
+  }
+  // The NDA's key terms reach the deal once it is executed.
+  for (const [field, value] of [["NDA effective date", "2026-12-15"], ["Confidentiality (months)", "24"], ["Governing law", "US-DE"]]) {
+    await page.waitForFunction(([f, v]) => document.querySelector(`[data-field="${f}"]`)?.textContent === v, [field, value], { timeout: 15_000 });
   }
   await page.screenshot({ path: join(shots, "4-executed.png") });
   const number = (await contractsOf("1001"))[0].contract_id;

@@ -90,6 +90,9 @@ async function loadRecord() {
   fields($("spotdraft-fields"), [
     ["Contract", r.spotdraft_contract_id], ["Status", r.spotdraft_status], ["Status as of", r.spotdraft_status_at],
     ["Executed", r.spotdraft_executed_at], ["Link", r.spotdraft_contract_link],
+    // Key terms, from SpotDraft once the contract is executed.
+    ["NDA effective date", r.spotdraft_effective_date?.slice(0, 10)], ["Confidentiality (months)", r.spotdraft_confidentiality_months],
+    ["Governing law", r.spotdraft_governing_law],
   ]);
   // The record changed: the sidebar is told which one, and reads it again from the CRM.
   if (before && before !== JSON.stringify(current)) sidebar.send("record.changed", { id: d.id });

@@ -13,7 +13,14 @@ import { startRelayServer } from "../relay/server.js";
 import { createSidebarHandler, nodeListener } from "../relay/sidebar-files.js";
 
 // What the demo page shows of the CRM record besides the canonical deal.
-const SPOTDRAFT_PROPERTIES = ["spotdraft_contract_id", "spotdraft_status", "spotdraft_status_at", "spotdraft_contract_link", "spotdraft_executed_at"];
+// The key terms the demo puts on the deal once its NDA (the record's contract) is executed: HubSpot
+// properties an admin creates (here at start), and how each SpotDraft key pointer fills one.
+const KEY_TERMS = [
+  { keyPointer: "effective_date", field: "spotdraft_effective_date", as: "date", property: { label: "NDA effective date", type: "date", fieldType: "date" } },
+  { keyPointer: "confidentiality_term", field: "spotdraft_confidentiality_months", as: "months", property: { label: "Confidentiality (months)", type: "number", fieldType: "number" } },
+  { keyPointer: "governing_law", field: "spotdraft_governing_law", as: "text", property: { label: "Governing law", type: "string", fieldType: "text" } },
+];
+const SPOTDRAFT_PROPERTIES = ["spotdraft_contract_id", "spotdraft_status", "spotdraft_status_at", "spotdraft_contract_link", "spotdraft_executed_at", ...KEY_TERMS.map((t) => t.field)];
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -96,7 +103,7 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           contractsPerDeal: "perTemplate",
         },
         spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
-        crm: { baseUrl: sandbox.crm, token: sandbox.info.crm.bearer_token },
+        crm: { baseUrl: sandbox.crm, token: sandbox.info.crm.bearer_token, keyTerms: KEY_TERMS.map(({ property, ...term }) => term) },
         hostSecrets: { demo: DEMO_HOST_SECRET },
       },
     },
@@ -197,6 +204,14 @@ export async function startDemo({
     const sidebarOrigin = await listen(sidebarServer, sidebarPort, host);
     const sidebarUrl = `${sidebarOrigin}/sidebar/index.html?host=demo`;
     closers.unshift(() => closeServer(sidebarServer));
+    // The key terms' properties, as the admin creates them in HubSpot (already there on a restart).
+    for (const { field, property } of KEY_TERMS) {
+      const made = await fetch(`${sandbox.crm}/crm/v3/properties/deals`, {
+        method: "POST", headers: { authorization: `Bearer ${sandbox.info.crm.bearer_token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: field, groupName: "dealinformation", ...property }),
+      });
+      if (made.status !== 201 && made.status !== 409) throw new Error(`could not create the ${field} property (${made.status})`);
+    }
     const relay = await startRelayServer({ config: demoRelayConfig(sandbox, sidebarOrigin), port: relayPort, host, stateDir: stateDir ?? join(root, ".relay-state"), log: relayLog });
     closers.unshift(relay.close);
     await registerWebhookOnce(sandbox, relay.url);
