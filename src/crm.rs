@@ -236,12 +236,7 @@ pub fn read_request(endpoint: &CrmEndpoint, names: &FieldNames, record_id: &str)
     check_record_id(record_id)?;
     names.validate()?;
     let list = names.pairs().map(|(_, name)| name).join(",");
-    let url = match endpoint.host {
-        CrmHost::Hubspot => hubspot::read_url(&base, record_id, &list),
-        CrmHost::Salesforce => salesforce::read_url(&base, record_id, &list),
-        CrmHost::Zoho => zoho::read_url(&base, record_id, &list),
-        CrmHost::Pipedrive => pipedrive::read_url(&base, record_id, &list),
-    };
+    let url = read_url(endpoint.host, &base, record_id, &list);
     Ok(request(endpoint, Method::Get, url, None))
 }
 
@@ -252,14 +247,29 @@ pub fn parse_read(endpoint: &CrmEndpoint, names: &FieldNames, response: &HttpRes
         return Err(error_from_answer(endpoint.host, response));
     }
     let body = json_body(endpoint.host, response)?;
-    let record = match endpoint.host {
-        CrmHost::Hubspot => hubspot::record_fields(&body),
-        CrmHost::Salesforce => salesforce::record_fields(&body),
-        CrmHost::Zoho => zoho::record_fields(&body),
-        CrmHost::Pipedrive => pipedrive::record_fields(&body),
-    }
-    .map_err(|reason| crm_error(endpoint.host, response.status, reason))?;
+    let record = record_fields(endpoint.host, response.status, &body)?;
     ContractFields::from_record(endpoint.host, response.status, names, record)
+}
+
+/// The record's fields in a read answer, whichever CRM's shape.
+fn record_fields(host: CrmHost, status: u16, body: &Value) -> Result<&Map<String, Value>> {
+    match host {
+        CrmHost::Hubspot => hubspot::record_fields(body),
+        CrmHost::Salesforce => salesforce::record_fields(body),
+        CrmHost::Zoho => zoho::record_fields(body),
+        CrmHost::Pipedrive => pipedrive::record_fields(body),
+    }
+    .map_err(|reason| crm_error(host, status, reason))
+}
+
+/// The URL that reads `list` (comma-separated field names) of a record.
+fn read_url(host: CrmHost, base: &str, record_id: &str, list: &str) -> String {
+    match host {
+        CrmHost::Hubspot => hubspot::read_url(base, record_id, list),
+        CrmHost::Salesforce => salesforce::read_url(base, record_id, list),
+        CrmHost::Zoho => zoho::read_url(base, record_id, list),
+        CrmHost::Pipedrive => pipedrive::read_url(base, record_id, list),
+    }
 }
 
 /// The request that writes the `Some` values of `patch` and nothing else.
@@ -455,24 +465,13 @@ pub async fn read_values<T: Transport>(
     let base = checked_base(endpoint)?;
     check_record_id(record_id)?;
     let list = check_names(names.iter().map(String::as_str))?.join(",");
-    let url = match endpoint.host {
-        CrmHost::Hubspot => hubspot::read_url(&base, record_id, &list),
-        CrmHost::Salesforce => salesforce::read_url(&base, record_id, &list),
-        CrmHost::Zoho => zoho::read_url(&base, record_id, &list),
-        CrmHost::Pipedrive => pipedrive::read_url(&base, record_id, &list),
-    };
+    let url = read_url(endpoint.host, &base, record_id, &list);
     let response = send(transport, endpoint, request(endpoint, Method::Get, url, None)).await?;
     if !(200..300).contains(&response.status) {
         return Err(error_from_answer(endpoint.host, &response));
     }
     let body = json_body(endpoint.host, &response)?;
-    let record = match endpoint.host {
-        CrmHost::Hubspot => hubspot::record_fields(&body),
-        CrmHost::Salesforce => salesforce::record_fields(&body),
-        CrmHost::Zoho => zoho::record_fields(&body),
-        CrmHost::Pipedrive => pipedrive::record_fields(&body),
-    }
-    .map_err(|reason| crm_error(endpoint.host, response.status, reason))?;
+    let record = record_fields(endpoint.host, response.status, &body)?;
     Ok(names.iter().filter_map(|name| record.get(name).map(|value| (name.clone(), value.clone()))).collect())
 }
 

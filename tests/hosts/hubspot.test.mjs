@@ -8,7 +8,7 @@ import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
 import { readFileSync } from "node:fs";
-import { eventually, hubspotHeaders, liveContracts, newDeal, relayConfig, startRelay, startSandbox } from "../relay/support.mjs";
+import { eventually, hubspotHeaders, liveContracts, msaTemplate, newDeal, relayConfig, startRelay, startSandbox } from "../relay/support.mjs";
 
 register("./hubspot/jsx-loader.mjs", import.meta.url);
 globalThis.self ??= globalThis;
@@ -32,19 +32,9 @@ let signWith = APP_SECRET;
 before(async () => {
   sandbox = await startSandbox();
   const config = relayConfig(sandbox);
-  const msa = sandbox.uat.templates.find((t) => /Master Services/.test(t.name));
   config.environments.uat.plugin.stageLabels = { contractsent: "Contract sent", closedlost: "Closed lost", qualifiedtobuy: "Qualified to buy" };
   config.environments.uat.plugin.creationStages = ["contractsent", "qualifiedtobuy"];
-  config.environments.uat.plugin.templates.push({
-    templateId: msa.id, label: "Master Services Agreement", contractTypeId: msa.contract_type_id, fields: [
-      { variable: "agreement_date", source: "deal.closeDate", encoding: "date" },
-      { variable: "customer_legal_name", source: "account.name", encoding: "string" },
-      { variable: "contract_value", source: "deal.amount", encoding: "currency" },
-      { variable: "subscription_term", value: 12, encoding: "duration", unit: "MONTHS" },
-      { variable: "billing_frequency", value: "annually", encoding: "enum" },
-      { variable: "auto_renewal", value: true, encoding: "boolean" },
-    ],
-  });
+  config.environments.uat.plugin.templates.push(msaTemplate(sandbox.uat));
   relay = await startRelay(sandbox, { config });
   sidebarUrl = `${relay.url}/sidebar/index.html`;
   // HubSpot's worker hands hubspot.fetch to hsFetch: the URL gains portalId and userId and the request

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { SpotDraftClient } from "../../pkg/node.js";
-import { api, crmWrites, deliver, eventually, newDeal, relayConfig, signWithKey, startRelay, startSandbox, token } from "./support.mjs";
+import { api, crmWrites, deliver, eventually, msaTemplate, newDeal, relayConfig, signWithKey, startRelay, startSandbox, token } from "./support.mjs";
 
 let sandbox;
 let relay;
@@ -26,16 +26,9 @@ before(async () => {
     assert.equal(made.status, 201, JSON.stringify(made.json));
   }
   const config = relayConfig(sandbox);
-  const template = sandbox.uat.templates.find((t) => /Master Services/.test(t.name));
-  msa = template.id;
-  config.environments.uat.plugin.templates = [{ templateId: msa, label: "Master Services Agreement", contractTypeId: template.contract_type_id, fields: [
-    { variable: "agreement_date", source: "deal.closeDate", encoding: "date" },
-    { variable: "customer_legal_name", source: "account.name", encoding: "string" },
-    { variable: "contract_value", source: "deal.amount", encoding: "currency" },
-    { variable: "subscription_term", value: 12, encoding: "duration", unit: "MONTHS" },
-    { variable: "billing_frequency", value: "annually", encoding: "enum" },
-    { variable: "auto_renewal", value: true, encoding: "boolean" },
-  ] }];
+  const template = msaTemplate(sandbox.uat);
+  msa = template.templateId;
+  config.environments.uat.plugin.templates = [template];
   config.environments.uat.crm.keyTerms = [
     { keyPointer: "contract_value", field: "spotdraft_contract_value", as: "amount" },
     { keyPointer: "contract_value", field: "spotdraft_currency", as: "currencyCode" },

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { SpotDraftClient } from "../../pkg/node.js";
-import { api, crmFields, eventually, liveContracts, newDeal, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
+import { api, crmFields, eventually, liveContracts, msaTemplate, newDeal, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
 
 let sandbox;
 let relay;
@@ -14,16 +14,9 @@ before(async () => {
   const config = relayConfig(sandbox);
   const plugin = config.environments.uat.plugin;
   nda = plugin.templates[0].templateId;
-  const template = sandbox.uat.templates.find((t) => /Master Services/.test(t.name));
-  msa = template.id;
-  plugin.templates.push({ templateId: msa, label: "Master Services Agreement", contractTypeId: template.contract_type_id, fields: [
-    { variable: "agreement_date", source: "deal.closeDate", encoding: "date" },
-    { variable: "customer_legal_name", source: "account.name", encoding: "string" },
-    { variable: "contract_value", source: "deal.amount", encoding: "currency" },
-    { variable: "subscription_term", value: 12, encoding: "duration", unit: "MONTHS" },
-    { variable: "billing_frequency", value: "annually", encoding: "enum" },
-    { variable: "auto_renewal", value: true, encoding: "boolean" },
-  ] });
+  const template = msaTemplate(sandbox.uat);
+  msa = template.templateId;
+  plugin.templates.push(template);
   plugin.contractsPerDeal = "perTemplate";
   plugin.recordFollows = msa;
   relay = await startRelay(sandbox, { config });

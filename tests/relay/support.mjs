@@ -93,6 +93,24 @@ export function ndaTemplate(workspace) {
   };
 }
 
+/** The Master Services Agreement as the suites configure it (the demo's mapping), from the workspace's seeded template. */
+export function msaTemplate(workspace) {
+  const msa = workspace.templates.find((t) => /Master Services/.test(t.name));
+  return {
+    templateId: msa.id,
+    label: "Master Services Agreement",
+    contractTypeId: msa.contract_type_id,
+    fields: [
+      { variable: "agreement_date", source: "deal.closeDate", encoding: "date" },
+      { variable: "customer_legal_name", source: "account.name", encoding: "string" },
+      { variable: "contract_value", source: "deal.amount", encoding: "currency" },
+      { variable: "subscription_term", value: 12, encoding: "duration", unit: "MONTHS" },
+      { variable: "billing_frequency", value: "annually", encoding: "enum" },
+      { variable: "auto_renewal", value: true, encoding: "boolean" },
+    ],
+  };
+}
+
 export function relayConfig(sandbox) {
   const block = (name, workspace) => ({
     plugin: {

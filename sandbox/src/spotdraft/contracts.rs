@@ -462,15 +462,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         version: 1,
         key_pointers: Vec::new(),
     };
-    let first_value_id = state
-        .workspaces
-        .iter()
-        .flat_map(|w| w.contracts.iter())
-        .flat_map(|c| c.key_pointers.iter())
-        .map(|v| v.id)
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let first_value_id = super::key_pointers::next_value_id(&state);
     let workspace = state.workspaces.get_mut(caller.workspace_index).ok_or_else(errors::not_found)?;
     let mut contract = contract;
     contract.key_pointers = super::key_pointers::initial_values(

@@ -11,7 +11,7 @@ use super::{errors, parse_composite_id, Caller};
 use crate::app::App;
 use crate::http::{percent_decode, Request, Response};
 use crate::lifecycle;
-use crate::state::{Contract, KeyPointerValue, Workspace};
+use crate::state::{Contract, KeyPointerValue, SandboxState, Workspace};
 
 /// One metadata definition: what a contract type records.
 pub struct Definition {
@@ -53,6 +53,18 @@ pub fn definitions(workspace: &Workspace, contract_type_id: u64) -> Vec<Definiti
             data_type,
         })
         .collect()
+}
+
+/// The id the next metadata value gets: unique across workspaces, as SpotDraft's are.
+pub fn next_value_id(state: &SandboxState) -> u64 {
+    let highest = state
+        .workspaces
+        .iter()
+        .flat_map(|w| w.contracts.iter())
+        .flat_map(|c| c.key_pointers.iter())
+        .map(|v| v.id)
+        .max();
+    highest.unwrap_or(0) + 1
 }
 
 /// The values a new contract starts with: its template variables that a definition names.
@@ -187,15 +199,7 @@ fn update(
     bulk: bool,
 ) -> Response {
     let mut state = app.state();
-    let next_id = state
-        .workspaces
-        .iter()
-        .flat_map(|w| w.contracts.iter())
-        .flat_map(|c| c.key_pointers.iter())
-        .map(|v| v.id)
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let next_id = next_value_id(&state);
     let Some(workspace) = state.workspaces.get_mut(caller.workspace_index) else { return errors::not_found() };
     let Some(index) = contract_index(workspace, raw_id) else { return errors::not_found() };
     let Some(contract_type_id) = workspace.contracts.get(index).map(|c| c.contract_type_id) else {
