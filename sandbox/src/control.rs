@@ -56,6 +56,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
         ("POST", ["crm", "remove-spotdraft-fields"]) => crate::vendors::remove_spotdraft_fields(app),
         ("GET", ["crm", "vendors"]) => crate::vendors::describe(app),
         ("POST", ["crm", "vendors", vendor, "deals"]) => crate::vendors::add_deal(app, request, vendor),
+        ("POST", ["crm", "vendors", "salesforce", "fields"]) => crate::vendors::add_salesforce_field(app, request),
         ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),
         ("POST", ["crm", "expire-tokens"]) => crate::vendors::expire_tokens(app),
         ("GET", ["webhooks"]) => webhooks(app, request),

@@ -1,6 +1,7 @@
-// Key terms on Pipedrive and Zoho CRM deals (HubSpot: key-terms.test.mjs): the admin's fields made
-// through each CRM's own fields API, the relay configured with the keys the CRM chose, and an
-// executed NDA's terms written there through the CRM's own deal API.
+// Key terms on Salesforce, Pipedrive and Zoho CRM deals (HubSpot: key-terms.test.mjs): the admin's
+// fields made through each CRM's own fields API (Salesforce: the sandbox's stand-in for Setup), the
+// relay configured with the names the CRM gave them, and an executed NDA's terms written there
+// through the CRM's own deal API, once.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { api, eventually, ndaTemplate, startRelay, startSandbox } from "./support.mjs";
@@ -23,6 +24,19 @@ const TERMS = [
 
 /** What the admin does in each CRM: create the fields; answers label → the CRM's name for it, and a reader of a deal's values. */
 const ADMIN = {
+  async salesforce() {
+    // Setup → Object Manager → Opportunity → New field (the sandbox's stand-in for Setup).
+    const names = Object.fromEntries(TERMS.map(({ label }) => [label, `${label.replaceAll(" ", "_")}__c`]));
+    for (const name of Object.values(names)) {
+      const made = await sandbox.control("POST", "/__sandbox/crm/vendors/salesforce/fields", { name });
+      assert.equal(made.status, 201, JSON.stringify(made.json));
+    }
+    const vendor = vendors.salesforce;
+    const form = new URLSearchParams({ grant_type: "refresh_token", client_id: vendor.client_id, client_secret: vendor.client_secret, refresh_token: vendor.users[0].refresh_token });
+    const { access_token: token } = await (await fetch(`${sandbox.crm}/services/oauth2/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() })).json();
+    const read = async (dealId) => (await fetch(`${sandbox.crm}/services/data/v62.0/sobjects/Opportunity/${dealId}?fields=${Object.values(names).join(",")}`, { headers: { authorization: `Bearer ${token}` } })).json();
+    return { names, read };
+  },
   async pipedrive() {
     const vendor = vendors.pipedrive;
     const call = async (method, path, body) => (await fetch(`${sandbox.crm}${path}`, {
@@ -53,7 +67,7 @@ const ADMIN = {
   },
 };
 
-for (const name of ["pipedrive", "zoho"]) {
+for (const name of ["salesforce", "pipedrive", "zoho"]) {
   test(`${name}: an executed NDA's key terms land in the deal's own fields, once`, async () => {
     const { names, read } = await ADMIN[name]();
     const config = vendorRelayConfig(sandbox, name, vendors);

@@ -509,6 +509,30 @@ pub fn describe(app: &App) -> Response {
 /// a copy of the vendor's first seeded deal (same stage, company and contact, no SpotDraft fields)
 /// under a new id in the vendor's format, so suites can make as many deals as they need. Answers
 /// `{"id"}`.
+/// What an admin does in Salesforce Setup (Object Manager → Opportunity → New field), which the
+/// sandbox has no Metadata API for: `{"name": "Governing_Law__c"}` adds an empty custom field to every
+/// Opportunity.
+pub fn add_salesforce_field(app: &App, request: &Request) -> Response {
+    let name = serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .and_then(|body| body.get("name").and_then(Value::as_str).map(str::to_string));
+    let valid = name.as_deref().is_some_and(|n| {
+        n.ends_with("__c") && n.len() <= 43 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    let (Some(name), true) = (name, valid) else {
+        return Response::json(
+            400,
+            &json!({"error": "body must be {\"name\": \"Api_Name__c\"} (letters, digits, _, ending in __c)"}),
+        );
+    };
+    let mut state = app.state();
+    for record in state.vendors.salesforce.records.iter_mut().filter(|r| r.object == "Opportunity") {
+        record.fields.entry(name.clone()).or_insert(Value::Null);
+    }
+    app.persist(&state);
+    Response::json(201, &json!({"name": name}))
+}
+
 pub fn add_deal(app: &App, request: &Request, vendor_name: &str) -> Response {
     let name = serde_json::from_slice::<Value>(&request.body)
         .ok()
