@@ -539,7 +539,13 @@ pub(super) async fn keep_oldest_live<T: Transport>(
             Some(oldest) => {
                 let note =
                     format!("Created twice for the same CRM deal by concurrent requests; {} is kept.", oldest.id);
-                env.client.void_contract(contract.id, &note).await?;
+                if let Err(error) = env.client.void_contract(contract.id, &note).await {
+                    // Another instance settling the same race may have voided it first: settled.
+                    let status = env.client.contract_status(contract.id).await.map(|s| s.contract_status);
+                    if status.ok() != Some(crate::model::ContractStatus::Voided) {
+                        return Err(error);
+                    }
+                }
             }
             None => kept.push(contract),
         }
