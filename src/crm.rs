@@ -12,6 +12,8 @@ mod hubspot;
 mod pipedrive;
 mod provision;
 mod record_access;
+pub mod record_files;
+pub mod record_notes;
 mod rs256;
 mod salesforce;
 mod zoho;

@@ -16,6 +16,7 @@
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
 //! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
 //! | [`webhook`] | delivery signature verification and payload parsing |
+//! | [`timeline`] | a contract's activities as entries on the deal's timeline |
 //! | [`transport`] | the I/O seam (`fetch` in the wasm boundary, a blocking client natively, fakes in tests) |
 //! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |
 
@@ -38,6 +39,7 @@ pub mod slots;
 pub mod spotdraft;
 pub mod sync;
 pub mod time;
+pub mod timeline;
 pub mod transport;
 pub mod url;
 pub mod webhook;

@@ -188,6 +188,11 @@ pub struct WebhookEvent {
     /// The template the contract was made from: SpotDraft's `contract_template_id`, else what this
     /// plugin wrote at create (`external_metadata.record_data.template_id`).
     pub template_id: Option<u64>,
+    /// Who acted (`activity_data.performed_by`): "Name <email>", the name alone, or `None` for
+    /// SpotDraft itself (`SYSTEM`).
+    pub performed_by: Option<String>,
+    /// Whom a send to the counterparty went to (`counterparty_email_recipients.to_recipients`).
+    pub recipients: Vec<String>,
     /// Stable across redeliveries of the same activity: `(contract, activity, timestamp[, recipient])`.
     pub dedupe_key: String,
 }
@@ -249,6 +254,28 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
                 .or_else(|| d.get("signatory").and_then(|s| s.get("email")))
         })
         .and_then(Value::as_str);
+    let performed_by = activity_data.and_then(|d| d.get("performed_by")).and_then(|person| {
+        let name = person.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty());
+        let email = person.get("email").and_then(Value::as_str).map(str::trim).filter(|e| !e.is_empty());
+        match (name, email) {
+            (Some("SYSTEM"), _) | (None, None) => None,
+            (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+            (Some(name), None) => Some(name.to_string()),
+            (None, Some(email)) => Some(email.to_string()),
+        }
+    });
+    let recipients = activity_data
+        .and_then(|d| d.get("counterparty_email_recipients"))
+        .and_then(|r| r.get("to_recipients"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| r.as_str().or_else(|| r.get("email").and_then(Value::as_str)))
+                .map(str::to_string)
+                .take(20)
+                .collect()
+        })
+        .unwrap_or_default();
     let mut dedupe_key = format!("{number}:{activity}:{occurred_at_micros}");
     if let Some(recipient) = recipient {
         dedupe_key.push(':');
@@ -271,6 +298,8 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent> {
         template_id: map.get("contract_template_id").and_then(Value::as_u64).or_else(|| {
             metadata.and_then(|m| m.get("record_data")).and_then(|d| d.get("template_id")).and_then(Value::as_u64)
         }),
+        performed_by,
+        recipients,
         dedupe_key,
     })
 }

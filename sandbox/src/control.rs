@@ -56,6 +56,9 @@ pub fn handle(app: &App, request: &Request) -> Response {
         ("POST", ["crm", "remove-spotdraft-fields"]) => crate::vendors::remove_spotdraft_fields(app),
         ("GET", ["crm", "vendors"]) => crate::vendors::describe(app),
         ("POST", ["crm", "vendors", vendor, "deals"]) => crate::vendors::add_deal(app, request, vendor),
+        ("GET", ["crm", "vendors", vendor, "deals", id, "activity"]) => {
+            crate::vendors::record_activity::describe(app, vendor, id)
+        }
         ("POST", ["crm", "vendors", "salesforce", "fields"]) => crate::vendors::add_salesforce_field(app, request),
         ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),
         ("POST", ["crm", "expire-tokens"]) => crate::vendors::expire_tokens(app),
@@ -63,6 +66,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
         ("GET", ["contracts"]) => contracts(app, request),
         ("GET", ["activities"]) => activities(app, request),
         ("POST", ["contracts", id, "transition"]) => transition(app, request, id),
+        ("PUT" | "POST", ["contracts", id, "document"]) => document(app, request, id),
         ("GET", ["faults"]) => Response::json(200, &json!(lock(&app.faults).settings)),
         ("PUT" | "POST", ["faults"]) => set_faults(app, request),
         ("DELETE", ["faults"]) => {
@@ -219,6 +223,28 @@ fn activities(app: &App, request: &Request) -> Response {
         })
         .collect();
     Response::json(200, &Value::Array(list))
+}
+
+/// `{"paddingBytes": n}`: the contract's PDF grows by n bytes (up to 128 MiB), for size limits.
+fn document(app: &App, request: &Request, raw_id: &str) -> Response {
+    let Some(contract_id) = parse_composite_id(raw_id).or_else(|| raw_id.parse().ok()) else {
+        return bad_request("contract id must look like T-123 or 123");
+    };
+    let padding = serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .and_then(|body| body.get("paddingBytes").and_then(Value::as_u64))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n <= 128 * 1024 * 1024);
+    let Some(padding) = padding else {
+        return bad_request("body must be JSON like {\"paddingBytes\": 30000000} (at most 128 MiB)");
+    };
+    let mut state = app.state();
+    let Some(contract) = state.workspaces.iter_mut().find_map(|workspace| workspace.contract_mut(contract_id)) else {
+        return not_found("no such contract");
+    };
+    contract.document_padding = padding;
+    app.persist(&state);
+    Response::json(200, &json!({ "contract_id": contract_id, "paddingBytes": padding }))
 }
 
 const TARGETS: &[&str] = &["DRAFT", "REDLINING", "SIGN", "EXECUTED", "ON_HOLD", "VOIDED"];

@@ -229,6 +229,16 @@ pub fn handle(app: &App, request: &Request) -> Response {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = request.method.as_str();
     match segments.as_slice() {
+        ["files", "v3", "files"] if method == "POST" => crate::vendors::record_activity::hubspot_upload(app, request),
+        ["crm", "v3", "objects", "notes"] if method == "POST" => {
+            crate::vendors::record_activity::hubspot_create_note(app, request)
+        }
+        ["crm", "v3", "objects", "notes", "batch", "read"] if method == "POST" => {
+            crate::vendors::record_activity::hubspot_batch_read_notes(app, request)
+        }
+        ["crm", "v4", "objects", "deals" | "deal" | "0-3", id, "associations", "notes"] if method == "GET" => {
+            crate::vendors::record_activity::hubspot_deal_notes(app, request, id)
+        }
         ["crm", "v3", "objects", kind, "search"] if method == "POST" => {
             with_kind(kind, |kind| search(app, request, kind))
         }

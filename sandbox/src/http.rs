@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// Requests larger than this are refused with 413 before the body is read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// File uploads: above the relay's largest configurable attachment.
+pub const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -274,13 +276,23 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
     }
     let find =
         |name: &str| headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.clone());
-    if find("transfer-encoding").is_some() {
-        return Err(ReadError::Refuse(
-            411,
-            "Chunked request bodies are not supported; send Content-Length.",
-            method,
-            path,
-        ));
+    // File uploads may be larger than API calls (the vendors' own limits are tens of megabytes).
+    let limit = if is_upload_path(&path) { MAX_UPLOAD_BYTES } else { MAX_BODY_BYTES };
+    let chunked = match find("transfer-encoding") {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case("chunked") => true,
+        Some(_) => return Err(ReadError::Refuse(501, "Only chunked transfer coding is supported.", method, path)),
+    };
+    if chunked {
+        if find("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue")) {
+            let _ = reader.get_mut().write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        let body = match read_chunked(reader, limit) {
+            Ok(body) => body,
+            Err(Some(length)) => return Err(ReadError::TooLarge(length, method, path)),
+            Err(None) => return Err(ReadError::Refuse(400, "Malformed chunked body.", method, path)),
+        };
+        return Ok(Request { method, path, raw_query, headers, body });
     }
     let length = match find("content-length") {
         Some(value) => match value.parse::<usize>() {
@@ -289,7 +301,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
         },
         None => 0,
     };
-    if length > MAX_BODY_BYTES {
+    if length > limit {
         return Err(ReadError::TooLarge(length, method, path));
     }
     // curl and some HTTP stacks wait for this before sending a larger body.
@@ -299,6 +311,50 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Request, ReadError>
     let mut body = vec![0; length];
     reader.read_exact(&mut body).map_err(|_| ReadError::Closed)?;
     Ok(Request { method, path, raw_query, headers, body })
+}
+
+/// The vendors' file upload routes (HubSpot files, Salesforce ContentVersion, Zoho attachments,
+/// Pipedrive files).
+fn is_upload_path(path: &str) -> bool {
+    path.starts_with("/files/v3/files")
+        || path.ends_with("/sobjects/ContentVersion")
+        || path.ends_with("/Attachments")
+        || path.ends_with("/api/v1/files")
+}
+
+/// A chunked body (RFC 9112 §7.1), extensions and trailers ignored. `Err(Some(n))`: more than
+/// `limit` bytes; `Err(None)`: malformed or cut short.
+fn read_chunked<R: BufRead>(reader: &mut R, limit: usize) -> Result<Vec<u8>, Option<usize>> {
+    let mut body = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).map_err(|_| None)? == 0 || line.len() > 1024 {
+            return Err(None);
+        }
+        let size_text = line.trim().split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| None)?;
+        if size == 0 {
+            // Trailer lines up to the blank one.
+            loop {
+                let mut trailer = String::new();
+                if reader.read_line(&mut trailer).map_err(|_| None)? == 0 || trailer.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        let total = body.len().saturating_add(size);
+        if total > limit {
+            return Err(Some(total));
+        }
+        let start = body.len();
+        body.resize(total, 0);
+        reader.read_exact(&mut body[start..]).map_err(|_| None)?;
+        let mut end = [0u8; 2];
+        reader.read_exact(&mut end).map_err(|_| None)?;
+        if &end != b"\r\n" {
+            return Err(None);
+        }
+    }
 }
 
 fn reason(status: u16) -> &'static str {
@@ -314,6 +370,7 @@ fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         411 => "Length Required",
+        501 => "Not Implemented",
         413 => "Payload Too Large",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",

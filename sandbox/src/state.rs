@@ -113,6 +113,9 @@ pub struct Contract {
     pub contract_data: Value,
     pub external_metadata: Option<Value>,
     pub version: u64,
+    /// Extra bytes in the rendered PDF (a PDF comment), so tests can make a large document.
+    #[serde(default)]
+    pub document_padding: usize,
     /// Contract metadata values (`spotdraft::key_pointers`).
     #[serde(default)]
     pub key_pointers: Vec<KeyPointerValue>,

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::crm::{message_with_code, str_at};
 use crate::transport::Method;
 
-const API_VERSION: &str = "v62.0";
+pub(super) const API_VERSION: &str = "v62.0";
 
 pub(super) fn read_url(base: &str, id: &str, names: &str) -> String {
     format!("{base}/services/data/{API_VERSION}/sobjects/Opportunity/{id}?fields={names}")

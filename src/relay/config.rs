@@ -30,6 +30,11 @@ pub struct EnvironmentConfig {
     pub crm_fields: FieldNames,
     /// Key pointers written to CRM fields (`crm.keyTerms`, `crate::key_terms`); none by default.
     pub key_terms: Vec<crate::key_terms::KeyTerm>,
+    /// The executed contract's signed PDF is attached to the deal, up to this many bytes
+    /// (`crm.attachSignedPdf`); off by default.
+    pub attach_signed_pdf: Option<usize>,
+    /// A note on the deal's timeline per contract activity (`crm.timeline`); off by default.
+    pub timeline: bool,
     /// Token secrets per calling host (`demo`, `pipedrive`, `salesforce`, `zoho`): HS256.
     pub host_secrets: BTreeMap<String, Vec<u8>>,
     /// Token public keys per calling host: RS256, for a host that signs with a private key it never
@@ -182,9 +187,9 @@ fn read_environment(
         }
     }
     let crm_path = key_path(path, "crm");
-    let (crm, crm_fields, key_terms) = match check.required(map, path, "crm").and_then(|v| check.object(v, &crm_path)) {
+    let section = match check.required(map, path, "crm").and_then(|v| check.object(v, &crm_path)) {
         Some(crm) => read_crm(check, crm, &crm_path, plugin.as_ref()),
-        None => (None, None, None),
+        None => CrmSection::default(),
     };
     let webhook_url = check.optional_text(map, path, "webhookUrl", 2048);
     if let Some(url) = &webhook_url {
@@ -202,9 +207,11 @@ fn read_environment(
         credentials: credentials?,
         webhook_key: webhook_key?,
         webhook_url,
-        crm: crm?,
-        crm_fields: crm_fields?,
-        key_terms: key_terms?,
+        crm: section.endpoint?,
+        crm_fields: section.fields?,
+        key_terms: section.key_terms?,
+        attach_signed_pdf: section.attach_signed_pdf,
+        timeline: section.timeline,
         host_secrets,
         host_keys,
         hubspot_client_secret,
@@ -240,10 +247,64 @@ fn secure(check: &mut Checker, text: &str, path: &str) -> Option<String> {
     }
 }
 
-type CrmParts = (Option<CrmEndpoint>, Option<FieldNames>, Option<Vec<crate::key_terms::KeyTerm>>);
+/// What the `crm` block configures (each part `None` when it has a problem).
+#[derive(Default)]
+struct CrmSection {
+    endpoint: Option<CrmEndpoint>,
+    fields: Option<FieldNames>,
+    key_terms: Option<Vec<crate::key_terms::KeyTerm>>,
+    attach_signed_pdf: Option<usize>,
+    timeline: bool,
+}
 
-fn read_crm(check: &mut Checker, map: &Map<String, Value>, path: &str, plugin: Option<&Config>) -> CrmParts {
-    check.no_unknown_keys(map, path, &["baseUrl", "token", "oauth", "fields", "timeoutMs", "keyTerms"]);
+/// The most `attachSignedPdf.maxBytes` may say: Zoho CRM's documented attachment limit.
+const MAX_ATTACH_BYTES: u64 = 100 * 1024 * 1024;
+
+/// `attachSignedPdf`: `true` (the default limit), `false`/absent (off) or `{"maxBytes": n}`.
+fn read_attach(check: &mut Checker, map: &Map<String, Value>, path: &str) -> Option<usize> {
+    let default = crate::crm::record_files::DEFAULT_MAX_BYTES;
+    let path = key_path(path, "attachSignedPdf");
+    match map.get("attachSignedPdf") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+        Some(Value::Bool(true)) => Some(default),
+        Some(Value::Object(options)) => {
+            check.no_unknown_keys(options, &path, &["maxBytes"]);
+            match options.get("maxBytes") {
+                None => Some(default),
+                Some(value) => match value.as_u64() {
+                    Some(n) if (1..=MAX_ATTACH_BYTES).contains(&n) => usize::try_from(n).ok(),
+                    _ => {
+                        check.problem(
+                            key_path(&path, "maxBytes"),
+                            format!("must be a whole number of bytes from 1 to {MAX_ATTACH_BYTES}"),
+                        );
+                        None
+                    }
+                },
+            }
+        }
+        Some(other) => {
+            check.problem(path, format!("must be true, false or {{\"maxBytes\": n}}; found {}", type_name(other)));
+            None
+        }
+    }
+}
+
+fn read_crm(check: &mut Checker, map: &Map<String, Value>, path: &str, plugin: Option<&Config>) -> CrmSection {
+    check.no_unknown_keys(
+        map,
+        path,
+        &["baseUrl", "token", "oauth", "fields", "timeoutMs", "keyTerms", "attachSignedPdf", "timeline"],
+    );
+    let attach_signed_pdf = read_attach(check, map, path);
+    let timeline = match map.get("timeline") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(on)) => *on,
+        Some(other) => {
+            check.problem(key_path(path, "timeline"), format!("must be true or false; found {}", type_name(other)));
+            false
+        }
+    };
     let base_url =
         check.required_text(map, path, "baseUrl", 2048).and_then(|u| secure(check, &u, &key_path(path, "baseUrl")));
     let token = match (map.get("token"), map.get("oauth")) {
@@ -300,7 +361,7 @@ fn read_crm(check: &mut Checker, map: &Map<String, Value>, path: &str, plugin: O
             }
         }),
     };
-    (endpoint, fields, key_terms)
+    CrmSection { endpoint, fields, key_terms, attach_signed_pdf, timeline }
 }
 
 /// `{"clientId", "clientSecret", "refreshToken", "tokenUrl"?, "accountsDomain"?}`: the token endpoint is

@@ -9,6 +9,7 @@ mod api;
 mod card;
 pub mod config;
 mod contract_cache;
+mod documents;
 mod expiring_map;
 mod keyed_lock;
 pub mod limiter;
@@ -16,6 +17,7 @@ mod provision;
 mod reconcile;
 pub mod shared;
 mod terms;
+mod timeline;
 mod webhooks;
 
 use std::cell::RefCell;

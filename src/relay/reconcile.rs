@@ -95,7 +95,18 @@ impl<T: Transport> Relay<T> {
                     Err(error) => failures.push(format!("{deal_id}: key terms: {error}")),
                 }
             }
-            if repaired_record || terms_written > 0 {
+            // Executed contracts' signed PDFs (every slot's), when their delivery was lost.
+            let mut attached = 0;
+            for contract in contracts.iter().filter(|c| c.status == crate::model::ContractStatus::Executed) {
+                match super::documents::attach_signed(self, env, deal_id, contract.id, Some(&contract.name)).await {
+                    Ok(super::documents::Attachment::Attached) => attached += 1,
+                    Ok(_) => {}
+                    // Too large stays too large: the webhook path logged it; not retried for ever.
+                    Err(crate::Error::Crm { status: 413, .. }) => {}
+                    Err(error) => failures.push(format!("{deal_id}: signed PDF of {}: {error}", contract.id)),
+                }
+            }
+            if repaired_record || terms_written > 0 || attached > 0 {
                 repaired += 1;
             }
         }
@@ -182,6 +193,20 @@ async fn repair<T: Transport>(
     let patch = difference(&original, &fields);
     super::webhooks::fence(relay, &guard).await?;
     super::webhooks::write_fields(relay, env, deal_id, &patch).await?;
+    drop(guard);
+    // SpotDraft sends no activity for a contract put on hold: its timeline entry comes from here,
+    // once per time the record was moved to it.
+    let on_hold = crate::model::ContractStatus::OnHold;
+    if fields.status.as_deref().map(crate::model::ContractStatus::parse) == Some(on_hold) && patch.status.is_some() {
+        let shown = fields.contract_id.as_deref().and_then(crate::model::ContractId::parse);
+        let at = fields.status_at.as_deref().and_then(time::parse_timestamp);
+        if let (Some(contract), Some(at)) = (shown, at) {
+            let title = contracts.iter().find(|c| c.id == contract).map(|c| c.name.as_str());
+            let link = Some(crate::flows::deep_link(None, contract.number));
+            let entry = crate::timeline::on_hold(title, contract, env.config.environment, at, link);
+            super::timeline::add(relay, env, deal_id, &entry).await?;
+        }
+    }
     Ok(true)
 }
 

@@ -82,15 +82,26 @@ pub(super) async fn receive<T: Transport>(
     if let Err(error) = super::contract_cache::changed(relay, env, &record.id).await {
         return unavailable(&error, log);
     }
+    // The timeline tells every contract of the deal, whichever the record's fields show.
+    let link = flows::deep_link(None, event.contract_id.number);
+    if let Some(entry) = crate::timeline::entry(&event, env.config.environment, Some(link.clone())) {
+        match super::timeline::add(relay, env, &record.id, &entry).await {
+            Ok(added) => note(&mut log, "timelineAdded", json!(added)),
+            Err(error) => return unavailable(&error, log),
+        }
+    }
     // A deal may hold several contracts (`crate::slots`); its record's fields show one slot's.
     if plugin.slot_of_contract(event.template_id, event.contract_type_id) != plugin.record_slot() {
+        if let Err(response) = attach_when_executed(relay, env, &record.id, &event, &mut log).await {
+            return response;
+        }
         return ignore("the record shows another of the deal's contracts (recordFollows)", log);
     }
     let observation = Observation {
         contract: event.contract_id,
         status: event.contract_status.clone(),
         at_micros: event.occurred_at_micros,
-        link: flows::deep_link(None, event.contract_id.number),
+        link,
     };
     let decision = if key_terms_only {
         json!({"outcome": "keyTerms"})
@@ -108,12 +119,42 @@ pub(super) async fn receive<T: Transport>(
             Err(error) => return unavailable(&error, log),
         }
     }
+    if let Err(response) = attach_when_executed(relay, env, &record.id, &event, &mut log).await {
+        return response;
+    }
     // Applied; a store that fails to remember it only costs a redelivery a CRM read.
     if let Err(error) = relay.state.remember(&applied_key, super::APPLIED_TTL_MS, relay.now_ms()).await {
         note(&mut log, "rememberFailed", json!(error.to_string()));
     }
     note(&mut log, "outcome", decision.clone());
     RelayResponse::json(200, &decision, log)
+}
+
+/// The signed PDF onto the deal when the delivery says executed. A document over the size limit is
+/// noted in the log and left (SpotDraft's redelivery would not make it smaller); any other failure
+/// answers 503 so the delivery comes again.
+async fn attach_when_executed<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    event: &webhook::WebhookEvent,
+    log: &mut Value,
+) -> std::result::Result<(), RelayResponse> {
+    if event.activity.as_str() != Activity::EXECUTED {
+        return Ok(());
+    }
+    match super::documents::attach_signed(relay, env, deal_id, event.contract_id, event.contract_title.as_deref()).await
+    {
+        Ok(outcome) => {
+            note(log, "signedPdf", json!(outcome));
+            Ok(())
+        }
+        Err(error @ crate::Error::Crm { status: 413, .. }) => {
+            note(log, "signedPdfError", json!(error.to_string()));
+            Ok(())
+        }
+        Err(error) => Err(unavailable(&error, log.clone())),
+    }
 }
 
 /// The delivery was fine; the work failed. 503 tells the sender to try again later.

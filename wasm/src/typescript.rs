@@ -330,6 +330,11 @@ export interface WebhookEvent {
   integrationName: string | null;
   contractKind: string | null;
   contractTypeId: number | null;
+  templateId: number | null;
+  /** "Name <email>", the name alone, or null when SpotDraft itself acted. */
+  performedBy: string | null;
+  /** Whom a send to the counterparty went to. */
+  recipients: string[];
   dedupeKey: string;
 }
 "#;

@@ -460,6 +460,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         contract_data: body.get("contract_data").cloned().unwrap_or_default(),
         external_metadata: external_metadata.clone(),
         version: 1,
+        document_padding: 0,
         key_pointers: Vec::new(),
     };
     let first_value_id = super::key_pointers::next_value_id(&state);

@@ -40,6 +40,12 @@ pub fn render_pdf(contract: &Contract) -> Vec<u8> {
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
     ];
     let mut pdf = b"%PDF-1.4\n".to_vec();
+    if contract.document_padding > 0 {
+        // A comment line: readers skip it, the offsets below count it.
+        pdf.push(b'%');
+        pdf.resize(pdf.len() + contract.document_padding, b'x');
+        pdf.push(b'\n');
+    }
     let mut offsets = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         offsets.push(pdf.len());

@@ -6,6 +6,7 @@
 
 pub mod fields;
 pub mod pipedrive;
+pub mod record_activity;
 pub mod salesforce;
 pub mod zoho;
 
@@ -48,6 +49,14 @@ pub struct Vendor {
     /// Deal fields created through the vendor's fields API (Pipedrive, Zoho).
     #[serde(default)]
     pub fields: Vec<fields::FieldDefinition>,
+    /// Files uploaded to records (`record_activity`): names and digests, not contents.
+    #[serde(default)]
+    pub files: Vec<record_activity::StoredFile>,
+    /// Notes (HubSpot notes, Salesforce tasks, Zoho notes, Pipedrive notes) on records.
+    #[serde(default)]
+    pub notes: Vec<record_activity::StoredNote>,
+    #[serde(default)]
+    pub next_activity_id: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,6 +242,9 @@ fn hubspot_app(rng: &mut SeededRng) -> Vendor {
         }],
         records: Vec::new(),
         fields: Vec::new(),
+        files: Vec::new(),
+        notes: Vec::new(),
+        next_activity_id: 0,
     }
 }
 

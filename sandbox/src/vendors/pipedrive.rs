@@ -121,6 +121,9 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         users,
         records,
         fields: Vec::new(),
+        files: Vec::new(),
+        notes: Vec::new(),
+        next_activity_id: 0,
     }
 }
 
@@ -175,7 +178,7 @@ fn token(app: &App, request: &Request) -> Response {
     )
 }
 
-fn pd_time(micros: i64) -> String {
+pub fn pd_time(micros: i64) -> String {
     let text = clock::format_rfc3339(micros);
     format!("{}Z", text.get(..19).unwrap_or(&text))
 }
@@ -215,6 +218,10 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["v1", "deals", id, "permittedUsers"]) => permitted_users(app, user, id),
         ("GET", ["api", "v1", "dealFields"]) => super::fields::pipedrive_list(app, request),
+        ("POST", ["api", "v1", "files"]) => super::record_activity::pipedrive_upload(app, user, request),
+        ("GET", ["api", "v1", "deals", id, "files"]) => super::record_activity::pipedrive_deal_files(app, user, request, id),
+        ("POST", ["api", "v1", "notes"]) => super::record_activity::pipedrive_create_note(app, user, request),
+        ("GET", ["api", "v1", "notes"]) => super::record_activity::pipedrive_notes(app, user, request),
         ("POST", ["api", "v1", "dealFields"]) => super::fields::pipedrive_create(app, request),
         ("GET", ["api", "v2", kind, id]) => match object_of(kind) {
             Some((object, label)) => get(app, user, request, object, label, id),

@@ -49,7 +49,7 @@ pub fn id18(prefix: &str, number: u64) -> String {
 }
 
 /// Ids are accepted in their 15- and 18-character forms.
-fn same_id(stored: &str, given: &str) -> bool {
+pub fn same_id(stored: &str, given: &str) -> bool {
     stored == given || (given.len() == 15 && stored.get(..15) == Some(given))
 }
 
@@ -133,6 +133,9 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         users,
         records,
         fields: Vec::new(),
+        files: Vec::new(),
+        notes: Vec::new(),
+        next_activity_id: 0,
     }
 }
 
@@ -288,6 +291,8 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     };
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method.as_str(), segments.as_slice()) {
+        ("POST", ["sobjects", "ContentVersion"]) => super::record_activity::salesforce_content_version(app, user, request),
+        ("POST", ["sobjects", "Task"]) => super::record_activity::salesforce_task(app, user, request),
         ("GET", ["sobjects", object, id]) => get(app, user, request, object, id),
         ("PATCH", ["sobjects", object, id]) => patch(app, user, request, object, id),
         ("GET", ["query"]) => query(app, user, request),
@@ -406,7 +411,7 @@ fn parse_soql(text: &str) -> Option<Soql> {
     let rest = upper.strip_prefix("SELECT ").map(|_| text.get(7..).unwrap_or_default())?;
     let from = rest.to_ascii_uppercase().find(" FROM ")?;
     let fields: Vec<String> = rest.get(..from)?.split(',').map(|f| f.trim().to_string()).collect();
-    if fields.iter().any(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+    if fields.iter().any(|f| f.is_empty() || !f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')) {
         return None;
     }
     let after = rest.get(from + 6..)?.trim();
@@ -509,6 +514,12 @@ fn query(app: &App, user: &str, request: &Request) -> Response {
                 row.insert(field.clone(), value);
             }
             vec![Value::Object(row)]
+        }
+        "ContentDocumentLink" | "Task" => {
+            match super::record_activity::salesforce_rows(vendor, user, &soql.object, &soql.fields, &soql.conditions) {
+                Ok(rows) => rows,
+                Err(response) => return response,
+            }
         }
         other => return errors(400, "INVALID_TYPE", &format!("sObject type '{other}' is not supported.")),
     };

@@ -116,6 +116,9 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
         users,
         records,
         fields: Vec::new(),
+        files: Vec::new(),
+        notes: Vec::new(),
+        next_activity_id: 0,
     }
 }
 
@@ -162,7 +165,7 @@ fn token(app: &App, request: &Request) -> Response {
 
 const MODULES: [&str; 3] = ["Deals", "Accounts", "Contacts"];
 
-fn zoho_time(micros: i64) -> String {
+pub fn zoho_time(micros: i64) -> String {
     let text = clock::format_rfc3339(micros);
     format!("{}+00:00", text.get(..19).unwrap_or(&text))
 }
@@ -188,6 +191,10 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["settings", "fields"]) => return super::fields::zoho_list(app, request),
         ("POST", ["settings", "fields"]) => return super::fields::zoho_create(app, request),
+        ("POST", ["Notes"]) => return super::record_activity::zoho_create_notes(app, user, request),
+        ("POST", ["Deals", id, "Attachments"]) => return super::record_activity::zoho_upload(app, user, request, id),
+        ("GET", ["Deals", id, "Attachments"]) => return super::record_activity::zoho_attachments(app, user, request, id),
+        ("GET", ["Deals", id, "Notes"]) => return super::record_activity::zoho_deal_notes(app, user, request, id),
         _ => {}
     }
     if request.method != "GET" && matches!(segments.first(), Some(&"users" | &"settings")) {
