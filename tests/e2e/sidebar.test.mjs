@@ -160,8 +160,22 @@ test("status walks DRAFT → REDLINING → SIGN → EXECUTED in the sidebar and 
   for (const [field, value] of [["NDA effective date", "2026-12-15"], ["Confidentiality (months)", "24"], ["Governing law", "US-DE"]]) {
     await page.waitForFunction(([f, v]) => document.querySelector(`[data-field="${f}"]`)?.textContent === v, [field, value], { timeout: 15_000 });
   }
-  await page.screenshot({ path: join(shots, "4-executed.png") });
   const number = (await contractsOf("1001"))[0].contract_id;
+  // The signed PDF lands on the deal once, and the timeline tells each step once.
+  const landed = async () => {
+    await page.evaluate(() => window.demoHost.reloadRecord());
+    const files = await page.locator("#attachments li[data-file]").allInnerTexts();
+    const notes = await page.locator("#timeline li[data-note]").allInnerTexts();
+    return files.length === 1 && notes.some((n) => /executed$/.test(n)) ? { files, notes } : null;
+  };
+  let seen = null;
+  for (let i = 0; i < 60 && !seen; i++) seen = await landed() ?? (await new Promise((r) => setTimeout(r, 250)), null);
+  assert.ok(seen, "the signed PDF and the execution's timeline entry reach the record");
+  assert.match(seen.files[0], new RegExp(`\\(UAT T-${number} v1\\)\\.pdf`));
+  for (const step of [/\) created\b/, /sent to the counterparty/, /sent for signature/, /\) executed$/]) {
+    assert.equal(seen.notes.filter((n) => step.test(n)).length, 1, `${step} once in ${seen.notes.join(" | ")}`);
+  }
+  await page.screenshot({ path: join(shots, "4-executed.png"), fullPage: true });
 
   const [popup] = await Promise.all([context.waitForEvent("page"), frame.getByRole("link", { name: "Open in SpotDraft" }).click()]);
   await popup.waitForLoadState();

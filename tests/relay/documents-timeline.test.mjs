@@ -46,9 +46,13 @@ const references = (notes) => notes.map((n) => /SpotDraft ref (\S+)/.exec(n.body
 
 /** Sends every delivery SpotDraft made for `contract` again, exactly as it was (body and signature). */
 async function redeliverAll(relay, contract) {
-  const all = (await sandbox.control("GET", `/__sandbox/deliveries?contract_id=${contract}`)).json.filter((d) => d.url.startsWith(relay.url));
-  const deliveries = all.filter((d) => d.result === "delivered");
-  assert.ok(deliveries.length >= 4, `deliveries: ${JSON.stringify(all.map((d) => [d.activity, d.result, d.status_code, d.error]))}`);
+  // The execution's delivery is journaled once the relay has answered it (after its work).
+  const deliveries = await eventually(async () => {
+    const all = (await sandbox.control("GET", `/__sandbox/deliveries?contract_id=${contract}`)).json.filter((d) => d.url.startsWith(relay.url));
+    const delivered = all.filter((d) => d.result === "delivered");
+    return delivered.some((d) => d.activity === "CONTRACT_EXECUTED") ? delivered : null;
+  });
+  assert.ok(deliveries.length >= 4, `deliveries: ${JSON.stringify(deliveries.map((d) => d.activity))}`);
   // Newest first: a redelivery also arrives out of order.
   for (const delivery of deliveries.reverse()) {
     const response = await fetch(delivery.url, { method: "POST", headers: delivery.headers, body: delivery.body });

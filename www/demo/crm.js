@@ -94,6 +94,15 @@ async function loadRecord() {
     ["NDA effective date", r.spotdraft_effective_date?.slice(0, 10)], ["Confidentiality (months)", r.spotdraft_confidentiality_months],
     ["Governing law", r.spotdraft_governing_law],
   ]);
+  // Notes are the relay's HTML; shown as text (their first line), newest first, as a record page does.
+  const firstLine = (html) => new DOMParser().parseFromString(html, "text/html").querySelector("strong")?.textContent ?? "";
+  const notes = [...(record.activity?.notes ?? [])].sort((a, b) => Number(b.timestamp) - Number(a.timestamp));
+  $("timeline").replaceChildren(...(notes.length ? notes.map((n) => el("li", { "data-note": n.id },
+    el("time", { text: new Date(Number(n.timestamp)).toLocaleString(navigator.language, { timeZone: "UTC" }) }), " ", el("span", { text: firstLine(n.body) })))
+    : [el("li", { class: "muted", text: "Nothing yet." })]));
+  const files = record.activity?.files ?? [];
+  $("attachments").replaceChildren(...(files.length ? files.map((f) => el("li", { "data-file": f.id, text: `${f.name}.pdf · ${Math.round(f.size / 102.4) / 10} KB` }))
+    : [el("li", { class: "muted", text: "No files." })]));
   // The record changed: the sidebar is told which one, and reads it again from the CRM.
   if (before && before !== JSON.stringify(current)) sidebar.send("record.changed", { id: d.id });
   await loadSandboxContracts();
@@ -132,6 +141,8 @@ const deals = await api("/deals");
 $("deals").replaceChildren(...deals.map((d) => el("li", {}, el("button", { type: "button", "data-id": d.id, text: d.name, onclick: () => selectDeal(d.id) }))));
 document.addEventListener("visibilitychange", () => sidebar.send("visibility", { visible: document.visibilityState === "visible" && sidebarVisible }));
 window.demoHost = {
+  // As a CRM user reloading the record page would.
+  reloadRecord: () => loadRecord(),
   // For tests and the curious: hide/show the sidebar as a host would when its panel collapses.
   setSidebarVisible(visible) {
     sidebarVisible = visible;

@@ -103,7 +103,14 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           contractsPerDeal: "perTemplate",
         },
         spotdraft: { clientId: workspace.client_id, clientSecret: workspace.client_secret, hmacKey: workspace.hmac_key },
-        crm: { baseUrl: sandbox.crm, token: sandbox.info.crm.bearer_token, keyTerms: KEY_TERMS.map(({ property, ...term }) => term) },
+        crm: {
+          baseUrl: sandbox.crm,
+          token: sandbox.info.crm.bearer_token,
+          keyTerms: KEY_TERMS.map(({ property, ...term }) => term),
+          // The executed PDF on the deal, and a note on its timeline per contract activity.
+          attachSignedPdf: true,
+          timeline: true,
+        },
         hostSecrets: { demo: DEMO_HOST_SECRET },
       },
     },
@@ -246,7 +253,9 @@ export async function startDemo({
           if (record.status !== 200) return json(response, record.status, { error: "deal not found" });
           // The canonical deal as the relay reads it from the CRM: one mapping, shared with hosts that get no record data.
           const reply = await fetch(`${relay.url}/api/uat/deals/${id}`, { headers: { authorization: `Bearer ${token(id).token}` } });
-          return json(response, reply.status, { record: record.json.properties, deal: await reply.json() });
+          // The deal's notes and files as HubSpot's record page lists them (the emulator's view of them).
+          const activity = await (await fetch(`${sandbox.spotdraft}/__sandbox/crm/vendors/hubspot/deals/${id}/activity`)).json();
+          return json(response, reply.status, { record: record.json.properties, deal: await reply.json(), activity });
         }
         if (request.method === "POST" && parts[2] === "stage") {
           const { stage } = await readJson(request);
