@@ -42,7 +42,7 @@ async function activity(name, dealId) {
   return (await sandbox.control("GET", `/__sandbox/crm/vendors/${name}/deals/${dealId}/activity`)).json;
 }
 
-const references = (notes) => notes.map((n) => /SpotDraft ref (\S+)/.exec(n.body)?.[1]).filter(Boolean);
+const references = (notes) => notes.map((n) => /SpotDraft ref ([^\s<]+)/.exec(n.body)?.[1]).filter(Boolean);
 
 /** Sends every delivery SpotDraft made for `contract` again, exactly as it was (body and signature). */
 async function redeliverAll(relay, contract) {

@@ -89,7 +89,9 @@ export function vendorRelayConfig(sandbox, name, vendors, { connection } = {}) {
 
 /** A relay on the vendor's emulator, with the uat workspace's status webhooks delivered to it. */
 export async function startVendorRelay(sandbox, name, vendors, options = {}) {
-  const relay = await startRelay(sandbox, { config: vendorRelayConfig(sandbox, name, vendors, options) });
+  const config = vendorRelayConfig(sandbox, name, vendors, options);
+  Object.assign(config.environments.uat.crm, options.crm ?? {});
+  const relay = await startRelay(sandbox, { config });
   const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
   await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
   return relay;
@@ -137,7 +139,8 @@ export async function vendorRecord(sandbox, name, vendors, dealId) {
  * deals at a stage that allows a contract, a seller's session, and the record's SpotDraft fields as
  * the CRM's own API shows them.
  */
-export async function crmUnderTest(sandbox, name) {
+/** `crm`: more of the relay's `crm` block (key terms, the signed PDF, the timeline). */
+export async function crmUnderTest(sandbox, name, { crm = {} } = {}) {
   if (name === "hubspot") {
     const { newDeal, relayConfig, startRelay, token, crmFields } = await import("./support.mjs");
     // Connected through HubSpot's OAuth app (access tokens that expire), not a private app token.
@@ -146,6 +149,7 @@ export async function crmUnderTest(sandbox, name) {
     config.environments.uat.crm = {
       baseUrl: sandbox.crm,
       oauth: { clientId: app.client_id, clientSecret: app.client_secret, refreshToken: app.users[0].refresh_token, tokenUrl: `${sandbox.crm}/oauth/v1/token` },
+      ...crm,
     };
     const relay = await startRelay(sandbox, { config });
     const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
@@ -162,7 +166,7 @@ export async function crmUnderTest(sandbox, name) {
     };
   }
   const vendors = await vendorInfo(sandbox);
-  const relay = await startVendorRelay(sandbox, name, vendors);
+  const relay = await startVendorRelay(sandbox, name, vendors, { crm });
   const object = name === "salesforce" ? "opportunity" : "deal";
   return {
     name, relay,

@@ -2,7 +2,9 @@
 // Create at once, every contract driven to completion, with 429s, 5xx, resets after processing,
 // slow answers and duplicated, reordered and dropped webhooks all injected together, then a
 // reconcile pass. Afterwards: one contract per deal (none missing, none twice), every CRM record equal
-// to SpotDraft, and no redundant CRM write. Bounded: it stops by itself.
+// to SpotDraft, no redundant CRM write, the signed PDF on each deal once, a timeline entry for every
+// activity delivered and none twice, and (HubSpot) the key terms on the record. Bounded: it stops by
+// itself.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -18,6 +20,21 @@ const CRMS = (process.env.SOAK_CRMS ?? ["hubspot", ...VENDORS].join(",")).split(
 const CRM_TOKEN_TTL_SECONDS = 2;
 const SIDEBARS_PER_DEAL = 3;
 const SAMPLE_EVERY_MS = 250;
+/** The activities that make timeline entries (`crate::timeline`). */
+const TIMELINE_ACTIVITIES = ["CONTRACT_CREATED", "CONTRACT_SENT_TO_COUNTERPARTY", "CONTRACT_SIGNATURE_REQUESTED", "CONTRACT_SIGNED", "CONTRACT_EXECUTED", "CONTRACT_SIGNATURE_DECLINED", "CONTRACT_VOIDED", "CONTRACT_DELETED"];
+
+/** The NDA's governing law as a HubSpot key term (the admin's property made first). */
+async function hubspotKeyTermFields(sandbox) {
+  const made = await sandbox.crmCall("POST", "/crm/v3/properties/deals", { name: "soak_governing_law", label: "Governing law", type: "string", fieldType: "text", groupName: "dealinformation" });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  return [{ keyPointer: "governing_law", field: "soak_governing_law", as: "text" }];
+}
+
+/** SpotDraft's ISO time as UTC microseconds, as the relay's references spell it. */
+function micros(timestamp) {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(timestamp);
+  return String(BigInt(Date.parse(`${m[1]}${m[3]}`)) * 1000n + BigInt((m[2] ?? "").padEnd(6, "0").slice(0, 6)));
+}
 
 /**
  * The relay's memory over the run (it runs in this process): RSS, JS heap and WebAssembly linear
@@ -53,7 +70,8 @@ for (const crmName of CRMS) {
 test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fault at once`, { timeout: 240_000 }, async (t) => {
   const sandbox = await startSandbox();
   t.after(() => sandbox.stop());
-  const crm = await crmUnderTest(sandbox, crmName);
+  const keyTerms = crmName === "hubspot" ? await hubspotKeyTermFields(sandbox) : [];
+  const crm = await crmUnderTest(sandbox, crmName, { crm: { attachSignedPdf: true, timeline: true, keyTerms } });
   const relay = crm.relay;
   t.after(() => relay.close());
   await sandbox.control("PUT", "/__sandbox/crm/token-ttl", { seconds: CRM_TOKEN_TTL_SECONDS });
@@ -105,10 +123,35 @@ test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fa
     if (record.contractId === mine[0].id && record.status === mine[0].status) equal += 1;
     redundant += (await crmWrites(sandbox, deal.id)).filter((w) => (w.changed ?? []).length === 0).length;
   }
+  // The deal's files and timeline: the executed contract's PDF once; an entry for every activity the
+  // relay was handed (and answered 2xx), none twice, whatever was duplicated, shuffled or dropped.
+  const deliveries = (await sandbox.control("GET", "/__sandbox/deliveries")).json;
+  let missingEntries = 0;
+  let doubledEntries = 0;
+  let files = 0;
+  for (const deal of deals) {
+    const mine = live.filter((c) => c.external_metadata.id === crm.externalId(deal.id));
+    const seen = (await sandbox.control("GET", `/__sandbox/crm/vendors/${crmName}/deals/${deal.id}/activity`)).json;
+    assert.equal(seen.files.length, 1, `deal ${deal.id}: the signed PDF once (${JSON.stringify(seen.files.map((f) => f.name))})`);
+    assert.ok(seen.files[0].name.includes(`(UAT ${mine[0].id} v`), seen.files[0].name);
+    files += seen.files.length;
+    const refs = seen.notes.map((n) => /SpotDraft ref ([^\s<]+)/.exec(n.body)?.[1]).filter((r) => r && !r.includes("SIGNED_PDF"));
+    doubledEntries += refs.length - new Set(refs).size;
+    const ids = new Set(contracts.filter((c) => c.external_metadata.id === crm.externalId(deal.id)).map((c) => c.id));
+    const handed = new Set(deliveries
+      .filter((d) => d.result === "delivered" && d.status_code < 300 && TIMELINE_ACTIVITIES.includes(d.activity))
+      .map((d) => JSON.parse(d.body))
+      .filter((body) => ids.has(`T-${body.contract_id}`) && body.external_metadata?.id === crm.externalId(deal.id))
+      .map((body) => `uat/T-${body.contract_id}/${body.activity}/${micros(body.activity_data.timestamp)}`));
+    missingEntries += [...handed].filter((ref) => !refs.includes(ref)).length;
+    if (keyTerms.length) {
+      const values = await sandbox.crmCall("GET", `/crm/v3/objects/deals/${deal.id}?properties=soak_governing_law`);
+      assert.equal(values.json.properties.soak_governing_law, "US-DE", `deal ${deal.id}: key terms on the record`);
+    }
+  }
   const requests = (await sandbox.control("GET", "/__sandbox/requests")).json;
   const faults = requests.filter((r) => r.fault).length;
   const tokenRefreshes = requests.filter((r) => r.service === "crm" && /\/(oauth2?\/(v\d\/)?token|oauth\/token)$/.test(r.path)).length;
-  const deliveries = (await sandbox.control("GET", "/__sandbox/deliveries")).json;
   const report = {
     date: new Date().toISOString(),
     crm: crmName,
@@ -116,7 +159,7 @@ test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fa
     deals: DEALS, clicks: clicks.length, contracts: contracts.length, live: live.length, crmEqual: `${equal}/${DEALS}`, redundantWrites: redundant,
     errorsShownToSellers: shownToSellers, faultsInjected: faults, deliveries: deliveries.length,
     dropped: deliveries.filter((d) => d.result === "dropped").length, duplicates: deliveries.filter((d) => d.kind === "duplicate").length,
-    crmTokenRefreshes: tokenRefreshes,
+    crmTokenRefreshes: tokenRefreshes, signedPdfs: files, timelineEntriesMissing: missingEntries, timelineEntriesTwice: doubledEntries,
     relayMemory: memory.stop(),
   };
   console.log(JSON.stringify({ soak: report }));
@@ -124,6 +167,8 @@ test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fa
   writeFileSync(`results/soak/report-${crmName}-${DEALS}-deals.json`, `${JSON.stringify(report, null, 2)}\n`);
   assert.equal(equal, DEALS, "every CRM record equals SpotDraft's state");
   assert.equal(redundant, 0, "no redundant CRM writes");
+  assert.equal(doubledEntries, 0, "no timeline entry twice");
+  assert.equal(missingEntries, 0, "a timeline entry for every activity the relay acknowledged");
   assert.ok(faults > 0, "faults were injected");
   assert.ok(tokenRefreshes >= 2, `the CRM connection renewed its access token through the run (${tokenRefreshes} times)`);
 });
