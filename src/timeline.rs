@@ -94,12 +94,20 @@ mod tests {
 
     #[test]
     fn meaningful_activities_read_as_a_seller_would_say_them() {
-        let signed = entry(&event("CONTRACT_SIGNED", serde_json::json!({"name": "Pat Buyer", "email": "pat@buyer.example"})), Environment::Production, None);
+        let signed = entry(
+            &event("CONTRACT_SIGNED", serde_json::json!({"name": "Pat Buyer", "email": "pat@buyer.example"})),
+            Environment::Production,
+            None,
+        );
         let signed = signed.expect("signing is on the timeline");
         assert_eq!(signed.title, "Mutual NDA (T-12) signed by Pat Buyer <pat@buyer.example>");
         assert_eq!(signed.reference, "production/T-12/CONTRACT_SIGNED/1796292000500000");
         assert_eq!(signed.at_ms, 1_796_292_000_500);
-        let sent = entry(&event("CONTRACT_SENT_TO_COUNTERPARTY", serde_json::json!({"name": "SYSTEM"})), Environment::Uat, None);
+        let sent = entry(
+            &event("CONTRACT_SENT_TO_COUNTERPARTY", serde_json::json!({"name": "SYSTEM"})),
+            Environment::Uat,
+            None,
+        );
         let sent = sent.expect("sending is on the timeline");
         assert_eq!(sent.title, "Mutual NDA (T-12) sent to the counterparty");
         assert_eq!(sent.lines, vec!["To pat@buyer.example".to_string()]);
@@ -108,7 +116,17 @@ mod tests {
 
     #[test]
     fn the_rest_stays_off_the_timeline() {
-        assert!(entry(&event("SIGNING_EMAIL_OPENED", serde_json::json!({"name": "SYSTEM"})), Environment::Production, None).is_none());
-        assert!(entry(&event("CONTRACT_KEY_POINTER_UPDATION", serde_json::json!({"name": "SYSTEM"})), Environment::Production, None).is_none());
+        assert!(entry(
+            &event("SIGNING_EMAIL_OPENED", serde_json::json!({"name": "SYSTEM"})),
+            Environment::Production,
+            None
+        )
+        .is_none());
+        assert!(entry(
+            &event("CONTRACT_KEY_POINTER_UPDATION", serde_json::json!({"name": "SYSTEM"})),
+            Environment::Production,
+            None
+        )
+        .is_none());
     }
 }

@@ -117,7 +117,9 @@ pub struct Part {
 pub enum PartBody {
     Text(String),
     /// The download's body, sent under this file name.
-    File { file_name: String },
+    File {
+        file_name: String,
+    },
 }
 
 impl FileCopy {
@@ -156,8 +158,13 @@ impl FileCopy {
 
     /// The upload request's headers with the multipart content type.
     pub fn upload_headers(&self) -> Vec<(String, String)> {
-        let mut headers: Vec<(String, String)> =
-            self.upload.headers.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("content-type")).cloned().collect();
+        let mut headers: Vec<(String, String)> = self
+            .upload
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+            .cloned()
+            .collect();
         headers.push(("Content-Type".into(), format!("multipart/form-data; boundary={}", self.boundary)));
         headers
     }

@@ -44,11 +44,8 @@ impl SignedCopy {
     /// reference added; characters that file systems refuse are replaced.
     pub fn name_for(file_name: &str, reference: &str) -> String {
         let stem = file_name.strip_suffix(".pdf").or_else(|| file_name.strip_suffix(".PDF")).unwrap_or(file_name);
-        let clean: String = stem
-            .chars()
-            .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c })
-            .take(150)
-            .collect();
+        let clean: String =
+            stem.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).take(150).collect();
         let clean = clean.trim();
         let stem = if clean.is_empty() { "Signed contract" } else { clean };
         format!("{stem} ({reference}).pdf")
@@ -155,7 +152,8 @@ pub async fn attach<T: Transport>(
     // The credential is current: fetched (or renewed) now, as `send` would.
     let token = endpoint.token.token(transport, host, endpoint.timeout_ms).await?;
     super::authorize(endpoint, &mut upload, &token);
-    let boundary = format!("sdx-{}-{}", transport.now_ms(), copy.reference.replace(|c: char| !c.is_ascii_alphanumeric(), ""));
+    let boundary =
+        format!("sdx-{}-{}", transport.now_ms(), copy.reference.replace(|c: char| !c.is_ascii_alphanumeric(), ""));
     let transfer = FileCopy { download, upload, parts, boundary, max_file_bytes: max_bytes };
     let response = transport.copy_file(transfer).await.map_err(|error| copy_failure(host, error))?;
     check_write(endpoint, &response)?;

@@ -47,8 +47,9 @@ pub(super) async fn attach_signed<T: Transport>(
     let Some(url) = crate::url::allowed_document_url(&link.url, &env.config.download_origins) else {
         return Err(Error::BadResponse {
             status: 200,
-            reason: "SpotDraft's download link points outside the configured download origins (spotdraft.downloadOrigins)"
-                .into(),
+            reason:
+                "SpotDraft's download link points outside the configured download origins (spotdraft.downloadOrigins)"
+                    .into(),
         });
     };
     let name = title.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(&link.file_name);

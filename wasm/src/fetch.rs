@@ -133,6 +133,9 @@ enum Stage {
     Done,
 }
 
+/// The stream's pull callback; kept alive by its owner until the upload is answered.
+type Pull = Closure<dyn FnMut(JsValue) -> Promise>;
+
 /// The upload's body as a stream: the framing before the file, the download's chunks as they come
 /// (counted; past `limit` the stream errors, which aborts the upload), then the closing framing.
 fn multipart_stream(
@@ -140,10 +143,10 @@ fn multipart_stream(
     (before, after): (Vec<u8>, Vec<u8>),
     limit: usize,
     too_large: Rc<Cell<bool>>,
-) -> Result<(ReadableStream, Closure<dyn FnMut(JsValue) -> Promise>), JsValue> {
+) -> Result<(ReadableStream, Pull), JsValue> {
     let stage = Rc::new(Cell::new(Stage::Before));
     let copied = Rc::new(Cell::new(0usize));
-    let pull = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |controller: JsValue| {
+    let pull: Pull = Closure::new(move |controller: JsValue| {
         let controller: ReadableStreamDefaultController = controller.unchecked_into();
         let (stage, copied, too_large, reader) = (stage.clone(), copied.clone(), too_large.clone(), reader.clone());
         let (before, after) = (before.clone(), after.clone());
@@ -161,7 +164,8 @@ fn multipart_stream(
                         controller.close()?;
                         return Ok(JsValue::UNDEFINED);
                     }
-                    let chunk: Uint8Array = js_sys::Reflect::get(&result, &JsValue::from_str("value"))?.unchecked_into();
+                    let chunk: Uint8Array =
+                        js_sys::Reflect::get(&result, &JsValue::from_str("value"))?.unchecked_into();
                     let total = copied.get().saturating_add(chunk.length() as usize);
                     copied.set(total);
                     if total > limit {

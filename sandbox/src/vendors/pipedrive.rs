@@ -219,7 +219,9 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
         ("GET", ["v1", "deals", id, "permittedUsers"]) => permitted_users(app, user, id),
         ("GET", ["api", "v1", "dealFields"]) => super::fields::pipedrive_list(app, request),
         ("POST", ["api", "v1", "files"]) => super::record_activity::pipedrive_upload(app, user, request),
-        ("GET", ["api", "v1", "deals", id, "files"]) => super::record_activity::pipedrive_deal_files(app, user, request, id),
+        ("GET", ["api", "v1", "deals", id, "files"]) => {
+            super::record_activity::pipedrive_deal_files(app, user, request, id)
+        }
         ("POST", ["api", "v1", "notes"]) => super::record_activity::pipedrive_create_note(app, user, request),
         ("GET", ["api", "v1", "notes"]) => super::record_activity::pipedrive_notes(app, user, request),
         ("POST", ["api", "v1", "dealFields"]) => super::fields::pipedrive_create(app, request),

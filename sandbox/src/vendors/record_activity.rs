@@ -149,7 +149,15 @@ fn store_file(vendor: &mut Vendor, id: String, record_id: &str, part: &FormPart,
     file
 }
 
-fn store_note(vendor: &mut Vendor, id: String, record_id: &str, title: &str, body: &str, attachments: Vec<String>, timestamp: String) -> StoredNote {
+fn store_note(
+    vendor: &mut Vendor,
+    id: String,
+    record_id: &str,
+    title: &str,
+    body: &str,
+    attachments: Vec<String>,
+    timestamp: String,
+) -> StoredNote {
     let note = StoredNote {
         id,
         record_id: record_id.to_string(),
@@ -204,7 +212,8 @@ pub fn hubspot_upload(app: &App, request: &Request) -> Response {
         return hs_error(400, "options.access must be one of the file access levels");
     };
     let access = access.to_string();
-    let name = text_part(&parts, "fileName").or_else(|| file.file_name.clone().map(|n| n.trim_end_matches(".pdf").into()));
+    let name =
+        text_part(&parts, "fileName").or_else(|| file.file_name.clone().map(|n| n.trim_end_matches(".pdf").into()));
     let mut state = app.state();
     let vendor = &mut state.vendors.hubspot;
     let id = next_id(vendor, 190_000_000_000).to_string();
@@ -243,7 +252,10 @@ pub fn hubspot_create_note(app: &App, request: &Request) -> Response {
     for association in body.get("associations").and_then(Value::as_array).into_iter().flatten() {
         let to = association.pointer("/to/id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
         let type_ok = association.get("types").and_then(Value::as_array).is_some_and(|types| {
-            types.iter().any(|t| t.get("associationCategory") == Some(&json!("HUBSPOT_DEFINED")) && t.get("associationTypeId") == Some(&json!(214)))
+            types.iter().any(|t| {
+                t.get("associationCategory") == Some(&json!("HUBSPOT_DEFINED"))
+                    && t.get("associationTypeId") == Some(&json!(214))
+            })
         });
         match to {
             Some(id) if type_ok && hubspot_deal_exists(app, &id) => deal = Some(id),
@@ -251,7 +263,8 @@ pub fn hubspot_create_note(app: &App, request: &Request) -> Response {
             _ => return hs_error(400, "associations must name a deal with HUBSPOT_DEFINED type 214 (note to deal)"),
         }
     }
-    let attachments: Vec<String> = text("hs_attachment_ids").split(';').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let attachments: Vec<String> =
+        text("hs_attachment_ids").split(';').filter(|s| !s.is_empty()).map(str::to_string).collect();
     let mut state = app.state();
     let vendor = &mut state.vendors.hubspot;
     if let Some(missing) = attachments.iter().find(|id| !vendor.files.iter().any(|f| &f.id == *id)) {
@@ -278,7 +291,11 @@ fn hubspot_note_json(note: &StoredNote) -> Value {
 
 pub fn hubspot_deal_notes(app: &App, request: &Request, deal_id: &str) -> Response {
     if !hubspot_deal_exists(app, deal_id) {
-        return crate::crm::error(404, "OBJECT_NOT_FOUND", &format!("Object not found. objectId are usually numeric. {deal_id}"));
+        return crate::crm::error(
+            404,
+            "OBJECT_NOT_FOUND",
+            &format!("Object not found. objectId are usually numeric. {deal_id}"),
+        );
     }
     let limit = request.query("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(500).clamp(1, 500);
     let after = request.query("after").and_then(|a| a.parse::<usize>().ok()).unwrap_or(0);
@@ -326,10 +343,9 @@ fn sf_errors(status: u16, code: &str, message: &str) -> Response {
 }
 
 fn sf_visible_opportunity(vendor: &Vendor, user: &str, id: &str) -> bool {
-    vendor
-        .records
-        .iter()
-        .any(|r| r.object == "Opportunity" && salesforce::same_id(&r.id, id) && !r.hidden_from.iter().any(|h| h == user))
+    vendor.records.iter().any(|r| {
+        r.object == "Opportunity" && salesforce::same_id(&r.id, id) && !r.hidden_from.iter().any(|h| h == user)
+    })
 }
 
 pub fn salesforce_content_version(app: &App, user: &str, request: &Request) -> Response {
@@ -338,7 +354,11 @@ pub fn salesforce_content_version(app: &App, user: &str, request: &Request) -> R
         Err(reason) => return sf_errors(400, "INVALID_MULTIPART_REQUEST", &reason),
     };
     let Some(entity) = parts.first().filter(|p| p.name == "entity_content" && p.file_name.is_none()) else {
-        return sf_errors(400, "INVALID_MULTIPART_REQUEST", "Multipart message must include a non-binary part first (entity_content)");
+        return sf_errors(
+            400,
+            "INVALID_MULTIPART_REQUEST",
+            "Multipart message must include a non-binary part first (entity_content)",
+        );
     };
     let fields: Map<String, Value> = match serde_json::from_slice(&entity.data) {
         Ok(Value::Object(fields)) => fields,
@@ -360,7 +380,8 @@ pub fn salesforce_content_version(app: &App, user: &str, request: &Request) -> R
     let number = next_id(vendor, 0);
     let version_id = salesforce::id18("068", number);
     let document_id = salesforce::id18("069", number);
-    let record = vendor.records.iter().find(|r| salesforce::same_id(&r.id, &location)).map(|r| r.id.clone()).unwrap_or_default();
+    let record =
+        vendor.records.iter().find(|r| salesforce::same_id(&r.id, &location)).map(|r| r.id.clone()).unwrap_or_default();
     store_file(vendor, document_id, &record, data, Some(title));
     app.persist(&state);
     Response::json(201, &json!({"id": version_id, "success": true, "errors": []}))
@@ -388,25 +409,54 @@ pub fn salesforce_task(app: &App, user: &str, request: &Request) -> Response {
     if !sf_visible_opportunity(vendor, user, &what) {
         return sf_errors(400, "INVALID_CROSS_REFERENCE_KEY", &format!("invalid cross reference id: {what}"));
     }
-    let record = vendor.records.iter().find(|r| salesforce::same_id(&r.id, &what)).map(|r| r.id.clone()).unwrap_or_default();
+    let record =
+        vendor.records.iter().find(|r| salesforce::same_id(&r.id, &what)).map(|r| r.id.clone()).unwrap_or_default();
     let id = salesforce::id18("00T", next_id(vendor, 0));
     let date = text("ActivityDate").unwrap_or_default();
-    store_note(vendor, id.clone(), &record, &text("Subject").unwrap_or_default(), &text("Description").unwrap_or_default(), Vec::new(), date);
+    store_note(
+        vendor,
+        id.clone(),
+        &record,
+        &text("Subject").unwrap_or_default(),
+        &text("Description").unwrap_or_default(),
+        Vec::new(),
+        date,
+    );
     app.persist(&state);
     Response::json(201, &json!({"id": id, "success": true, "errors": []}))
 }
 
 /// Rows of `ContentDocumentLink` or `Task` for `LinkedEntityId`/`WhatId`, with the fields asked.
-pub fn salesforce_rows(vendor: &Vendor, user: &str, object: &str, fields: &[String], conditions: &[(String, String)]) -> Result<Vec<Value>, Response> {
+pub fn salesforce_rows(
+    vendor: &Vendor,
+    user: &str,
+    object: &str,
+    fields: &[String],
+    conditions: &[(String, String)],
+) -> Result<Vec<Value>, Response> {
     let (filter_field, allowed): (&str, &[&str]) = match object {
-        "ContentDocumentLink" => ("LinkedEntityId", &["Id", "LinkedEntityId", "ContentDocumentId", "ContentDocument.Title", "ContentDocument.ContentSize", "ShareType"]),
+        "ContentDocumentLink" => (
+            "LinkedEntityId",
+            &[
+                "Id",
+                "LinkedEntityId",
+                "ContentDocumentId",
+                "ContentDocument.Title",
+                "ContentDocument.ContentSize",
+                "ShareType",
+            ],
+        ),
         _ => ("WhatId", &["Id", "Subject", "Description", "WhatId", "Status", "ActivityDate"]),
     };
     if let Some(bad) = fields.iter().find(|f| !allowed.contains(&f.as_str())) {
         return Err(sf_errors(400, "INVALID_FIELD", &format!("No such column '{bad}' on entity '{object}'.")));
     }
     let Some((_, record)) = conditions.iter().find(|(f, _)| f == filter_field) else {
-        return Err(sf_errors(400, "MALFORMED_QUERY", &format!("Implementation restriction: {object} requires a filter by a single Id on {filter_field}")));
+        return Err(sf_errors(
+            400,
+            "MALFORMED_QUERY",
+            &format!("Implementation restriction: {object} requires a filter by a single Id on {filter_field}"),
+        ));
     };
     if !sf_visible_opportunity(vendor, user, record) {
         return Ok(Vec::new());
@@ -426,7 +476,9 @@ pub fn salesforce_rows(vendor: &Vendor, user: &str, object: &str, fields: &[Stri
                         "ContentDocumentId" => json!(f.id),
                         "ShareType" => json!("V"),
                         "ContentDocument.Title" | "ContentDocument.ContentSize" => {
-                            let document = row.entry("ContentDocument").or_insert_with(|| json!({"attributes": {"type": "ContentDocument"}}));
+                            let document = row
+                                .entry("ContentDocument")
+                                .or_insert_with(|| json!({"attributes": {"type": "ContentDocument"}}));
                             if field.ends_with("Title") {
                                 document["Title"] = json!(f.name);
                             } else {
@@ -471,7 +523,9 @@ pub fn salesforce_rows(vendor: &Vendor, user: &str, object: &str, fields: &[Stri
 // ---- Zoho CRM ------------------------------------------------------------------------------
 
 fn zoho_deal<'v>(vendor: &'v Vendor, user: &str, id: &str) -> Result<&'v super::Record, Response> {
-    let record = vendor.record("Deals", id).ok_or_else(|| zoho::error(400, "INVALID_DATA", "the related id given seems to be invalid", json!({"api_name": "id"})))?;
+    let record = vendor.record("Deals", id).ok_or_else(|| {
+        zoho::error(400, "INVALID_DATA", "the related id given seems to be invalid", json!({"api_name": "id"}))
+    })?;
     if record.hidden_from.iter().any(|h| h == user) {
         return Err(zoho::error(403, "NO_PERMISSION", "permission denied", json!({})));
     }
@@ -489,7 +543,12 @@ pub fn zoho_upload(app: &App, user: &str, request: &Request, deal_id: &str) -> R
         Err(reason) => return zoho::error(400, "INVALID_DATA", &format!("invalid data: {reason}"), json!({})),
     };
     let Some(file) = parts.iter().find(|p| p.name == "file" && p.file_name.is_some()) else {
-        return zoho::error(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", json!({"param": "file"}));
+        return zoho::error(
+            400,
+            "REQUIRED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            json!({"param": "file"}),
+        );
     };
     let mut state = app.state();
     let vendor = &mut state.vendors.zoho;
@@ -504,7 +563,12 @@ pub fn zoho_upload(app: &App, user: &str, request: &Request, deal_id: &str) -> R
 
 fn zoho_related(app: &App, user: &str, request: &Request, deal_id: &str, notes: bool) -> Response {
     let Some(fields) = request.query("fields").filter(|f| !f.trim().is_empty()) else {
-        return zoho::error(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", json!({"param": "fields"}));
+        return zoho::error(
+            400,
+            "REQUIRED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            json!({"param": "fields"}),
+        );
     };
     let per_page = request.query("per_page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(200).clamp(1, 200);
     let page = request.query("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
@@ -531,7 +595,10 @@ fn zoho_related(app: &App, user: &str, request: &Request, deal_id: &str, notes: 
         return Response::empty(204);
     }
     let more = start + per_page < rows.len();
-    Response::json(200, &json!({"data": slice, "info": {"per_page": per_page, "count": slice.len(), "page": page, "more_records": more}}))
+    Response::json(
+        200,
+        &json!({"data": slice, "info": {"per_page": per_page, "count": slice.len(), "page": page, "more_records": more}}),
+    )
 }
 
 fn pick(all: &Value, wanted: &[&str]) -> Value {
@@ -666,7 +733,12 @@ pub fn pipedrive_create_note(app: &App, user: &str, request: &Request) -> Respon
     };
     let deal_id = match body.get("deal_id") {
         Some(Value::Number(n)) => n.to_string(),
-        _ => return pipedrive::error(400, "Note must be attached to a deal, person, organization, lead or project (deal_id as a number)"),
+        _ => {
+            return pipedrive::error(
+                400,
+                "Note must be attached to a deal, person, organization, lead or project (deal_id as a number)",
+            )
+        }
     };
     let content = content.to_string();
     let mut state = app.state();

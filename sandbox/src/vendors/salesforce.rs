@@ -291,7 +291,9 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     };
     let segments: Vec<&str> = rest.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method.as_str(), segments.as_slice()) {
-        ("POST", ["sobjects", "ContentVersion"]) => super::record_activity::salesforce_content_version(app, user, request),
+        ("POST", ["sobjects", "ContentVersion"]) => {
+            super::record_activity::salesforce_content_version(app, user, request)
+        }
         ("POST", ["sobjects", "Task"]) => super::record_activity::salesforce_task(app, user, request),
         ("GET", ["sobjects", object, id]) => get(app, user, request, object, id),
         ("PATCH", ["sobjects", object, id]) => patch(app, user, request, object, id),

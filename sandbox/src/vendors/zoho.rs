@@ -193,7 +193,9 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
         ("POST", ["settings", "fields"]) => return super::fields::zoho_create(app, request),
         ("POST", ["Notes"]) => return super::record_activity::zoho_create_notes(app, user, request),
         ("POST", ["Deals", id, "Attachments"]) => return super::record_activity::zoho_upload(app, user, request, id),
-        ("GET", ["Deals", id, "Attachments"]) => return super::record_activity::zoho_attachments(app, user, request, id),
+        ("GET", ["Deals", id, "Attachments"]) => {
+            return super::record_activity::zoho_attachments(app, user, request, id)
+        }
         ("GET", ["Deals", id, "Notes"]) => return super::record_activity::zoho_deal_notes(app, user, request, id),
         _ => {}
     }
