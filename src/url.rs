@@ -43,7 +43,8 @@ pub fn parse(text: &str) -> Option<ParsedUrl> {
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     // `split_at_checked`, like every slice here, so no panic path (and its formatting) is linked in.
     let (authority, rest) = rest.split_at_checked(authority_end)?;
-    if authority.is_empty() || authority.contains('@') || rest.contains('#') {
+    // Bytes again: `contains(char)` may fall back to a string searcher for non-ASCII characters.
+    if authority.is_empty() || authority.bytes().any(|b| b == b'@') || rest.bytes().any(|b| b == b'#') {
         return None;
     }
     let (host, port) = if authority.starts_with('[') {
