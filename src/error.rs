@@ -96,6 +96,9 @@ pub enum Error {
     Unauthorized { reason: String },
     /// The caller is who they say, but the CRM says they may not see this record.
     Forbidden { reason: String },
+    /// The request clashes with what is already so (a contract linked to another record, a slot
+    /// already filled); `reason` says what, in a seller's words.
+    Conflict { reason: String },
 }
 
 impl Error {
@@ -117,6 +120,7 @@ impl Error {
             Error::Crm { .. } => "crm_error",
             Error::Unauthorized { .. } => "unauthorized",
             Error::Forbidden { .. } => "forbidden",
+            Error::Conflict { .. } => "conflict",
         }
     }
 
@@ -201,6 +205,7 @@ impl fmt::Display for Error {
             Error::Crm { status, message } => write!(f, "CRM request failed (HTTP {status}): {message}"),
             Error::Unauthorized { reason } => write!(f, "not authorized: {reason}"),
             Error::Forbidden { reason } => write!(f, "not allowed: {reason}"),
+            Error::Conflict { reason } => f.write_str(reason),
         }
     }
 }

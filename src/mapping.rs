@@ -68,7 +68,7 @@ pub fn preview(config: &Config, template: &TemplateConfig, deal: &Deal, metadata
             contract_name: contract_name(template, deal),
             contract_data,
             counter_party_details: vec![counterparty],
-            external_metadata: external_metadata(config, deal, template.template_id),
+            external_metadata: external_metadata(config, deal, Some(template.template_id)),
         }),
         _ => None,
     };
@@ -104,8 +104,9 @@ pub fn record_key(config: &Config, deal: &Deal) -> RecordKey {
 }
 
 /// The CRM ids SpotDraft keeps with the contract, and the template it was made from (which
-/// SpotDraft's contract listings do not carry; `crate::slots` needs it).
-pub fn external_metadata(config: &Config, deal: &Deal, template_id: u64) -> ExternalMetadata {
+/// SpotDraft's contract listings do not carry; `crate::slots` needs it; `None` for a contract made
+/// outside the CRM and linked to the deal afterwards, whose slot its contract type says).
+pub fn external_metadata(config: &Config, deal: &Deal, template_id: Option<u64>) -> ExternalMetadata {
     let key = record_key(config, deal);
     ExternalMetadata {
         id: Some(Value::String(key.to_string())),

@@ -215,13 +215,13 @@ fn status_links_sending_and_listing_follow_the_lifecycle() {
 
     let listing = pollster::block_on(flows::list_contracts(
         &client,
-        &ListQuery { page: 1, limit: 50, updated_since: Some("2020-01-01T00:00:00Z".into()), status: None },
+        &ListQuery { page: 1, limit: 50, updated_since: Some("2020-01-01T00:00:00Z".into()), ..ListQuery::default() },
     ))
     .expect("list");
     assert!(listing.contracts.iter().any(|c| c.id == created.id));
     let none = pollster::block_on(flows::list_contracts(
         &client,
-        &ListQuery { page: 1, limit: 50, updated_since: Some("2999-01-01T00:00:00Z".into()), status: None },
+        &ListQuery { page: 1, limit: 50, updated_since: Some("2999-01-01T00:00:00Z".into()), ..ListQuery::default() },
     ))
     .expect("list");
     assert!(none.contracts.is_empty());

@@ -51,7 +51,7 @@ pub(super) async fn route<T: Transport>(
     // Routes that reach SpotDraft wait for the caller's fair share of the workspace's allowance; a
     // contract list waits only when it is not answered from what the relay knows.
     let listing = method == "GET" && matches!(rest, ["deals", _, "contracts"]);
-    if let ["deals", deal, "contracts" | "preview", ..] = rest {
+    if let ["deals", deal, "contracts" | "preview" | "linkable" | "links", ..] = rest {
         if !listing {
             if let Err(error) = fair_share(relay, env, &verified.caller, deal).await {
                 return RelayResponse::error(&error, log);
@@ -75,6 +75,8 @@ pub(super) async fn route<T: Transport>(
         ("GET", ["deals", deal, "contracts"]) => {
             contracts_with_record_times(relay, env, &verified.caller, deal).await.map(|list| (200, json!(list)))
         }
+        ("GET", ["deals", deal, "linkable"]) => super::link::search(env, deal, request).await.map(|found| (200, json!(found))),
+        ("POST", ["deals", deal, "links"]) => super::link::link(relay, env, deal, request).await,
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => {
             let created = create(relay, env, deal, request).await;
@@ -270,7 +272,7 @@ async fn read_with_record_times<T: Transport>(
 /// The canonical deal read from the CRM: what preview and create map and gate on, and what sidebars
 /// whose host gives no record data (Pipedrive panels, HubSpot's modal) show. Only the properties the
 /// mappings use are read.
-async fn crm_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Deal> {
+pub(super) async fn crm_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Deal> {
     record_key(env, deal_id)?;
     let custom: Vec<String> = env
         .config
@@ -561,7 +563,7 @@ pub(super) async fn keep_oldest_live<T: Transport>(
 /// or lookup answered is stamped with the contract's creation time, SpotDraft's, never the relay's
 /// clock. So it fills an empty record, yet anything a webhook has shown since (In review, say) is newer
 /// and stays: a second click can never roll the record back.
-async fn write_through<T: Transport>(
+pub(super) async fn write_through<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     deal_id: &str,

@@ -12,6 +12,7 @@ mod contract_cache;
 mod documents;
 mod expiring_map;
 mod keyed_lock;
+mod link;
 pub mod limiter;
 mod provision;
 mod reconcile;
@@ -142,6 +143,7 @@ fn http_status(error: &Error) -> u16 {
         Error::InvalidInput(_) | Error::InvalidWebhook(_) => 400,
         Error::Unauthorized { .. } | Error::InvalidSignature { .. } => 401,
         Error::Forbidden { .. } => 403,
+        Error::Conflict { .. } => 409,
         Error::UnknownTemplate { .. } => 404,
         Error::StageNotAllowed { .. } | Error::MappingFailed(_) => 422,
         Error::SpotDraft(api) => match api.status {

@@ -49,7 +49,7 @@ impl<T: Transport> Relay<T> {
         let mut page = 1;
         let mut seen = 0;
         loop {
-            let query = ListQuery { page, limit: PAGE_SIZE, updated_since: since.clone(), status: None };
+            let query = ListQuery { page, limit: PAGE_SIZE, updated_since: since.clone(), ..ListQuery::default() };
             let listing = crate::flows::list_contracts(&env.client, &query).await?;
             let count = listing.contracts.len();
             seen += count;

@@ -80,6 +80,10 @@ pub struct ListQuery {
     pub updated_since: Option<String>,
     /// `filter__display_status`.
     pub status: Option<String>,
+    /// `query`: SpotDraft's search over contract names and counterparties.
+    pub search: Option<String>,
+    /// `filter__contract_id`: one contract, by its integer id.
+    pub contract_id: Option<u64>,
 }
 
 pub struct SpotDraftClient<T> {
@@ -341,6 +345,12 @@ impl<T: Transport> SpotDraftClient<T> {
         }
         if let Some(status) = &query.status {
             pairs.push(("filter__display_status", status.clone()));
+        }
+        if let Some(search) = &query.search {
+            pairs.push(("query", search.clone()));
+        }
+        if let Some(number) = query.contract_id {
+            pairs.push(("filter__contract_id", number.to_string()));
         }
         let path = format!("/api/v2.1/public/contracts/{}", url::query_string(&pairs));
         self.call_json(Method::Get, &path, None::<&()>, Replay::Safe).await

@@ -292,6 +292,7 @@ impl JsClient {
             limit: input.limit.unwrap_or(100),
             updated_since: input.updated_since,
             status: input.status,
+            ..ListQuery::default()
         };
         let client = Rc::clone(&self.inner);
         promise(async move { flows::list_contracts(&client, &query).await })

@@ -11,7 +11,7 @@ const TYPES: &'static str = r#"
 export type ErrorCode =
   | "invalid_config" | "invalid_input" | "unknown_template" | "stage_not_allowed" | "mapping_failed"
   | "spotdraft_error" | "timeout" | "network_error" | "redirected" | "bad_response"
-  | "invalid_signature" | "invalid_webhook" | "crm_error" | "unauthorized";
+  | "invalid_signature" | "invalid_webhook" | "crm_error" | "unauthorized" | "forbidden" | "conflict";
 
 /** Every error thrown or rejected by this package. */
 export interface SdxError extends Error {
