@@ -11,7 +11,7 @@ use spotdraft_crm::model::ContractId;
 use spotdraft_crm::shell_types::FromShell;
 use spotdraft_crm::sidebar::{
     typescript, Action, ActionView, Banner, BannerTone, CallName, ContractView, CreateView, Event, Phase, ShellEffect,
-    SidebarOutput, StatusTone, TemplateOption, ViewModel,
+    LinkView, SidebarOutput, StatusTone, TemplateOption, ViewModel,
 };
 
 #[test]
@@ -73,6 +73,19 @@ fn what_the_sidebar_writes_reads_back_through_its_declaration() {
             }],
         }],
         empty_text: None,
+        link: Some(LinkView {
+            query: "Globex".into(),
+            searching: false,
+            results: Some(vec![ContractView {
+                id: "T-7".into(),
+                name: "Globex paper NDA".into(),
+                status_label: "Out for signature".into(),
+                tone: StatusTone::Warning,
+                updated_text: "Globex".into(),
+                actions: vec![ActionView { action: Action::Link, href: None, label: "Link".into(), enabled: true, busy: false }],
+            }]),
+            message: None,
+        }),
     };
     let output = SidebarOutput {
         view,

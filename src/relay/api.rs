@@ -75,7 +75,9 @@ pub(super) async fn route<T: Transport>(
         ("GET", ["deals", deal, "contracts"]) => {
             contracts_with_record_times(relay, env, &verified.caller, deal).await.map(|list| (200, json!(list)))
         }
+        #[cfg(feature = "link")]
         ("GET", ["deals", deal, "linkable"]) => super::link::search(env, deal, request).await.map(|found| (200, json!(found))),
+        #[cfg(feature = "link")]
         ("POST", ["deals", deal, "links"]) => super::link::link(relay, env, deal, request).await,
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => {

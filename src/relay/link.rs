@@ -4,12 +4,12 @@
 //! deal already holds a live contract of (`crate::slots`). Checked and written under a lock per
 //! contract and the deal's create lock for its slot, so a link never races a create or another link.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{EnvironmentRuntime, Relay, RelayRequest};
 use crate::error::{Error, Result};
 use crate::model::{ContractId, ContractStatus, ContractSummary};
+use crate::sidebar::link::{LinkCandidate, Linkable};
 use crate::spotdraft::ListQuery;
 use crate::transport::Transport;
 
@@ -17,27 +17,6 @@ use crate::transport::Transport;
 const QUERY_CHARS: std::ops::RangeInclusive<usize> = 2..=100;
 /// Results shown at most.
 const RESULTS: u32 = 20;
-
-/// Whether a found contract can be linked to this deal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Linkable {
-    /// Linked to no CRM record: it can be.
-    Free,
-    /// Already this deal's.
-    ThisDeal,
-    /// Linked to another record (another deal, another CRM, another integration): never relinked.
-    Elsewhere,
-    /// Voided: nothing to link.
-    Voided,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinkCandidate {
-    pub contract: ContractSummary,
-    pub linkable: Linkable,
-}
 
 /// `GET …/deals/{id}/linkable?query=`: contracts SpotDraft finds for the text, each with whether it
 /// can be linked here.

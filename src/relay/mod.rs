@@ -12,6 +12,7 @@ mod contract_cache;
 mod documents;
 mod expiring_map;
 mod keyed_lock;
+#[cfg(feature = "link")]
 mod link;
 pub mod limiter;
 mod provision;

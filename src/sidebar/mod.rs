@@ -3,6 +3,8 @@
 //! schedule, a URL to open). `view` turns the state into what the shell renders. The shell holds no
 //! rule of its own: what is shown, what is enabled and why not, and when to refresh are all here.
 
+#[cfg(feature = "link")]
+pub mod link;
 pub mod relay_client;
 mod session;
 mod settle;
@@ -20,7 +22,9 @@ pub use session::{CallName, ShellEffect, SidebarOutput};
 pub use session::{HostSession, SessionInit, SidebarSession};
 pub use settle::settle;
 pub use view::{Action, ActionView, Banner, BannerTone, ContractView, CreateView, Phase, StatusTone, TemplateOption};
-pub use view::{ViewModel, CONTRACT_STALE_AFTER_MS};
+pub use view::{LinkView, ViewModel, CONTRACT_STALE_AFTER_MS};
+#[cfg(feature = "link")]
+pub use link::{LinkCandidate, LinkEffect, LinkMsg, Linkable};
 
 /// Right after an action the status is likely to move: look again soon.
 pub const QUICK_REFRESH_MS: u64 = 3_000;
@@ -185,6 +189,9 @@ pub enum Msg {
     VisibilityChanged {
         visible: bool,
     },
+    /// Linking a contract made in SpotDraft (`link`).
+    #[cfg(feature = "link")]
+    Link(link::LinkMsg),
     Tick,
     RetryClicked,
     DismissNotice,
@@ -206,6 +213,8 @@ shell_union! {
         /// Whatever the host sends along (an id, an older host's whole deal) is not read.
         RecordChanged "recordChanged" {},
         VisibilityChanged "visibilityChanged" { visible: bool => "visible" },
+        LinkSearched "linkSearched" { query: String => "query" },
+        LinkClicked "linkClicked" { contract_id: ContractId => "contractId" },
     }
 }
 
@@ -223,6 +232,14 @@ impl From<Event> for Msg {
             Event::OpenClicked { contract_id } => Msg::OpenClicked { contract_id },
             Event::RecordChanged {} => Msg::RecordChanged,
             Event::VisibilityChanged { visible } => Msg::VisibilityChanged { visible },
+            #[cfg(feature = "link")]
+            Event::LinkSearched { query } => Msg::Link(link::LinkMsg::Searched { query }),
+            #[cfg(feature = "link")]
+            Event::LinkClicked { contract_id } => Msg::Link(link::LinkMsg::Clicked { contract_id }),
+            // A build without linking never offers it (its views have no `link`); a shell that sends
+            // these anyway gets a view that still has none.
+            #[cfg(not(feature = "link"))]
+            Event::LinkSearched { .. } | Event::LinkClicked { .. } => Msg::DismissNotice,
         }
     }
 }
@@ -238,6 +255,8 @@ pub fn typescript() -> String {
     // declaration (the full API's `ContractSummary` too).
     ContractSummary::declare(&mut declarations);
     SidebarConfig::declare(&mut declarations);
+    #[cfg(feature = "link")]
+    link::LinkCandidate::declare(&mut declarations);
     RemoteError::declare(&mut declarations);
     let mut text = String::from(
         "// Generated from the Rust declarations (spotdraft_crm::sidebar::typescript): do not edit by hand.\n",
@@ -273,6 +292,9 @@ pub enum Effect {
     Download {
         contract_id: ContractId,
     },
+    /// A relay call for linking (`link`).
+    #[cfg(feature = "link")]
+    Link(link::LinkEffect),
     OpenUrl {
         url: String,
     },
@@ -384,6 +406,8 @@ pub struct Sidebar {
     visible: bool,
     interval_ms: u64,
     next_refresh_at_ms: Option<u64>,
+    #[cfg(feature = "link")]
+    link: link::LinkState,
 }
 
 impl Sidebar {
@@ -413,6 +437,8 @@ impl Sidebar {
             visible: true,
             interval_ms: CALM_REFRESH_MS,
             next_refresh_at_ms: None,
+            #[cfg(feature = "link")]
+            link: link::LinkState::default(),
         }
     }
 
@@ -617,6 +643,8 @@ impl Sidebar {
                     });
                 }
             }
+            #[cfg(feature = "link")]
+            Msg::Link(msg) => self.update_link(msg, now_ms, &mut effects),
             Msg::OpenClicked { contract_id } => {
                 if let Some(contract) = self.contract(contract_id) {
                     effects.push(Effect::OpenUrl { url: contract.summary.link.clone() });

@@ -62,6 +62,8 @@ impl Effect {
             Effect::Download { contract_id } => {
                 (Method::Post, format!("{deal_path}/contracts/{contract_id}/download-link"), None)
             }
+            #[cfg(feature = "link")]
+            Effect::Link(link) => link.relay_call(&deal_path),
             Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
         };
         Some(RelayCall { method, path, body })
@@ -107,6 +109,8 @@ impl Effect {
                 Ok(url) => Msg::DownloadReady { contract_id: *contract_id, url },
                 Err(error) => Msg::DownloadFailed { contract_id: *contract_id, error },
             },
+            #[cfg(feature = "link")]
+            Effect::Link(link) => Msg::Link(link.outcome(answer)),
             Effect::LoadFirstView | Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => {
                 return None
             }
@@ -115,7 +119,7 @@ impl Effect {
 }
 
 /// An answer read by `reader`; what it cannot read is the relay's fault (`bad_response`).
-fn read<T>(
+pub(super) fn read<T>(
     answer: Result<Value, RemoteError>,
     reader: impl FnOnce(&Value) -> Result<T, String>,
 ) -> Result<T, RemoteError> {

@@ -42,6 +42,7 @@ shell_enum! {
         Create => "create",
         Send => "send",
         Download => "download",
+        Link => "link",
     }
 }
 
@@ -175,6 +176,8 @@ impl<T: Transport> SidebarSession<T> {
             Effect::Create { .. } => CallName::Create,
             Effect::Send { .. } => CallName::Send,
             Effect::Download { .. } => CallName::Download,
+            #[cfg(feature = "link")]
+            Effect::Link(_) => CallName::Link,
         };
         let id = self.next_call.get();
         self.next_call.set(id.wrapping_add(1).max(1));

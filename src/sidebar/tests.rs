@@ -952,3 +952,83 @@ fn several_contracts_per_deal_create_is_offered_for_the_free_slots_only() {
         .update(Msg::ContractsLoaded { contracts: vec![in_slot(5, "VOIDED", 1102), in_slot(4, "EXECUTED", 1101)] }, 50);
     assert_eq!(offered(&sidebar), vec![1102]);
 }
+
+fn candidate(number: u64, linkable: Linkable) -> LinkCandidate {
+    let mut found = contract(number, "SIGN");
+    found.counterparty_name = Some("Globex".into());
+    LinkCandidate { contract: found, linkable }
+}
+
+#[test]
+fn a_contract_made_in_spotdraft_is_found_and_linked_once() {
+    let mut sidebar = ready("contractsent", vec![]);
+    // Too short to search: nothing asked.
+    assert!(sidebar.update(Msg::Link(LinkMsg::Searched { query: " g ".into() }), 40).is_empty());
+    let effects = sidebar.update(Msg::Link(LinkMsg::Searched { query: " Globex ".into() }), 41);
+    assert_eq!(effects, vec![Effect::Link(LinkEffect::Search { query: "Globex".into() })]);
+    let call = effects[0].relay_call("1001").unwrap();
+    assert_eq!(call.path, "/deals/1001/linkable?query=Globex");
+    assert!(sidebar.view(42, 0).link.unwrap().searching);
+    // An answer to an older search is not shown.
+    sidebar.update(Msg::Link(LinkMsg::Found { query: "Glo".into(), candidates: vec![candidate(7, Linkable::Free)] }), 43);
+    assert_eq!(sidebar.view(43, 0).link.unwrap().results, None);
+    let found = vec![candidate(7, Linkable::Free), candidate(8, Linkable::Elsewhere), candidate(9, Linkable::Voided)];
+    sidebar.update(Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: found }), 44);
+    let link = sidebar.view(44, 0).link.unwrap();
+    let results = link.results.unwrap();
+    assert_eq!((results[0].updated_text.as_str(), results[0].status_label.as_str()), ("Globex", "Out for signature"));
+    assert_eq!(results[0].actions.iter().map(|a| a.label.as_str()).collect::<Vec<_>>(), vec!["Link"]);
+    assert_eq!(results[1].updated_text, "Linked to another record");
+    assert!(results[1].actions.is_empty() && results[2].actions.is_empty());
+    // Only a free one is linked, once however often it is clicked.
+    assert!(sidebar.update(Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(8) }), 45).is_empty());
+    let link_call = sidebar.update(Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(7) }), 45);
+    assert_eq!(link_call, vec![Effect::Link(LinkEffect::Link { contract_id: ContractId::template(7) })]);
+    assert!(sidebar.update(Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(7) }), 46).is_empty());
+    let body = link_call[0].relay_call("1001").unwrap().body.unwrap();
+    assert_eq!(body, json!({"contractId": "T-7"}));
+    sidebar.update(Msg::Link(LinkMsg::Linked { contract: Box::new(contract(7, "SIGN")) }), 47);
+    let view = sidebar.view(47, 0);
+    assert_eq!(view.contracts.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["T-7"]);
+    assert!(view.banner.unwrap().text.contains("is now linked to this deal"));
+    // The deal holds its one contract now: nothing more to link or create.
+    assert!(view.link.is_none() && view.create.is_none());
+}
+
+#[test]
+fn a_refused_link_says_why_in_the_relays_words() {
+    let mut sidebar = ready("contractsent", vec![]);
+    sidebar.update(Msg::Link(LinkMsg::Searched { query: "Globex".into() }), 40);
+    sidebar.update(Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: vec![candidate(7, Linkable::Free)] }), 41);
+    sidebar.update(Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(7) }), 42);
+    let conflict = RemoteError {
+        code: "conflict".into(),
+        message: "T-7 is already linked to another CRM record; unlink it in SpotDraft first".into(),
+        problems: vec![],
+        transient: false,
+    };
+    sidebar.update(Msg::Link(LinkMsg::Failed { error: conflict }), 43);
+    let link = sidebar.view(43, 0).link.unwrap();
+    assert_eq!(link.message.as_deref(), Some("T-7 is already linked to another CRM record; unlink it in SpotDraft first"));
+    assert_eq!(link.results.unwrap()[0].actions.first().map(|a| a.enabled), Some(true), "it may be tried again");
+    sidebar.update(Msg::Link(LinkMsg::Searched { query: "Nothing".into() }), 44);
+    sidebar.update(Msg::Link(LinkMsg::Found { query: "Nothing".into(), candidates: vec![] }), 45);
+    assert_eq!(sidebar.view(45, 0).link.unwrap().message.as_deref(), Some("No SpotDraft contract matches “Nothing”."));
+}
+
+#[test]
+fn link_answers_are_read_once_into_their_messages() {
+    let search = Effect::Link(LinkEffect::Search { query: "Globex".into() });
+    let answer = json!([{"contract": contract(7, "SIGN").to_json(), "linkable": "free"}]);
+    assert_eq!(
+        search.outcome(Ok(answer)),
+        vec![Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: vec![LinkCandidate { contract: contract(7, "SIGN"), linkable: Linkable::Free }] })]
+    );
+    let bad = search.outcome(Ok(json!([{"contract": contract(7, "SIGN").to_json(), "linkable": "maybe"}])));
+    assert!(matches!(&bad[..], [Msg::Link(LinkMsg::SearchFailed { error })] if error.code == "bad_response" && error.message.contains("linkable")));
+    let linked = Effect::Link(LinkEffect::Link { contract_id: ContractId::template(7) })
+        .outcome(Ok(json!({"contract": contract(7, "SIGN").to_json(), "linked": true})));
+    assert_eq!(linked, vec![Msg::Link(LinkMsg::Linked { contract: Box::new(contract(7, "SIGN")) })]);
+    let event = Msg::from_json(&json!({"type": "linkClicked", "contractId": "T-7"})).unwrap();
+    assert_eq!(event, Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(7) }));
+}

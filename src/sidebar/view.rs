@@ -25,8 +25,24 @@ shell_struct! {
         contracts: Vec<ContractView> => "contracts",
         /// Shown when the deal has no contract yet.
         empty_text: Option<String> => "emptyText",
+        /// Linking a contract made in SpotDraft; offered while the deal can take another contract.
+        link: Option<LinkView> => "link",
     }
 }
+
+shell_struct! {
+    /// The shell sends `linkSearched` with the text typed, and `linkClicked` with a result's id.
+    pub struct LinkView as "SidebarLink" {
+        query: String => "query",
+        searching: bool => "searching",
+        /// What the last search found, as contracts are shown (a `link` action on those that can be
+        /// linked; why not, in `updatedText`, on the others); null before a search.
+        results: Option<Vec<ContractView>> => "results",
+        /// Nothing found, or why a search or a link failed.
+        message: Option<String> => "message",
+    }
+}
+
 
 shell_enum! {
     /// Nothing to show yet, showing, or nothing could be loaded.
@@ -116,10 +132,11 @@ shell_enum! {
         Open => "open",
         Send => "send",
         Download => "download",
+        Link => "link",
     }
 }
 
-fn tone(status: &ContractStatus) -> StatusTone {
+pub(super) fn tone(status: &ContractStatus) -> StatusTone {
     match status {
         ContractStatus::Draft | ContractStatus::Other(_) => StatusTone::Neutral,
         ContractStatus::Redlining => StatusTone::Info,
@@ -139,7 +156,9 @@ pub fn error_text(error: &RemoteError) -> String {
         // The relay's message names the CRM and what went wrong ("HubSpot: an admin must reconnect …").
         "crm_error" if error.transient => "Your CRM can't be reached right now.".into(),
         "crm_error" => format!("Your CRM refused the request: {}", error.message),
-        "stage_not_allowed" | "mapping_failed" | "invalid_input" | "unknown_template" => error.message.clone(),
+        "stage_not_allowed" | "mapping_failed" | "invalid_input" | "unknown_template" | "conflict" => {
+            error.message.clone()
+        }
         _ => format!("Something went wrong: {}", error.message),
     }
 }
@@ -249,6 +268,7 @@ impl Sidebar {
                 create: None,
                 contracts: Vec::new(),
                 empty_text: None,
+                link: None,
             };
         }
         let contracts: Vec<ContractView> = self
@@ -363,6 +383,10 @@ impl Sidebar {
             _ => None,
         };
         let empty_text = contracts.is_empty().then(|| "No contract yet for this deal.".to_string());
+        #[cfg(feature = "link")]
+        let link = create.is_some().then(|| self.link_view());
+        #[cfg(not(feature = "link"))]
+        let link = None;
         ViewModel {
             phase: Phase::Ready,
             environment_badge,
@@ -372,6 +396,7 @@ impl Sidebar {
             create,
             contracts,
             empty_text,
+            link,
         }
     }
 }

@@ -49,8 +49,23 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
 }
 
 /// A real `Error` with `code`, `problems`, and for SpotDraft answers `status` and `spotdraftCode`.
+/// The error's message. The sidebar's build throws only for what its shell handed it (invalid input:
+/// the problems say it all), so it leaves out the wording of every other error, which would cost
+/// its download the text and code of all of them.
+fn message(error: &Error) -> String {
+    #[cfg(not(feature = "full"))]
+    if let Error::InvalidInput(problems) = error {
+        let parts: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+        return format!("invalid input: {}", parts.join("; "));
+    }
+    #[cfg(not(feature = "full"))]
+    return error.code().to_string();
+    #[cfg(feature = "full")]
+    error.to_string()
+}
+
 pub(crate) fn js_error(error: &Error) -> JsValue {
-    let js = js_sys::Error::new(&error.to_string());
+    let js = js_sys::Error::new(&message(error));
     js.set_name("SdxError");
     let set = |key: &str, value: JsValue| {
         // Reflect.set on a fresh Error object cannot fail; ignoring the result keeps this panic-free.

@@ -16,7 +16,9 @@ export type SidebarEvent =
   | { type: "openClicked"; contractId: string; }
   /** Whatever the host sends along (an id, an older host's whole deal) is not read. */
   | { type: "recordChanged"; }
-  | { type: "visibilityChanged"; visible: boolean; };
+  | { type: "visibilityChanged"; visible: boolean; }
+  | { type: "linkSearched"; query: string; }
+  | { type: "linkClicked"; contractId: string; };
 
 /** What `update` and `perform` answer. */
 export interface SidebarOutput {
@@ -37,6 +39,8 @@ export interface SidebarView {
   contracts: SidebarContract[];
   /** Shown when the deal has no contract yet. */
   emptyText: string | null;
+  /** Linking a contract made in SpotDraft; offered while the deal can take another contract. */
+  link: SidebarLink | null;
 }
 
 /** Nothing to show yet, showing, or nothing could be loaded. */
@@ -94,7 +98,20 @@ export interface SidebarAction {
   busy: boolean;
 }
 
-export type SidebarActionKind = "open" | "send" | "download";
+export type SidebarActionKind = "open" | "send" | "download" | "link";
+
+/** The shell sends `linkSearched` with the text typed, and `linkClicked` with a result's id. */
+export interface SidebarLink {
+  query: string;
+  searching: boolean;
+  /**
+   * What the last search found, as contracts are shown (a `link` action on those that can be
+   * linked; why not, in `updatedText`, on the others); null before a search.
+   */
+  results: SidebarContract[] | null;
+  /** Nothing found, or why a search or a link failed. */
+  message: string | null;
+}
 
 /**
  * What the shell does next: a timer, a URL to open, or a relay call to hand back to
@@ -107,7 +124,7 @@ export type SidebarEffect =
   | { type: "call"; id: number; call: SidebarCallName; };
 
 /** What a relay call is for, so a shell can tie it to what started it (a download's window). */
-export type SidebarCallName = "loadFirstView" | "loadConfig" | "loadDeal" | "loadContracts" | "loadPreview" | "create" | "send" | "download";
+export type SidebarCallName = "loadFirstView" | "loadConfig" | "loadDeal" | "loadContracts" | "loadPreview" | "create" | "send" | "download" | "link";
 
 /**
  * What the sidebar and the CRM record show about one contract: the relay writes it, the
@@ -176,6 +193,21 @@ export interface SidebarTemplateChoice {
    */
   slot: string | null;
 }
+
+/**
+ * A contract SpotDraft found for a seller's search (`GET …/linkable`): written by the relay and
+ * read by the sidebar through this declaration.
+ */
+export interface LinkCandidate {
+  contract: ContractSummary;
+  linkable: Linkable;
+}
+
+/**
+ * Whether a found contract can be linked to this deal: linked to no record (free), already this
+ * deal's, linked to another record (never relinked from here), or voided.
+ */
+export type Linkable = "free" | "thisDeal" | "elsewhere" | "voided";
 
 /**
  * A failed relay answer's body, `{"error": …}` (and a failed part of a first view): the relay
