@@ -145,7 +145,8 @@ impl<T: Transport> Transport for InProcess<'_, T> {
     async fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, TransportError> {
         let prefix = format!("{IN_PROCESS_BASE}/api/{}/", self.env.config.environment.as_str());
         let path = request.url.strip_prefix(&prefix).unwrap_or_default().to_string();
-        let rest: Vec<&str> = path.split('/').collect();
+        // The route is the path; a query (a link search's text) stays in the URL for the route to read.
+        let rest: Vec<&str> = path.split('?').next().unwrap_or_default().split('/').collect();
         let refusal = match rest.as_slice() {
             ["config"] => None,
             ["deals", deal, tail @ ..] if *deal == self.deal_id => match tail {

@@ -8,14 +8,15 @@ import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { register } from "node:module";
 import { readFileSync } from "node:fs";
-import { eventually, hubspotHeaders, liveContracts, msaTemplate, newDeal, relayConfig, startRelay, startSandbox } from "../relay/support.mjs";
+import { api, eventually, hubspotHeaders, liveContracts, msaTemplate, ndaTemplate, newDeal, relayConfig, startRelay, startSandbox, token } from "../relay/support.mjs";
+import { SpotDraftClient } from "../../pkg/node.js";
 
 register("./hubspot/jsx-loader.mjs", import.meta.url);
 globalThis.self ??= globalThis;
 
 const React = (await import("react")).default;
 const { createRenderer } = await import("@hubspot/ui-extensions/testing");
-const { Alert, Button, Link, LoadingSpinner, Select, StatusTag, Tag, Text } = await import("@hubspot/ui-extensions");
+const { Alert, Button, Link, LoadingSpinner, SearchInput, Select, StatusTag, Tag, Text } = await import("@hubspot/ui-extensions");
 const { SpotdraftContracts, newCardId, safeUrl } = await import("../../www/hosts/hubspot/src/app/cards/SpotdraftContracts.jsx");
 
 const APP_SECRET = "uat-hubspot-app-client-secret";
@@ -165,6 +166,30 @@ test("send, live status on the next tick, and the signed PDF offered once execut
   const pdf = card.findAll(Link).find((l) => l.text === "Open the signed PDF");
   const body = await fetch(pdf.props.href.url);
   assert.equal(Buffer.from(await body.arrayBuffer()).subarray(0, 4).toString(), "%PDF");
+});
+
+test("a contract made in SpotDraft is found from the card and linked to the deal once", async () => {
+  // Made in SpotDraft, outside any CRM: created for a scratch deal, then unlinked there.
+  const scratch = await newDeal(sandbox, "Scratch");
+  const made = await api(relay, "POST", `/api/uat/deals/${scratch.id}/contracts`, { bearer: token(sandbox, scratch.id), body: { templateId: ndaTemplate(sandbox.uat).templateId } });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
+  await client.setExternalMetadata(made.json.contract.id, {});
+  const deal = await newDeal(sandbox, "Card deal – link");
+  const card = renderCard(deal.id);
+  await card.waitFor(() => assert.ok(card.maybeFind(SearchInput)), { timeoutInMs: 10_000 });
+  card.find(SearchInput).trigger("onInput", "Globex");
+  await card.waitFor(() => assert.equal(card.find(SearchInput).props.value, "Globex"));
+  card.find(Button, (b) => b.text === "Search").trigger("onClick");
+  const linkButton = (find) => find(Button, (b) => b.text === "Link");
+  await card.waitFor(() => assert.ok(card.findAll(Button).some((b) => b.text === "Link"), JSON.stringify([texts(card.findAll), card.findAll(Button).map((b) => b.text)])), { timeoutInMs: 10_000 });
+  linkButton(card.find).trigger("onClick");
+  linkButton(card.find).trigger("onClick");
+  await card.waitFor(() => assert.ok(card.findAll(Alert).some((a) => /is now linked to this deal/.test(a.props.title))), { timeoutInMs: 15_000 });
+  assert.equal(card.findAll(StatusTag).length, 1, "the deal shows its linked contract");
+  assert.ok(!card.maybeFind(SearchInput), "a deal with its one contract offers no more links");
+  assert.deepEqual((await liveContracts(sandbox, "uat", deal.id, sandbox.portal)).map((c) => `T-${c.contract_id}`), [made.json.contract.id]);
+  assert.ok(asked.every((a) => a.path === `POST /api/uat/deals/${deal.id}/card`), "the card calls nothing but its sidebar");
 });
 
 test("a change HubSpot reports on the record is read again from the CRM", async () => {

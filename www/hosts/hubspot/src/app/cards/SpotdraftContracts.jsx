@@ -20,6 +20,7 @@ import {
   Link,
   List,
   LoadingSpinner,
+  SearchInput,
   Select,
   StatusTag,
   Tag,
@@ -281,6 +282,12 @@ export function SpotdraftContracts({
           />
         </>
       ) : null}
+      {view.link ? (
+        <>
+          <Divider />
+          <LinkExisting link={view.link} dispatch={dispatch} />
+        </>
+      ) : null}
       {following ? <LoadingSpinner label="SpotDraft is still working on it…" /> : null}
       {unconfirmed ? (
         <Alert title="SpotDraft has not confirmed it yet" variant="warning">
@@ -356,6 +363,27 @@ function Create({ create, following, onChoose, dispatch }) {
       <Button variant="primary" disabled={!create.enabled || create.busy || following} onClick={() => dispatch({ type: "createClicked" })}>
         {String(create.label)}
       </Button>
+    </Flex>
+  );
+}
+
+/** Linking a contract made in SpotDraft: the seller's search text stays in the card until searched. */
+function LinkExisting({ link, dispatch }) {
+  const [query, setQuery] = useState(String(link.query ?? ""));
+  const search = () => dispatch({ type: "linkSearched", query });
+  return (
+    <Flex direction="column" gap="xs">
+      <SearchInput
+        label="Link a contract made in SpotDraft"
+        name="linkQuery"
+        placeholder="Contract name or counterparty"
+        value={query}
+        onInput={(value) => setQuery(String(value ?? ""))}
+        onChange={(value) => setQuery(String(value ?? ""))}
+      />
+      <Button size="xs" disabled={link.searching} onClick={search}>{link.searching ? "Searching…" : "Search"}</Button>
+      {link.message ? <Text variant="microcopy">{String(link.message)}</Text> : null}
+      {(link.results ?? []).map((found) => <Contract key={found.id} contract={found} dispatch={dispatch} />)}
     </Flex>
   );
 }
