@@ -239,7 +239,8 @@ fn ids_arrive_as_strings_or_integers() {
             {"id": "4323", "contract_status": "SOMETHING_NEW"}
         ]})),
     );
-    let query = ListQuery { page: 1, limit: 100, updated_since: Some("2026-01-01T00:00:00Z".into()), ..ListQuery::default() };
+    let query =
+        ListQuery { page: 1, limit: 100, updated_since: Some("2026-01-01T00:00:00Z".into()), ..ListQuery::default() };
     let page = pollster::block_on(client(&transport).list_contracts(&query)).unwrap();
     let ids: Vec<String> = page.results.iter().map(|r| r.id.contract_id().unwrap().to_string()).collect();
     assert_eq!(ids, ["T-1234", "T-4322", "T-4323"]);

@@ -10,8 +10,8 @@ use spotdraft_crm::json_output::ToJson;
 use spotdraft_crm::model::ContractId;
 use spotdraft_crm::shell_types::FromShell;
 use spotdraft_crm::sidebar::{
-    typescript, Action, ActionView, Banner, BannerTone, CallName, ContractView, CreateView, Event, Phase, ShellEffect,
-    LinkView, SidebarOutput, StatusTone, TemplateOption, ViewModel,
+    typescript, Action, ActionView, Banner, BannerTone, CallName, ContractView, CreateView, Event, LinkView, Phase,
+    ShellEffect, SidebarOutput, StatusTone, TemplateOption, ViewModel,
 };
 
 #[test]
@@ -82,7 +82,13 @@ fn what_the_sidebar_writes_reads_back_through_its_declaration() {
                 status_label: "Out for signature".into(),
                 tone: StatusTone::Warning,
                 updated_text: "Globex".into(),
-                actions: vec![ActionView { action: Action::Link, href: None, label: "Link".into(), enabled: true, busy: false }],
+                actions: vec![ActionView {
+                    action: Action::Link,
+                    href: None,
+                    label: "Link".into(),
+                    enabled: true,
+                    busy: false,
+                }],
             }]),
             message: None,
         }),

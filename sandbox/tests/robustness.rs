@@ -91,11 +91,17 @@ fn bad_input_gets_documented_errors_and_leaves_state_intact() {
     assert!(send_raw(&sandbox.spotdraft, b"NONSENSE\r\n\r\n").starts_with("HTTP/1.1 400"));
     assert!(send_raw(&sandbox.spotdraft, b"POST /api/v2.1/public/contracts/ HTTP/1.1\r\nContent-Length: abc\r\n\r\n")
         .starts_with("HTTP/1.1 400"));
+    // Chunked bodies are read (streamed uploads send them); a broken one, or another coding, is refused.
     assert!(send_raw(
         &sandbox.spotdraft,
-        b"POST /api/v2.1/public/contracts/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"POST /api/v2.1/public/contracts/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n"
     )
-    .starts_with("HTTP/1.1 411"));
+    .starts_with("HTTP/1.1 400"));
+    assert!(send_raw(
+        &sandbox.spotdraft,
+        b"POST /api/v2.1/public/contracts/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"
+    )
+    .starts_with("HTTP/1.1 501"));
     assert!(send_raw(
         &sandbox.spotdraft,
         b"GET /api/v2.1/public/contracts/ HTTP/1.1\r\nContent-Length: 50\r\n\r\nshort"

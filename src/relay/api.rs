@@ -76,7 +76,9 @@ pub(super) async fn route<T: Transport>(
             contracts_with_record_times(relay, env, &verified.caller, deal).await.map(|list| (200, json!(list)))
         }
         #[cfg(feature = "link")]
-        ("GET", ["deals", deal, "linkable"]) => super::link::search(env, deal, request).await.map(|found| (200, json!(found))),
+        ("GET", ["deals", deal, "linkable"]) => {
+            super::link::search(env, deal, request).await.map(|found| (200, json!(found)))
+        }
         #[cfg(feature = "link")]
         ("POST", ["deals", deal, "links"]) => super::link::link(relay, env, deal, request).await,
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
@@ -274,7 +276,11 @@ async fn read_with_record_times<T: Transport>(
 /// The canonical deal read from the CRM: what preview and create map and gate on, and what sidebars
 /// whose host gives no record data (Pipedrive panels, HubSpot's modal) show. Only the properties the
 /// mappings use are read.
-pub(super) async fn crm_deal<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Deal> {
+pub(super) async fn crm_deal<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+) -> Result<Deal> {
     record_key(env, deal_id)?;
     let custom: Vec<String> = env
         .config

@@ -12,9 +12,9 @@ mod contract_cache;
 mod documents;
 mod expiring_map;
 mod keyed_lock;
+pub mod limiter;
 #[cfg(feature = "link")]
 mod link;
-pub mod limiter;
 mod provision;
 mod reconcile;
 pub mod shared;

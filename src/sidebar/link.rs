@@ -36,13 +36,26 @@ shell_enum! {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkMsg {
-    Searched { query: String },
-    Found { query: String, candidates: Vec<LinkCandidate> },
-    SearchFailed { error: RemoteError },
-    Clicked { contract_id: ContractId },
+    Searched {
+        query: String,
+    },
+    Found {
+        query: String,
+        candidates: Vec<LinkCandidate>,
+    },
+    SearchFailed {
+        error: RemoteError,
+    },
+    Clicked {
+        contract_id: ContractId,
+    },
     /// (Boxed: far larger than the other messages.)
-    Linked { contract: Box<ContractSummary> },
-    Failed { error: RemoteError },
+    Linked {
+        contract: Box<ContractSummary>,
+    },
+    Failed {
+        error: RemoteError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +201,9 @@ impl Sidebar {
         });
         let message = match (&state.error, &results) {
             (Some(error), _) => Some(error_text(error)),
-            (None, Some(found)) if found.is_empty() => Some(format!("No SpotDraft contract matches “{}”.", state.query)),
+            (None, Some(found)) if found.is_empty() => {
+                Some(format!("No SpotDraft contract matches “{}”.", state.query))
+            }
             _ => None,
         };
         LinkView { query: state.query.clone(), searching: state.searching, results, message }

@@ -17,14 +17,14 @@ use crate::flows::{can_send_to_counterparty, deep_link};
 use crate::model::{ContractId, ContractStatus, ContractSummary, Environment};
 use crate::shell_types::{shell_struct, shell_union, StageLabels, TypeScript};
 use crate::time;
+#[cfg(feature = "link")]
+pub use link::{LinkCandidate, LinkEffect, LinkMsg, Linkable};
 pub use relay_client::{RelayClient, RemoteError};
 pub use session::{CallName, ShellEffect, SidebarOutput};
 pub use session::{HostSession, SessionInit, SidebarSession};
 pub use settle::settle;
 pub use view::{Action, ActionView, Banner, BannerTone, ContractView, CreateView, Phase, StatusTone, TemplateOption};
 pub use view::{LinkView, ViewModel, CONTRACT_STALE_AFTER_MS};
-#[cfg(feature = "link")]
-pub use link::{LinkCandidate, LinkEffect, LinkMsg, Linkable};
 
 /// Right after an action the status is likely to move: look again soon.
 pub const QUICK_REFRESH_MS: u64 = 3_000;

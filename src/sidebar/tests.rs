@@ -970,7 +970,8 @@ fn a_contract_made_in_spotdraft_is_found_and_linked_once() {
     assert_eq!(call.path, "/deals/1001/linkable?query=Globex");
     assert!(sidebar.view(42, 0).link.unwrap().searching);
     // An answer to an older search is not shown.
-    sidebar.update(Msg::Link(LinkMsg::Found { query: "Glo".into(), candidates: vec![candidate(7, Linkable::Free)] }), 43);
+    sidebar
+        .update(Msg::Link(LinkMsg::Found { query: "Glo".into(), candidates: vec![candidate(7, Linkable::Free)] }), 43);
     assert_eq!(sidebar.view(43, 0).link.unwrap().results, None);
     let found = vec![candidate(7, Linkable::Free), candidate(8, Linkable::Elsewhere), candidate(9, Linkable::Voided)];
     sidebar.update(Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: found }), 44);
@@ -999,7 +1000,10 @@ fn a_contract_made_in_spotdraft_is_found_and_linked_once() {
 fn a_refused_link_says_why_in_the_relays_words() {
     let mut sidebar = ready("contractsent", vec![]);
     sidebar.update(Msg::Link(LinkMsg::Searched { query: "Globex".into() }), 40);
-    sidebar.update(Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: vec![candidate(7, Linkable::Free)] }), 41);
+    sidebar.update(
+        Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: vec![candidate(7, Linkable::Free)] }),
+        41,
+    );
     sidebar.update(Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(7) }), 42);
     let conflict = RemoteError {
         code: "conflict".into(),
@@ -1009,7 +1013,10 @@ fn a_refused_link_says_why_in_the_relays_words() {
     };
     sidebar.update(Msg::Link(LinkMsg::Failed { error: conflict }), 43);
     let link = sidebar.view(43, 0).link.unwrap();
-    assert_eq!(link.message.as_deref(), Some("T-7 is already linked to another CRM record; unlink it in SpotDraft first"));
+    assert_eq!(
+        link.message.as_deref(),
+        Some("T-7 is already linked to another CRM record; unlink it in SpotDraft first")
+    );
     assert_eq!(link.results.unwrap()[0].actions.first().map(|a| a.enabled), Some(true), "it may be tried again");
     sidebar.update(Msg::Link(LinkMsg::Searched { query: "Nothing".into() }), 44);
     sidebar.update(Msg::Link(LinkMsg::Found { query: "Nothing".into(), candidates: vec![] }), 45);
@@ -1022,10 +1029,15 @@ fn link_answers_are_read_once_into_their_messages() {
     let answer = json!([{"contract": contract(7, "SIGN").to_json(), "linkable": "free"}]);
     assert_eq!(
         search.outcome(Ok(answer)),
-        vec![Msg::Link(LinkMsg::Found { query: "Globex".into(), candidates: vec![LinkCandidate { contract: contract(7, "SIGN"), linkable: Linkable::Free }] })]
+        vec![Msg::Link(LinkMsg::Found {
+            query: "Globex".into(),
+            candidates: vec![LinkCandidate { contract: contract(7, "SIGN"), linkable: Linkable::Free }]
+        })]
     );
     let bad = search.outcome(Ok(json!([{"contract": contract(7, "SIGN").to_json(), "linkable": "maybe"}])));
-    assert!(matches!(&bad[..], [Msg::Link(LinkMsg::SearchFailed { error })] if error.code == "bad_response" && error.message.contains("linkable")));
+    assert!(
+        matches!(&bad[..], [Msg::Link(LinkMsg::SearchFailed { error })] if error.code == "bad_response" && error.message.contains("linkable"))
+    );
     let linked = Effect::Link(LinkEffect::Link { contract_id: ContractId::template(7) })
         .outcome(Ok(json!({"contract": contract(7, "SIGN").to_json(), "linked": true})));
     assert_eq!(linked, vec![Msg::Link(LinkMsg::Linked { contract: Box::new(contract(7, "SIGN")) })]);

@@ -43,7 +43,6 @@ shell_struct! {
     }
 }
 
-
 shell_enum! {
     /// Nothing to show yet, showing, or nothing could be loaded.
     pub enum Phase as "SidebarPhase" {
