@@ -178,7 +178,7 @@ pub struct ContractFields {
 pub type CrmPatch = ContractFields;
 
 pub use deal_source::read_deal;
-pub use provision::{provision_fields, ProvisionReport, ProvisionStep, StepAction, FIELD_SPECS};
+pub use provision::{field_specs, provision_fields, FieldKind, ProvisionReport, ProvisionStep, StepAction};
 pub use record_access::user_can_see_deal;
 
 impl ContractFields {

@@ -35,7 +35,8 @@ fn crm_message(result: Result<impl std::fmt::Debug, Error>) -> String {
 fn hubspot_answers_without_a_results_list_are_named() {
     let transport =
         ScriptedTransport::new().expect("GET /crm/v3/properties/deals", Reply::Json(200, json!({"items": []})));
-    let result = pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Hubspot), &names("sd_"), true));
+    let result =
+        pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Hubspot), &names("sd_"), &[], true));
     assert_eq!(crm_message(result), "HubSpot: the answer has no results list");
 }
 
@@ -48,7 +49,8 @@ fn a_refused_create_stops_the_run_with_the_crms_words() {
             "POST /crm/v3/properties/deals",
             Reply::Json(403, json!({"status": "error", "message": "missing scopes", "category": "MISSING_SCOPES"})),
         );
-    let result = pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Hubspot), &names("sd_"), false));
+    let result =
+        pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Hubspot), &names("sd_"), &[], false));
     let message = crm_message(result);
     assert!(message.contains("missing scopes [MISSING_SCOPES]"), "{message}");
     assert_eq!(transport.count("POST"), 1, "nothing after the refusal");
@@ -77,15 +79,17 @@ fn pipedrive_pages_are_followed_and_a_page_without_its_next_start_is_refused() {
             "GET /api/v1/dealFields?start=2",
             Reply::Json(200, page(&["pd_status_at", "pd_link", "pd_executed_at"], false, None)),
         );
-    let report = pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Pipedrive), &configured, false))
-        .expect("report");
+    let report =
+        pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Pipedrive), &configured, &[], false))
+            .expect("report");
     assert!(report.steps.iter().all(|step| step.action == StepAction::Exists));
     assert_eq!(report.fields, Some(configured.clone()));
     assert!(!report.configuration_changes);
 
     let transport = ScriptedTransport::new()
         .expect("GET /api/v1/dealFields?start=0", Reply::Json(200, page(&["pd_contract_id"], true, None)));
-    let result = pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Pipedrive), &configured, false));
+    let result =
+        pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Pipedrive), &configured, &[], false));
     assert_eq!(crm_message(result), "Pipedrive: the answer says more fields follow but gives no next_start");
 }
 
@@ -100,6 +104,45 @@ fn zoho_reports_a_field_it_refused_to_create() {
                 json!({"fields": [{"code": "DUPLICATE_DATA", "message": "duplicate data", "status": "error", "details": {"api_name": "field_label"}}]}),
             ),
         );
-    let result = pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Zoho), &names("Z_"), false));
+    let result = pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Zoho), &names("Z_"), &[], false));
     assert_eq!(crm_message(result), "Zoho CRM: duplicate data [DUPLICATE_DATA] (field field_label)");
+}
+
+#[test]
+fn a_key_terms_field_that_cannot_hold_its_values_stops_the_run_naming_the_key_term() {
+    use spotdraft_crm::key_terms::{Conversion, KeyTerm};
+    let term = |pointer: &str, field: &str, conversion| KeyTerm {
+        key_pointer: pointer.into(),
+        field: field.into(),
+        conversion,
+    };
+    let terms = [
+        term("governing_law", "sd_law", Conversion::Text),
+        term("effective_date", "sd_effective", Conversion::Date),
+        term("contract_value", "sd_value", Conversion::Amount),
+    ];
+    let property = |name: &str, kind: &str| json!({"name": name, "label": name, "type": kind});
+    let mut existing: Vec<_> = ["contract_id", "status", "status_at", "link", "executed_at"]
+        .iter()
+        .map(|n| property(&format!("sd_{n}"), "string"))
+        .collect();
+    // A date key term may go to a text property; an amount may not go to a yes/no one.
+    existing.extend([property("sd_law", "string"), property("sd_effective", "string"), property("sd_value", "bool")]);
+    let transport =
+        ScriptedTransport::new().expect("GET /crm/v3/properties/deals", Reply::Json(200, json!({"results": existing})));
+    let result =
+        pollster::block_on(provision_fields(&transport, &endpoint(CrmHost::Hubspot), &names("sd_"), &terms, false));
+    match result {
+        Err(Error::InvalidConfig(problems)) => {
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].path, "crm.keyTerms[2].field");
+            assert!(
+                problems[0].message.contains("of type bool, which cannot hold a number"),
+                "{}",
+                problems[0].message
+            );
+        }
+        other => panic!("expected the clash, got {other:?}"),
+    }
+    assert_eq!(transport.count("POST"), 0, "nothing made");
 }

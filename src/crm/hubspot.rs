@@ -12,7 +12,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::crm::provision::{ExistingField, FieldSpec};
+use crate::crm::provision::{ExistingField, FieldKind, FieldSpec};
 use crate::crm::{message_with_code, str_at};
 use crate::transport::Method;
 
@@ -59,7 +59,12 @@ pub(super) fn read_properties(body: &Value) -> Result<Vec<ExistingField>, String
                 name: name.into(),
                 label: str_at(property, "label").unwrap_or(name).into(),
                 type_name: kind.into(),
-                holds_text: kind == "string",
+                holds: match kind {
+                    "string" => Some(FieldKind::Text),
+                    "date" | "datetime" => Some(FieldKind::Date),
+                    "number" => Some(FieldKind::Number),
+                    _ => None,
+                },
             })
         })
         .collect()
@@ -79,11 +84,16 @@ pub(super) fn create_group(base: &str, name: &str, label: &str) -> (String, Valu
     (groups_url(base), json!({ "name": name, "label": label, "displayOrder": -1 }))
 }
 
-/// A single-line text property (`string`/`text`): the write-back writes text.
+/// A single-line text property (`string`/`text`), a date (`date`/`date`) or a number (`number`/`number`).
 pub(super) fn create_property(base: &str, name: &str, spec: &FieldSpec, group: &str) -> (String, Value) {
+    let (kind, field_type) = match spec.kind {
+        FieldKind::Text => ("string", "text"),
+        FieldKind::Date => ("date", "date"),
+        FieldKind::Number => ("number", "number"),
+    };
     (
         properties_url(base),
         json!({ "name": name, "label": spec.label, "description": spec.description, "groupName": group,
-                "type": "string", "fieldType": "text" }),
+                "type": kind, "fieldType": field_type }),
     )
 }

@@ -16,7 +16,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::crm::provision::{ExistingField, FieldSpec};
+use crate::crm::provision::{ExistingField, FieldKind, FieldSpec};
 use crate::crm::{message_with_code, str_at};
 use crate::transport::Method;
 
@@ -92,7 +92,12 @@ pub(super) fn read_fields(body: &Value) -> Result<(Vec<ExistingField>, Option<u6
                 name: key.into(),
                 label: str_at(field, "name").unwrap_or(key).into(),
                 type_name: kind.into(),
-                holds_text: TEXT_TYPES.contains(&kind),
+                holds: match kind {
+                    _ if TEXT_TYPES.contains(&kind) => Some(FieldKind::Text),
+                    "date" => Some(FieldKind::Date),
+                    "double" | "monetary" => Some(FieldKind::Number),
+                    _ => None,
+                },
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -107,7 +112,12 @@ pub(super) fn read_fields(body: &Value) -> Result<(Vec<ExistingField>, Option<u6
 }
 
 pub(super) fn create_field(base: &str, spec: &FieldSpec) -> (String, Value) {
-    (format!("{base}/api/v1/dealFields"), json!({ "name": spec.label, "field_type": "varchar" }))
+    let field_type = match spec.kind {
+        FieldKind::Text => "varchar",
+        FieldKind::Date => "date",
+        FieldKind::Number => "double",
+    };
+    (format!("{base}/api/v1/dealFields"), json!({ "name": spec.label, "field_type": field_type }))
 }
 
 /// The key Pipedrive gave the field it created.

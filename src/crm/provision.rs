@@ -21,35 +21,88 @@ use crate::error::{Error, Problem, Result};
 use crate::model::CrmHost;
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
 
-/// One SpotDraft value's field, as provisioning creates it.
-pub struct FieldSpec {
-    /// The value's key in `crm.fields`.
-    pub key: &'static str,
-    /// The label admins and sellers see; Zoho derives the API name from it.
-    pub label: &'static str,
-    pub description: &'static str,
+/// What a field holds, as far as provisioning tells types apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FieldKind {
+    Text,
+    Date,
+    Number,
 }
 
-/// The five values the write-back fills, in `crm.fields` order.
-pub const FIELD_SPECS: [FieldSpec; 5] = [
-    FieldSpec {
-        key: "contractId",
-        label: "SpotDraft Contract ID",
-        description: "The SpotDraft contract (T-…) this deal's contract is.",
-    },
-    FieldSpec {
-        key: "status",
-        label: "SpotDraft Status",
-        description: "The contract's status in SpotDraft, kept current by the relay.",
-    },
-    FieldSpec {
-        key: "statusAt",
-        label: "SpotDraft Status At",
-        description: "When SpotDraft last changed the contract's status.",
-    },
-    FieldSpec { key: "link", label: "SpotDraft Link", description: "The contract in SpotDraft's web app." },
-    FieldSpec { key: "executedAt", label: "SpotDraft Executed At", description: "When the contract was executed." },
+impl FieldKind {
+    /// The kind a key term's values are written as (`crate::key_terms`): dates as dates, amounts and
+    /// durations as numbers, the rest (text, currency codes, yes/no, options) as text.
+    pub fn of_key_term(conversion: &crate::key_terms::Conversion) -> FieldKind {
+        use crate::key_terms::Conversion;
+        match conversion {
+            Conversion::Date => FieldKind::Date,
+            Conversion::Amount | Conversion::Months | Conversion::Days => FieldKind::Number,
+            _ => FieldKind::Text,
+        }
+    }
+
+    /// Whether an existing field of kind `found` can hold what is written as `self` (text holds
+    /// anything the relay writes).
+    fn fits_in(self, found: Option<FieldKind>) -> bool {
+        found == Some(self) || found == Some(FieldKind::Text)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Date => "a date",
+            FieldKind::Number => "a number",
+        }
+    }
+}
+
+/// One SpotDraft value's field, as provisioning creates it.
+pub struct FieldSpec {
+    /// Where its name is configured: `crm.fields.<key>`, or `crm.keyTerms[i].field`.
+    pub key: String,
+    /// The label admins and sellers see; Zoho derives the API name from it.
+    pub label: String,
+    pub description: String,
+    pub kind: FieldKind,
+}
+
+const CONTRACT_FIELDS: [(&str, &str, &str); 5] = [
+    ("contractId", "SpotDraft Contract ID", "The SpotDraft contract (T-…) this deal's contract is."),
+    ("status", "SpotDraft Status", "The contract's status in SpotDraft, kept current by the relay."),
+    ("statusAt", "SpotDraft Status At", "When SpotDraft last changed the contract's status."),
+    ("link", "SpotDraft Link", "The contract in SpotDraft's web app."),
+    ("executedAt", "SpotDraft Executed At", "When the contract was executed."),
 ];
+
+/// The five values the write-back fills, in `crm.fields` order, then the key terms' fields.
+pub fn field_specs(key_terms: &[crate::key_terms::KeyTerm]) -> Vec<FieldSpec> {
+    let contract = CONTRACT_FIELDS.iter().map(|(key, label, description)| FieldSpec {
+        key: format!("crm.fields.{key}"),
+        label: (*label).into(),
+        description: (*description).into(),
+        kind: FieldKind::Text,
+    });
+    let terms = key_terms.iter().enumerate().map(|(index, term)| FieldSpec {
+        key: format!("crm.keyTerms[{index}].field"),
+        label: format!("SpotDraft {}", words(&term.key_pointer)),
+        description: format!("SpotDraft's key pointer {} of the executed contract.", term.key_pointer),
+        kind: FieldKind::of_key_term(&term.conversion),
+    });
+    contract.chain(terms).collect()
+}
+
+/// `governing_law` → `Governing Law`.
+fn words(name: &str) -> String {
+    name.split(['_', '-', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// HubSpot's property group for them.
 pub const HUBSPOT_GROUP: (&str, &str) = ("spotdraft", "SpotDraft");
@@ -64,6 +117,8 @@ pub struct ProvisionReport {
     /// The names `crm.fields` must hold, once every field exists (after a dry run that would create a
     /// Pipedrive or Zoho field, its name is not known yet: `None`).
     pub fields: Option<FieldNames>,
+    /// The name each key term's `field` must hold, in `crm.keyTerms` order (`None`: not known yet).
+    pub key_term_fields: Vec<Option<String>>,
     /// Whether `fields` differs from the configured names: the configuration must then be changed.
     pub configuration_changes: bool,
 }
@@ -73,9 +128,12 @@ pub struct ProvisionReport {
 pub struct ProvisionStep {
     /// `group` (HubSpot's property group) or `field`.
     pub kind: &'static str,
-    /// The `crm.fields` key, for a field.
+    /// Where the field's name is configured (`crm.fields.status`, `crm.keyTerms[0].field`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<&'static str>,
+    pub value: Option<String>,
+    /// What the field holds (a field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holds: Option<FieldKind>,
     /// The CRM's name for it (property name, field key, API name); empty until a new one is made.
     pub name: String,
     pub label: String,
@@ -101,8 +159,8 @@ pub(super) struct ExistingField {
     pub label: String,
     /// The CRM's type name, for messages.
     pub type_name: String,
-    /// Whether it holds plain text (the write-back writes text).
-    pub holds_text: bool,
+    /// What it holds, when it is text, a date or a number.
+    pub holds: Option<FieldKind>,
 }
 
 /// The most pages of Pipedrive's field list read (500 fields each).
@@ -113,6 +171,7 @@ pub async fn provision_fields<T: Transport>(
     transport: &T,
     endpoint: &CrmEndpoint,
     configured: &FieldNames,
+    key_terms: &[crate::key_terms::KeyTerm],
     dry_run: bool,
 ) -> Result<ProvisionReport> {
     let base = checked_base(endpoint)?;
@@ -124,15 +183,21 @@ pub async fn provision_fields<T: Transport>(
         ));
     }
     let existing = list_fields(transport, endpoint, &base).await?;
-    let configured_names = configured.pairs();
+    let specs = field_specs(key_terms);
+    let configured_names: Vec<&str> = configured
+        .pairs()
+        .iter()
+        .map(|(_, name)| *name)
+        .chain(key_terms.iter().map(|term| term.field.as_str()))
+        .collect();
     let mut plan = Vec::new();
     let mut problems = Vec::new();
-    for (spec, (_, name)) in FIELD_SPECS.iter().zip(configured_names.iter()) {
+    for (spec, name) in specs.iter().zip(configured_names.iter()) {
         let by_name = existing.iter().find(|field| field.name == *name);
         // HubSpot names its properties as configured, so only there is a missing name made as is.
         let by_label = || {
             (host != CrmHost::Hubspot)
-                .then(|| existing.iter().find(|field| field.label.eq_ignore_ascii_case(spec.label)))
+                .then(|| existing.iter().find(|field| field.label.eq_ignore_ascii_case(&spec.label)))
                 .flatten()
         };
         let (found, action) = match by_name {
@@ -142,15 +207,16 @@ pub async fn provision_fields<T: Transport>(
                 None => (None, StepAction::WouldCreate),
             },
         };
-        if let Some(field) = found.filter(|field| !field.holds_text) {
+        if let Some(field) = found.filter(|field| !spec.kind.fits_in(field.holds)) {
             problems.push(Problem::new(
-                format!("crm.fields.{}", spec.key),
+                spec.key.clone(),
                 format!(
-                    "{} has a field \"{}\" ({}) of type {}, which cannot hold text; choose another field or change its type",
+                    "{} has a field \"{}\" ({}) of type {}, which cannot hold {}; choose another field or change its type",
                     host.display_name(),
                     field.name,
                     field.label,
-                    field.type_name
+                    field.type_name,
+                    spec.kind.name()
                 ),
             ));
         }
@@ -159,7 +225,14 @@ pub async fn provision_fields<T: Transport>(
             (None, CrmHost::Hubspot) => name.to_string(),
             (None, _) => String::new(),
         };
-        plan.push(ProvisionStep { kind: "field", value: Some(spec.key), name, label: spec.label.into(), action });
+        plan.push(ProvisionStep {
+            kind: "field",
+            value: Some(spec.key.clone()),
+            holds: Some(spec.kind),
+            name,
+            label: spec.label.clone(),
+            action,
+        });
     }
     if !problems.is_empty() {
         return Err(Error::InvalidConfig(problems));
@@ -173,6 +246,7 @@ pub async fn provision_fields<T: Transport>(
         let mut step = ProvisionStep {
             kind: "group",
             value: None,
+            holds: None,
             name: group.into(),
             label: label.into(),
             action: if exists { StepAction::Exists } else { StepAction::WouldCreate },
@@ -184,7 +258,7 @@ pub async fn provision_fields<T: Transport>(
         }
         steps.push(step);
     }
-    for (mut step, spec) in plan.into_iter().zip(FIELD_SPECS.iter()) {
+    for (mut step, spec) in plan.into_iter().zip(specs.iter()) {
         if step.action == StepAction::WouldCreate && !dry_run {
             let (url, body) = match host {
                 CrmHost::Hubspot => hubspot::create_property(&base, &step.name, spec, HUBSPOT_GROUP.0),
@@ -216,8 +290,11 @@ pub async fn provision_fields<T: Transport>(
         }
     }
     let names: Vec<&str> = steps.iter().filter(|step| step.kind == "field").map(|step| step.name.as_str()).collect();
-    let fields = match names.as_slice() {
-        [contract_id, status, status_at, link, executed_at] if names.iter().all(|name| !name.is_empty()) => {
+    let (contract_names, term_names) = names.split_at(names.len().min(CONTRACT_FIELDS.len()));
+    let key_term_fields: Vec<Option<String>> =
+        term_names.iter().map(|name| (!name.is_empty()).then(|| name.to_string())).collect();
+    let fields = match contract_names {
+        [contract_id, status, status_at, link, executed_at] if contract_names.iter().all(|name| !name.is_empty()) => {
             Some(FieldNames {
                 contract_id: contract_id.to_string(),
                 status: status.to_string(),
@@ -228,8 +305,10 @@ pub async fn provision_fields<T: Transport>(
         }
         _ => None,
     };
-    let configuration_changes = fields.as_ref() != Some(configured);
-    Ok(ProvisionReport { crm: host.display_name(), dry_run, steps, fields, configuration_changes })
+    let terms_differ =
+        key_terms.iter().zip(&key_term_fields).any(|(term, found)| found.as_deref() != Some(term.field.as_str()));
+    let configuration_changes = fields.as_ref() != Some(configured) || terms_differ;
+    Ok(ProvisionReport { crm: host.display_name(), dry_run, steps, fields, key_term_fields, configuration_changes })
 }
 
 /// Every field of the CRM's deal object.

@@ -13,7 +13,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::crm::provision::{ExistingField, FieldSpec};
+use crate::crm::provision::{ExistingField, FieldKind, FieldSpec};
 use crate::crm::{message_with_code, str_at};
 use crate::transport::Method;
 
@@ -83,15 +83,27 @@ pub(super) fn read_fields(body: &Value) -> Result<Vec<ExistingField>, String> {
                 name: name.into(),
                 label: str_at(field, "field_label").unwrap_or(name).into(),
                 type_name: kind.into(),
-                holds_text: TEXT_TYPES.contains(&kind),
+                holds: match kind {
+                    _ if TEXT_TYPES.contains(&kind) => Some(FieldKind::Text),
+                    "date" => Some(FieldKind::Date),
+                    "double" | "integer" | "currency" => Some(FieldKind::Number),
+                    _ => None,
+                },
             })
         })
         .collect()
 }
 
-/// A single-line text field of Zoho's longest single-line length.
+/// A single-line text field of Zoho's longest single-line length, a date or a decimal number.
 pub(super) fn create_field(base: &str, spec: &FieldSpec) -> (String, Value) {
-    (fields_url(base), json!({ "fields": [{ "field_label": spec.label, "data_type": "text", "length": 255 }] }))
+    let field = match spec.kind {
+        FieldKind::Text => json!({ "field_label": spec.label, "data_type": "text", "length": 255 }),
+        FieldKind::Date => json!({ "field_label": spec.label, "data_type": "date" }),
+        FieldKind::Number => {
+            json!({ "field_label": spec.label, "data_type": "double", "length": 16, "decimal_place": 2 })
+        }
+    };
+    (fields_url(base), json!({ "fields": [field] }))
 }
 
 pub(super) fn check_created(body: &Value) -> Result<(), String> {

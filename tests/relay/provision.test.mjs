@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { api, ndaTemplate, newDeal, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
+import { api, eventually, ndaTemplate, newDeal, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
+import { SpotDraftClient } from "../../pkg/node.js";
 import { sellerToken, startVendorRelay, vendorInfo, vendorRecord, vendorRelayConfig } from "./vendors.mjs";
 
 const run = promisify(execFile);
@@ -41,7 +42,9 @@ async function provision(config, { dryRun = false, json = true } = {}) {
   return json ? JSON.parse(stdout) : stdout;
 }
 
-const actions = (report) => report.steps.map((step) => `${step.kind}:${step.value ?? step.name}:${step.action}`);
+const actions = (report) => report.steps
+  .filter((step) => !step.value?.startsWith("crm.keyTerms"))
+  .map((step) => `${step.kind}:${step.value?.replace(/^crm\.fields\./, "") ?? step.name}:${step.action}`);
 
 /** HubSpot's deal properties and groups, read through its properties API. */
 async function hubspotProperties() {
@@ -164,6 +167,83 @@ for (const name of ["pipedrive", "zoho"]) {
       const record = await vendorRecord(sandbox, name, updated, deal);
       assert.equal(record.contractId, created.json.contract.id);
       assert.equal(record.status, "DRAFT");
+    } finally {
+      await relay.close();
+    }
+  });
+}
+
+const TERMS = [
+  { keyPointer: "effective_date", as: "date", holds: "date", types: ["date"] },
+  { keyPointer: "confidentiality_term", as: "months", holds: "number", types: ["number", "double"] },
+  { keyPointer: "governing_law", as: "text", holds: "text", types: ["string", "varchar", "text"] },
+];
+
+/** A deal's values of `names`, read through the CRM's own deal API. */
+async function dealValues(name, dealId, names) {
+  if (name === "hubspot") return (await sandbox.crmCall("GET", `/crm/v3/objects/deals/${dealId}?properties=${names.join(",")}`)).json.properties;
+  if (name === "pipedrive") {
+    const answer = await (await fetch(`${sandbox.crm}/api/v2/deals/${dealId}?custom_fields=${names.join(",")}`, { headers: { "x-api-token": vendors.pipedrive.api_token } })).json();
+    return answer.data.custom_fields;
+  }
+  const zoho = vendors.zoho;
+  const form = new URLSearchParams({ grant_type: "refresh_token", client_id: zoho.client_id, client_secret: zoho.client_secret, refresh_token: zoho.users[0].refresh_token });
+  const { access_token: accessToken } = await (await fetch(`${sandbox.crm}/oauth/v2/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() })).json();
+  return (await (await fetch(`${sandbox.crm}/crm/v8/Deals/${dealId}?fields=${names.join(",")}`, { headers: { authorization: `Zoho-oauthtoken ${accessToken}` } })).json()).data[0];
+}
+
+for (const name of ["hubspot", "pipedrive", "zoho"]) {
+  test(`${name}: key terms' fields are made once as dates, numbers and text, and an executed NDA fills them`, async () => {
+    const config = name === "hubspot" ? relayConfig(sandbox) : vendorRelayConfig(sandbox, name, vendors);
+    const crm = config.environments.uat.crm;
+    // The contract fields as the earlier runs left them (HubSpot's status under its new name).
+    if (name === "hubspot") crm.fields = { contractId: "spotdraft_contract_id", status: "spotdraft_contract_status", statusAt: "spotdraft_status_at", link: "spotdraft_contract_link", executedAt: "spotdraft_executed_at" };
+    crm.keyTerms = TERMS.map(({ keyPointer, as }) => ({ keyPointer, as, field: `spotdraft_${keyPointer}` }));
+    const dry = await provision(config, { dryRun: true });
+    const planned = dry.steps.filter((step) => step.value?.startsWith("crm.keyTerms"));
+    assert.deepEqual(planned.map((step) => [step.value, step.holds, step.action]), TERMS.map((t, i) => [`crm.keyTerms[${i}].field`, t.holds, "wouldCreate"]));
+    const made = await provision(config);
+    if (made.fields) crm.fields = made.fields;
+    assert.equal(made.keyTermFields.length, 3);
+    assert.ok(made.keyTermFields.every(Boolean), JSON.stringify(made.keyTermFields));
+    // The CRM's own types for them.
+    const listed = name === "hubspot"
+      ? (await hubspotProperties()).properties.map((p) => ({ name: p.name, type: p.type }))
+      : await vendorFields(name);
+    TERMS.forEach((term, i) => {
+      const field = listed.find((f) => f.name === made.keyTermFields[i]);
+      assert.ok(field && term.types.includes(field.type), `${term.keyPointer}: ${JSON.stringify(field)}`);
+    });
+    if (name === "pipedrive") assert.match(await provision(config, { json: false }), /Set environments\.uat\.crm\.keyTerms\[0\]\.field to "[0-9a-f]{40}"/);
+    crm.keyTerms = crm.keyTerms.map((term, i) => ({ ...term, field: made.keyTermFields[i] }));
+    const again = await provision(config);
+    assert.ok(again.steps.every((step) => step.action === "exists" || step.kind === "group"), JSON.stringify(actions(again)));
+    assert.equal(again.configurationChanges, false);
+
+    // The executed NDA's terms land in them.
+    const relay = await startRelay(sandbox, { config });
+    try {
+      const client = new SpotDraftClient({ baseUrl: sandbox.spotdraft, credentials: { clientId: sandbox.uat.client_id, clientSecret: sandbox.uat.client_secret } });
+      await client.registerStatusWebhook(`${relay.url}/webhooks/spotdraft/uat`);
+      let deal;
+      let bearer;
+      if (name === "hubspot") {
+        deal = (await newDeal(sandbox, "Key terms provisioned")).id;
+        bearer = token(sandbox, deal);
+      } else {
+        deal = (await sandbox.control("POST", `/__sandbox/crm/vendors/${name}/deals`, { name: `Key terms provisioned on ${name}` })).json.id;
+        bearer = sellerToken(name, deal, vendors[name].users[0]);
+      }
+      const created = await api(relay, "POST", `/api/uat/deals/${deal}/contracts`, { bearer, body: { templateId: ndaTemplate(sandbox.uat).templateId } });
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      for (const to of ["SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${created.json.contract.id}/transition`, { to });
+      const values = await eventually(async () => {
+        const now = await dealValues(name, deal, made.keyTermFields);
+        return now?.[made.keyTermFields[2]] ? now : null;
+      });
+      assert.match(String(values[made.keyTermFields[0]]), /^\d{4}-\d{2}-\d{2}/);
+      assert.equal(Number(values[made.keyTermFields[1]]), 24);
+      assert.equal(values[made.keyTermFields[2]], "US-DE");
     } finally {
       await relay.close();
     }

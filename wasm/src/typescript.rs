@@ -277,8 +277,10 @@ export interface CrmFieldNames { contractId: string; status: string; statusAt: s
 /** One thing provisioning found or made: HubSpot's property group, or one value's field. */
 export interface ProvisionStep {
   kind: "group" | "field";
-  /** The `crm.fields` key, for a field. */
-  value?: keyof CrmFieldNames;
+  /** Where the field's name is configured, for a field: `crm.fields.status`, `crm.keyTerms[0].field`. */
+  value?: string;
+  /** What the field holds, for a field (key terms' dates and numbers are made as such). */
+  holds?: "text" | "date" | "number";
   /** The CRM's name for it; empty until a new Pipedrive or Zoho field is made. */
   name: string;
   label: string;
@@ -292,7 +294,9 @@ export interface ProvisionReport {
   steps: ProvisionStep[];
   /** The names `crm.fields` must hold once every field exists (null after a dry run that would create a field whose name the CRM chooses). */
   fields: CrmFieldNames | null;
-  /** Whether `fields` differs from the configured names. */
+  /** The name each key term's `field` must hold, in `crm.keyTerms` order (null: not known until made). */
+  keyTermFields: (string | null)[];
+  /** Whether `fields` or a key term's field differs from the configured names. */
   configurationChanges: boolean;
 }
 

@@ -71,7 +71,7 @@ function describeError(error) {
 
 const ACTIONS = { exists: "exists", foundByLabel: "exists (found by its label)", wouldCreate: "missing: would create", created: "created" };
 
-/** The provisioning report in an admin's words: each step, then the crm.fields to configure if they differ. */
+/** The provisioning report in an admin's words: each step, then the crm.fields and key terms' fields to configure if they differ. */
 function describeProvision(environment, report) {
   const lines = [`${report.crm} (${environment})${report.dryRun ? ", dry run: nothing was changed" : ""}`];
   for (const step of report.steps) {
@@ -81,7 +81,13 @@ function describeProvision(environment, report) {
   if (report.fields === null) {
     lines.push(`Run without --dry-run to create the missing fields; ${report.crm} names them, and this command then prints the crm.fields to configure.`);
   } else if (report.configurationChanges) {
-    lines.push(`Set environments.${environment}.crm.fields in the relay's configuration to:`, JSON.stringify(report.fields, null, 2));
+    const block = config.environments[environment].crm ?? {};
+    if (JSON.stringify(report.fields) !== JSON.stringify(block.fields ?? null)) {
+      lines.push(`Set environments.${environment}.crm.fields in the relay's configuration to:`, JSON.stringify(report.fields, null, 2));
+    }
+    (report.keyTermFields ?? []).forEach((name, i) => {
+      if (name && name !== block.keyTerms?.[i]?.field) lines.push(`Set environments.${environment}.crm.keyTerms[${i}].field to "${name}".`);
+    });
   } else if (report.steps.some((step) => step.action === "wouldCreate")) {
     lines.push(`Run without --dry-run to create the missing fields; environments.${environment}.crm.fields already has their names.`);
   } else {
