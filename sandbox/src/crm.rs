@@ -432,8 +432,9 @@ fn patch(app: &App, request: &Request, kind: ObjectType, raw_id: &str) -> Respon
         kind.default_properties().iter().map(|name| name.to_string()).chain(updates.keys().cloned()).collect();
     let response = object_json(object, kind, &names, &[]);
     app.persist(&state);
-    drop(state);
+    // Journaled before the record is released: whoever sees the write can find it in the journal.
     record_write(app, request, kind, id, updates, changed);
+    drop(state);
     Response::json(200, &response)
 }
 
@@ -483,9 +484,10 @@ fn create(app: &App, request: &Request, kind: ObjectType) -> Response {
     let response = object_json(&object, kind, &names, &[]);
     collection_mut(&mut state.crm, kind).push(object);
     app.persist(&state);
-    drop(state);
     let changed = properties.keys().cloned().collect();
+    // Journaled before the record is released: whoever sees the write can find it in the journal.
     record_write(app, request, kind, id, properties, changed);
+    drop(state);
     Response::json(201, &response)
 }
 

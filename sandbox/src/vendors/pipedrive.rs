@@ -327,7 +327,8 @@ fn patch(app: &App, user: &str, request: &Request, id: &str) -> Response {
     }
     let answer = record_json(record, None);
     app.persist(&state);
-    drop(state);
+    // Journaled before the record is released: whoever sees the write can find it in the journal.
     journal_write(app, request, "pipedrive:deals", id, &journaled, changed);
+    drop(state);
     ok(answer)
 }

@@ -395,8 +395,9 @@ fn patch(app: &App, user: &str, request: &Request, object: &str, id: &str) -> Re
     }
     let changed = apply(record, &body);
     app.persist(&state);
-    drop(state);
+    // Journaled before the record is released: whoever sees the write can find it in the journal.
     journal_write(app, request, &format!("salesforce:{object}"), &record_id, &body, changed);
+    drop(state);
     Response::empty(204)
 }
 

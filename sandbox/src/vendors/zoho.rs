@@ -305,8 +305,9 @@ fn put(app: &App, user: &str, request: &Request, module: &str, record_id: &str) 
     let created = zoho_time(record.created_micros);
     let by = state.vendors.zoho.user(user).map(|u| json!({"name": u.name, "id": u.id})).unwrap_or(Value::Null);
     app.persist(&state);
-    drop(state);
+    // Journaled before the record is released: whoever sees the write can find it in the journal.
     journal_write(app, request, &format!("zoho:{module}"), record_id, &clean, changed);
+    drop(state);
     Response::json(
         200,
         &json!({"data": [{"code": "SUCCESS", "details": {"Modified_Time": modified, "Modified_By": by, "Created_Time": created, "id": record_id, "Created_By": by}, "message": "record updated", "status": "success"}]}),
