@@ -142,3 +142,22 @@ test("reconcile attaches the signed PDF a lost delivery did not, once", async ()
     await relay.close();
   }
 });
+
+test("a contract put on hold (SpotDraft sends no activity for it) reaches the timeline through reconcile, once", async () => {
+  const { relay, dealId, bearer } = await setUp("hubspot");
+  try {
+    const created = await api(relay, "POST", `/api/uat/deals/${dealId}/contracts`, { bearer, body: { templateId: ndaTemplate(sandbox.uat).templateId } });
+    const contract = created.json.contract;
+    await eventually(async () => references((await activity("hubspot", dealId)).notes).some((r) => r.includes("CONTRACT_CREATED")));
+    const held = await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to: "ON_HOLD" });
+    assert.equal(held.status, 200, JSON.stringify(held.json));
+    assert.deepEqual(held.json.activities, [], "no activity: only reconcile can see it");
+    for (let pass = 0; pass < 2; pass += 1) assert.deepEqual((await relay.reconcile("uat")).failures, []);
+    const notes = (await activity("hubspot", dealId)).notes;
+    const holds = references(notes).filter((r) => r.includes(`/${contract.id}/ON_HOLD/`));
+    assert.equal(holds.length, 1, JSON.stringify(references(notes)));
+    assert.ok(notes.some((n) => /put on hold/.test(n.body)));
+  } finally {
+    await relay.close();
+  }
+});
