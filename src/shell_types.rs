@@ -275,6 +275,12 @@ macro_rules! shell_struct {
             $($(#[doc = $field_doc])* pub $field: $ty,)*
         }
 
+        impl $name {
+            /// Every key the declaration names, in order.
+            #[allow(dead_code)]
+            pub const KEYS: &'static [&'static str] = &[$($key),*];
+        }
+
         impl $crate::json_output::ToJson for $name {
             fn to_json(&self) -> serde_json::Value {
                 $crate::json_output::object([$(($key, $crate::json_output::ToJson::to_json(&self.$field)),)*])

@@ -75,14 +75,29 @@ pub struct PreviewResult {
     pub problems: Vec<Problem>,
 }
 
-/// The deal as the host handed it over: its id, and its name when the host had one. Only a first
-/// render: every decision (the stage gate, what Create says) waits for the CRM's own deal, which the
-/// sidebar loads from the relay (`Effect::LoadDeal`). Read by `wire::host_deal`; anything else a host
-/// sends along (older hosts sent the whole mapped deal) is ignored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostDeal {
-    pub id: String,
-    pub name: Option<String>,
+shell_struct! {
+    /// The deal as the host hands it over: its CRM record id, and its name when the host has one. Only
+    /// a first render: every decision (the stage gate, what Create says) waits for the CRM's own deal,
+    /// which the sidebar loads from the relay. Anything else a host sends along (older hosts sent the
+    /// whole mapped deal) is ignored.
+    pub struct HostDeal as "SidebarHostDeal" {
+        id: String => "id",
+        name: Option<String> => "name",
+    }
+}
+
+shell_struct! {
+    /// What the host hands the sidebar to start (`SidebarSession::new`; checked further by
+    /// `wire::session_init`).
+    pub struct SidebarInit as "SidebarInit" {
+        environment: Environment => "environment",
+        relay_url: String => "relayUrl",
+        /// The relay session the host minted for this deal.
+        token: String => "token",
+        /// The viewer's offset from UTC in minutes (JavaScript's `-getTimezoneOffset()`), for times
+        /// shown in their day; null for UTC.
+        tz_offset_minutes: Option<i32> => "tzOffsetMinutes",
+    }
 }
 
 impl From<&Deal> for HostDeal {
@@ -255,6 +270,8 @@ pub fn typescript() -> String {
     // declaration (the full API's `ContractSummary` too).
     ContractSummary::declare(&mut declarations);
     SidebarConfig::declare(&mut declarations);
+    SidebarInit::declare(&mut declarations);
+    HostDeal::declare(&mut declarations);
     #[cfg(feature = "link")]
     link::LinkCandidate::declare(&mut declarations);
     RemoteError::declare(&mut declarations);

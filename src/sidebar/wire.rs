@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{CrmDeal, Event, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig};
+use super::{CrmDeal, Event, HostDeal, Msg, PreviewResult, RemoteError, SessionInit, SidebarConfig, SidebarInit};
 use crate::json_input::key_path;
 use crate::model::{ContractStatus, ContractSummary};
 use crate::shell_types::{field, object, FromShell};
@@ -21,23 +21,22 @@ pub fn sidebar_config(value: &Value, path: &str) -> Read<SidebarConfig> {
     SidebarConfig::from_value(value, path)
 }
 
-/// The deal a host hands the sidebar: `{ id, name? }`. The id must be a CRM record id; a name, when
-/// given, is only shown until the CRM's deal is read. Any other key is ignored (older hosts sent the
-/// whole mapped deal, which no decision may rest on).
+/// The deal a host hands the sidebar, read by its declaration (`HostDeal`) and checked beyond its
+/// types: the id must be a CRM record id; a name, when given, is only shown until the CRM's deal is
+/// read.
 pub fn host_deal(value: &Value, path: &str) -> Read<HostDeal> {
-    let map = object(value, path)?;
-    let id: String = field(map, path, "id")?;
-    if !crate::model::is_valid_crm_id(&id) {
+    let deal = HostDeal::from_value(value, path)?;
+    if !crate::model::is_valid_crm_id(&deal.id) {
         return Err(format!(
             "{}: must be the CRM record id (letters, digits, '-' or '_', at most 64)",
             key_path(path, "id")
         ));
     }
-    let name = field::<Option<String>>(map, path, "name")?.map(|name| name.trim().to_string());
+    let name = deal.name.map(|name| name.trim().to_string());
     if name.as_ref().is_some_and(|name| name.chars().count() > 500) {
         return Err(format!("{}: at most 500 characters", key_path(path, "name")));
     }
-    Ok(HostDeal { id, name: name.filter(|name| !name.is_empty()) })
+    Ok(HostDeal { id: deal.id, name: name.filter(|name| !name.is_empty()) })
 }
 
 /// The CRM's deal as the relay answered it: an id, a name, perhaps a stage (see `CrmDeal`).
@@ -99,28 +98,25 @@ pub fn answer_part(part: Option<Value>, key: &str) -> Result<Value, RemoteError>
     }
 }
 
-/// `init`: `{ environment, relayUrl, token, tzOffsetMinutes? }`; a problem names its key.
+/// `init`, read by its declaration (`SidebarInit`), refusing keys it does not name and an offset
+/// beyond a day; a problem names its key.
 pub fn session_init(value: &Value) -> Result<SessionInit, crate::Error> {
-    const KEYS: [&str; 4] = ["environment", "relayUrl", "token", "tzOffsetMinutes"];
-    let invalid = |key: &str, message: String| crate::Error::invalid_input(key_path("init", key), message);
     let map = value.as_object().ok_or_else(|| crate::Error::invalid_input("init", "expected an object"))?;
-    if let Some(unknown) = map.keys().find(|key| !KEYS.contains(&key.as_str())) {
-        return Err(invalid(unknown, format!("unknown key; expected one of: {}", KEYS.join(", "))));
+    if let Some(unknown) = map.keys().find(|key| !SidebarInit::KEYS.contains(&key.as_str())) {
+        let message = format!("unknown key; expected one of: {}", SidebarInit::KEYS.join(", "));
+        return Err(crate::Error::invalid_input(key_path("init", unknown), message));
     }
-    let text = |key: &str| field::<String>(map, "init", key).map_err(|_| invalid(key, "expected a string".into()));
-    let environment = text("environment")?;
-    let tz_offset_minutes = match map.get("tzOffsetMinutes") {
-        None | Some(Value::Null) => Some(0),
-        Some(value) => value.as_i64().and_then(|minutes| i32::try_from(minutes).ok()).filter(|m| m.abs() <= 24 * 60),
-    };
-    Ok(SessionInit {
-        environment: crate::model::Environment::parse(&environment)
-            .ok_or_else(|| invalid("environment", format!("\"{environment}\" is not uat or production")))?,
-        relay_url: text("relayUrl")?,
-        token: text("token")?,
-        tz_offset_minutes: tz_offset_minutes
-            .ok_or_else(|| invalid("tzOffsetMinutes", "expected whole minutes within a day".into()))?,
-    })
+    // A char, not a string, splits the reader's "path: message": a string pattern's searcher would
+    // bring its panic paths and tables into the sidebar's download.
+    let init = SidebarInit::from_value(value, "init").map_err(|reason| match reason.split_once(':') {
+        Some((path, message)) => crate::Error::invalid_input(path, message.trim_start()),
+        None => crate::Error::invalid_input("init", reason),
+    })?;
+    let tz_offset_minutes = init.tz_offset_minutes.unwrap_or(0);
+    if tz_offset_minutes.abs() > 24 * 60 {
+        return Err(crate::Error::invalid_input("init.tzOffsetMinutes", "expected whole minutes within a day"));
+    }
+    Ok(SessionInit { environment: init.environment, relay_url: init.relay_url, token: init.token, tz_offset_minutes })
 }
 
 impl Msg {

@@ -12,7 +12,7 @@ export async function drive(relayUrl: string, token: string, renew: () => Promis
     if (effect.type === "call") output = await sidebar.perform(effect.id);
   }
   // A host that knows only the record id starts the sidebar with that; the core reads the deal itself.
-  const idOnly = new SdxSidebar({ environment: "uat", relayUrl, token }, { id: "1001" }, undefined);
+  const idOnly = new SdxSidebar({ environment: "uat", relayUrl, token, tzOffsetMinutes: null }, { id: "1001", name: null }, undefined);
   const changed: SidebarEvent = { type: "recordChanged" };
   idOnly.update(changed);
   const tick: SidebarEffect = { type: "scheduleTick", inMs: 3000 };

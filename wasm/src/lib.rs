@@ -53,10 +53,10 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
 /// the problems say it all), so it leaves out the wording of every other error, which would cost
 /// its download the text and code of all of them.
 fn message(error: &Error) -> String {
+    // The first problem says it; `problems` carries them all.
     #[cfg(not(feature = "full"))]
-    if let Error::InvalidInput(problems) = error {
-        let parts: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
-        return format!("invalid input: {}", parts.join("; "));
+    if let Some(first) = error.problems().first() {
+        return format!("invalid input: {}: {}", first.path, first.message);
     }
     #[cfg(not(feature = "full"))]
     return error.code().to_string();

@@ -195,6 +195,33 @@ export interface SidebarTemplateChoice {
 }
 
 /**
+ * What the host hands the sidebar to start (`SidebarSession::new`; checked further by
+ * `wire::session_init`).
+ */
+export interface SidebarInit {
+  environment: Environment;
+  relayUrl: string;
+  /** The relay session the host minted for this deal. */
+  token: string;
+  /**
+   * The viewer's offset from UTC in minutes (JavaScript's `-getTimezoneOffset()`), for times
+   * shown in their day; null for UTC.
+   */
+  tzOffsetMinutes: number | null;
+}
+
+/**
+ * The deal as the host hands it over: its CRM record id, and its name when the host has one. Only
+ * a first render: every decision (the stage gate, what Create says) waits for the CRM's own deal,
+ * which the sidebar loads from the relay. Anything else a host sends along (older hosts sent the
+ * whole mapped deal) is ignored.
+ */
+export interface SidebarHostDeal {
+  id: string;
+  name: string | null;
+}
+
+/**
  * A contract SpotDraft found for a seller's search (`GET …/linkable`): written by the relay and
  * read by the sidebar through this declaration.
  */

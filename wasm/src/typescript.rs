@@ -307,10 +307,6 @@ export interface WebhookSubscription { id: number; title: string; url: string; s
  * What a host hands the sidebar: the CRM record id, and its name when the host has it. Only a first
  * render: the sidebar reads the deal from the CRM through the relay and decides on that.
  */
-export interface SidebarHostDeal { id: string; name?: string | null; }
-
-export interface SidebarInit { environment: Environment; relayUrl: string; token: string; tzOffsetMinutes?: number; }
-
 /**
  * A request the page started before the wasm was ready (the sidebar's first view): the sidebar
  * takes `response` as the answer to its first call when that call is a GET of exactly `url` with

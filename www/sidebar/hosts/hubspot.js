@@ -33,7 +33,7 @@ export function connect({ env, relayUrl, win = window }) {
   }
   return Promise.resolve({
     context: {
-      protocol: 1, host: "hubspot", environment: /** @type {import("../shell-types.js").HostContext["environment"]} */ (env), relayUrl: relay, tenant: query.get("portalId") ?? "", deal: { id: dealId },
+      protocol: 1, host: "hubspot", environment: /** @type {import("../shell-types.js").HostContext["environment"]} */ (env), relayUrl: relay, tenant: query.get("portalId") ?? "", deal: { id: dealId, name: null },
       theme: win.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light",
       session: { token, expiresAt },
     },

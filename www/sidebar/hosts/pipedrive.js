@@ -177,7 +177,7 @@ export async function connect({
       relayUrl: relayBase,
       tenant,
       // Only the id: Pipedrive gives a panel no record data, and the core reads the deal itself.
-      deal: { id: dealId },
+      deal: { id: dealId, name: null },
       user: claims.userId != null ? { id: String(claims.userId) } : undefined,
       theme: sdk.userSettings?.theme === "dark" ? "dark" : "light",
       session: { token: first.token, expiresAt: first.expiresAt },

@@ -244,7 +244,7 @@ export function startWidget({ win = window, zoho = win.ZOHO } = {}) {
           relayUrl: first.relayUrl,
           tenant: session.tenant,
           // Only the id: the core reads the deal from Zoho CRM through the relay.
-          deal: { id: dealId },
+          deal: { id: dealId, name: null },
           theme: "light",
           session: { token: session.token, expiresAt: session.expiresAt },
         };
