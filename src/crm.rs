@@ -59,15 +59,16 @@ impl std::fmt::Debug for CrmEndpoint {
     }
 }
 
-/// The CRM field (property / API name / custom-field key) that holds each SpotDraft value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldNames {
-    pub contract_id: String,
-    pub status: String,
-    pub status_at: String,
-    pub link: String,
-    pub executed_at: String,
+crate::shell_types::shell_struct! {
+    /// The CRM field (property / API name / custom-field key) that holds each SpotDraft value (the
+    /// relay configuration's `crm.fields`).
+    pub struct FieldNames as "CrmFieldNames" {
+        contract_id: String => "contractId",
+        status: String => "status",
+        status_at: String => "statusAt",
+        link: String => "link",
+        executed_at: String => "executedAt",
+    }
 }
 
 const FIELD_KEYS: [&str; 5] = ["contractId", "status", "statusAt", "link", "executedAt"];
@@ -178,7 +179,7 @@ pub struct ContractFields {
 pub type CrmPatch = ContractFields;
 
 pub use deal_source::read_deal;
-pub use provision::{field_specs, provision_fields, FieldKind, ProvisionReport, ProvisionStep, StepAction};
+pub use provision::{field_specs, provision_fields, FieldKind, ProvisionReport, ProvisionStep, StepAction, StepKind};
 pub use record_access::user_can_see_deal;
 
 impl ContractFields {

@@ -4,13 +4,12 @@
 //! (docs/spotdraft-api.md §9.4), so the deal's contracts are looked up by external id first, and a create
 //! whose outcome is unknown is followed by another lookup, never by a blind second create.
 
-use serde::Serialize;
-
 use crate::config::Config;
 use crate::deal::{is_plausible_email, Deal};
 use crate::error::{Error, Problem, Result};
 use crate::mapping;
 use crate::model::{ContractId, ContractStatus, ContractSummary};
+use crate::shell_types::shell_struct;
 use crate::spotdraft::client::SpotDraftClient;
 use crate::spotdraft::types::{ContractRecord, SendToCounterparties, TemplateMetadata};
 use crate::time;
@@ -20,13 +19,14 @@ use crate::url;
 /// The web-app host contract links must point at.
 const APP_HOST: &str = "app.spotdraft.com";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateOutcome {
-    pub contract: ContractSummary,
-    /// False when the deal already had a live contract in the template's slot and that one is
-    /// returned instead.
-    pub created: bool,
+shell_struct! {
+    /// What a create answers: the deal's contract in the template's slot.
+    pub struct CreateOutcome as "CreateOutcome" {
+        contract: ContractSummary => "contract",
+        /// False when the deal already had a live contract in the template's slot and that one is
+        /// returned instead.
+        created: bool => "created",
+    }
 }
 
 /// Creates the deal's contract from a template, or returns the live one it already has in that
@@ -203,14 +203,14 @@ fn canonical_app_link(link: &str) -> Option<String> {
     (canonical && plain_path && plain_query).then(|| format!("https://{APP_HOST}{}", parsed.rest))
 }
 
-/// One page of the workspace's contracts, as the plugin shows them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContractListing {
-    pub page: u64,
-    pub limit: u64,
-    pub total_results: Option<u64>,
-    pub contracts: Vec<ContractSummary>,
+shell_struct! {
+    /// One page of the workspace's contracts, as the plugin shows them.
+    pub struct ContractListing as "ContractListing" {
+        page: u64 => "page",
+        limit: u64 => "limit",
+        total_results: Option<u64> => "totalResults",
+        contracts: Vec<ContractSummary> => "contracts",
+    }
 }
 
 /// A page of contracts, e.g. those changed since a reconciliation checkpoint.
@@ -227,16 +227,17 @@ pub async fn list_contracts<T: Transport>(
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusReport {
-    pub id: ContractId,
-    pub status: ContractStatus,
-    pub status_label: String,
-    pub name: Option<String>,
-    pub link: String,
-    /// When SpotDraft was asked (ISO 8601 UTC), so a shown status can say how fresh it is.
-    pub read_at: String,
+shell_struct! {
+    /// A contract's status as SpotDraft answered it just now.
+    pub struct StatusReport as "StatusReport" {
+        id: ContractId => "id",
+        status: ContractStatus => "status",
+        status_label: String => "statusLabel",
+        name: Option<String> => "name",
+        link: String => "link",
+        /// When SpotDraft was asked (ISO 8601 UTC), so a shown status can say how fresh it is.
+        read_at: String => "readAt",
+    }
 }
 
 pub async fn status<T: Transport>(client: &SpotDraftClient<T>, id: ContractId) -> Result<StatusReport> {
@@ -257,12 +258,13 @@ pub async fn status<T: Transport>(client: &SpotDraftClient<T>, id: ContractId) -
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DownloadLink {
-    /// Short-lived signed URL: use at once; never store or log it.
-    pub url: String,
-    pub file_name: String,
+shell_struct! {
+    /// A fresh link to the contract's current PDF.
+    pub struct DownloadLink as "DownloadLink" {
+        /// Short-lived signed URL: use at once; never store or log it.
+        url: String => "url",
+        file_name: String => "fileName",
+    }
 }
 
 /// A fresh link to the contract's current PDF on every call.

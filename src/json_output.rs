@@ -51,6 +51,12 @@ impl ToJson for u64 {
     }
 }
 
+impl ToJson for usize {
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
 impl ToJson for u32 {
     fn to_json(&self) -> Value {
         Value::from(*self)

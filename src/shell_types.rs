@@ -115,7 +115,7 @@ macro_rules! numbers {
         }
     )*};
 }
-numbers!(u32, u64);
+numbers!(u32, u64, usize);
 
 impl TypeScript for i32 {
     fn ts() -> String {

@@ -11,7 +11,7 @@
 //! label, so where a configured name is not found a field with the same label is taken (the only
 //! identity an admin gives a field there), and the report gives the names `crm.fields` must hold.
 
-use serde::Serialize;
+use crate::shell_types::{shell_enum, shell_struct};
 
 use super::{
     checked_base, crm_error, error_from_answer, hubspot, json_body, pipedrive, request, send, zoho, CrmEndpoint,
@@ -21,13 +21,13 @@ use crate::error::{Error, Problem, Result};
 use crate::model::CrmHost;
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
 
-/// What a field holds, as far as provisioning tells types apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FieldKind {
-    Text,
-    Date,
-    Number,
+shell_enum! {
+    /// What a field holds, as far as provisioning tells types apart.
+    pub enum FieldKind as "ProvisionFieldKind" {
+        Text => "text",
+        Date => "date",
+        Number => "number",
+    }
 }
 
 impl FieldKind {
@@ -107,49 +107,57 @@ fn words(name: &str) -> String {
 /// HubSpot's property group for them.
 pub const HUBSPOT_GROUP: (&str, &str) = ("spotdraft", "SpotDraft");
 
-/// What one provisioning run found and did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProvisionReport {
-    pub crm: &'static str,
-    pub dry_run: bool,
-    pub steps: Vec<ProvisionStep>,
-    /// The names `crm.fields` must hold, once every field exists (after a dry run that would create a
-    /// Pipedrive or Zoho field, its name is not known yet: `None`).
-    pub fields: Option<FieldNames>,
-    /// The name each key term's `field` must hold, in `crm.keyTerms` order (`None`: not known yet).
-    pub key_term_fields: Vec<Option<String>>,
-    /// Whether `fields` differs from the configured names: the configuration must then be changed.
-    pub configuration_changes: bool,
+shell_struct! {
+    /// What one provisioning run found and did.
+    pub struct ProvisionReport as "ProvisionReport" {
+        crm: String => "crm",
+        dry_run: bool => "dryRun",
+        steps: Vec<ProvisionStep> => "steps",
+        /// The names `crm.fields` must hold, once every field exists (after a dry run that would
+        /// create a Pipedrive or Zoho field, its name is not known yet: null).
+        fields: Option<FieldNames> => "fields",
+        /// The name each key term's `field` must hold, in `crm.keyTerms` order (null: not known yet).
+        key_term_fields: Vec<Option<String>> => "keyTermFields",
+        /// Whether `fields` or a key term's field differs from the configured names: the
+        /// configuration must then be changed.
+        configuration_changes: bool => "configurationChanges",
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProvisionStep {
-    /// `group` (HubSpot's property group) or `field`.
-    pub kind: &'static str,
-    /// Where the field's name is configured (`crm.fields.status`, `crm.keyTerms[0].field`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// What the field holds (a field).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub holds: Option<FieldKind>,
-    /// The CRM's name for it (property name, field key, API name); empty until a new one is made.
-    pub name: String,
-    pub label: String,
-    pub action: StepAction,
+shell_struct! {
+    /// One thing provisioning found or made: HubSpot's property group, or one value's field.
+    pub struct ProvisionStep as "ProvisionStep" {
+        kind: StepKind => "kind",
+        /// Where the field's name is configured (`crm.fields.status`, `crm.keyTerms[0].field`); null
+        /// for the group.
+        value: Option<String> => "value",
+        /// What the field holds; null for the group.
+        holds: Option<FieldKind> => "holds",
+        /// The CRM's name for it (property name, field key, API name); empty until a new Pipedrive
+        /// or Zoho field is made.
+        name: String => "name",
+        label: String => "label",
+        action: StepAction => "action",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum StepAction {
-    /// Already there, as configured.
-    Exists,
-    /// Already there under the same label, with another name than the configured one.
-    FoundByLabel,
-    /// Missing; a dry run stops here.
-    WouldCreate,
-    Created,
+shell_enum! {
+    /// HubSpot's property group, or a field.
+    pub enum StepKind as "ProvisionStepKind" {
+        Group => "group",
+        Field => "field",
+    }
+}
+
+shell_enum! {
+    /// Already there as configured; there under the same label with another name than the
+    /// configured one; missing (a dry run stops here); created.
+    pub enum StepAction as "ProvisionAction" {
+        Exists => "exists",
+        FoundByLabel => "foundByLabel",
+        WouldCreate => "wouldCreate",
+        Created => "created",
+    }
 }
 
 /// A field as the CRM lists it.
@@ -226,7 +234,7 @@ pub async fn provision_fields<T: Transport>(
             (None, _) => String::new(),
         };
         plan.push(ProvisionStep {
-            kind: "field",
+            kind: StepKind::Field,
             value: Some(spec.key.clone()),
             holds: Some(spec.kind),
             name,
@@ -244,7 +252,7 @@ pub async fn provision_fields<T: Transport>(
         let (group, label) = HUBSPOT_GROUP;
         let exists = groups.iter().any(|name| name == group);
         let mut step = ProvisionStep {
-            kind: "group",
+            kind: StepKind::Group,
             value: None,
             holds: None,
             name: group.into(),
@@ -276,7 +284,7 @@ pub async fn provision_fields<T: Transport>(
     // Zoho names a new field itself: read the list again to learn what it chose.
     if host == CrmHost::Zoho && steps.iter().any(|step| step.action == StepAction::Created && step.name.is_empty()) {
         let now = list_fields(transport, endpoint, &base).await?;
-        for step in steps.iter_mut().filter(|step| step.kind == "field" && step.name.is_empty()) {
+        for step in steps.iter_mut().filter(|step| step.kind == StepKind::Field && step.name.is_empty()) {
             match now.iter().find(|field| field.label.eq_ignore_ascii_case(&step.label)) {
                 Some(field) => step.name = field.name.clone(),
                 None => {
@@ -289,7 +297,8 @@ pub async fn provision_fields<T: Transport>(
             }
         }
     }
-    let names: Vec<&str> = steps.iter().filter(|step| step.kind == "field").map(|step| step.name.as_str()).collect();
+    let names: Vec<&str> =
+        steps.iter().filter(|step| step.kind == StepKind::Field).map(|step| step.name.as_str()).collect();
     let (contract_names, term_names) = names.split_at(names.len().min(CONTRACT_FIELDS.len()));
     let key_term_fields: Vec<Option<String>> =
         term_names.iter().map(|name| (!name.is_empty()).then(|| name.to_string())).collect();
@@ -308,7 +317,14 @@ pub async fn provision_fields<T: Transport>(
     let terms_differ =
         key_terms.iter().zip(&key_term_fields).any(|(term, found)| found.as_deref() != Some(term.field.as_str()));
     let configuration_changes = fields.as_ref() != Some(configured) || terms_differ;
-    Ok(ProvisionReport { crm: host.display_name(), dry_run, steps, fields, key_term_fields, configuration_changes })
+    Ok(ProvisionReport {
+        crm: host.display_name().into(),
+        dry_run,
+        steps,
+        fields,
+        key_term_fields,
+        configuration_changes,
+    })
 }
 
 /// Every field of the CRM's deal object.

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::{EnvironmentRuntime, Relay};
 use crate::crm::ContractFields;
 use crate::error::Result;
@@ -22,20 +20,21 @@ use crate::transport::Transport;
 const OVERLAP_MS: u64 = 60_000;
 const PAGE_SIZE: u32 = 100;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReconcileReport {
-    pub environment: Environment,
-    /// Pass this to the next run. It never passes a record that failed: after any failure it is the
-    /// checkpoint this pass started from (`None`: list everything again), so the failed records are
-    /// listed, and repaired, next time.
-    pub checkpoint: Option<String>,
-    pub pages: u32,
-    pub contracts_seen: usize,
-    pub records_checked: usize,
-    pub records_repaired: usize,
-    /// Records that could not be read or written; the next run retries them.
-    pub failures: Vec<String>,
+crate::shell_types::shell_struct! {
+    /// What one reconciliation pass did.
+    pub struct ReconcileReport as "ReconcileReport" {
+        environment: Environment => "environment",
+        /// Pass this to the next run. It never passes a record that failed: after any failure it is
+        /// the checkpoint this pass started from (null: list everything again), so the failed records
+        /// are listed, and repaired, next time.
+        checkpoint: Option<String> => "checkpoint",
+        pages: u32 => "pages",
+        contracts_seen: usize => "contractsSeen",
+        records_checked: usize => "recordsChecked",
+        records_repaired: usize => "recordsRepaired",
+        /// Records that could not be read or written; the next run retries them.
+        failures: Vec<String> => "failures",
+    }
 }
 
 impl<T: Transport> Relay<T> {

@@ -275,6 +275,13 @@ pub fn typescript() -> String {
     #[cfg(feature = "link")]
     link::LinkCandidate::declare(&mut declarations);
     RemoteError::declare(&mut declarations);
+    // The full API's answers for contracts, declared the same way (`crate::flows`).
+    crate::flows::CreateOutcome::declare(&mut declarations);
+    crate::flows::StatusReport::declare(&mut declarations);
+    crate::flows::DownloadLink::declare(&mut declarations);
+    crate::flows::ContractListing::declare(&mut declarations);
+    crate::relay::ReconcileReport::declare(&mut declarations);
+    crate::crm::ProvisionReport::declare(&mut declarations);
     let mut text = String::from(
         "// Generated from the Rust declarations (spotdraft_crm::sidebar::typescript): do not edit by hand.\n",
     );

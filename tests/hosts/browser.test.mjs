@@ -139,7 +139,7 @@ test("Pipedrive: the real SDK, imported by the adapter, initialises with the emb
   assert.equal(outcome.test, "connected", outcome.message);
   assert.equal(outcome.context.host, "pipedrive");
   assert.equal(outcome.context.tenant, "4411");
-  assert.deepEqual(outcome.context.deal, { id: "42" });
+  assert.deepEqual(outcome.context.deal, { id: "42", name: null });
   assert.equal(outcome.context.theme, "dark");
   const sent = commands.filter((c) => c.type === "command").map((c) => [c.command, c.args]);
   assert.deepEqual(sent.slice(0, 2), [["initialize", { size: { height: 100 } }], ["get_signed_token", undefined]]);

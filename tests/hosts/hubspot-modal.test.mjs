@@ -27,7 +27,7 @@ test("takes the session from the fragment, clears it, and hands the core only th
   const host = await connect({ env: "uat", relayUrl: "https://relay.example.com/", win });
   assert.equal(win.replaced, "/sidebar/index.html?host=hubspot&env=uat&dealId=1001&portalId=4411223", "the token leaves the address bar");
   assert.equal(calls.length, 0, "the adapter reads nothing: the core reads the deal with this session");
-  assert.deepEqual(host.context.deal, { id: "1001" });
+  assert.deepEqual(host.context.deal, { id: "1001", name: null });
   assert.equal(host.context.session.token, "tok.en.sig");
   assert.equal(host.context.relayUrl, "https://relay.example.com");
   assert.equal(host.context.session.expiresAt, 1900000000);

@@ -122,7 +122,7 @@ describe("the panel's iframe URL", () => {
         assert.equal(host.context.host, "pipedrive");
         assert.equal(host.context.environment, name);
         assert.equal(host.context.relayUrl, url.origin);
-        assert.deepEqual(host.context.deal, { id: "101" });
+        assert.deepEqual(host.context.deal, { id: "101", name: null });
         assert.equal(host.context.tenant, "7001", "the company from the signed token");
         assert.deepEqual(parent.commands.map((c) => c.command), ["initialize", "get_signed_token"]);
       });

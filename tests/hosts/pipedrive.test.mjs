@@ -75,7 +75,7 @@ test("initialises through the real SDK and hands the core the deal id and Pipedr
   assert.equal(host.context.relayUrl, RELAY);
   assert.equal(host.context.tenant, "4411");
   assert.deepEqual(host.context.user, { id: "7" });
-  assert.deepEqual(host.context.deal, { id: "42" }, "only the id: Pipedrive gives a panel no record data");
+  assert.deepEqual(host.context.deal, { id: "42", name: null }, "only the id: Pipedrive gives a panel no record data");
   assert.equal(host.context.theme, "dark");
   assert.ok(host.context.session.expiresAt > nowSeconds());
 });

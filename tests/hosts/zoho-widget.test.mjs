@@ -190,7 +190,7 @@ test("the widget frames the relay's sidebar page for the deal and inits it with 
       environment: "uat",
       relayUrl: relayOrigin(),
       tenant: TENANT,
-      deal: { id: DEAL_ID },
+      deal: { id: DEAL_ID, name: null },
       theme: "light",
       session: { token: outputs[0].token, expiresAt: outputs[0].expiresAt },
     });

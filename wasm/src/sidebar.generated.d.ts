@@ -254,3 +254,118 @@ export interface Problem {
   path: string;
   message: string;
 }
+
+/** What a create answers: the deal's contract in the template's slot. */
+export interface CreateOutcome {
+  contract: ContractSummary;
+  /**
+   * False when the deal already had a live contract in the template's slot and that one is
+   * returned instead.
+   */
+  created: boolean;
+}
+
+/** A contract's status as SpotDraft answered it just now. */
+export interface StatusReport {
+  id: string;
+  status: ContractStatus;
+  statusLabel: string;
+  name: string | null;
+  link: string;
+  /** When SpotDraft was asked (ISO 8601 UTC), so a shown status can say how fresh it is. */
+  readAt: string;
+}
+
+/** A fresh link to the contract's current PDF. */
+export interface DownloadLink {
+  /** Short-lived signed URL: use at once; never store or log it. */
+  url: string;
+  fileName: string;
+}
+
+/** One page of the workspace's contracts, as the plugin shows them. */
+export interface ContractListing {
+  page: number;
+  limit: number;
+  totalResults: number | null;
+  contracts: ContractSummary[];
+}
+
+/** What one reconciliation pass did. */
+export interface ReconcileReport {
+  environment: Environment;
+  /**
+   * Pass this to the next run. It never passes a record that failed: after any failure it is
+   * the checkpoint this pass started from (null: list everything again), so the failed records
+   * are listed, and repaired, next time.
+   */
+  checkpoint: string | null;
+  pages: number;
+  contractsSeen: number;
+  recordsChecked: number;
+  recordsRepaired: number;
+  /** Records that could not be read or written; the next run retries them. */
+  failures: string[];
+}
+
+/** What one provisioning run found and did. */
+export interface ProvisionReport {
+  crm: string;
+  dryRun: boolean;
+  steps: ProvisionStep[];
+  /**
+   * The names `crm.fields` must hold, once every field exists (after a dry run that would
+   * create a Pipedrive or Zoho field, its name is not known yet: null).
+   */
+  fields: CrmFieldNames | null;
+  /** The name each key term's `field` must hold, in `crm.keyTerms` order (null: not known yet). */
+  keyTermFields: Array<string | null>;
+  /**
+   * Whether `fields` or a key term's field differs from the configured names: the
+   * configuration must then be changed.
+   */
+  configurationChanges: boolean;
+}
+
+/** One thing provisioning found or made: HubSpot's property group, or one value's field. */
+export interface ProvisionStep {
+  kind: ProvisionStepKind;
+  /**
+   * Where the field's name is configured (`crm.fields.status`, `crm.keyTerms[0].field`); null
+   * for the group.
+   */
+  value: string | null;
+  /** What the field holds; null for the group. */
+  holds: ProvisionFieldKind | null;
+  /**
+   * The CRM's name for it (property name, field key, API name); empty until a new Pipedrive
+   * or Zoho field is made.
+   */
+  name: string;
+  label: string;
+  action: ProvisionAction;
+}
+
+/** HubSpot's property group, or a field. */
+export type ProvisionStepKind = "group" | "field";
+
+/** What a field holds, as far as provisioning tells types apart. */
+export type ProvisionFieldKind = "text" | "date" | "number";
+
+/**
+ * Already there as configured; there under the same label with another name than the
+ * configured one; missing (a dry run stops here); created.
+ */
+export type ProvisionAction = "exists" | "foundByLabel" | "wouldCreate" | "created";
+
+/**
+ * The CRM field (property / API name / custom-field key) that holds each SpotDraft value (the
+ * relay configuration's `crm.fields`).
+ */
+export interface CrmFieldNames {
+  contractId: string;
+  status: string;
+  statusAt: string;
+  link: string;
+  executedAt: string;
+}

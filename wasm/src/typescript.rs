@@ -1,7 +1,8 @@
 //! TypeScript declarations for everything that crosses the boundary. The plugin's own types are
 //! camelCase; types that mirror SpotDraft's API bodies keep SpotDraft's snake_case names so they
 //! can be passed back unchanged. What crosses between the sidebar and its shell (events, effects,
-//! the view) is generated from its Rust declarations (`sidebar.generated.d.ts`, see
+//! the view) and the answers of the contract calls (create, status, download link, listing) are
+//! generated from their Rust declarations (`sidebar.generated.d.ts`, see
 //! `spotdraft_crm::shell_types`); the rest is written here.
 
 use wasm_bindgen::prelude::*;
@@ -176,18 +177,6 @@ export interface Preview {
   request: CreateContractRequest | null;
 }
 
-export interface CreateOutcome { contract: ContractSummary; created: boolean; }
-
-export interface StatusReport {
-  id: string; status: ContractStatus; statusLabel: string; name: string | null; link: string;
-  /** When SpotDraft was asked, ISO 8601 UTC. */
-  readAt: string;
-}
-
-export interface DownloadLink { url: string; fileName: string; }
-
-export interface ContractListing { page: number; limit: number; totalResults: number | null; contracts: ContractSummary[]; }
-
 export interface ListQuery { page?: number; limit?: number; updatedSince?: string; status?: ContractStatus; }
 
 export interface SendOptions { toEmails?: string[]; ccEmails?: string[]; subject?: string; message?: string; }
@@ -260,53 +249,9 @@ export interface RelayResponse {
   log: Record<string, unknown>;
 }
 
-export interface ReconcileReport {
-  environment: Environment;
-  /** Pass to the next run; after any failure, the checkpoint the pass started from (null: everything again). */
-  checkpoint: string | null;
-  pages: number;
-  contractsSeen: number;
-  recordsChecked: number;
-  recordsRepaired: number;
-  failures: string[];
-}
-
-/** The CRM field names the write-back fills (the relay configuration's `crm.fields`). */
-export interface CrmFieldNames { contractId: string; status: string; statusAt: string; link: string; executedAt: string; }
-
-/** One thing provisioning found or made: HubSpot's property group, or one value's field. */
-export interface ProvisionStep {
-  kind: "group" | "field";
-  /** Where the field's name is configured, for a field: `crm.fields.status`, `crm.keyTerms[0].field`. */
-  value?: string;
-  /** What the field holds, for a field (key terms' dates and numbers are made as such). */
-  holds?: "text" | "date" | "number";
-  /** The CRM's name for it; empty until a new Pipedrive or Zoho field is made. */
-  name: string;
-  label: string;
-  action: "exists" | "foundByLabel" | "wouldCreate" | "created";
-}
-
-/** What `provisionFields` found and did. */
-export interface ProvisionReport {
-  crm: string;
-  dryRun: boolean;
-  steps: ProvisionStep[];
-  /** The names `crm.fields` must hold once every field exists (null after a dry run that would create a field whose name the CRM chooses). */
-  fields: CrmFieldNames | null;
-  /** The name each key term's `field` must hold, in `crm.keyTerms` order (null: not known until made). */
-  keyTermFields: (string | null)[];
-  /** Whether `fields` or a key term's field differs from the configured names. */
-  configurationChanges: boolean;
-}
-
 /** SpotDraft's webhook subscription, unchanged. */
 export interface WebhookSubscription { id: number; title: string; url: string; status: string; only_for_activities: string[]; }
 
-/**
- * What a host hands the sidebar: the CRM record id, and its name when the host has it. Only a first
- * render: the sidebar reads the deal from the CRM through the relay and decides on that.
- */
 /**
  * A request the page started before the wasm was ready (the sidebar's first view): the sidebar
  * takes `response` as the answer to its first call when that call is a GET of exactly `url` with
