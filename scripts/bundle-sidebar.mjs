@@ -1,14 +1,14 @@
 // Builds the sidebar page that the relay and the demo serve: dist/sidebar/ (git-ignored).
 //
-// - one minified ES module for the page (www/sidebar/sidebar.js with the package's sidebar glue) and
-//   one chunk with what it shares with the adapters (protocol.js, hosts/connection.js), both preloaded,
-//   so the browser does not walk a chain of imports before it can start; the per-CRM adapters
-//   (hosts/pipedrive.js, hubspot.js) stay chunks of their own, loaded only by their CRM (Zoho's
-//   widget frames the page and speaks sdx/1, so it needs no adapter here);
+// - index.html, one response with all the page needs but the wasm: the early start (early.js), the
+//   styles and one minified ES module (www/sidebar/sidebar.js with the package's sidebar glue), all
+//   inline, each allowed by the page's CSP through its hash (the manifest carries the hashes to the
+//   page's server); the wasm preloaded, so it downloads while the HTML is parsed. Inline, nothing
+//   waits on a second round trip to the page's server before the module runs (measured with
+//   bench/js/cold-start.mjs); the page is revalidated by ETag, so a warm load still costs one 304;
+// - the per-CRM adapters (hosts/pipedrive.js, hubspot.js) as modules of their own, loaded only by
+//   their CRM (Zoho's widget frames the page and speaks sdx/1, so it needs no adapter here);
 // - content-hashed names for every file but index.html, so they can be cached for a year;
-// - index.html from www/sidebar/index.html, pointing at the hashed names and preloading the module,
-//   its chunks and the wasm, so all of them download in parallel with the HTML's parsing; its early
-//   start (early.js) inlined, and its hash in the manifest for the page's CSP;
 // - .br and .gz beside each hashed file (compressed once here, not per request);
 // - manifest.json: what the page's server may serve (www/relay/sidebar-files.js reads it).
 //
@@ -57,16 +57,40 @@ const wasmBytes = readFileSync(join(pkgDir, WASM));
 const wasmName = hashedName(WASM, wasmBytes);
 writeFileSync(join(outDir, wasmName), wasmBytes);
 
-const css = await esbuild.transform(readFileSync(join(sidebarDir, "sidebar.css"), "utf8"), { loader: "css", minify: true });
-const cssName = hashedName("sidebar.css", Buffer.from(css.code));
-writeFileSync(join(outDir, cssName), css.code);
+const css = (await esbuild.transform(readFileSync(join(sidebarDir, "sidebar.css"), "utf8"), { loader: "css", minify: true })).code.trim();
+
+// The per-CRM adapters, each a module of its own with what it uses of protocol.js and connection.js
+// (a few hundred bytes twice, paid only by that CRM), so the page's module imports nothing statically.
+const adapters = await esbuild.build({
+  entryPoints: ["pipedrive", "hubspot"].map((host) => join(sidebarDir, `hosts/${host}.js`)),
+  outdir: join(outDir, "hosts"),
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  minify: true,
+  legalComments: "none",
+  entryNames: "[name].[hash]",
+  metafile: true,
+  logLevel: "warning",
+});
+const adapterOutputs = Object.entries(adapters.metafile.outputs).map(([path, output]) => ({ name: relative(outDir, join(root, path)), ...output }));
+/** The built adapter's name, relative to the page (hosts/pipedrive.<hash>.js). */
+function adapterName(source) {
+  const output = adapterOutputs.find((o) => o.entryPoint && join(root, o.entryPoint) === source);
+  if (!output) fail(`esbuild produced no output for ${relative(root, source)}`);
+  return output.name;
+}
 
 // The shell imports ../pkg/sidebar.js because the page's server puts pkg/ beside sidebar/; in the
-// repository the package is at the root.
-const packageBesideSidebar = {
-  name: "package-beside-sidebar",
+// repository the package is at the root. Its adapters are the modules built above, by their hashed
+// names (resolved against the page's URL, as the page's module is inline).
+const pageImports = {
+  name: "page-imports",
   setup(build) {
     build.onResolve({ filter: /^\.\.\/pkg\// }, (args) => (args.importer.startsWith(sidebarDir) ? { path: join(pkgDir, args.path.slice("../pkg/".length)) } : undefined));
+    build.onResolve({ filter: /^\.\/hosts\/(pipedrive|hubspot)\.js$/ }, (args) => (args.kind === "dynamic-import"
+      ? { path: `./${adapterName(join(args.resolveDir, args.path))}`, external: true }
+      : undefined));
     build.onLoad({ filter: new RegExp(`/pkg/${GLUE.replace(".", "\\.")}$`) }, (args) => ({
       contents: replaceOnce(readFileSync(args.path, "utf8"), GLUE_WASM_URL, `new URL('./${wasmName}', import.meta.url)`, relative(root, args.path)),
       loader: "js",
@@ -74,61 +98,60 @@ const packageBesideSidebar = {
   },
 };
 
-const result = await esbuild.build({
+const page = await esbuild.build({
   entryPoints: [join(sidebarDir, "sidebar.js")],
-  outdir: outDir,
+  write: false,
   bundle: true,
-  splitting: true,
   format: "esm",
   target: "es2022",
   minify: true,
   legalComments: "none",
-  entryNames: "[name].[hash]",
-  // Dynamically imported adapters and the code they share with the page are chunks; in hosts/ so the
-  // adapters' `../vendor/…` URLs (relative to their module) still name /sidebar/vendor/.
-  chunkNames: "hosts/[name].[hash]",
   metafile: true,
   logLevel: "warning",
-  plugins: [packageBesideSidebar],
+  plugins: [pageImports],
 });
-
-const outputs = Object.entries(result.metafile.outputs).map(([path, output]) => ({ name: relative(outDir, join(root, path)), ...output }));
-const entry = outputs.find((o) => o.entryPoint && join(root, o.entryPoint) === join(sidebarDir, "sidebar.js"));
-if (!entry) fail("esbuild produced no output for www/sidebar/sidebar.js");
-// The glue resolves the wasm against import.meta.url: it must be in the entry module, beside the wasm.
-if (!Object.keys(entry.inputs).some((input) => input.endsWith(`pkg/${GLUE}`))) fail(`pkg/${GLUE} is not in the page module ${entry.name}`);
-const staticChunks = entry.imports.filter((i) => i.kind === "import-statement").map((i) => relative(outDir, join(root, i.path)));
+const pageOutput = Object.values(page.metafile.outputs)[0];
+// The glue resolves the wasm against import.meta.url, which for an inline module is the page's URL.
+if (!pageOutput || !Object.keys(pageOutput.inputs).some((input) => input.endsWith(`pkg/${GLUE}`))) fail(`pkg/${GLUE} is not in the page's module`);
+const pageScript = page.outputFiles[0].text.trim();
 for (const host of ["pipedrive", "hubspot"]) {
-  if (!outputs.some((o) => o.name.startsWith(`hosts/${host}.`))) fail(`no chunk for hosts/${host}.js: is it still imported dynamically by sidebar.js?`);
+  if (!pageScript.includes(`import("./hosts/${host}.`)) fail(`the page's module does not load hosts/${host}.js by its built name: is it still imported dynamically by sidebar.js?`);
 }
 
-let html = readFileSync(join(sidebarDir, "index.html"), "utf8");
-replaceOnce(html, SETTINGS_META_PLACEHOLDER, SETTINGS_META_PLACEHOLDER, "www/sidebar/index.html");
-// The wasm first: it is the largest download. `crossorigin` and as=fetch match the glue's fetch()
-// (CORS mode, same-origin credentials), or Chromium would fetch it a second time.
-const preloads = [
-  `<link rel="preload" href="./${wasmName}" as="fetch" type="application/wasm" crossorigin>`,
-  ...[entry.name, ...staticChunks].map((name) => `<link rel="modulepreload" href="./${name}">`),
-].join("\n  ");
-// Ahead of the early script, which finds the wasm by its preload.
-html = replaceOnce(html, `<title>SpotDraft contracts</title>`, `<title>SpotDraft contracts</title>\n  ${preloads}`, "www/sidebar/index.html");
-html = replaceOnce(html, `<link rel="stylesheet" href="./sidebar.css">`, `<link rel="stylesheet" href="./${cssName}">`, "www/sidebar/index.html");
-html = replaceOnce(html, `<script type="module" src="./sidebar.js"></script>`, `<script type="module" async src="./${entry.name}"></script>`, "www/sidebar/index.html");
-// The comments are for the source's readers; the served page goes without them.
-html = html.replace(/[ \t]*<!--[\s\S]*?-->\n?/g, "");
-// The early start (www/sidebar/early.js, with what it uses of protocol.js) runs inline, as the page
-// is parsed: one minified script, allowed by the page's CSP through its hash, which the manifest
-// carries to the page's server. The page's module then runs as soon as it has loaded (async).
+// The early start (www/sidebar/early.js, with what it uses of protocol.js): a classic script, so it
+// runs as the page is parsed, before anything else.
 const earlyScript = (await esbuild.build({
   entryPoints: [join(sidebarDir, "early.js")], bundle: true, write: false, format: "iife", target: "es2022", minify: true, legalComments: "none", logLevel: "warning",
 })).outputFiles[0].text.trim();
-if (/<\/script|<!--/i.test(earlyScript)) fail("www/sidebar/early.js built to text that would end its inline <script> early");
-html = replaceOnce(html, `<script type="module" src="./early.js"></script>`, `<script>${earlyScript}</script>`, "www/sidebar/index.html");
-const scriptHashes = [`sha256-${createHash("sha256").update(earlyScript).digest("base64")}`];
+
+/** Text that would end its inline element early, or start an HTML comment in it, stops the build. */
+function inlineSafe(text, element, source) {
+  if (new RegExp(`</${element}|<!--|<script`, "i").test(text)) fail(`${source} built to text that would end its inline <${element}> early`);
+  return text;
+}
+const sha256 = (text) => `sha256-${createHash("sha256").update(text).digest("base64")}`;
+
+// index.html from the source page: the early start, the styles and the page's module inline, so the
+// page is one response and the wasm (preloaded, the largest download) the only other file before the
+// first view; each inline script and style allowed by the page's CSP through its hash, which the
+// manifest carries to the page's server.
+let html = readFileSync(join(sidebarDir, "index.html"), "utf8");
+replaceOnce(html, SETTINGS_META_PLACEHOLDER, SETTINGS_META_PLACEHOLDER, "www/sidebar/index.html");
+// `crossorigin` and as=fetch match the glue's fetch() (CORS mode, same-origin credentials), or
+// Chromium would fetch it a second time. Ahead of the early script, which finds the wasm by it.
+html = replaceOnce(html, `<title>SpotDraft contracts</title>`,
+  `<title>SpotDraft contracts</title>\n  <link rel="preload" href="./${wasmName}" as="fetch" type="application/wasm" crossorigin>`, "www/sidebar/index.html");
+html = replaceOnce(html, `<script type="module" src="./early.js"></script>`, `<script>${inlineSafe(earlyScript, "script", "www/sidebar/early.js")}</script>`, "www/sidebar/index.html");
+html = replaceOnce(html, `<link rel="stylesheet" href="./sidebar.css">`, `<style>${inlineSafe(css, "style", "www/sidebar/sidebar.css")}</style>`, "www/sidebar/index.html");
+html = replaceOnce(html, `<script type="module" src="./sidebar.js"></script>`, `<script type="module">${inlineSafe(pageScript, "script", "www/sidebar/sidebar.js")}</script>`, "www/sidebar/index.html");
+// The comments are for the source's readers; the served page goes without them.
+html = html.replace(/[ \t]*<!--[\s\S]*?-->\n?/g, "");
+const scriptHashes = [sha256(earlyScript), sha256(pageScript)];
+const styleHashes = [sha256(css)];
 writeFileSync(join(outDir, "index.html"), html);
 
-const assets = [wasmName, cssName, ...outputs.map((o) => o.name)];
-const manifest = { index: "index.html", initial: ["index.html", entry.name, ...staticChunks, cssName, wasmName], scriptHashes, assets: {} };
+const assets = [wasmName, ...adapterOutputs.map((o) => o.name)];
+const manifest = { index: "index.html", initial: ["index.html", wasmName], scriptHashes, styleHashes, assets: {} };
 for (const name of assets) {
   const bytes = readFileSync(join(outDir, name));
   const encodings = [];
@@ -148,4 +171,4 @@ writeFileSync(join(outDir, "manifest.json"), `${JSON.stringify(manifest, null, 2
 
 const gzip9 = (name) => gzipSync(readFileSync(join(outDir, name)), { level: 9 }).length;
 const total = manifest.initial.reduce((sum, name) => sum + gzip9(name), 0);
-console.log(`[bundle-sidebar] built ${relative(root, outDir)}/: ${manifest.initial.join(", ")} (${total} bytes gzip -9 before the first view); per-CRM adapters: ${outputs.filter((o) => o.entryPoint?.includes("/hosts/")).map((o) => o.name).join(", ")}`);
+console.log(`[bundle-sidebar] built ${relative(root, outDir)}/: ${manifest.initial.join(", ")} (${total} bytes gzip -9 before the first view); per-CRM adapters: ${adapterOutputs.map((o) => o.name).join(", ")}`);

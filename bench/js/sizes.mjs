@@ -199,7 +199,7 @@ function cargoOutputs() {
 /**
  * What a browser downloads before the sidebar's first view in a demo-style host: the built page
  * (scripts/bundle-sidebar.mjs → dist/sidebar/) — index.html and what it loads, as its manifest's
- * `initial` lists them (page module and its chunk, styles, wasm) — gzip -9 (and brotli, as served
+ * `initial` lists them (index.html with its module and styles inline, and the wasm) — gzip -9 (and brotli, as served
  * to browsers that take it) of each file. The per-CRM adapters are not counted: each CRM loads only its own.
  */
 export function sidebarPagePayload(pageDir = join(root, "dist/sidebar")) {

@@ -314,7 +314,11 @@ test("the frame is as tall as the sidebar's content, up and down, as a seller sw
   await settled(frame);
   const seen = [];
   for (const dealId of ["1003", "1004", "1003", "1004", "1003"]) {
+    // Another deal loads a fresh sidebar into the same frame: measured once that page has loaded,
+    // not the one it replaces.
+    const replaced = page.waitForEvent("framenavigated", { predicate: (f) => f.parentFrame() === page.mainFrame(), timeout: 10_000 });
     await page.locator(`#deals button[data-id="${dealId}"]`).click();
+    await replaced;
     const sidebar = await (await page.waitForSelector("#sidebar")).contentFrame();
     await sidebar.waitForSelector("h1");
     await chooseTemplate(sidebar, "Mutual NDA");

@@ -233,21 +233,28 @@ test("the relay serves the sidebar page with a CSP header: no unsafe-inline/eval
   const directives = Object.fromEntries(policy.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
   assert.deepEqual(directives["frame-ancestors"], HOST_ORIGINS);
   const html = await page.text();
-  // One inline script, the page's early start, allowed by its hash and nothing else inline.
-  const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash("sha256").update(m[1]).digest("base64")}'`);
-  assert.equal(inline.length, 1, "one inline script, the early start");
-  assert.deepEqual(directives["script-src"], ["'self'", "'wasm-unsafe-eval'", ...inline]);
+  // Two inline scripts (the page's early start, then its module) and its styles, each allowed by its
+  // hash and nothing else inline.
+  const hashOf = (text) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+  const inlineScripts = [...html.matchAll(/<script(?: type="module")?>([\s\S]*?)<\/script>/g)].map((m) => hashOf(m[1]));
+  assert.equal(inlineScripts.length, 2, "two inline scripts: the early start and the page's module");
+  assert.deepEqual(directives["script-src"], ["'self'", "'wasm-unsafe-eval'", ...inlineScripts]);
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => hashOf(m[1]));
+  assert.equal(styles.length, 1, "one inline stylesheet");
+  assert.deepEqual(directives["style-src"], ["'self'", ...styles]);
   assert.deepEqual(directives["connect-src"], ["'self'"], "the relay is this origin");
   assert.deepEqual(directives["default-src"], ["'none'"]);
   assert.deepEqual(directives["base-uri"], ["'none'"]);
   assert.ok(!/unsafe-inline|unsafe-eval'|https:(\s|;|$)|\*(\s|;|$)/.test(policy.replace("'wasm-unsafe-eval'", "")), policy);
   assert.equal(page.headers.get("x-content-type-options"), "nosniff");
   assert.equal(page.headers.get("referrer-policy"), "no-referrer");
-  assert.equal([...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/gi)].length, 1, "no other inline script");
+  assert.equal([...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/gi)].length, 2, "no other inline script");
+  assert.equal([...html.matchAll(/<style\b/gi)].length, 1, "no other inline style");
+  assert.ok(!/\sstyle=/i.test(html), "no inline style attribute");
   assert.ok(!/\son[a-z]+=/i.test(html), "no inline event handler");
   // (The settings <meta> names the CRM origins: what matters is where the page loads from.)
   const loads = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
-  assert.ok(loads.length >= 4, `the page loads its files: ${loads.join(", ")}`);
+  assert.deepEqual(loads.map((url) => url.replace(/\.[0-9a-f]{12}\./, ".<hash>.")), ["./spotdraft_crm_sidebar_bg.<hash>.wasm"], "the page is one file but its wasm");
   assert.deepEqual(loads.filter((url) => !url.startsWith("./")), [], "nothing loaded from another origin");
   const settings = await (await fetch(`${relay.url}/sidebar/config.json`)).json();
   assert.deepEqual(settings.allowedHostOrigins, HOST_ORIGINS);
@@ -273,7 +280,7 @@ test("the relay serves the sidebar page with a CSP header: no unsafe-inline/eval
     assert.ok(VENDOR_FILES.map((name) => `/sidebar/${name}`).includes(urls[0]), `${file} loads its SDK from ${urls[0]}, which is not served`);
   }
   // Only the built page: not its sources, its manifest, its precompressed copies by name, the package or the relay.
-  const hashedScript = scripts.find((name) => !name.startsWith("hosts/"));
+  const hashedScript = scripts.find((name) => name.startsWith("hosts/pipedrive."));
   for (const path of ["/sidebar/sidebar.js", "/sidebar/protocol.js", "/sidebar/hosts/connection.js", "/sidebar/hosts/parent.js", "/sidebar/manifest.json",
     `/sidebar/${hashedScript}.br`, `/sidebar/${hashedScript}.gz`, "/pkg/sidebar.js", "/pkg/spotdraft_crm_sidebar_bg.wasm",
     "/pkg/node.js", "/pkg/spotdraft_crm_bg.wasm", "/pkg/package.json", "/sidebar/%2e%2e/relay/server.js", "/sidebar/hosts/../../relay/config.js"]) {
@@ -331,7 +338,9 @@ test("host origins that would widen or break the CSP are refused", () => {
   assert.throws(() => sidebarContentSecurityPolicy({ hostOrigins: [], relayUrl: "http://relay.example" }), /must be https/);
   assert.match(sidebarContentSecurityPolicy({ hostOrigins: [] }), /frame-ancestors 'none'/, "no configured host: nobody may frame it");
   assert.match(sidebarContentSecurityPolicy({ hostOrigins: ["https://app.hubspot.com"], relayUrl: "https://relay.example.com/base" }), /connect-src 'self' https:\/\/relay\.example\.com;/);
-  assert.throws(() => sidebarContentSecurityPolicy({ hostOrigins: [] }, ["sha256-x' 'unsafe-inline"]), /not sha256-<base64>/, "a manifest cannot widen script-src");
+  for (const hashes of [{ scripts: ["sha256-x' 'unsafe-inline"] }, { styles: ["sha256-x' 'unsafe-inline"] }]) {
+    assert.throws(() => sidebarContentSecurityPolicy({ hostOrigins: [] }, hashes), /not sha256-<base64>/, "a manifest cannot widen script-src or style-src");
+  }
 });
 
 /** Every secret value in a relay configuration document (credentials, keys, tokens, host secrets). */

@@ -116,22 +116,23 @@ function relayOriginOf(relayUrl) {
 const SCRIPT_HASH = /^sha256-[A-Za-z0-9+/]{43}=$/;
 
 /**
- * The page's policy. No 'unsafe-inline' or 'unsafe-eval' anywhere: scripts come only from this
- * origin and the page's own inline script by its hash (`scriptHashes`, from the build's manifest),
- * styles only from this origin, WebAssembly compiles under 'wasm-unsafe-eval', network calls go only
- * to this origin and the relay, and only the configured CRM origins may frame the page.
+ * The page's policy. No 'unsafe-inline' or 'unsafe-eval' anywhere: scripts and styles come only from
+ * this origin and the page's own inline ones by their hashes (`inlineHashes`, from the build's
+ * manifest), WebAssembly compiles under 'wasm-unsafe-eval', network calls go only to this origin and
+ * the relay, and only the configured CRM origins may frame the page.
  */
-export function sidebarContentSecurityPolicy({ hostOrigins = [], relayUrl } = {}, scriptHashes = []) {
+export function sidebarContentSecurityPolicy({ hostOrigins = [], relayUrl } = {}, inlineHashes = {}) {
+  const { scripts: scriptHashes = [], styles: styleHashes = [] } = inlineHashes;
   const ancestors = hostOrigins.map(checkHostOrigin);
   const connect = ["'self'"];
   if (relayUrl) connect.push(relayOriginOf(relayUrl));
-  for (const hash of scriptHashes) {
-    if (!SCRIPT_HASH.test(hash)) throw new Error(`the built page's manifest names a script hash that is not sha256-<base64>: "${hash}"; rebuild it (node scripts/bundle-sidebar.mjs)`);
+  for (const hash of [...scriptHashes, ...styleHashes]) {
+    if (!SCRIPT_HASH.test(hash)) throw new Error(`the built page's manifest names a script or style hash that is not sha256-<base64>: "${hash}"; rebuild it (node scripts/bundle-sidebar.mjs)`);
   }
   return [
     "default-src 'none'",
     ["script-src 'self' 'wasm-unsafe-eval'", ...scriptHashes.map((hash) => `'${hash}'`)].join(" "),
-    "style-src 'self'",
+    ["style-src 'self'", ...styleHashes.map((hash) => `'${hash}'`)].join(" "),
     "img-src 'self' data:",
     `connect-src ${[...new Set(connect)].join(" ")}`,
     `frame-ancestors ${ancestors.length > 0 ? ancestors.join(" ") : "'none'"}`,
@@ -165,8 +166,8 @@ export function createSidebarHandler({ settings, pageDir = join(root, "dist/side
     return rendered;
   }
   // Checked once at start so a bad configuration fails loudly, not on the first page load.
-  const scriptHashes = page.manifest.scriptHashes ?? [];
-  sidebarContentSecurityPolicy(settings(), scriptHashes);
+  const inlineHashes = { scripts: page.manifest.scriptHashes ?? [], styles: page.manifest.styleHashes ?? [] };
+  sidebarContentSecurityPolicy(settings(), inlineHashes);
 
   return async function handleSidebarRequest(request) {
     const { pathname } = new URL(request.url);
@@ -174,7 +175,7 @@ export function createSidebarHandler({ settings, pageDir = join(root, "dist/side
     const name = pathname.slice("/sidebar/".length);
     const current = settings();
     const headers = {
-      "content-security-policy": sidebarContentSecurityPolicy(current, scriptHashes),
+      "content-security-policy": sidebarContentSecurityPolicy(current, inlineHashes),
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
       "cache-control": "no-cache",

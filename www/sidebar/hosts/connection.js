@@ -128,6 +128,7 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
         return;
       }
       win.removeEventListener("message", onMessage);
+      if (early?.listener) win.removeEventListener("message", early.listener);
       clearTimeout(timer);
       connected = true;
       const listeners = new Listeners();
@@ -161,7 +162,8 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
     const sayHello = () => win.parent.postMessage(helloMessage(page), "*");
     win.addEventListener("message", onMessage);
     if (early) {
-      if (early.listener) win.removeEventListener("message", early.listener);
+      // The early start keeps listening until the init is accepted: registered first, it sees the
+      // init first and starts the first-view request before this module's own work.
       // What arrived before this module ran: an init among it first, which connects at once (a
       // host.ready kept from before that init must not ask for a hello it has already answered),
       // then the rest in order.
