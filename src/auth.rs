@@ -28,6 +28,9 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// The `aud` of every token this plugin mints: a token for anything else is never accepted here.
 pub const AUDIENCE: &str = "spotdraft-crm-relay";
+/// The `aud` of a CRM's "this deal changed" call (`crate::crm_events`), minted by the host's own
+/// server side (a Salesforce trigger, a Zoho workflow function) like a session token.
+pub const EVENTS_AUDIENCE: &str = "spotdraft-crm-relay/crm-events";
 /// The hosts a token may name in `iss`.
 pub const HOSTS: [&str; 5] = ["hubspot", "pipedrive", "salesforce", "zoho", "demo"];
 /// Clock skew tolerated between the minting host and the relay.
@@ -64,6 +67,17 @@ fn unauthorized(reason: impl Into<String>) -> Error {
 /// Mints the relay's session token for `caller` (its `expires_at` is ignored: the token expires
 /// `ttl_seconds` after `issued_at`).
 pub fn mint_token(secret: &[u8], caller: &Caller, issued_at: u64, ttl_seconds: u64) -> Result<String> {
+    mint_token_for(secret, caller, issued_at, ttl_seconds, AUDIENCE)
+}
+
+/// [`mint_token`] for `audience`: a session ([`AUDIENCE`]) or a CRM event ([`EVENTS_AUDIENCE`]).
+pub fn mint_token_for(
+    secret: &[u8],
+    caller: &Caller,
+    issued_at: u64,
+    ttl_seconds: u64,
+    audience: &str,
+) -> Result<String> {
     let mut problems = Vec::new();
     if secret.len() < MIN_SECRET_LEN {
         problems.push(crate::Problem::new("secret", format!("must be at least {MIN_SECRET_LEN} bytes")));
@@ -87,7 +101,7 @@ pub fn mint_token(secret: &[u8], caller: &Caller, issued_at: u64, ttl_seconds: u
     }
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(caller.host));
-    claims.insert("aud".into(), json!(AUDIENCE));
+    claims.insert("aud".into(), json!(audience));
     claims.insert("tenant".into(), json!(caller.tenant));
     claims.insert("record".into(), json!(caller.record));
     if let Some(user) = &caller.user {
@@ -139,6 +153,18 @@ pub fn verify_token(token: &str, secrets: &dyn Fn(&str) -> Option<Vec<u8>>, now:
 /// Claims are checked only after the signature: `now < exp` (with [`CLOCK_SKEW_SECONDS`]), `iat` not in
 /// the future, at most [`MAX_LIFETIME_SECONDS`] of lifetime, ids valid.
 pub fn verify_token_with_keys(token: &str, keys: &dyn Fn(&str) -> Option<HostKey>, now: u64) -> Result<Caller> {
+    verify_token_for(token, keys, now, AUDIENCE)
+}
+
+/// [`verify_token_with_keys`] for tokens minted for `audience`: a session ([`AUDIENCE`]) or a CRM
+/// event ([`EVENTS_AUDIENCE`]). A token for one is never accepted as the other. Pipedrive's own
+/// tokens carry no audience and are sessions only.
+pub fn verify_token_for(
+    token: &str,
+    keys: &dyn Fn(&str) -> Option<HostKey>,
+    now: u64,
+    audience: &str,
+) -> Result<Caller> {
     if token.is_empty() {
         return Err(unauthorized("no token"));
     }
@@ -209,6 +235,9 @@ pub fn verify_token_with_keys(token: &str, keys: &dyn Fn(&str) -> Option<HostKey
 
     let exp = check_times(&claims, now, !pipedrive_form)?;
     let caller = if pipedrive_form {
+        if audience != AUDIENCE {
+            return Err(unauthorized(format!("a Pipedrive session token is not accepted where {audience} is")));
+        }
         Caller {
             host: host.to_string(),
             tenant: id_claim(&claims, "companyId")?,
@@ -218,12 +247,12 @@ pub fn verify_token_with_keys(token: &str, keys: &dyn Fn(&str) -> Option<HostKey
         }
     } else {
         let audience_ok = match claims.get("aud") {
-            Some(Value::String(aud)) => aud == AUDIENCE,
-            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(AUDIENCE)),
+            Some(Value::String(aud)) => aud == audience,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
             _ => false,
         };
         if !audience_ok {
-            return Err(unauthorized(format!("the token's aud is not {AUDIENCE}")));
+            return Err(unauthorized(format!("the token's aud is not {audience}")));
         }
         let user = match claims.get("sub") {
             None | Some(Value::Null) => None,

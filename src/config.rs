@@ -94,6 +94,10 @@ pub struct TemplateConfig {
     /// SpotDraft's workspace-specific organisation type label for company counterparties.
     pub organization_type: Option<String>,
     pub fields: Vec<FieldMapping>,
+    /// Deal stages at which the relay creates this template's contract without a click, when the
+    /// CRM tells it the deal changed (`crate::crm_events`); none by default. Each is one of
+    /// `creationStages`.
+    pub create_at_stages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -318,6 +322,18 @@ fn read_config(check: &mut Checker, value: &Value) -> Option<Config> {
         }),
     };
     let templates = check.required(map, "", "templates").and_then(|v| read_templates(check, v));
+    if let (Some(templates), Some(stages)) = (&templates, &creation_stages) {
+        for (i, template) in templates.iter().enumerate() {
+            for (j, stage) in template.create_at_stages.iter().enumerate() {
+                if !stages.contains(stage) {
+                    check.problem(
+                        index_path(&format!("templates[{i}].createAtStages"), j),
+                        format!("\"{stage}\" is not one of creationStages, where contracts may be created at all"),
+                    );
+                }
+            }
+        }
+    }
     let contracts_per_deal = match map.get("contractsPerDeal") {
         None | Some(Value::Null) => Some(crate::slots::ContractsPerDeal::default()),
         Some(v) => check.text(v, "contractsPerDeal", 40).and_then(|text| {
@@ -470,7 +486,11 @@ fn read_templates(check: &mut Checker, value: &Value) -> Option<Vec<TemplateConf
 
 fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<TemplateConfig> {
     let map = check.object(value, path)?;
-    check.no_unknown_keys(map, path, &["templateId", "label", "contractTypeId", "organizationType", "fields"]);
+    check.no_unknown_keys(
+        map,
+        path,
+        &["templateId", "label", "contractTypeId", "organizationType", "fields", "createAtStages"],
+    );
     let template_id =
         check.required(map, path, "templateId").and_then(|v| check.positive_id(v, &key_path(path, "templateId")));
     let label = check.required_text(map, path, "label", 120);
@@ -498,12 +518,17 @@ fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<Templ
             fields.into_iter().map(|(_, f)| f).collect()
         }),
     };
+    let create_at_stages = match map.get("createAtStages") {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(v) => check.text_list(v, &key_path(path, "createAtStages"), 100),
+    };
     Some(TemplateConfig {
         template_id: template_id?,
         label: label?,
         contract_type_id: contract_type_id?,
         organization_type,
         fields: fields?,
+        create_at_stages: create_at_stages?,
     })
 }
 

@@ -16,6 +16,7 @@
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
 //! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
 //! | [`webhook`] | delivery signature verification and payload parsing |
+//! | [`crm_events`] | a CRM's "these deals changed" calls, verified per host (milestone creation) |
 //! | [`timeline`] | a contract's activities as entries on the deal's timeline |
 //! | [`transport`] | the I/O seam (`fetch` in the wasm boundary, a blocking client natively, fakes in tests) |
 //! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |
@@ -23,6 +24,7 @@
 pub mod auth;
 pub mod config;
 pub mod crm;
+pub mod crm_events;
 pub mod deal;
 pub mod error;
 pub mod flows;

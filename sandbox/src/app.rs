@@ -1,12 +1,13 @@
 //! The shared runtime: state behind one lock, its persistence, fault engine, journal and the
 //! webhook delivery queue. Every HTTP handler and the delivery worker work through this.
 
+use crate::crm_events::CrmEvents;
 use crate::delivery::DeliveryQueue;
 use crate::faults::FaultEngine;
 use crate::journal::Journal;
 use crate::state::{self, SandboxState};
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -22,6 +23,8 @@ pub struct App {
     pub faults: Mutex<FaultEngine>,
     pub journal: Mutex<Journal>,
     pub deliveries: DeliveryQueue,
+    /// Deal-change events to the relay (`crate::crm_events`), sent from threads of their own.
+    pub crm_events: Arc<CrmEvents>,
 }
 
 /// Locks ignoring poisoning: a panicked request thread must not take the sandbox down with it,
@@ -39,6 +42,7 @@ impl App {
             faults: Mutex::new(faults),
             journal: Mutex::new(Journal::default()),
             deliveries: DeliveryQueue::default(),
+            crm_events: Arc::default(),
         }
     }
 

@@ -59,6 +59,11 @@ pub fn handle(app: &App, request: &Request) -> Response {
         ("GET", ["crm", "vendors", vendor, "deals", id, "activity"]) => {
             crate::vendors::record_activity::describe(app, vendor, id)
         }
+        ("PUT" | "DELETE", ["crm", "vendors", vendor, "event-subscription"]) => {
+            crate::crm_events::subscribe(app, request, vendor)
+        }
+        ("GET", ["crm", "vendors", vendor, "event-deliveries"]) => crate::crm_events::deliveries(app, request, vendor),
+        ("PATCH", ["crm", "vendors", vendor, "deals", id]) => crate::vendors::edit_deal(app, request, vendor, id),
         ("POST", ["crm", "vendors", "salesforce", "fields"]) => crate::vendors::add_salesforce_field(app, request),
         ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),
         ("POST", ["crm", "expire-tokens"]) => crate::vendors::expire_tokens(app),

@@ -387,6 +387,10 @@ fn record_write(
     properties: BTreeMap<String, String>,
     changed: Vec<String>,
 ) {
+    if kind == ObjectType::Deals {
+        let created = request.method == "POST";
+        crate::crm_events::deal_written(app, "hubspot", &id.to_string(), &changed, created);
+    }
     lock(&app.journal).record_crm_write(CrmWriteEntry {
         seq: 0,
         at: clock::format_rfc3339(clock::now_micros()),

@@ -225,7 +225,7 @@ fn record(
 
 /// A minimal HTTP/1.1 POST. Only `http://` URLs on loopback are reachable from the sandbox;
 /// anything else fails like an unreachable endpoint would.
-fn post(url: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Result<u16, String> {
+pub fn post(url: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Result<u16, String> {
     let Some(rest) = url.strip_prefix("http://") else {
         return Err("the sandbox delivers over plain http only (HTTPS endpoints are unreachable here)".into());
     };

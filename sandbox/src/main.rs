@@ -6,6 +6,7 @@ mod clock;
 mod config;
 mod control;
 mod crm;
+mod crm_events;
 mod crm_properties;
 mod delivery;
 mod faults;

@@ -484,6 +484,24 @@ async fn create<T: Transport>(
     request: &RelayRequest,
 ) -> Result<(u16, Value, Option<String>)> {
     let template_id = template_of(request)?;
+    let (outcome, synced) = create_contract(relay, env, deal_id, template_id).await?;
+    let status = if outcome.created { 201 } else { 200 };
+    let mut body = json!(outcome);
+    if let Value::Object(map) = &mut body {
+        map.insert("crmSynced".into(), Value::Bool(synced.is_ok()));
+    }
+    Ok((status, body, synced.err()))
+}
+
+/// A seller's click and a deal reaching its milestone (`super::milestones`) both create through
+/// here: the deal's contract for `template_id`, or the one its slot already has; and whether the
+/// record's fields were written at once (why not, if not).
+pub(super) async fn create_contract<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    template_id: u64,
+) -> Result<(CreateOutcome, std::result::Result<(), String>)> {
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
     // One creator at a time per slot: an NDA and an MSA of one deal may be created side by side.
@@ -507,12 +525,7 @@ async fn create<T: Transport>(
     } else {
         Ok(())
     };
-    let status = if outcome.created { 201 } else { 200 };
-    let mut body = json!(outcome);
-    if let Value::Object(map) = &mut body {
-        map.insert("crmSynced".into(), Value::Bool(synced.is_ok()));
-    }
-    Ok((status, body, synced.err()))
+    Ok((outcome, synced))
 }
 
 async fn settle_race<T: Transport>(

@@ -42,6 +42,10 @@ pub struct EnvironmentConfig {
     pub host_keys: BTreeMap<String, PublicKey>,
     /// The HubSpot app's client secret, for `X-HubSpot-Signature-v3`.
     pub hubspot_client_secret: Option<String>,
+    /// The HTTP Basic credentials the admin gave Pipedrive's deal webhook (`crmEvents.pipedrive`), for
+    /// milestone creation (`crate::crm_events`); HubSpot's events are signed with its client secret,
+    /// Salesforce's and Zoho's with their host key or secret.
+    pub pipedrive_events: Option<crate::crm_events::BasicCredentials>,
     /// Origins a signed download URL may point to: the configured object-storage hosts plus the
     /// SpotDraft API's own origin. A link anywhere else is refused, so the relay never hands a
     /// browser an arbitrary URL (no open redirect through SpotDraft's answers).
@@ -114,7 +118,7 @@ fn read_environment(
     check.no_unknown_keys(
         map,
         path,
-        &["plugin", "spotdraft", "crm", "webhookUrl", "hostSecrets", "hostKeys", "hubspotClientSecret"],
+        &["plugin", "spotdraft", "crm", "webhookUrl", "hostSecrets", "hostKeys", "hubspotClientSecret", "crmEvents"],
     );
     let plugin = check.required(map, path, "plugin").and_then(|v| match Config::from_json(v) {
         Ok(config) => Some(config),
@@ -200,6 +204,7 @@ fn read_environment(
     let host_secrets = read_host_secrets(check, map, path);
     let host_keys = read_host_keys(check, map, path, &host_secrets);
     let hubspot_client_secret = check.optional_text(map, path, "hubspotClientSecret", 500);
+    let pipedrive_events = read_crm_events(check, map, path);
     Some(EnvironmentConfig {
         environment,
         plugin: plugin?,
@@ -215,8 +220,38 @@ fn read_environment(
         host_secrets,
         host_keys,
         hubspot_client_secret,
+        pipedrive_events,
         download_origins,
     })
+}
+
+/// `crmEvents`: `{"pipedrive": {"username", "password"}}`, the credentials the admin sets on
+/// Pipedrive's deal webhook. The other CRMs' calls are verified with what is configured already.
+fn read_crm_events(
+    check: &mut Checker,
+    map: &Map<String, Value>,
+    path: &str,
+) -> Option<crate::crm_events::BasicCredentials> {
+    let events_path = key_path(path, "crmEvents");
+    let events = check.object(map.get("crmEvents")?, &events_path)?;
+    check.no_unknown_keys(events, &events_path, &["pipedrive"]);
+    let pipedrive_path = key_path(&events_path, "pipedrive");
+    let pipedrive = check.object(events.get("pipedrive")?, &pipedrive_path)?;
+    check.no_unknown_keys(pipedrive, &pipedrive_path, &["username", "password"]);
+    let username = check.required_text(pipedrive, &pipedrive_path, "username", 200);
+    let password = check.required_text(pipedrive, &pipedrive_path, "password", 500);
+    if let Some(name) = &username {
+        if name.is_empty() || name.contains(':') {
+            check.problem(key_path(&pipedrive_path, "username"), "must be a non-empty name without ':' (HTTP Basic)");
+        }
+    }
+    if password.as_ref().is_some_and(|p| p.len() < 24) {
+        check.problem(
+            key_path(&pipedrive_path, "password"),
+            "must be at least 24 characters: it is all that proves a call is Pipedrive's",
+        );
+    }
+    Some(crate::crm_events::BasicCredentials { username: username?, password: password? })
 }
 
 fn read_download_origins(check: &mut Checker, map: &Map<String, Value>, path: &str) -> Vec<String> {
@@ -571,6 +606,10 @@ fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     add("crm.oauth.refreshToken", oauth.and_then(|o| o.get("refreshToken")));
     add("webhookUrl", env.get("webhookUrl"));
     add("hubspotClientSecret", env.get("hubspotClientSecret"));
+    add(
+        "crmEvents.pipedrive.password",
+        env.get("crmEvents").and_then(|e| e.get("pipedrive")).and_then(|p| p.get("password")),
+    );
     if let Some(Value::Object(secrets)) = env.get("hostSecrets") {
         for (host, secret) in secrets {
             add(&format!("hostSecrets.{host}"), Some(secret));

@@ -15,6 +15,7 @@ mod keyed_lock;
 pub mod limiter;
 #[cfg(feature = "link")]
 mod link;
+mod milestones;
 mod provision;
 mod reconcile;
 pub mod shared;
@@ -273,6 +274,13 @@ impl<T: Transport> Relay<T> {
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             (_, ["webhooks", ..]) => RelayResponse::plain_error(405, "method_not_allowed", "webhooks are POSTed", log),
+            ("POST", ["crm-events", env]) => match self.environment(env) {
+                Some(env) => milestones::receive(self, env, &request, log).await,
+                None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
+            },
+            (_, ["crm-events", ..]) => {
+                RelayResponse::plain_error(405, "method_not_allowed", "CRM events are POSTed", log)
+            }
             (method, ["api", env, rest @ ..]) => {
                 let Some(env) = self.environment(env) else {
                     return RelayResponse::plain_error(404, "not_found", "no such environment", log);
@@ -343,10 +351,7 @@ impl<T: Transport> Relay<T> {
                 .header("authorization")
                 .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
                 .ok_or_else(|| unauthorized("an Authorization: Bearer token is required"))?;
-            let keys = |host: &str| match env.config.host_keys.get(host) {
-                Some(key) => Some(auth::HostKey::Public(key.clone())),
-                None => env.config.host_secrets.get(host).cloned().map(auth::HostKey::Secret),
-            };
+            let keys = |host: &str| host_key(&env.config, host);
             (auth::verify_token_with_keys(token.trim(), &keys, now_ms / 1000)?, Proof::BearerToken)
         };
         if caller.tenant != env.config.plugin.crm.account_id {
@@ -361,6 +366,14 @@ impl<T: Transport> Relay<T> {
             }
         }
         Ok(Verified { caller, proof })
+    }
+}
+
+/// What verifies `host`'s tokens in this environment: its public key (RS256) or secret (HS256).
+fn host_key(config: &EnvironmentConfig, host: &str) -> Option<auth::HostKey> {
+    match config.host_keys.get(host) {
+        Some(key) => Some(auth::HostKey::Public(key.clone())),
+        None => config.host_secrets.get(host).cloned().map(auth::HostKey::Secret),
     }
 }
 

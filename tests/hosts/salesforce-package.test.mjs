@@ -7,10 +7,12 @@
 //   names the relay and its sandbox use), the permission sets, the trusted URL that lets the component
 //   frame the sidebar page, the Opportunity record page with the component, the package definition;
 // - the signing design: RS256 with the org's certificate (Crypto.signWithCertificate), no HMAC, no
-//   secret kept in custom metadata or anywhere else in the package.
+//   secret kept in custom metadata or anywhere else in the package;
+// - the milestone events: the Opportunity trigger, the queued callout to the relay's /crm-events/ with
+//   an event token (aud spotdraft-crm-relay/crm-events) signed the same way, the Named Credential.
 //
 // A copy with one deliberate mistake (in memory) shows each checker can fail. Apex itself cannot run
-// here; its tests (SpotdraftRelayTokenTest) run in an org.
+// here; its tests (SpotdraftRelayTokenTest, SpotdraftCrmEventsTest) run in an org.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -79,6 +81,10 @@ function hasSequence(tokens, sequence) {
 const APEX = FILES.filter((path) => path.endsWith(".cls") || path.endsWith(".trigger"));
 const TOKEN_CLASS = join(DEFAULT, "classes/SpotdraftRelayToken.cls");
 const TOKEN_TEST_CLASS = join(DEFAULT, "classes/SpotdraftRelayTokenTest.cls");
+const EVENTS_CLASS = join(DEFAULT, "classes/SpotdraftCrmEvents.cls");
+const EVENTS_TEST_CLASS = join(DEFAULT, "classes/SpotdraftCrmEventsTest.cls");
+const EVENTS_TRIGGER = join(DEFAULT, "triggers/SpotdraftOpportunityEvents.trigger");
+const NAMED_CREDENTIAL = join(DEFAULT, "namedCredentials/SpotDraft_Relay.namedCredential-meta.xml");
 
 test("the Apex parser accepts every class and trigger in the package", () => {
   assert.ok(APEX.length >= 2, `found only ${APEX.map(rel)}`);
@@ -97,6 +103,12 @@ test("the Apex parser rejects a class with a deliberate mistake, so the check ab
   assert.ok(errors.length > 0, "a missing semicolon must be reported");
   const unclosed = source.replace(/\}\s*$/, "");
   assert.ok(apexErrors(unclosed).length > 0, "an unclosed class must be reported");
+  // Triggers go through the trigger grammar, which fails too.
+  const trigger = read(EVENTS_TRIGGER);
+  assert.deepEqual(apexErrors(trigger, { trigger: true }), []);
+  const noEvents = trigger.replace("(after insert, after update)", "(after insert after update)");
+  assert.notEqual(noEvents, trigger, "the line to break is in the trigger");
+  assert.ok(apexErrors(noEvents, { trigger: true }).length > 0, "a missing comma between trigger events must be reported");
 });
 
 test("the session is signed RS256 with the org's certificate, with the relay's claims, and no HMAC secret", () => {
@@ -154,6 +166,93 @@ test("the Apex tests check the RS256 token without the certificate and never cas
   assert.ok(!hasSequence(tokens, "( Long )"), "no (Long) cast in the test class");
 });
 
+/** The relay's audience for CRM events, as src/auth.rs declares it. */
+function relayEventsAudience() {
+  const match = read(join(ROOT, "src/auth.rs")).match(/pub const EVENTS_AUDIENCE: &str = "([^"]+)";/);
+  assert.ok(match, "src/auth.rs declares EVENTS_AUDIENCE");
+  return match[1];
+}
+
+test("the Opportunity trigger runs after insert and update and hands every change to SpotdraftCrmEvents", () => {
+  assert.ok(existsSync(EVENTS_TRIGGER), "triggers/SpotdraftOpportunityEvents.trigger exists");
+  const tokens = codeTokens(read(EVENTS_TRIGGER));
+  const has = (sequence) => assert.ok(hasSequence(tokens, sequence), `the trigger lacks: ${sequence}`);
+  has("trigger SpotdraftOpportunityEvents on Opportunity ( after insert , after update )");
+  has("SpotdraftCrmEvents . enqueueFor ( Trigger . new , Trigger . oldMap ) ;");
+  // No callout and no logic of its own: a trigger cannot call out, and the class is what the tests reach.
+  assert.ok(!tokens.some((t) => /^(Http|HttpRequest|System)$/.test(t)), tokens.join(" "));
+  const meta = parse(`${EVENTS_TRIGGER}-meta.xml`).ApexTrigger;
+  assert.equal(meta.status, "Active");
+});
+
+test("SpotdraftCrmEvents queues one callout job, posts to /crm-events/ with an event token signed like the session's", () => {
+  const tokens = codeTokens(read(EVENTS_CLASS));
+  const has = (sequence) => assert.ok(hasSequence(tokens, sequence), `SpotdraftCrmEvents.cls lacks: ${sequence}`);
+
+  // A queueable that may call out; inherited sharing (it reads no Opportunity), never without sharing.
+  has("public inherited sharing class SpotdraftCrmEvents implements Queueable , Database . AllowsCallouts");
+  assert.ok(!hasSequence(tokens, "without sharing"));
+  // One job per trigger run, only while the transaction may still queue one; at most 100 calls each.
+  has("if ( Limits . getQueueableJobs ( ) < Limits . getLimitQueueableJobs ( ) )");
+  has("System . enqueueJob ( new SpotdraftCrmEvents ( changed ) ) ;");
+  has("MAX_PER_JOB = 100 ;");
+  has("System . enqueueJob ( new SpotdraftCrmEvents ( rest ) ) ;");
+  // Which changes: new, stage changed, or any edit while there is no contract yet (not the relay's own).
+  has("if ( before == null ) { return true ; }");
+  has("if ( record . StageName != before . StageName ) { return true ; }");
+  has("if ( String . isNotBlank ( record . SpotDraft_Contract_Id__c ) ) { return false ; }");
+
+  // The event token: the session's claims, the events audience, no user, five minutes.
+  assert.equal(relayEventsAudience(), "spotdraft-crm-relay/crm-events");
+  has(`AUDIENCE = '${relayEventsAudience()}' ;`);
+  has("SUBJECT = 'crm-event' ;");
+  has("'iss' => 'salesforce'");
+  has("'aud' => AUDIENCE");
+  has("'tenant' => String . valueOf ( UserInfo . getOrganizationId ( ) )");
+  has("'record' => String . valueOf ( dealId )");
+  has("'sub' => SUBJECT");
+  has("'iat' => issuedAt");
+  has("'exp' => issuedAt + SpotdraftRelayToken . TTL_SECONDS");
+  // Signed by SpotdraftRelayToken (its header, certificate and test seam), never here.
+  has("return SpotdraftRelayToken . signClaims (");
+  assert.ok(!tokens.includes("Crypto"), "SpotdraftCrmEvents signs nothing itself");
+
+  // The call: the Named Credential, the environment in the path, the token as a bearer, an empty JSON body.
+  has("ENDPOINT = 'callout:SpotDraft_Relay/crm-events/' ;");
+  has("request . setEndpoint ( ENDPOINT + environment ) ;");
+  has("request . setMethod ( 'POST' ) ;");
+  // (hasSequence splits on spaces, and 'Bearer ' holds one: compared token by token here.)
+  const bearer = ["request", ".", "setHeader", "(", "'Authorization'", ",", "'Bearer '", "+", "token", "(", "dealId", ")", ")", ";"];
+  assert.ok(tokens.some((_, i) => bearer.every((text, k) => tokens[i + k] === text)), `SpotdraftCrmEvents.cls lacks: ${bearer.join(" ")}`);
+  has("request . setHeader ( 'Content-Type' , 'application/json' ) ;");
+  has("request . setBody ( '{}' ) ;");
+  has("IsSandbox ? 'uat' : 'production'");
+  // Failures are logged, never thrown: a user's save must not fail because the relay is away.
+  assert.ok(!tokens.includes("throw"), "SpotdraftCrmEvents throws nothing");
+});
+
+test("SpotdraftRelayToken shares its signing through signClaims and keeps mint as it was", () => {
+  const tokens = codeTokens(read(TOKEN_CLASS));
+  assert.ok(hasSequence(tokens, "public static String signClaims ( Map < String , Object > claims ) { return sign ( claims ) ; }"));
+  assert.ok(hasSequence(tokens, "'token' => sign ( claims )"), "mint still signs its own claims");
+});
+
+test("the events' Apex tests use a callout mock and the signer seam, and check the token's claims", () => {
+  const tokens = codeTokens(read(EVENTS_TEST_CLASS));
+  const has = (sequence) => assert.ok(hasSequence(tokens, sequence), `SpotdraftCrmEventsTest.cls lacks: ${sequence}`);
+  has("implements HttpCalloutMock");
+  has("Test . setMock ( HttpCalloutMock . class , mock ) ;");
+  has("implements SpotdraftRelayToken . Signer");
+  has("SpotdraftRelayToken . signerForTest = signer ;");
+  has("SpotdraftCrmEvents . enqueueInTests = true ;");
+  has("'callout:SpotDraft_Relay/crm-events/'");
+  for (const claim of ["'spotdraft-crm-relay/crm-events' , claims . get ( 'aud' )", "'crm-event' , claims . get ( 'sub' )", "claims . get ( 'tenant' )", "claims . get ( 'record' )", "300L , asLong ( claims . get ( 'exp' ) ) - iat"]) {
+    has(claim);
+  }
+  has("System . assertEquals ( 0 , Limits . getQueueableJobs ( ) ,");
+  assert.ok(!hasSequence(tokens, "( Long )"), "no (Long) cast in the test class");
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Metadata XML: well-formed, and of the type its folder says
 
@@ -195,6 +294,8 @@ const KINDS = [
   { folder: /^permissionsets\/[^/]+$/, suffix: ".permissionset-meta.xml", root: "PermissionSet" },
   { folder: /^cspTrustedSites\/[^/]+$/, suffix: ".cspTrustedSite-meta.xml", root: "CspTrustedSite" },
   { folder: /^flexipages\/[^/]+$/, suffix: ".flexipage-meta.xml", root: "FlexiPage" },
+  { folder: /^triggers\/[^/]+$/, suffix: ".trigger-meta.xml", root: "ApexTrigger" },
+  { folder: /^namedCredentials\/[^/]+$/, suffix: ".namedCredential-meta.xml", root: "NamedCredential" },
 ];
 
 test("every metadata file is in its type's folder, with its type's suffix, root element and namespace", () => {
@@ -221,10 +322,10 @@ test("sfdx-project.json is ready for an unlocked package without a namespace", (
   assert.match(dir.versionNumber, /^\d+\.\d+\.\d+\.NEXT$/);
   assert.equal(typeof dir.versionName, "string");
   assert.ok(dir.versionName.length > 0);
-  // One API version everywhere: the project's, and each class's and component's.
-  for (const path of META.filter((p) => p.endsWith(".cls-meta.xml") || p.endsWith(".js-meta.xml"))) {
+  // One API version everywhere: the project's, and each class's, trigger's and component's.
+  for (const path of META.filter((p) => /\.(cls|trigger|js)-meta\.xml$/.test(p))) {
     const document = parse(path);
-    const root = document.ApexClass ?? document.LightningComponentBundle;
+    const root = document.ApexClass ?? document.ApexTrigger ?? document.LightningComponentBundle;
     assert.equal(Number(root.apiVersion).toFixed(1), project.sourceApiVersion, `${rel(path)} apiVersion`);
   }
   // Jest tests stay out of deploys and package versions.
@@ -321,6 +422,23 @@ test("the trusted URL lets Lightning frame the relay's sidebar page (frame-src) 
   assert.equal(site.canAccessMicrophone, false);
 });
 
+test("the Named Credential SpotDraft_Relay points at the relay's origin and adds no credential of its own", () => {
+  const credential = parse(NAMED_CREDENTIAL).NamedCredential;
+  assert.equal(credential.label, "SpotDraft Relay");
+  assert.equal(credential.endpoint, RELAY_ORIGIN, "the placeholder origin the admin replaces");
+  assert.equal(credential.endpoint, parse(CSP).CspTrustedSite.endpointUrl, "the same relay as the trusted URL");
+  assert.equal(new URL(credential.endpoint).origin, credential.endpoint, "an origin: the Apex adds /crm-events/<environment>");
+  // The event token in the request's Authorization header is the credential: nothing may replace it.
+  assert.equal(credential.namedCredentialType, "Legacy");
+  assert.equal(credential.principalType, "Anonymous");
+  assert.equal(credential.protocol, "NoAuthentication");
+  assert.equal(credential.generateAuthorizationHeader, false);
+  assert.equal(credential.allowMergeFieldsInBody, false);
+  assert.equal(credential.allowMergeFieldsInHeader, false);
+  // The Apex calls it by this file's name.
+  assert.ok(read(EVENTS_CLASS).includes(`'callout:${basename(NAMED_CREDENTIAL, ".namedCredential-meta.xml")}/crm-events/'`));
+});
+
 test("the Opportunity record page puts the SpotDraft component in the sidebar with its declared properties", () => {
   const page = parse(join(DEFAULT, "flexipages/SpotDraft_Opportunity_Record_Page.flexipage-meta.xml")).FlexiPage;
   assert.equal(page.type, "RecordPage");
@@ -373,7 +491,9 @@ test("no secret is kept in the package: no custom metadata type, no secret-named
 test("the checks above cover every file the package deploys", () => {
   const deployed = FILES.filter((path) => !rel(path).includes("__tests__"));
   const kinds = new Set(deployed.map((path) => relative(DEFAULT, path).split("/")[0]));
-  assert.deepEqual([...kinds].sort(), ["classes", "cspTrustedSites", "flexipages", "lwc", "objects", "permissionsets"]);
+  assert.deepEqual([...kinds].sort(), ["classes", "cspTrustedSites", "flexipages", "lwc", "namedCredentials", "objects", "permissionsets", "triggers"]);
+  const apex = deployed.filter((path) => /\.(cls|trigger)$/.test(path)).map((path) => basename(path)).sort();
+  assert.deepEqual(apex, ["SpotdraftCrmEvents.cls", "SpotdraftCrmEventsTest.cls", "SpotdraftOpportunityEvents.trigger", "SpotdraftRelayToken.cls", "SpotdraftRelayTokenTest.cls"]);
   const lwc = deployed.filter((path) => relative(DEFAULT, path).startsWith("lwc/")).map((path) => basename(path)).sort();
   assert.deepEqual(lwc, ["spotdraftSidebar.css", "spotdraftSidebar.html", "spotdraftSidebar.js", "spotdraftSidebar.js-meta.xml"]);
 });

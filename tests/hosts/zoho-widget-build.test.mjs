@@ -119,3 +119,53 @@ test("the Deluge function checks the deal and answers the session with the relay
   assert.match(source, /environment != "uat" && environment != "production"/);
   assert.match(source, /relayUrl\.matches\("https:\/\//, "only an https relay URL");
 });
+
+test("the workflow function posts each changed deal to /crm-events/ with an event token minted from the same org variables, never printing the secret", () => {
+  const source = readFileSync(join(root, "www/hosts/zoho/spotdraft_deal_changed.deluge"), "utf8");
+  const session = readFileSync(join(root, "www/hosts/zoho/spotdraft_relay_token.deluge"), "utf8");
+  const signature = "void automation.spotdraft_deal_changed(string deal_id)";
+  assert.ok(source.includes(`\n${signature}\n`), "a workflow (automation) function taking deal_id");
+  const header = source.slice(0, source.indexOf(signature));
+  assert.match(header, /Workflow Rules/);
+  assert.match(header, /deal_id = Deals - Deal Id/, "its header says how the rule maps the argument");
+
+  // The same four org variables, checked exactly as the session function checks them.
+  for (const variable of ["spotdraft_relay_host_secret", "spotdraft_zoho_org_id", "spotdraft_relay_url", "spotdraft_environment"]) {
+    assert.ok(source.includes(`zoho.crm.getOrgVariable("${variable}")`), `reads ${variable}`);
+  }
+  // (Not the session's read of the deal: the rule names a deal Zoho just saved, and the relay reads it.)
+  const checks = session.split("\n").filter((line) => /^\t(if\(|\t?relayUrl = |\t?environment = )/.test(line) && !line.includes("deal.get"));
+  assert.ok(checks.length >= 7, checks.join("\n"));
+  for (const line of checks) assert.ok(source.includes(`${line}\n`), `checks like spotdraft_relay_token.deluge: ${line.trim()}`);
+
+  // The token: the session's construction, for the events audience and no user.
+  const events = /pub const EVENTS_AUDIENCE: &str = "([^"]+)";/.exec(readFileSync(join(root, "src/auth.rs"), "utf8"));
+  assert.ok(events, "src/auth.rs declares EVENTS_AUDIENCE");
+  assert.equal(events[1], "spotdraft-crm-relay/crm-events");
+  for (const claim of ['"iss","zoho"', `"aud","${events[1]}"`, '"tenant",tenant', '"record",deal_id', '"sub","crm-event"', '"iat",now', '"exp",now + 300']) {
+    assert.ok(source.includes(`claims.put(${claim});`), `claim ${claim}`);
+  }
+  assert.ok(!source.includes('claims.put("aud","spotdraft-crm-relay");'), "never a session token");
+  const signing = session.split("\n").filter((line) => /^\t(now|header64|claims64|signingInput|signature) = /.test(line));
+  assert.equal(signing.length, 8);
+  for (const line of signing) assert.ok(source.includes(`${line}\n`), `signs like spotdraft_relay_token.deluge: ${line.trim()}`);
+
+  // One POST per deal, the token as a bearer, an empty JSON body; the status is logged.
+  assert.ok(source.includes('headers.put("Authorization","Bearer " + signingInput + "." + signature);'));
+  assert.ok(source.includes('headers.put("Content-Type","application/json");'));
+  const call = source.slice(source.indexOf("invokeurl"), source.indexOf("];") + 2).replace(/\s+/g, " ");
+  assert.equal(call, 'invokeurl [ url :relayUrl + "/crm-events/" + environment type :POST parameters:"{}" headers:headers detailed:true ];');
+  assert.equal(source.match(/invokeurl/g).length, 1, "one call");
+  assert.match(source, /^\tinfo "SpotDraft relay answered " \+ response\.get\("responseCode"\) \+ " for deal " \+ deal_id;$/m);
+
+  // Nothing secret leaves the function: logs name no variable holding the secret or the token, and
+  // a workflow function returns nothing.
+  const logs = source.match(/^\s*info .*$/gm);
+  assert.ok(logs.length >= 5);
+  for (const line of logs) {
+    const code = line.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    assert.doesNotMatch(code, /\b(secret|signature|signingInput|headers|claims|claims64|header64)\b/, line);
+  }
+  assert.doesNotMatch(source, /^\s*return\s+[^;\s]/m, "returns no value");
+  assert.doesNotMatch(source, /sendmail|result\.put/);
+});

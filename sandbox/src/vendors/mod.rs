@@ -177,6 +177,16 @@ pub fn journal_write(
     sent: &Map<String, Value>,
     changed: Vec<String>,
 ) {
+    // A write through the vendor's API to a deal is a deal change its events tell of.
+    let vendor_deal = match object_type {
+        "salesforce:Opportunity" => Some("salesforce"),
+        "zoho:Deals" => Some("zoho"),
+        "pipedrive:deals" => Some("pipedrive"),
+        _ => None,
+    };
+    if let Some(vendor) = vendor_deal {
+        crate::crm_events::deal_written(app, vendor, object_id, &changed, false);
+    }
     let properties = sent
         .iter()
         .map(|(k, v)| {
@@ -612,6 +622,66 @@ pub fn add_deal(app: &App, request: &Request, vendor_name: &str) -> Response {
     vendor.records.push(record(object, id.clone(), fields, now));
     app.persist(&state);
     Response::json(201, &json!({"id": id}))
+}
+
+/// `PATCH /__sandbox/crm/vendors/{vendor}/deals/{id}` `{"fields": {…}}`: a CRM user editing the deal
+/// in the CRM's own screens (a stage move, a field filled in): the fields are set as given (for
+/// Pipedrive, unknown top-level names go into `custom_fields`), the write is journaled and the
+/// vendor's deal-change event is sent (`crate::crm_events`). HubSpot deals are its emulator's.
+pub fn edit_deal(app: &App, request: &Request, vendor_name: &str, id: &str) -> Response {
+    let fields = match serde_json::from_slice::<Value>(&request.body).ok().and_then(|body| body.get("fields").cloned())
+    {
+        Some(Value::Object(fields)) if !fields.is_empty() => fields,
+        _ => return Response::json(400, &json!({"error": "body must be {\"fields\": {\"name\": value, …}}"})),
+    };
+    let mut state = app.state();
+    let changed = if vendor_name == "hubspot" {
+        let Some(deal) = id.parse::<u64>().ok().and_then(|id| state.crm.deals.iter_mut().find(|d| d.id == id)) else {
+            return Response::json(404, &json!({"error": "no such deal"}));
+        };
+        let mut changed = Vec::new();
+        for (name, value) in &fields {
+            let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+            if deal.properties.get(name) != Some(&text) {
+                deal.properties.insert(name.clone(), text);
+                changed.push(name.clone());
+            }
+        }
+        if !changed.is_empty() {
+            deal.updated_micros = clock::now_micros().max(deal.updated_micros + 1);
+        }
+        changed
+    } else {
+        let (vendor, object) = match vendor_name {
+            "salesforce" => (&mut state.vendors.salesforce, "Opportunity"),
+            "zoho" => (&mut state.vendors.zoho, "Deals"),
+            "pipedrive" => (&mut state.vendors.pipedrive, "deals"),
+            _ => return Response::json(404, &json!({"error": "vendors are hubspot, salesforce, zoho, pipedrive"})),
+        };
+        let Some(record) = vendor.record_mut(object, id) else {
+            return Response::json(404, &json!({"error": "no such deal"}));
+        };
+        let mut updates = fields.clone();
+        if let Some(Value::Object(custom)) = record.fields.get("custom_fields") {
+            let mut merged = custom.clone();
+            for (name, value) in &fields {
+                if !record.fields.contains_key(name) || merged.contains_key(name) {
+                    updates.remove(name);
+                    merged.insert(name.clone(), value.clone());
+                }
+            }
+            updates.insert("custom_fields".into(), Value::Object(merged));
+        }
+        let mut changed = apply(record, &updates);
+        changed.retain(|c| c != "custom_fields");
+        changed.extend(fields.keys().filter(|k| !updates.contains_key(*k)).cloned());
+        changed
+    };
+    app.persist(&state);
+    journal_write(app, request, &format!("{vendor_name}:deal"), id, &fields, changed.clone());
+    drop(state);
+    crate::crm_events::deal_written(app, vendor_name, id, &changed, false);
+    Response::json(200, &json!({"id": id, "changed": changed}))
 }
 
 /// `PUT /__sandbox/crm/token-ttl` `{"seconds": n}`: lifetime of access tokens issued from now on.
