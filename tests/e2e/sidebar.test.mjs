@@ -404,3 +404,21 @@ test("sellers read stage labels, field labels and formatted amounts, never raw v
   assert.equal(await page.locator("#stage option:checked").innerText(), "Appointment scheduled");
   await context.close();
 });
+
+test("moving the deal to Decision maker bought-in creates its NDA with no click, once, and the sidebar shows it", async () => {
+  const deal = await newDeal("Milestone deal", { stage: "qualifiedtobuy" });
+  const { context, page, frame, errors } = await openDeal(deal.id);
+  assert.equal((await contractsOf(deal.id)).length, 0);
+  // The seller only moves the stage, in the CRM's own screen.
+  await page.locator("#stage").selectOption({ label: "Decision maker bought-in" });
+  const row = frame.locator(".contract", { hasText: "Mutual NDA" });
+  await row.waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: join(shots, "10-created-at-milestone.png") });
+  // The CRM record shows it too, written back by the relay.
+  await page.waitForFunction(() => /T-\d+/.test(document.querySelector("#spotdraft-fields")?.textContent ?? ""), null, { timeout: 10_000 });
+  const contracts = await contractsOf(deal.id);
+  assert.equal(contracts.length, 1, "one contract, however many events the stage change sent");
+  assert.equal(contracts[0].external_metadata.id, `hubspot:${demo.portal}:deal:${deal.id}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

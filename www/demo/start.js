@@ -45,9 +45,11 @@ async function startSandbox({ spotdraftPort, crmPort, stateDir, log }) {
     child.once("exit", (code) => reject(new Error(`the sandbox exited with ${code}`)));
   });
   const info = await (await fetch(`${ready.spotdraft}/__sandbox/workspaces`)).json();
+  const vendors = await (await fetch(`${ready.spotdraft}/__sandbox/crm/vendors`)).json();
   return {
     ...ready,
     info,
+    hubspotApp: vendors.hubspot,
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once("exit", resolve);
@@ -61,7 +63,9 @@ function templatesFor(workspace) {
   const nda = find(/Non-Disclosure/);
   const msa = find(/Master Services/);
   return [
-    { templateId: nda.id, label: "Mutual NDA", contractTypeId: nda.contract_type_id, organizationType: "company", fields: [
+    // The NDA goes out by itself when the buyer's decision maker is in (milestone creation); the
+    // MSA is a seller's click.
+    { templateId: nda.id, label: "Mutual NDA", contractTypeId: nda.contract_type_id, organizationType: "company", createAtStages: ["decisionmakerboughtin"], fields: [
       { variable: "effective_date", source: "deal.closeDate", encoding: "date" },
       { variable: "nda_kind", value: "mutual", encoding: "enum" },
       { variable: "purpose", value: "Evaluating a commercial relationship", encoding: "string" },
@@ -112,6 +116,8 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           timeline: true,
         },
         hostSecrets: { demo: DEMO_HOST_SECRET },
+        // The HubSpot app's client secret signs its webhook events (milestone creation).
+        hubspotClientSecret: sandbox.hubspotApp.client_secret,
       },
     },
   };
@@ -222,6 +228,12 @@ export async function startDemo({
     const relay = await startRelayServer({ config: demoRelayConfig(sandbox, sidebarOrigin), port: relayPort, host, stateDir: stateDir ?? join(root, ".relay-state"), log: relayLog });
     closers.unshift(relay.close);
     await registerWebhookOnce(sandbox, relay.url);
+    // The CRM tells the relay of deal changes, as the HubSpot app's webhook subscriptions do.
+    const subscribed = await fetch(`${sandbox.spotdraft}/__sandbox/crm/vendors/hubspot/event-subscription`, {
+      method: "PUT", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: `${relay.url}/crm-events/uat`, account: String(sandbox.info.crm.portal_id) }),
+    });
+    if (subscribed.status !== 204) throw new Error(`could not subscribe the relay to the CRM's deal events (${subscribed.status})`);
     const crmCall = async (method, path, body) => {
       const reply = await fetch(`${sandbox.crm}${path}`, {
         method, headers: { authorization: `Bearer ${sandbox.info.crm.bearer_token}`, "content-type": "application/json" },
