@@ -58,6 +58,8 @@ export interface TemplateConfigDocument {
   contractTypeId: number;
   organizationType?: string;
   fields?: FieldMappingDocument[];
+  /** Deal stages (each one of creationStages) at which the relay creates this contract without a click. */
+  createAtStages?: string[];
 }
 
 export interface FieldMappingDocument {
@@ -88,6 +90,7 @@ export interface Config {
     label: string;
     contractTypeId: number;
     organizationType: string | null;
+    createAtStages: string[];
     fields: Array<{
       variable: string;
       source: { kind: "deal"; name: DealFieldName } | { kind: "custom"; name: string } | { kind: "constant"; name: unknown };
@@ -211,6 +214,8 @@ export interface RelayConfigDocument {
     /** RS256 instead of a secret: the PEM public key or certificate of a host that signs with a private key it keeps (Salesforce's certificate). */
     hostKeys?: Partial<Record<"demo" | "salesforce" | "zoho", string>>;
     hubspotClientSecret?: string;
+    /** Milestone creation: the HTTP Basic credentials given to Pipedrive's deal webhook (password 24+ characters). */
+    crmEvents?: { pipedrive?: { username: string; password: string } };
   }>>;
   /** The Node host's settings: serve the sidebar page (CRM origins that may frame it). */
   sidebar?: { hostOrigins: string[]; relayUrl?: string };
