@@ -26,7 +26,8 @@ build_wasm() { # <out-name> <target-dir> <opt-level: z|3> [cargo flags…]
     cargo build --quiet --release --lib -p spotdraft-crm-wasm --target wasm32-unknown-unknown --target-dir "$target_dir" "$@"
   wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$target_dir/wasm32-unknown-unknown/release/${artifact}.wasm"
   # Features named explicitly: rustc's defaults for wasm32 use these, and wasm-opt must not reject them.
-  node_modules/.bin/wasm-opt "-O$level" \
+  # The producers and target-features sections are build metadata no runtime reads.
+  node_modules/.bin/wasm-opt "-O$level" --strip-producers --strip-target-features \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     -o "$out/${name}_bg.opt.wasm" "$out/${name}_bg.wasm"

@@ -98,6 +98,20 @@ pub struct TemplateConfig {
     /// CRM tells it the deal changed (`crate::crm_events`); none by default. Each is one of
     /// `creationStages`.
     pub create_at_stages: Vec<String>,
+    /// The ad-hoc approvals a seller may request for this template's contracts (`crate::approvals`),
+    /// in order; none by default.
+    pub approvals: Vec<AdHocApproval>,
+}
+
+/// One approval a seller may request: SpotDraft's ad-hoc approval, sent to a user or a role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdHocApproval {
+    pub name: String,
+    pub approver_user_id: Option<u64>,
+    pub approver_role_id: Option<u64>,
+    /// The message the approver gets.
+    pub notes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -484,12 +498,27 @@ fn read_templates(check: &mut Checker, value: &Value) -> Option<Vec<TemplateConf
     (check.problems.len() == before).then(|| templates.into_iter().map(|(_, t)| t).collect())
 }
 
+fn read_approval(check: &mut Checker, value: &Value, path: &str) -> Option<AdHocApproval> {
+    let map = check.object(value, path)?;
+    check.no_unknown_keys(map, path, &["name", "approverUserId", "approverRoleId", "notes"]);
+    let name = check.required_text(map, path, "name", 120);
+    let notes = check.required_text(map, path, "notes", 1000);
+    let id = |check: &mut Checker, key: &str| map.get(key).and_then(|v| check.positive_id(v, &key_path(path, key)));
+    let user = id(check, "approverUserId");
+    let role = id(check, "approverRoleId");
+    if user.is_some() == role.is_some() {
+        check.problem(path, "give exactly one of approverUserId or approverRoleId (SpotDraft's user or role id)");
+        return None;
+    }
+    Some(AdHocApproval { name: name?, approver_user_id: user, approver_role_id: role, notes: notes? })
+}
+
 fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<TemplateConfig> {
     let map = check.object(value, path)?;
     check.no_unknown_keys(
         map,
         path,
-        &["templateId", "label", "contractTypeId", "organizationType", "fields", "createAtStages"],
+        &["templateId", "label", "contractTypeId", "organizationType", "fields", "createAtStages", "approvals"],
     );
     let template_id =
         check.required(map, path, "templateId").and_then(|v| check.positive_id(v, &key_path(path, "templateId")));
@@ -522,6 +551,16 @@ fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<Templ
         None | Some(Value::Null) => Some(Vec::new()),
         Some(v) => check.text_list(v, &key_path(path, "createAtStages"), 100),
     };
+    let approvals = match map.get("approvals") {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(v) => check.array(v, &key_path(path, "approvals")).map(|items| {
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| read_approval(check, item, &index_path(&key_path(path, "approvals"), i)))
+                .collect()
+        }),
+    };
     Some(TemplateConfig {
         template_id: template_id?,
         label: label?,
@@ -529,6 +568,7 @@ fn read_template(check: &mut Checker, value: &Value, path: &str) -> Option<Templ
         organization_type,
         fields: fields?,
         create_at_stages: create_at_stages?,
+        approvals: approvals?,
     })
 }
 

@@ -137,7 +137,11 @@ fn hubspot(account_id: &str, call: &EventCall<'_>, keys: &EventKeys<'_>, now_ms:
         // generic ones.
         let about_deal = kind.starts_with("deal.")
             || (kind.starts_with("object.") && event.get("objectTypeId").and_then(Value::as_str) == Some("0-3"));
-        let removed = kind.ends_with(".deletion") || kind.ends_with(".privacyDeletion") || kind.ends_with(".merge");
+        // Gone, merged, or an association (which names no single deal): nothing to look at.
+        let removed = kind.ends_with(".deletion")
+            || kind.ends_with(".privacyDeletion")
+            || kind.ends_with(".merge")
+            || kind.contains("association");
         // The relay's own write-back (its `spotdraft_*` properties) is not a change to look at.
         let own_write =
             event.get("propertyName").and_then(Value::as_str).is_some_and(|name| name.starts_with("spotdraft_"));
@@ -282,11 +286,13 @@ mod tests {
           {"portalId": 4411223, "objectId": 55, "subscriptionType": "contact.propertyChange"},
           {"portalId": 4411223, "objectId": 1004, "subscriptionType": "deal.deletion"},
           {"portalId": 4411223, "objectId": 1001, "subscriptionType": "deal.propertyChange", "propertyName": "spotdraft_status"},
-          {"portalId": 4411223, "objectId": 1005, "subscriptionType": "object.propertyChange", "objectTypeId": "0-3"}
+          {"portalId": 4411223, "objectId": 1005, "subscriptionType": "object.propertyChange", "objectTypeId": "0-3"},
+          {"portalId": 4411223, "objectId": 77, "subscriptionType": "object.propertyChange", "objectTypeId": "0-1"},
+          {"portalId": 4411223, "subscriptionType": "object.associationChange", "objectTypeId": "0-3", "fromObjectId": 1001}
         ]"#;
         let changed = hubspot_call(body, Some(sign(body, NOW_MS)), NOW_MS).unwrap();
         assert_eq!(changed.deal_ids, ["1001", "1002", "1005"]);
-        assert_eq!(changed.skipped, 4);
+        assert_eq!(changed.skipped, 6);
     }
 
     #[test]

@@ -39,7 +39,17 @@ pub async fn create_for_deal<T: Transport>(
 ) -> Result<CreateOutcome> {
     creatable(config, deal, template_id)?;
     let metadata = client.template_metadata(template_id).await?;
-    create_with_metadata(client, config, deal, template_id, &metadata).await
+    create_with_metadata(client, config, deal, template_id, &metadata, &Actor::default()).await
+}
+
+/// Who a contract is made for. `acting_as`: the SpotDraft user the create runs as (`user-email`),
+/// the seller when they are one; `None` runs it as the credential's own user. `requested_by`: how the
+/// requester is named in the contract's record data (`external_metadata.record_data.requested_by`),
+/// so SpotDraft shows who asked even when the integration user made it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actor {
+    pub acting_as: Option<String>,
+    pub requested_by: Option<serde_json::Value>,
 }
 
 /// The one rule for whether a contract may be created: the template is one this configuration
@@ -60,9 +70,15 @@ pub async fn create_with_metadata<T: Transport>(
     deal: &Deal,
     template_id: u64,
     metadata: &TemplateMetadata,
+    actor: &Actor,
 ) -> Result<CreateOutcome> {
     creatable(config, deal, template_id)?;
-    let request = mapping::create_request(config, template_id, deal, metadata)?;
+    let mut request = mapping::create_request(config, template_id, deal, metadata)?;
+    if let (Some(requested_by), Some(serde_json::Value::Object(data))) =
+        (&actor.requested_by, request.external_metadata.record_data.as_mut())
+    {
+        data.insert("requested_by".into(), requested_by.clone());
+    }
     let external_id = mapping::record_key(config, deal).to_string();
     let slot = config.slot_of_template(template_id);
     if let Some(existing) = live_contract(client, config, &external_id, &slot).await? {
@@ -71,7 +87,7 @@ pub async fn create_with_metadata<T: Transport>(
     let started = client.transport().now_ms();
     let mut unknown_outcomes: u32 = 0;
     loop {
-        match client.create_contract(&request).await {
+        match client.create_contract_as(&request, actor.acting_as.as_deref()).await {
             Ok(record) => {
                 let contract = summarise(&record).map(|c| config.with_slot(c)).ok_or_else(|| Error::BadResponse {
                     status: 201,
@@ -286,6 +302,9 @@ pub struct SendOptions {
     pub cc_emails: Vec<String>,
     pub subject: Option<String>,
     pub message: Option<String>,
+    /// The SpotDraft user it is sent as (`user-email`: the seller, when they are one); none for the
+    /// credential's own user.
+    pub acting_as: Option<String>,
 }
 
 /// SpotDraft's `send_to_counterparties` sends a draft to the counterparty for review: the contract
@@ -333,6 +352,6 @@ pub async fn send_to_counterparty<T: Transport>(
         subject: options.subject.clone(),
         custom_message: options.message.clone(),
     };
-    client.send_to_counterparties(id, &request).await?;
+    client.send_to_counterparties_as(id, &request, options.acting_as.as_deref()).await?;
     status(client, id).await
 }

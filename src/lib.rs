@@ -14,6 +14,7 @@
 //! | [`key_terms`] | SpotDraft key pointers → CRM fields, typed, written only when changed |
 //! | [`slots`] | which contracts of a deal stand in for one another (one per deal, template or type) |
 //! | [`spotdraft`] | typed SpotDraft API calls, error bodies, retry policy |
+//! | [`approvals`] | a contract's approval steps for a seller, and the ad-hoc approvals they may request |
 //! | [`flows`] | create-for-deal, status, download link, send to the counterparty, deep links |
 //! | [`webhook`] | delivery signature verification and payload parsing |
 //! | [`crm_events`] | a CRM's "these deals changed" calls, verified per host (milestone creation) |
@@ -21,6 +22,7 @@
 //! | [`transport`] | the I/O seam (`fetch` in the wasm boundary, a blocking client natively, fakes in tests) |
 //! | [`time`], [`url`], [`json_input`] | small, strict helpers the above share |
 
+pub mod approvals;
 pub mod auth;
 pub mod config;
 pub mod crm;

@@ -34,6 +34,8 @@ pub fn entry(event: &WebhookEvent, environment: Environment, link: Option<String
         Activity::SIGNATURE_DECLINED => by("declined for signature"),
         Activity::VOIDED => by("voided"),
         Activity::DELETED => by("deleted"),
+        Activity::APPROVAL_REQUESTED => by("sent for approval"),
+        Activity::APPROVAL_COMPLETED => format!("{name}: approvals decided"),
         _ => return None,
     };
     Some(Note {

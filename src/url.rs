@@ -103,6 +103,35 @@ pub fn encode_component(text: &str) -> String {
     encode(text, b"-._~")
 }
 
+/// Decodes a query value: `%XX` escapes (invalid ones stay as written) and `+` as a space, as forms and
+/// `URLSearchParams` encode; bytes that are not UTF-8 become U+FFFD.
+pub fn decode_query_value(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        let escaped = match (byte, bytes.get(index + 1..index + 3)) {
+            (b'%', Some(hex)) => std::str::from_utf8(hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok()),
+            _ => None,
+        };
+        match (byte, escaped) {
+            (_, Some(decoded)) => {
+                out.push(decoded);
+                index += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                index += 1;
+            }
+            _ => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Percent-encodes a single path segment; `:` stays literal (RFC 3986 `pchar`), so record keys
 /// such as `hubspot:42:deal:7` read naturally in logs.
 pub fn encode_path_segment(text: &str) -> String {
@@ -140,6 +169,16 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_decode_escapes_and_plus_and_keep_broken_escapes() {
+        assert_eq!(decode_query_value("pat%40acme.example"), "pat@acme.example");
+        assert_eq!(decode_query_value("Acme+Widgets%2C+Inc."), "Acme Widgets, Inc.");
+        assert_eq!(decode_query_value("100%25"), "100%");
+        assert_eq!(decode_query_value("%zz%4"), "%zz%4");
+        assert_eq!(decode_query_value("caf%C3%A9"), "café");
+        assert_eq!(decode_query_value("%FF"), "\u{FFFD}");
+    }
 
     #[test]
     fn parses_what_we_need_and_nothing_else() {

@@ -120,18 +120,24 @@ impl Activity {
     pub const VOIDED: &'static str = "CONTRACT_VOIDED";
     pub const DELETED: &'static str = "CONTRACT_DELETED";
 
+    pub const APPROVAL_REQUESTED: &'static str = "CONTRACT_APPROVAL_REQUESTED";
+    pub const APPROVAL_COMPLETED: &'static str = "CONTRACT_APPROVAL_COMPLETED";
+    /// The activities that change a contract's approvals (told on the timeline; sidebars read them again).
+    pub const APPROVAL_ACTIVITIES: [&'static str; 2] = [Activity::APPROVAL_REQUESTED, Activity::APPROVAL_COMPLETED];
+
     pub const KEY_POINTER_CREATION: &'static str = "CONTRACT_KEY_POINTER_CREATION";
     pub const KEY_POINTER_UPDATION: &'static str = "CONTRACT_KEY_POINTER_UPDATION";
     /// The activities that change a contract's metadata values (key terms on the record).
     pub const KEY_POINTER_ACTIVITIES: [&'static str; 2] =
         [Activity::KEY_POINTER_CREATION, Activity::KEY_POINTER_UPDATION];
 
-    /// Everything the relay subscribes to: status changes and key-pointer changes (the latter are
-    /// acknowledged and left when no key terms are configured).
+    /// Everything the relay subscribes to: status changes, key-pointer changes (acknowledged and
+    /// left when no key terms are configured) and approval changes (told on the timeline).
     pub fn subscribed() -> Vec<String> {
         Activity::STATUS_ACTIVITIES
             .iter()
             .chain(Activity::KEY_POINTER_ACTIVITIES.iter())
+            .chain(Activity::APPROVAL_ACTIVITIES.iter())
             .map(|a| (*a).to_string())
             .collect()
     }

@@ -71,6 +71,12 @@ fn what_the_sidebar_writes_reads_back_through_its_declaration() {
                 enabled: true,
                 busy: false,
             }],
+            approvals: Some(spotdraft_crm::approvals::ApprovalsView {
+                steps: vec!["Legal · Jane Legal: Pending".into()],
+                can_request: false,
+                request_label: Some("Request Legal".into()),
+                reason: Some("An approval is in progress.".into()),
+            }),
         }],
         empty_text: None,
         link: Some(LinkView {
@@ -89,6 +95,7 @@ fn what_the_sidebar_writes_reads_back_through_its_declaration() {
                     enabled: true,
                     busy: false,
                 }],
+                approvals: None,
             }]),
             message: None,
         }),

@@ -72,6 +72,10 @@ pub fn handle(app: &App, request: &Request) -> Response {
         ("GET", ["activities"]) => activities(app, request),
         ("POST", ["contracts", id, "transition"]) => transition(app, request, id),
         ("PUT" | "POST", ["contracts", id, "document"]) => document(app, request, id),
+        ("PUT", ["contracts", id, "approval-version"]) => crate::spotdraft::approvals::set_version(app, request, id),
+        ("POST", ["contracts", id, "approvals", approval, "decision"]) => {
+            crate::spotdraft::approvals::decide(app, request, id, approval)
+        }
         ("GET", ["faults"]) => Response::json(200, &json!(lock(&app.faults).settings)),
         ("PUT" | "POST", ["faults"]) => set_faults(app, request),
         ("DELETE", ["faults"]) => {
@@ -92,6 +96,7 @@ fn reset(app: &App) -> Response {
     let mut state = app.state();
     let seed = state.seed;
     *state = crate::seed::initial_state(seed);
+    crate::crm_events::mirror_pipedrive_webhooks(app, &state.vendors.pipedrive_webhooks);
     app.persist(&state);
     drop(state);
     {
@@ -197,6 +202,7 @@ fn contracts(app: &App, request: &Request) -> Response {
                     "template_id": contract.template_id,
                     "external_metadata": contract.external_metadata,
                     "contract_data": contract.contract_data,
+                    "created_by": contract.created_by,
                     "last_updated_on": crate::clock::format_rfc3339(contract.last_updated_micros),
                 })
             })

@@ -81,6 +81,11 @@ fn run(config: Config) -> Result<(), String> {
         settings,
         FaultEngine::new(config.faults.clone(), config.seed),
     ));
+    {
+        // Pipedrive webhooks kept in a state file send their events again.
+        let state = app.state();
+        crm_events::mirror_pipedrive_webhooks(&app, &state.vendors.pipedrive_webhooks);
+    }
     app.save_now();
     delivery::start_worker(Arc::clone(&app));
     http::serve(spotdraft_listener, Arc::new(ServiceHandler { app: Arc::clone(&app), service: Service::SpotDraft }));

@@ -312,5 +312,7 @@ pub fn initial_state(seed: u64) -> SandboxState {
         workspaces,
         crm,
         vendors,
+        approvals: Vec::new(),
+        next_approval_id: 9000,
     }
 }

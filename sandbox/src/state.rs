@@ -27,6 +27,11 @@ pub struct SandboxState {
     /// filled from the seed then).
     #[serde(default)]
     pub vendors: crate::vendors::VendorState,
+    /// Contracts' approval steps (`spotdraft::approvals`).
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+    #[serde(default)]
+    pub next_approval_id: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +98,27 @@ pub struct Template {
     pub attributes: Vec<Value>,
 }
 
+/// An ad-hoc approval step of a contract (`spotdraft::approvals`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: u64,
+    pub workspace: usize,
+    pub contract_id: u64,
+    pub name: String,
+    pub notes: String,
+    pub approver_user_id: Option<u64>,
+    pub approver_role_id: Option<u64>,
+    pub order: u64,
+    /// `PENDING`, then `APPROVED` or `REJECTED`.
+    pub status: String,
+    pub sent: bool,
+    /// The requester's email.
+    pub created_by: String,
+    pub created_micros: i64,
+    pub decided_micros: Option<i64>,
+    pub decision_notes: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Contract {
     pub id: u64,
@@ -119,6 +145,9 @@ pub struct Contract {
     /// Contract metadata values (`spotdraft::key_pointers`).
     #[serde(default)]
     pub key_pointers: Vec<KeyPointerValue>,
+    /// Its approvals run on Approval V5, which takes no ad-hoc approvals (`spotdraft::approvals`).
+    #[serde(default)]
+    pub approval_v5: bool,
 }
 
 /// One metadata value of a contract: its own id, the definition it fills, the value.

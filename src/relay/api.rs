@@ -18,6 +18,7 @@
 
 use serde_json::{json, Value};
 
+use super::audit::Requester;
 use super::{contract_cache, EnvironmentRuntime, Proof, Relay, RelayRequest, RelayResponse, Verified, METADATA_TTL_MS};
 use crate::auth::Caller;
 use crate::deal::Deal;
@@ -83,7 +84,7 @@ pub(super) async fn route<T: Transport>(
         ("POST", ["deals", deal, "links"]) => super::link::link(relay, env, deal, request).await,
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => {
-            let created = create(relay, env, deal, request).await;
+            let created = create(relay, env, deal, request, &requester(verified)).await;
             // Whatever happened, what the relay knew of the deal's contracts may be out of date.
             let _ = contract_cache::changed(relay, env, deal).await;
             created.map(|(status, body, crm_error)| {
@@ -102,10 +103,24 @@ pub(super) async fn route<T: Transport>(
             Ok(contract) => download_link(env, contract.id).await.map(|link| (200, json!(link))),
             Err(error) => Err(error),
         },
+        ("GET", ["deals", deal, "contracts", id, "approvals"]) => match owned(env, deal, id).await {
+            Ok(contract) => approvals_of(env, &contract).await.map(|view| (200, json!(view))),
+            Err(error) => Err(error),
+        },
+        ("POST", ["deals", deal, "contracts", id, "approvals"]) => match owned(env, deal, id).await {
+            Ok(contract) => request_approvals(relay, env, verified, &contract).await.map(|view| (201, json!(view))),
+            Err(error) => Err(error),
+        },
         ("POST", ["deals", deal, "contracts", id, "send"]) => match (owned(env, deal, id).await, send_options(request))
         {
-            (Ok(contract), Ok(options)) => {
-                let sent = flows::send_to_counterparty(&env.client, contract.id, &options).await;
+            (Ok(contract), Ok(mut options)) => {
+                let sent = match actor_for(relay, env, &requester(verified)).await {
+                    Ok(actor) => {
+                        options.acting_as = actor.acting_as;
+                        flows::send_to_counterparty(&env.client, contract.id, &options).await
+                    }
+                    Err(error) => Err(error),
+                };
                 let _ = contract_cache::changed(relay, env, deal).await;
                 sent.map(|report| (200, json!(report)))
             }
@@ -113,10 +128,72 @@ pub(super) async fn route<T: Transport>(
         },
         _ => return RelayResponse::plain_error(404, "not_found", "no such route", log),
     };
+    if let Some(action) = audited_action(method, rest) {
+        audit_route(relay, env, verified, action, rest, request, &outcome, &mut log).await;
+    }
     match outcome {
         Ok((status, body)) => RelayResponse::json(status, &body, log),
         Err(error) => RelayResponse::error(&error, log),
     }
+}
+
+/// The routes that act for the caller, by the name the audit log gives them.
+fn audited_action(method: &str, rest: &[&str]) -> Option<&'static str> {
+    match (method, rest) {
+        ("POST", ["deals", _, "contracts"]) => Some("create"),
+        ("POST", ["deals", _, "links"]) => Some("link"),
+        ("POST", ["deals", _, "contracts", _, "send"]) => Some("send"),
+        ("POST", ["deals", _, "contracts", _, "download-link"]) => Some("downloadLink"),
+        ("POST", ["deals", _, "contracts", _, "approvals"]) => Some("requestApprovals"),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn audit_route<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    verified: &Verified,
+    action: &'static str,
+    rest: &[&str],
+    request: &RelayRequest,
+    outcome: &Result<(u16, Value)>,
+    log: &mut Value,
+) {
+    let deal = rest.get(1).copied().unwrap_or_default().to_string();
+    let body = outcome.as_ref().ok().map(|(_, body)| body);
+    // The contract acted on: in the path, or the one a create or link answered with.
+    let contract = rest
+        .get(3)
+        .map(|id| (*id).to_string())
+        .or_else(|| body.and_then(|b| b.pointer("/contract/id")).and_then(Value::as_str).map(str::to_string));
+    let template_id = (action == "create").then(|| template_of(request).ok()).flatten();
+    // As whom SpotDraft was asked (the seller when a SpotDraft user: `actor_for`), for what it did.
+    let acting_as = match (action, &verified.email, outcome.is_ok()) {
+        ("create" | "send" | "requestApprovals", Some(email), true) => {
+            let key = format!("sduser:{}:{}", env.config.environment.as_str(), email.trim().to_ascii_lowercase());
+            let known = relay.state.get(&key, relay.now_ms()).await.ok().flatten();
+            (known.as_deref() == Some("1")).then(|| email.clone())
+        }
+        _ => None,
+    };
+    let (outcome_code, status) = match outcome {
+        Ok((status, _)) => ("ok".to_string(), *status),
+        Err(error) => (error.code().to_string(), super::http_status(error)),
+    };
+    let entry = super::audit::Entry {
+        at: super::audit::timestamp(relay.now_ms()),
+        environment: env.config.environment.as_str().to_string(),
+        action,
+        deal,
+        contract,
+        template_id,
+        requested_by: requester(verified),
+        acting_as,
+        outcome: outcome_code,
+        status,
+    };
+    super::audit::record(relay, &entry, log).await;
 }
 
 /// Waits for the caller's (deal and user) share of the workspace's SpotDraft allowance, kept in the
@@ -482,9 +559,10 @@ async fn create<T: Transport>(
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     request: &RelayRequest,
+    requester: &Requester,
 ) -> Result<(u16, Value, Option<String>)> {
     let template_id = template_of(request)?;
-    let (outcome, synced) = create_contract(relay, env, deal_id, template_id).await?;
+    let (outcome, synced) = create_contract(relay, env, deal_id, template_id, requester).await?;
     let status = if outcome.created { 201 } else { 200 };
     let mut body = json!(outcome);
     if let Value::Object(map) = &mut body {
@@ -501,6 +579,7 @@ pub(super) async fn create_contract<T: Transport>(
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
     template_id: u64,
+    requester: &Requester,
 ) -> Result<(CreateOutcome, std::result::Result<(), String>)> {
     let key = record_key(env, deal_id)?;
     let plugin = &env.config.plugin;
@@ -515,7 +594,20 @@ pub(super) async fn create_contract<T: Transport>(
     // Still this deal's only creator (an instance that stalled past its lease must not create
     // beside the one that took over), with the lease renewed for the lookup and create ahead.
     super::webhooks::fence(relay, &guard).await?;
-    let mut outcome = flows::create_with_metadata(&env.client, plugin, &deal, template_id, &metadata).await?;
+    let actor = actor_for(relay, env, requester).await?;
+    let mut outcome =
+        flows::create_with_metadata(&env.client, plugin, &deal, template_id, &metadata, &actor).await.map_err(
+            |error| match (&error, &actor.acting_as) {
+                // The seller is a SpotDraft user, and SpotDraft says they may not: that is theirs to
+                // sort out with their SpotDraft admin, not something to do as someone else.
+                (Error::SpotDraft(api), Some(email)) if api.status == 403 => Error::Forbidden {
+                    reason: format!(
+                        "SpotDraft does not let {email} create this contract; ask your SpotDraft admin for access to the template"
+                    ),
+                },
+                _ => error,
+            },
+        )?;
     if outcome.created {
         outcome = settle_race(env, &key, outcome).await?;
     }
@@ -576,6 +668,98 @@ pub(super) async fn keep_oldest_live<T: Transport>(
     Ok(kept)
 }
 
+/// The contract's approvals, with what its template lets a seller request.
+async fn approvals_of<T: Transport>(
+    env: &EnvironmentRuntime<T>,
+    contract: &ContractSummary,
+) -> Result<crate::approvals::ApprovalsView> {
+    let steps = env.client.contract_approvals(contract.id).await?;
+    Ok(crate::approvals::view(&steps, &contract.status, configured_approvals(env, contract)))
+}
+
+/// The ad-hoc approvals configured for the contract's template (none for a contract of no offered template).
+fn configured_approvals<'e, T: Transport>(
+    env: &'e EnvironmentRuntime<T>,
+    contract: &ContractSummary,
+) -> &'e [crate::config::AdHocApproval] {
+    let plugin = &env.config.plugin;
+    contract
+        .template_id
+        .and_then(|id| plugin.templates.iter().find(|t| t.template_id == id))
+        .map_or(&[], |t| t.approvals.as_slice())
+}
+
+/// Sends the template's configured approvals, as the seller when they are a SpotDraft user, once
+/// the current state allows it; answers the approvals as they are then.
+async fn request_approvals<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    verified: &Verified,
+    contract: &ContractSummary,
+) -> Result<crate::approvals::ApprovalsView> {
+    let before = approvals_of(env, contract).await?;
+    if let Some(reason) = before.reason.clone() {
+        return Err(Error::Conflict { reason });
+    }
+    if !before.can_request {
+        return Err(Error::Conflict { reason: "No approvals are set up for this contract's template.".into() });
+    }
+    let actor = actor_for(relay, env, &requester(verified)).await?;
+    let body = crate::approvals::request_body(configured_approvals(env, contract));
+    env.client
+        .request_approvals(contract.id, &body, actor.acting_as.as_deref())
+        .await
+        .map_err(crate::approvals::seller_error)?;
+    approvals_of(env, contract).await
+}
+
+/// How long the relay trusts its answer to "is this email a SpotDraft user".
+const USER_CHECK_TTL_MS: u64 = 10 * 60 * 1000;
+
+/// Who a click came from, as the audit log and the contract's record data name them.
+pub(super) fn requester(verified: &Verified) -> Requester {
+    Requester {
+        host: verified.caller.host.clone(),
+        user: verified.caller.user.clone(),
+        email: verified.email.clone(),
+        via: "sidebar",
+    }
+}
+
+/// As whom SpotDraft is asked: the seller when their CRM email is an active user of the workspace
+/// (checked with SpotDraft, remembered for ten minutes), else the integration user; either way the
+/// contract's record data names who asked.
+pub(super) async fn actor_for<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    requester: &Requester,
+) -> Result<flows::Actor> {
+    let requested_by = json!({
+        "crm": requester.host,
+        "crm_user": requester.user,
+        "email": requester.email,
+        "via": requester.via,
+    });
+    let acting_as = match &requester.email {
+        Some(email) if spotdraft_user(relay, env, email).await? => Some(email.clone()),
+        _ => None,
+    };
+    Ok(flows::Actor { acting_as, requested_by: Some(requested_by) })
+}
+
+async fn spotdraft_user<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, email: &str) -> Result<bool> {
+    let key = format!("sduser:{}:{}", env.config.environment.as_str(), email.trim().to_ascii_lowercase());
+    let now = relay.now_ms();
+    match relay.state.get(&key, now).await?.as_deref() {
+        Some("1") => return Ok(true),
+        Some("0") => return Ok(false),
+        _ => {}
+    }
+    let known = env.client.is_active_user(email).await?;
+    relay.state.put(&key, if known { "1" } else { "0" }.into(), USER_CHECK_TTL_MS, now).await?;
+    Ok(known)
+}
+
 /// Shows the contract on the CRM record at once rather than waiting for its webhook. A failure here
 /// is reported (`crmSynced: false`, and why in the request's log line) but does not fail the create:
 /// webhooks and reconcile repair it.
@@ -632,5 +816,6 @@ fn send_options(request: &RelayRequest) -> Result<SendOptions> {
         cc_emails: list("ccEmails")?,
         subject: text("subject"),
         message: text("message"),
+        acting_as: None,
     })
 }

@@ -46,6 +46,8 @@ pub struct EnvironmentConfig {
     /// milestone creation (`crate::crm_events`); HubSpot's events are signed with its client secret,
     /// Salesforce's and Zoho's with their host key or secret.
     pub pipedrive_events: Option<crate::crm_events::BasicCredentials>,
+    /// What opens this environment's admin routes (`/admin/{env}/…`, `super::admin`); none: no admin routes.
+    pub admin_secret: Option<String>,
     /// Origins a signed download URL may point to: the configured object-storage hosts plus the
     /// SpotDraft API's own origin. A link anywhere else is refused, so the relay never hands a
     /// browser an arbitrary URL (no open redirect through SpotDraft's answers).
@@ -118,7 +120,17 @@ fn read_environment(
     check.no_unknown_keys(
         map,
         path,
-        &["plugin", "spotdraft", "crm", "webhookUrl", "hostSecrets", "hostKeys", "hubspotClientSecret", "crmEvents"],
+        &[
+            "plugin",
+            "spotdraft",
+            "crm",
+            "webhookUrl",
+            "hostSecrets",
+            "hostKeys",
+            "hubspotClientSecret",
+            "crmEvents",
+            "adminSecret",
+        ],
     );
     let plugin = check.required(map, path, "plugin").and_then(|v| match Config::from_json(v) {
         Ok(config) => Some(config),
@@ -205,6 +217,10 @@ fn read_environment(
     let host_keys = read_host_keys(check, map, path, &host_secrets);
     let hubspot_client_secret = check.optional_text(map, path, "hubspotClientSecret", 500);
     let pipedrive_events = read_crm_events(check, map, path);
+    let admin_secret = check.optional_text(map, path, "adminSecret", 500);
+    if admin_secret.as_ref().is_some_and(|secret| secret.trim().len() < 32) {
+        check.problem(key_path(path, "adminSecret"), "must be at least 32 characters");
+    }
     Some(EnvironmentConfig {
         environment,
         plugin: plugin?,
@@ -221,6 +237,7 @@ fn read_environment(
         host_keys,
         hubspot_client_secret,
         pipedrive_events,
+        admin_secret,
         download_origins,
     })
 }
@@ -606,6 +623,7 @@ fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     add("crm.oauth.refreshToken", oauth.and_then(|o| o.get("refreshToken")));
     add("webhookUrl", env.get("webhookUrl"));
     add("hubspotClientSecret", env.get("hubspotClientSecret"));
+    add("adminSecret", env.get("adminSecret"));
     add(
         "crmEvents.pipedrive.password",
         env.get("crmEvents").and_then(|e| e.get("pipedrive")).and_then(|p| p.get("password")),

@@ -14,6 +14,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::audit::{Entry, Requester};
 use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse};
 use crate::crm::record_notes::Note;
 use crate::crm_events::{self, EventCall, EventKeys};
@@ -133,7 +134,11 @@ async fn at_milestone<T: Transport>(
             outcome.already.push(format!("{}{voided}", contract.id));
             continue;
         }
-        match super::api::create_contract(relay, env, deal_id, template.template_id).await {
+        let requester =
+            Requester { host: plugin.crm.host.as_str().to_string(), user: None, email: None, via: "milestone" };
+        let created = super::api::create_contract(relay, env, deal_id, template.template_id, &requester).await;
+        audit(relay, env, deal_id, template.template_id, requester, &created).await;
+        match created {
             Ok((created, _synced)) => {
                 let id = created.contract.id.to_string();
                 if created.created {
@@ -159,6 +164,36 @@ async fn at_milestone<T: Transport>(
         }
     }
     Ok(outcome)
+}
+
+/// One audit entry per attempt that reached a create (a slot already filled is not an action).
+async fn audit<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    deal_id: &str,
+    template_id: u64,
+    requested_by: Requester,
+    created: &Result<(crate::flows::CreateOutcome, std::result::Result<(), String>)>,
+) {
+    let (contract, outcome, status) = match created {
+        Ok((created, _)) => {
+            (Some(created.contract.id.to_string()), "ok".to_string(), if created.created { 201 } else { 200 })
+        }
+        Err(error) => (None, error.code().to_string(), super::http_status(error)),
+    };
+    let entry = Entry {
+        at: super::audit::timestamp(relay.now_ms()),
+        environment: env.config.environment.as_str().to_string(),
+        action: "milestoneCreate",
+        deal: deal_id.to_string(),
+        contract,
+        template_id: Some(template_id),
+        requested_by,
+        acting_as: None,
+        outcome,
+        status,
+    };
+    super::audit::record(relay, &entry, &mut Value::Null).await;
 }
 
 fn problem_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str, template_id: u64) -> String {

@@ -5,7 +5,9 @@
 //! and writes status back to the CRM, and reconciles drift. The JS host (www/relay) only turns
 //! HTTP into `RelayRequest`s and `RelayResponse`s into HTTP.
 
+mod admin;
 mod api;
+pub mod audit;
 mod card;
 pub mod config;
 mod contract_cache;
@@ -80,7 +82,7 @@ impl RelayRequest {
         let query = self.url.split_once('?')?.1;
         query.split('&').find_map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (key == name).then(|| value.to_string())
+            (key == name).then(|| crate::url::decode_query_value(value))
         })
     }
 }
@@ -191,6 +193,8 @@ pub struct Relay<T: Transport> {
     locks: KeyedLock,
     /// The sidebars this instance runs for app cards (`card`), soft state.
     card_sessions: RefCell<ExpiringMap<crate::sidebar::Sidebar>>,
+    /// Who did what (`audit`).
+    audit: Rc<dyn audit::AuditLog>,
 }
 
 impl<T: Transport> Relay<T> {
@@ -210,6 +214,17 @@ impl<T: Transport> Relay<T> {
         options: ClientOptions,
         state: Rc<dyn SharedState>,
     ) -> crate::Result<Relay<T>> {
+        Relay::with_parts(config, transport, options, state, Rc::new(audit::MemoryAudit::default()))
+    }
+
+    /// [`Relay::with_state`], keeping its audit log in `audit` (the host's durable store).
+    pub fn with_parts(
+        config: RelayConfig,
+        transport: T,
+        options: ClientOptions,
+        state: Rc<dyn SharedState>,
+        audit: Rc<dyn audit::AuditLog>,
+    ) -> crate::Result<Relay<T>> {
         let transport = Rc::new(transport);
         let mut environments = Vec::new();
         for env in config.environments {
@@ -227,7 +242,7 @@ impl<T: Transport> Relay<T> {
         }
         let locks = KeyedLock::new(Rc::clone(&state));
         let card_sessions = RefCell::new(ExpiringMap::new(card::CARD_CAPACITY));
-        Ok(Relay { transport, environments, state, locks, card_sessions })
+        Ok(Relay { transport, environments, state, locks, card_sessions, audit })
     }
 
     fn environment(&self, name: &str) -> Option<&EnvironmentRuntime<T>> {
@@ -274,6 +289,10 @@ impl<T: Transport> Relay<T> {
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             (_, ["webhooks", ..]) => RelayResponse::plain_error(405, "method_not_allowed", "webhooks are POSTed", log),
+            ("GET", ["admin", env, "audit"]) => match self.environment(env) {
+                Some(env) => audit::read(self, env, &request, log).await,
+                None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
+            },
             ("POST", ["crm-events", env]) => match self.environment(env) {
                 Some(env) => milestones::receive(self, env, &request, log).await,
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
@@ -365,7 +384,14 @@ impl<T: Transport> Relay<T> {
                 return Err(unauthorized("the caller may only act on its own record"));
             }
         }
-        Ok(Verified { caller, proof })
+        // The user's email, when the proof carries one: HubSpot signs the `userEmail` it adds to a
+        // card's calls; a token's user is an email for hosts that name users so (Zoho, the demo).
+        let email = match proof {
+            Proof::HubspotSignature => request.query("userEmail"),
+            Proof::BearerToken => caller.user.clone(),
+        }
+        .filter(|email| crate::deal::is_plausible_email(email));
+        Ok(Verified { caller, proof, email })
     }
 }
 
@@ -382,6 +408,8 @@ fn host_key(config: &EnvironmentConfig, host: &str) -> Option<auth::HostKey> {
 pub struct Verified {
     pub caller: Caller,
     pub proof: Proof,
+    /// The calling user's email, when the proof vouches for one.
+    pub email: Option<String>,
 }
 
 /// How the relay knows who is calling.

@@ -47,8 +47,9 @@ pub(super) async fn receive<T: Transport>(
         RelayResponse::json(200, &json!({"outcome": "ignored", "reason": reason}), log)
     };
     let key_terms_only = Activity::KEY_POINTER_ACTIVITIES.contains(&event.activity.as_str());
-    if !key_terms_only && !Activity::STATUS_ACTIVITIES.contains(&event.activity.as_str()) {
-        return ignore("the activity changes neither a contract's status nor its key terms", log);
+    let approvals_only = Activity::APPROVAL_ACTIVITIES.contains(&event.activity.as_str());
+    if !key_terms_only && !approvals_only && !Activity::STATUS_ACTIVITIES.contains(&event.activity.as_str()) {
+        return ignore("the activity changes neither a contract's status, its approvals nor its key terms", log);
     }
     if key_terms_only && env.config.key_terms.is_empty() {
         return ignore("no key terms are configured", log);
@@ -89,6 +90,13 @@ pub(super) async fn receive<T: Transport>(
             Ok(added) => note(&mut log, "timelineAdded", json!(added)),
             Err(error) => return unavailable(&error, log),
         }
+    }
+    if approvals_only {
+        // Told on the timeline above; the record's fields do not show approvals.
+        if let Err(error) = relay.state.remember(&applied_key, super::APPLIED_TTL_MS, relay.now_ms()).await {
+            return unavailable(&error, log);
+        }
+        return ignore("an approval changed: told on the timeline, the record's fields are unchanged", log);
     }
     // A deal may hold several contracts (`crate::slots`); its record's fields show one slot's.
     if plugin.slot_of_contract(event.template_id, event.contract_type_id) != plugin.record_slot() {

@@ -195,6 +195,7 @@ impl Sidebar {
                         tone: tone(&contract.status),
                         updated_text,
                         actions: action.into_iter().collect(),
+                        approvals: None,
                     }
                 })
                 .collect::<Vec<_>>()

@@ -108,20 +108,26 @@ impl From<&Deal> for HostDeal {
 
 /// The deal as the CRM holds it, as the relay answered it (`wire::crm_deal`). The relay read it from
 /// the CRM and checked it in full before answering, and decides again on every create; the sidebar
-/// takes what it shows and explains from it (the name, the stage) and keeps the whole answer only
-/// to see when the deal changed. Reading every field again here would only cost the download.
+/// takes what it shows and explains from it (the name, the stage) and keeps the whole answer, as
+/// JSON text, only to see when the deal changed. Reading every field again here would only cost
+/// the download (and comparing text costs less of it than comparing JSON trees).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrmDeal {
     pub id: String,
     pub name: String,
     pub stage: Option<String>,
-    pub fields: serde_json::Value,
+    pub fields: String,
 }
 
 impl From<&Deal> for CrmDeal {
     fn from(deal: &Deal) -> CrmDeal {
         use crate::json_output::ToJson;
-        CrmDeal { id: deal.id.clone(), name: deal.name.clone(), stage: deal.stage.clone(), fields: deal.to_json() }
+        CrmDeal {
+            id: deal.id.clone(),
+            name: deal.name.clone(),
+            stage: deal.stage.clone(),
+            fields: crate::json_output::to_text(&deal.to_json()),
+        }
     }
 }
 
@@ -198,6 +204,23 @@ pub enum Msg {
     OpenClicked {
         contract_id: ContractId,
     },
+    /// Show or hide a contract's approvals (`crate::approvals`).
+    ApprovalsClicked {
+        contract_id: ContractId,
+    },
+    RequestApprovalClicked {
+        contract_id: ContractId,
+    },
+    /// A contract's approvals as the relay read them; `requested`: after the seller's request.
+    ApprovalsLoaded {
+        contract_id: ContractId,
+        view: Box<crate::approvals::ApprovalsView>,
+        requested: bool,
+    },
+    ApprovalsFailed {
+        contract_id: ContractId,
+        error: RemoteError,
+    },
     /// The host saw the CRM record change (e.g. the relay's webhook write-back). Whatever deal it
     /// sends along is ignored: the sidebar reads the deal from the CRM again.
     RecordChanged,
@@ -225,6 +248,8 @@ shell_union! {
         SendClicked "sendClicked" { contract_id: ContractId => "contractId" },
         DownloadClicked "downloadClicked" { contract_id: ContractId => "contractId" },
         OpenClicked "openClicked" { contract_id: ContractId => "contractId" },
+        ApprovalsClicked "approvalsClicked" { contract_id: ContractId => "contractId" },
+        RequestApprovalClicked "requestApprovalClicked" { contract_id: ContractId => "contractId" },
         /// Whatever the host sends along (an id, an older host's whole deal) is not read.
         RecordChanged "recordChanged" {},
         VisibilityChanged "visibilityChanged" { visible: bool => "visible" },
@@ -245,6 +270,8 @@ impl From<Event> for Msg {
             Event::SendClicked { contract_id } => Msg::SendClicked { contract_id },
             Event::DownloadClicked { contract_id } => Msg::DownloadClicked { contract_id },
             Event::OpenClicked { contract_id } => Msg::OpenClicked { contract_id },
+            Event::ApprovalsClicked { contract_id } => Msg::ApprovalsClicked { contract_id },
+            Event::RequestApprovalClicked { contract_id } => Msg::RequestApprovalClicked { contract_id },
             Event::RecordChanged {} => Msg::RecordChanged,
             Event::VisibilityChanged { visible } => Msg::VisibilityChanged { visible },
             #[cfg(feature = "link")]
@@ -275,6 +302,7 @@ pub fn typescript() -> String {
     #[cfg(feature = "link")]
     link::LinkCandidate::declare(&mut declarations);
     RemoteError::declare(&mut declarations);
+    crate::approvals::ApprovalsView::declare(&mut declarations);
     // The full API's answers for contracts, declared the same way (`crate::flows`).
     crate::flows::CreateOutcome::declare(&mut declarations);
     crate::flows::StatusReport::declare(&mut declarations);
@@ -316,6 +344,14 @@ pub enum Effect {
     Download {
         contract_id: ContractId,
     },
+    /// Read a contract's approvals (`GET …/contracts/{id}/approvals`).
+    LoadApprovals {
+        contract_id: ContractId,
+    },
+    /// Request the template's configured approvals (`POST …/contracts/{id}/approvals`).
+    RequestApprovals {
+        contract_id: ContractId,
+    },
     /// A relay call for linking (`link`).
     #[cfg(feature = "link")]
     Link(link::LinkEffect),
@@ -334,6 +370,7 @@ pub enum Effect {
 enum Busy {
     Sending,
     Downloading,
+    Requesting,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -348,6 +385,8 @@ struct Tracked {
     summary: ContractSummary,
     /// When this sidebar saw the status change (not known for statuses found on first load).
     changed_at_ms: Option<u64>,
+    /// Its approvals, when the seller asked to see them: `Some(None)` while being read.
+    approvals: Option<Option<crate::approvals::ApprovalsView>>,
 }
 
 /// A map for the handful of entries a sidebar holds (templates, busy contracts): a vector searched
@@ -669,6 +708,45 @@ impl Sidebar {
             }
             #[cfg(feature = "link")]
             Msg::Link(msg) => self.update_link(msg, now_ms, &mut effects),
+            Msg::ApprovalsClicked { contract_id } => {
+                if let Some(tracked) = self.tracked_mut(contract_id) {
+                    if tracked.approvals.take().is_none() {
+                        tracked.approvals = Some(None);
+                        effects.push(Effect::LoadApprovals { contract_id });
+                    }
+                }
+            }
+            Msg::RequestApprovalClicked { contract_id } => {
+                let allowed =
+                    self.contract(contract_id).is_some_and(|c| matches!(&c.approvals, Some(Some(v)) if v.can_request));
+                if allowed && !self.busy.contains_key(&contract_id) {
+                    self.busy.insert(contract_id, Busy::Requesting);
+                    self.action_error = None;
+                    effects.push(Effect::RequestApprovals { contract_id });
+                }
+            }
+            Msg::ApprovalsLoaded { contract_id, view, requested } => {
+                if requested {
+                    self.busy.remove(&contract_id);
+                    self.notice =
+                        Some(Notice { success: true, text: "Approval requested in SpotDraft.".into(), at_ms: now_ms });
+                    // The approver may answer soon: look again sooner, as after any action.
+                    self.interval_ms = QUICK_REFRESH_MS;
+                    self.schedule(now_ms, &mut effects);
+                }
+                // Hidden meanwhile: stays hidden, unless this answers the seller's own request.
+                if let Some(tracked) = self.tracked_mut(contract_id).filter(|t| requested || t.approvals.is_some()) {
+                    tracked.approvals = Some(Some(*view));
+                }
+            }
+            Msg::ApprovalsFailed { contract_id, error } => {
+                if self.busy.remove(&contract_id).is_none() {
+                    if let Some(tracked) = self.tracked_mut(contract_id) {
+                        tracked.approvals = None;
+                    }
+                }
+                self.action_error = Some(error);
+            }
             Msg::OpenClicked { contract_id } => {
                 if let Some(contract) = self.contract(contract_id) {
                     effects.push(Effect::OpenUrl { url: contract.summary.link.clone() });
@@ -751,6 +829,11 @@ impl Sidebar {
             self.refreshing = true;
             self.next_refresh_at_ms = None;
             effects.push(Effect::LoadContracts);
+            // Approvals the seller is looking at are read again with the contracts: an approver
+            // decides in SpotDraft, which changes nothing on the CRM record.
+            for tracked in self.contracts.iter().flatten().filter(|t| matches!(t.approvals, Some(Some(_)))) {
+                effects.push(Effect::LoadApprovals { contract_id: tracked.summary.id });
+            }
         }
     }
 
@@ -771,6 +854,10 @@ impl Sidebar {
 
     fn contract(&self, id: ContractId) -> Option<&Tracked> {
         self.contracts.as_ref()?.iter().find(|c| c.summary.id == id)
+    }
+
+    fn tracked_mut(&mut self, id: ContractId) -> Option<&mut Tracked> {
+        self.contracts.as_mut()?.iter_mut().find(|c| c.summary.id == id)
     }
 
     fn set_status(&mut self, id: ContractId, status: ContractStatus, now_ms: u64) {
@@ -806,7 +893,10 @@ impl Sidebar {
                     // Kept newest first by placing each new contract, rather than sorting: the list
                     // is short, and a sort is kilobytes of generic code in the sidebar's build.
                     let at = list.iter().position(|c| c.summary.number < summary.number).unwrap_or(list.len());
-                    list.insert(at, Tracked { summary, changed_at_ms: (!first_load).then_some(now_ms) });
+                    list.insert(
+                        at,
+                        Tracked { summary, changed_at_ms: (!first_load).then_some(now_ms), approvals: None },
+                    );
                 }
             }
         }

@@ -62,6 +62,12 @@ impl Effect {
             Effect::Download { contract_id } => {
                 (Method::Post, format!("{deal_path}/contracts/{contract_id}/download-link"), None)
             }
+            Effect::LoadApprovals { contract_id } => {
+                (Method::Get, format!("{deal_path}/contracts/{contract_id}/approvals"), None)
+            }
+            Effect::RequestApprovals { contract_id } => {
+                (Method::Post, format!("{deal_path}/contracts/{contract_id}/approvals"), Some(fields([])))
+            }
             #[cfg(feature = "link")]
             Effect::Link(link) => link.relay_call(&deal_path),
             Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
@@ -109,6 +115,13 @@ impl Effect {
                 Ok(url) => Msg::DownloadReady { contract_id: *contract_id, url },
                 Err(error) => Msg::DownloadFailed { contract_id: *contract_id, error },
             },
+            Effect::LoadApprovals { contract_id } | Effect::RequestApprovals { contract_id } => {
+                let requested = matches!(self, Effect::RequestApprovals { .. });
+                match read(answer, |v| crate::shell_types::FromShell::from_value(v, "")) {
+                    Ok(view) => Msg::ApprovalsLoaded { contract_id: *contract_id, view: Box::new(view), requested },
+                    Err(error) => Msg::ApprovalsFailed { contract_id: *contract_id, error },
+                }
+            }
             #[cfg(feature = "link")]
             Effect::Link(link) => Msg::Link(link.outcome(answer)),
             Effect::LoadFirstView | Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => {

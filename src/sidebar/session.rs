@@ -42,6 +42,7 @@ shell_enum! {
         Create => "create",
         Send => "send",
         Download => "download",
+        Approvals => "approvals",
         Link => "link",
     }
 }
@@ -176,6 +177,7 @@ impl<T: Transport> SidebarSession<T> {
             Effect::Create { .. } => CallName::Create,
             Effect::Send { .. } => CallName::Send,
             Effect::Download { .. } => CallName::Download,
+            Effect::LoadApprovals { .. } | Effect::RequestApprovals { .. } => CallName::Approvals,
             #[cfg(feature = "link")]
             Effect::Link(_) => CallName::Link,
         };

@@ -427,7 +427,7 @@ fn actions_follow_the_status() {
     let view = sidebar.view(20, 0);
     let actions = |i: usize| view.contracts[i].actions.iter().map(|a| a.action.as_str()).collect::<Vec<_>>();
     assert_eq!(actions(0), ["open", "download"]);
-    assert_eq!(actions(1), ["open", "send"]);
+    assert_eq!(actions(1), ["open", "send", "approvals"]);
     assert_eq!(view.contracts[1].actions[1].label, "Send to counterparty");
     assert_eq!(actions(2), ["open"]);
     assert_eq!(view.contracts[2].tone, view::StatusTone::Muted);
@@ -1043,4 +1043,46 @@ fn link_answers_are_read_once_into_their_messages() {
     assert_eq!(linked, vec![Msg::Link(LinkMsg::Linked { contract: Box::new(contract(7, "SIGN")) })]);
     let event = Msg::from_json(&json!({"type": "linkClicked", "contractId": "T-7"})).unwrap();
     assert_eq!(event, Msg::Link(LinkMsg::Clicked { contract_id: ContractId::template(7) }));
+}
+
+#[test]
+fn approvals_are_shown_on_request_and_requested_once_when_spotdraft_would_take_them() {
+    use crate::approvals::ApprovalsView;
+    let id = ContractId::template(8);
+    let mut sidebar = ready("contractsent", vec![contract(8, "DRAFT")]);
+    assert_eq!(
+        sidebar.update(Msg::ApprovalsClicked { contract_id: id }, 10),
+        vec![Effect::LoadApprovals { contract_id: id }]
+    );
+    let loading = sidebar.view(11, 0);
+    let button = loading.contracts[0].actions.iter().find(|a| a.action == view::Action::Approvals).unwrap();
+    assert!(button.busy && button.label == "Hide approvals");
+    // Nothing requestable yet: no request effect, whatever the shell sends.
+    assert_eq!(sidebar.update(Msg::RequestApprovalClicked { contract_id: id }, 12), vec![]);
+    let shown = ApprovalsView {
+        steps: vec!["Legal · Jane Legal: Approved".into()],
+        can_request: true,
+        request_label: Some("Request Legal".into()),
+        reason: None,
+    };
+    sidebar.update(Msg::ApprovalsLoaded { contract_id: id, view: Box::new(shown.clone()), requested: false }, 13);
+    let view = sidebar.view(14, 0);
+    assert_eq!(view.contracts[0].approvals.as_ref().unwrap().steps, ["Legal · Jane Legal: Approved"]);
+    let request = view.contracts[0].actions.iter().find(|a| a.action == view::Action::RequestApproval).unwrap();
+    assert!(request.enabled && request.label == "Request Legal");
+    assert_eq!(
+        sidebar.update(Msg::RequestApprovalClicked { contract_id: id }, 15),
+        vec![Effect::RequestApprovals { contract_id: id }]
+    );
+    assert_eq!(sidebar.update(Msg::RequestApprovalClicked { contract_id: id }, 16), vec![], "one request at a time");
+    let pending = ApprovalsView { can_request: false, reason: Some("in progress".into()), ..shown };
+    sidebar.update(Msg::ApprovalsLoaded { contract_id: id, view: Box::new(pending), requested: true }, 17);
+    let after = sidebar.view(18, 0);
+    assert_eq!(after.banner.as_ref().map(|b| b.text.as_str()), Some("Approval requested in SpotDraft."));
+    assert!(!after.contracts[0].actions.iter().find(|a| a.action == view::Action::RequestApproval).unwrap().enabled);
+    // The record changed (an approver decided): the shown approvals are read again.
+    assert!(sidebar.update(Msg::RecordChanged, 19).contains(&Effect::LoadApprovals { contract_id: id }));
+    // Hidden again: gone from the view.
+    sidebar.update(Msg::ApprovalsClicked { contract_id: id }, 20);
+    assert!(sidebar.view(21, 0).contracts[0].approvals.is_none());
 }

@@ -100,6 +100,8 @@ shell_struct! {
         tone: StatusTone => "tone",
         updated_text: String => "updatedText",
         actions: Vec<ActionView> => "actions",
+        /// Its approvals, when the seller asked to see them (`crate::approvals`).
+        approvals: Option<crate::approvals::ApprovalsView> => "approvals",
     }
 }
 
@@ -131,6 +133,8 @@ shell_enum! {
         Open => "open",
         Send => "send",
         Download => "download",
+        Approvals => "approvals",
+        RequestApproval => "requestApproval",
         Link => "link",
     }
 }
@@ -304,6 +308,28 @@ impl Sidebar {
                         busy: downloading,
                     });
                 }
+                // Approvals matter until a contract is done with.
+                let shown = tracked.approvals.as_ref();
+                if summary.status.is_live() && summary.status != ContractStatus::Executed {
+                    actions.push(ActionView {
+                        action: Action::Approvals,
+                        href: None,
+                        label: if shown.is_some() { "Hide approvals" } else { "Approvals" }.into(),
+                        enabled: true,
+                        busy: matches!(shown, Some(None)),
+                    });
+                }
+                let approvals = shown.cloned().flatten();
+                if let Some(label) = approvals.as_ref().and_then(|a| a.request_label.clone()) {
+                    let requesting = busy == Some(Busy::Requesting);
+                    actions.push(ActionView {
+                        action: Action::RequestApproval,
+                        href: None,
+                        label: if requesting { "Requesting…".into() } else { label },
+                        enabled: busy.is_none() && approvals.as_ref().is_some_and(|a| a.can_request),
+                        busy: requesting,
+                    });
+                }
                 let updated_text = updated_text(tracked, now_ms);
                 ContractView {
                     id: summary.id.to_string(),
@@ -312,6 +338,7 @@ impl Sidebar {
                     tone: tone(&summary.status),
                     updated_text,
                     actions,
+                    approvals,
                 }
             })
             .collect();

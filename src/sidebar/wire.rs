@@ -33,7 +33,7 @@ pub fn host_deal(value: &Value, path: &str) -> Read<HostDeal> {
         ));
     }
     let name = deal.name.map(|name| name.trim().to_string());
-    if name.as_ref().is_some_and(|name| name.chars().count() > 500) {
+    if name.as_ref().is_some_and(|name| name.char_indices().nth(500).is_some()) {
         return Err(format!("{}: at most 500 characters", key_path(path, "name")));
     }
     Ok(HostDeal { id: deal.id, name: name.filter(|name| !name.is_empty()) })
@@ -50,7 +50,7 @@ pub fn crm_deal(value: &Value) -> Read<CrmDeal> {
     if name.trim().is_empty() {
         return Err("deal.name: is empty".into());
     }
-    Ok(CrmDeal { id, name, stage: field(map, "deal", "stage")?, fields: value.clone() })
+    Ok(CrmDeal { id, name, stage: field(map, "deal", "stage")?, fields: crate::json_output::to_text(value) })
 }
 
 /// The deal's contracts, a list at the top of the answer (each read by its declaration, the one the

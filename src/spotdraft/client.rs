@@ -143,6 +143,11 @@ impl<T: Transport> SpotDraftClient<T> {
     }
 
     fn build(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> HttpRequest {
+        self.build_as(method, path, body, None)
+    }
+
+    /// `build`, run as `acting_as` (`user-email`) instead of the configured user when given.
+    fn build_as(&self, method: Method, path: &str, body: Option<Vec<u8>>, acting_as: Option<&str>) -> HttpRequest {
         let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
         if body.is_some() {
             headers.push(("Content-Type".to_string(), "application/json".to_string()));
@@ -150,8 +155,8 @@ impl<T: Transport> SpotDraftClient<T> {
         if let Some(credentials) = &self.credentials {
             headers.push(("client-id".to_string(), credentials.client_id.clone()));
             headers.push(("client-secret".to_string(), credentials.client_secret.clone()));
-            if let Some(email) = &credentials.user_email {
-                headers.push(("user-email".to_string(), email.clone()));
+            if let Some(email) = acting_as.or(credentials.user_email.as_deref()) {
+                headers.push(("user-email".to_string(), email.to_string()));
             }
         }
         HttpRequest {
@@ -236,7 +241,47 @@ impl<T: Transport> SpotDraftClient<T> {
         &self,
         request: &crate::spotdraft::types::CreateContractRequest,
     ) -> Result<ContractRecord> {
-        self.call_json(Method::Post, "/api/v2.1/public/contracts/", Some(request), Replay::RejectedOnly).await
+        self.create_contract_as(request, None).await
+    }
+
+    /// `create_contract` as the workspace user `acting_as` (`user-email`): SpotDraft records them as
+    /// its creator and checks their permissions. An unknown or inactive user is refused (403).
+    pub async fn create_contract_as(
+        &self,
+        request: &crate::spotdraft::types::CreateContractRequest,
+        acting_as: Option<&str>,
+    ) -> Result<ContractRecord> {
+        let body = serde_json::to_vec(request).map_err(|e| Error::invalid_input("body", e.to_string()))?;
+        let built = self.build_as(Method::Post, "/api/v2.1/public/contracts/", Some(body), acting_as);
+        decode(&self.execute(built, Replay::RejectedOnly).await?)
+    }
+
+    /// `GET /api/v2.1/public/contracts/approvals/{composite_id}/`: the contract's approval steps.
+    pub async fn contract_approvals(&self, id: ContractId) -> Result<Vec<crate::approvals::Step>> {
+        let path = format!("/api/v2.1/public/contracts/approvals/{id}/");
+        let list: crate::approvals::StepList = self.call_json(Method::Get, &path, None::<&()>, Replay::Safe).await?;
+        Ok(list.results.into_iter().map(|entry| entry.approval).collect())
+    }
+
+    /// `POST /api/v2.1/public/contracts/approvals/{composite_id}/`: creates and sends ad-hoc approvals
+    /// (`crate::approvals::request_body`), as `acting_as` when given. Sends emails: never repeated blindly.
+    pub async fn request_approvals(
+        &self,
+        id: ContractId,
+        body: &serde_json::Value,
+        acting_as: Option<&str>,
+    ) -> Result<()> {
+        let path = format!("/api/v2.1/public/contracts/approvals/{id}/");
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::invalid_input("body", e.to_string()))?;
+        self.execute(self.build_as(Method::Post, &path, Some(bytes), acting_as), Replay::RejectedOnly).await.map(|_| ())
+    }
+
+    /// `GET /api/v2.1/public/auth/users/?user_email=…`: whether `email` is an active user of the
+    /// workspace (compared without regard to case), so actions can be made as them.
+    pub async fn is_active_user(&self, email: &str) -> Result<bool> {
+        let path = format!("/api/v2.1/public/auth/users/?limit=10&user_email={}", url::encode_component(email.trim()));
+        let list: UserList = self.call_json(Method::Get, &path, None::<&()>, Replay::Safe).await?;
+        Ok(list.results.iter().any(|user| user.is_active && user.email.eq_ignore_ascii_case(email.trim())))
     }
 
     /// `GET /api/v2.1/public/contracts/{composite_id}/status`.
@@ -287,8 +332,19 @@ impl<T: Transport> SpotDraftClient<T> {
 
     /// `POST /api/v2.1/public/contracts/{composite_id}/send_to_counterparties` (emails people: never repeated blindly).
     pub async fn send_to_counterparties(&self, id: ContractId, request: &SendToCounterparties) -> Result<()> {
+        self.send_to_counterparties_as(id, request, None).await
+    }
+
+    /// `send_to_counterparties` as the workspace user `acting_as` (`user-email`).
+    pub async fn send_to_counterparties_as(
+        &self,
+        id: ContractId,
+        request: &SendToCounterparties,
+        acting_as: Option<&str>,
+    ) -> Result<()> {
         let path = format!("/api/v2.1/public/contracts/{id}/send_to_counterparties");
-        self.call_empty(Method::Post, &path, Some(request), Replay::RejectedOnly).await
+        let body = serde_json::to_vec(request).map_err(|e| Error::invalid_input("body", e.to_string()))?;
+        self.execute(self.build_as(Method::Post, &path, Some(body), acting_as), Replay::RejectedOnly).await.map(|_| ())
     }
 
     /// `POST /api/v2.1/public/contracts/{composite_id}/status/void`.
@@ -355,6 +411,21 @@ impl<T: Transport> SpotDraftClient<T> {
         let path = format!("/api/v2.1/public/contracts/{}", url::query_string(&pairs));
         self.call_json(Method::Get, &path, None::<&()>, Replay::Safe).await
     }
+}
+
+/// `PublicUserWithRolesMinimalListResponse`, what is read of it.
+#[derive(serde::Deserialize)]
+struct UserList {
+    #[serde(default)]
+    results: Vec<WorkspaceUser>,
+}
+
+#[derive(serde::Deserialize)]
+struct WorkspaceUser {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    is_active: bool,
 }
 
 fn decode<R: DeserializeOwned>(response: &HttpResponse) -> Result<R> {

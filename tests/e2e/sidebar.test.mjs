@@ -422,3 +422,32 @@ test("moving the deal to Decision maker bought-in creates its NDA with no click,
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("a seller opens a contract's approvals, requests Legal's, and sees Jane's decision arrive", async () => {
+  const deal = await newDeal("Approvals deal");
+  const { context, page, frame, errors } = await openDeal(deal.id);
+  await chooseTemplate(frame, "Mutual NDA");
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').click();
+  const row = frame.locator(".contract", { hasText: "Mutual NDA" });
+  await row.waitFor();
+  const [contract] = await contractsOf(deal.id);
+  assert.equal(contract.created_by, demo.sandbox.seller.email, "SpotDraft names the seller, a SpotDraft user, as its creator");
+  await row.locator('[data-action="approvals"]').click();
+  await row.locator(".approvals").waitFor();
+  assert.match(await row.locator(".approvals").innerText(), /No approvals yet/);
+  await row.locator('[data-action="requestApproval"]', { hasText: "Request Legal" }).click();
+  await row.locator(".approvals li", { hasText: "Legal · Jane Legal: Pending" }).waitFor();
+  assert.equal(await row.locator('[data-action="requestApproval"]').isDisabled(), true, "one at a time");
+  await page.screenshot({ path: join(shots, "11-approval-requested.png") });
+  // Jane approves in SpotDraft: the open approvals follow with the sidebar's next refresh.
+  const steps = await (await fetch(`${demo.sandbox.spotdraft}/api/v2.1/public/contracts/approvals/${contract.id}/`, {
+    headers: { "client-id": demo.sandbox.info.workspaces[0].client_id, "client-secret": demo.sandbox.info.workspaces[0].client_secret },
+  })).json();
+  await fetch(`${demo.sandbox.spotdraft}/__sandbox/contracts/${contract.id}/approvals/${steps.results[0].approval.id}/decision`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "APPROVED" }),
+  });
+  await row.locator(".approvals li", { hasText: "Legal · Jane Legal: Approved" }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});

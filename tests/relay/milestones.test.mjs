@@ -17,6 +17,7 @@ before(async () => {
 });
 after(() => sandbox?.stop());
 
+const ADMIN_SECRET = "uat-admin-secret-for-milestones-0123456789";
 const PIPEDRIVE_EVENTS = { username: "spotdraft", password: "uat-pipedrive-webhook-password-0123" };
 
 /** Per CRM: its stage field, a stage before the milestone, the milestone, and its account id. */
@@ -33,6 +34,7 @@ async function setUp(name, { closeDate = "2026-09-30", crm: crmBlock = {} } = {}
   const env = config.environments.uat;
   env.plugin.templates = [{ ...ndaTemplate(sandbox.uat), createAtStages: [String(crm.milestone)] }];
   Object.assign(env.crm, crmBlock);
+  env.adminSecret = ADMIN_SECRET;
   if (name === "hubspot") env.hubspotClientSecret = vendors.hubspot.client_secret;
   if (name === "pipedrive") env.crmEvents = { pipedrive: PIPEDRIVE_EVENTS };
   const relay = await startRelay(sandbox, { config });
@@ -111,6 +113,12 @@ for (const name of Object.keys(CRMS)) {
       assert.equal(listed.status, 200, JSON.stringify(listed.json));
       assert.equal(listed.json.length, 1, JSON.stringify(listed.json));
       assert.equal(listed.json[0].externalId, externalId);
+      // The audit log tells the milestone's create (once) and the seller's click that found it.
+      const audit = await (await fetch(`${relay.url}/admin/uat/audit?deal=${dealId}`, { headers: { authorization: `Bearer ${ADMIN_SECRET}` } })).json();
+      const made = audit.entries.filter((e) => e.action === "milestoneCreate" && e.status === 201);
+      assert.equal(made.length, 1, JSON.stringify(audit.entries));
+      assert.deepEqual([made[0].requestedBy.via, made[0].contract, made[0].actingAs], ["milestone", listed.json[0].id, null]);
+      assert.ok(audit.entries.some((e) => e.action === "create" && e.requestedBy.via === "sidebar" && e.status === 200));
     } finally {
       await sandbox.control("DELETE", `/__sandbox/crm/vendors/${name}/event-subscription`);
       await relay.close();

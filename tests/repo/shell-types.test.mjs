@@ -99,7 +99,7 @@ test("a wrong call into the core fails the type check on its own line", { skip, 
     'sidebar.update({ type: "templateSelected", templateId: "seven" }); // a message of the wrong shape',
     'sidebar.update({ typ: "start" }); // a message without its type',
     'sidebar.update({ type: "start" }).view.title; // a view member that does not exist',
-    'sidebar.setToken(host.context.session); // the session, not its token',
+    'sidebar.perform(host.context.session); // the session, not a call id',
     'new SdxSidebar({ environment: "staging", relayUrl: "", token: "" }, host.context.deal); // not an environment',
     'new SdxSidebar({ environment: "uat", relayUrl: "", token: "" }, { name: "Acme" }); // a deal without its id',
   ];

@@ -252,6 +252,7 @@ impl JsClient {
             cc_emails: input.cc_emails,
             subject: input.subject,
             message: input.message,
+            acting_as: None,
         };
         let client = Rc::clone(&self.inner);
         promise(async move { flows::send_to_counterparty(&client, id, &options).await })

@@ -8,10 +8,11 @@ use wasm_bindgen::prelude::*;
 use js_sys::Reflect;
 
 use super::fetch::FetchTransport;
-use super::shared_store::JsSharedStore;
+use super::shared_store::{JsAuditLog, JsSharedStore};
 use super::{in_browser_page, invalid, js_error, promise, rejected, to_js, typed_arg, JsResult};
 use spotdraft_crm::auth::{self, Caller};
 use spotdraft_crm::model::Environment;
+use spotdraft_crm::relay::audit::{AuditLog, MemoryAudit};
 use spotdraft_crm::relay::{MemoryState, Relay, RelayConfig, RelayRequest, SharedState};
 use spotdraft_crm::spotdraft::ClientOptions;
 
@@ -25,7 +26,8 @@ pub struct JsRelay {
 impl JsRelay {
     /// Validates the relay configuration (throws `invalid_config` with every problem). With
     /// `options.shared`, locks, allowances and applied deliveries live in that store, shared by
-    /// every instance given the same one; without it, in this process's memory.
+    /// every instance given the same one; without it, in this process's memory. With
+    /// `options.audit`, the audit log is kept there (else in memory).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "string | RelayConfigDocument")] config: JsValue,
@@ -44,8 +46,16 @@ impl JsRelay {
             Some(store) => Rc::new(JsSharedStore::new(store).map_err(|e| js_error(&e))?),
             None => Rc::new(MemoryState::default()),
         };
+        let audit_option =
+            Reflect::get(&options, &JsValue::from_str("audit")).ok().filter(|s| !s.is_undefined() && !s.is_null());
+        let audit: Rc<dyn AuditLog> = match audit_option {
+            Some(log) => Rc::new(JsAuditLog::new(log).map_err(|e| js_error(&e))?),
+            None => Rc::new(MemoryAudit::default()),
+        };
         let relay = parsed
-            .and_then(|config| Relay::with_state(config, FetchTransport::default(), ClientOptions::default(), state))
+            .and_then(|config| {
+                Relay::with_parts(config, FetchTransport::default(), ClientOptions::default(), state, audit)
+            })
             .map_err(|e| js_error(&e))?;
         Ok(JsRelay { inner: Rc::new(relay) })
     }

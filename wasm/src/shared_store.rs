@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use spotdraft_crm::error::{Error, Result};
+use spotdraft_crm::relay::audit::AuditLog;
 use spotdraft_crm::relay::shared::{LocalFuture, SharedState};
 
 /// The methods a store must have (checked once, when the relay is made).
@@ -129,6 +130,42 @@ impl SharedState for JsSharedStore {
         Box::pin(async move {
             let args = [JsValue::from_str(key), JsValue::from_str(&value), JsValue::from_f64(ttl_ms as f64)];
             self.answer("put", &args).await.map(|_| ())
+        })
+    }
+}
+
+/// The audit log the JS host keeps (`options.audit`: `append(environment, entryText)` and
+/// `recent(environment, limit)` answering entry texts newest first), seen by the core as its
+/// `AuditLog`.
+pub struct JsAuditLog {
+    store: JsSharedStore,
+}
+
+impl JsAuditLog {
+    pub fn new(log: JsValue) -> Result<JsAuditLog> {
+        for name in ["append", "recent"] {
+            if !Reflect::get(&log, &JsValue::from_str(name)).is_ok_and(|f| f.is_function()) {
+                return Err(Error::invalid_input("audit", format!("the audit log has no {name} method")));
+            }
+        }
+        Ok(JsAuditLog { store: JsSharedStore { store: log } })
+    }
+}
+
+impl AuditLog for JsAuditLog {
+    fn append<'a>(&'a self, environment: &'a str, entry: String) -> LocalFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let args = [JsValue::from_str(environment), JsValue::from_str(&entry)];
+            self.store.answer("append", &args).await.map(|_| ())
+        })
+    }
+
+    fn recent<'a>(&'a self, environment: &'a str, limit: usize) -> LocalFuture<'a, Result<Vec<String>>> {
+        Box::pin(async move {
+            let args = [JsValue::from_str(environment), JsValue::from_f64(limit as f64)];
+            let answer = self.store.answer("recent", &args).await?;
+            let list: js_sys::Array = answer.dyn_into().map_err(|_| failed("recent", "the answer is not a list"))?;
+            list.iter().map(|item| item.as_string().ok_or_else(|| failed("recent", "an entry is not text"))).collect()
         })
     }
 }

@@ -14,6 +14,8 @@ export type SidebarEvent =
   | { type: "sendClicked"; contractId: string; }
   | { type: "downloadClicked"; contractId: string; }
   | { type: "openClicked"; contractId: string; }
+  | { type: "approvalsClicked"; contractId: string; }
+  | { type: "requestApprovalClicked"; contractId: string; }
   /** Whatever the host sends along (an id, an older host's whole deal) is not read. */
   | { type: "recordChanged"; }
   | { type: "visibilityChanged"; visible: boolean; }
@@ -81,6 +83,8 @@ export interface SidebarContract {
   tone: SidebarStatusTone;
   updatedText: string;
   actions: SidebarAction[];
+  /** Its approvals, when the seller asked to see them (`crate::approvals`). */
+  approvals: ApprovalsView | null;
 }
 
 export type SidebarStatusTone = "neutral" | "info" | "warning" | "success" | "muted";
@@ -98,7 +102,22 @@ export interface SidebarAction {
   busy: boolean;
 }
 
-export type SidebarActionKind = "open" | "send" | "download" | "link";
+export type SidebarActionKind = "open" | "send" | "download" | "approvals" | "requestApproval" | "link";
+
+/** A contract's approvals, as the relay answers the sidebar: ready to show. */
+export interface ApprovalsView {
+  /**
+   * One line per step: its name, who holds it (when a person does) and its state, e.g.
+   * "Legal · Jane Legal: Pending".
+   */
+  steps: string[];
+  /** Whether the seller may request the configured approvals now. */
+  canRequest: boolean;
+  /** What requesting sends ("Request Legal and Finance"); none when nothing is configured. */
+  requestLabel: string | null;
+  /** Why requesting is not possible now, in a seller's words. */
+  reason: string | null;
+}
 
 /** The shell sends `linkSearched` with the text typed, and `linkClicked` with a result's id. */
 export interface SidebarLink {
@@ -124,7 +143,7 @@ export type SidebarEffect =
   | { type: "call"; id: number; call: SidebarCallName; };
 
 /** What a relay call is for, so a shell can tie it to what started it (a download's window). */
-export type SidebarCallName = "loadFirstView" | "loadConfig" | "loadDeal" | "loadContracts" | "loadPreview" | "create" | "send" | "download" | "link";
+export type SidebarCallName = "loadFirstView" | "loadConfig" | "loadDeal" | "loadContracts" | "loadPreview" | "create" | "send" | "download" | "approvals" | "link";
 
 /**
  * What the sidebar and the CRM record show about one contract: the relay writes it, the

@@ -94,12 +94,6 @@ impl JsSidebar {
         output(self.session.view())
     }
 
-    /// A fresh session token from the host.
-    #[wasm_bindgen(js_name = setToken)]
-    pub fn set_token(&self, token: &str) {
-        self.session.set_token(token);
-    }
-
     /// Runs the relay call an output handed over as `{ type: "call", id }` and applies its outcome;
     /// resolves to the next `{ view, effects }`. A failed call is part of the view, never a
     /// rejection; rejects only for an id that names no waiting call.

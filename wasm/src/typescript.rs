@@ -216,6 +216,8 @@ export interface RelayConfigDocument {
     hubspotClientSecret?: string;
     /** Milestone creation: the HTTP Basic credentials given to Pipedrive's deal webhook (password 24+ characters). */
     crmEvents?: { pipedrive?: { username: string; password: string } };
+    /** Opens this environment's admin routes (the audit log) as a bearer token; 32+ characters. */
+    adminSecret?: string;
   }>>;
   /** The Node host's settings: serve the sidebar page (CRM origins that may frame it). */
   sidebar?: { hostOrigins: string[]; relayUrl?: string };
@@ -244,6 +246,14 @@ export interface RelaySharedStore {
 export interface RelayOptions {
   /** Without it, the relay keeps locks, allowances and applied deliveries in this process's memory. */
   shared?: RelaySharedStore;
+  /** Where the audit log is kept (without it, in this process's memory). */
+  audit?: RelayAuditLog;
+}
+
+/** The relay's audit log: entries are JSON texts, read back newest first. */
+export interface RelayAuditLog {
+  append(environment: string, entry: string): Promise<void>;
+  recent(environment: string, limit: number): Promise<string[]>;
 }
 
 export interface RelayResponse {

@@ -46,10 +46,22 @@ async function startSandbox({ spotdraftPort, crmPort, stateDir, log }) {
   });
   const info = await (await fetch(`${ready.spotdraft}/__sandbox/workspaces`)).json();
   const vendors = await (await fetch(`${ready.spotdraft}/__sandbox/crm/vendors`)).json();
+  // The demo's people in the UAT workspace, as SpotDraft's users API lists them: the seller (who
+  // creates, as themselves) and the lawyer who approves.
+  const uat = info.workspaces.find((w) => w.name === "uat");
+  const person = async (prefix) => {
+    const email = uat.user_emails.find((e) => e.startsWith(prefix));
+    const list = await (await fetch(`${ready.spotdraft}/api/v2.1/public/auth/users/?user_email=${encodeURIComponent(email)}`, {
+      headers: { "client-id": uat.client_id, "client-secret": uat.client_secret },
+    })).json();
+    return list.results[0];
+  };
   return {
     ...ready,
     info,
     hubspotApp: vendors.hubspot,
+    seller: await person("sam."),
+    approver: await person("jane."),
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once("exit", resolve);
@@ -58,14 +70,16 @@ async function startSandbox({ spotdraftPort, crmPort, stateDir, log }) {
   };
 }
 
-function templatesFor(workspace) {
+function templatesFor(workspace, approver) {
   const find = (pattern) => workspace.templates.find((t) => pattern.test(t.name));
   const nda = find(/Non-Disclosure/);
   const msa = find(/Master Services/);
   return [
     // The NDA goes out by itself when the buyer's decision maker is in (milestone creation); the
     // MSA is a seller's click.
-    { templateId: nda.id, label: "Mutual NDA", contractTypeId: nda.contract_type_id, organizationType: "company", createAtStages: ["decisionmakerboughtin"], fields: [
+    { templateId: nda.id, label: "Mutual NDA", contractTypeId: nda.contract_type_id, organizationType: "company", createAtStages: ["decisionmakerboughtin"],
+      // What a seller may ask for from the sidebar: the legal team's approval.
+      approvals: [{ name: "Legal", approverUserId: approver.id, notes: "Please approve this NDA before it goes out." }], fields: [
       { variable: "effective_date", source: "deal.closeDate", encoding: "date" },
       { variable: "nda_kind", value: "mutual", encoding: "enum" },
       { variable: "purpose", value: "Evaluating a commercial relationship", encoding: "string" },
@@ -101,7 +115,7 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           creationStages: ["qualifiedtobuy", "decisionmakerboughtin", "contractsent"],
           stageLabels: DEMO_STAGE_LABELS,
           allowedOrigins: [sidebarOrigin],
-          templates: templatesFor(workspace),
+          templates: templatesFor(workspace, sandbox.approver),
           // NDA → MSA on one deal is the everyday case: one live contract per template; the record
           // shows the first template's (the NDA's).
           contractsPerDeal: "perTemplate",
@@ -244,7 +258,7 @@ export async function startDemo({
     const portal = String(sandbox.info.crm.portal_id);
     // What a real host's server side does: mint a short-lived token bound to one record.
     const token = (id) => ({
-      token: mintToken(DEMO_HOST_SECRET, { host: "demo", tenant: portal, record: id, user: "demo-seller" }, 600),
+      token: mintToken(DEMO_HOST_SECRET, { host: "demo", tenant: portal, record: id, user: sandbox.seller.email }, 600),
       expiresAt: Math.floor(Date.now() / 1000) + 600,
     });
     let pageOrigin = "";

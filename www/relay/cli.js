@@ -13,13 +13,20 @@
 //                  in a "SpotDraft" group, Pipedrive deal fields, Zoho CRM Deals fields; reads what
 //                  exists first, never changes or deletes a field; --dry-run only prints what it would
 //                  create; Salesforce's fields come with its package)
+//   setup-crm-events --config FILE --env uat|production [--public-url URL] [--dry-run] [--json]
+//                  (milestone creation: Pipedrive's deal webhooks, version 2.0, create.deal and change.deal,
+//                  calling {public URL}/crm-events/{env} with crmEvents.pipedrive's Basic credentials;
+//                  finds them if they exist, so it can be run again; the public URL is --public-url,
+//                  else http.publicUrl, else the origin of the environment's webhookUrl; for HubSpot,
+//                  Salesforce and Zoho it prints what to set up in the CRM instead)
 // RELAY_CONFIG / RELAY_CONFIG_JSON may replace --config; "env:NAME" values come from the environment.
 import { parseArgs } from "node:util";
 import { SdxRelay, SpotDraftClient } from "../../pkg/node.js";
 import { loadRelayConfig } from "./config.js";
-import { hostSettings, openSharedState, reconcileOnce, startRelayServer } from "./server.js";
+import { SetupError, crmEventsUrl, describeCrmEventsSetup, manualInstructions, milestoneTemplates, setupPipedriveWebhooks } from "./crm-events-setup.js";
+import { hostSettings, openSharedState, parsePublicUrl, reconcileOnce, startRelayServer } from "./server.js";
 
-const usage = `usage: cli.js serve|reconcile|setup-webhook|provision [--config FILE] [--env uat|production] [--dry-run] [--json] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]... [--redis URL]`;
+const usage = `usage: cli.js serve|reconcile|setup-webhook|provision|setup-crm-events [--config FILE] [--env uat|production] [--dry-run] [--json] [--port N] [--host H] [--state-dir DIR] [--reconcile-every S] [--public-url URL] [--trusted-proxy ADDRESS]... [--redis URL]`;
 
 function fail(message) {
   console.error(message);
@@ -160,9 +167,28 @@ try {
     const [environment] = environmentBlock();
     const report = await new SdxRelay(hostSettings(config).core).provisionFields(environment, values["dry-run"]);
     console.log(values.json ? JSON.stringify(report, null, 2) : describeProvision(environment, report));
+  } else if (command === "setup-crm-events") {
+    const [environment, block] = environmentBlock();
+    // The whole configuration is checked first (crmEvents.pipedrive's length among the rest), so a
+    // webhook is never made with credentials the relay would refuse at start.
+    new SdxRelay(hostSettings(config).core).free();
+    const { url, source } = crmEventsUrl({
+      environment,
+      block,
+      publicUrl: values["public-url"],
+      httpPublicUrl: hostSettings(config).http.publicUrl,
+      parsePublicUrl,
+    });
+    const host = block.plugin?.crm?.host;
+    const report = host === "pipedrive"
+      ? await setupPipedriveWebhooks({ environment, block, url, dryRun: values["dry-run"] })
+      : { crm: host, environment, dryRun: values["dry-run"], subscriptionUrl: url, steps: [], manual: manualInstructions(host, environment, url) };
+    Object.assign(report, { urlSource: source, templates: milestoneTemplates(block) });
+    console.log(values.json ? JSON.stringify(report, null, 2) : describeCrmEventsSetup(report));
   } else {
     fail(usage);
   }
 } catch (error) {
+  if (error instanceof SetupError) fail(error.message);
   fail(describeError(error));
 }

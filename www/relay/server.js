@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SdxRelay } from "../../pkg/node.js";
+import { fileAuditLog } from "./audit-log.js";
 import { MAX_BODY_BYTES, createRelayHandler, errorBody } from "./handler.js";
 import { cachingHeaders, createSidebarHandler } from "./sidebar-files.js";
 
@@ -23,19 +24,20 @@ export function hostSettings(config) {
 /**
  * Where the relay's shared state lives: with `shared.redisUrl` (or `serve --redis`), in Redis, so
  * several instances behave as one relay (locks, the SpotDraft allowance, applied deliveries and the
- * reconcile checkpoint); otherwise in this process, with the checkpoint in `stateDir`.
+ * reconcile checkpoint, and the audit log); otherwise in this process, with the checkpoint and the
+ * audit log in `stateDir`.
  * `shared.lockLeaseMs`: how long a lock outlives an instance that died holding it (default 60 s);
  * `shared.keyPrefix`: this relay's keys in a Redis that others use too (default "sdx:").
  */
 export async function openSharedState({ redisUrl, lockLeaseMs, keyPrefix, stateDir, log }) {
-  if (!redisUrl) return { shared: undefined, checkpoints: checkpointStore(stateDir), close: async () => {} };
+  if (!redisUrl) return { shared: undefined, audit: fileAuditLog(stateDir), checkpoints: checkpointStore(stateDir), close: async () => {} };
   const lease = lockLeaseMs === undefined ? undefined : Number(lockLeaseMs);
   if (lease !== undefined && !(Number.isInteger(lease) && lease >= 1000)) throw new Error(`shared.lockLeaseMs: ${lockLeaseMs} is not a whole number of milliseconds (1000 or more)`);
   // Loaded only when configured: a one-process relay never loads the Redis client.
   const { createRedisStore } = await import("./redis-store.js");
   if (keyPrefix !== undefined && !/^[A-Za-z0-9:._-]{1,64}$/.test(String(keyPrefix))) throw new Error(`shared.keyPrefix: "${keyPrefix}" must be 1 to 64 letters, digits or : . _ -`);
   const store = await createRedisStore({ url: redisUrl, leaseMs: lease, prefix: keyPrefix, log: (line) => log(JSON.stringify({ ts: new Date().toISOString(), job: "shared-store", message: String(line) })) });
-  return { shared: store, checkpoints: store.checkpoints, close: () => store.close() };
+  return { shared: store, audit: store.audit, checkpoints: store.checkpoints, close: () => store.close() };
 }
 
 /** "127.0.0.1" for "::ffff:127.0.0.1"; addresses compare in one form. */
@@ -233,7 +235,7 @@ export async function startRelayServer({
   const state = await openSharedState({ ...sharedSettings, redisUrl: redisUrl ?? sharedSettings.redisUrl, stateDir, log });
   let relay;
   try {
-    relay = new SdxRelay(coreConfig, { shared: state.shared });
+    relay = new SdxRelay(coreConfig, { shared: state.shared, audit: state.audit });
   } catch (error) {
     await state.close();
     throw error;

@@ -273,6 +273,10 @@ async function main() {
         el("li", { className: "contract", "data-contract": c.id },
           el("div", { className: "name", text: c.name }),
           el("div", { className: "row small" }, el("span", { className: `pill ${c.tone}`, text: c.statusLabel }), el("span", { className: "muted", text: c.updatedText })),
+          c.approvals && el("ul", { className: "approvals small", "aria-label": `Approvals of ${c.name}` },
+            c.approvals.steps.map((step) => el("li", { text: step })),
+            !c.approvals.steps.length && el("li", { className: "muted", text: "No approvals yet." }),
+            c.approvals.reason && el("li", { className: "muted", text: c.approvals.reason })),
           el("div", { className: "row" }, c.actions.map((a) => (a.href
             ? el("a", { className: "button", href: a.href, target: "_blank", rel: "noopener noreferrer", "data-key": `${a.action}:${c.id}`, "data-action": a.action, text: a.label })
             : el("button", {

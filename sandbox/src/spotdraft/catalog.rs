@@ -80,3 +80,42 @@ pub fn contract_types(app: &App, caller: &Caller) -> Response {
         workspace.contract_types.iter().map(|kind| json!({ "id": kind.id, "name": kind.name })).collect();
     Response::json(200, &Value::Array(items))
 }
+
+/// `GET /api/v2.1/public/auth/users/`: the workspace's users with their roles, paged (`page` from 1,
+/// `limit` default 10, at most 100), narrowed by `user_email` (exact, ignoring case) and `user_name`
+/// (start of "first last", ignoring case). `PublicUserWithRolesMinimalListResponse`.
+pub fn users(app: &App, caller: &Caller, request: &Request) -> Response {
+    let pairs = request.query_pairs();
+    let value = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let number = |name: &str, default: u64| value(name).map_or(Some(default), |text| text.parse::<u64>().ok());
+    let (Some(page), Some(limit)) = (number("page", 1), number("limit", 10)) else {
+        return Response::json(400, &json!({"detail": "Invalid page number or page limit too big."}));
+    };
+    if page == 0 || limit == 0 || limit > 100 {
+        return Response::json(400, &json!({"detail": "Invalid page number or page limit too big."}));
+    }
+    let email = value("user_email").map(|e| e.trim().to_ascii_lowercase());
+    let name = value("user_name").map(|n| n.trim().to_lowercase());
+    let state = app.state();
+    let Some(workspace) = state.workspaces.get(caller.workspace_index) else {
+        return errors::not_found();
+    };
+    let matching: Vec<Value> = workspace
+        .users
+        .iter()
+        .filter(|user| email.as_ref().is_none_or(|e| user.email.to_ascii_lowercase() == *e))
+        .filter(|user| name.as_ref().is_none_or(|n| user.name.to_lowercase().starts_with(n.as_str())))
+        .map(|user| {
+            let (first, last) = user.name.split_once(' ').unwrap_or((user.name.as_str(), ""));
+            json!({
+                "id": user.id, "first_name": first, "last_name": last, "email": user.email,
+                "designation": user.designation, "is_active": true,
+                "roles": [{"id": 1, "name": user.designation, "description": null}],
+            })
+        })
+        .collect();
+    let total = matching.len();
+    let start = usize::try_from((page - 1).saturating_mul(limit)).unwrap_or(usize::MAX);
+    let results: Vec<Value> = matching.into_iter().skip(start).take(usize::try_from(limit).unwrap_or(10)).collect();
+    Response::json(200, &json!({"total_results": total, "page": page, "limit": limit, "results": results}))
+}

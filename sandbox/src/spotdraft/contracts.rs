@@ -462,6 +462,7 @@ fn create_contract(app: &App, caller: &Caller, request: &Request) -> Result<Resp
         version: 1,
         document_padding: 0,
         key_pointers: Vec::new(),
+        approval_v5: false,
     };
     let first_value_id = super::key_pointers::next_value_id(&state);
     let workspace = state.workspaces.get_mut(caller.workspace_index).ok_or_else(errors::not_found)?;

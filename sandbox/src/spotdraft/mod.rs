@@ -1,5 +1,6 @@
 //! The SpotDraft public API emulator (v2.1 routes): redirects, authentication, dispatch.
 
+pub mod approvals;
 mod catalog;
 mod contracts;
 pub mod documents;
@@ -36,6 +37,8 @@ pub enum Route {
     KeyPointersBulk(String),
     KeyPointer(String, String),
     KeyPointerDefinitions,
+    Users,
+    Approvals(String),
 }
 
 const PREFIX: &str = "/api/v2.1/public/";
@@ -71,6 +74,8 @@ pub fn match_route(path: &str) -> Option<(Route, bool)> {
         ["contracts", id, "key_pointers", "bulk"] => (Route::KeyPointersBulk(owned(id)), false),
         ["contracts", id, "key_pointers", value] => (Route::KeyPointer(owned(id), owned(value)), false),
         ["key_pointers"] => (Route::KeyPointerDefinitions, true),
+        ["auth", "users"] => (Route::Users, true),
+        ["contracts", "approvals", id] => (Route::Approvals(owned(id)), true),
         _ => return None,
     };
     Some(matched)
@@ -78,7 +83,7 @@ pub fn match_route(path: &str) -> Option<(Route, bool)> {
 
 fn allowed_methods(route: &Route) -> &'static [&'static str] {
     match route {
-        Route::Contracts => &["GET", "POST"],
+        Route::Contracts | Route::Approvals(_) => &["GET", "POST"],
         Route::ExternalMetadata(_) => &["GET", "POST"],
         Route::ContractStatus(_)
         | Route::ByExternalMetadata(_)
@@ -88,7 +93,8 @@ fn allowed_methods(route: &Route) -> &'static [&'static str] {
         | Route::TemplateMetadata(_)
         | Route::ContractTypes
         | Route::KeyPointers(_)
-        | Route::KeyPointerDefinitions => &["GET"],
+        | Route::KeyPointerDefinitions
+        | Route::Users => &["GET"],
         Route::KeyPointersBulk(_) => &["POST"],
         Route::KeyPointer(_, _) => &["PATCH"],
         Route::Webhook(_) => &["DELETE"],
@@ -184,6 +190,8 @@ pub fn dispatch(app: &App, caller: &Caller, request: &Request, route: Route) -> 
         (_, Route::KeyPointersBulk(id)) => key_pointers::bulk_update(app, caller, request, &id),
         (_, Route::KeyPointer(id, value)) => key_pointers::patch_one(app, caller, request, &id, &value),
         (_, Route::KeyPointerDefinitions) => key_pointers::definitions_for_type(app, caller, request),
+        (_, Route::Users) => catalog::users(app, caller, request),
+        (_, Route::Approvals(id)) => approvals::handle(app, caller, request, &id),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod fields;
 pub mod pipedrive;
+pub mod pipedrive_webhooks;
 pub mod record_activity;
 pub mod salesforce;
 pub mod zoho;
@@ -32,6 +33,11 @@ pub struct VendorState {
     pub salesforce: Vendor,
     pub zoho: Vendor,
     pub pipedrive: Vendor,
+    /// Webhooks made through Pipedrive's Webhooks API (`pipedrive_webhooks`).
+    #[serde(default)]
+    pub pipedrive_webhooks: Vec<pipedrive_webhooks::Webhook>,
+    #[serde(default)]
+    pub next_pipedrive_webhook: u64,
     pub tokens: Vec<IssuedToken>,
     pub next_token: u64,
     /// PEM of the public key Salesforce's JWT bearer grant checks assertions against.
@@ -491,6 +497,8 @@ pub fn initial(rng: &mut SeededRng, now: i64) -> VendorState {
         salesforce: salesforce::seed(rng, now),
         zoho: zoho::seed(rng, now),
         pipedrive: pipedrive::seed(rng, now),
+        pipedrive_webhooks: Vec::new(),
+        next_pipedrive_webhook: 0,
         hubspot: hubspot_app(rng),
         tokens: Vec::new(),
         next_token: 0,
@@ -498,7 +506,8 @@ pub fn initial(rng: &mut SeededRng, now: i64) -> VendorState {
     }
 }
 
-/// `GET /__sandbox/crm/vendors`: every credential, user and seeded id, for tests and the demo.
+/// `GET /__sandbox/crm/vendors`: every credential, user and seeded id (and Pipedrive's company id),
+/// for tests and the demo.
 pub fn describe(app: &App) -> Response {
     let state = app.state();
     let v = &state.vendors;
@@ -514,13 +523,15 @@ pub fn describe(app: &App) -> Response {
             "fields": {"contractId": fields[0], "status": fields[1], "statusAt": fields[2], "link": fields[3], "executedAt": fields[4]},
         })
     };
+    let mut pipedrive_described = vendor("pipedrive", &v.pipedrive, &PIPEDRIVE_FIELDS, "deals");
+    pipedrive_described["company_id"] = json!(pipedrive::COMPANY_ID.to_string());
     Response::json(
         200,
         &json!({
             "token_ttl_secs": v.token_ttl_secs,
             "salesforce": vendor("salesforce", &v.salesforce, &SALESFORCE_FIELDS, "Opportunity"),
             "zoho": vendor("zoho", &v.zoho, &ZOHO_FIELDS, "Deals"),
-            "pipedrive": vendor("pipedrive", &v.pipedrive, &PIPEDRIVE_FIELDS, "deals"),
+            "pipedrive": pipedrive_described,
             "hubspot": {"client_id": v.hubspot.client_id, "client_secret": v.hubspot.client_secret,
                         "users": v.hubspot.users.iter().map(|u| json!({"id": u.id, "email": u.email, "refresh_token": u.refresh_token})).collect::<Vec<_>>()},
         }),

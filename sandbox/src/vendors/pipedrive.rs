@@ -3,7 +3,8 @@
 //! `/api/v2/persons/{id}`, v1 `GET /v1/deals/{id}/permittedUsers`; auth by API token
 //! (`x-api-token` header or `api_token` query) or OAuth bearer token; the OAuth server's
 //! `/oauth/token` refresh grant (client credentials as HTTP Basic, `api_domain` in the answer);
-//! `{"success": false, "error", "errorCode", "error_info"}` errors and `x-ratelimit-*` headers.
+//! `{"success": false, "error", "errorCode", "error_info"}` errors and `x-ratelimit-*` headers; the
+//! v1 Webhooks API (`super::pipedrive_webhooks`).
 
 use super::{
     apply, check_token, form_params, journal_write, own_origin, record, scheme_token, TokenCheck, Vendor, VendorUser,
@@ -17,6 +18,9 @@ use serde_json::{json, Map, Value};
 
 const INFO: &str = "Please check developers.pipedrive.com for more information about Pipedrive API.";
 const RATE_LIMIT: u64 = 80;
+/// The emulated company's id (`company_id` in Pipedrive's answers and webhooks; the relay's
+/// `plugin.crm.accountId`).
+pub const COMPANY_ID: u64 = 7001;
 
 pub fn error(status: u16, message: &str) -> Response {
     rate_headers(
@@ -57,13 +61,13 @@ pub fn seed(rng: &mut SeededRng, now: i64) -> Vendor {
             id: "13001".into(),
             name: "Integration User".into(),
             email: "integration@acme-pd.example".into(),
-            refresh_token: format!("13001:7001:{}", rng.hex(20)),
+            refresh_token: format!("13001:{COMPANY_ID}:{}", rng.hex(20)),
         },
         VendorUser {
             id: "13002".into(),
             name: "Sam Seller".into(),
             email: "sam.seller@acme-pd.example".into(),
-            refresh_token: format!("13002:7001:{}", rng.hex(20)),
+            refresh_token: format!("13002:{COMPANY_ID}:{}", rng.hex(20)),
         },
     ];
     let mut records = Vec::new();
@@ -225,6 +229,13 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
         ("POST", ["api", "v1", "notes"]) => super::record_activity::pipedrive_create_note(app, user, request),
         ("GET", ["api", "v1", "notes"]) => super::record_activity::pipedrive_notes(app, user, request),
         ("POST", ["api", "v1", "dealFields"]) => super::fields::pipedrive_create(app, request),
+        ("GET", ["v1", "webhooks"] | ["api", "v1", "webhooks"]) => super::pipedrive_webhooks::list(app),
+        ("POST", ["v1", "webhooks"] | ["api", "v1", "webhooks"]) => {
+            super::pipedrive_webhooks::create(app, user, request)
+        }
+        ("DELETE", ["v1", "webhooks", id] | ["api", "v1", "webhooks", id]) => {
+            super::pipedrive_webhooks::delete(app, user, id)
+        }
         ("GET", ["api", "v2", kind, id]) => match object_of(kind) {
             Some((object, label)) => get(app, user, request, object, label, id),
             None => error(404, "Unknown method ."),

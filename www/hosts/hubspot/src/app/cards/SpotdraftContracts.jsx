@@ -337,6 +337,13 @@ function Contract({ contract, document, dispatch }) {
           );
         })}
       </Flex>
+      {contract.approvals ? (
+        <List variant="unordered">
+          {contract.approvals.steps.map((step, index) => <Text key={index} variant="microcopy">{String(step)}</Text>)}
+          {contract.approvals.steps.length === 0 ? <Text variant="microcopy">No approvals yet.</Text> : null}
+          {contract.approvals.reason ? <Text variant="microcopy">{String(contract.approvals.reason)}</Text> : null}
+        </List>
+      ) : null}
       {document?.contractId === contract.id ? (
         <Link href={{ url: document.url, external: true }}>Open the signed PDF</Link>
       ) : null}

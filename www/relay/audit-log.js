@@ -1,0 +1,49 @@
+// The relay's audit log when it runs alone (no Redis): one file per environment in its state
+// directory, `audit-<env>.jsonl`, one JSON entry per line, oldest first, so it survives restarts and
+// an admin can read it with the relay's /admin/{env}/audit route or any text tool. Appends are
+// queued so lines never interleave; past MAX_BYTES the file is moved to `audit-<env>.1.jsonl`
+// (replacing the one before) and a new one begun.
+import { appendFile, readFile, rename, stat } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const MAX_BYTES = 8 * 1024 * 1024;
+
+/** `{append(environment, entry), recent(environment, limit)}` over files in `stateDir`. */
+export function fileAuditLog(stateDir, { maxBytes = MAX_BYTES } = {}) {
+  mkdirSync(stateDir, { recursive: true });
+  const file = (environment, suffix = "") => {
+    if (!/^[a-z]+$/.test(environment)) throw new Error(`audit: "${environment}" is not an environment name`);
+    return join(stateDir, `audit-${environment}${suffix}.jsonl`);
+  };
+  let queue = Promise.resolve();
+  const lines = async (path) => {
+    try {
+      return (await readFile(path, "utf8")).split("\n").filter(Boolean);
+    } catch (error) {
+      if (error.code === "ENOENT") return [];
+      throw error;
+    }
+  };
+  return {
+    append(environment, entry) {
+      if (typeof entry !== "string" || entry.includes("\n")) return Promise.reject(new TypeError("audit.append: an entry is one line of text"));
+      const path = file(environment);
+      const done = queue.then(async () => {
+        const size = await stat(path).then((s) => s.size, () => 0);
+        if (size + entry.length + 1 > maxBytes && size > 0) await rename(path, file(environment, ".1"));
+        await appendFile(path, `${entry}\n`, { mode: 0o600 });
+      });
+      // One failed append does not stop the ones after it.
+      queue = done.catch(() => {});
+      return done;
+    },
+    async recent(environment, limit) {
+      await queue;
+      const count = Math.max(1, Math.floor(Number(limit) || 1));
+      let found = (await lines(file(environment))).reverse();
+      if (found.length < count) found = found.concat((await lines(file(environment, ".1"))).reverse());
+      return found.slice(0, count);
+    },
+  };
+}
