@@ -180,7 +180,7 @@ pub type CrmPatch = ContractFields;
 
 pub use deal_source::read_deal;
 pub use provision::{field_specs, provision_fields, FieldKind, ProvisionReport, ProvisionStep, StepAction, StepKind};
-pub use record_access::user_can_see_deal;
+pub use record_access::{user_can_see_deal, user_email};
 
 impl ContractFields {
     /// `(CRM field name, value)` for every `Some` value, in a fixed order.

@@ -64,6 +64,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
         }
         ("GET", ["crm", "vendors", vendor, "event-deliveries"]) => crate::crm_events::deliveries(app, request, vendor),
         ("PATCH", ["crm", "vendors", vendor, "deals", id]) => crate::vendors::edit_deal(app, request, vendor, id),
+        ("PATCH", ["crm", "vendors", vendor, "users", id]) => crate::vendors::edit_user(app, request, vendor, id),
         ("POST", ["crm", "vendors", "salesforce", "fields"]) => crate::vendors::add_salesforce_field(app, request),
         ("PUT" | "POST", ["crm", "token-ttl"]) => crate::vendors::set_token_ttl(app, request),
         ("POST", ["crm", "expire-tokens"]) => crate::vendors::expire_tokens(app),

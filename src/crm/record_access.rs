@@ -72,6 +72,32 @@ pub async fn user_can_see_deal<T: Transport>(
     }
 }
 
+/// The email of a CRM user named by id, read with the connection's own credential, so actions can be
+/// made as that person in SpotDraft (`crate::relay`'s "who did it"): Salesforce's `User.Email`
+/// (`sobjects/User/{id}`), Pipedrive's `GET /v1/users/{id}` `data.email`. None for a user without one,
+/// and for the CRMs whose sessions name users by email already (Zoho) or whose request proves it
+/// (HubSpot).
+pub async fn user_email<T: Transport>(transport: &T, endpoint: &CrmEndpoint, user: &str) -> Result<Option<String>> {
+    if !is_valid_crm_id(user) {
+        return Ok(None);
+    }
+    let base = checked_base(endpoint)?;
+    let email = match endpoint.host {
+        CrmHost::Salesforce => {
+            let answer =
+                get(transport, endpoint, format!("{base}/services/data/v62.0/sobjects/User/{user}?fields=Email"))
+                    .await?;
+            text(answer.get("Email"))
+        }
+        CrmHost::Pipedrive => {
+            let answer = get(transport, endpoint, format!("{base}/v1/users/{user}")).await?;
+            text(answer.pointer("/data/email"))
+        }
+        CrmHost::Zoho | CrmHost::Hubspot => None,
+    };
+    Ok(email.filter(|e| crate::deal::is_plausible_email(e)))
+}
+
 fn is_login_email(user: &str) -> bool {
     user.len() <= 256 && user.contains('@') && !user.chars().any(|c| c.is_control() || c.is_whitespace())
 }

@@ -25,7 +25,7 @@ use crate::deal::Deal;
 use crate::error::{Error, Result};
 use crate::flows::{self, CreateOutcome, SendOptions};
 use crate::mapping;
-use crate::model::{ContractId, ContractSummary, RecordKey};
+use crate::model::{ContractId, ContractSummary, CrmHost, RecordKey};
 use crate::spotdraft::types::TemplateMetadata;
 use crate::sync::Observation;
 use crate::time;
@@ -84,7 +84,8 @@ pub(super) async fn route<T: Transport>(
         ("POST", ["deals", deal, "links"]) => super::link::link(relay, env, deal, request).await,
         ("POST", ["deals", deal, "preview"]) => preview(relay, env, deal, request).await.map(|p| (200, p)),
         ("POST", ["deals", deal, "contracts"]) => {
-            let created = create(relay, env, deal, request, &requester(verified)).await;
+            let asker = requester(relay, env, verified).await;
+            let created = create(relay, env, deal, request, &asker).await;
             // Whatever happened, what the relay knew of the deal's contracts may be out of date.
             let _ = contract_cache::changed(relay, env, deal).await;
             created.map(|(status, body, crm_error)| {
@@ -114,7 +115,7 @@ pub(super) async fn route<T: Transport>(
         ("POST", ["deals", deal, "contracts", id, "send"]) => match (owned(env, deal, id).await, send_options(request))
         {
             (Ok(contract), Ok(mut options)) => {
-                let sent = match actor_for(relay, env, &requester(verified)).await {
+                let sent = match actor_for(relay, env, &requester(relay, env, verified).await).await {
                     Ok(actor) => {
                         options.acting_as = actor.acting_as;
                         flows::send_to_counterparty(&env.client, contract.id, &options).await
@@ -168,8 +169,9 @@ async fn audit_route<T: Transport>(
         .map(|id| (*id).to_string())
         .or_else(|| body.and_then(|b| b.pointer("/contract/id")).and_then(Value::as_str).map(str::to_string));
     let template_id = (action == "create").then(|| template_of(request).ok()).flatten();
+    let requested_by = requester(relay, env, verified).await;
     // As whom SpotDraft was asked (the seller when a SpotDraft user: `actor_for`), for what it did.
-    let acting_as = match (action, &verified.email, outcome.is_ok()) {
+    let acting_as = match (action, &requested_by.email, outcome.is_ok()) {
         ("create" | "send" | "requestApprovals", Some(email), true) => {
             let key = format!("sduser:{}:{}", env.config.environment.as_str(), email.trim().to_ascii_lowercase());
             let known = relay.state.get(&key, relay.now_ms()).await.ok().flatten();
@@ -188,7 +190,7 @@ async fn audit_route<T: Transport>(
         deal,
         contract,
         template_id,
-        requested_by: requester(verified),
+        requested_by,
         acting_as,
         outcome: outcome_code,
         status,
@@ -704,7 +706,7 @@ async fn request_approvals<T: Transport>(
     if !before.can_request {
         return Err(Error::Conflict { reason: "No approvals are set up for this contract's template.".into() });
     }
-    let actor = actor_for(relay, env, &requester(verified)).await?;
+    let actor = actor_for(relay, env, &requester(relay, env, verified).await).await?;
     let body = crate::approvals::request_body(configured_approvals(env, contract));
     env.client
         .request_approvals(contract.id, &body, actor.acting_as.as_deref())
@@ -716,14 +718,36 @@ async fn request_approvals<T: Transport>(
 /// How long the relay trusts its answer to "is this email a SpotDraft user".
 const USER_CHECK_TTL_MS: u64 = 10 * 60 * 1000;
 
-/// Who a click came from, as the audit log and the contract's record data name them.
-pub(super) fn requester(verified: &Verified) -> Requester {
-    Requester {
-        host: verified.caller.host.clone(),
-        user: verified.caller.user.clone(),
-        email: verified.email.clone(),
-        via: "sidebar",
+/// Who a click came from, as the audit log and the contract's record data name them: with their
+/// email as the proof carries it, else as the CRM has it for the user the session names (Salesforce,
+/// Pipedrive; remembered for ten minutes).
+pub(super) async fn requester<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    verified: &Verified,
+) -> Requester {
+    let caller = &verified.caller;
+    let email = match (&verified.email, &caller.user) {
+        (Some(email), _) => Some(email.clone()),
+        (None, Some(user)) if matches!(env.config.crm.host, CrmHost::Salesforce | CrmHost::Pipedrive) => {
+            crm_user_email(relay, env, user).await
+        }
+        _ => None,
+    };
+    Requester { host: caller.host.clone(), user: caller.user.clone(), email, via: "sidebar" }
+}
+
+/// A CRM user's email (`crm::record_access::user_email`), remembered; none when the CRM has none
+/// or cannot say (the action then runs as the integration user, which is never wrong).
+async fn crm_user_email<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>, user: &str) -> Option<String> {
+    let key = format!("crmuser:{}:{user}", env.config.environment.as_str());
+    let now = relay.now_ms();
+    if let Ok(Some(known)) = relay.state.get(&key, now).await {
+        return (!known.is_empty()).then_some(known);
     }
+    let email = crate::crm::user_email(&*relay.transport, &env.config.crm, user).await.ok()?;
+    let _ = relay.state.put(&key, email.clone().unwrap_or_default(), USER_CHECK_TTL_MS, now).await;
+    email
 }
 
 /// As whom SpotDraft is asked: the seller when their CRM email is an active user of the workspace

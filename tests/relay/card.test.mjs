@@ -53,7 +53,7 @@ test("create through the card: one contract under repeated clicks, the notice ke
   const tick = await card(deal.id, { cardId: "card-create-a", event: { type: "tick" } });
   assert.equal(tick.json.view.contracts.length, 1);
   assert.equal(tick.json.view.contracts[0].statusLabel, "Draft");
-  assert.deepEqual(tick.json.view.contracts[0].actions.map((a) => a.action), ["open", "send"]);
+  assert.deepEqual(tick.json.view.contracts[0].actions.map((a) => a.action), ["open", "send", "approvals"]);
   assert.equal(tick.json.view.banner?.tone, "success", "the kept sidebar still shows its notice");
   const other = await card(deal.id, { cardId: "card-create-b", event: { type: "start" } });
   assert.equal(other.json.view.banner, null, "another card of the same deal has its own state");

@@ -695,6 +695,32 @@ pub fn edit_deal(app: &App, request: &Request, vendor_name: &str, id: &str) -> R
     Response::json(200, &json!({"id": id, "changed": changed}))
 }
 
+/// `PATCH /__sandbox/crm/vendors/{vendor}/users/{id}` `{"email"}`: a user's email changed in the CRM
+/// (e.g. to one a SpotDraft workspace knows, for "who did it" tests).
+pub fn edit_user(app: &App, request: &Request, vendor_name: &str, id: &str) -> Response {
+    let Some(email) = serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .and_then(|b| b.get("email").and_then(Value::as_str).map(str::to_string))
+        .filter(|e| e.contains('@'))
+    else {
+        return Response::json(400, &json!({"error": "body must be {\"email\": \"…@…\"}"}));
+    };
+    let mut state = app.state();
+    let vendor = match vendor_name {
+        "hubspot" => &mut state.vendors.hubspot,
+        "salesforce" => &mut state.vendors.salesforce,
+        "zoho" => &mut state.vendors.zoho,
+        "pipedrive" => &mut state.vendors.pipedrive,
+        _ => return Response::json(404, &json!({"error": "vendors are hubspot, salesforce, zoho, pipedrive"})),
+    };
+    let Some(user) = vendor.users.iter_mut().find(|u| u.id == id) else {
+        return Response::json(404, &json!({"error": "no such user"}));
+    };
+    user.email = email;
+    app.persist(&state);
+    Response::empty(204)
+}
+
 /// `PUT /__sandbox/crm/token-ttl` `{"seconds": n}`: lifetime of access tokens issued from now on.
 pub fn set_token_ttl(app: &App, request: &Request) -> Response {
     let seconds = serde_json::from_slice::<Value>(&request.body)

@@ -221,6 +221,7 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     let segments: Vec<&str> = request.path.trim_end_matches('/').split('/').skip(1).collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["v1", "deals", id, "permittedUsers"]) => permitted_users(app, user, id),
+        ("GET", ["v1", "users", id]) => user_by_id(app, id),
         ("GET", ["api", "v1", "dealFields"]) => super::fields::pipedrive_list(app, request),
         ("POST", ["api", "v1", "files"]) => super::record_activity::pipedrive_upload(app, user, request),
         ("GET", ["api", "v1", "deals", id, "files"]) => {
@@ -270,6 +271,17 @@ fn get(app: &App, user: &str, request: &Request, object: &str, label: &str, id: 
             ok(record_json(record, keys.as_deref()))
         }
         Err(response) => response,
+    }
+}
+
+/// `GET /v1/users/{id}`: one user of the company (`data`: id, name, email, active_flag).
+fn user_by_id(app: &App, id: &str) -> Response {
+    let state = app.state();
+    match state.vendors.pipedrive.users.iter().find(|u| u.id == id) {
+        Some(found) => ok(
+            json!({"id": found.id.parse::<u64>().unwrap_or(0), "name": found.name, "email": found.email, "active_flag": true}),
+        ),
+        None => error(404, "User not found"),
     }
 }
 

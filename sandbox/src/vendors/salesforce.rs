@@ -284,6 +284,18 @@ fn der_item(data: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     Some((content, data.get(start + length..).unwrap_or_default()))
 }
 
+/// `GET …/sobjects/User/{id}`: one user of the org (Id, Name, Email, IsActive).
+fn user_record(app: &App, id: &str) -> Response {
+    let state = app.state();
+    match state.vendors.salesforce.users.iter().find(|u| u.id == id) {
+        Some(found) => Response::json(
+            200,
+            &json!({"attributes": {"type": "User", "url": format!("{API}/sobjects/User/{id}")}, "Id": found.id, "Name": found.name, "Email": found.email, "IsActive": true}),
+        ),
+        None => errors(404, "NOT_FOUND", "The requested resource does not exist"),
+    }
+}
+
 pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     let user = user.unwrap_or_default();
     let Some(rest) = request.path.strip_prefix(API) else {
@@ -295,6 +307,7 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
             super::record_activity::salesforce_content_version(app, user, request)
         }
         ("POST", ["sobjects", "Task"]) => super::record_activity::salesforce_task(app, user, request),
+        ("GET", ["sobjects", "User", id]) => user_record(app, id),
         ("GET", ["sobjects", object, id]) => get(app, user, request, object, id),
         ("PATCH", ["sobjects", object, id]) => patch(app, user, request, object, id),
         ("GET", ["query"]) => query(app, user, request),
