@@ -38,6 +38,8 @@ const RETRIGGER: &str = "/api/v2.1/public/contracts/webhooks/re_trigger_latest/"
 const TEMPLATES: &str = "/api/v2.1/public/templates/";
 const TEMPLATE: &str = "/api/v2.1/public/templates/{template_id}/";
 const TEMPLATE_METADATA: &str = "/api/v2.1/public/templates/{template_id}/metadata";
+const USERS: &str = "/api/v2.1/public/auth/users/";
+const APPROVALS: &str = "/api/v2.1/public/contracts/approvals/{contract_id}/";
 const CONTRACT_TYPES: &str = "/api/v2.1/public/contract_types/";
 
 /// Field-keyed errors: every value is a list of strings or a nested object of the same kind.
@@ -175,6 +177,29 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
         &sandbox.sd(uat, "GET", &format!("{CONTRACTS}by_external_metadata/nothing-here"), None),
     );
 
+    // Users, and approvals on the NDA: read, requested (and refused while one is open, or malformed).
+    let users = sandbox.sd(uat, "GET", &format!("{USERS}?limit=2&page=1"), None);
+    assert_eq!(users.status, 200);
+    checker.conforms(USERS, "GET", &users);
+    let approver = users.json()["results"][1]["id"].as_u64().unwrap();
+    checker.conforms(USERS, "GET", &sandbox.sd(uat, "GET", &format!("{USERS}?user_email=nobody%40x.example"), None));
+    let approvals_path = format!("/api/v2.1/public/contracts/approvals/{composite}/");
+    checker.conforms(APPROVALS, "GET", &sandbox.sd(uat, "GET", &approvals_path, None));
+    let approval_request =
+        json!({"approvals": [{"name": "Legal", "approver_user_id": approver, "notes": "Please review.", "order": 1}]});
+    checker.request_is_valid(APPROVALS, "POST", &approval_request);
+    let requested = sandbox.sd(uat, "POST", &approvals_path, Some(approval_request.clone()));
+    assert_eq!(requested.status, 201);
+    checker.conforms(APPROVALS, "POST", &requested);
+    checker.conforms(APPROVALS, "GET", &sandbox.sd(uat, "GET", &approvals_path, None));
+    let busy = sandbox.sd(uat, "POST", &approvals_path, Some(approval_request));
+    assert_eq!(busy.status, 400);
+    assert_eq!(busy.json()["code"], "SD_CONTRACTS_00152");
+    checker.conforms(APPROVALS, "POST", &busy);
+    let malformed = sandbox.sd(uat, "POST", &approvals_path, Some(json!({"approvals": [{"name": "x"}]})));
+    assert_eq!(malformed.status, 400);
+    checker.conforms(APPROVALS, "POST", &malformed);
+
     checker.conforms(
         EXTERNAL_METADATA,
         "GET",
@@ -292,6 +317,8 @@ fn every_implemented_operation_matches_the_spotdraft_spec() {
         (HMAC_KEY, "GET", HMAC_KEY.to_string()),
         (WEBHOOK, "DELETE", format!("{WEBHOOKS}1")),
         (RETRIGGER, "POST", RETRIGGER.to_string()),
+        (USERS, "GET", USERS.to_string()),
+        (APPROVALS, "GET", format!("{CONTRACTS}approvals/{composite}/")),
     ] {
         let reply = common::raw_request(&sandbox.spotdraft, method, &concrete, &[], b"").unwrap();
         assert_eq!(reply.status, 401);

@@ -265,7 +265,8 @@ describe("against the relay on the sandbox's Pipedrive", () => {
     }
     // base is Pipedrive's basic scope, which the relay never needs (app.json says why it is listed).
     assert.deepEqual(app.scopes.filter((scope) => scope !== "base" && !used.has(scope)), [], "scopes no request needed");
-    assert.ok(!app.scopes.includes("users:read"), "the per-user check is a deals request");
+    // The per-user check is a deals request (permittedUsers); users:read is for the seller's email.
+    assert.ok(used.has("users:read"), "the seller's email is read (who did it)");
   });
 
   test("the JWT secret goes to a host secret the relay verifies the panel's signed token with", async () => {

@@ -174,10 +174,17 @@ fn create(app: &App, caller: &Caller, request: &Request, raw_id: &str) -> Result
             decided_micros: None,
             decision_notes: None,
         };
-        created.push(json!({
-            "id": approval.id, "contract_id": id, "name": approval.name, "approver_user_id": user, "approver_role_id": role,
-            "is_sent": true, "notes": approval.notes, "order": order,
-        }));
+        // The schema types both approver ids as integers (not nullable): the one not set is left out.
+        let mut item = json!({"id": approval.id, "contract_id": id, "name": approval.name, "is_sent": true, "notes": approval.notes, "order": order});
+        if let Value::Object(map) = &mut item {
+            if let Some(user) = user {
+                map.insert("approver_user_id".into(), json!(user));
+            }
+            if let Some(role) = role {
+                map.insert("approver_role_id".into(), json!(role));
+            }
+        }
+        created.push(item);
         state.approvals.push(approval);
     }
     let actor = json!({"name": caller.user.name, "email": caller.user.email});

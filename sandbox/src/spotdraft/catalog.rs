@@ -108,9 +108,9 @@ pub fn users(app: &App, caller: &Caller, request: &Request) -> Response {
         .map(|user| {
             let (first, last) = user.name.split_once(' ').unwrap_or((user.name.as_str(), ""));
             json!({
-                "id": user.id, "first_name": first, "last_name": last, "email": user.email,
+                "id": user.id, "name": user.name, "first_name": first, "last_name": last, "email": user.email,
                 "designation": user.designation, "is_active": true,
-                "roles": [{"id": 1, "name": user.designation, "description": null}],
+                "roles": [{"id": 1, "name": user.designation, "description": format!("{} team", user.designation)}],
             })
         })
         .collect();
