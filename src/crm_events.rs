@@ -164,7 +164,7 @@ fn pipedrive(account_id: &str, call: &EventCall<'_>, keys: &EventKeys<'_>) -> Re
         .ok_or_else(|| unauthorized("a Pipedrive webhook carries HTTP Basic credentials; this call has none"))?;
     let decoded = STANDARD.decode(given.trim()).map_err(|_| unauthorized("the Basic credentials are not base64"))?;
     let wanted = format!("{}:{}", expected.username, expected.password);
-    if !constant_time_eq(&decoded, wanted.as_bytes()) {
+    if !auth::constant_time_eq(&decoded, wanted.as_bytes()) {
         return Err(unauthorized("the Pipedrive webhook's credentials do not match crmEvents.pipedrive"));
     }
     let body = json_body(call.body)?;
@@ -210,11 +210,6 @@ fn token_call(
     let mut changed = ChangedDeals::default();
     changed.add(caller.record);
     Ok(changed)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    // Length is not secret (the username is not, and the password's length leaks little).
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -17,10 +17,7 @@ pub(super) fn check<T: Transport>(env: &EnvironmentRuntime<T>, request: &RelayRe
         .ok_or_else(|| Error::Unauthorized {
             reason: "an Authorization: Bearer <admin secret> header is required".into(),
         })?;
-    // Compared in constant time (the length is no secret).
-    let same =
-        given.len() == secret.len() && given.bytes().zip(secret.bytes()).fold(0_u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    if same {
+    if crate::auth::constant_time_eq(given.as_bytes(), secret.as_bytes()) {
         Ok(())
     } else {
         Err(Error::Unauthorized { reason: "that is not this environment's admin secret".into() })
