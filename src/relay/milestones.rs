@@ -77,12 +77,16 @@ pub(super) async fn receive<T: Transport>(
     };
     let mut outcomes = Vec::new();
     let mut failed = Vec::new();
+    let mut retry = false;
     // Nothing to do unless some template creates at a milestone: the deals are not even read.
     if plugin.templates.iter().any(|t| !t.create_at_stages.is_empty()) {
         for deal in &changed.deal_ids {
             match at_milestone(relay, env, deal).await {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(error) => failed.push(json!({"deal": deal, "error": error.to_string()})),
+                Err(error) => {
+                    retry |= error.is_transient();
+                    failed.push(json!({"deal": deal, "code": error.code(), "error": error.to_string()}));
+                }
             }
         }
     }
@@ -96,9 +100,10 @@ pub(super) async fn receive<T: Transport>(
         }
     }
     let body = json!({"deals": outcomes, "skippedEvents": changed.skipped, "failed": failed});
-    // A deal that could not be looked at (the CRM or SpotDraft failing) is asked for again: the CRM
-    // redelivers the whole call, and the deals done already cost a lookup each.
-    let status = if failed.is_empty() { 200 } else { 503 };
+    // A deal that could not be looked at for a passing reason (the CRM or SpotDraft down, rate
+    // limits) is asked for again: the CRM redelivers the whole call, and the deals done already cost
+    // a lookup each. A refusal that a redelivery would only repeat is answered, and logged.
+    let status = if retry { 503 } else { 200 };
     RelayResponse::json(status, &body, log)
 }
 

@@ -204,3 +204,26 @@ test("a contract someone voided is not made again by the deal's next change", as
     await relay.close();
   }
 });
+
+test("while the CRM cannot be read the event is answered 503, so it comes again, and the redelivery creates the contract", async () => {
+  const { relay, dealId, externalId } = await setUp("hubspot");
+  try {
+    await sandbox.control("DELETE", "/__sandbox/crm/vendors/hubspot/event-subscription");
+    // The relay's deal read fails (HubSpot down) more often than the client's retries cover.
+    await sandbox.setFaults({ rules: [{ route: `GET /crm/v3/objects/deals/${dealId}*`, service: "crm", kind: "503", times: 12 }] });
+    await edit("hubspot", dealId, { dealstage: "contractsent" });
+    const url = `${relay.url}/crm-events/uat`;
+    const body = JSON.stringify([{ portalId: Number(sandbox.portal), objectId: Number(dealId), subscriptionType: "object.propertyChange", objectTypeId: "0-3", propertyName: "dealstage" }]);
+    const { hubspotHeaders } = await import("./support.mjs");
+    const first = await fetch(url, { method: "POST", headers: hubspotHeaders(vendors.hubspot.client_secret, "POST", url, body), body });
+    assert.equal(first.status, 503, await first.text());
+    assert.equal((await contractsOf(externalId)).length, 0);
+    await sandbox.setFaults({ rules: [] });
+    const again = await fetch(url, { method: "POST", headers: hubspotHeaders(vendors.hubspot.client_secret, "POST", url, body), body });
+    assert.equal(again.status, 200, await again.text());
+    assert.equal((await contractsOf(externalId)).length, 1);
+  } finally {
+    await sandbox.setFaults({ rules: [] });
+    await relay.close();
+  }
+});
