@@ -498,6 +498,18 @@ fn read_templates(check: &mut Checker, value: &Value) -> Option<Vec<TemplateConf
     (check.problems.len() == before).then(|| templates.into_iter().map(|(_, t)| t).collect())
 }
 
+impl TemplateConfig {
+    /// One template's document (`templates[i]` of the configuration) read alone, as an admin's draft
+    /// is: every problem at once, located under `path`.
+    pub fn from_json(value: &Value, path: &str) -> Result<TemplateConfig> {
+        let mut check = Checker::default();
+        match read_template(&mut check, value, path) {
+            Some(template) if check.is_clean() => Ok(template),
+            _ => Err(Error::InvalidInput(check.problems)),
+        }
+    }
+}
+
 fn read_approval(check: &mut Checker, value: &Value, path: &str) -> Option<AdHocApproval> {
     let map = check.object(value, path)?;
     check.no_unknown_keys(map, path, &["name", "approverUserId", "approverRoleId", "notes"]);

@@ -520,7 +520,11 @@ fn template_of(request: &RelayRequest) -> Result<u64> {
         .ok_or_else(|| Error::invalid_input("templateId", "a positive template id is required"))
 }
 
-async fn metadata<T: Transport>(env: &EnvironmentRuntime<T>, template_id: u64, now: u64) -> Result<TemplateMetadata> {
+pub(super) async fn metadata<T: Transport>(
+    env: &EnvironmentRuntime<T>,
+    template_id: u64,
+    now: u64,
+) -> Result<TemplateMetadata> {
     if let Some((fetched, metadata)) = env.metadata_cache.borrow().get(&template_id) {
         if now.saturating_sub(*fetched) < METADATA_TTL_MS {
             return Ok(metadata.clone());

@@ -10,6 +10,7 @@ mod api;
 pub mod audit;
 mod card;
 pub mod config;
+mod console;
 mod contract_cache;
 mod documents;
 mod expiring_map;
@@ -289,8 +290,16 @@ impl<T: Transport> Relay<T> {
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             (_, ["webhooks", ..]) => RelayResponse::plain_error(405, "method_not_allowed", "webhooks are POSTed", log),
-            ("GET", ["admin", env, "audit"]) => match self.environment(env) {
-                Some(env) => audit::read(self, env, &request, log).await,
+            ("GET" | "POST", ["admin", env, route]) => match self.environment(env) {
+                Some(_) if request.body.len() > MAX_API_BODY_BYTES => {
+                    RelayResponse::plain_error(413, "too_large", "the request body is too large", log)
+                }
+                Some(env) => match (request.method.as_str(), *route) {
+                    ("GET", "audit") => audit::read(self, env, &request, log).await,
+                    ("GET", "templates") => console::templates(self, env, &request, log).await,
+                    ("POST", "preview") => console::preview(self, env, &request, log).await,
+                    _ => RelayResponse::plain_error(404, "not_found", "no such admin route", log),
+                },
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             ("POST", ["crm-events", env]) => match self.environment(env) {

@@ -1,0 +1,69 @@
+// What an admin's setup reads from the relay (issue 18's console): SpotDraft's templates with their
+// variables, and a draft template mapping previewed on a real deal by the same core code a create
+// runs, before anything is saved; only the environment's admin secret opens it.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { msaTemplate, newDeal, ndaTemplate, relayConfig, SECRETS, startRelay, startSandbox } from "./support.mjs";
+import { mintToken } from "../../pkg/node.js";
+
+const ADMIN = "uat-admin-secret-for-the-console-0123456";
+let sandbox;
+let relay;
+before(async () => {
+  sandbox = await startSandbox();
+  const config = relayConfig(sandbox);
+  config.environments.uat.adminSecret = ADMIN;
+  relay = await startRelay(sandbox, { config });
+});
+after(async () => {
+  await relay?.close();
+  await sandbox?.stop();
+});
+
+const admin = (method, route, body, secret = ADMIN) => fetch(`${relay.url}/admin/uat/${route}`, {
+  method, headers: { ...(secret ? { authorization: `Bearer ${secret}` } : {}), "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+}).then(async (r) => ({ status: r.status, json: await r.json() }));
+
+test("the workspace's templates, which are offered, and each one's variables", async () => {
+  const { status, json } = await admin("GET", "templates");
+  assert.equal(status, 200, JSON.stringify(json));
+  const nda = json.templates.find((t) => t.templateId === ndaTemplate(sandbox.uat).templateId);
+  const msa = json.templates.find((t) => t.templateId === msaTemplate(sandbox.uat).templateId);
+  assert.equal(nda.offered, true);
+  assert.equal(msa.offered, false, "the test configuration offers the NDA only");
+  const effective = nda.variables.find((v) => v.variable === "effective_date");
+  assert.deepEqual([effective.type, effective.required], ["date", true]);
+  assert.ok(msa.variables.some((v) => v.variable === "customer_legal_name"));
+});
+
+test("a draft mapping previewed on a real deal: each variable's value, or the exact problem", async () => {
+  const deal = await newDeal(sandbox, "Console preview", { closeDate: "2026-11-30" });
+  const draft = { ...msaTemplate(sandbox.uat) };
+  const good = await admin("POST", "preview", { template: draft, dealId: deal.id });
+  assert.equal(good.status, 200, JSON.stringify(good.json));
+  const fields = Object.fromEntries(good.json.preview.fields.map((f) => [f.variable, f.value]));
+  assert.equal(fields.agreement_date, "2026-11-30");
+  assert.equal(fields.customer_legal_name, "Globex Corporation", "the company name, normalised as a create sends it");
+  assert.equal(good.json.preview.canCreate, true);
+  // A required variable mapped to a field the deal lacks: named, and nothing is created.
+  const missing = { ...draft, fields: draft.fields.map((f) => (f.variable === "contract_value" ? { ...f, source: "custom.not_a_property" } : f)) };
+  const bad = await admin("POST", "preview", { template: missing, dealId: deal.id });
+  assert.equal(bad.json.preview.canCreate, false);
+  assert.ok(bad.json.preview.problems.some((p) => p.path.includes("contract_value")), JSON.stringify(bad.json.preview.problems));
+  // A draft the configuration reader refuses: every problem, located under template.
+  const broken = await admin("POST", "preview", { template: { ...draft, fields: [{ variable: "x", source: "deal.nope", encoding: "string" }], label: "" }, dealId: deal.id });
+  assert.equal(broken.status, 400);
+  assert.ok(broken.json.error.problems.every((p) => p.path.startsWith("template.")), JSON.stringify(broken.json.error.problems));
+  const contracts = (await sandbox.control("GET", "/__sandbox/contracts")).json.filter((c) => c.external_metadata?.id?.endsWith(`:deal:${deal.id}`));
+  assert.equal(contracts.length, 0, "a preview creates nothing");
+});
+
+test("only the admin secret opens the setup routes", async () => {
+  const deal = await newDeal(sandbox, "Not an admin");
+  const seller = mintToken(SECRETS.uat, { host: "demo", tenant: String(sandbox.portal), record: deal.id }, 300);
+  assert.equal((await admin("GET", "templates", undefined, null)).status, 401);
+  assert.equal((await admin("GET", "templates", undefined, seller)).status, 401);
+  assert.equal((await admin("POST", "preview", { template: ndaTemplate(sandbox.uat), dealId: deal.id }, seller)).status, 401);
+  assert.equal((await admin("GET", "nothing-here")).status, 404);
+  assert.equal((await admin("POST", "preview", { template: ndaTemplate(sandbox.uat) })).status, 400, "no deal named");
+});
