@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::shared::LocalFuture;
-use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse};
+use super::{EnvironmentRuntime, Relay, RelayRequest};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -111,34 +111,24 @@ pub(super) fn timestamp(now_ms: u64) -> String {
     crate::time::format_timestamp(micros).unwrap_or_default()
 }
 
-/// `GET /admin/{env}/audit[?limit=&deal=&action=]`, for the environment's admin
-/// (`Authorization: Bearer <adminSecret>`): the newest entries first.
+/// `GET /admin/{env}/audit[?limit=&deal=&action=]` (the admin checked by the route): the newest
+/// entries first.
 pub(super) async fn read<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     request: &RelayRequest,
-    log: Value,
-) -> RelayResponse {
-    if let Err(error) = super::admin::check(env, request) {
-        return RelayResponse::error(&error, log);
-    }
+) -> Result<Value> {
     let limit = match request.query("limit").map(|text| text.parse::<usize>()) {
         None => 100,
         Some(Ok(n)) if (1..=MAX_READ).contains(&n) => n,
-        Some(_) => {
-            let error = Error::invalid_input("limit", format!("must be a whole number from 1 to {MAX_READ}"));
-            return RelayResponse::error(&error, log);
-        }
+        Some(_) => return Err(Error::invalid_input("limit", format!("must be a whole number from 1 to {MAX_READ}"))),
     };
     let deal = request.query("deal");
     let action = request.query("action");
     let environment = env.config.environment.as_str();
     // Filters read further back, so a filtered answer is not cut short by other deals' entries.
     let scanned = if deal.is_some() || action.is_some() { MAX_ENTRIES } else { limit };
-    let entries = match relay.audit.recent(environment, scanned).await {
-        Ok(entries) => entries,
-        Err(error) => return RelayResponse::error(&error, log),
-    };
+    let entries = relay.audit.recent(environment, scanned).await?;
     let wanted: Vec<Value> = entries
         .iter()
         .filter_map(|text| serde_json::from_str::<Value>(text).ok())
@@ -146,5 +136,5 @@ pub(super) async fn read<T: Transport>(
         .filter(|entry| action.as_deref().is_none_or(|a| entry.get("action").and_then(Value::as_str) == Some(a)))
         .take(limit)
         .collect();
-    RelayResponse::json(200, &json!({"entries": wanted}), log)
+    Ok(json!({"entries": wanted}))
 }

@@ -12,27 +12,13 @@
 
 use serde_json::{json, Value};
 
-use super::{EnvironmentRuntime, Relay, RelayRequest, RelayResponse};
+use super::{EnvironmentRuntime, Relay, RelayRequest};
 use crate::config::TemplateConfig;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
-pub(super) async fn templates<T: Transport>(
-    relay: &Relay<T>,
-    env: &EnvironmentRuntime<T>,
-    request: &RelayRequest,
-    log: Value,
-) -> RelayResponse {
-    if let Err(error) = super::admin::check(env, request) {
-        return RelayResponse::error(&error, log);
-    }
-    match list(relay, env).await {
-        Ok(body) => RelayResponse::json(200, &body, log),
-        Err(error) => RelayResponse::error(&error, log),
-    }
-}
-
-async fn list<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>) -> Result<Value> {
+/// The workspace's templates (the admin checked by the route).
+pub(super) async fn templates<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>) -> Result<Value> {
     let offered = &env.config.plugin.templates;
     let mut out = Vec::new();
     for template in env.client.templates().await? {
@@ -62,22 +48,8 @@ async fn list<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>) -> Re
     Ok(json!({ "templates": out }))
 }
 
+/// A draft template previewed on a deal (the admin checked by the route).
 pub(super) async fn preview<T: Transport>(
-    relay: &Relay<T>,
-    env: &EnvironmentRuntime<T>,
-    request: &RelayRequest,
-    log: Value,
-) -> RelayResponse {
-    if let Err(error) = super::admin::check(env, request) {
-        return RelayResponse::error(&error, log);
-    }
-    match draft_preview(relay, env, request).await {
-        Ok(body) => RelayResponse::json(200, &body, log),
-        Err(error) => RelayResponse::error(&error, log),
-    }
-}
-
-async fn draft_preview<T: Transport>(
     relay: &Relay<T>,
     env: &EnvironmentRuntime<T>,
     request: &RelayRequest,

@@ -294,12 +294,22 @@ impl<T: Transport> Relay<T> {
                 Some(_) if request.body.len() > MAX_API_BODY_BYTES => {
                     RelayResponse::plain_error(413, "too_large", "the request body is too large", log)
                 }
-                Some(env) => match (request.method.as_str(), *route) {
-                    ("GET", "audit") => audit::read(self, env, &request, log).await,
-                    ("GET", "templates") => console::templates(self, env, &request, log).await,
-                    ("POST", "preview") => console::preview(self, env, &request, log).await,
-                    _ => RelayResponse::plain_error(404, "not_found", "no such admin route", log),
-                },
+                Some(env) => {
+                    // Every admin route is the environment admin's alone: checked here, once.
+                    if let Err(error) = admin::check(env, &request) {
+                        return RelayResponse::error(&error, log);
+                    }
+                    let answer = match (request.method.as_str(), *route) {
+                        ("GET", "audit") => audit::read(self, env, &request).await,
+                        ("GET", "templates") => console::templates(self, env).await,
+                        ("POST", "preview") => console::preview(self, env, &request).await,
+                        _ => return RelayResponse::plain_error(404, "not_found", "no such admin route", log),
+                    };
+                    match answer {
+                        Ok(body) => RelayResponse::json(200, &body, log),
+                        Err(error) => RelayResponse::error(&error, log),
+                    }
+                }
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             ("POST", ["crm-events", env]) => match self.environment(env) {
