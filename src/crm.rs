@@ -16,6 +16,7 @@ pub mod record_files;
 pub mod record_notes;
 mod rs256;
 mod salesforce;
+mod schema;
 mod zoho;
 
 use serde_json::{Map, Value};
@@ -181,6 +182,7 @@ pub type CrmPatch = ContractFields;
 pub use deal_source::read_deal;
 pub use provision::{field_specs, provision_fields, FieldKind, ProvisionReport, ProvisionStep, StepAction, StepKind};
 pub use record_access::{user_can_see_deal, user_email};
+pub use schema::{read_schema, CrmSchema, FieldInfo, StageInfo, StandardField};
 
 impl ContractFields {
     /// `(CRM field name, value)` for every `Some` value, in a fixed order.

@@ -222,24 +222,44 @@ fn map_fields(
             insert_nested(&mut data, metadata, &mapping.variable, value);
         }
     }
-    for attribute in &metadata.attributes {
-        if provided.contains(&attribute.variable) || !is_required_given(attribute, &provided) {
-            continue;
-        }
-        let mapped = template.fields.iter().any(|f| {
-            f.variable == attribute.variable || Some(f.variable.as_str()) == attribute.parent_variable.as_deref()
-        });
-        if !mapped {
-            problems.push(Problem::new(
-                format!("contract_data.{}", attribute.variable),
-                format!(
-                    "{} is required by the template but not mapped from any deal field; ask an admin to map it",
-                    attribute.label()
-                ),
-            ));
-        }
+    for attribute in unmapped(template, metadata, &provided) {
+        problems.push(Problem::new(
+            format!("contract_data.{}", attribute.variable),
+            format!(
+                "{} is required by the template but not mapped from any deal field; ask an admin to map it",
+                attribute.label()
+            ),
+        ));
     }
     (data, fields)
+}
+
+/// The template's required variables no mapping fills, given the variables that have values.
+fn unmapped<'m>(
+    template: &TemplateConfig,
+    metadata: &'m TemplateMetadata,
+    provided: &BTreeSet<String>,
+) -> Vec<&'m TemplateAttribute> {
+    metadata
+        .attributes
+        .iter()
+        .filter(|attribute| !provided.contains(&attribute.variable) && is_required_given(attribute, provided))
+        .filter(|attribute| {
+            !template.fields.iter().any(|f| {
+                f.variable == attribute.variable || Some(f.variable.as_str()) == attribute.parent_variable.as_deref()
+            })
+        })
+        .collect()
+}
+
+/// The required template variables the template's mapping leaves unfilled whatever the deal holds
+/// (what an admin must still map), as `unmapped` finds them for a deal that fills every mapping.
+pub fn required_unmapped(template: &TemplateConfig, metadata: &TemplateMetadata) -> Vec<String> {
+    let mut provided = BTreeSet::new();
+    for mapping in &template.fields {
+        mark_provided(&mut provided, metadata, &mapping.variable);
+    }
+    unmapped(template, metadata, &provided).into_iter().map(|a| a.variable.clone()).collect()
 }
 
 fn target_is_required(target: &Target<'_>, metadata: &TemplateMetadata, variable: &str) -> bool {

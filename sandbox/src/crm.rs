@@ -249,6 +249,7 @@ pub fn handle(app: &App, request: &Request) -> Response {
             with_kind(kind, |kind| patch(app, request, kind, id))
         }
         ["crm", "v3", "properties", kind] => crate::crm_properties::handle(app, request, kind, false),
+        ["crm", "v3", "pipelines", kind] => crate::vendors::schema::hubspot_pipelines(request, kind),
         ["crm", "v3", "properties", kind, "groups"] => crate::crm_properties::handle(app, request, kind, true),
         ["crm", version @ ("v3" | "v4"), "objects", kind, id, "associations", target] if method == "GET" => {
             with_kind(kind, |kind| match ObjectType::parse(target) {

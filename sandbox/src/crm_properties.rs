@@ -3,7 +3,8 @@
 //! that already exists and for a type and field type that do not go together.
 //!
 //! The deal properties a PATCH may name are `CrmState::deal_properties`; a property created here
-//! joins them, so the write-back can fill it at once.
+//! joins them, so the write-back can fill it at once. Company and contact properties are listed
+//! (HubSpot's own, and any other the seeded records carry), not created.
 
 use crate::app::App;
 use crate::clock;
@@ -77,10 +78,77 @@ fn groups(state: &CrmState) -> Vec<PropertyGroup> {
     std::iter::once(standard).chain(state.property_groups.iter().cloned()).collect()
 }
 
-/// `…/crm/v3/properties/{objectType}[/groups]`; only deals have properties here.
+/// HubSpot's own company and contact properties: (name, label, type, field type).
+const COMPANY_PROPERTIES: [(&str, &str, &str, &str); 10] = [
+    ("name", "Company name", "string", "text"),
+    ("domain", "Company domain name", "string", "text"),
+    ("address", "Street address", "string", "text"),
+    ("city", "City", "string", "text"),
+    ("state", "State/Region", "string", "text"),
+    ("zip", "Postal code", "string", "text"),
+    ("country", "Country/Region", "string", "text"),
+    ("phone", "Phone number", "string", "phonenumber"),
+    ("industry", "Industry", "enumeration", "select"),
+    ("numberofemployees", "Number of employees", "number", "number"),
+];
+const CONTACT_PROPERTIES: [(&str, &str, &str, &str); 7] = [
+    ("firstname", "First name", "string", "text"),
+    ("lastname", "Last name", "string", "text"),
+    ("email", "Email", "string", "text"),
+    ("jobtitle", "Job title", "string", "text"),
+    ("phone", "Phone number", "string", "phonenumber"),
+    ("company", "Company name", "string", "text"),
+    ("lifecyclestage", "Lifecycle stage", "enumeration", "radio"),
+];
+
+/// `GET …/crm/v3/properties/{companies|contacts}`: HubSpot's own, then any other property the
+/// records carry (as text).
+fn list_other(app: &App, companies: bool) -> Response {
+    let state = app.state();
+    let (own, records, group) = if companies {
+        (&COMPANY_PROPERTIES[..], &state.crm.companies, "companyinformation")
+    } else {
+        (&CONTACT_PROPERTIES[..], &state.crm.contacts, "contactinformation")
+    };
+    let mut listed: Vec<(String, String, &str, &str)> =
+        own.iter().map(|(name, label, kind, field)| (name.to_string(), label.to_string(), *kind, *field)).collect();
+    for record in records {
+        for name in record.properties.keys() {
+            if !listed.iter().any(|(known, ..)| known == name) {
+                listed.push((name.clone(), name.replace('_', " "), "string", "text"));
+            }
+        }
+    }
+    let created = hubspot_time(0);
+    let results: Vec<Value> = listed
+        .iter()
+        .enumerate()
+        .map(|(order, (name, label, kind, field_type))| {
+            json!({
+                "name": name, "label": label, "type": kind, "fieldType": field_type, "description": "",
+                "groupName": group, "options": [], "displayOrder": order, "calculated": false, "externalOptions": false,
+                "hasUniqueValue": name == "domain", "hidden": false, "formField": true, "hubspotDefined": true,
+                "modificationMetadata": { "archivable": false, "readOnlyDefinition": true, "readOnlyValue": false },
+                "createdAt": created, "updatedAt": created, "archived": false,
+            })
+        })
+        .collect();
+    Response::json(200, &json!({ "results": results }))
+}
+
+/// `…/crm/v3/properties/{objectType}[/groups]`: deals in full; companies and contacts listed only.
 pub fn handle(app: &App, request: &Request, kind: &str, groups_route: bool) -> Response {
-    if !matches!(kind, "deals" | "deal" | "0-3") {
-        return error(400, "VALIDATION_ERROR", &format!("Unable to infer object type from: {kind}"));
+    let other = match kind {
+        "deals" | "deal" | "0-3" => None,
+        "companies" | "company" | "0-2" => Some(true),
+        "contacts" | "contact" | "0-1" => Some(false),
+        _ => return error(400, "VALIDATION_ERROR", &format!("Unable to infer object type from: {kind}")),
+    };
+    if let Some(companies) = other {
+        return match (request.method.as_str(), groups_route) {
+            ("GET", false) => list_other(app, companies),
+            (method, _) => error(405, "VALIDATION_ERROR", &format!("{method} is not supported on {}", request.path)),
+        };
     }
     match (request.method.as_str(), groups_route) {
         ("GET", false) => list(app),

@@ -737,3 +737,68 @@ fn spotdraft_deals() -> [(&'static str, Option<f64>, Option<&'static str>, &'sta
         ("Jordan Lee — consulting NDA", None, None, "jordan.lee@freelance.example"),
     ]
 }
+
+/// The admin console's read of each CRM: pipelines and stages, field definitions and the standard
+/// sources, through the vendor's own APIs; every seeded deal's stage (as the deal reader reads it)
+/// is one of the stages listed, and every custom field a deal carries is a listed deal field.
+#[test]
+fn the_core_reads_each_crms_stages_and_fields() {
+    let sandbox = Sandbox::start(&[]);
+    let v = vendors(&sandbox);
+    let transport = NativeTransport::new();
+    let hubspot = CrmEndpoint {
+        host: CrmHost::Hubspot,
+        base_url: sandbox.crm.clone(),
+        token: sandbox.crm_token.as_str().into(),
+        timeout_ms: 5_000,
+    };
+    let cases = [
+        (hubspot, "hubspot", vec!["1001".to_string(), "1002".into(), "1003".into(), "1004".into(), "1005".into()]),
+        (
+            oauth_endpoint(&sandbox, &v, CrmHost::Salesforce, "salesforce", "/services/oauth2/token", 0),
+            "salesforce",
+            serde_json::from_value(v["salesforce"]["deal_ids"].clone()).unwrap(),
+        ),
+        (
+            oauth_endpoint(&sandbox, &v, CrmHost::Zoho, "zoho", "/oauth/v2/token", 0),
+            "zoho",
+            serde_json::from_value(v["zoho"]["deal_ids"].clone()).unwrap(),
+        ),
+        (
+            oauth_endpoint(&sandbox, &v, CrmHost::Pipedrive, "pipedrive", "/oauth/token", 0),
+            "pipedrive",
+            serde_json::from_value(v["pipedrive"]["deal_ids"].clone()).unwrap(),
+        ),
+    ];
+    for (endpoint, vendor, deal_ids) in cases {
+        let schema =
+            pollster::block_on(crm::read_schema(&transport, &endpoint)).unwrap_or_else(|e| panic!("{vendor}: {e}"));
+        let stages: Vec<&str> = schema.stages.iter().map(|s| s.value.as_str()).collect();
+        assert!(schema.stages.iter().all(|s| !s.label.is_empty()), "{vendor}: {:?}", schema.stages);
+        for id in &deal_ids {
+            let value = pollster::block_on(crm::read_deal(&transport, &endpoint, id, &[])).unwrap();
+            let stage = Deal::from_json(&value).unwrap().stage.unwrap_or_else(|| panic!("{vendor} {id}: no stage"));
+            assert!(stages.contains(&stage.as_str()), "{vendor} {id}: {stage} not in {stages:?}");
+        }
+        assert!(!schema.company_fields.is_empty() && !schema.contact_fields.is_empty(), "{vendor}");
+        // The write-back fields are custom fields every deal carries: each is a listed deal field.
+        let contract_id = v[vendor]["fields"]["contractId"].as_str().unwrap_or("spotdraft_contract_id");
+        assert!(schema.deal_fields.iter().any(|f| f.name == contract_id), "{vendor}: {:?}", schema.deal_fields);
+        let amount = schema.standard.iter().find(|s| s.source == "deal.amount").map(|s| s.crm_field.as_str());
+        let expected = match vendor {
+            "hubspot" => "amount",
+            "salesforce" | "zoho" => "Amount",
+            _ => "value",
+        };
+        assert_eq!(amount, Some(expected), "{vendor}");
+    }
+    // A CRM that answers something else: the error names what was read and what is wrong.
+    let wrong = CrmEndpoint {
+        host: CrmHost::Salesforce,
+        base_url: format!("{}/nowhere", sandbox.crm),
+        token: "nope".into(),
+        timeout_ms: 5_000,
+    };
+    let error = pollster::block_on(crm::read_schema(&transport, &wrong)).unwrap_err().to_string();
+    assert!(error.contains("Salesforce: ") && error.contains("(reading the Opportunity description)"), "{error}");
+}

@@ -40,13 +40,23 @@ fn country_code(country: &str) -> Option<&'static str> {
 }
 
 /// Where one CRM keeps each value of the canonical deal, its company and its primary contact.
-struct Keys {
+pub(super) struct Keys {
     /// Deal: name, amount, currency, stage, close date.
-    deal: [&'static str; 5],
+    pub(super) deal: [&'static str; 5],
     /// Company: name, street, city, state, postal code, country.
-    company: [&'static str; 6],
+    pub(super) company: [&'static str; 6],
     /// Contact: first name, last name, email.
-    contact: [&'static str; 3],
+    pub(super) contact: [&'static str; 3],
+}
+
+/// The keys the deal reader uses for `host` (the admin console lists them: `schema`).
+pub(super) fn keys(host: CrmHost) -> &'static Keys {
+    match host {
+        CrmHost::Hubspot => &HUBSPOT_KEYS,
+        CrmHost::Salesforce => &SALESFORCE_KEYS,
+        CrmHost::Zoho => &ZOHO_KEYS,
+        CrmHost::Pipedrive => &PIPEDRIVE_KEYS,
+    }
 }
 
 const HUBSPOT_KEYS: Keys = Keys {

@@ -228,7 +228,7 @@ async fn check_visible<T: Transport>(
     caller: &Caller,
     deal_id: &str,
 ) -> Result<()> {
-    let host = env.config.plugin.crm.host;
+    let host = env.plugin().crm.host;
     let asks = !matches!(host, crate::model::CrmHost::Hubspot);
     if !asks || caller.host != host.as_str() {
         return Ok(());
@@ -252,7 +252,7 @@ async fn check_visible<T: Transport>(
 
 /// The parts of the plugin configuration a sidebar needs; nothing secret.
 fn sidebar_config<T: Transport>(env: &EnvironmentRuntime<T>) -> Value {
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     let config = crate::sidebar::SidebarConfig {
         environment: plugin.environment,
         creation_stages: plugin.creation_stages.clone(),
@@ -295,13 +295,13 @@ pub(super) fn record_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &st
     if !crate::model::is_valid_crm_id(deal_id) {
         return Err(Error::invalid_input("dealId", format!("\"{deal_id}\" is not a CRM record id")));
     }
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     Ok(RecordKey::for_deal(plugin.crm.host, &plugin.crm.account_id, deal_id))
 }
 
 /// The deal's contracts, newest first, each with the slot it fills.
 async fn contracts<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str) -> Result<Vec<ContractSummary>> {
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     let list = flows::contracts_for_deal(&env.client, plugin, deal_id).await?;
     Ok(list.into_iter().map(|c| plugin.with_slot(c)).collect())
 }
@@ -388,7 +388,7 @@ async fn first_view<T: Transport>(
 ) -> Value {
     let (deal, contracts) =
         both(crm_deal(relay, env, deal_id), contracts_with_record_times(relay, env, caller, deal_id)).await;
-    let preview = match (env.config.plugin.templates.as_slice(), &deal) {
+    let preview = match (env.plugin().templates.as_slice(), &deal) {
         ([only], Ok(deal)) => {
             let previewed = match fair_share(relay, env, caller, deal_id).await {
                 Ok(()) => preview_of(env, only, deal).await,
@@ -542,7 +542,8 @@ async fn preview<T: Transport>(
     request: &RelayRequest,
 ) -> Result<Value> {
     let template_id = template_of(request)?;
-    let template = env.config.plugin.template(template_id)?;
+    let plugin = env.plugin();
+    let template = plugin.template(template_id)?;
     let deal = crm_deal(relay, env, deal_id).await?;
     preview_of(env, template, &deal).await.map(|preview| json!(preview))
 }
@@ -553,7 +554,7 @@ async fn preview_of<T: Transport>(
     deal: &Deal,
 ) -> Result<mapping::Preview> {
     let metadata = metadata(env, template.template_id, env.client.transport().now_ms()).await?;
-    Ok(mapping::preview(&env.config.plugin, template, deal, &metadata))
+    Ok(mapping::preview(&env.plugin(), template, deal, &metadata))
 }
 
 /// Create, idempotent per deal: one create at a time per deal (in every instance sharing the
@@ -588,7 +589,7 @@ pub(super) async fn create_contract<T: Transport>(
     requester: &Requester,
 ) -> Result<(CreateOutcome, std::result::Result<(), String>)> {
     let key = record_key(env, deal_id)?;
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     // One creator at a time per slot: an NDA and an MSA of one deal may be created side by side.
     let slot = plugin.slot_of_template(template_id);
     let guard = relay.locks.lock(&format!("create:{key}:{slot}"), &*relay.transport).await?;
@@ -646,7 +647,7 @@ pub(super) async fn keep_oldest_live<T: Transport>(
     env: &EnvironmentRuntime<T>,
     key: &RecordKey,
 ) -> Result<Vec<ContractSummary>> {
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     let mut live: Vec<ContractSummary> = flows::contracts_by_external_id(&env.client, &key.to_string())
         .await?
         .into_iter()
@@ -680,19 +681,19 @@ async fn approvals_of<T: Transport>(
     contract: &ContractSummary,
 ) -> Result<crate::approvals::ApprovalsView> {
     let steps = env.client.contract_approvals(contract.id).await?;
-    Ok(crate::approvals::view(&steps, &contract.status, configured_approvals(env, contract)))
+    Ok(crate::approvals::view(&steps, &contract.status, &configured_approvals(env, contract)))
 }
 
 /// The ad-hoc approvals configured for the contract's template (none for a contract of no offered template).
-fn configured_approvals<'e, T: Transport>(
-    env: &'e EnvironmentRuntime<T>,
+fn configured_approvals<T: Transport>(
+    env: &EnvironmentRuntime<T>,
     contract: &ContractSummary,
-) -> &'e [crate::config::AdHocApproval] {
-    let plugin = &env.config.plugin;
+) -> Vec<crate::config::AdHocApproval> {
+    let plugin = env.plugin();
     contract
         .template_id
         .and_then(|id| plugin.templates.iter().find(|t| t.template_id == id))
-        .map_or(&[], |t| t.approvals.as_slice())
+        .map_or_else(Vec::new, |t| t.approvals.clone())
 }
 
 /// Sends the template's configured approvals, as the seller when they are a SpotDraft user, once
@@ -711,7 +712,7 @@ async fn request_approvals<T: Transport>(
         return Err(Error::Conflict { reason: "No approvals are set up for this contract's template.".into() });
     }
     let actor = actor_for(relay, env, &requester(relay, env, verified).await).await?;
-    let body = crate::approvals::request_body(configured_approvals(env, contract));
+    let body = crate::approvals::request_body(&configured_approvals(env, contract));
     env.client
         .request_approvals(contract.id, &body, actor.acting_as.as_deref())
         .await

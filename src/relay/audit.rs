@@ -2,59 +2,16 @@
 //! its signed document handed out, a contract created at a milestone), saying who asked, as whom
 //! SpotDraft was called, which deal and contract, and how it ended. An admin reads it at
 //! `GET /admin/{env}/audit` (`adminSecret`). Entries hold ids, emails and error codes, never
-//! secrets, tokens or signed URLs.
-//!
-//! Where entries live is the host's: the Node relay keeps them in Redis when instances share state,
-//! else in a file in its state directory; tests and a bare core keep them in memory ([`MemoryAudit`]).
-
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+//! secrets, tokens or signed URLs. Kept in an [`EntryLog`](super::entry_log::EntryLog) (Redis, a file per environment, or memory).
 
 use serde::Serialize;
 
 use serde_json::{json, Value};
 
-use super::shared::LocalFuture;
+use super::entry_log::MAX_ENTRIES;
 use super::{EnvironmentRuntime, Relay, RelayRequest};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
-
-/// The most entries kept per environment; the oldest go first.
-pub const MAX_ENTRIES: usize = 10_000;
-
-/// Where the entries are kept, newest first.
-pub trait AuditLog {
-    /// Adds one entry (a JSON object's text) to `environment`'s log.
-    fn append<'a>(&'a self, environment: &'a str, entry: String) -> LocalFuture<'a, Result<()>>;
-    /// The newest `limit` entries of `environment`, newest first.
-    fn recent<'a>(&'a self, environment: &'a str, limit: usize) -> LocalFuture<'a, Result<Vec<String>>>;
-}
-
-/// Entries in this process's memory.
-#[derive(Default)]
-pub struct MemoryAudit {
-    entries: RefCell<HashMap<String, VecDeque<String>>>,
-}
-
-impl AuditLog for MemoryAudit {
-    fn append<'a>(&'a self, environment: &'a str, entry: String) -> LocalFuture<'a, Result<()>> {
-        let mut entries = self.entries.borrow_mut();
-        let list = entries.entry(environment.to_string()).or_default();
-        list.push_front(entry);
-        list.truncate(MAX_ENTRIES);
-        Box::pin(async { Ok(()) })
-    }
-
-    fn recent<'a>(&'a self, environment: &'a str, limit: usize) -> LocalFuture<'a, Result<Vec<String>>> {
-        let found = self
-            .entries
-            .borrow()
-            .get(environment)
-            .map(|list| list.iter().take(limit).cloned().collect())
-            .unwrap_or_default();
-        Box::pin(async { Ok(found) })
-    }
-}
 
 /// Who asked for an action.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -21,7 +21,11 @@ use crate::webhook::WebhookKey;
 
 pub struct EnvironmentConfig {
     pub environment: Environment,
+    /// The file's plugin block, read. (The one in effect may be a setup an admin saved since:
+    /// `super::setup`.)
     pub plugin: Config,
+    /// The file's plugin block as written, which a saved setup is merged into.
+    pub plugin_document: Value,
     pub spotdraft_base_url: String,
     pub credentials: Credentials,
     pub webhook_key: WebhookKey,
@@ -46,8 +50,11 @@ pub struct EnvironmentConfig {
     /// milestone creation (`crate::crm_events`); HubSpot's events are signed with its client secret,
     /// Salesforce's and Zoho's with their host key or secret.
     pub pipedrive_events: Option<crate::crm_events::BasicCredentials>,
-    /// What opens this environment's admin routes (`/admin/{env}/…`, `super::admin`); none: no admin routes.
+    /// What opens this environment's admin routes (`/admin/{env}/…`, `super::admin`) for an
+    /// unnamed admin; with neither this nor `admins`, no admin routes.
     pub admin_secret: Option<String>,
+    /// Named admins and each one's own secret (`admins`): the setup history says who saved what.
+    pub admins: BTreeMap<String, String>,
     /// Origins a signed download URL may point to: the configured object-storage hosts plus the
     /// SpotDraft API's own origin. A link anywhere else is refused, so the relay never hands a
     /// browser an arbitrary URL (no open redirect through SpotDraft's answers).
@@ -130,6 +137,7 @@ fn read_environment(
             "hubspotClientSecret",
             "crmEvents",
             "adminSecret",
+            "admins",
         ],
     );
     let plugin = check.required(map, path, "plugin").and_then(|v| match Config::from_json(v) {
@@ -221,9 +229,11 @@ fn read_environment(
     if admin_secret.as_ref().is_some_and(|secret| secret.trim().len() < 32) {
         check.problem(key_path(path, "adminSecret"), "must be at least 32 characters");
     }
+    let admins = read_admins(check, map, path, admin_secret.as_deref());
     Some(EnvironmentConfig {
         environment,
         plugin: plugin?,
+        plugin_document: map.get("plugin").cloned().unwrap_or(Value::Null),
         spotdraft_base_url: spotdraft_base_url?,
         credentials: credentials?,
         webhook_key: webhook_key?,
@@ -238,8 +248,45 @@ fn read_environment(
         hubspot_client_secret,
         pipedrive_events,
         admin_secret,
+        admins,
         download_origins,
     })
+}
+
+/// `admins`: `{"<name or email>": "<that admin's secret, 32+ characters>"}`, each secret distinct.
+fn read_admins(
+    check: &mut Checker,
+    map: &Map<String, Value>,
+    path: &str,
+    admin_secret: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let admins_path = key_path(path, "admins");
+    let Some(admins) = map.get("admins") else { return out };
+    let Some(admins) = check.object(admins, &admins_path) else { return out };
+    for (name, secret) in admins {
+        let secret_path = key_path(&admins_path, name);
+        let name = name.trim();
+        if name.is_empty() || name.len() > 254 || name.chars().any(char::is_control) {
+            check.problem(&secret_path, "an admin is named by a name or email of 1 to 254 characters");
+            continue;
+        }
+        match secret.as_str().map(str::trim) {
+            Some(secret) if secret.len() >= 32 && secret.len() <= 500 => {
+                let shared = admin_secret.is_some_and(|s| s.trim() == secret) || out.values().any(|s| s == secret);
+                if shared {
+                    check.problem(&secret_path, "each admin needs a secret of their own (this one is used twice)");
+                } else {
+                    out.insert(name.to_string(), secret.to_string());
+                }
+            }
+            Some(_) => check.problem(&secret_path, "must be 32 to 500 characters"),
+            None => {
+                check.problem(&secret_path, format!("must be the admin's secret as text; found {}", type_name(secret)))
+            }
+        }
+    }
+    out
 }
 
 /// `crmEvents`: `{"pipedrive": {"username", "password"}}`, the credentials the admin sets on
@@ -624,6 +671,11 @@ fn sensitive_values(env: &Map<String, Value>) -> Vec<(String, String)> {
     add("webhookUrl", env.get("webhookUrl"));
     add("hubspotClientSecret", env.get("hubspotClientSecret"));
     add("adminSecret", env.get("adminSecret"));
+    if let Some(Value::Object(admins)) = env.get("admins") {
+        for (name, secret) in admins {
+            add(&format!("admins.{name}"), Some(secret));
+        }
+    }
     add(
         "crmEvents.pipedrive.password",
         env.get("crmEvents").and_then(|e| e.get("pipedrive")).and_then(|p| p.get("password")),

@@ -5,10 +5,16 @@
 //!
 //! - `GET /admin/{env}/templates`: every template of the workspace, whether the configuration offers
 //!   it, and its variables (name, label, type, required) from its metadata.
+//! - `GET /admin/{env}/deal?id=…&custom=…`: a deal as the relay reads it from the CRM (what the
+//!   console's own preview maps, in the page's WebAssembly).
 //! - `POST /admin/{env}/preview` `{"template": {…a templates[] entry…}, "dealId": "…"}`: the draft
 //!   read exactly as the configuration reader reads a template (its problems located under
 //!   `template.`), the deal read from the CRM, and what a create would send, variable by variable,
 //!   or the exact problem.
+//! - `GET /admin/{env}/crm`: the CRM's deal pipelines and stages (each stage's value is what
+//!   `creationStages` compare), its deal, company and contact field definitions (a deal field's name
+//!   is what a mapping's `custom.<name>` reads) and the CRM field behind each canonical source, read
+//!   from the CRM's own API (`crm::read_schema`).
 
 use serde_json::{json, Value};
 
@@ -19,7 +25,7 @@ use crate::transport::Transport;
 
 /// The workspace's templates (the admin checked by the route).
 pub(super) async fn templates<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>) -> Result<Value> {
-    let offered = &env.config.plugin.templates;
+    let offered = &env.plugin().templates;
     let mut out = Vec::new();
     for template in env.client.templates().await? {
         let metadata = super::api::metadata(env, template.id, relay.now_ms()).await?;
@@ -43,9 +49,39 @@ pub(super) async fn templates<T: Transport>(relay: &Relay<T>, env: &EnvironmentR
             "contractTypeId": template.contract_type_id,
             "offered": offered.iter().any(|t| t.template_id == template.id),
             "variables": variables,
+            // As SpotDraft answers it: what the console's own preview (the core, in the page) maps onto.
+            "metadata": metadata,
         }));
     }
     Ok(json!({ "templates": out }))
+}
+
+/// `GET /admin/{env}/deal?id=…[&custom=a,b]`: the canonical deal as the relay reads it from the CRM,
+/// with the custom deal properties a draft maps (each a CRM property name), for the console's preview.
+pub(super) async fn deal<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    request: &RelayRequest,
+) -> Result<Value> {
+    let deal_id = request
+        .query("id")
+        .filter(|id| crate::model::is_valid_crm_id(id))
+        .ok_or_else(|| Error::invalid_input("id", "the CRM id of a deal is required"))?;
+    let custom: Vec<String> = request
+        .query("custom")
+        .map(|list| list.split(',').map(str::trim).filter(|name| !name.is_empty()).map(String::from).collect())
+        .unwrap_or_default();
+    let property_name = |name: &str| name.len() <= 100 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if let Some(name) = custom.iter().find(|name| !property_name(name)) {
+        return Err(Error::invalid_input("custom", format!("\"{name}\" is not a CRM property name")));
+    }
+    if custom.len() > 100 {
+        return Err(Error::invalid_input("custom", "at most 100 properties"));
+    }
+    let value = crate::crm::read_deal(&*relay.transport, &env.config.crm, deal_id.as_str(), &custom).await?;
+    // Read as a create reads it, so a deal the core cannot read is said here, not at the preview.
+    crate::deal::Deal::from_json(&value)?;
+    Ok(json!({ "deal": value }))
 }
 
 /// A draft template previewed on a deal (the admin checked by the route).
@@ -66,7 +102,7 @@ pub(super) async fn preview<T: Transport>(
     let template = TemplateConfig::from_json(draft, "template")?;
     // The draft stands in for the saved template of the same id (or joins the offered ones), so the
     // plugin-wide rules (creation stages, slots) apply to it as they would once saved.
-    let mut plugin = env.config.plugin.clone();
+    let mut plugin = (*env.plugin()).clone();
     plugin.templates.retain(|t| t.template_id != template.template_id);
     plugin.templates.push(template.clone());
     let deal = super::api::crm_deal(relay, env, deal_id).await?;
@@ -75,5 +111,19 @@ pub(super) async fn preview<T: Transport>(
         "dealId": deal.id,
         "dealName": deal.name,
         "preview": crate::mapping::preview(&plugin, &template, &deal, &metadata),
+    }))
+}
+
+/// The CRM's stages and field definitions (the admin checked by the route): `{"crm": "<host>",
+/// "stages", "dealFields", "companyFields", "contactFields", "standard"}`.
+pub(super) async fn crm_schema<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntime<T>) -> Result<Value> {
+    let schema = crate::crm::read_schema(&*relay.transport, &env.config.crm).await?;
+    Ok(json!({
+        "crm": env.config.crm.host.as_str(),
+        "stages": schema.stages,
+        "dealFields": schema.deal_fields,
+        "companyFields": schema.company_fields,
+        "contactFields": schema.contact_fields,
+        "standard": schema.standard,
     }))
 }

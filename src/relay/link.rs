@@ -38,7 +38,7 @@ pub(super) async fn search<T: Transport>(
         .into_iter()
         .map(|contract| {
             let linkable = linkable(&contract, &key);
-            LinkCandidate { contract: env.config.plugin.with_slot(contract), linkable }
+            LinkCandidate { contract: env.plugin().with_slot(contract), linkable }
         })
         .collect())
 }
@@ -78,7 +78,7 @@ pub(super) async fn link<T: Transport>(
     };
     // The metadata itself, not the listing's copy of it, decides.
     let current = env.client.external_metadata(id).await?;
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     match current.id_text().filter(|text| !text.trim().is_empty()) {
         Some(text) if text == key.to_string() => {
             return Ok((200, json!({"contract": plugin.with_slot(found), "linked": false})));

@@ -112,7 +112,7 @@ async fn at_milestone<T: Transport>(
     env: &EnvironmentRuntime<T>,
     deal_id: &str,
 ) -> Result<DealOutcome> {
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     let mut outcome = DealOutcome { deal: deal_id.to_string(), ..DealOutcome::default() };
     let deal = match super::api::crm_deal(relay, env, deal_id).await {
         Ok(deal) => deal,
@@ -198,7 +198,7 @@ async fn audit<T: Transport>(
         outcome,
         status,
     };
-    super::audit::record(relay, &entry, &mut Value::Null).await;
+    super::audit::record(relay, &entry, &mut serde_json::Value::Null).await;
 }
 
 fn problem_key<T: Transport>(env: &EnvironmentRuntime<T>, deal_id: &str, template_id: u64) -> String {
@@ -236,7 +236,7 @@ async fn tell_problem<T: Transport>(
         return Ok(());
     }
     relay.state.put(&key, text.clone(), PROBLEM_TTL_MS, now).await?;
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     let note = Note {
         title: format!("{} was not created at {}", template.label, plugin.stage_label(stage)),
         lines: problems

@@ -13,6 +13,7 @@ pub mod config;
 mod console;
 mod contract_cache;
 mod documents;
+pub mod entry_log;
 mod expiring_map;
 mod keyed_lock;
 pub mod limiter;
@@ -21,6 +22,7 @@ mod link;
 mod milestones;
 mod provision;
 mod reconcile;
+pub mod setup;
 pub mod shared;
 mod terms;
 mod timeline;
@@ -42,11 +44,18 @@ use crate::spotdraft::types::TemplateMetadata;
 use crate::spotdraft::{ClientOptions, SpotDraftClient};
 use crate::transport::Transport;
 pub use config::{EnvironmentConfig, RelayConfig};
+use entry_log::{EntryLog, MemoryEntryLog};
 use expiring_map::{ExpiringMap, ExpiringSet};
 use keyed_lock::KeyedLock;
 use limiter::RateLimited;
 pub use reconcile::ReconcileReport;
 pub use shared::{MemoryState, SharedState};
+
+/// Where the relay keeps what must outlive a restart: the audit log and the setup history.
+pub struct Logs {
+    pub audit: Rc<dyn EntryLog>,
+    pub setup_history: Rc<dyn EntryLog>,
+}
 
 /// SpotDraft's documented limit per workspace.
 const SPOTDRAFT_REQUESTS_PER_SECOND: u32 = 10;
@@ -166,6 +175,8 @@ fn http_status(error: &Error) -> u16 {
 
 struct EnvironmentRuntime<T: Transport> {
     config: EnvironmentConfig,
+    /// The plugin configuration in effect: the file's, or the newest setup an admin saved (`setup`).
+    current: RefCell<setup::Current>,
     client: Client<T>,
     metadata_cache: RefCell<HashMap<u64, (u64, TemplateMetadata)>>,
     /// "deal user" pairs the CRM said may see each other, for a minute (see `api::check_visible`).
@@ -195,7 +206,16 @@ pub struct Relay<T: Transport> {
     /// The sidebars this instance runs for app cards (`card`), soft state.
     card_sessions: RefCell<ExpiringMap<crate::sidebar::Sidebar>>,
     /// Who did what (`audit`).
-    audit: Rc<dyn audit::AuditLog>,
+    audit: Rc<dyn EntryLog>,
+    /// Every setup version an admin saved (`setup`).
+    setup_history: Rc<dyn EntryLog>,
+}
+
+impl<T: Transport> EnvironmentRuntime<T> {
+    /// The plugin configuration in effect now (a saved setup replaces the file's without a restart).
+    fn plugin(&self) -> Rc<crate::config::Config> {
+        Rc::clone(&self.current.borrow().config)
+    }
 }
 
 impl<T: Transport> Relay<T> {
@@ -215,16 +235,18 @@ impl<T: Transport> Relay<T> {
         options: ClientOptions,
         state: Rc<dyn SharedState>,
     ) -> crate::Result<Relay<T>> {
-        Relay::with_parts(config, transport, options, state, Rc::new(audit::MemoryAudit::default()))
+        let memory = || -> Rc<dyn EntryLog> { Rc::new(MemoryEntryLog::default()) };
+        Relay::with_parts(config, transport, options, state, Logs { audit: memory(), setup_history: memory() })
     }
 
-    /// [`Relay::with_state`], keeping its audit log in `audit` (the host's durable store).
+    /// [`Relay::with_state`], keeping its audit log and setup history in `logs` (the host's durable
+    /// stores).
     pub fn with_parts(
         config: RelayConfig,
         transport: T,
         options: ClientOptions,
         state: Rc<dyn SharedState>,
-        audit: Rc<dyn audit::AuditLog>,
+        logs: Logs,
     ) -> crate::Result<Relay<T>> {
         let transport = Rc::new(transport);
         let mut environments = Vec::new();
@@ -234,7 +256,9 @@ impl<T: Transport> Relay<T> {
                 RateLimited::new(Rc::clone(&transport), Rc::clone(&state), key, SPOTDRAFT_REQUESTS_PER_SECOND);
             let client =
                 SpotDraftClient::new(limited, &env.spotdraft_base_url, Some(env.credentials.clone()), options.clone())?;
+            let current = setup::Current { config: Rc::new(env.plugin.clone()), version: 0, checked_at_ms: 0 };
             environments.push(EnvironmentRuntime {
+                current: RefCell::new(current),
                 config: env,
                 client,
                 metadata_cache: RefCell::new(HashMap::new()),
@@ -243,7 +267,8 @@ impl<T: Transport> Relay<T> {
         }
         let locks = KeyedLock::new(Rc::clone(&state));
         let card_sessions = RefCell::new(ExpiringMap::new(card::CARD_CAPACITY));
-        Ok(Relay { transport, environments, state, locks, card_sessions, audit })
+        let Logs { audit, setup_history } = logs;
+        Ok(Relay { transport, environments, state, locks, card_sessions, audit, setup_history })
     }
 
     fn environment(&self, name: &str) -> Option<&EnvironmentRuntime<T>> {
@@ -286,7 +311,11 @@ impl<T: Transport> Relay<T> {
         match (request.method.as_str(), segments.as_slice()) {
             ("GET", ["healthz"]) => RelayResponse::json(200, &json!({"ok": true}), log),
             ("POST", ["webhooks", "spotdraft", env]) => match self.environment(env) {
-                Some(env) => webhooks::receive(self, env, &request, log).await,
+                Some(env) => {
+                    let mut log = log;
+                    setup::refresh(self, env, &mut log).await;
+                    webhooks::receive(self, env, &request, log).await
+                }
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             (_, ["webhooks", ..]) => RelayResponse::plain_error(405, "method_not_allowed", "webhooks are POSTed", log),
@@ -296,13 +325,22 @@ impl<T: Transport> Relay<T> {
                 }
                 Some(env) => {
                     // Every admin route is the environment admin's alone: checked here, once.
-                    if let Err(error) = admin::check(env, &request) {
-                        return RelayResponse::error(&error, log);
-                    }
+                    let admin = match admin::check(env, &request) {
+                        Ok(admin) => admin,
+                        Err(error) => return RelayResponse::error(&error, log),
+                    };
+                    let mut log = log;
+                    setup::refresh(self, env, &mut log).await;
                     let answer = match (request.method.as_str(), *route) {
                         ("GET", "audit") => audit::read(self, env, &request).await,
+                        ("GET", "setup") => setup::read(self, env, &admin).await,
+                        ("GET", "versions") => setup::versions(self, env).await,
+                        ("POST", "setup") => setup::save(self, env, &request, &admin).await,
+                        ("POST", "rollback") => setup::rollback(self, env, &request, &admin).await,
                         ("GET", "templates") => console::templates(self, env).await,
+                        ("GET", "crm") => console::crm_schema(self, env).await,
                         ("POST", "preview") => console::preview(self, env, &request).await,
+                        ("GET", "deal") => console::deal(self, env, &request).await,
                         _ => return RelayResponse::plain_error(404, "not_found", "no such admin route", log),
                     };
                     match answer {
@@ -313,7 +351,11 @@ impl<T: Transport> Relay<T> {
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             ("POST", ["crm-events", env]) => match self.environment(env) {
-                Some(env) => milestones::receive(self, env, &request, log).await,
+                Some(env) => {
+                    let mut log = log;
+                    setup::refresh(self, env, &mut log).await;
+                    milestones::receive(self, env, &request, log).await
+                }
                 None => RelayResponse::plain_error(404, "not_found", "no such environment", log),
             },
             (_, ["crm-events", ..]) => {
@@ -334,7 +376,11 @@ impl<T: Transport> Relay<T> {
                     RelayResponse::error(&error, log)
                 } else {
                     match self.authenticate(env, &request, rest) {
-                        Ok(verified) => api::route(self, env, &verified, method, rest, &request, log).await,
+                        Ok(verified) => {
+                            let mut log = log;
+                            setup::refresh(self, env, &mut log).await;
+                            api::route(self, env, &verified, method, rest, &request, log).await
+                        }
                         Err(error) => RelayResponse::error(&error, log),
                     }
                 };
@@ -392,7 +438,7 @@ impl<T: Transport> Relay<T> {
             let keys = |host: &str| host_key(&env.config, host);
             (auth::verify_token_with_keys(token.trim(), &keys, now_ms / 1000)?, Proof::BearerToken)
         };
-        if caller.tenant != env.config.plugin.crm.account_id {
+        if caller.tenant != env.plugin().crm.account_id {
             return Err(unauthorized("the caller belongs to another CRM account"));
         }
         if let Some(record) = path_record {
@@ -464,7 +510,7 @@ fn unauthorized(reason: &str) -> Error {
 
 fn cors_headers<T: Transport>(env: &EnvironmentRuntime<T>, request: &RelayRequest) -> Vec<(String, String)> {
     let Some(origin) = request.header("origin") else { return Vec::new() };
-    if !env.config.plugin.allowed_origins.iter().any(|allowed| allowed == origin) {
+    if !env.plugin().allowed_origins.iter().any(|allowed| allowed == origin) {
         return Vec::new();
     }
     vec![

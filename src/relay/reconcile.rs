@@ -43,6 +43,7 @@ impl<T: Transport> Relay<T> {
         let env = self.environments.iter().find(|e| e.config.environment == environment).ok_or_else(|| {
             crate::Error::invalid_input("environment", format!("{} is not configured", environment.as_str()))
         })?;
+        super::setup::refresh(self, env, &mut serde_json::Value::Null).await;
         let started = self.now_ms();
         let mut by_record: BTreeMap<String, Vec<ContractSummary>> = BTreeMap::new();
         let mut page = 1;
@@ -54,7 +55,7 @@ impl<T: Transport> Relay<T> {
             seen += count;
             for contract in listing.contracts {
                 if let Some(deal) = ours(env, &contract) {
-                    by_record.entry(deal).or_default().push(env.config.plugin.with_slot(contract));
+                    by_record.entry(deal).or_default().push(env.plugin().with_slot(contract));
                 }
             }
             let more = count == PAGE_SIZE as usize
@@ -131,7 +132,7 @@ impl<T: Transport> Relay<T> {
 /// The deal id, when the contract belongs to a record of this environment's CRM account.
 fn ours<T: Transport>(env: &EnvironmentRuntime<T>, contract: &ContractSummary) -> Option<String> {
     let key = RecordKey::parse(contract.external_id.as_deref()?)?;
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     (key.crm == plugin.crm.host && key.tenant == plugin.crm.account_id).then_some(key.id)
 }
 
@@ -158,7 +159,7 @@ async fn repair<T: Transport>(
     let original = super::webhooks::read_fields(relay, env, deal_id).await?;
     let mut fields = original.clone();
     // The record shows its own slot's contract only (`crate::slots`).
-    let record_slot = env.config.plugin.record_slot();
+    let record_slot = env.plugin().record_slot();
     let mut ordered: Vec<&ContractSummary> =
         contracts.iter().filter(|c| c.slot.as_deref() == Some(record_slot.as_str())).collect();
     ordered.sort_by_key(|c| c.number);

@@ -54,7 +54,7 @@ pub(super) async fn receive<T: Transport>(
     if key_terms_only && env.config.key_terms.is_empty() {
         return ignore("no key terms are configured", log);
     }
-    let plugin = &env.config.plugin;
+    let plugin = &env.plugin();
     let Some(record) = &event.record else {
         return ignore("the contract is not linked to a record of this integration", log);
     };

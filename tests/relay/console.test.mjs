@@ -1,6 +1,7 @@
 // What an admin's setup reads from the relay (issue 18's console): SpotDraft's templates with their
-// variables, and a draft template mapping previewed on a real deal by the same core code a create
-// runs, before anything is saved; only the environment's admin secret opens it.
+// variables, a draft template mapping previewed on a real deal by the same core code a create runs,
+// before anything is saved, and the CRM's stages and fields; only the environment's admin secret
+// opens it. (The other CRMs' stages and fields: console-vendors.test.mjs.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { msaTemplate, newDeal, ndaTemplate, relayConfig, SECRETS, startRelay, startSandbox } from "./support.mjs";
@@ -56,6 +57,33 @@ test("a draft mapping previewed on a real deal: each variable's value, or the ex
   assert.ok(broken.json.error.problems.every((p) => p.path.startsWith("template.")), JSON.stringify(broken.json.error.problems));
   const contracts = (await sandbox.control("GET", "/__sandbox/contracts")).json.filter((c) => c.external_metadata?.id?.endsWith(`:deal:${deal.id}`));
   assert.equal(contracts.length, 0, "a preview creates nothing");
+});
+
+test("the CRM's pipelines and stages, and its deal, company and contact fields, as the relay compares and reads them", async () => {
+  // An admin's own deal property, made in HubSpot: it is a deal field a mapping can read.
+  const made = await sandbox.crmCall("POST", "/crm/v3/properties/deals", { name: "contract_tier", label: "Contract tier", type: "string", fieldType: "text", groupName: "dealinformation" });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  const { status, json } = await admin("GET", "crm");
+  assert.equal(status, 200, JSON.stringify(json));
+  assert.equal(json.crm, "hubspot");
+  const stage = (value) => json.stages.find((s) => s.value === value);
+  assert.deepEqual(stage("contractsent"), { value: "contractsent", label: "Contract sent", pipeline: "Sales Pipeline" });
+  // Every stage the configuration allows a contract at is one the CRM lists; a deal's stage is too.
+  for (const allowed of relayConfig(sandbox).environments.uat.plugin.creationStages) assert.ok(stage(allowed), allowed);
+  const deal = await sandbox.crmCall("GET", "/crm/v3/objects/deals/1002?properties=dealstage");
+  assert.ok(stage(deal.json.properties.dealstage), deal.json.properties.dealstage);
+  const field = (list, name) => json[list].find((f) => f.name === name);
+  assert.deepEqual(field("dealFields", "contract_tier"), { name: "contract_tier", label: "Contract tier", kind: "string" });
+  assert.equal(field("dealFields", "amount").kind, "number");
+  assert.ok(field("dealFields", "spotdraft_contract_id"));
+  assert.equal(field("companyFields", "name").label, "Company name");
+  assert.ok(field("companyFields", "city") && field("contactFields", "email") && field("contactFields", "firstname"));
+  const standard = Object.fromEntries(json.standard.map((s) => [s.source, s.crmField]));
+  assert.equal(standard["deal.amount"], "amount");
+  assert.equal(standard["deal.stage"], "dealstage");
+  assert.equal(standard["contact.email"], "email");
+  // Only the admin reads it.
+  assert.equal((await admin("GET", "crm", undefined, null)).status, 401);
 });
 
 test("only the admin secret opens the setup routes", async () => {

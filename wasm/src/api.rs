@@ -71,6 +71,18 @@ impl JsConfig {
         to_js(&mapping::preview(&self.inner, template, &deal, &metadata))
     }
 
+    /// The template's required variables its mapping leaves unfilled whatever the deal holds.
+    #[wasm_bindgen(js_name = requiredUnmapped)]
+    pub fn required_unmapped(
+        &self,
+        #[wasm_bindgen(js_name = templateId)] template_id: f64,
+        #[wasm_bindgen(unchecked_param_type = "TemplateMetadata")] metadata: JsValue,
+    ) -> JsResult<Vec<String>> {
+        let template = self.inner.template(template_id_arg(template_id)?).map_err(|e| js_error(&e))?;
+        let metadata: TemplateMetadata = typed_arg(metadata, "metadata")?;
+        Ok(mapping::required_unmapped(template, &metadata))
+    }
+
     /// The key SpotDraft stores in `external_metadata.id` for a deal of this CRM account.
     #[wasm_bindgen(js_name = recordKey)]
     pub fn record_key(&self, #[wasm_bindgen(js_name = dealId)] deal_id: &str) -> JsResult<String> {

@@ -8,12 +8,12 @@ use wasm_bindgen::prelude::*;
 use js_sys::Reflect;
 
 use super::fetch::FetchTransport;
-use super::shared_store::{JsAuditLog, JsSharedStore};
+use super::shared_store::{JsEntryLog, JsSharedStore};
 use super::{in_browser_page, invalid, js_error, promise, rejected, to_js, typed_arg, JsResult};
 use spotdraft_crm::auth::{self, Caller};
 use spotdraft_crm::model::Environment;
-use spotdraft_crm::relay::audit::{AuditLog, MemoryAudit};
-use spotdraft_crm::relay::{MemoryState, Relay, RelayConfig, RelayRequest, SharedState};
+use spotdraft_crm::relay::entry_log::{EntryLog, MemoryEntryLog};
+use spotdraft_crm::relay::{Logs, MemoryState, Relay, RelayConfig, RelayRequest, SharedState};
 use spotdraft_crm::spotdraft::ClientOptions;
 
 /// The relay: answers sidebar calls and SpotDraft webhooks. Server-side only.
@@ -27,7 +27,8 @@ impl JsRelay {
     /// Validates the relay configuration (throws `invalid_config` with every problem). With
     /// `options.shared`, locks, allowances and applied deliveries live in that store, shared by
     /// every instance given the same one; without it, in this process's memory. With
-    /// `options.audit`, the audit log is kept there (else in memory).
+    /// `options.audit` and `options.setupHistory`, the audit log and the admins' saved setups are
+    /// kept there (else in memory).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "string | RelayConfigDocument")] config: JsValue,
@@ -46,15 +47,18 @@ impl JsRelay {
             Some(store) => Rc::new(JsSharedStore::new(store).map_err(|e| js_error(&e))?),
             None => Rc::new(MemoryState::default()),
         };
-        let audit_option =
-            Reflect::get(&options, &JsValue::from_str("audit")).ok().filter(|s| !s.is_undefined() && !s.is_null());
-        let audit: Rc<dyn AuditLog> = match audit_option {
-            Some(log) => Rc::new(JsAuditLog::new(log).map_err(|e| js_error(&e))?),
-            None => Rc::new(MemoryAudit::default()),
+        let entry_log = |name: &str| -> JsResult<Rc<dyn EntryLog>> {
+            let option =
+                Reflect::get(&options, &JsValue::from_str(name)).ok().filter(|s| !s.is_undefined() && !s.is_null());
+            Ok(match option {
+                Some(log) => Rc::new(JsEntryLog::new(log, name).map_err(|e| js_error(&e))?),
+                None => Rc::new(MemoryEntryLog::default()),
+            })
         };
+        let logs = Logs { audit: entry_log("audit")?, setup_history: entry_log("setupHistory")? };
         let relay = parsed
             .and_then(|config| {
-                Relay::with_parts(config, FetchTransport::default(), ClientOptions::default(), state, audit)
+                Relay::with_parts(config, FetchTransport::default(), ClientOptions::default(), state, logs)
             })
             .map_err(|e| js_error(&e))?;
         Ok(JsRelay { inner: Rc::new(relay) })

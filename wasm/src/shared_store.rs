@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use spotdraft_crm::error::{Error, Result};
-use spotdraft_crm::relay::audit::AuditLog;
+use spotdraft_crm::relay::entry_log::EntryLog;
 use spotdraft_crm::relay::shared::{LocalFuture, SharedState};
 
 /// The methods a store must have (checked once, when the relay is made).
@@ -134,25 +134,26 @@ impl SharedState for JsSharedStore {
     }
 }
 
-/// The audit log the JS host keeps (`options.audit`: `append(environment, entryText)` and
-/// `recent(environment, limit)` answering entry texts newest first), seen by the core as its
-/// `AuditLog`.
-pub struct JsAuditLog {
+/// A list of entries the JS host keeps (`options.audit`, `options.setupHistory`:
+/// `append(environment, entryText)` and `recent(environment, limit)` answering entry texts newest
+/// first), seen by the core as an `EntryLog`.
+pub struct JsEntryLog {
     store: JsSharedStore,
 }
 
-impl JsAuditLog {
-    pub fn new(log: JsValue) -> Result<JsAuditLog> {
+impl JsEntryLog {
+    /// `option` names the relay option the log was given as, for the error.
+    pub fn new(log: JsValue, option: &str) -> Result<JsEntryLog> {
         for name in ["append", "recent"] {
             if !Reflect::get(&log, &JsValue::from_str(name)).is_ok_and(|f| f.is_function()) {
-                return Err(Error::invalid_input("audit", format!("the audit log has no {name} method")));
+                return Err(Error::invalid_input(option, format!("has no {name} method")));
             }
         }
-        Ok(JsAuditLog { store: JsSharedStore { store: log } })
+        Ok(JsEntryLog { store: JsSharedStore { store: log } })
     }
 }
 
-impl AuditLog for JsAuditLog {
+impl EntryLog for JsEntryLog {
     fn append<'a>(&'a self, environment: &'a str, entry: String) -> LocalFuture<'a, Result<()>> {
         Box::pin(async move {
             let args = [JsValue::from_str(environment), JsValue::from_str(&entry)];

@@ -216,8 +216,10 @@ export interface RelayConfigDocument {
     hubspotClientSecret?: string;
     /** Milestone creation: the HTTP Basic credentials given to Pipedrive's deal webhook (password 24+ characters). */
     crmEvents?: { pipedrive?: { username: string; password: string } };
-    /** Opens this environment's admin routes (the audit log) as a bearer token; 32+ characters. */
+    /** Opens this environment's admin routes (console, setup, audit log) as a bearer token; 32+ characters. */
     adminSecret?: string;
+    /** Named admins, each with a secret of their own (32+ characters): the setup history names who saved. */
+    admins?: Record<string, string>;
   }>>;
   /** The Node host's settings: serve the sidebar page (CRM origins that may frame it). */
   sidebar?: { hostOrigins: string[]; relayUrl?: string };
@@ -247,11 +249,13 @@ export interface RelayOptions {
   /** Without it, the relay keeps locks, allowances and applied deliveries in this process's memory. */
   shared?: RelaySharedStore;
   /** Where the audit log is kept (without it, in this process's memory). */
-  audit?: RelayAuditLog;
+  audit?: RelayEntryLog;
+  /** Where the setups admins save in the console are kept (without it, in this process's memory). */
+  setupHistory?: RelayEntryLog;
 }
 
-/** The relay's audit log: entries are JSON texts, read back newest first. */
-export interface RelayAuditLog {
+/** The relay's audit log and setup history: entries are JSON texts, read back newest first. */
+export interface RelayEntryLog {
   append(environment: string, entry: string): Promise<void>;
   recent(environment: string, limit: number): Promise<string[]>;
 }

@@ -26,6 +26,10 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
   ".wasm": "application/wasm", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml" };
 const DEMO_HOST_SECRET = "demo-host-secret-for-the-local-demo-only-0123456789";
+// The demo's admin, who signs in to the console at <relay>/console/ (a real relay names its admins
+// and their secrets in its configuration file, outside the repository).
+export const DEMO_ADMIN = "alex.admin@example.com";
+export const DEMO_ADMIN_SECRET = "demo-console-admin-secret-0123456789abcdef";
 
 async function startSandbox({ spotdraftPort, crmPort, stateDir, log }) {
   const args = ["--spotdraft-port", String(spotdraftPort), "--crm-port", String(crmPort), "--local-testing"];
@@ -130,6 +134,7 @@ export function demoRelayConfig(sandbox, sidebarOrigin) {
           timeline: true,
         },
         hostSecrets: { demo: DEMO_HOST_SECRET },
+        admins: { [DEMO_ADMIN]: DEMO_ADMIN_SECRET },
         // The HubSpot app's client secret signs its webhook events (milestone creation).
         hubspotClientSecret: sandbox.hubspotApp.client_secret,
       },
@@ -346,7 +351,7 @@ async function registerWebhookOnce(sandbox, relayUrl) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const demo = await startDemo();
-  console.log(`\nspotdraft-crm demo is running:\n\n  ${demo.url}\n\n  relay      ${demo.relay.url}\n  sidebar    ${demo.sidebarOrigin}\n  SpotDraft  ${demo.sandbox.spotdraft} (sandbox)\n  CRM        ${demo.sandbox.crm} (sandbox, HubSpot-shaped)\n\nCtrl-C stops everything.`);
+  console.log(`\nspotdraft-crm demo is running:\n\n  ${demo.url}\n\n  console    ${demo.relay.url}/console/ (environment UAT, admin secret ${DEMO_ADMIN_SECRET})\n  relay      ${demo.relay.url}\n  sidebar    ${demo.sidebarOrigin}\n  SpotDraft  ${demo.sandbox.spotdraft} (sandbox)\n  CRM        ${demo.sandbox.crm} (sandbox, HubSpot-shaped)\n\nCtrl-C stops everything.`);
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.once(signal, async () => {
       await demo.stop();

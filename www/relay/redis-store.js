@@ -20,6 +20,7 @@
 //                         next pass then lists every contract again)
 //   reconcile-lock:<env>  the holder of an environment's reconcile pass
 //   audit:<env>           the audit log, a list of JSON entries, newest first, the newest 10,000 kept
+//   setup:<env>           the setup history (versions admins saved in the console), the same way
 //
 // Redis's answers and failures come back as errors naming the server as "Redis at redis://host:port"
 // (a password in the URL never appears in an error or a log line).
@@ -43,8 +44,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const COMMAND_TIMEOUT_MS = 5_000;
 /** How long close() waits for commands in flight before dropping the connection. */
 const CLOSE_TIMEOUT_MS = 2_000;
-/** The audit log's length per environment, as the core's MemoryAudit keeps it. */
-const AUDIT_ENTRIES = 10_000;
+/** An entry log's length per environment, as the core's MemoryEntryLog keeps it. */
+const LOG_ENTRIES = 10_000;
 /** A reconcile pass holding its lock longer than this is taken to be stuck: its lock is no longer renewed. */
 const STUCK_PASS_MS = 15 * 60 * 1000;
 
@@ -396,6 +397,20 @@ export async function createRedisStore({
     },
   };
 
+  /** A list per environment, newest first, capped (the core's EntryLog). */
+  const entryLog = (name, label) => ({
+    async append(environment, entry) {
+      const lk = `${pre}${name}:${keyText(name, environment)}`;
+      if (typeof entry !== "string") throw new TypeError(`${name}.append: the entry must be a string`);
+      await run(`adding to the ${label} of ${environment}`, () => client.multi().lPush(lk, entry).lTrim(lk, 0, LOG_ENTRIES - 1).exec());
+    },
+    async recent(environment, limit) {
+      const lk = `${pre}${name}:${keyText(name, environment)}`;
+      const count = Math.min(Math.max(1, Math.floor(Number(limit) || 1)), LOG_ENTRIES);
+      return run(`reading the ${label} of ${environment}`, () => client.lRange(lk, 0, count - 1));
+    },
+  });
+
   return {
     /** A lease on `key` for `leaseMs`: its fencing token (greater than any before it), or null while another holds one. */
     async tryAcquire(key) {
@@ -471,19 +486,10 @@ export async function createRedisStore({
 
     checkpoints,
 
-    /** The relay's audit log (SdxRelay's `audit` option): a list per environment, newest first, capped. */
-    audit: {
-      async append(environment, entry) {
-        const lk = `${pre}audit:${keyText("audit", environment)}`;
-        if (typeof entry !== "string") throw new TypeError("audit.append: the entry must be a string");
-        await run(`adding to the audit log of ${environment}`, () => client.multi().lPush(lk, entry).lTrim(lk, 0, AUDIT_ENTRIES - 1).exec());
-      },
-      async recent(environment, limit) {
-        const lk = `${pre}audit:${keyText("audit", environment)}`;
-        const count = Math.min(Math.max(1, Math.floor(Number(limit) || 1)), AUDIT_ENTRIES);
-        return run(`reading the audit log of ${environment}`, () => client.lRange(lk, 0, count - 1));
-      },
-    },
+    /** The relay's audit log (SdxRelay's `audit` option). */
+    audit: entryLog("audit", "audit log"),
+    /** The setups admins saved in the console (SdxRelay's `setupHistory` option). */
+    setupHistory: entryLog("setup", "setup history"),
 
     /** Closes the connection (waiting briefly for commands in flight). Safe to call more than once. */
     async close() {

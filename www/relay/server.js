@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { SdxRelay } from "../../pkg/node.js";
-import { fileAuditLog } from "./audit-log.js";
+import { fileEntryLog } from "./entry-log.js";
+import { createConsoleHandler } from "./console-files.js";
 import { MAX_BODY_BYTES, createRelayHandler, errorBody } from "./handler.js";
 import { cachingHeaders, createSidebarHandler } from "./sidebar-files.js";
 
@@ -24,20 +25,22 @@ export function hostSettings(config) {
 /**
  * Where the relay's shared state lives: with `shared.redisUrl` (or `serve --redis`), in Redis, so
  * several instances behave as one relay (locks, the SpotDraft allowance, applied deliveries and the
- * reconcile checkpoint, and the audit log); otherwise in this process, with the checkpoint and the
- * audit log in `stateDir`.
+ * reconcile checkpoint, the audit log and the setup history); otherwise in this process, with the
+ * checkpoint, the audit log and the setup history in `stateDir`.
  * `shared.lockLeaseMs`: how long a lock outlives an instance that died holding it (default 60 s);
  * `shared.keyPrefix`: this relay's keys in a Redis that others use too (default "sdx:").
  */
 export async function openSharedState({ redisUrl, lockLeaseMs, keyPrefix, stateDir, log }) {
-  if (!redisUrl) return { shared: undefined, audit: fileAuditLog(stateDir), checkpoints: checkpointStore(stateDir), close: async () => {} };
+  if (!redisUrl) {
+    return { shared: undefined, audit: fileEntryLog(stateDir, "audit"), setupHistory: fileEntryLog(stateDir, "setup"), checkpoints: checkpointStore(stateDir), close: async () => {} };
+  }
   const lease = lockLeaseMs === undefined ? undefined : Number(lockLeaseMs);
   if (lease !== undefined && !(Number.isInteger(lease) && lease >= 1000)) throw new Error(`shared.lockLeaseMs: ${lockLeaseMs} is not a whole number of milliseconds (1000 or more)`);
   // Loaded only when configured: a one-process relay never loads the Redis client.
   const { createRedisStore } = await import("./redis-store.js");
   if (keyPrefix !== undefined && !/^[A-Za-z0-9:._-]{1,64}$/.test(String(keyPrefix))) throw new Error(`shared.keyPrefix: "${keyPrefix}" must be 1 to 64 letters, digits or : . _ -`);
   const store = await createRedisStore({ url: redisUrl, leaseMs: lease, prefix: keyPrefix, log: (line) => log(JSON.stringify({ ts: new Date().toISOString(), job: "shared-store", message: String(line) })) });
-  return { shared: store, audit: store.audit, checkpoints: store.checkpoints, close: () => store.close() };
+  return { shared: store, audit: store.audit, setupHistory: store.setupHistory, checkpoints: store.checkpoints, close: () => store.close() };
 }
 
 /** "127.0.0.1" for "::ffff:127.0.0.1"; addresses compare in one form. */
@@ -235,7 +238,7 @@ export async function startRelayServer({
   const state = await openSharedState({ ...sharedSettings, redisUrl: redisUrl ?? sharedSettings.redisUrl, stateDir, log });
   let relay;
   try {
-    relay = new SdxRelay(coreConfig, { shared: state.shared, audit: state.audit });
+    relay = new SdxRelay(coreConfig, { shared: state.shared, audit: state.audit, setupHistory: state.setupHistory });
   } catch (error) {
     await state.close();
     throw error;
@@ -244,6 +247,8 @@ export async function startRelayServer({
   const sidebarHandler = sidebar
     ? createSidebarHandler({ settings: () => ({ hostOrigins: sidebar.hostOrigins ?? [], relayUrl: sidebar.relayUrl ?? publicOrigin }) })
     : null;
+  // The admin console's page: always served (it holds nothing; its data needs an admin secret).
+  const consoleHandler = createConsoleHandler();
   const store = state.checkpoints;
   const server = createServer(async (incoming, outgoing) => {
     try {
@@ -255,7 +260,12 @@ export async function startRelayServer({
         return;
       }
       let response = null;
-      if (sidebarHandler && (incoming.method === "GET" || incoming.method === "HEAD")) {
+      if (incoming.method === "GET" || incoming.method === "HEAD") {
+        const request = new Request(new URL(incoming.url, origin), { method: incoming.method, headers: { "accept-encoding": incoming.headers["accept-encoding"] ?? "" } });
+        response = await consoleHandler(request);
+        if (response) log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, origin).pathname, status: response.status, route: "console page" }));
+      }
+      if (!response && sidebarHandler && (incoming.method === "GET" || incoming.method === "HEAD")) {
         response = await sidebarHandler(new Request(new URL(incoming.url, origin), { method: incoming.method, headers: cachingHeaders(incoming) }));
         if (response) log(JSON.stringify({ ts: new Date().toISOString(), method: incoming.method, path: new URL(incoming.url, origin).pathname, status: response.status, route: "sidebar page" }));
       }

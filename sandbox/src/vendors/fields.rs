@@ -1,6 +1,9 @@
 //! Deal field definitions for Pipedrive (`/api/v1/dealFields`) and Zoho CRM
 //! (`/crm/v8/settings/fields?module=Deals`): listed in each vendor's shape, and custom text fields
-//! created the way each does it. Pipedrive gives a new field a 40-character key of its own; Zoho
+//! created the way each does it. Organisation and person fields (`/api/v1/organizationFields`,
+//! `/api/v1/personFields`) and Zoho's Accounts and Contacts fields are listed too (not created); Zoho's
+//! Deals `Stage` comes with its `pick_list_values`, also served on their own
+//! (`/crm/v8/settings/fields/{id}/pick_list_values?module=Deals`). Pipedrive gives a new field a 40-character key of its own; Zoho
 //! derives the API name from the label. A created field is on every deal at once (empty), so
 //! writes to it succeed.
 //!
@@ -36,6 +39,22 @@ const PIPEDRIVE_STANDARD: [(&str, &str, &str); 9] = [
     ("person_id", "Contact person", "people"),
     ("owner_id", "Owner", "user"),
 ];
+const PIPEDRIVE_ORGANIZATION: [(&str, &str, &str); 4] = [
+    ("name", "Name", "varchar"),
+    ("owner_id", "Owner", "user"),
+    ("address", "Address", "address"),
+    ("label_ids", "Labels", "set"),
+];
+const PIPEDRIVE_PERSON: [(&str, &str, &str); 8] = [
+    ("name", "Name", "varchar"),
+    ("first_name", "First name", "varchar"),
+    ("last_name", "Last name", "varchar"),
+    ("email", "Email", "varchar"),
+    ("phone", "Phone", "phone"),
+    ("org_id", "Organization", "org"),
+    ("owner_id", "Owner", "user"),
+    ("label_ids", "Labels", "set"),
+];
 const PIPEDRIVE_TYPES: [&str; 16] = [
     "varchar",
     "varchar_auto",
@@ -64,6 +83,25 @@ const ZOHO_STANDARD: [(&str, &str, &str); 8] = [
     ("Contact_Name", "Contact Name", "lookup"),
     ("Owner", "Deal Owner", "ownerlookup"),
 ];
+const ZOHO_ACCOUNTS: [(&str, &str, &str); 7] = [
+    ("Account_Name", "Account Name", "text"),
+    ("Billing_Street", "Billing Street", "textarea"),
+    ("Billing_City", "Billing City", "text"),
+    ("Billing_State", "Billing State", "text"),
+    ("Billing_Code", "Billing Code", "text"),
+    ("Billing_Country", "Billing Country", "text"),
+    ("Owner", "Account Owner", "ownerlookup"),
+];
+const ZOHO_CONTACTS: [(&str, &str, &str); 6] = [
+    ("First_Name", "First Name", "text"),
+    ("Last_Name", "Last Name", "text"),
+    ("Full_Name", "Full Name", "text"),
+    ("Email", "Email", "email"),
+    ("Account_Name", "Account Name", "lookup"),
+    ("Owner", "Contact Owner", "ownerlookup"),
+];
+/// The Deals `Stage` field's id (its place in `ZOHO_STANDARD`, as `zoho_list` numbers them).
+const ZOHO_STAGE_ID: &str = "411000000000004";
 const ZOHO_TYPES: [&str; 10] =
     ["text", "textarea", "email", "phone", "website", "integer", "double", "currency", "date", "datetime"];
 
@@ -74,6 +112,7 @@ fn custom_fields(
     object: &str,
     keys_of: impl Fn(&Record) -> Vec<String>,
     seeded: &[&str],
+    field_type: &str,
 ) -> Vec<FieldDefinition> {
     let mut keys: Vec<String> = Vec::new();
     for record in vendor.records.iter().filter(|record| record.object == object) {
@@ -92,14 +131,13 @@ fn custom_fields(
                     .position(|seeded| *seeded == key)
                     .and_then(|index| SPOTDRAFT_LABELS.get(index))
                     .map_or_else(|| key.replace('_', " "), |label| label.to_string());
-                let field_type = if object == "deals" { "varchar" } else { "text" };
                 FieldDefinition { id: 0, key, label, field_type: field_type.into(), created_micros: 0 }
             }
         })
         .collect()
 }
 
-fn pipedrive_custom(vendor: &Vendor) -> Vec<FieldDefinition> {
+fn pipedrive_custom(vendor: &Vendor, object: &str) -> Vec<FieldDefinition> {
     let keys_of = |record: &Record| {
         record
             .fields
@@ -108,14 +146,26 @@ fn pipedrive_custom(vendor: &Vendor) -> Vec<FieldDefinition> {
             .map(|map| map.keys().cloned().collect())
             .unwrap_or_default()
     };
-    custom_fields(vendor, "deals", keys_of, &PIPEDRIVE_FIELDS)
+    let seeded: &[&str] = if object == "deals" { &PIPEDRIVE_FIELDS } else { &[] };
+    custom_fields(vendor, object, keys_of, seeded, "varchar")
 }
 
-fn zoho_custom(vendor: &Vendor) -> Vec<FieldDefinition> {
+/// Zoho's standard fields of a module: (API name, label, data type).
+fn zoho_standard(module: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+    match module {
+        "Accounts" => &ZOHO_ACCOUNTS,
+        "Contacts" => &ZOHO_CONTACTS,
+        _ => &ZOHO_STANDARD,
+    }
+}
+
+fn zoho_custom(vendor: &Vendor, module: &str) -> Vec<FieldDefinition> {
+    let standard = zoho_standard(module);
     let keys_of = |record: &Record| {
-        record.fields.keys().filter(|key| !ZOHO_STANDARD.iter().any(|(name, ..)| name == key)).cloned().collect()
+        record.fields.keys().filter(|key| !standard.iter().any(|(name, ..)| name == key)).cloned().collect()
     };
-    custom_fields(vendor, "Deals", keys_of, &ZOHO_FIELDS)
+    let seeded: &[&str] = if module == "Deals" { &ZOHO_FIELDS } else { &[] };
+    custom_fields(vendor, module, keys_of, seeded, "text")
 }
 
 fn pd_time(micros: i64) -> String {
@@ -133,19 +183,25 @@ fn pipedrive_json(id: u64, key: &str, label: &str, field_type: &str, custom: boo
     })
 }
 
-/// `GET /api/v1/dealFields?start&limit` (Pipedrive pages with start/limit, at most 500).
-pub fn pipedrive_list(app: &App, request: &Request) -> Response {
+/// `GET /api/v1/{dealFields,organizationFields,personFields}?start&limit` for `object` (`deals`,
+/// `organizations`, `persons`; Pipedrive pages with start/limit, at most 500).
+pub fn pipedrive_list(app: &App, request: &Request, object: &str) -> Response {
     let start: usize = request.query("start").and_then(|s| s.parse().ok()).unwrap_or(0);
     let limit: usize = request.query("limit").and_then(|s| s.parse().ok()).unwrap_or(100).clamp(1, 500);
     let state = app.state();
     let vendor = &state.vendors.pipedrive;
-    let mut all: Vec<Value> = PIPEDRIVE_STANDARD
+    let (standard, first_id): (&[(&str, &str, &str)], u64) = match object {
+        "organizations" => (&PIPEDRIVE_ORGANIZATION, 4_010),
+        "persons" => (&PIPEDRIVE_PERSON, 9_010),
+        _ => (&PIPEDRIVE_STANDARD, 12_450),
+    };
+    let mut all: Vec<Value> = standard
         .iter()
         .enumerate()
-        .map(|(index, (key, label, kind))| pipedrive_json(12_450 + index as u64, key, label, kind, false, 0))
+        .map(|(index, (key, label, kind))| pipedrive_json(first_id + index as u64, key, label, kind, false, 0))
         .collect();
-    all.extend(pipedrive_custom(vendor).iter().enumerate().map(|(index, field)| {
-        let id = if field.id == 0 { 12_470 + index as u64 } else { field.id };
+    all.extend(pipedrive_custom(vendor, object).iter().enumerate().map(|(index, field)| {
+        let id = if field.id == 0 { first_id + 20 + index as u64 } else { field.id };
         pipedrive_json(id, &field.key, &field.label, &field.field_type, true, field.created_micros)
     }));
     let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
@@ -203,9 +259,11 @@ fn zoho_json(id: &str, api_name: &str, label: &str, data_type: &str, custom: boo
     })
 }
 
-fn zoho_module(request: &Request) -> Result<(), Response> {
+/// The `module` asked for: Deals, or (`listing`) also Accounts and Contacts.
+fn zoho_module(request: &Request, listing: bool) -> Result<String, Response> {
     match request.query("module").as_deref() {
-        Some("Deals") => Ok(()),
+        Some("Deals") => Ok("Deals".into()),
+        Some(module @ ("Accounts" | "Contacts")) if listing => Ok(module.into()),
         None => Err(super::zoho::error(
             400,
             "REQUIRED_PARAM_MISSING",
@@ -221,22 +279,59 @@ fn zoho_module(request: &Request) -> Result<(), Response> {
     }
 }
 
-/// `GET /crm/v8/settings/fields?module=Deals` (only Deals here).
+/// `GET /crm/v8/settings/fields?module={Deals,Accounts,Contacts}`; Deals' `Stage` with its values.
 pub fn zoho_list(app: &App, request: &Request) -> Response {
-    if let Err(response) = zoho_module(request) {
-        return response;
-    }
+    let module = match zoho_module(request, true) {
+        Ok(module) => module,
+        Err(response) => return response,
+    };
+    let prefix = match module.as_str() {
+        "Accounts" => 412,
+        "Contacts" => 413,
+        _ => 411,
+    };
     let state = app.state();
-    let mut fields: Vec<Value> = ZOHO_STANDARD
+    let mut fields: Vec<Value> = zoho_standard(&module)
         .iter()
         .enumerate()
-        .map(|(index, (name, label, kind))| zoho_json(&format!("411{:012}", index + 1), name, label, kind, false))
+        .map(|(index, (name, label, kind))| {
+            let mut field = zoho_json(&format!("{prefix}{:012}", index + 1), name, label, kind, false);
+            if module == "Deals" && *name == "Stage" {
+                field["pick_list_values"] = zoho_stage_values();
+            }
+            field
+        })
         .collect();
-    fields.extend(zoho_custom(&state.vendors.zoho).iter().enumerate().map(|(index, field)| {
-        let id = if field.id == 0 { format!("411{:012}", 100 + index) } else { format!("411{:012}", field.id) };
-        zoho_json(&id, &field.key, &field.label, &field.field_type, true)
+    fields.extend(zoho_custom(&state.vendors.zoho, &module).iter().enumerate().map(|(index, field)| {
+        let id = if field.id == 0 { 100 + index as u64 } else { field.id };
+        zoho_json(&format!("{prefix}{id:012}"), &field.key, &field.label, &field.field_type, true)
     }));
     Response::json(200, &json!({"fields": fields}))
+}
+
+/// The Deals `Stage` picklist as Zoho lists it: the empty `-None-` choice, then the stages.
+fn zoho_stage_values() -> Value {
+    let none = std::iter::once("-None-");
+    let values: Vec<Value> = none
+        .chain(super::zoho::STAGES)
+        .enumerate()
+        .map(|(index, value)| {
+            json!({"display_value": value, "actual_value": value, "reference_value": value, "sequence_number": index,
+                   "id": format!("411{:012}", 500 + index), "type": "used", "colour_code": null})
+        })
+        .collect();
+    Value::Array(values)
+}
+
+/// `GET /crm/v8/settings/fields/{id}/pick_list_values?module=Deals` (the Stage field's values).
+pub fn zoho_pick_list_values(request: &Request, id: &str) -> Response {
+    if let Err(response) = zoho_module(request, false) {
+        return response;
+    }
+    if id != ZOHO_STAGE_ID {
+        return super::zoho::error(400, "INVALID_DATA", "the id given seems to be invalid", json!({"id": id}));
+    }
+    Response::json(200, &json!({"pick_list_values": zoho_stage_values()}))
 }
 
 /// Zoho's API name for a label: words joined by `_`, other characters dropped.
@@ -251,7 +346,7 @@ fn zoho_api_name(label: &str) -> String {
 
 /// `POST /crm/v8/settings/fields?module=Deals` `{"fields": [{"field_label", "data_type", "length"}]}`.
 pub fn zoho_create(app: &App, request: &Request) -> Response {
-    if let Err(response) = zoho_module(request) {
+    if let Err(response) = zoho_module(request, false) {
         return response;
     }
     let item = |code: &str, message: &str, details: Value, status: &str| json!({"code": code, "details": details, "message": message, "status": status});
@@ -287,10 +382,11 @@ pub fn zoho_create(app: &App, request: &Request) -> Response {
         }
         let vendor = &mut state.vendors.zoho;
         let api_name = zoho_api_name(label);
-        let taken = ZOHO_STANDARD
-            .iter()
-            .any(|(name, standard, _)| *name == api_name || standard.eq_ignore_ascii_case(label))
-            || zoho_custom(vendor).iter().any(|field| field.key == api_name || field.label.eq_ignore_ascii_case(label));
+        let taken =
+            ZOHO_STANDARD.iter().any(|(name, standard, _)| *name == api_name || standard.eq_ignore_ascii_case(label))
+                || zoho_custom(vendor, "Deals")
+                    .iter()
+                    .any(|field| field.key == api_name || field.label.eq_ignore_ascii_case(label));
         if api_name.is_empty() || taken {
             return refused(
                 "DUPLICATE_DATA",

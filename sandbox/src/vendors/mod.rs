@@ -9,6 +9,7 @@ pub mod pipedrive;
 pub mod pipedrive_webhooks;
 pub mod record_activity;
 pub mod salesforce;
+pub mod schema;
 pub mod zoho;
 
 use crate::app::{lock, App};

@@ -17,7 +17,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 const INFO: &str = "Please check developers.pipedrive.com for more information about Pipedrive API.";
-const RATE_LIMIT: u64 = 80;
+pub const RATE_LIMIT: u64 = 80;
 /// The emulated company's id (`company_id` in Pipedrive's answers and webhooks; the relay's
 /// `plugin.crm.accountId`).
 pub const COMPANY_ID: u64 = 7001;
@@ -44,8 +44,18 @@ fn ok(data: Value) -> Response {
     rate_headers(Response::json(200, &json!({"success": true, "data": data, "additional_data": null})), RATE_LIMIT - 1)
 }
 
+/// The stages of the one pipeline: (id, name, deal probability); `stage` maps the seed's stage
+/// keys to these ids.
+pub const STAGES: [(u64, &str, u64); 5] = [
+    (1, "Qualified", 20),
+    (2, "Decision maker bought in", 40),
+    (3, "Meeting scheduled", 60),
+    (4, "Contract sent", 80),
+    (5, "Closing", 100),
+];
+
 /// (stage key → stage_id, status)
-fn stage(key: &str) -> (u64, &'static str) {
+pub fn stage(key: &str) -> (u64, &'static str) {
     match key {
         "qualifiedtobuy" => (1, "open"),
         "decisionmakerboughtin" => (2, "open"),
@@ -222,7 +232,13 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["v1", "deals", id, "permittedUsers"]) => permitted_users(app, user, id),
         ("GET", ["v1", "users", id]) => user_by_id(app, id),
-        ("GET", ["api", "v1", "dealFields"]) => super::fields::pipedrive_list(app, request),
+        ("GET", ["api", "v1", "dealFields"]) => super::fields::pipedrive_list(app, request, "deals"),
+        ("GET", ["api", "v1", "organizationFields"]) => super::fields::pipedrive_list(app, request, "organizations"),
+        ("GET", ["api", "v1", "personFields"]) => super::fields::pipedrive_list(app, request, "persons"),
+        ("GET", ["api", version @ ("v1" | "v2"), "pipelines"]) => super::schema::pipedrive_pipelines(*version == "v2"),
+        ("GET", ["api", version @ ("v1" | "v2"), "stages"]) => {
+            super::schema::pipedrive_stages(request, *version == "v2")
+        }
         ("POST", ["api", "v1", "files"]) => super::record_activity::pipedrive_upload(app, user, request),
         ("GET", ["api", "v1", "deals", id, "files"]) => {
             super::record_activity::pipedrive_deal_files(app, user, request, id)

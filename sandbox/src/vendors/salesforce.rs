@@ -53,7 +53,21 @@ pub fn same_id(stored: &str, given: &str) -> bool {
     stored == given || (given.len() == 15 && stored.get(..15) == Some(given))
 }
 
-fn stage(key: &str) -> &'static str {
+/// The `StageName` picklist (Salesforce's standard values); `stage` maps the seed's stage keys into it.
+pub const STAGE_NAMES: [&str; 10] = [
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+];
+
+pub fn stage(key: &str) -> &'static str {
     match key {
         "contractsent" => "Negotiation/Review",
         "decisionmakerboughtin" => "Id. Decision Makers",
@@ -308,6 +322,14 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
         }
         ("POST", ["sobjects", "Task"]) => super::record_activity::salesforce_task(app, user, request),
         ("GET", ["sobjects", "User", id]) => user_record(app, id),
+        ("GET", ["sobjects", object, "describe"]) => {
+            match super::schema::salesforce_describe(&app.state().vendors.salesforce, object) {
+                Some(described) => Response::json(200, &described),
+                None => {
+                    errors(404, "NOT_FOUND", &format!("The requested resource does not exist: sObject type '{object}'"))
+                }
+            }
+        }
         ("GET", ["sobjects", object, id]) => get(app, user, request, object, id),
         ("PATCH", ["sobjects", object, id]) => patch(app, user, request, object, id),
         ("GET", ["query"]) => query(app, user, request),

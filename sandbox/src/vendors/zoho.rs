@@ -30,7 +30,20 @@ pub fn error(status: u16, code: &str, message: &str, details: Value) -> Response
     Response::json(status, &json!({"code": code, "details": details, "message": message, "status": "error"}))
 }
 
-fn stage(key: &str) -> &'static str {
+/// The Deals `Stage` picklist (Zoho's standard values); `stage` maps the seed's stage keys into it.
+pub const STAGES: [&str; 9] = [
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Identify Decision Makers",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+    "Closed-Lost to Competition",
+];
+
+pub fn stage(key: &str) -> &'static str {
     match key {
         "contractsent" => "Negotiation/Review",
         "decisionmakerboughtin" => "Identify Decision Makers",
@@ -190,6 +203,9 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
     let segments: Vec<&str> = request.path.trim_end_matches('/').split('/').skip(3).collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["settings", "fields"]) => return super::fields::zoho_list(app, request),
+        ("GET", ["settings", "fields", id, "pick_list_values"]) => {
+            return super::fields::zoho_pick_list_values(request, id)
+        }
         ("POST", ["settings", "fields"]) => return super::fields::zoho_create(app, request),
         ("POST", ["Notes"]) => return super::record_activity::zoho_create_notes(app, user, request),
         ("POST", ["Deals", id, "Attachments"]) => return super::record_activity::zoho_upload(app, user, request, id),

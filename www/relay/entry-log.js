@@ -1,20 +1,21 @@
-// The relay's audit log when it runs alone (no Redis): one file per environment in its state
-// directory, `audit-<env>.jsonl`, one JSON entry per line, oldest first, so it survives restarts and
-// an admin can read it with the relay's /admin/{env}/audit route or any text tool. Appends are
-// queued so lines never interleave; past MAX_BYTES the file is moved to `audit-<env>.1.jsonl`
-// (replacing the one before) and a new one begun.
+// The relay's audit log and setup history when it runs alone (no Redis): one file per log and
+// environment in its state directory (`audit-<env>.jsonl`, `setup-<env>.jsonl`), one JSON entry per
+// line, oldest first, so they survive restarts and an admin can read them with the relay's admin
+// routes or any text tool. Appends are queued so lines never interleave; past MAX_BYTES a file is
+// moved to `<name>-<env>.1.jsonl` (replacing the one before) and a new one begun.
 import { appendFile, readFile, rename, stat } from "node:fs/promises";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 const MAX_BYTES = 8 * 1024 * 1024;
 
-/** `{append(environment, entry), recent(environment, limit)}` over files in `stateDir`. */
-export function fileAuditLog(stateDir, { maxBytes = MAX_BYTES } = {}) {
+/** `{append(environment, entry), recent(environment, limit)}` over the `name` files in `stateDir`. */
+export function fileEntryLog(stateDir, name, { maxBytes = MAX_BYTES } = {}) {
+  if (!/^[a-z]+$/.test(name)) throw new Error(`entry log: "${name}" is not a log name`);
   mkdirSync(stateDir, { recursive: true });
   const file = (environment, suffix = "") => {
-    if (!/^[a-z]+$/.test(environment)) throw new Error(`audit: "${environment}" is not an environment name`);
-    return join(stateDir, `audit-${environment}${suffix}.jsonl`);
+    if (!/^[a-z]+$/.test(environment)) throw new Error(`${name}: "${environment}" is not an environment name`);
+    return join(stateDir, `${name}-${environment}${suffix}.jsonl`);
   };
   let queue = Promise.resolve();
   const lines = async (path) => {
@@ -27,7 +28,7 @@ export function fileAuditLog(stateDir, { maxBytes = MAX_BYTES } = {}) {
   };
   return {
     append(environment, entry) {
-      if (typeof entry !== "string" || entry.includes("\n")) return Promise.reject(new TypeError("audit.append: an entry is one line of text"));
+      if (typeof entry !== "string" || entry.includes("\n")) return Promise.reject(new TypeError(`${name}.append: an entry is one line of text`));
       const path = file(environment);
       const done = queue.then(async () => {
         const size = await stat(path).then((s) => s.size, () => 0);
