@@ -31,7 +31,7 @@ SECTIONS=(
   "soak|1|soak, short version (tests/soak/; bash scripts/soak.sh runs the long one)"
   "e2e|1|sidebar end to end in headless Chromium (tests/e2e/)"
   "hosts|1|CRM host adapters (scripts/test-hosts.sh: node:test, sfdx-lwc-jest)"
-  "typescript|1|TypeScript: the declarations (tsc --strict -p tests/ts) and the sidebar shell (tests/ts/tsconfig.shell.json)"
+  "typescript|1|TypeScript: the declarations (tsc --strict -p tests/ts), the sidebar shell (tests/ts/tsconfig.shell.json) and the admin console (tsconfig.console.json)"
   "wasm|0|WebAssembly in headless Chromium (wasm-bindgen-test: web, web_sidebar)"
   "budgets|1|budgets: requests per job, memory growth, payload (tests/budgets/)"
   "repository|0|the repository itself (tests/repo/)"
@@ -94,6 +94,12 @@ run_typescript() {
     echo "sidebar shell type-checks"
   else
     echo "sidebar shell does NOT type-check"
+    status=1
+  fi
+  if node_modules/.bin/tsc -p tests/ts/tsconfig.console.json; then
+    echo "admin console type-checks"
+  else
+    echo "admin console does NOT type-check"
     status=1
   fi
   return "$status"

@@ -338,6 +338,16 @@ fn identity(item: &Value) -> Option<String> {
     }
 }
 
+/// An added field mapping in a few words (` from deal.name (string)`); other entries say nothing more.
+fn describe(item: &Value) -> String {
+    let encoding = item.get("encoding").and_then(Value::as_str).unwrap_or("?");
+    match (item.get("variable"), item.get("source").and_then(Value::as_str), item.get("value")) {
+        (Some(_), Some(source), _) => format!(" from {source} ({encoding})"),
+        (Some(_), None, Some(value)) => format!(" as the constant {} ({encoding})", compact(value)),
+        _ => String::new(),
+    }
+}
+
 fn compact(value: &Value) -> String {
     let text = value.to_string();
     match text.char_indices().nth(80) {
@@ -376,7 +386,7 @@ fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
                 }
             }
             for item in b.iter().filter(|item| !a.iter().any(|old| id_of(old) == id_of(item))) {
-                out.push(format!("{path}[{}]: added {}", identity(item).unwrap_or_default(), compact(item)));
+                out.push(format!("{path}[{}]: added{}", identity(item).unwrap_or_default(), describe(item)));
             }
         }
         (Value::Array(a), Value::Array(b)) if a.iter().chain(b).all(|item| !item.is_object()) => {
@@ -454,7 +464,7 @@ mod tests {
             [
                 "creationStages: added \"contractsent\"",
                 "templates[Mutual NDA (202)].fields[effective_date].source: \"deal.closeDate\" → \"custom.start_date\"",
-                "templates[Mutual NDA (202)].fields[fees]: added {\"encoding\":\"currency\",\"source\":\"deal.amount\",\"variable\":\"fees\"}",
+                "templates[Mutual NDA (202)].fields[fees]: added from deal.amount (currency)",
             ]
         );
         assert!(changes(&old, &old).is_empty());

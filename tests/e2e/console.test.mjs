@@ -110,6 +110,11 @@ test("a seller's token does not open the console; the console works at a laptop'
   await page.getByLabel("Admin secret").fill(DEMO_ADMIN_SECRET);
   await page.keyboard.press("Enter");
   await page.getByText(`signed in as ${DEMO_ADMIN}`).waitFor();
+  // Every control has a name a screen reader says (a label, or a label-like aria-label, or its text).
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll("#workspace input, #workspace select, #workspace button")]
+    .filter((control) => !(control.labels?.length || control.getAttribute("aria-label") || (control.tagName === "BUTTON" && control.textContent.trim())))
+    .map((control) => control.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, []);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 900px`);
   await page.screenshot({ path: join(shots, "14-console-narrow.png"), fullPage: true });

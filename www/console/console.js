@@ -12,8 +12,9 @@ import { load, SdxConfig } from "./pkg/index.js";
 /** @typedef {{ variable: string, source?: string, value?: unknown, encoding: string, unit?: string, options?: Record<string, string>, currency?: string }} FieldMapping */
 /** @typedef {{ templateId: number, label: string, contractTypeId: number, fields: FieldMapping[], createAtStages?: string[], [key: string]: unknown }} TemplateSetup */
 /** @typedef {{ creationStages: string[], stageLabels?: Record<string, string>, templates: TemplateSetup[], [key: string]: unknown }} Setup */
-/** @typedef {{ variable: string, display_label?: string, type: string, required?: boolean, parent_variable?: string, parent_type?: string, parent_required?: boolean, options?: Array<{ display_name?: string, value?: string }> }} Attribute */
-/** @typedef {{ templateId: number, name: string, contractTypeId: number, offered: boolean, metadata: { attributes: Attribute[] } }} WorkspaceTemplate */
+/** @typedef {import("./pkg/index.js").TemplateMetadata} TemplateMetadata */
+/** @typedef {TemplateMetadata["attributes"][number]} Attribute */
+/** @typedef {{ templateId: number, name: string, contractTypeId: number, offered: boolean, metadata: TemplateMetadata }} WorkspaceTemplate */
 /** @typedef {{ value: string, label: string, pipeline?: string | null }} Stage */
 /** @typedef {{ name: string, label: string, kind: string }} CrmField */
 /** @typedef {{ crm: string, stages: Stage[], dealFields: CrmField[], companyFields: CrmField[], contactFields: CrmField[], standard: Array<{ source: string, crmField: string }> }} CrmSchema */
@@ -37,7 +38,7 @@ const state = {
   /** @type {CrmSchema | null} */ crm: null,
   /** @type {Version[]} */ versions: [],
   /** @type {number | null} */ selected: null,
-  /** @type {Record<string, unknown> | null} */ deal: null,
+  /** @type {import("./pkg/index.js").DealInput | null} */ deal: null,
   /** The custom properties the loaded deal was read with. */ dealCustom: "",
   /** @type {Problem[]} */ saveProblems: [],
 };
@@ -475,7 +476,8 @@ async function loadDeal() {
 
 /** The draft in the plugin block it runs in, read by the core: the configuration, or every problem. */
 function readDraft() {
-  const document = { ...(state.saved?.plugin ?? {}), ...state.draft };
+  // The whole block as the relay will read it; the core says what is wrong with it, if anything.
+  const document = /** @type {import("./pkg/index.js").ConfigDocument} */ (/** @type {unknown} */ ({ ...(state.saved?.plugin ?? {}), ...state.draft }));
   try {
     return { config: new SdxConfig(document), problems: [] };
   } catch (error) {
