@@ -18,13 +18,22 @@ export function fileEntryLog(stateDir, name, { maxBytes = MAX_BYTES } = {}) {
     return join(stateDir, `${name}-${environment}${suffix}.jsonl`);
   };
   let queue = Promise.resolve();
+  // A file's lines are read again only when it changed (the relay asks for the newest setup every
+  // few seconds; another instance may have appended to the same file).
+  const cached = new Map();
   const lines = async (path) => {
+    let info;
     try {
-      return (await readFile(path, "utf8")).split("\n").filter(Boolean);
+      info = await stat(path);
     } catch (error) {
       if (error.code === "ENOENT") return [];
       throw error;
     }
+    const hit = cached.get(path);
+    if (hit && hit.size === info.size && hit.mtimeMs === info.mtimeMs) return hit.lines;
+    const read = (await readFile(path, "utf8")).split("\n").filter(Boolean);
+    cached.set(path, { size: info.size, mtimeMs: info.mtimeMs, lines: read });
+    return read;
   };
   return {
     append(environment, entry) {
@@ -42,8 +51,8 @@ export function fileEntryLog(stateDir, name, { maxBytes = MAX_BYTES } = {}) {
     async recent(environment, limit) {
       await queue;
       const count = Math.max(1, Math.floor(Number(limit) || 1));
-      let found = (await lines(file(environment))).reverse();
-      if (found.length < count) found = found.concat((await lines(file(environment, ".1"))).reverse());
+      let found = [...(await lines(file(environment)))].reverse();
+      if (found.length < count) found = found.concat([...(await lines(file(environment, ".1")))].reverse());
       return found.slice(0, count);
     },
   };
