@@ -6,7 +6,8 @@
 //!
 //! - HubSpot: `POST /files/v3/files` (multipart `file`, `folderPath`, `fileName`, `options` with
 //!   `access: PRIVATE`; 201 `{id}`), then a note on the deal with `hs_attachment_ids`, which is how a
-//!   file shows on a HubSpot record; the note carries the reference.
+//!   file shows on a HubSpot record; the note carries the reference. A file whose note could not be
+//!   made is attached by the retry (`AttachError::uploaded`), never uploaded twice.
 //! - Salesforce: `POST /services/data/vXX/sobjects/ContentVersion` multipart, `entity_content` (JSON:
 //!   `Title`, `PathOnClient`, `FirstPublishLocationId` = the Opportunity, which links it) then
 //!   `VersionData` (the bytes); 201 `{id, success}`. Read back through `ContentDocumentLink` rows of the
@@ -92,7 +93,23 @@ pub async fn has_copy<T: Transport>(
     Ok(names.iter().any(|name| name.contains(&marker)))
 }
 
-/// Copies the document `download` fetches onto the record, refusing more than `max_bytes`.
+/// Why a copy did not land. On HubSpot a file may have been uploaded whose note was not made:
+/// `uploaded` names it, so the retry makes the note with that file rather than uploading another
+/// (which would leave the first unseen in the portal's file manager).
+#[derive(Debug)]
+pub struct AttachError {
+    pub error: Error,
+    pub uploaded: Option<String>,
+}
+
+impl From<Error> for AttachError {
+    fn from(error: Error) -> Self {
+        AttachError { error, uploaded: None }
+    }
+}
+
+/// Copies the document `download` fetches onto the record, refusing more than `max_bytes`. On
+/// HubSpot, `uploaded` is a file an earlier try uploaded and could not attach: it is attached instead.
 pub async fn attach<T: Transport>(
     transport: &T,
     endpoint: &CrmEndpoint,
@@ -100,9 +117,34 @@ pub async fn attach<T: Transport>(
     download: HttpRequest,
     copy: &SignedCopy,
     max_bytes: usize,
-) -> Result<()> {
-    let base = checked_base(endpoint)?;
+    uploaded: Option<&str>,
+) -> std::result::Result<(), AttachError> {
     check_record_id(record_id)?;
+    let id = match (endpoint.host, uploaded) {
+        (CrmHost::Hubspot, Some(id)) => id.to_string(),
+        _ => upload(transport, endpoint, record_id, download, copy, max_bytes).await?,
+    };
+    if endpoint.host == CrmHost::Hubspot {
+        // A HubSpot file shows on a record only through an engagement that carries it.
+        if let Err(error) = record_notes::add_note(transport, endpoint, record_id, &copy.note, Some(&id)).await {
+            // A file HubSpot no longer has (deleted in the meantime) is uploaded afresh next time.
+            let gone = uploaded.is_some() && matches!(error, Error::Crm { status: 400 | 404, .. });
+            return Err(AttachError { error, uploaded: (!gone).then_some(id) });
+        }
+    }
+    Ok(())
+}
+
+/// Streams the document into the CRM's files API; the new file's id.
+async fn upload<T: Transport>(
+    transport: &T,
+    endpoint: &CrmEndpoint,
+    record_id: &str,
+    download: HttpRequest,
+    copy: &SignedCopy,
+    max_bytes: usize,
+) -> Result<String> {
+    let base = checked_base(endpoint)?;
     let host = endpoint.host;
     let text = |name: &str, value: String| Part { name: name.into(), content_type: None, body: PartBody::Text(value) };
     let file = |name: &str| Part {
@@ -158,13 +200,8 @@ pub async fn attach<T: Transport>(
     let response = transport.copy_file(transfer).await.map_err(|error| copy_failure(host, error))?;
     check_write(endpoint, &response)?;
     let answer = json_body(host, &response)?;
-    let id = record_notes::created_id(host, &answer)
-        .ok_or_else(|| super::crm_error(host, response.status, "the upload's answer names no file id".into()))?;
-    if host == CrmHost::Hubspot {
-        // A HubSpot file shows on a record only through an engagement that carries it.
-        record_notes::add_note(transport, endpoint, record_id, &copy.note, Some(&id)).await?;
-    }
-    Ok(())
+    record_notes::created_id(host, &answer)
+        .ok_or_else(|| super::crm_error(host, response.status, "the upload's answer names no file id".into()))
 }
 
 fn copy_failure(host: CrmHost, error: CopyError) -> Error {

@@ -78,8 +78,22 @@ pub(super) async fn attach_signed<T: Transport>(
             timeout_ms: 50_000,
             max_response_bytes: max_bytes,
         };
-        record_files::attach(&*relay.transport, crm, deal_id, download, &copy, max_bytes).await?;
-        Attachment::Attached
+        // A HubSpot file an earlier try uploaded but could not attach (its note failed) is attached
+        // now instead of uploading another; "" is one that is gone.
+        let upload_key = format!("uploaded:{}:{contract}:v{version}", environment.as_str());
+        let earlier = relay.state.get(&upload_key, relay.now_ms()).await?.filter(|id| !id.is_empty());
+        match record_files::attach(&*relay.transport, crm, deal_id, download, &copy, max_bytes, earlier.as_deref())
+            .await
+        {
+            Ok(()) => Attachment::Attached,
+            Err(failure) => {
+                let remember = failure.uploaded.unwrap_or_default();
+                if remember != earlier.unwrap_or_default() {
+                    relay.state.put(&upload_key, remember, super::APPLIED_TTL_MS, relay.now_ms()).await?;
+                }
+                return Err(failure.error);
+            }
+        }
     };
     relay.state.remember(&made_key, super::APPLIED_TTL_MS, relay.now_ms()).await?;
     Ok(outcome)

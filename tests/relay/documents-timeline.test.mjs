@@ -143,6 +143,36 @@ test("reconcile attaches the signed PDF a lost delivery did not, once", async ()
   }
 });
 
+test("HubSpot: a file whose note failed is attached by the retry, never uploaded twice or left unattached", async () => {
+  const { relay, dealId, bearer } = await setUp("hubspot", { timeline: false });
+  try {
+    const created = await api(relay, "POST", `/api/uat/deals/${dealId}/contracts`, { bearer, body: { templateId: ndaTemplate(sandbox.uat).templateId } });
+    const contract = created.json.contract;
+    // The upload lands; the note that shows it on the deal is refused once.
+    await sandbox.control("PUT", "/__sandbox/faults", { rules: [{ route: "POST /crm/v3/objects/notes", service: "crm", kind: "500", times: 1 }] });
+    try {
+      for (const to of ["SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
+      // The execution's webhook: the upload lands, its note is refused.
+      const failed = await eventually(async () => {
+        const now = await activity("hubspot", dealId);
+        return now.unattachedFiles === 1 ? now : null;
+      });
+      assert.equal(failed.files.length, 0);
+    } finally {
+      await sandbox.control("DELETE", "/__sandbox/faults");
+    }
+    const repaired = await relay.reconcile("uat");
+    assert.deepEqual(repaired.failures, []);
+    const now = await activity("hubspot", dealId);
+    assert.equal(now.files.length, 1, "the same file, now on the deal");
+    assert.equal(now.unattachedFiles, 0, "nothing left in the file manager");
+    await relay.reconcile("uat");
+    assert.equal((await activity("hubspot", dealId)).files.length, 1, "once");
+  } finally {
+    await relay.close();
+  }
+});
+
 test("a contract put on hold (SpotDraft sends no activity for it) reaches the timeline through reconcile, once", async () => {
   const { relay, dealId, bearer } = await setUp("hubspot");
   try {

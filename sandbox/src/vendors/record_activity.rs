@@ -787,5 +787,11 @@ pub fn describe(app: &App, vendor: &str, deal_id: &str) -> Response {
     } else {
         store.files.iter().filter(|f| same(&f.record_id)).collect()
     };
-    Response::json(200, &json!({"files": files, "notes": notes}))
+    // HubSpot files no note carries show on no record: left behind by an upload whose note failed.
+    let unattached = if vendor == "hubspot" {
+        store.files.iter().filter(|f| !store.notes.iter().any(|n| n.attachment_ids.contains(&f.id))).count()
+    } else {
+        0
+    };
+    Response::json(200, &json!({"files": files, "notes": notes, "unattachedFiles": unattached}))
 }
