@@ -69,7 +69,8 @@ pub(super) async fn receive<T: Transport>(
     };
     let header = |name: &str| request.header(name);
     let call = EventCall { method: &request.method, url: &request.url, body: &request.body, header: &header };
-    let plugin = &config.plugin;
+    // The setup in effect (an admin may have added createAtStages in the console since the start).
+    let plugin = env.plugin();
     let changed = match crm_events::changed_deals(plugin.crm.host, &plugin.crm.account_id, &call, &keys, relay.now_ms())
     {
         Ok(changed) => changed,

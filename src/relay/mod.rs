@@ -61,6 +61,9 @@ pub struct Logs {
 const SPOTDRAFT_REQUESTS_PER_SECOND: u32 = 10;
 /// Sidebar calls carry a deal and a few ids; anything larger is not ours.
 const MAX_API_BODY_BYTES: usize = 64 * 1024;
+/// A setup with many templates and their mappings is larger than a sidebar call (the host caps every
+/// body at 1 MiB).
+const MAX_ADMIN_BODY_BYTES: usize = 1000 * 1024;
 /// Template metadata changes rarely; re-read it at most this often per template.
 const METADATA_TTL_MS: u64 = 5 * 60 * 1000;
 
@@ -320,7 +323,7 @@ impl<T: Transport> Relay<T> {
             },
             (_, ["webhooks", ..]) => RelayResponse::plain_error(405, "method_not_allowed", "webhooks are POSTed", log),
             ("GET" | "POST", ["admin", env, route]) => match self.environment(env) {
-                Some(_) if request.body.len() > MAX_API_BODY_BYTES => {
+                Some(_) if request.body.len() > MAX_ADMIN_BODY_BYTES => {
                     RelayResponse::plain_error(413, "too_large", "the request body is too large", log)
                 }
                 Some(env) => {

@@ -63,6 +63,17 @@ pub fn setup_of(plugin: &Value) -> Value {
 /// The file's plugin block with `setup` in place of its setup keys, and the configuration it reads as
 /// (its problems located under `setup.`: an admin's draft is input, answered 400, not a broken relay).
 pub fn merged(file_plugin: &Value, setup: &Value) -> Result<(Value, Config)> {
+    let document = document(file_plugin, setup)?;
+    let config = Config::from_json(&document).map_err(|error| {
+        Error::InvalidInput(
+            error.problems().iter().map(|p| Problem::new(key_path("setup", &p.path), p.message.clone())).collect(),
+        )
+    })?;
+    Ok((document, config))
+}
+
+/// The file's plugin block with `setup` in place of its setup keys, not yet read.
+fn document(file_plugin: &Value, setup: &Value) -> Result<Value> {
     let Value::Object(setup_map) = setup else {
         return Err(Error::invalid_input("setup", "must be an object of creationStages, stageLabels, templates, …"));
     };
@@ -90,13 +101,7 @@ pub fn merged(file_plugin: &Value, setup: &Value) -> Result<(Value, Config)> {
             document.insert(key.to_string(), value.clone());
         }
     }
-    let document = Value::Object(document);
-    let config = Config::from_json(&document).map_err(|error| {
-        Error::InvalidInput(
-            error.problems().iter().map(|p| Problem::new(key_path("setup", &p.path), p.message.clone())).collect(),
-        )
-    })?;
-    Ok((document, config))
+    Ok(Value::Object(document))
 }
 
 /// One saved version, as the history keeps it.
@@ -112,8 +117,10 @@ fn parse_saved(text: &str) -> Option<Saved> {
     Some(Saved { version, entry })
 }
 
+/// The newest version the history holds (an entry that does not read, e.g. a torn write, is skipped,
+/// so version numbers never go back).
 async fn newest(history: &dyn EntryLog, environment: &str) -> Result<Option<Saved>> {
-    Ok(history.recent(environment, 1).await?.first().and_then(|text| parse_saved(text)))
+    Ok(history.recent(environment, 10).await?.iter().find_map(|text| parse_saved(text)))
 }
 
 /// Brings `env`'s setup up to the history's newest version when it was last asked more than
@@ -135,7 +142,8 @@ pub(super) async fn refresh<T: Transport>(relay: &Relay<T>, env: &EnvironmentRun
     };
     let environment = env.config.environment.as_str();
     match newest(&*relay.setup_history, environment).await {
-        Ok(Some(saved)) if saved.version != env.current.borrow().version => {
+        // Only forward: a save this instance made while the history was being read is newer.
+        Ok(Some(saved)) if saved.version > env.current.borrow().version => {
             let setup = saved.entry.get("setup").cloned().unwrap_or(Value::Null);
             match merged(&env.config.plugin_document, &setup) {
                 Ok((_, config)) => {
@@ -165,7 +173,8 @@ pub(super) async fn read<T: Transport>(relay: &Relay<T>, env: &EnvironmentRuntim
         None => (0, setup_of(&env.config.plugin_document), Value::Null, Value::Null),
     };
     let in_effect = env.current.borrow().version;
-    let plugin = merged(&env.config.plugin_document, &setup).map(|(document, _)| document).ok();
+    // Unread, so a saved setup the file no longer accepts can still be seen, and fixed, in the console.
+    let plugin = document(&env.config.plugin_document, &setup).ok();
     Ok(json!({
         "environment": environment,
         "you": admin,
@@ -296,22 +305,30 @@ async fn store<T: Transport>(
 /// the other environment's workspace is refused here, not at a seller's click.
 async fn check_templates_exist<T: Transport>(env: &EnvironmentRuntime<T>, config: &Config) -> Result<()> {
     let workspace = env.client.templates().await?;
-    let problems: Vec<Problem> = config
-        .templates
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !workspace.iter().any(|w| w.id == t.template_id))
-        .map(|(i, t)| {
-            Problem::new(
+    let mut problems = Vec::new();
+    for (i, template) in config.templates.iter().enumerate() {
+        match workspace.iter().find(|w| w.id == template.template_id) {
+            None => problems.push(Problem::new(
                 format!("setup.templates[{i}].templateId"),
                 format!(
                     "{} is not a template of this environment's SpotDraft workspace ({})",
-                    t.template_id,
+                    template.template_id,
                     env.config.environment.as_str()
                 ),
-            )
-        })
-        .collect();
+            )),
+            Some(found) if found.contract_type_id.is_some_and(|id| id != template.contract_type_id) => {
+                problems.push(Problem::new(
+                    format!("setup.templates[{i}].contractTypeId"),
+                    format!(
+                        "must be {}, the contract type of template {} in this workspace",
+                        found.contract_type_id.unwrap_or_default(),
+                        template.template_id
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

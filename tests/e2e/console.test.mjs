@@ -96,6 +96,11 @@ test("an admin maps a variable to a deal field, previews it on a deal, saves, an
   const all = await (await fetch(`${demo.sandbox.spotdraft}/__sandbox/contracts`)).json();
   const contract = all.find((c) => c.external_metadata?.id === `hubspot:${demo.portal}:deal:${dealId}` && c.template_id === msa.templateId);
   assert.equal(contract?.contract_data?.special_terms, "Acme Widgets — Platform subscription");
+  // Back to the file's own setup, from the history, by keyboard.
+  await page.getByRole("button", { name: "Restore version 0" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByText("Version 0 restored as version 2.").waitFor();
+  await page.locator("#history").getByText("restored version 0").waitFor();
   // The wrong secret's one refused call is the only failed request.
   assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), []);
   await context.close();

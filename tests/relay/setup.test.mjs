@@ -4,7 +4,8 @@
 // a restart — by this instance at once and by a second instance sharing the same store.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, liveContracts, msaTemplate, ndaTemplate, newDeal, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
+import { api, eventually, liveContracts, msaTemplate, ndaTemplate, newDeal, relayConfig, startRelay, startSandbox, token } from "./support.mjs";
+import { vendorInfo } from "./vendors.mjs";
 
 const ANA = "ana.admin@example.com";
 const ANA_SECRET = "ana-console-secret-0123456789abcdefghij";
@@ -17,6 +18,8 @@ before(async () => {
   config = relayConfig(sandbox);
   config.environments.uat.adminSecret = SHARED_SECRET;
   config.environments.uat.admins = { [ANA]: ANA_SECRET };
+  // HubSpot's deal events are signed with the app's client secret (creation at a milestone, below).
+  config.environments.uat.hubspotClientSecret = (await vendorInfo(sandbox)).hubspot.client_secret;
   relay = await startRelay(sandbox, { config });
 });
 after(async () => {
@@ -105,6 +108,10 @@ test("a template of the other environment's workspace is refused: UAT and produc
   assert.equal(mixed.status, 400, JSON.stringify(mixed.json));
   assert.equal(mixed.json.error.problems[0].path, "setup.templates[1].templateId");
   assert.match(mixed.json.error.problems[0].message, /not a template of this environment's SpotDraft workspace \(uat\)/);
+  const wrongType = { ...current.setup.templates[0], contractTypeId: current.setup.templates[0].contractTypeId + 1000 };
+  const refused = await admin("POST", "setup", { setup: { ...current.setup, templates: [wrongType] }, basedOn: current.version });
+  assert.equal(refused.status, 400, JSON.stringify(refused.json));
+  assert.equal(refused.json.error.problems[0].path, "setup.templates[0].contractTypeId");
 });
 
 test("a rollback restores an old version as a new one, and creates follow it at once", async () => {
@@ -121,6 +128,27 @@ test("a rollback restores an old version as a new one, and creates follow it at 
   const missing = await admin("POST", "rollback", { version: 999, basedOn: restored.json.version });
   assert.equal(missing.status, 400);
   assert.match(missing.json.error.message, /no version 999/);
+});
+
+test("a milestone added in the console creates at that stage, with no restart", async () => {
+  const current = (await admin("GET", "setup")).json;
+  const templates = current.setup.templates.map((t) => ({ ...t, createAtStages: ["contractsent"] }));
+  const saved = await admin("POST", "setup", { setup: { ...current.setup, templates }, basedOn: current.version });
+  assert.equal(saved.status, 200, JSON.stringify(saved.json));
+  const deal = await newDeal(sandbox, "Milestone from the console", { stage: "qualifiedtobuy" });
+  const subscribed = await sandbox.control("PUT", "/__sandbox/crm/vendors/hubspot/event-subscription", { url: `${relay.url}/crm-events/uat`, account: String(sandbox.portal) });
+  assert.equal(subscribed.status, 204, JSON.stringify(subscribed.json));
+  try {
+    const moved = await sandbox.control("PATCH", `/__sandbox/crm/vendors/hubspot/deals/${deal.id}`, { fields: { dealstage: "contractsent" } });
+    assert.equal(moved.status, 200, JSON.stringify(moved.json));
+    const made = await eventually(async () => {
+      const live = await liveContracts(sandbox, "uat", deal.id, sandbox.portal);
+      return live.length ? live : null;
+    });
+    assert.equal(made.length, 1);
+  } finally {
+    await sandbox.control("DELETE", "/__sandbox/crm/vendors/hubspot/event-subscription");
+  }
 });
 
 test("the setup survives a restart, and a second relay on the same store picks a save up without one", async () => {

@@ -20,7 +20,7 @@ import { load, SdxConfig } from "./pkg/index.js";
 /** @typedef {{ crm: string, stages: Stage[], dealFields: CrmField[], companyFields: CrmField[], contactFields: CrmField[], standard: Array<{ source: string, crmField: string }> }} CrmSchema */
 /** @typedef {{ path: string, message: string }} Problem */
 /** @typedef {{ version: number, at: string | null, by: string | null, changes: string[], restoredFrom?: number }} Version */
-/** @typedef {{ you: string, version: number, at: string | null, by: string | null, setup: Setup, plugin: Record<string, unknown> }} SetupAnswer */
+/** @typedef {{ you: string, version: number, at: string | null, by: string | null, setup: Setup, plugin: Record<string, unknown>, inEffect: boolean }} SetupAnswer */
 
 const ENCODINGS = ["string", "number", "boolean", "date", "datetime", "enum", "multiSelect", "currency", "duration", "address"];
 const UNITS = ["DAYS", "MONTHS", "YEARS"];
@@ -41,6 +41,8 @@ const state = {
   /** @type {import("./pkg/index.js").DealInput | null} */ deal: null,
   /** The custom properties the loaded deal was read with. */ dealCustom: "",
   /** @type {Problem[]} */ saveProblems: [],
+  /** Why the CRM's stages and fields could not be read, if they could not. */ crmProblem: "",
+  /** A restore asked for while there are unsaved edits: the second click confirms it. */ confirmRestore: -1,
 };
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -109,10 +111,17 @@ $("sign-in").addEventListener("submit", async (event) => {
     announce("Signing in…");
     // The secret is checked by the first call alone; the rest are read together once it is good.
     const saved = await call("GET", "setup");
-    const [templates, crm, versions] = await Promise.all([call("GET", "templates"), call("GET", "crm"), call("GET", "versions"), load()]);
+    const [templates, crm, versions] = await Promise.all([
+      call("GET", "templates"),
+      // Without the CRM's stages and fields the setup can still be edited (with the values it has).
+      call("GET", "crm").catch((/** @type {unknown} */ failure) => ({ unavailable: failure instanceof Error ? failure.message : String(failure) })),
+      call("GET", "versions"),
+      load(),
+    ]);
     state.saved = saved;
     state.templates = templates.templates;
-    state.crm = crm;
+    state.crm = "unavailable" in crm ? null : crm;
+    state.crmProblem = "unavailable" in crm ? crm.unavailable : "";
     state.versions = versions.versions;
     state.draft = structuredClone(saved.setup);
     state.selected = state.draft?.templates[0]?.templateId ?? null;
@@ -158,13 +167,21 @@ function renderWorkspace() {
   refresh();
 }
 
+/** The CRM's stages, or (when they could not be read) the ones the setup names. */
+function knownStages() {
+  if (state.crm) return state.crm.stages;
+  const draft = state.draft;
+  const values = new Set([...(draft?.creationStages ?? []), ...Object.keys(draft?.stageLabels ?? {})]);
+  return [...values].map((value) => ({ value, label: draft?.stageLabels?.[value] ?? value, pipeline: null }));
+}
+
 const stageLabel = (/** @type {string} */ value) => state.crm?.stages.find((s) => s.value === value)?.label ?? state.draft?.stageLabels?.[value] ?? value;
 
 /** Checkboxes over the CRM's stages, checked when `chosen` has them; `onChange` gets the new list in the CRM's order. */
 function stageChoices(/** @type {string} */ name, /** @type {string[]} */ chosen, /** @type {(list: string[]) => void} */ onChange, /** @type {Stage[]} */ stages) {
   const box = h("div", { class: "choices" });
   // The pipeline is named only when there are several.
-  const pipelines = new Set((state.crm?.stages ?? []).map((s) => s.pipeline ?? ""));
+  const pipelines = new Set(knownStages().map((s) => s.pipeline ?? ""));
   for (const stage of stages) {
     const id = `${name}-${stage.value}`;
     const input = h("input", {
@@ -181,10 +198,12 @@ function stageChoices(/** @type {string} */ name, /** @type {string[]} */ chosen
 
 function stagesSection() {
   const draft = /** @type {Setup} */ (state.draft);
-  const stages = state.crm?.stages ?? [];
+  const stages = knownStages();
   return h("section", { "aria-labelledby": "stages-title" },
     h("h2", { id: "stages-title" }, "Stages"),
-    h("p", { class: "hint" }, `From ${crmName()}'s deal pipelines. Sellers may create contracts only at the stages checked here.`),
+    state.crm
+      ? h("p", { class: "hint" }, `From ${crmName()}'s deal pipelines. Sellers may create contracts only at the stages checked here.`)
+      : h("p", { class: "error", role: "alert" }, `The CRM's stages and fields could not be read (${state.crmProblem}); the setup's own values are shown. Sign in again to retry.`),
     h("fieldset", {},
       h("legend", {}, "Sellers may create contracts at"),
       stageChoices("creation", draft.creationStages, (list) => {
@@ -193,7 +212,7 @@ function stagesSection() {
         draft.stageLabels = { ...(draft.stageLabels ?? {}) };
         for (const value of list) draft.stageLabels[value] ??= stageLabel(value);
         renderMapping();
-        refresh();
+        edited();
       }, stages),
       problemSlot("creationStages")));
 }
@@ -204,7 +223,8 @@ function crmName() {
 
 function templatesSection() {
   const draft = /** @type {Setup} */ (state.draft);
-  const rows = state.templates.map((template) => {
+  const missing = draft.templates.filter((t) => !state.templates.some((w) => w.templateId === t.templateId));
+  const rows = [...state.templates, ...missing.map((t) => ({ templateId: t.templateId, name: `${t.label} (not in this workspace)`, contractTypeId: t.contractTypeId, offered: true, metadata: { attributes: [] } }))].map((template) => {
     const offered = draft.templates.some((t) => t.templateId === template.templateId);
     const id = `offer-${template.templateId}`;
     return h("tr", {},
@@ -222,7 +242,7 @@ function templatesSection() {
           }
           renderEditButtons();
           renderMapping();
-          refresh();
+          edited();
         },
       })),
       h("td", { "data-edit": template.templateId }));
@@ -300,13 +320,26 @@ function renderMapping() {
     return;
   }
   const labelId = `label-${template.templateId}`;
-  const rows = variableRows(workspaceTemplate.metadata.attributes).map((row) => variableRow(template, index, row));
+  const known = variableRows(workspaceTemplate.metadata.attributes);
+  const rows = known.map((row) => variableRow(template, index, row));
+  // A mapping for a variable the template no longer has: shown, with its problem, so it can be removed.
+  for (const field of template.fields.filter((f) => !known.some((r) => r.variable === f.variable))) {
+    rows.push(h("tr", { "data-variable": field.variable, id: `row-${field.variable}` },
+      h("td", {}, h("div", { class: "cell" }, h("strong", {}, field.variable), h("span", { class: "hint" }, "Not a variable of this template."))),
+      h("td", {}, h("div", { class: "cell" }, h("span", {}, field.source ?? "a constant"), h("p", { class: "error", id: `problem-var-${field.variable}`, hidden: true }))),
+      h("td", {}, h("button", { type: "button", class: "secondary", "aria-label": `Remove the mapping of ${field.variable}`, onclick: () => {
+        template.fields = template.fields.filter((f) => f !== field);
+        renderMapping();
+        edited();
+      } }, "Remove")),
+      h("td", {}, h("div", { class: "cell value", "data-preview": field.variable }, "—"))));
+  }
   section.replaceChildren(
     h("h2", { id: "mapping-title", tabindex: "-1" }, `Mapping: ${workspaceTemplate.name}`),
     h("div", { class: "field" },
       h("label", { for: labelId }, "Name sellers see"),
       h("input", { type: "text", id: labelId, value: template.label, "aria-describedby": `problem-templates[${index}].label`,
-        oninput: (/** @type {Event} */ e) => { template.label = /** @type {HTMLInputElement} */ (e.target).value; refresh(); } }),
+        oninput: (/** @type {Event} */ e) => { template.label = /** @type {HTMLInputElement} */ (e.target).value; edited(); } }),
       problemSlot(`templates[${index}].label`)),
     h("fieldset", {},
       h("legend", {}, "Create automatically, without a click, when a deal reaches"),
@@ -314,8 +347,9 @@ function renderMapping() {
       stageChoices(`auto-${template.templateId}`, template.createAtStages ?? [], (list) => {
         if (list.length) template.createAtStages = list;
         else delete template.createAtStages;
-        refresh();
-      }, (state.crm?.stages ?? []).filter((s) => draft.creationStages.includes(s.value))),
+        edited();
+      // The stages sellers may create at, and any the template still names (so a problem with one can be undone).
+      }, knownStages().filter((s) => draft.creationStages.includes(s.value) || (template.createAtStages ?? []).includes(s.value))),
       problemSlot(`templates[${index}].createAtStages`)),
     h("h3", {}, "Template variables"),
     h("p", { class: "hint" }, "Each variable comes from a deal field or a constant. Required variables that nothing fills are flagged; the last column is the chosen deal's value."),
@@ -332,7 +366,7 @@ function renderMapping() {
 
 /** The options of the "comes from" select: not filled, a constant, the standard deal values, and the CRM's deal fields. */
 function sourceOptions(/** @type {string} */ current) {
-  const crm = /** @type {CrmSchema} */ (state.crm);
+  const crm = state.crm ?? { crm: "", stages: [], dealFields: [], companyFields: [], contactFields: [], standard: [] };
   const options = [h("option", { value: "" }, "Not filled"), h("option", { value: "constant" }, "A constant value")];
   for (const [prefix, title] of SOURCE_GROUPS) {
     const group = h("optgroup", { label: title });
@@ -392,6 +426,9 @@ function variableRow(/** @type {TemplateSetup} */ template, /** @type {number} *
       const { source: _s, value: _v, ...rest } = i >= 0 ? template.fields[i] : { variable: key, encoding: encoding.value };
       /** @type {FieldMapping} */
       const next = { ...rest, variable: key, encoding: encoding.value };
+      // Settings that belong to another encoding go with it (the core refuses them otherwise).
+      if (!["enum", "multiSelect"].includes(encoding.value)) delete next.options;
+      if (encoding.value !== "currency") delete next.currency;
       if (chosen === "constant") next.value = constantValue(constant.value, encoding.value);
       else next.source = chosen;
       if (encoding.value === "duration") next.unit = unit.value;
@@ -400,7 +437,7 @@ function variableRow(/** @type {TemplateSetup} */ template, /** @type {number} *
       else template.fields.push(next);
     }
     showExtras();
-    refresh();
+    edited();
   };
   source.addEventListener("change", edit);
   encoding.addEventListener("change", edit);
@@ -423,9 +460,17 @@ function constantText(/** @type {unknown} */ value) {
   return typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value);
 }
 
-/** A constant as the encoding takes it: numbers and true/false as JSON, everything else as typed. */
+/** A constant as the encoding takes it: numbers and true/false as JSON, lists and objects (a
+ * multi-select's options, an address) as JSON when they read as such, everything else as typed. */
 function constantValue(/** @type {string} */ text, /** @type {string} */ encoding) {
   const trimmed = text.trim();
+  if (/^[[{]/.test(trimmed)) {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      // Not JSON: kept as typed, and the core says what is wrong with it.
+    }
+  }
   if (["number", "duration"].includes(encoding) && trimmed !== "" && Number.isFinite(Number(trimmed))) return Number(trimmed);
   if (encoding === "boolean" && /^(true|false)$/i.test(trimmed)) return trimmed.toLowerCase() === "true";
   return text;
@@ -452,10 +497,13 @@ function customSources() {
   return [...names].sort().join(",");
 }
 
-async function loadDeal() {
-  const input = /** @type {HTMLInputElement} */ ($("deal-id"));
-  const error = $("deal-error");
-  const id = input.value.trim();
+/** Reads the deal to preview on: the one typed, or `id` (the same deal again, with new custom properties). */
+async function loadDeal(/** @type {string | undefined} */ id = undefined) {
+  const input = /** @type {HTMLInputElement | null} */ (document.getElementById("deal-id"));
+  const error = document.getElementById("deal-error");
+  if (!input || !error) return;
+  if (id !== undefined) input.value = id;
+  id = input.value.trim();
   error.hidden = true;
   input.removeAttribute("aria-invalid");
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return fieldError(input, error, "Enter the id of a deal in the CRM (the number in the deal's URL).");
@@ -485,6 +533,13 @@ function readDraft() {
   }
 }
 
+/** After any edit: the last save's refusal described the draft as it was, so it is dropped. */
+function edited() {
+  state.saveProblems = [];
+  state.confirmRestore = -1;
+  refresh();
+}
+
 /** Shows the problems at `path` (and below it) in the slot made for it. */
 function problemSlot(/** @type {string} */ path) {
   return h("p", { class: "error", id: `problem-${path}`, "data-problem-path": path, hidden: true });
@@ -492,13 +547,10 @@ function problemSlot(/** @type {string} */ path) {
 
 function refresh() {
   if (!state.draft) return;
-  // Re-read the deal when the draft maps a custom property it was not read with.
+  // Re-read the deal (after this render) when the draft maps a custom property it was not read with.
   if (state.deal && customSources() !== state.dealCustom) {
     state.dealCustom = customSources();
-    const input = /** @type {HTMLInputElement | null} */ (document.getElementById("deal-id"));
-    if (input) input.value = String(state.deal.id);
-    loadDeal();
-    return;
+    queueMicrotask(() => loadDeal(String(state.deal?.id ?? "")));
   }
   const { config, problems } = readDraft();
   const all = [...problems, ...state.saveProblems.map((p) => ({ path: p.path.replace(/^setup\./, ""), message: p.message }))];
@@ -532,6 +584,14 @@ function refresh() {
     row.classList.toggle("has-problem", messages.length > 0 || previewProblems.length > 0);
   }
   renderPreviewSummary(preview, config ? [] : problems);
+  // What no setting on the page shows (e.g. a file key the saved setup no longer fits): said here.
+  const shown = new Set([...document.querySelectorAll("[data-problem-path]")].map((slot) => slot.getAttribute("data-problem-path")));
+  const elsewhere = all.filter((p) => !rowOf(p.path, index) && ![...shown].some((path) => path && (p.path === path || p.path.startsWith(`${path}[`) || p.path.startsWith(`${path}.`))));
+  const general = document.getElementById("general-problems");
+  if (general) {
+    general.replaceChildren(...elsewhere.map((p) => h("li", {}, p.path ? `${p.path}: ${p.message}` : p.message)));
+    general.hidden = elsewhere.length === 0;
+  }
   const save = /** @type {HTMLButtonElement | null} */ (document.getElementById("save"));
   if (save) save.disabled = !config;
 }
@@ -578,6 +638,7 @@ function saveSection() {
   return h("section", { "aria-labelledby": "save-title" },
     h("h2", { id: "save-title" }, "Save"),
     h("p", { class: "hint" }, "The relay checks the setup again, keeps it as a new version (who, when, what changed) and uses it for the next seller's action, with no restart."),
+    h("ul", { id: "general-problems", class: "error", hidden: true }),
     h("div", { id: "save-result", tabindex: "-1" }),
     h("button", { type: "button", id: "save", onclick: save }, "Save this setup"));
 }
@@ -622,26 +683,42 @@ async function reloadSaved(replaceDraft = false) {
   }
 }
 
+/** JSON with every object's keys in order, so two setups compare by content (the relay sorts keys). */
+function canonical(/** @type {unknown} */ value) {
+  return JSON.stringify(value, (_key, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
 function renderHistory() {
   const current = state.saved?.version ?? 0;
+  // The newest version, unless this relay could not use it (then the one before it still runs).
+  const running = state.saved && !state.saved.inEffect ? -1 : current;
   const rows = state.versions.map((version) => h("tr", {},
-    h("td", {}, String(version.version), version.version === current ? h("span", { class: "badge" }, "in effect") : null),
+    h("td", {}, String(version.version), version.version === running ? h("span", { class: "badge" }, "in effect") : null,
+      version.version === current && running === -1 ? h("span", { class: "badge required" }, "saved, not in effect") : null),
     h("td", {}, version.at ? new Date(version.at).toLocaleString() : "—"),
     h("td", {}, version.by ?? "the configuration file"),
     h("td", {}, h("ul", { class: "changes" }, ...(version.changes ?? []).map((c) => h("li", {}, c)),
       version.restoredFrom !== undefined ? h("li", {}, `restored version ${version.restoredFrom}`) : null)),
     h("td", {}, version.version === current ? "" : h("button", {
-      type: "button", class: "secondary", "aria-label": `Restore version ${version.version}`,
+      type: "button", class: "secondary", "data-restore": version.version,
+      "aria-label": state.confirmRestore === version.version ? `Discard my unsaved edits and restore version ${version.version}` : `Restore version ${version.version}`,
       onclick: async () => {
+        if (canonical(state.draft) !== canonical(state.saved?.setup) && state.confirmRestore !== version.version) {
+          state.confirmRestore = version.version;
+          renderHistory();
+          /** @type {HTMLElement | null} */ (document.querySelector(`[data-restore="${version.version}"]`))?.focus();
+          return;
+        }
         try {
           const answer = await call("POST", "rollback", { version: version.version, basedOn: current });
           await reloadSaved(true);
           $("save-result").replaceChildren(h("div", { class: "summary saved", role: "alert" }, h("p", {}, `Version ${version.version} restored as version ${answer.version}.`)));
+          $("save-result").focus();
         } catch (failure) {
           $("save-result").replaceChildren(h("div", { class: "summary", role: "alert" }, h("p", {}, failure instanceof Error ? failure.message : String(failure))));
         }
       },
-    }, "Restore"))));
+    }, state.confirmRestore === version.version ? "Discard my edits and restore" : "Restore"))));
   $("history").replaceChildren(
     h("h2", { id: "history-title" }, "History"),
     h("div", { class: "table-wrap" }, h("table", {},
