@@ -19,6 +19,11 @@ pub trait ToJson {
 
 /// An object from its entries, in the order given (keys are unique by construction at call sites).
 pub fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    object_from(&mut entries.into_iter())
+}
+
+/// One body for every `object` size (a copy per `N` would cost the sidebar's download).
+fn object_from(entries: &mut dyn Iterator<Item = (&str, Value)>) -> Value {
     // Inserted one by one: collecting into the map sorts first, which links a whole sort routine.
     let mut map = Map::new();
     for (key, value) in entries {
