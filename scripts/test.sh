@@ -31,7 +31,7 @@ SECTIONS=(
   "soak|1|soak, short version (tests/soak/; bash scripts/soak.sh runs the long one)"
   "e2e|1|sidebar end to end in headless Chromium (tests/e2e/)"
   "hosts|1|CRM host adapters (scripts/test-hosts.sh: node:test, sfdx-lwc-jest)"
-  "typescript|1|TypeScript: the declarations (tsc --strict -p tests/ts), the sidebar shell (tests/ts/tsconfig.shell.json) and the admin console (tsconfig.console.json)"
+  "typescript|1|TypeScript: the generated API declarations are current, the declarations (tsc --strict -p tests/ts), the sidebar shell (tests/ts/tsconfig.shell.json) and the admin console (tsconfig.console.json)"
   "wasm|0|WebAssembly in headless Chromium (wasm-bindgen-test: web, web_sidebar)"
   "budgets|1|budgets: requests per job, memory growth, payload (tests/budgets/)"
   "repository|0|the repository itself (tests/repo/)"
@@ -94,6 +94,13 @@ run_typescript() {
     echo "sidebar shell type-checks"
   else
     echo "sidebar shell does NOT type-check"
+    status=1
+  fi
+  # The full API's generated declarations are what the Rust declarations generate (ts-rs).
+  if cargo test -q --features typescript --test api_typescript; then
+    echo "the API's generated TypeScript is current"
+  else
+    echo "the API's generated TypeScript is NOT current (SDX_WRITE_TYPESCRIPT=1 cargo test --features typescript --test api_typescript)"
     status=1
   fi
   if node_modules/.bin/tsc -p tests/ts/tsconfig.console.json; then

@@ -15,6 +15,7 @@ use crate::model::{is_valid_crm_id, CrmHost, Environment};
 use crate::url;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
     pub environment: Environment,
@@ -38,6 +39,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CrmConnection {
     pub host: CrmHost,
@@ -48,6 +50,7 @@ pub struct CrmConnection {
 /// Where SpotDraft calls go. Browsers always go through a relay; only server-side code talks to
 /// SpotDraft directly, because only it may hold the credentials.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum ApiTarget {
     Relay { url: String },
@@ -55,6 +58,7 @@ pub enum ApiTarget {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     Us,
@@ -86,6 +90,7 @@ impl Region {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateConfig {
     pub template_id: u64,
@@ -105,6 +110,7 @@ pub struct TemplateConfig {
 
 /// One approval a seller may request: SpotDraft's ad-hoc approval, sent to a user or a role.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AdHocApproval {
     pub name: String,
@@ -115,6 +121,7 @@ pub struct AdHocApproval {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct FieldMapping {
     /// The template variable (`contract_data` key); nested variables are `parent.child`.
@@ -125,6 +132,7 @@ pub struct FieldMapping {
 
 /// Where a template variable's value comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", tag = "kind", content = "name")]
 pub enum FieldSource {
     /// A canonical deal field, e.g. `deal.closeDate` or `account.name`.
@@ -136,6 +144,7 @@ pub enum FieldSource {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub enum DealField {
     #[serde(rename = "deal.id")]
     DealId,
@@ -198,6 +207,7 @@ impl DealField {
 
 /// How a value is written into `contract_data` (docs/spotdraft-api.md §7).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum Encoding {
     String,
@@ -228,6 +238,7 @@ pub enum Encoding {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum DurationUnit {
     Days,

@@ -28,6 +28,7 @@ pub const PLUGIN_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What creating a contract from this deal would send, and everything standing in the way.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
     pub template_id: u64,
@@ -36,13 +37,16 @@ pub struct Preview {
     pub can_create: bool,
     pub fields: Vec<PreviewField>,
     /// Blocking: missing required values, wrong types, unknown options, stage not allowed.
+    #[cfg_attr(feature = "typescript", ts(type = "Array<Problem>"))]
     pub problems: Vec<Problem>,
     /// Not blocking, but worth knowing (e.g. an incomplete address left out).
+    #[cfg_attr(feature = "typescript", ts(type = "Array<Problem>"))]
     pub warnings: Vec<Problem>,
     pub request: Option<CreateContractRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewField {
     pub variable: String,

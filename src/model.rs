@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// SpotDraft UAT and production are separate workspaces; nothing crosses between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Uat,
@@ -32,6 +33,7 @@ impl Environment {
 
 /// The CRM the sidebar is embedded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum CrmHost {
     Hubspot,

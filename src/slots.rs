@@ -13,6 +13,7 @@ use crate::config::Config;
 
 /// What is unique per deal (`contractsPerDeal` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ContractsPerDeal {
     /// One live contract per deal, whatever its template.

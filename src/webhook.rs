@@ -167,10 +167,14 @@ impl Serialize for Activity {
 
 /// One verified delivery, reduced to what sync needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
+    #[cfg_attr(feature = "typescript", ts(type = "string"))]
     pub activity: Activity,
+    #[cfg_attr(feature = "typescript", ts(type = "string"))]
     pub contract_id: ContractId,
+    #[cfg_attr(feature = "typescript", ts(type = "ContractStatus"))]
     pub contract_status: ContractStatus,
     pub contract_title: Option<String>,
     /// `activity_data.timestamp` as sent.

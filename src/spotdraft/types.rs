@@ -40,44 +40,56 @@ pub struct TemplateList {
 // value read from the API can be handed back unchanged (e.g. template metadata into a preview).
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TemplateSummary {
     pub id: u64,
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub contract_type_id: Option<u64>,
 }
 
 /// `GET /api/v2.1/public/templates/{id}/metadata` (`TemplateMetaDataResponseV2`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TemplateMetadata {
     #[serde(default)]
     pub attributes: Vec<TemplateAttribute>,
     /// `Individual`, `Organisation` or `Both`.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub counter_party_kind: Option<String>,
 }
 
 /// One template field (`CfPublicDescriptor`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TemplateAttribute {
     pub variable: String,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub display_label: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
     /// The spec's default is `true`.
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub required: Option<bool>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub parent_variable: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub parent_required: Option<bool>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub child_variable: Option<String>,
     /// For children of a composite value: the parent's SpotDraft type (`currency`, `duration`, ...).
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub parent_type: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub options: Option<Vec<TemplateOption>>,
 }
 
@@ -92,8 +104,10 @@ impl TemplateAttribute {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct TemplateOption {
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub label: Option<String>,
     pub value: Value,
 }
@@ -102,6 +116,7 @@ pub struct TemplateOption {
 
 /// `POST /api/v2.1/public/contracts/` body (`ExternalCreateContractSerializerV2_1`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct CreateContractRequest {
     pub contract_template_id: u64,
     pub contract_name: String,
@@ -111,18 +126,23 @@ pub struct CreateContractRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct CounterParty {
     pub is_individual: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub organization_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub organization_name: Option<String>,
     pub poc_details: PocDetails,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub organization_details: Option<OrganizationDetails>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct PocDetails {
     pub first_name: String,
     pub last_name: String,
@@ -130,36 +150,48 @@ pub struct PocDetails {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct OrganizationDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub jurisdiction_iso_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub address: Option<OrganizationAddress>,
 }
 
 /// `OrganizationAddressSerializerV2_1`: `line_one`, `city` and `country_iso_code` are required.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct OrganizationAddress {
     pub line_one: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub line_two: Option<String>,
     pub city: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub state: Option<String>,
     pub country_iso_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub zipcode: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct ExternalMetadata {
     #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional = nullable))]
     pub id: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub integration_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub record_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub record_data: Option<Value>,
 }
 
@@ -281,6 +313,7 @@ pub struct WebhookCreateRequest {
 
 /// `PublicWebhookResponse`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct WebhookSubscription {
     pub id: u64,
     pub title: String,

@@ -1,9 +1,12 @@
 //! TypeScript declarations for everything that crosses the boundary. The plugin's own types are
 //! camelCase; types that mirror SpotDraft's API bodies keep SpotDraft's snake_case names so they
-//! can be passed back unchanged. What crosses between the sidebar and its shell (events, effects,
-//! the view) and the answers of the contract calls (create, status, download link, listing) are
-//! generated from their Rust declarations (`sidebar.generated.d.ts`, see
-//! `spotdraft_crm::shell_types`); the rest is written here.
+//! can be passed back unchanged. Generated from their Rust declarations: what crosses between the
+//! sidebar and its shell and the contract calls' answers (`sidebar.generated.d.ts`, from
+//! `spotdraft_crm::shell_types`), and every value the full API hands out — the configuration as
+//! read, previews and create requests, SpotDraft's template metadata, webhook events and
+//! subscriptions (`api.generated.d.ts`, by ts-rs from the serde declarations, `tests/api_typescript.rs`).
+//! Written here: errors, the documents an admin or a host writes (read by the configuration reader
+//! and the deal reader, which collect every problem), and the host interfaces (stores, options).
 
 use wasm_bindgen::prelude::*;
 
@@ -28,17 +31,11 @@ export interface SdxError extends Error {
   spotdraftCode?: string | null;
 }
 
+/** The deal fields a mapping may name (`DealField`, generated). */
+export type DealFieldName = DealField;
 
-export type CrmHost = "hubspot" | "salesforce" | "zoho" | "pipedrive";
-export type Region = "us" | "eu" | "in" | "me";
-
-export type DealFieldName =
-  | "deal.id" | "deal.name" | "deal.amount" | "deal.currency" | "deal.stage" | "deal.closeDate"
-  | "deal.owner.name" | "deal.owner.email" | "account.id" | "account.name" | "account.address"
-  | "account.jurisdictionIsoCode" | "contact.firstName" | "contact.lastName" | "contact.fullName" | "contact.email";
-
-export type EncodingName =
-  | "string" | "number" | "boolean" | "date" | "datetime" | "enum" | "multiSelect" | "currency" | "duration" | "address";
+/** The encodings a mapping may name (`Encoding`, generated). */
+export type EncodingName = Encoding["type"];
 
 /** The configuration document an admin writes (README §Configuration). */
 export interface ConfigDocument {
@@ -77,28 +74,6 @@ export interface FieldMappingDocument {
   unit?: "DAYS" | "MONTHS" | "YEARS";
 }
 
-/** The validated, normalised configuration. */
-export interface Config {
-  environment: Environment;
-  crm: { host: CrmHost; accountId: string };
-  api: { kind: "relay"; url: string } | { kind: "spotDraft"; baseUrl: string; region: Region | null };
-  creationStages: string[];
-  stageLabels: Record<string, string>;
-  allowedOrigins: string[];
-  templates: Array<{
-    templateId: number;
-    label: string;
-    contractTypeId: number;
-    organizationType: string | null;
-    createAtStages: string[];
-    fields: Array<{
-      variable: string;
-      source: { kind: "deal"; name: DealFieldName } | { kind: "custom"; name: string } | { kind: "constant"; name: unknown };
-      encoding: { type: EncodingName; options?: Record<string, string>; currency?: string | null; unit?: string };
-    }>;
-  }>;
-}
-
 export interface AddressInput {
   lineOne?: string; lineTwo?: string; city?: string; state?: string;
   country?: string; countryIsoCode?: string; zipcode?: string;
@@ -128,56 +103,6 @@ export interface Deal {
   account: { id: string | null; name: string; jurisdictionIsoCode: string | null; address: Record<string, string | null> | null } | null;
   primaryContact: { id: string | null; firstName: string | null; lastName: string | null; email: string | null } | null;
   custom: Record<string, unknown>;
-}
-
-/** SpotDraft's `GET …/templates/{id}/metadata` body, unchanged. */
-export interface TemplateMetadata {
-  attributes: TemplateAttribute[];
-  counter_party_kind?: "Individual" | "Organisation" | "Both" | null;
-}
-
-export interface TemplateAttribute {
-  variable: string;
-  display_label?: string | null;
-  type: string;
-  required?: boolean | null;
-  parent_variable?: string | null;
-  parent_required?: boolean | null;
-  child_variable?: string | null;
-  parent_type?: string | null;
-  options?: Array<{ label?: string | null; value: unknown }> | null;
-}
-
-/** SpotDraft's template list item, unchanged. */
-export interface TemplateSummary { id: number; name: string; contract_type_id: number | null; }
-
-/** SpotDraft's `external_metadata` object, unchanged. */
-export interface ExternalMetadata {
-  id: string | number | null;
-  integration_name?: string | null;
-  record_type?: string | null;
-  record_data?: Record<string, unknown> | null;
-}
-
-/** The exact `POST /api/v2.1/public/contracts/` body (SpotDraft's field names). */
-export interface CreateContractRequest {
-  contract_template_id: number;
-  contract_name: string;
-  contract_data: Record<string, unknown>;
-  counter_party_details: Array<Record<string, unknown>>;
-  external_metadata: ExternalMetadata;
-}
-
-export interface PreviewField { variable: string; label: string; value: unknown; source: string; }
-
-export interface Preview {
-  templateId: number;
-  templateLabel: string;
-  canCreate: boolean;
-  fields: PreviewField[];
-  problems: Problem[];
-  warnings: Problem[];
-  request: CreateContractRequest | null;
 }
 
 export interface ListQuery { page?: number; limit?: number; updatedSince?: string; status?: ContractStatus; }
@@ -268,9 +193,6 @@ export interface RelayResponse {
   log: Record<string, unknown>;
 }
 
-/** SpotDraft's webhook subscription, unchanged. */
-export interface WebhookSubscription { id: number; title: string; url: string; status: string; only_for_activities: string[]; }
-
 /**
  * A request the page started before the wasm was ready (the sidebar's first view): the sidebar
  * takes `response` as the answer to its first call when that call is a GET of exactly `url` with
@@ -278,30 +200,11 @@ export interface WebhookSubscription { id: number; title: string; url: string; s
  */
 export interface EarlyRequest { url: string; authorization: string; response: Promise<Response>; }
 
-export interface WebhookEvent {
-  activity: string;
-  contractId: string;
-  contractStatus: ContractStatus;
-  contractTitle: string | null;
-  occurredAt: string;
-  occurredAtMicros: number;
-  externalId: string | null;
-  /** Only when it says exactly "uat" or "production". */
-  environment: Environment | null;
-  /** `record_data.environment` as sent. */
-  environmentText: string | null;
-  /** `external_metadata.integration_name` as sent. */
-  integrationName: string | null;
-  contractKind: string | null;
-  contractTypeId: number | null;
-  templateId: number | null;
-  /** "Name <email>", the name alone, or null when SpotDraft itself acted. */
-  performedBy: string | null;
-  /** Whom a send to the counterparty went to. */
-  recipients: string[];
-  dedupeKey: string;
-}
 "#;
+
+/// Generated from the core's declarations by ts-rs (kept current by `tests/api_typescript.rs`).
+#[wasm_bindgen(typescript_custom_section)]
+const API_TYPES: &'static str = include_str!("api.generated.d.ts");
 
 /// Generated by `spotdraft_crm::sidebar::typescript` (kept current by `tests/shell_typescript.rs`).
 #[wasm_bindgen(typescript_custom_section)]
