@@ -7,6 +7,7 @@
 //! properties); the vendor modules say what each API expects.
 
 mod auth;
+mod deal_search;
 mod deal_source;
 mod hubspot;
 mod pipedrive;
@@ -179,6 +180,7 @@ pub struct ContractFields {
 /// string clears the field.
 pub type CrmPatch = ContractFields;
 
+pub use deal_search::{search_deals, DealHit};
 pub use deal_source::read_deal;
 pub use provision::{field_specs, provision_fields, FieldKind, ProvisionReport, ProvisionStep, StepAction, StepKind};
 pub use record_access::{user_can_see_deal, user_email};

@@ -46,6 +46,17 @@ impl ObjectType {
         }
     }
 
+    /// The properties a search's `query` is matched against (HubSpot's default searchable properties).
+    fn searchable_properties(self) -> &'static [&'static str] {
+        match self {
+            Self::Deals => &["dealname", "pipeline", "dealstage", "description", "dealtype"],
+            Self::Companies => &["website", "phone", "name", "domain"],
+            Self::Contacts => {
+                &["firstname", "lastname", "email", "phone", "hs_additional_emails", "fax", "mobilephone", "company"]
+            }
+        }
+    }
+
     fn default_properties(self) -> &'static [&'static str] {
         match self {
             Self::Deals => &[
@@ -576,8 +587,12 @@ fn search(app: &App, request: &Request, kind: ObjectType) -> Response {
         Some(other) => usize::try_from(other.as_u64().unwrap_or(0)).unwrap_or(0),
     };
     let query = body.get("query").and_then(Value::as_str).map(str::to_lowercase);
+    let sorts = match sort_keys(&body) {
+        Ok(sorts) => sorts,
+        Err(response) => return response,
+    };
     let state = app.state();
-    let matches: Vec<&CrmObject> = collection(&state.crm, kind)
+    let mut matches: Vec<&CrmObject> = collection(&state.crm, kind)
         .iter()
         .filter(|object| {
             groups.is_empty()
@@ -592,11 +607,25 @@ fn search(app: &App, request: &Request, kind: ObjectType) -> Response {
                 })
         })
         .filter(|object| {
-            query
-                .as_ref()
-                .is_none_or(|query| object.properties.values().any(|value| value.to_lowercase().contains(query)))
+            // The query is matched against the object's default searchable properties only.
+            query.as_ref().is_none_or(|query| {
+                kind.searchable_properties()
+                    .iter()
+                    .any(|name| property_value(object, name).is_some_and(|value| value.to_lowercase().contains(query)))
+            })
         })
         .collect();
+    // A stable sort: records that compare equal keep their order.
+    for (name, descending) in sorts.iter().rev() {
+        matches.sort_by(|left, right| {
+            let order = sort_order(property_value(left, name).as_deref(), property_value(right, name).as_deref());
+            if *descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+    }
     let take = usize::try_from(limit).unwrap_or(10);
     let results: Vec<Value> =
         matches.iter().skip(after).take(take).map(|object| object_json(object, kind, &wanted, &[])).collect();
@@ -605,4 +634,51 @@ fn search(app: &App, request: &Request, kind: ObjectType) -> Response {
         response["paging"] = json!({ "next": { "after": (after + take).to_string() } });
     }
     Response::json(200, &response)
+}
+
+/// The search's `sorts`: `[{"propertyName", "direction": "ASCENDING" | "DESCENDING"}]` (HubSpot's
+/// documented form; a bare property name sorts ascending), at most one.
+fn sort_keys(body: &Map<String, Value>) -> Result<Vec<(String, bool)>, Response> {
+    let sorts = match body.get("sorts") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(sorts)) => sorts,
+        Some(other) => return Err(error(400, "VALIDATION_ERROR", &format!("Invalid sorts: {other}"))),
+    };
+    if sorts.len() > 1 {
+        return Err(error(400, "VALIDATION_ERROR", "There was a problem with the request. Only one sort is allowed"));
+    }
+    sorts
+        .iter()
+        .map(|sort| match sort {
+            Value::String(name) if !name.is_empty() => Ok((name.clone(), false)),
+            Value::Object(sort) => {
+                let name = sort.get("propertyName").and_then(Value::as_str).filter(|name| !name.is_empty());
+                let descending = match sort.get("direction").and_then(Value::as_str) {
+                    None | Some("ASCENDING") => Some(false),
+                    Some("DESCENDING") => Some(true),
+                    Some(_) => None,
+                };
+                match (name, descending) {
+                    (Some(name), Some(descending)) => Ok((name.to_string(), descending)),
+                    _ => Err(error(400, "VALIDATION_ERROR", &format!("Invalid sort: {}", Value::Object(sort.clone())))),
+                }
+            }
+            other => Err(error(400, "VALIDATION_ERROR", &format!("Invalid sort: {other}"))),
+        })
+        .collect()
+}
+
+/// Values compared as numbers (dates as instants) when both are, else as text; a missing value last.
+fn sort_order(left: Option<&str>, right: Option<&str>) -> std::cmp::Ordering {
+    let numeric =
+        |text: &str| text.parse::<f64>().ok().or_else(|| clock::parse_datetime(text).map(|micros| micros as f64));
+    match (left, right) {
+        (Some(left), Some(right)) => match (numeric(left), numeric(right)) {
+            (Some(a), Some(b)) => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+            _ => left.to_lowercase().cmp(&right.to_lowercase()),
+        },
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
 }

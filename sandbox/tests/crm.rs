@@ -188,7 +188,12 @@ fn search_and_create_deals() {
         400,
         "VALIDATION_ERROR",
     );
-
+    // `query` is matched against the default searchable deal properties (dealname, dealstage, …) only.
+    let named = search(json!({"query": "ACME", "properties": ["dealname", "dealstage"]})).json();
+    assert_eq!((named["total"].clone(), named["results"][0]["id"].clone()), (json!(1), json!("1001")));
+    assert_eq!(named["results"][0]["properties"]["dealstage"], "contractsent");
+    assert_eq!(search(json!({"query": "contractsent"})).json()["total"], 1);
+    assert_eq!(search(json!({"query": "48000"})).json()["total"], 0, "amount is not a searchable property");
     let created = sandbox.crm_call("POST", "/crm/v3/objects/deals", Some(json!({
         "properties": {"dealname": "Demo deal", "amount": "1200", "deal_currency_code": "USD", "dealstage": "appointmentscheduled"},
         "associations": [{"to": {"id": "2002"}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 5}]}]
@@ -204,4 +209,26 @@ fn search_and_create_deals() {
     assert_eq!(found["total"], 1);
     let writes = sandbox.control("GET", "/__sandbox/crm/writes", None).json();
     assert_eq!(writes[0]["method"], "POST");
+
+    // `sorts`: newest modified first once a deal is changed; one sort at most, a known direction.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let touched =
+        sandbox.crm_call("PATCH", "/crm/v3/objects/deals/1003", Some(json!({"properties": {"amount": "9600"}})));
+    assert_eq!(touched.status, 200, "{}", touched.text());
+    let newest = json!([{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}]);
+    assert_eq!(search(json!({"sorts": newest})).json()["results"][0]["id"], "1003");
+    let by_name =
+        search(json!({"sorts": [{"propertyName": "dealname", "direction": "ASCENDING"}], "properties": ["dealname"]}))
+            .json();
+    let names: Vec<&str> =
+        by_name["results"].as_array().unwrap().iter().filter_map(|r| r["properties"]["dealname"].as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|name| name.to_lowercase());
+    assert_eq!(names, sorted);
+    assert_hubspot_error(
+        &search(json!({"sorts": [{"propertyName": "dealname", "direction": "UP"}]})),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_hubspot_error(&search(json!({"sorts": ["dealname", "amount"]})), 400, "VALIDATION_ERROR");
 }

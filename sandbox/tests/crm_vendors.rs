@@ -802,3 +802,156 @@ fn the_core_reads_each_crms_stages_and_fields() {
     let error = pollster::block_on(crm::read_schema(&transport, &wrong)).unwrap_err().to_string();
     assert!(error.contains("Salesforce: ") && error.contains("(reading the Opportunity description)"), "{error}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Deal search by name (the admin console's deal picker): each vendor's search API, and the core's
+// `crm::search_deals` reading each.
+
+#[test]
+fn each_vendor_searches_deals_by_name_for_the_users_who_may_see_them() {
+    let sandbox = Sandbox::start(&[]);
+    let v = vendors(&sandbox);
+
+    // Salesforce: SOQL `Name LIKE`, its escapes, ORDER BY LastModifiedDate DESC and LIMIT.
+    let admin = format!("Bearer {}", salesforce_token(&sandbox, &v, 0));
+    let sf = ("Authorization", admin.as_str());
+    let soql = |like: &str, limit: u32| {
+        format!(
+            "{SF}/query?q={}",
+            enc(&format!(
+                "SELECT Id, Name, StageName FROM Opportunity WHERE Name LIKE '{like}' ORDER BY LastModifiedDate DESC LIMIT {limit}"
+            ))
+        )
+    };
+    let found = call(&sandbox, "GET", &soql("%acme%", 10), sf, None);
+    assert_eq!(found.status, 200, "{}", found.text());
+    let body = found.json();
+    assert_eq!(body["totalSize"], 1);
+    assert_eq!(body["records"][0]["Name"], "Acme Widgets — Platform subscription");
+    assert_eq!(body["records"][0]["StageName"], "Negotiation/Review");
+    assert_eq!(body["records"][0]["attributes"]["type"], "Opportunity");
+    assert!(body["records"][0].get("Amount").is_none(), "only the selected fields");
+    let all = call(&sandbox, "GET", &soql("%", 2), sf, None).json();
+    assert_eq!(all["records"].as_array().unwrap().len(), 2, "LIMIT");
+    // `_` matches one character unless escaped; an escaped quote is part of the text.
+    assert_eq!(call(&sandbox, "GET", &soql("%Initech_pilot%", 10), sf, None).json()["totalSize"], 1);
+    assert_eq!(call(&sandbox, "GET", &soql("%Initech\\_pilot%", 10), sf, None).json()["totalSize"], 0);
+    assert_eq!(call(&sandbox, "GET", &soql("%o\\'brien%", 10), sf, None).json()["totalSize"], 0);
+    sf_error(&call(&sandbox, "GET", &soql("%acme\\q%", 10), sf, None), 400, "MALFORMED_QUERY");
+    sf_error(
+        // An unescaped quote ends the literal: what follows it is not SOQL the emulator reads.
+        &call(&sandbox, "GET", &soql("%acme", 10).replace("%25acme", "%25acme%27%27"), sf, None),
+        400,
+        "MALFORMED_QUERY",
+    );
+    let unknown = format!("{SF}/query?q={}", enc("SELECT Id, Colour FROM Opportunity WHERE Name LIKE '%a%' LIMIT 5"));
+    sf_error(&call(&sandbox, "GET", &unknown, sf, None), 400, "INVALID_FIELD");
+    // Touch one opportunity: it is listed first.
+    let ids: Vec<String> = serde_json::from_value(v["salesforce"]["deal_ids"].clone()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let touched =
+        call(&sandbox, "PATCH", &format!("{SF}/sobjects/Opportunity/{}", ids[2]), sf, Some(json!({"Amount": 9600})));
+    assert_eq!(touched.status, 204, "{}", touched.text());
+    assert_eq!(call(&sandbox, "GET", &soql("%", 10), sf, None).json()["records"][0]["Id"], ids[2]);
+    // The seller does not see the hidden opportunity in a search either.
+    let hidden = v["salesforce"]["hidden_deal"]["id"].as_str().unwrap();
+    let seller = format!("Bearer {}", salesforce_token(&sandbox, &v, 1));
+    let rows = call(&sandbox, "GET", &soql("%", 10), ("Authorization", seller.as_str()), None).json();
+    assert_eq!(rows["totalSize"], 4);
+    assert!(rows["records"].as_array().unwrap().iter().all(|r| r["Id"] != hidden));
+
+    // Zoho: word search, 204 when none match, its refusals.
+    let token = zoho_token(&sandbox, &v, 0);
+    let auth = format!("Zoho-oauthtoken {}", token["access_token"].as_str().unwrap());
+    let zoho = ("Authorization", auth.as_str());
+    let found =
+        call(&sandbox, "GET", "/crm/v8/Deals/search?word=initech&fields=Deal_Name,Stage&per_page=10", zoho, None);
+    assert_eq!(found.status, 200, "{}", found.text());
+    let body = found.json();
+    assert_eq!(body["data"][0]["Deal_Name"], "Initech pilot");
+    assert_eq!(body["data"][0]["Stage"], "Qualification");
+    assert!(body["data"][0]["id"].is_string() && body["data"][0].get("Amount").is_none());
+    assert_eq!((body["info"]["count"].as_u64(), body["info"]["more_records"].as_bool()), (Some(1), Some(false)));
+    let none = call(&sandbox, "GET", "/crm/v8/Deals/search?word=nothing-like-this", zoho, None);
+    assert_eq!((none.status, none.body.len()), (204, 0));
+    zoho_error(&call(&sandbox, "GET", "/crm/v8/Deals/search", zoho, None), 400, "REQUIRED_PARAM_MISSING");
+    zoho_error(&call(&sandbox, "GET", "/crm/v8/Deals/search?word=a", zoho, None), 400, "INVALID_QUERY");
+    zoho_error(&call(&sandbox, "GET", "/crm/v8/Widgets/search?word=acme", zoho, None), 400, "INVALID_MODULE");
+    let paged = call(&sandbox, "GET", "/crm/v8/Deals/search?word=in&per_page=1", zoho, None).json();
+    assert_eq!(paged["info"]["more_records"], true);
+    let hidden = v["zoho"]["hidden_deal"]["id"].as_str().unwrap();
+    let seller = zoho_token(&sandbox, &v, 1);
+    let seller = format!("Zoho-oauthtoken {}", seller["access_token"].as_str().unwrap());
+    let globex = call(&sandbox, "GET", "/crm/v8/Deals/search?word=globex", ("Authorization", seller.as_str()), None);
+    assert_eq!(globex.status, 204, "the hidden deal is not found by the seller: {} {hidden}", globex.text());
+
+    // Pipedrive: term search in data.items[].item, best match first, its refusals.
+    let key = v["pipedrive"]["api_token"].as_str().unwrap();
+    let pd = ("x-api-token", key);
+    let found = call(&sandbox, "GET", "/api/v2/deals/search?term=acme&fields=title&limit=10", pd, None);
+    assert_eq!(found.status, 200, "{}", found.text());
+    let body = found.json();
+    assert_eq!(body["success"], true);
+    let item = &body["data"]["items"][0]["item"];
+    assert_eq!((item["id"].as_u64(), item["type"].as_str()), (Some(101), Some("deal")));
+    assert_eq!(item["title"], "Acme Widgets — Platform subscription");
+    assert_eq!((item["stage"]["id"].as_u64(), item["stage"]["name"].as_str()), (Some(4), Some("Contract sent")));
+    assert!(body["data"]["items"][0]["result_score"].is_number());
+    assert!(body["additional_data"]["next_cursor"].is_null());
+    let none = call(&sandbox, "GET", "/api/v2/deals/search?term=nothing-like-this", pd, None).json();
+    assert_eq!(none["data"]["items"], json!([]));
+    for bad in [
+        "/api/v2/deals/search",
+        "/api/v2/deals/search?term=a",
+        "/api/v2/deals/search?term=acme&fields=colour",
+        "/api/v2/deals/search?term=acme&limit=501",
+    ] {
+        let reply = call(&sandbox, "GET", bad, pd, None);
+        assert_eq!((reply.status, reply.json()["success"].as_bool()), (400, Some(false)), "{bad}");
+    }
+    assert_eq!(call(&sandbox, "GET", "/api/v2/deals/search?term=a&exact_match=true", pd, None).status, 200);
+    let first = call(&sandbox, "GET", "/api/v2/deals/search?term=in&limit=1", pd, None).json();
+    let cursor = first["additional_data"]["next_cursor"].as_str().unwrap().to_string();
+    let second =
+        call(&sandbox, "GET", &format!("/api/v2/deals/search?term=in&limit=1&cursor={}", enc(&cursor)), pd, None)
+            .json();
+    assert_ne!(first["data"]["items"][0]["item"]["id"], second["data"]["items"][0]["item"]["id"]);
+    assert_eq!(call(&sandbox, "GET", "/api/v2/deals/search?term=acme", ("x-api-token", "nope"), None).status, 401);
+    let seller = pipedrive_oauth(&sandbox, &v, 1);
+    let seller = format!("Bearer {}", seller["access_token"].as_str().unwrap());
+    let globex =
+        call(&sandbox, "GET", "/api/v2/deals/search?term=globex", ("Authorization", seller.as_str()), None).json();
+    assert_eq!(globex["data"]["items"], json!([]), "the hidden deal is not found by the seller");
+
+    // The core reads each answer: the stage each deal's record carries, and nothing for no match.
+    let transport = NativeTransport::new();
+    let hubspot = CrmEndpoint {
+        host: CrmHost::Hubspot,
+        base_url: sandbox.crm.clone(),
+        token: sandbox.crm_token.as_str().into(),
+        timeout_ms: 5_000,
+    };
+    let cases = [
+        (hubspot, "contractsent"),
+        (
+            oauth_endpoint(&sandbox, &v, CrmHost::Salesforce, "salesforce", "/services/oauth2/token", 0),
+            "Negotiation/Review",
+        ),
+        (oauth_endpoint(&sandbox, &v, CrmHost::Zoho, "zoho", "/oauth/v2/token", 0), "Negotiation/Review"),
+        (oauth_endpoint(&sandbox, &v, CrmHost::Pipedrive, "pipedrive", "/oauth/token", 0), "4"),
+    ];
+    for (endpoint, stage) in cases {
+        let host = endpoint.host;
+        let hits = pollster::block_on(crm::search_deals(&transport, &endpoint, " Acme ", 10))
+            .unwrap_or_else(|e| panic!("{host:?}: {e}"));
+        assert_eq!(hits.len(), 1, "{host:?}: {hits:?}");
+        assert_eq!(hits[0].name, "Acme Widgets — Platform subscription", "{host:?}");
+        assert_eq!(hits[0].stage.as_deref(), Some(stage), "{host:?}");
+        let value = pollster::block_on(crm::read_deal(&transport, &endpoint, &hits[0].id, &[])).unwrap();
+        assert_eq!(value["stage"], stage, "{host:?}: the stage the deal reader reads");
+        let none = pollster::block_on(crm::search_deals(&transport, &endpoint, "nothing-like-this", 10)).unwrap();
+        assert!(none.is_empty(), "{host:?}: {none:?}");
+        let error = pollster::block_on(crm::search_deals(&transport, &endpoint, "a", 10)).unwrap_err();
+        assert!(error.to_string().contains('q'), "{error}");
+    }
+}

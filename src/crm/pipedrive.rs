@@ -28,7 +28,7 @@ pub(super) fn read_url(base: &str, id: &str, names: &str) -> String {
     format!("{base}/api/v2/deals/{id}?custom_fields={names}")
 }
 
-fn check_success(body: &Value) -> Result<(), String> {
+pub(super) fn check_success(body: &Value) -> Result<(), String> {
     match body.get("success") {
         Some(Value::Bool(true)) => Ok(()),
         Some(Value::Bool(false)) => {

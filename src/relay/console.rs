@@ -15,6 +15,9 @@
 //!   `creationStages` compare), its deal, company and contact field definitions (a deal field's name
 //!   is what a mapping's `custom.<name>` reads) and the CRM field behind each canonical source, read
 //!   from the CRM's own API (`crm::read_schema`).
+//! - `GET /admin/{env}/deals?q=…`: up to 10 deals whose name matches `q` (2 to 100 characters), found
+//!   by the CRM's own search API (`crm::search_deals`), each with its id, name, stage (the value the
+//!   deal reader reads) and that stage's configured label, for the console's deal picker.
 
 use serde_json::{json, Value};
 
@@ -126,4 +129,31 @@ pub(super) async fn crm_schema<T: Transport>(relay: &Relay<T>, env: &Environment
         "contactFields": schema.contact_fields,
         "standard": schema.standard,
     }))
+}
+
+/// How many deals the picker offers for one search.
+const DEAL_PICKS: usize = 10;
+
+/// `GET /admin/{env}/deals?q=…` (the admin checked by the route): `{"deals": [{"id", "name", "stage",
+/// "stageLabel"}]}`, the stage's configured label, else its value (`null` for a deal without one).
+pub(super) async fn deals<T: Transport>(
+    relay: &Relay<T>,
+    env: &EnvironmentRuntime<T>,
+    request: &RelayRequest,
+) -> Result<Value> {
+    let text = request.query("q").unwrap_or_default();
+    let hits = crate::crm::search_deals(&*relay.transport, &env.config.crm, &text, DEAL_PICKS).await?;
+    let plugin = env.plugin();
+    let deals: Vec<Value> = hits
+        .iter()
+        .map(|hit| {
+            json!({
+                "id": hit.id,
+                "name": hit.name,
+                "stage": hit.stage,
+                "stageLabel": hit.stage.as_deref().map(|stage| plugin.stage_label(stage)),
+            })
+        })
+        .collect();
+    Ok(json!({ "deals": deals }))
 }

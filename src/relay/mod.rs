@@ -344,6 +344,7 @@ impl<T: Transport> Relay<T> {
                         ("GET", "crm") => console::crm_schema(self, env).await,
                         ("POST", "preview") => console::preview(self, env, &request).await,
                         ("GET", "deal") => console::deal(self, env, &request).await,
+                        ("GET", "deals") => console::deals(self, env, &request).await,
                         _ => return RelayResponse::plain_error(404, "not_found", "no such admin route", log),
                     };
                     match answer {

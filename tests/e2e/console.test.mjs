@@ -70,9 +70,10 @@ test("an admin maps a variable to a deal field, previews it on a deal, saves, an
   await required.getByText("Required, and nothing fills it.").waitFor();
   await required.getByLabel("Customer legal name", { exact: true }).selectOption("account.name");
 
-  // The preview, on a deal the admin picks, computed in the page.
-  await page.getByLabel("HubSpot deal id").fill("1001");
-  await page.getByRole("button", { name: "Preview on this deal" }).click();
+  // The preview, on a deal the admin finds by name and picks, computed in the page.
+  await page.getByLabel("Find a HubSpot deal by name").fill("acme");
+  await page.getByRole("button", { name: "Find", exact: true }).click();
+  await page.getByRole("button", { name: "Acme Widgets — Platform subscription · Contract sent" }).click();
   await row.locator("[data-preview]").getByText('"Acme Widgets — Platform subscription"').waitFor();
   await page.getByText("A seller could create this contract from this deal now.").waitFor();
   await page.screenshot({ path: join(shots, "12-console-mapping.png"), fullPage: true });

@@ -1,7 +1,7 @@
 // The admin console's read of Salesforce, Zoho CRM and Pipedrive (HubSpot: console.test.mjs): each
 // CRM's deal stages, read through its own API, carry the values its deals carry (what the relay's
 // creationStages compare), and its deal fields include the custom fields its deals carry (what a
-// mapping's custom.<name> reads).
+// mapping's custom.<name> reads); and a deal found by name carries the stage its record carries.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startRelay, startSandbox } from "./support.mjs";
@@ -73,6 +73,39 @@ for (const name of ["salesforce", "zoho", "pipedrive"]) {
       } else {
         assert.ok(dealFields.includes(name === "salesforce" ? "Name" : "Deal_Name"));
       }
+    } finally {
+      await admin.close();
+    }
+  });
+}
+
+/** A word of each seeded deal's name, in the seeded order (the Pipedrive, Salesforce and Zoho deals are the same five). */
+const NAME_PARTS = ["Widgets", "Rahmenvertrag", "Initech", "Umbrella", "consulting"];
+
+for (const name of ["salesforce", "zoho", "pipedrive"]) {
+  test(`${name}: the console finds deals by part of their name, with the stage their record carries`, async () => {
+    const config = vendorRelayConfig(sandbox, name, vendors);
+    config.environments.uat.adminSecret = ADMIN;
+    const admin = await startRelay(sandbox, { config });
+    const search = async (q) => {
+      const reply = await fetch(`${admin.url}/admin/uat/deals?q=${encodeURIComponent(q)}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      return { status: reply.status, json: await reply.json() };
+    };
+    try {
+      const stages = await dealStages(name);
+      for (const [index, id] of vendors[name].deal_ids.entries()) {
+        const { status, json } = await search(NAME_PARTS[index].toLowerCase());
+        assert.equal(status, 200, JSON.stringify(json));
+        const found = json.deals.find((d) => d.id === String(id));
+        assert.ok(found, `${NAME_PARTS[index]}: ${JSON.stringify(json.deals)}`);
+        assert.ok(found.name.includes(NAME_PARTS[index]), found.name);
+        assert.equal(found.stage, stages[index], found.name);
+        assert.equal(found.stageLabel, found.stage, "no stage labels configured: the value");
+      }
+      assert.deepEqual((await search("nothing-like-this")).json, { deals: [] });
+      const short = await search("x");
+      assert.equal(short.status, 400);
+      assert.ok(short.json.error.problems.some((p) => p.path === "q"), JSON.stringify(short.json));
     } finally {
       await admin.close();
     }

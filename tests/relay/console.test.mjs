@@ -1,7 +1,8 @@
 // What an admin's setup reads from the relay (issue 18's console): SpotDraft's templates with their
 // variables, a draft template mapping previewed on a real deal by the same core code a create runs,
-// before anything is saved, and the CRM's stages and fields; only the environment's admin secret
-// opens it. (The other CRMs' stages and fields: console-vendors.test.mjs.)
+// before anything is saved, the CRM's stages and fields, and deals found by name for the deal
+// picker; only the environment's admin secret opens it. (The other CRMs' stages, fields and deal
+// search: console-vendors.test.mjs.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { msaTemplate, newDeal, ndaTemplate, relayConfig, SECRETS, startRelay, startSandbox } from "./support.mjs";
@@ -14,6 +15,7 @@ before(async () => {
   sandbox = await startSandbox();
   const config = relayConfig(sandbox);
   config.environments.uat.adminSecret = ADMIN;
+  config.environments.uat.plugin.stageLabels = { contractsent: "Contract sent (label)" };
   relay = await startRelay(sandbox, { config });
 });
 after(async () => {
@@ -94,4 +96,26 @@ test("only the admin secret opens the setup routes", async () => {
   assert.equal((await admin("POST", "preview", { template: ndaTemplate(sandbox.uat), dealId: deal.id }, seller)).status, 401);
   assert.equal((await admin("GET", "nothing-here")).status, 404);
   assert.equal((await admin("POST", "preview", { template: ndaTemplate(sandbox.uat) })).status, 400, "no deal named");
+});
+
+test("deals found by name for the console's deal picker, with their stage and its label", async () => {
+  const { status, json } = await admin("GET", "deals?q=acme");
+  assert.equal(status, 200, JSON.stringify(json));
+  const acme = json.deals.find((d) => d.name === "Acme Widgets — Platform subscription");
+  assert.deepEqual(acme, { id: "1001", name: "Acme Widgets — Platform subscription", stage: "contractsent", stageLabel: "Contract sent (label)" });
+  assert.ok(json.deals.every((d) => /acme/i.test(d.name)), JSON.stringify(json.deals));
+  // A stage without a configured label is shown as its value.
+  const initech = await admin("GET", `deals?q=${encodeURIComponent("  Initech ")}`);
+  assert.deepEqual(initech.json.deals.map((d) => [d.stage, d.stageLabel]), [["appointmentscheduled", "appointmentscheduled"]]);
+  assert.deepEqual((await admin("GET", "deals?q=nothing-like-this")).json, { deals: [] });
+  // Too short (or missing): 400 naming q.
+  for (const route of ["deals?q=a", "deals?q=%20a%20", "deals"]) {
+    const short = await admin("GET", route);
+    assert.equal(short.status, 400, route);
+    assert.ok(short.json.error.problems.some((p) => p.path === "q"), JSON.stringify(short.json));
+  }
+  // Only the admin searches.
+  const seller = mintToken(SECRETS.uat, { host: "demo", tenant: String(sandbox.portal), record: "1001" }, 300);
+  assert.equal((await admin("GET", "deals?q=acme", undefined, seller)).status, 401);
+  assert.equal((await admin("GET", "deals?q=acme", undefined, null)).status, 401);
 });

@@ -479,6 +479,13 @@ function constantValue(/** @type {string} */ text, /** @type {string} */ encodin
 function previewControls() {
   return h("div", { class: "preview-controls" },
     h("h3", {}, "Preview on a deal"),
+    h("form", { class: "row", novalidate: true, onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); findDeals(); } },
+      h("div", { class: "field" },
+        h("label", { for: "deal-query" }, `Find a ${crmName()} deal by name`),
+        h("input", { type: "search", id: "deal-query", autocomplete: "off", "aria-describedby": "deal-query-error" })),
+      h("button", { type: "submit", class: "secondary" }, "Find")),
+    h("p", { id: "deal-query-error", class: "error", hidden: true }),
+    h("ul", { id: "deal-results", class: "deal-results", "aria-label": "Deals found", hidden: true }),
     h("form", { class: "row", novalidate: true, onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); loadDeal(); } },
       h("div", { class: "field" },
         h("label", { for: "deal-id" }, `${crmName()} deal id`),
@@ -486,6 +493,31 @@ function previewControls() {
       h("button", { type: "submit" }, "Preview on this deal")),
     h("p", { id: "deal-error", class: "error", hidden: true }),
     h("div", { id: "preview-summary", "aria-live": "polite" }));
+}
+
+/** Deals whose name contains what the admin typed, from the CRM through the relay; each picks itself. */
+async function findDeals() {
+  const input = /** @type {HTMLInputElement} */ ($("deal-query"));
+  const error = $("deal-query-error");
+  const list = $("deal-results");
+  const text = input.value.trim();
+  error.hidden = true;
+  input.removeAttribute("aria-invalid");
+  if (text.length < 2) return fieldError(input, error, "Type at least two letters of the deal's name.");
+  try {
+    const answer = await call("GET", `deals?q=${encodeURIComponent(text)}`);
+    /** @type {Array<{ id: string, name: string, stage: string | null, stageLabel: string | null }>} */
+    const deals = answer.deals ?? [];
+    list.replaceChildren(...deals.map((deal) => h("li", {}, h("button", {
+      type: "button", class: "secondary",
+      onclick: () => loadDeal(deal.id),
+    }, deal.stageLabel ? `${deal.name} · ${deal.stageLabel}` : deal.name))));
+    list.hidden = deals.length === 0;
+    if (deals.length === 0) fieldError(input, error, `No ${crmName()} deal's name contains "${text}".`);
+    announce(deals.length === 0 ? "No deals found." : `${deals.length} deal${deals.length === 1 ? "" : "s"} found.`);
+  } catch (failure) {
+    fieldError(input, error, `The deals could not be searched: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
 }
 
 /** The custom deal properties the draft maps: the relay reads exactly these with the deal. */
@@ -561,7 +593,8 @@ function refresh() {
   for (const slot of document.querySelectorAll("[data-problem-path]")) {
     const path = slot.getAttribute("data-problem-path") ?? "";
     const mine = all.filter((p) => p.path === path || (p.path.startsWith(`${path}[`) && !rowOf(p.path, index)) || (p.path.startsWith(`${path}.`) && !rowOf(p.path, index)));
-    setProblems(/** @type {HTMLElement} */ (slot), mine.map((p) => p.message));
+    // A problem further down than the slot says where (another template's field, say).
+    setProblems(/** @type {HTMLElement} */ (slot), mine.map((p) => (p.path === path ? p.message : `${p.path}: ${p.message}`)));
   }
   let required = /** @type {string[]} */ ([]);
   let preview = null;
@@ -627,6 +660,10 @@ function renderPreviewSummary(/** @type {any} */ preview, /** @type {Problem[]} 
       ? h("p", { class: "ok" }, "A seller could create this contract from this deal now.")
       : h("p", { class: "error" }, `A seller could not create from this deal yet: ${preview.problems.length} problem${preview.problems.length === 1 ? "" : "s"}.`),
     stageProblem ? h("p", { class: "error" }, stageProblem.message) : null,
+    // What no variable's row shows (the counterparty from the deal's company and contact, say).
+    ...preview.problems
+      .filter((/** @type {Problem} */ p) => p.path !== "deal.stage" && !p.path.startsWith("contract_data."))
+      .map((/** @type {Problem} */ p) => h("p", { class: "error" }, p.message)),
     ...preview.warnings.map((/** @type {Problem} */ w) => h("p", { class: "hint" }, w.message)),
   ].filter((node) => node !== null));
 }

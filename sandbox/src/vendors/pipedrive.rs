@@ -1,6 +1,7 @@
 //! Pipedrive emulator: API v2 `GET`/`PATCH /api/v2/deals/{id}` (custom fields under
 //! `custom_fields`, `?custom_fields=` selection), `GET /api/v2/organizations/{id}` and
-//! `/api/v2/persons/{id}`, v1 `GET /v1/deals/{id}/permittedUsers`; auth by API token
+//! `/api/v2/persons/{id}`, `GET /api/v2/deals/search?term=…` (ranked `data.items[].item`, cursor
+//! pages), v1 `GET /v1/deals/{id}/permittedUsers`; auth by API token
 //! (`x-api-token` header or `api_token` query) or OAuth bearer token; the OAuth server's
 //! `/oauth/token` refresh grant (client credentials as HTTP Basic, `api_domain` in the answer);
 //! `{"success": false, "error", "errorCode", "error_info"}` errors and `x-ratelimit-*` headers; the
@@ -253,6 +254,7 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
         ("DELETE", ["v1", "webhooks", id] | ["api", "v1", "webhooks", id]) => {
             super::pipedrive_webhooks::delete(app, user, id)
         }
+        ("GET", ["api", "v2", "deals", "search"]) => search_deals(app, user, request),
         ("GET", ["api", "v2", kind, id]) => match object_of(kind) {
             Some((object, label)) => get(app, user, request, object, label, id),
             None => error(404, "Unknown method ."),
@@ -370,4 +372,129 @@ fn patch(app: &App, user: &str, request: &Request, id: &str) -> Response {
     journal_write(app, request, "pipedrive:deals", id, &journaled, changed);
     drop(state);
     ok(answer)
+}
+
+/// `GET /api/v2/deals/search?term=…[&fields=title,custom_fields,notes][&exact_match=true][&status=…]
+/// [&person_id=…][&organization_id=…][&limit=…][&cursor=…]`: the deals `user` may see whose searched
+/// fields contain the term (or equal it, with `exact_match`), in any case, best match first; `{"data":
+/// {"items": [{"result_score", "item"}]}, "additional_data": {"next_cursor"}}`. The term needs 2
+/// characters (1 with `exact_match`); `limit` is 100 unless given, at most 500.
+fn search_deals(app: &App, user: &str, request: &Request) -> Response {
+    let exact = request.query("exact_match").is_some_and(|v| v == "true" || v == "1");
+    let Some(term) = request.query("term").map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) else {
+        return error(400, "term is required");
+    };
+    if term.chars().count() < if exact { 1 } else { 2 } {
+        return error(400, "term must be at least 2 characters long");
+    }
+    let fields: Vec<String> = match request.query("fields") {
+        Some(list) => list.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect(),
+        None => vec!["custom_fields".into(), "notes".into(), "title".into()],
+    };
+    if let Some(bad) = fields.iter().find(|f| !["custom_fields", "notes", "title"].contains(&f.as_str())) {
+        return error(400, &format!("fields: {bad} is not one of custom_fields, notes, title"));
+    }
+    let status = request.query("status");
+    if status.as_deref().is_some_and(|s| !["open", "won", "lost"].contains(&s)) {
+        return error(400, "status must be one of open, won, lost");
+    }
+    let limit = match request.query("limit").map(|v| v.trim().parse::<usize>()) {
+        None => 100,
+        Some(Ok(limit)) if (1..=500).contains(&limit) => limit,
+        Some(_) => return error(400, "limit must be an integer between 1 and 500"),
+    };
+    let start = match request.query("cursor") {
+        None => 0,
+        Some(cursor) => match base64::engine::general_purpose::STANDARD
+            .decode(cursor.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()))
+        {
+            Some(start) => start,
+            None => return error(400, "cursor is invalid"),
+        },
+    };
+    let linked = |name: &str| request.query(name).and_then(|v| v.trim().parse::<u64>().ok());
+    let (person, organization) = (linked("person_id"), linked("organization_id"));
+    let state = app.state();
+    let vendor = &state.vendors.pipedrive;
+    let score = |text: &str| {
+        let text = text.to_lowercase();
+        if text == term {
+            Some(1.0)
+        } else if exact {
+            None
+        } else if text.starts_with(&term) {
+            Some(0.75)
+        } else {
+            text.contains(&term).then_some(0.5)
+        }
+    };
+    let mut found: Vec<(f64, &super::Record)> = vendor
+        .records
+        .iter()
+        .filter(|r| r.object == "deals" && !r.hidden_from.iter().any(|h| h == user))
+        .filter(|r| status.as_deref().is_none_or(|s| r.fields.get("status").and_then(Value::as_str) == Some(s)))
+        .filter(|r| person.is_none_or(|id| r.fields.get("person_id").and_then(Value::as_u64) == Some(id)))
+        .filter(|r| organization.is_none_or(|id| r.fields.get("org_id").and_then(Value::as_u64) == Some(id)))
+        .filter_map(|r| {
+            let mut texts: Vec<&str> = Vec::new();
+            if fields.iter().any(|f| f == "title") {
+                texts.extend(r.fields.get("title").and_then(Value::as_str));
+            }
+            if fields.iter().any(|f| f == "custom_fields") {
+                if let Some(custom) = r.fields.get("custom_fields").and_then(Value::as_object) {
+                    texts.extend(custom.values().filter_map(Value::as_str));
+                }
+            }
+            // The emulator's deals carry no notes of their own to search.
+            texts.into_iter().filter_map(&score).reduce(f64::max).map(|s| (s, r))
+        })
+        .collect();
+    // Best match first; equal scores keep the deals' order.
+    found.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    let named = |object: &str, id: Option<u64>| {
+        id.and_then(|id| vendor.record(object, &id.to_string()))
+            .map(|r| json!({"id": r.id.parse::<u64>().unwrap_or(0), "name": r.fields.get("name").cloned().unwrap_or(Value::Null)}))
+            .unwrap_or(Value::Null)
+    };
+    let items: Vec<Value> = found
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|(score, r)| {
+            let field = |name: &str| r.fields.get(name).cloned().unwrap_or(Value::Null);
+            let stage_id = r.fields.get("stage_id").and_then(Value::as_u64);
+            let stage_name = STAGES.iter().find(|(id, ..)| Some(*id) == stage_id).map(|(_, name, _)| *name);
+            json!({
+                "result_score": score,
+                "item": {
+                    "id": r.id.parse::<u64>().unwrap_or(0),
+                    "type": "deal",
+                    "title": field("title"),
+                    "value": field("value"),
+                    "currency": field("currency"),
+                    "status": field("status"),
+                    "visible_to": 3,
+                    "owner": {"id": field("owner_id")},
+                    "stage": {"id": stage_id, "name": stage_name},
+                    "person": named("persons", r.fields.get("person_id").and_then(Value::as_u64)),
+                    "organization": named("organizations", r.fields.get("org_id").and_then(Value::as_u64)),
+                    "custom_fields": [],
+                    "notes": [],
+                    "is_archived": false,
+                }
+            })
+        })
+        .collect();
+    let next = (start + items.len() < found.len())
+        .then(|| base64::engine::general_purpose::STANDARD.encode(format!("offset:{}", start + items.len())));
+    rate_headers(
+        Response::json(
+            200,
+            &json!({"success": true, "data": {"items": items}, "additional_data": {"next_cursor": next}}),
+        ),
+        RATE_LIMIT - 1,
+    )
 }

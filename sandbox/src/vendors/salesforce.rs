@@ -1,6 +1,7 @@
 //! Salesforce REST API (v62.0) emulator: sObject reads (`?fields=`) and updates (204) for
-//! Opportunity, Account and Contact; SOQL through `/query` for the two statements the core sends
-//! (OpportunityContactRole by opportunity, UserRecordAccess for a user and record); the OAuth token
+//! Opportunity, Account and Contact; SOQL through `/query` for the statements the core sends
+//! (OpportunityContactRole by opportunity, UserRecordAccess for a user and record, Opportunity by
+//! `Name LIKE` newest first, ContentDocumentLink and Task by record); the OAuth token
 //! endpoint with the refresh-token and JWT bearer grants; errors as Salesforce's array
 //! `[{"message", "errorCode", "fields"}]` and OAuth's `{"error", "error_description"}`.
 
@@ -436,11 +437,149 @@ fn patch(app: &App, user: &str, request: &Request, object: &str, id: &str) -> Re
     Response::empty(204)
 }
 
-/// `SELECT a, b FROM Object WHERE F = 'v' [AND G = 'w']`, exactly (keywords in any case).
+/// `SELECT a, b FROM Object WHERE F = 'v' [AND G LIKE 'w%' …] [ORDER BY F [ASC|DESC]] [LIMIT n]`,
+/// exactly (keywords in any case); quoted literals take SOQL's escapes (`\'`, `\"`, `\\`, `\n`, `\r`,
+/// `\t`, `\b`, `\f`, `\uXXXX`, and in LIKE `\%` and `\_`).
 struct Soql {
     fields: Vec<String>,
     object: String,
     conditions: Vec<(String, String)>,
+    /// `F LIKE '…'` conditions: the field and its pattern.
+    likes: Vec<(String, Vec<Pattern>)>,
+    /// `ORDER BY F [DESC]`: the field, and whether descending.
+    order_by: Option<(String, bool)>,
+    limit: Option<usize>,
+}
+
+/// One element of a quoted literal: a character, or LIKE's unescaped `%` (any run) or `_` (any one).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Pattern {
+    Char(char),
+    AnyRun,
+    AnyOne,
+}
+
+/// What is left of a statement being read.
+struct Cursor<'a>(&'a str);
+
+impl<'a> Cursor<'a> {
+    fn skip_space(&mut self) {
+        self.0 = self.0.trim_start();
+    }
+
+    /// A field name (letters, digits, `_`, `.`).
+    fn name(&mut self) -> Option<String> {
+        self.skip_space();
+        let end = self.0.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(self.0.len());
+        let (name, rest) = (self.0.get(..end)?, self.0.get(end..)?);
+        self.0 = rest;
+        (!name.is_empty()).then(|| name.to_string())
+    }
+
+    /// The keyword, in any case, as a whole word.
+    fn keyword(&mut self, word: &str) -> bool {
+        self.skip_space();
+        let Some(head) = self.0.get(..word.len()) else { return false };
+        let after = self.0.get(word.len()..).unwrap_or_default();
+        if head.eq_ignore_ascii_case(word)
+            && after.chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+        {
+            self.0 = after;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn symbol(&mut self, symbol: char) -> bool {
+        self.skip_space();
+        match self.0.strip_prefix(symbol) {
+            Some(rest) => {
+                self.0 = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A quoted literal; `None` when it is unterminated or holds an escape SOQL does not define.
+    fn literal(&mut self) -> Option<Vec<Pattern>> {
+        if !self.symbol('\'') {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut chars = self.0.char_indices();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\'' => {
+                    self.0 = self.0.get(at + 1..)?;
+                    return Some(out);
+                }
+                '%' => out.push(Pattern::AnyRun),
+                '_' => out.push(Pattern::AnyOne),
+                '\\' => {
+                    let escaped = match chars.next()?.1 {
+                        'n' | 'N' => '\n',
+                        'r' | 'R' => '\r',
+                        't' | 'T' => '\t',
+                        'b' | 'B' => '\u{8}',
+                        'f' | 'F' => '\u{c}',
+                        'u' => {
+                            let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                            if hex.len() != 4 {
+                                return None;
+                            }
+                            char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?
+                        }
+                        c @ ('\'' | '"' | '\\' | '%' | '_') => c,
+                        _ => return None,
+                    };
+                    out.push(Pattern::Char(escaped));
+                }
+                c => out.push(Pattern::Char(c)),
+            }
+        }
+        None
+    }
+}
+
+/// The literal as plain text (LIKE's wildcards as themselves).
+fn literal_text(pattern: &[Pattern]) -> String {
+    pattern
+        .iter()
+        .map(|p| match p {
+            Pattern::Char(c) => *c,
+            Pattern::AnyRun => '%',
+            Pattern::AnyOne => '_',
+        })
+        .collect()
+}
+
+/// Whether `text` matches a LIKE pattern, case-insensitively as SOQL's LIKE does.
+fn like_matches(pattern: &[Pattern], text: &str) -> bool {
+    let text: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    let pattern: Vec<Pattern> = pattern
+        .iter()
+        .flat_map(|p| match p {
+            Pattern::Char(c) => c.to_lowercase().map(Pattern::Char).collect::<Vec<_>>(),
+            other => vec![*other],
+        })
+        .collect();
+    // matched[j]: whether the pattern so far matches the first j characters.
+    let mut matched = vec![false; text.len() + 1];
+    matched[0] = true;
+    for p in &pattern {
+        let mut next = vec![false; text.len() + 1];
+        for j in 0..=text.len() {
+            next[j] = match p {
+                Pattern::AnyRun => matched[j] || (j > 0 && next[j - 1]),
+                Pattern::AnyOne => j > 0 && matched[j - 1],
+                Pattern::Char(c) => j > 0 && matched[j - 1] && text[j - 1] == *c,
+            };
+        }
+        matched = next;
+    }
+    matched[text.len()]
 }
 
 fn parse_soql(text: &str) -> Option<Soql> {
@@ -455,21 +594,130 @@ fn parse_soql(text: &str) -> Option<Soql> {
     let after = rest.get(from + 6..)?.trim();
     let where_at = after.to_ascii_uppercase().find(" WHERE ")?;
     let object = after.get(..where_at)?.trim().to_string();
-    let mut conditions = Vec::new();
-    let clause = after.get(where_at + 7..)?.trim();
-    let mut remaining = clause;
+    let mut cursor = Cursor(after.get(where_at + 7..)?);
+    let mut soql = Soql { fields, object, conditions: Vec::new(), likes: Vec::new(), order_by: None, limit: None };
     loop {
-        let (field, value_part) = remaining.split_once('=')?;
-        let value_part = value_part.trim_start().strip_prefix('\'')?;
-        let (value, tail) = value_part.split_once('\'')?;
-        conditions.push((field.trim().to_string(), value.to_string()));
-        let tail = tail.trim();
-        if tail.is_empty() {
+        let field = cursor.name()?;
+        if cursor.symbol('=') {
+            let value = cursor.literal()?;
+            soql.conditions.push((field, literal_text(&value)));
+        } else if cursor.keyword("LIKE") {
+            soql.likes.push((field, cursor.literal()?));
+        } else {
+            return None;
+        }
+        if !cursor.keyword("AND") {
             break;
         }
-        remaining = tail.strip_prefix("AND ").or_else(|| tail.strip_prefix("and "))?;
     }
-    Some(Soql { fields, object, conditions })
+    if cursor.keyword("ORDER") {
+        if !cursor.keyword("BY") {
+            return None;
+        }
+        let field = cursor.name()?;
+        let descending = if cursor.keyword("DESC") {
+            true
+        } else {
+            cursor.keyword("ASC");
+            false
+        };
+        soql.order_by = Some((field, descending));
+    }
+    if cursor.keyword("LIMIT") {
+        cursor.skip_space();
+        let end = cursor.0.find(|c: char| !c.is_ascii_digit()).unwrap_or(cursor.0.len());
+        soql.limit = Some(cursor.0.get(..end)?.parse().ok()?);
+        cursor.0 = cursor.0.get(end..)?;
+    }
+    cursor.skip_space();
+    cursor.0.is_empty().then_some(soql)
+}
+
+/// `SELECT … FROM Opportunity WHERE Name LIKE '…' [AND F = '…'] [ORDER BY F [ASC|DESC]] [LIMIT n]`:
+/// the opportunities `user` may see that match, as rows of the selected fields.
+fn opportunity_rows(vendor: &Vendor, user: &str, soql: &Soql) -> Result<Vec<Value>, Response> {
+    let opportunities: Vec<&super::Record> = vendor
+        .records
+        .iter()
+        .filter(|r| r.object == "Opportunity" && !r.hidden_from.iter().any(|h| h == user))
+        .collect();
+    let known = |field: &str| {
+        ["Id", "CreatedDate", "LastModifiedDate"].contains(&field)
+            || opportunities.iter().any(|r| r.fields.contains_key(field))
+    };
+    let order_field = soql.order_by.as_ref().map(|(field, _)| field.as_str());
+    let named = soql
+        .fields
+        .iter()
+        .map(String::as_str)
+        .chain(soql.conditions.iter().map(|(f, _)| f.as_str()))
+        .chain(soql.likes.iter().map(|(f, _)| f.as_str()))
+        .chain(order_field);
+    if let Some(bad) = named.into_iter().find(|f| !known(f)) {
+        return Err(errors(400, "INVALID_FIELD", &format!("No such column '{bad}' on entity 'Opportunity'.")));
+    }
+    let value = |r: &super::Record, field: &str| match field {
+        "Id" => json!(r.id),
+        "CreatedDate" => json!(sf_time(r.created_micros)),
+        "LastModifiedDate" => json!(sf_time(r.updated_micros)),
+        other => r.fields.get(other).cloned().unwrap_or(Value::Null),
+    };
+    let text_of = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut rows: Vec<&super::Record> = opportunities
+        .into_iter()
+        .filter(|r| {
+            soql.conditions.iter().all(|(field, wanted)| match (field.as_str(), text_of(&value(r, field))) {
+                ("Id", _) => same_id(&r.id, wanted),
+                (_, Some(actual)) => actual.eq_ignore_ascii_case(wanted),
+                _ => false,
+            })
+        })
+        .filter(|r| {
+            soql.likes
+                .iter()
+                .all(|(field, pattern)| text_of(&value(r, field)).is_some_and(|t| like_matches(pattern, &t)))
+        })
+        .collect();
+    if let Some((field, descending)) = &soql.order_by {
+        // Stable: records that compare equal keep their order. Nulls sort first ascending, as SOQL's default.
+        rows.sort_by(|a, b| {
+            let order = match field.as_str() {
+                "CreatedDate" => a.created_micros.cmp(&b.created_micros),
+                "LastModifiedDate" => a.updated_micros.cmp(&b.updated_micros),
+                _ => match (value(a, field), value(b, field)) {
+                    (Value::Number(x), Value::Number(y)) => {
+                        x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(std::cmp::Ordering::Equal)
+                    }
+                    (x, y) => text_of(&x).map(|t| t.to_lowercase()).cmp(&text_of(&y).map(|t| t.to_lowercase())),
+                },
+            };
+            if *descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .take(soql.limit.unwrap_or(usize::MAX))
+        .map(|r| {
+            let mut row = Map::new();
+            row.insert(
+                "attributes".into(),
+                json!({"type": "Opportunity", "url": format!("{API}/sobjects/Opportunity/{}", r.id)}),
+            );
+            for field in &soql.fields {
+                row.insert(field.clone(), value(r, field));
+            }
+            Value::Object(row)
+        })
+        .collect())
 }
 
 fn query(app: &App, user: &str, request: &Request) -> Response {
@@ -482,7 +730,15 @@ fn query(app: &App, user: &str, request: &Request) -> Response {
     let state = app.state();
     let vendor = &state.vendors.salesforce;
     let condition = |name: &str| soql.conditions.iter().find(|(f, _)| f == name).map(|(_, v)| v.as_str());
+    let plain = soql.likes.is_empty() && soql.order_by.is_none() && soql.limit.is_none();
+    if !plain && soql.object != "Opportunity" {
+        return errors(400, "MALFORMED_QUERY", "the sandbox reads LIKE, ORDER BY and LIMIT on Opportunity only");
+    }
     let records: Vec<Value> = match soql.object.as_str() {
+        "Opportunity" => match opportunity_rows(vendor, user, &soql) {
+            Ok(rows) => rows,
+            Err(response) => return response,
+        },
         "OpportunityContactRole" => {
             let allowed = ["Id", "OpportunityId", "ContactId", "IsPrimary", "Role"];
             if let Some(bad) = soql

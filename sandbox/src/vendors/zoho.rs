@@ -2,7 +2,7 @@
 //! `{"data": [record]}` shape (lookups as `{"name", "id"}`), `Authorization: Zoho-oauthtoken …`,
 //! the accounts server's `/oauth/v2/token` refresh grant (with `api_domain`), and Zoho's error bodies
 //! `{"code", "details", "message", "status": "error"}`. A record that does not exist reads as 204 with
-//! no body. The sharing model's reads (users, roles, data sharing, record shares) are in `sharing`.
+//! no body. `GET /crm/v8/{module}/search?word=…` searches a module by word (204 when nothing matches). The sharing model's reads (users, roles, data sharing, record shares) are in `sharing`.
 
 use super::{
     apply, check_token, form_params, journal_write, own_origin, record, scheme_token, TokenCheck, Vendor, VendorUser,
@@ -213,6 +213,7 @@ pub fn handle(app: &App, user: Option<&str>, request: &Request) -> Response {
             return super::record_activity::zoho_attachments(app, user, request, id)
         }
         ("GET", ["Deals", id, "Notes"]) => return super::record_activity::zoho_deal_notes(app, user, request, id),
+        ("GET", [module, "search"]) => return search(app, user, request, module),
         _ => {}
     }
     if request.method != "GET" && matches!(segments.first(), Some(&"users" | &"settings")) {
@@ -327,5 +328,87 @@ fn put(app: &App, user: &str, request: &Request, module: &str, record_id: &str) 
     Response::json(
         200,
         &json!({"data": [{"code": "SUCCESS", "details": {"Modified_Time": modified, "Modified_By": by, "Created_Time": created, "id": record_id, "Created_By": by}, "message": "record updated", "status": "success"}]}),
+    )
+}
+
+/// `GET /crm/v8/{module}/search?word=…[&fields=…][&page=…][&per_page=…]`: the records `user` may see
+/// with a text value (or a lookup's name) containing the word, in any case; `{"data": […], "info":
+/// {"per_page", "count", "page", "more_records"}}`, or 204 and no body when none match. Of Zoho's
+/// other search parameters (`criteria`, `email`, `phone`) the sandbox answers none.
+fn search(app: &App, user: &str, request: &Request, module: &str) -> Response {
+    if !MODULES.contains(&module) {
+        return error(
+            400,
+            "INVALID_MODULE",
+            "the module name given seems to be invalid",
+            json!({"resource_path_index": 0}),
+        );
+    }
+    let given = |name: &str| request.query(name).filter(|value| !value.trim().is_empty());
+    if let Some(other) = ["criteria", "email", "phone"].into_iter().find(|name| given(name).is_some()) {
+        return error(
+            400,
+            "NOT_SUPPORTED",
+            &format!("the sandbox searches by word only, not by {other}"),
+            json!({"param": other}),
+        );
+    }
+    let Some(word) = given("word") else {
+        return error(
+            400,
+            "REQUIRED_PARAM_MISSING",
+            "One of the expected parameter is missing",
+            json!({"param": ["criteria", "email", "phone", "word"]}),
+        );
+    };
+    let word = word.trim().to_lowercase();
+    if word.chars().count() < 2 {
+        return error(
+            400,
+            "INVALID_QUERY",
+            "the search word must have at least 2 characters",
+            json!({"param": "word"}),
+        );
+    }
+    let number = |name: &str, default: usize| {
+        request.query(name).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(default)
+    };
+    let (page, per_page) = (number("page", 1).max(1), number("per_page", 200).clamp(1, 200));
+    let wanted: Option<Vec<String>> = request
+        .query("fields")
+        .map(|list| list.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect());
+    let state = app.state();
+    let records: Vec<&super::Record> = state
+        .vendors
+        .zoho
+        .records
+        .iter()
+        .filter(|r| r.object == module && !r.hidden_from.iter().any(|h| h == user))
+        .filter(|r| {
+            r.fields.values().any(|value| {
+                let text = match value {
+                    Value::String(text) => Some(text.as_str()),
+                    Value::Object(lookup) => lookup.get("name").and_then(Value::as_str),
+                    _ => None,
+                };
+                text.is_some_and(|text| text.to_lowercase().contains(&word))
+            })
+        })
+        .collect();
+    if let (Some(wanted), Some(first)) = (&wanted, records.first()) {
+        if let Some(unknown) = wanted.iter().find(|f| *f != "id" && !first.fields.contains_key(f.as_str())) {
+            return error(400, "INVALID_DATA", "invalid data", json!({"api_name": unknown}));
+        }
+    }
+    let skip = (page - 1).saturating_mul(per_page);
+    let data: Vec<Value> =
+        records.iter().skip(skip).take(per_page).map(|r| record_json(r, wanted.as_deref())).collect();
+    if data.is_empty() {
+        return Response::empty(204);
+    }
+    let more = records.len() > skip + data.len();
+    Response::json(
+        200,
+        &json!({"data": data, "info": {"per_page": per_page, "count": data.len(), "page": page, "more_records": more}}),
     )
 }
