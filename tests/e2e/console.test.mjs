@@ -85,18 +85,21 @@ test("an admin maps a variable to a deal field, previews it on a deal, saves, an
   await page.locator("#history").getByText(DEMO_ADMIN).waitFor();
   await page.screenshot({ path: join(shots, "13-console-saved.png"), fullPage: true });
 
-  // A seller's next Create, through the same relay, with no restart.
-  const dealId = "1001";
-  const msa = (await (await fetch(`${demo.relay.url}/admin/uat/setup`, { headers: { authorization: `Bearer ${DEMO_ADMIN_SECRET}` } })).json())
-    .setup.templates.find((t) => t.label === "Master Services Agreement");
-  const created = await fetch(`${demo.relay.url}/api/uat/deals/${dealId}/contracts`, {
-    method: "POST", headers: { authorization: `Bearer ${await demoToken(dealId)}`, "content-type": "application/json" },
-    body: JSON.stringify({ templateId: msa.templateId }),
-  });
-  assert.equal(created.status, 201, await created.clone().text());
+  // A seller's next Create, from the sidebar on the deal's page, through the same relay, no restart.
+  const seller = await context.newPage();
+  seller.on("pageerror", (error) => errors.push(error.message));
+  await seller.goto(`${demo.url}?deal=1001`);
+  const frame = await (await seller.waitForSelector("#sidebar")).contentFrame();
+  await frame.waitForFunction(() => document.querySelector("main")?.getAttribute("aria-busy") === "false");
+  const picker = frame.locator("select");
+  if (await picker.count()) await picker.selectOption({ label: "Master Services Agreement" });
+  await frame.waitForFunction(() => !document.querySelector('[data-key="create"]')?.disabled);
+  await frame.locator('[data-key="create"]').click();
+  await frame.locator(".contract").first().waitFor();
   const all = await (await fetch(`${demo.sandbox.spotdraft}/__sandbox/contracts`)).json();
-  const contract = all.find((c) => c.external_metadata?.id === `hubspot:${demo.portal}:deal:${dealId}` && c.template_id === msa.templateId);
-  assert.equal(contract?.contract_data?.special_terms, "Acme Widgets — Platform subscription");
+  const contract = all.find((c) => c.external_metadata?.id === `hubspot:${demo.portal}:deal:1001` && /Master Services/.test(c.name));
+  assert.equal(contract?.contract_data?.special_terms, "Acme Widgets — Platform subscription", "the mapping saved in the console");
+  await seller.close();
   // Back to the file's own setup, from the history, by keyboard.
   await page.getByRole("button", { name: "Restore version 0" }).focus();
   await page.keyboard.press("Enter");
