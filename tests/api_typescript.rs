@@ -15,6 +15,7 @@ use spotdraft_crm::config::{
 use spotdraft_crm::mapping::{Preview, PreviewField};
 use spotdraft_crm::model::CrmHost;
 use spotdraft_crm::slots::ContractsPerDeal;
+use spotdraft_crm::spotdraft::js_options::{ClientOptionsInput, CredentialsInput, ListQueryInput, SendOptionsInput};
 use spotdraft_crm::spotdraft::types::{
     CounterParty, CreateContractRequest, ExternalMetadata, OrganizationAddress, OrganizationDetails, PocDetails,
     TemplateAttribute, TemplateMetadata, TemplateOption, TemplateSummary, WebhookSubscription,
@@ -54,6 +55,10 @@ fn declarations() -> String {
         ExternalMetadata::decl(&config),
         WebhookSubscription::decl(&config),
         WebhookEvent::decl(&config),
+        ClientOptionsInput::decl(&config),
+        CredentialsInput::decl(&config),
+        SendOptionsInput::decl(&config),
+        ListQueryInput::decl(&config),
     ];
     let mut out =
         String::from("// Generated from the Rust declarations by ts-rs (tests/api_typescript.rs); do not edit.\n");

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error_body;
+pub mod js_options;
 pub mod retry;
 pub mod types;
 

@@ -153,3 +153,23 @@ recipients: Array<string>,
  * Stable across redeliveries of the same activity: `(contract, activity, timestamp[, recipient])`.
  */
 dedupeKey: string, };
+export type ClientOptions = { 
+/**
+ * An https API origin, or a loopback sandbox over http. Exclusive with `region`.
+ */
+baseUrl?: string, region?: Region, 
+/**
+ * Server-side only: refused in a browser page.
+ */
+credentials?: ClientCredentials, timeoutMs?: number, maxAttempts?: number, totalBudgetMs?: number, };
+export type ClientCredentials = { clientId: string, clientSecret: string, 
+/**
+ * The SpotDraft user calls are made as (else the integration user).
+ */
+userEmail?: string, };
+export type SendOptions = { toEmails?: Array<string>, ccEmails?: Array<string>, subject?: string, message?: string, };
+export type ListQuery = { page?: number, limit?: number, 
+/**
+ * Only contracts changed since (ISO 8601).
+ */
+updatedSince?: string, status?: ContractStatus, };

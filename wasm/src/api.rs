@@ -12,6 +12,7 @@ use spotdraft_crm::config::{Config, Region};
 use spotdraft_crm::flows::{self, SendOptions};
 use spotdraft_crm::mapping;
 use spotdraft_crm::model::{ContractId, ContractStatus, RecordKey};
+use spotdraft_crm::spotdraft::js_options::{ClientOptionsInput, ListQueryInput, SendOptionsInput};
 use spotdraft_crm::spotdraft::types::{ExternalMetadata, TemplateMetadata};
 use spotdraft_crm::spotdraft::{ClientOptions, Credentials, ListQuery, RetryPolicy, SpotDraftClient};
 use spotdraft_crm::webhook::{self, WebhookKey};
@@ -96,45 +97,6 @@ impl JsConfig {
     pub fn stage_allows_creation(&self, stage: Option<String>) -> bool {
         self.inner.stage_allows_creation(stage.as_deref())
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ClientOptionsInput {
-    base_url: Option<String>,
-    region: Option<String>,
-    credentials: Option<CredentialsInput>,
-    timeout_ms: Option<u32>,
-    max_attempts: Option<u32>,
-    total_budget_ms: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CredentialsInput {
-    client_id: String,
-    client_secret: String,
-    user_email: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SendOptionsInput {
-    #[serde(default)]
-    to_emails: Vec<String>,
-    #[serde(default)]
-    cc_emails: Vec<String>,
-    subject: Option<String>,
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListQueryInput {
-    page: Option<u32>,
-    limit: Option<u32>,
-    updated_since: Option<String>,
-    status: Option<String>,
 }
 
 /// SpotDraft's API over `fetch`. With credentials it is for server-side code (the relay) only.
@@ -293,7 +255,7 @@ impl JsClient {
         #[wasm_bindgen(unchecked_param_type = "ListQuery | undefined")] query: JsValue,
     ) -> js_sys::Promise {
         let input: ListQueryInput = if query.is_undefined() || query.is_null() {
-            ListQueryInput { page: None, limit: None, updated_since: None, status: None }
+            ListQueryInput::default()
         } else {
             match typed_arg(query, "query") {
                 Ok(input) => input,

@@ -4,10 +4,10 @@
 //! sidebar and its shell and the contract calls' answers (`sidebar.generated.d.ts`, from
 //! `spotdraft_crm::shell_types`), and every value the full API hands out — the configuration as
 //! read, previews and create requests, SpotDraft's template metadata, webhook events and
-//! subscriptions (`api.generated.d.ts`, by ts-rs from the serde declarations, `tests/api_typescript.rs`).
-//! Written here: errors, the documents an admin or a host writes (read by the configuration reader
-//! and the deal reader, which collect every problem), and the host interfaces (stores, options).
-
+//! subscriptions — and the SpotDraft client's options (`spotdraft::js_options`), in
+//! `api.generated.d.ts` (by ts-rs from the serde declarations, `tests/api_typescript.rs`). Written
+//! here: errors, the documents an admin or a host writes (read by the configuration reader and the
+//! deal reader, which collect every problem), and the host interfaces (stores, relay options).
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -103,21 +103,6 @@ export interface Deal {
   account: { id: string | null; name: string; jurisdictionIsoCode: string | null; address: Record<string, string | null> | null } | null;
   primaryContact: { id: string | null; firstName: string | null; lastName: string | null; email: string | null } | null;
   custom: Record<string, unknown>;
-}
-
-export interface ListQuery { page?: number; limit?: number; updatedSince?: string; status?: ContractStatus; }
-
-export interface SendOptions { toEmails?: string[]; ccEmails?: string[]; subject?: string; message?: string; }
-
-export interface ClientOptions {
-  /** An https API origin, or a loopback sandbox over http. Exclusive with `region`. */
-  baseUrl?: string;
-  region?: Region;
-  /** Server-side only: refused in a browser page. */
-  credentials?: { clientId: string; clientSecret: string; userEmail?: string };
-  timeoutMs?: number;
-  maxAttempts?: number;
-  totalBudgetMs?: number;
 }
 
 /** The relay's configuration (README §Relay). Secrets belong in the environment, not in files. */
