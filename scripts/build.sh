@@ -37,6 +37,10 @@ echo "[build] compiling the core for wasm32 (release, for speed): full API"
 build_wasm "$crate" target 3
 echo "[build] compiling the core for wasm32 (release, for size): sidebar"
 build_wasm "${crate}_sidebar" target/sidebar z --no-default-features --features sidebar
+# The same sidebar with linking a SpotDraft contract to the deal (`link`): the page loads it only when a
+# seller asks to link one, so it costs nothing before the first view.
+echo "[build] compiling the core for wasm32 (release, for size): sidebar with linking"
+build_wasm "${crate}_sidebar_link" target/sidebar-link z --no-default-features --features sidebar,spotdraft-crm/link
 
 cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts pkg-template/sidebar.js pkg-template/sidebar.d.ts pkg-template/README.md "$out/"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -51,7 +55,7 @@ gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 {
   echo "spotdraft-crm $version"
   printf '%-28s %10s %10s\n' file bytes gzip-9
-  for f in "${crate}_bg.wasm" "${crate}.js" index.js node.js "${crate}_sidebar_bg.wasm" "${crate}_sidebar.js" sidebar.js; do
+  for f in "${crate}_bg.wasm" "${crate}.js" index.js node.js "${crate}_sidebar_bg.wasm" "${crate}_sidebar.js" sidebar.js "${crate}_sidebar_link_bg.wasm"; do
     printf '%-28s %10s %10s\n' "$f" "$(size "$out/$f")" "$(gz "$out/$f")"
   done
 } > "$out/BUILD.txt"

@@ -8,6 +8,8 @@
 //   bench/js/cold-start.mjs); the page is revalidated by ETag, so a warm load still costs one 304;
 // - the per-CRM adapters (hosts/pipedrive.js, hubspot.js) as modules of their own, loaded only by
 //   their CRM (Zoho's widget frames the page and speaks sdx/1, so it needs no adapter here);
+// - linking a SpotDraft contract (link.js with the sidebar's `link` build and its wasm), loaded only
+//   when a seller asks to link one;
 // - content-hashed names for every file but index.html, so they can be cached for a year;
 // - .br and .gz beside each hashed file (compressed once here, not per request);
 // - manifest.json: what the page's server may serve (www/relay/sidebar-files.js reads it).
@@ -28,6 +30,9 @@ const outDir = join(root, "dist/sidebar");
 
 const WASM = "spotdraft_crm_sidebar_bg.wasm";
 const GLUE = "spotdraft_crm_sidebar.js";
+// The sidebar's build with linking (`link`), fetched only when a seller asks to link a contract.
+const LINK_WASM = "spotdraft_crm_sidebar_link_bg.wasm";
+const LINK_GLUE = "spotdraft_crm_sidebar_link.js";
 // How the wasm-bindgen glue finds its wasm when load() is given nothing; rewritten to the hashed name.
 const GLUE_WASM_URL = `new URL('${WASM}', import.meta.url)`;
 
@@ -46,7 +51,7 @@ function replaceOnce(text, from, to, where) {
   return parts.join(to);
 }
 
-for (const file of [join(pkgDir, WASM), join(pkgDir, GLUE), join(pkgDir, "sidebar.js")]) {
+for (const file of [join(pkgDir, WASM), join(pkgDir, GLUE), join(pkgDir, "sidebar.js"), join(pkgDir, LINK_WASM), join(pkgDir, LINK_GLUE)]) {
   if (!existsSync(file)) fail(`${relative(root, file)} is missing: build the package first (bash scripts/build.sh)`);
 }
 
@@ -56,6 +61,10 @@ mkdirSync(outDir, { recursive: true });
 const wasmBytes = readFileSync(join(pkgDir, WASM));
 const wasmName = hashedName(WASM, wasmBytes);
 writeFileSync(join(outDir, wasmName), wasmBytes);
+
+const linkWasmBytes = readFileSync(join(pkgDir, LINK_WASM));
+const linkWasmName = hashedName(LINK_WASM, linkWasmBytes);
+writeFileSync(join(outDir, linkWasmName), linkWasmBytes);
 
 const css = (await esbuild.transform(readFileSync(join(sidebarDir, "sidebar.css"), "utf8"), { loader: "css", minify: true })).code.trim();
 
@@ -81,6 +90,32 @@ function adapterName(source) {
   return output.name;
 }
 
+// Linking: link.js with the `link` build's glue, whose wasm it finds by its hashed name beside it.
+const linkModule = await esbuild.build({
+  entryPoints: [join(sidebarDir, "link.js")],
+  outdir: outDir,
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  minify: true,
+  legalComments: "none",
+  entryNames: "[name].[hash]",
+  metafile: true,
+  logLevel: "warning",
+  plugins: [{
+    name: "link-imports",
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/pkg\// }, (args) => ({ path: join(pkgDir, args.path.slice("../pkg/".length)) }));
+      build.onLoad({ filter: new RegExp(`/pkg/${LINK_GLUE.replace(".", "\\.")}$`) }, (args) => ({
+        contents: replaceOnce(readFileSync(args.path, "utf8"), `new URL('${LINK_WASM}', import.meta.url)`, `new URL('./${linkWasmName}', import.meta.url)`, relative(root, args.path)),
+        loader: "js",
+      }));
+    },
+  }],
+});
+const linkOutput = Object.keys(linkModule.metafile.outputs).map((path) => relative(outDir, join(root, path)))[0];
+if (!linkOutput) fail("esbuild produced no output for www/sidebar/link.js");
+
 // The shell imports ../pkg/sidebar.js because the page's server puts pkg/ beside sidebar/; in the
 // repository the package is at the root. Its adapters are the modules built above, by their hashed
 // names (resolved against the page's URL, as the page's module is inline).
@@ -91,6 +126,7 @@ const pageImports = {
     build.onResolve({ filter: /^\.\/hosts\/(pipedrive|hubspot)\.js$/ }, (args) => (args.kind === "dynamic-import"
       ? { path: `./${adapterName(join(args.resolveDir, args.path))}`, external: true }
       : undefined));
+    build.onResolve({ filter: /^\.\/link\.js$/ }, (args) => (args.kind === "dynamic-import" ? { path: `./${linkOutput}`, external: true } : undefined));
     build.onLoad({ filter: new RegExp(`/pkg/${GLUE.replace(".", "\\.")}$`) }, (args) => ({
       contents: replaceOnce(readFileSync(args.path, "utf8"), GLUE_WASM_URL, `new URL('./${wasmName}', import.meta.url)`, relative(root, args.path)),
       loader: "js",
@@ -114,6 +150,7 @@ const pageOutput = Object.values(page.metafile.outputs)[0];
 // The glue resolves the wasm against import.meta.url, which for an inline module is the page's URL.
 if (!pageOutput || !Object.keys(pageOutput.inputs).some((input) => input.endsWith(`pkg/${GLUE}`))) fail(`pkg/${GLUE} is not in the page's module`);
 const pageScript = page.outputFiles[0].text.trim();
+if (!pageScript.includes(`import("./${linkOutput}")`)) fail("the page's module does not load link.js by its built name: is it still imported dynamically by sidebar.js?");
 for (const host of ["pipedrive", "hubspot"]) {
   if (!pageScript.includes(`import("./hosts/${host}.`)) fail(`the page's module does not load hosts/${host}.js by its built name: is it still imported dynamically by sidebar.js?`);
 }
@@ -150,7 +187,7 @@ const scriptHashes = [sha256(earlyScript), sha256(pageScript)];
 const styleHashes = [sha256(css)];
 writeFileSync(join(outDir, "index.html"), html);
 
-const assets = [wasmName, ...adapterOutputs.map((o) => o.name)];
+const assets = [wasmName, ...adapterOutputs.map((o) => o.name), linkOutput, linkWasmName];
 const manifest = { index: "index.html", initial: ["index.html", wasmName], scriptHashes, styleHashes, assets: {} };
 for (const name of assets) {
   const bytes = readFileSync(join(outDir, name));

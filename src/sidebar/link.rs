@@ -3,7 +3,8 @@
 //! linked and why the others cannot, and links one (`POST …/links`); the relay decides every refusal.
 //!
 //! A feature of its own (`link`): the relay's build runs it (the HubSpot card's sidebar is settled
-//! there); the browser sidebar's build leaves it out until its download budget has room for it.
+//! there), and so does the browser sidebar's second build, which the page downloads only when a
+//! seller asks to link a contract (the first view's build leaves it out, for the page's budget).
 
 use serde_json::Value;
 

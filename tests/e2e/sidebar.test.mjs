@@ -8,8 +8,9 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "../support/chromium.mjs";
-import { startDemo } from "../../www/demo/start.js";
+import { DEMO_ADMIN_SECRET, startDemo } from "../../www/demo/start.js";
 import { createSidebarHandler, loadBuiltPage, nodeListener } from "../../www/relay/sidebar-files.js";
+import { SpotDraftClient } from "../../pkg/node.js";
 
 const shots = new URL("../../results/screenshots/", import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -448,6 +449,44 @@ test("a seller opens a contract's approvals, requests Legal's, and sees Jane's d
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "APPROVED" }),
   });
   await row.locator(".approvals li", { hasText: "Legal · Jane Legal: Approved" }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a seller links a contract made in SpotDraft to the deal; linking is downloaded only when asked for", async () => {
+  // A contract someone made in SpotDraft, outside any CRM: made for a scratch deal, then unlinked.
+  const scratch = await newDeal("Hooli scratch", { company: "Hooli XYZ" });
+  const bearer = (await (await fetch(`${demo.pageOrigin}/demo-api/deals/${scratch.id}/token`, { method: "POST" })).json()).token;
+  const nda = (await (await fetch(`${demo.relay.url}/admin/uat/setup`, { headers: { authorization: `Bearer ${DEMO_ADMIN_SECRET}` } })).json())
+    .setup.templates.find((t) => t.label === "Mutual NDA");
+  const made = await fetch(`${demo.relay.url}/api/uat/deals/${scratch.id}/contracts`, {
+    method: "POST", headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" }, body: JSON.stringify({ templateId: nda.templateId }),
+  });
+  assert.equal(made.status, 201, await made.clone().text());
+  const outside = (await made.json()).contract;
+  const workspace = demo.sandbox.info.workspaces.find((w) => w.name === "uat");
+  const client = new SpotDraftClient({ baseUrl: demo.sandbox.spotdraft, credentials: { clientId: workspace.client_id, clientSecret: workspace.client_secret } });
+  await client.setExternalMetadata(outside.id, {});
+
+  const deal = await newDeal("Hooli expansion", { company: "Hooli XYZ" });
+  const { context, page, frame, errors } = await openDeal(deal.id);
+  // What the frame fetched for its first view (the browser's own record, kept from the page's start).
+  const loadedFirst = await frame.evaluate(() => performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname));
+  assert.ok(loadedFirst.some((path) => /spotdraft_crm_sidebar_bg\.[0-9a-f]+\.wasm$/.test(path)), `the record holds the first view's wasm: ${loadedFirst.join(", ")}`);
+  assert.ok(!loadedFirst.some((path) => /link/.test(path)), `nothing of linking before it is asked for: ${loadedFirst.join(", ")}`);
+  const requested = [];
+  page.on("request", (request) => requested.push(new URL(request.url()).pathname));
+  await frame.getByRole("button", { name: "Link a contract made in SpotDraft" }).click();
+  await frame.getByLabel("Find a contract in SpotDraft").fill("Hooli");
+  await frame.getByRole("button", { name: "Find", exact: true }).click();
+  const found = frame.getByRole("list", { name: "Contracts found in SpotDraft" });
+  const candidate = found.locator(`[data-contract="${outside.id}"]`);
+  await candidate.getByRole("button", { name: "Link" }).click();
+  await frame.getByRole("list", { name: "Contracts for this deal" }).locator(`[data-contract="${outside.id}"]`).waitFor();
+  await page.screenshot({ path: join(shots, "15-linked.png") });
+  assert.ok(requested.some((path) => /\/link\.[A-Za-z0-9]+\.js$/.test(path)), `linking's module was loaded: ${requested.join(", ")}`);
+  const metadata = await client.externalMetadata(outside.id);
+  assert.equal(metadata.id, `hubspot:${demo.portal}:deal:${deal.id}`);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -105,17 +105,16 @@ async function main() {
   app = /** @type {HTMLElement} */ (document.getElementById("app")); // index.html's <main id="app">
   const context = host.context;
   if (context.theme === "dark" || context.theme === "light") document.documentElement.classList.add(`theme-${context.theme}`);
+  const sidebarInit = { environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() };
+  // The sidebar asks for a fresh session itself when the relay says the current one expired.
+  const refreshSession = async () => (await host.refreshSession()).token;
   /** @type {SdxSidebar} */
   let sidebar;
+  /** Linking's section (link.js), once a seller asked to link a contract. @type {typeof import("./link.js").linkSection | null} */
+  let linkSection = null;
   try {
-    sidebar = new SdxSidebar(
-      { environment: context.environment, relayUrl: context.relayUrl, token: context.session.token, tzOffsetMinutes: -new Date().getTimezoneOffset() },
-      context.deal,
-      // The sidebar asks for a fresh session itself when the relay says the current one expired.
-      async () => (await host.refreshSession()).token,
-      // The first view, asked for by the early start as soon as the host's init arrived.
-      early?.firstView,
-    );
+    // The first view, asked for by the early start as soon as the host's init arrived.
+    sidebar = new SdxSidebar(sidebarInit, context.deal, refreshSession, early?.firstView);
   } catch (error) {
     showFatal(/** @type {SdxError} */ (error).message);
     return;
@@ -192,6 +191,26 @@ async function main() {
     }
   }
 
+  // Linking runs in the sidebar's build with `link`, downloaded when first asked for: it takes over
+  // from this one and starts again (one first-view call), now showing the search.
+  async function openLinking() {
+    try {
+      const linking = await import("./link.js");
+      const next = await linking.startLinking(sidebarInit, context.deal, refreshSession);
+      const before = sidebar;
+      sidebar = /** @type {SdxSidebar} */ (/** @type {unknown} */ (next));
+      linkSection = linking.linkSection;
+      try {
+        before.free();
+      } catch {
+        // Still answering a call: left to the garbage collector.
+      }
+      dispatch({ type: "start" });
+    } catch (error) {
+      console.warn("sidebar: linking could not be loaded", /** @type {Error} */ (error).message);
+    }
+  }
+
   /** @param {string} url */
   function openUrl(url) {
     const target = pendingDownload;
@@ -235,6 +254,23 @@ async function main() {
     }
   }
 
+  /** @param {SidebarView["contracts"][number]} c */
+  function contractItem(c) {
+    return el("li", { className: "contract", "data-contract": c.id },
+      el("div", { className: "name", text: c.name }),
+      el("div", { className: "row small" }, el("span", { className: `pill ${c.tone}`, text: c.statusLabel }), el("span", { className: "muted", text: c.updatedText })),
+      c.approvals && el("ul", { className: "approvals small", "aria-label": `Approvals of ${c.name}` },
+        c.approvals.steps.map((step) => el("li", { text: step })),
+        !c.approvals.steps.length && el("li", { className: "muted", text: "No approvals yet." }),
+        c.approvals.reason && el("li", { className: "muted", text: c.approvals.reason })),
+      el("div", { className: "row" }, c.actions.map((a) => (a.href
+        ? el("a", { className: "button", href: a.href, target: "_blank", rel: "noopener noreferrer", "data-key": `${a.action}:${c.id}`, "data-action": a.action, text: a.label })
+        : el("button", {
+          type: "button", "data-key": `${a.action}:${c.id}`, "data-action": a.action, disabled: !a.enabled, "aria-busy": a.busy ? "true" : null,
+          onclick: () => clicked(a.action, c.id), text: a.label,
+        })))));
+  }
+
   /** @param {SidebarView} view */
   function render(view) {
     lastView = view;
@@ -268,22 +304,9 @@ async function main() {
         }),
         create.reasons.length > 0 && el("ul", { id: reasonsId, className: "reasons muted small" }, create.reasons.map((r) => el("li", { text: r })))));
     }
-    if (view.contracts.length > 0) {
-      parts.push(el("ul", { className: "contracts", "aria-label": "Contracts for this deal" }, view.contracts.map((c) =>
-        el("li", { className: "contract", "data-contract": c.id },
-          el("div", { className: "name", text: c.name }),
-          el("div", { className: "row small" }, el("span", { className: `pill ${c.tone}`, text: c.statusLabel }), el("span", { className: "muted", text: c.updatedText })),
-          c.approvals && el("ul", { className: "approvals small", "aria-label": `Approvals of ${c.name}` },
-            c.approvals.steps.map((step) => el("li", { text: step })),
-            !c.approvals.steps.length && el("li", { className: "muted", text: "No approvals yet." }),
-            c.approvals.reason && el("li", { className: "muted", text: c.approvals.reason })),
-          el("div", { className: "row" }, c.actions.map((a) => (a.href
-            ? el("a", { className: "button", href: a.href, target: "_blank", rel: "noopener noreferrer", "data-key": `${a.action}:${c.id}`, "data-action": a.action, text: a.label })
-            : el("button", {
-              type: "button", "data-key": `${a.action}:${c.id}`, "data-action": a.action, disabled: !a.enabled, "aria-busy": a.busy ? "true" : null,
-              onclick: () => clicked(a.action, c.id), text: a.label,
-            }))))))));
-    }
+    if (view.link && linkSection) parts.push(linkSection(view.link, { el, dispatch, contractItem }));
+    else if (view.create && !linkSection) parts.push(el("button", { type: "button", className: "link", "data-key": "link-open", onclick: openLinking, text: "Link a contract made in SpotDraft" }));
+    if (view.contracts.length > 0) parts.push(el("ul", { className: "contracts", "aria-label": "Contracts for this deal" }, view.contracts.map(contractItem)));
     app.replaceChildren(...parts);
     app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");
     if (focused) /** @type {HTMLElement | null} */ (app.querySelector(`[data-key="${CSS.escape(focused)}"]`))?.focus();
