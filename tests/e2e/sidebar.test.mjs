@@ -453,6 +453,28 @@ test("a seller opens a contract's approvals, requests Legal's, and sees Jane's d
   await context.close();
 });
 
+test("when linking cannot be downloaded, the seller is told and can try again", async () => {
+  const deal = await newDeal("Hooli offline link", { company: "Hooli XYZ" });
+  const { context, frame, errors } = await openDeal(deal.id);
+  let refused = 0;
+  await context.route(/\/link\.[A-Za-z0-9]+\.js$/, (route) => {
+    refused += 1;
+    return route.abort("internetdisconnected");
+  });
+  const open = frame.getByRole("button", { name: "Link a contract made in SpotDraft" });
+  await open.click();
+  await frame.getByRole("alert").filter({ hasText: "Linking could not be loaded" }).waitFor();
+  assert.equal(refused, 1);
+  assert.ok(await open.isEnabled(), "the button is there to try again");
+  await context.unrouteAll();
+  await open.click();
+  await frame.getByLabel("Find a contract in SpotDraft").waitFor();
+  assert.equal(await frame.getByRole("alert").filter({ hasText: "Linking could not be loaded" }).count(), 0);
+  // The refused download is the browser's console error and the shell's warning; nothing else.
+  assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|linking could not be loaded/.test(e)), []);
+  await context.close();
+});
+
 test("a seller links a contract made in SpotDraft to the deal; linking is downloaded only when asked for", async () => {
   // A contract someone made in SpotDraft, outside any CRM: made for a scratch deal, then unlinked.
   const scratch = await newDeal("Hooli scratch", { company: "Hooli XYZ" });
@@ -484,6 +506,15 @@ test("a seller links a contract made in SpotDraft to the deal; linking is downlo
   await candidate.getByRole("button", { name: "Link" }).click();
   await frame.getByRole("list", { name: "Contracts for this deal" }).locator(`[data-contract="${outside.id}"]`).waitFor();
   await page.screenshot({ path: join(shots, "15-linked.png") });
+  // Closing the search hands the keyboard back to the button that opened it; opening it again needs
+  // no second download.
+  await frame.getByRole("button", { name: "Close the search" }).click();
+  assert.equal(await frame.getByRole("search").count(), 0, "the search is closed");
+  assert.equal(await frame.locator(":focus").getAttribute("data-key"), "link-open");
+  const downloads = requested.filter((path) => /link/.test(path)).length;
+  await frame.getByRole("button", { name: "Link a contract made in SpotDraft" }).click();
+  await frame.getByLabel("Find a contract in SpotDraft").waitFor();
+  assert.equal(requested.filter((path) => /link/.test(path)).length, downloads, "linking is downloaded once");
   assert.ok(requested.some((path) => /\/link\.[A-Za-z0-9]+\.js$/.test(path)), `linking's module was loaded: ${requested.join(", ")}`);
   const metadata = await client.externalMetadata(outside.id);
   assert.equal(metadata.id, `hubspot:${demo.portal}:deal:${deal.id}`);

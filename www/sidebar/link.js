@@ -29,11 +29,11 @@ let typed = /** @type {string | null} */ (null);
 
 /**
  * The "link a contract" section: a search of SpotDraft, and what it found, as contracts are shown
- * (a Link action on those that can be linked; why not, on the others).
+ * (a Link action on those that can be linked; why not, on the others), and a way to close it.
  * @param {SidebarLink} link
- * @param {{ el: ElementBuilder, dispatch: (event: SidebarEvent) => unknown, contractItem: (contract: SidebarContract) => HTMLElement }} shell
+ * @param {{ el: ElementBuilder, dispatch: (event: SidebarEvent) => unknown, contractItem: (contract: SidebarContract) => HTMLElement, close: () => void }} shell
  */
-export function linkSection(link, { el, dispatch, contractItem }) {
+export function linkSection(link, { el, dispatch, contractItem, close }) {
   const input = el("input", {
     type: "search", id: "link-query", "data-key": "link-query", autocomplete: "off", value: typed ?? link.query,
     oninput: (event) => { typed = /** @type {HTMLInputElement} */ (event.target).value; },
@@ -49,5 +49,6 @@ export function linkSection(link, { el, dispatch, contractItem }) {
     el("label", { for: "link-query", text: "Find a contract in SpotDraft" }), input,
     el("button", { type: "submit", "data-key": "link-search", disabled: link.searching, "aria-busy": link.searching ? "true" : null, text: link.searching ? "Searching…" : "Find" })),
     link.message && el("p", { className: "muted small", role: "status", text: link.message }),
-    link.results && link.results.length > 0 && el("ul", { className: "contracts", "aria-label": "Contracts found in SpotDraft" }, link.results.map(contractItem)));
+    link.results && link.results.length > 0 && el("ul", { className: "contracts", "aria-label": "Contracts found in SpotDraft" }, link.results.map(contractItem)),
+    el("button", { type: "button", className: "link", "data-key": "link-close", onclick: close, text: "Close the search" }));
 }

@@ -112,6 +112,8 @@ async function main() {
   let sidebar;
   /** Linking's section (link.js), once a seller asked to link a contract. @type {typeof import("./link.js").linkSection | null} */
   let linkSection = null;
+  /** Where linking is: its module on the way, its section shown or closed, or it could not be loaded. */
+  let linking = /** @type {"idle" | "loading" | "open" | "closed" | "failed"} */ ("idle");
   try {
     // The first view, asked for by the early start as soon as the host's init arrived.
     sidebar = new SdxSidebar(sidebarInit, context.deal, refreshSession, early?.firstView);
@@ -194,12 +196,20 @@ async function main() {
   // Linking runs in the sidebar's build with `link`, downloaded when first asked for: it takes over
   // from this one and starts again (one first-view call), now showing the search.
   async function openLinking() {
+    if (linkSection) {
+      linking = "open";
+      if (lastView) render(lastView);
+      return;
+    }
+    linking = "loading";
+    if (lastView) render(lastView);
     try {
-      const linking = await import("./link.js");
-      const next = await linking.startLinking(sidebarInit, context.deal, refreshSession);
+      const module = await import("./link.js");
+      const next = await module.startLinking(sidebarInit, context.deal, refreshSession);
       const before = sidebar;
       sidebar = /** @type {SdxSidebar} */ (/** @type {unknown} */ (next));
-      linkSection = linking.linkSection;
+      linkSection = module.linkSection;
+      linking = "open";
       try {
         before.free();
       } catch {
@@ -207,8 +217,16 @@ async function main() {
       }
       dispatch({ type: "start" });
     } catch (error) {
+      linking = "failed";
+      if (lastView) render(lastView);
       console.warn("sidebar: linking could not be loaded", /** @type {Error} */ (error).message);
     }
+  }
+
+  function closeLinking() {
+    linking = "closed";
+    if (lastView) render(lastView);
+    /** @type {HTMLElement | null} */ (app.querySelector('[data-key="link-open"]'))?.focus();
   }
 
   /** @param {string} url */
@@ -304,8 +322,15 @@ async function main() {
         }),
         create.reasons.length > 0 && el("ul", { id: reasonsId, className: "reasons muted small" }, create.reasons.map((r) => el("li", { text: r })))));
     }
-    if (view.link && linkSection) parts.push(linkSection(view.link, { el, dispatch, contractItem }));
-    else if (view.create && !linkSection) parts.push(el("button", { type: "button", className: "link", "data-key": "link-open", onclick: openLinking, text: "Link a contract made in SpotDraft" }));
+    if (view.link && linkSection && linking === "open") parts.push(linkSection(view.link, { el, dispatch, contractItem, close: closeLinking }));
+    else if (view.create) {
+      const loading = linking === "loading";
+      parts.push(el("button", {
+        type: "button", className: "link", "data-key": "link-open", onclick: openLinking, disabled: loading, "aria-busy": loading ? "true" : null,
+        text: loading ? "Loading linking…" : "Link a contract made in SpotDraft",
+      }));
+      if (linking === "failed") parts.push(el("p", { className: "muted small", role: "alert", text: "Linking could not be loaded. Check your connection and try again." }));
+    }
     if (view.contracts.length > 0) parts.push(el("ul", { className: "contracts", "aria-label": "Contracts for this deal" }, view.contracts.map(contractItem)));
     app.replaceChildren(...parts);
     app.setAttribute("aria-busy", view.phase === "loading" ? "true" : "false");
