@@ -10,13 +10,18 @@
 //   their CRM (Zoho's widget frames the page and speaks sdx/1, so it needs no adapter here);
 // - linking a SpotDraft contract (link.js with the sidebar's `link` build and its wasm), loaded only
 //   when a seller asks to link one;
+// - the names the wasm and its glue call each other by (wasm-bindgen's imports carry a 16-hex-digit
+//   hash each, and compress badly) shortened by wasm-opt, with the glue rewritten to match: about
+//   3 KB gzip off the first view; the package in pkg/ keeps wasm-bindgen's names;
 // - content-hashed names for every file but index.html, so they can be cached for a year;
 // - .br and .gz beside each hashed file (compressed once here, not per request);
 // - manifest.json: what the page's server may serve (www/relay/sidebar-files.js reads it).
 //
 // Run by scripts/build.sh as its last step (it needs pkg/ built): node scripts/bundle-sidebar.mjs
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
@@ -51,6 +56,53 @@ function replaceOnce(text, from, to, where) {
   return parts.join(to);
 }
 
+/**
+ * A wasm-bindgen build with the names its wasm and its glue call each other by shortened: wasm-opt
+ * renames every import, its module and every export, and says how; the glue is rewritten to match,
+ * each import's key found exactly once and no call left to an export the wasm no longer has.
+ * @param {string} wasmName the package's wasm file (in pkg/)
+ * @param {string} glueName its glue (in pkg/)
+ * @returns {{ wasm: Buffer, glue: string }}
+ */
+function shortenBoundaryNames(wasmName, glueName) {
+  const dir = mkdtempSync(join(tmpdir(), "sdx-bundle-"));
+  try {
+    const output = join(dir, "short.wasm");
+    const run = spawnSync(join(root, "node_modules/.bin/wasm-opt"), [
+      "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
+      "--enable-reference-types", "--enable-multivalue", "--minify-imports-and-exports-and-modules",
+      "-o", output, join(pkgDir, wasmName),
+    ], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+    if (run.status !== 0) fail(`wasm-opt could not shorten the names of pkg/${wasmName}: ${run.stderr || run.error}`);
+    /** @type {{ imports: [string, string, string][], exports: [string, string][] }} */
+    const renamed = JSON.parse(run.stdout.slice(run.stdout.indexOf("{")));
+    const wasm = readFileSync(output);
+    const module = new WebAssembly.Module(wasm);
+    const modules = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
+    const oldModules = [...new Set(renamed.imports.map(([from]) => from))];
+    if (modules.length !== 1 || oldModules.length !== 1) fail(`pkg/${wasmName}: expected its imports from one module, found ${oldModules.join(", ")}`);
+    let glue = readFileSync(join(pkgDir, glueName), "utf8");
+    const where = `pkg/${glueName}`;
+    glue = replaceOnce(glue, `${JSON.stringify(oldModules[0])}: import0`, `${JSON.stringify(modules[0])}: import0`, where);
+    const escape = (name) => name.replace(/[$]/g, "\\$");
+    for (const [, from, to] of renamed.imports) {
+      const key = new RegExp(`(?<![\\w$])${escape(from)}:`, "g");
+      const found = glue.match(key)?.length ?? 0;
+      if (found !== 1) fail(`${where}: expected the import ${from} once, found it ${found} times`);
+      glue = glue.replace(key, () => `${to}:`);
+    }
+    // In one pass, so a new name can never be taken for an old one.
+    const exportsRenamed = new Map(renamed.exports);
+    glue = glue.replace(/\bwasm\.([\w$]+)/g, (call, name) => (exportsRenamed.has(name) ? `wasm.${exportsRenamed.get(name)}` : call));
+    const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    const stale = [...glue.matchAll(/\bwasm\.([\w$]+)/g)].map(([, name]) => name).filter((name) => !exported.has(name));
+    if (stale.length) fail(`${where}: calls the wasm by names it no longer has: ${[...new Set(stale)].join(", ")}`);
+    return { wasm, glue };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 for (const file of [join(pkgDir, WASM), join(pkgDir, GLUE), join(pkgDir, "sidebar.js"), join(pkgDir, LINK_WASM), join(pkgDir, LINK_GLUE)]) {
   if (!existsSync(file)) fail(`${relative(root, file)} is missing: build the package first (bash scripts/build.sh)`);
 }
@@ -58,13 +110,13 @@ for (const file of [join(pkgDir, WASM), join(pkgDir, GLUE), join(pkgDir, "sideba
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 
-const wasmBytes = readFileSync(join(pkgDir, WASM));
-const wasmName = hashedName(WASM, wasmBytes);
-writeFileSync(join(outDir, wasmName), wasmBytes);
+const sidebarBuild = shortenBoundaryNames(WASM, GLUE);
+const wasmName = hashedName(WASM, sidebarBuild.wasm);
+writeFileSync(join(outDir, wasmName), sidebarBuild.wasm);
 
-const linkWasmBytes = readFileSync(join(pkgDir, LINK_WASM));
-const linkWasmName = hashedName(LINK_WASM, linkWasmBytes);
-writeFileSync(join(outDir, linkWasmName), linkWasmBytes);
+const linkBuild = shortenBoundaryNames(LINK_WASM, LINK_GLUE);
+const linkWasmName = hashedName(LINK_WASM, linkBuild.wasm);
+writeFileSync(join(outDir, linkWasmName), linkBuild.wasm);
 
 const css = (await esbuild.transform(readFileSync(join(sidebarDir, "sidebar.css"), "utf8"), { loader: "css", minify: true })).code.trim();
 
@@ -107,7 +159,7 @@ const linkModule = await esbuild.build({
     setup(build) {
       build.onResolve({ filter: /^\.\.\/pkg\// }, (args) => ({ path: join(pkgDir, args.path.slice("../pkg/".length)) }));
       build.onLoad({ filter: new RegExp(`/pkg/${LINK_GLUE.replace(".", "\\.")}$`) }, (args) => ({
-        contents: replaceOnce(readFileSync(args.path, "utf8"), `new URL('${LINK_WASM}', import.meta.url)`, `new URL('./${linkWasmName}', import.meta.url)`, relative(root, args.path)),
+        contents: replaceOnce(linkBuild.glue, `new URL('${LINK_WASM}', import.meta.url)`, `new URL('./${linkWasmName}', import.meta.url)`, relative(root, args.path)),
         loader: "js",
       }));
     },
@@ -128,7 +180,7 @@ const pageImports = {
       : undefined));
     build.onResolve({ filter: /^\.\/link\.js$/ }, (args) => (args.kind === "dynamic-import" ? { path: `./${linkOutput}`, external: true } : undefined));
     build.onLoad({ filter: new RegExp(`/pkg/${GLUE.replace(".", "\\.")}$`) }, (args) => ({
-      contents: replaceOnce(readFileSync(args.path, "utf8"), GLUE_WASM_URL, `new URL('./${wasmName}', import.meta.url)`, relative(root, args.path)),
+      contents: replaceOnce(sidebarBuild.glue, GLUE_WASM_URL, `new URL('./${wasmName}', import.meta.url)`, relative(root, args.path)),
       loader: "js",
     }));
   },
