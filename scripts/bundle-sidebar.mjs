@@ -118,6 +118,10 @@ const linkBuild = shortenBoundaryNames(LINK_WASM, LINK_GLUE);
 const linkWasmName = hashedName(LINK_WASM, linkBuild.wasm);
 writeFileSync(join(outDir, linkWasmName), linkBuild.wasm);
 
+// How each module beside the page is built: one minified ES module with what it imports, named by
+// its content's hash.
+const HASHED_MODULE = { bundle: true, format: "esm", target: "es2022", minify: true, legalComments: "none", entryNames: "[name].[hash]", metafile: true, logLevel: "warning" };
+
 const css = (await esbuild.transform(readFileSync(join(sidebarDir, "sidebar.css"), "utf8"), { loader: "css", minify: true })).code.trim();
 
 // The per-CRM adapters, each a module of its own with what it uses of protocol.js and connection.js
@@ -125,14 +129,7 @@ const css = (await esbuild.transform(readFileSync(join(sidebarDir, "sidebar.css"
 const adapters = await esbuild.build({
   entryPoints: ["pipedrive", "hubspot"].map((host) => join(sidebarDir, `hosts/${host}.js`)),
   outdir: join(outDir, "hosts"),
-  bundle: true,
-  format: "esm",
-  target: "es2022",
-  minify: true,
-  legalComments: "none",
-  entryNames: "[name].[hash]",
-  metafile: true,
-  logLevel: "warning",
+  ...HASHED_MODULE,
 });
 const adapterOutputs = Object.entries(adapters.metafile.outputs).map(([path, output]) => ({ name: relative(outDir, join(root, path)), ...output }));
 /** The built adapter's name, relative to the page (hosts/pipedrive.<hash>.js). */
@@ -146,14 +143,7 @@ function adapterName(source) {
 const linkModule = await esbuild.build({
   entryPoints: [join(sidebarDir, "link.js")],
   outdir: outDir,
-  bundle: true,
-  format: "esm",
-  target: "es2022",
-  minify: true,
-  legalComments: "none",
-  entryNames: "[name].[hash]",
-  metafile: true,
-  logLevel: "warning",
+  ...HASHED_MODULE,
   plugins: [{
     name: "link-imports",
     setup(build) {
