@@ -68,7 +68,8 @@ pub fn key_path(parent: &str, key: &str) -> String {
 }
 
 pub fn index_path(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
+    // As a u64: the one integer writer the sidebar's download carries.
+    format!("{parent}[{}]", index as u64)
 }
 
 pub fn type_name(value: &Value) -> &'static str {

@@ -257,10 +257,17 @@ impl ContractStatus {
             ContractStatus::OnHold => "On hold".into(),
             ContractStatus::Voided => "Voided".into(),
             ContractStatus::Other(raw) => {
-                // Status values are ASCII UPPER_SNAKE; ASCII casing keeps Unicode tables out of the sidebar.
-                let words = raw.to_ascii_lowercase().replace('_', " ");
-                let mut chars = words.chars();
-                chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+                // Status values are ASCII UPPER_SNAKE; ASCII casing keeps Unicode tables out of the sidebar,
+                // and one pass over the characters keeps a string searcher out of it.
+                let mut label = String::with_capacity(raw.len());
+                for (index, c) in raw.chars().enumerate() {
+                    label.push(match c {
+                        '_' => ' ',
+                        c if index == 0 => c.to_ascii_uppercase(),
+                        c => c.to_ascii_lowercase(),
+                    });
+                }
+                label
             }
         }
     }

@@ -193,7 +193,7 @@ impl FromShell for StageLabels {
     fn from_value(value: &Value, path: &str) -> Result<Self, String> {
         let map = object(value, path)?;
         let mut labels = Vec::new();
-        for stage in map.keys() {
+        for (stage, _) in map {
             labels.push((stage.clone(), field::<String>(map, path, stage)?));
         }
         Ok(StageLabels(labels))
@@ -259,7 +259,12 @@ impl<T: TypeScript> TypeScript for Vec<T> {
 impl<T: FromShell> FromShell for Vec<T> {
     fn from_value(value: &Value, path: &str) -> Result<Self, String> {
         let items = value.as_array().ok_or_else(|| expected(path, "an array", value))?;
-        items.iter().enumerate().map(|(index, item)| T::from_value(item, &index_path(path, index))).collect()
+        // A loop, not `collect` into a `Result`: the adapter that collect needs is a copy per `T`.
+        let mut read = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            read.push(T::from_value(item, &index_path(path, index))?);
+        }
+        Ok(read)
     }
 }
 

@@ -21,7 +21,8 @@ impl ParsedUrl {
     /// `scheme://host[:port]`, the form browsers compare origins in.
     pub fn origin(&self) -> String {
         match self.port {
-            Some(port) => format!("{}://{}:{port}", self.scheme, self.host),
+            // As a u64: the one integer writer the sidebar's download carries.
+            Some(port) => format!("{}://{}:{}", self.scheme, self.host, u64::from(port)),
             None => format!("{}://{}", self.scheme, self.host),
         }
     }
@@ -58,8 +59,7 @@ pub fn parse(text: &str) -> Option<ParsedUrl> {
         }
     };
     let port = match port {
-        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Some(p.parse::<u16>().ok()?),
-        Some(_) => return None,
+        Some(port) => Some(parse_port(port)?),
         None => None,
     };
     let host = host.to_ascii_lowercase();
@@ -68,6 +68,21 @@ pub fn parse(text: &str) -> Option<ParsedUrl> {
         && !host.starts_with('.')
         && !host.ends_with('.');
     host_ok.then(|| ParsedUrl { scheme, host, port, rest: rest.to_string() })
+}
+
+/// A port: ASCII digits, at most 65535 (read by hand: `str::parse` is code of its own).
+fn parse_port(text: &str) -> Option<u16> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut value: u16 = 0;
+    for byte in text.bytes() {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u16::from(byte - b'0'))?;
+    }
+    Some(value)
 }
 
 /// Whether the URL may carry API traffic or documents: https anywhere, plain http only on loopback
@@ -186,6 +201,11 @@ mod tests {
         assert_eq!((url.scheme.as_str(), url.host.as_str(), url.port), ("https", "api.us.spotdraft.com", None));
         assert_eq!(url.rest, "/api/v2.1/public/contracts/?page=1");
         assert_eq!(parse("http://127.0.0.1:8790").unwrap().port, Some(8790));
+        assert_eq!(parse("http://127.0.0.1:65535").unwrap().port, Some(65535));
+        assert_eq!(parse("http://127.0.0.1:000080").unwrap().origin(), "http://127.0.0.1:80");
+        for bad in ["http://127.0.0.1:65536", "http://127.0.0.1:", "http://127.0.0.1:8a", "http://127.0.0.1:+80"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
         assert!(parse("http://[::1]:80/x").unwrap().is_loopback());
         for bad in [
             "ftp://x.example",

@@ -9,6 +9,7 @@
 // own (this file with --serve): in this one, Playwright's handling of the browser's events would
 // hold up their answers, as no real server's would be. Prints JSON; a summary goes to stderr.
 //   node bench/js/cold-start.mjs <loads of each>
+//   SDX_BENCH_TIMELINE=1 node bench/js/cold-start.mjs 4   (also: each sidebar load's requests, on stderr)
 import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { readFileSync, readdirSync, statSync } from "node:fs";
@@ -130,6 +131,15 @@ async function measure(page, kind, url) {
     const { origin, marks, text } = await frame.evaluate(() => ({ origin: performance.timeOrigin, marks: window.__sdxBench, text: document.getElementById("app").innerText }));
     // The stub's contract must be on screen: an error view is also "not busy", and would be measured as ready.
     if (!text.includes("Acme Widgets")) throw new Error(`the sidebar shows no contracts: ${text.replace(/\s+/g, " ").slice(0, 200)}`);
+    if (process.env.SDX_BENCH_TIMELINE) {
+      // Where a load's time went, from the parent's navigation start: the frame's document and each request.
+      const lead = origin - top;
+      const entries = await frame.evaluate(() => [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+        .map((e) => ({ name: e.name.replace(/^https?:\/\/[^/]+/, ""), start: e.startTime, end: e.responseEnd, interactive: e.domInteractive })));
+      const at = (ms) => (lead + ms).toFixed(0).padStart(4);
+      console.error(entries.map((e) => `  ${at(e.start)} → ${at(e.end)} ms  ${e.name.slice(0, 60)}${e.interactive ? ` (DOM interactive at ${at(e.interactive).trim()})` : ""}`).join("\n")
+        + `\n  first view at ${at(marks.firstView).trim()}, contracts shown at ${at(marks.ready).trim()} ms`);
+    }
     return { firstViewMs: origin - top + marks.firstView, readyMs: origin - top + marks.ready };
   }
   if (!frame.url().endsWith("/empty.html")) throw new Error(`the frame is at ${frame.url()}`);

@@ -47,11 +47,15 @@ md.push(`# spotdraft-crm benchmarks`, "", `${report.date} · ${report.machine.co
 const sizes = raw("sizes");
 if (sizes) {
   report.payload = sizes;
-  md.push("## 1. Payload", "", "| file | bytes | gzip -9 |", "|---|---:|---:|");
-  for (const a of [...sizes.artifacts, ...sizes.sidebarPage.perFile]) md.push(`| \`${a.file}\` | ${int(a.bytes)} | ${int(a.gzip9)} |`);
-  const total = sizes.sidebarPage.gzip9;
-  report.payloadBudget = { gzip9: total, budgetBytes: PAYLOAD_BUDGET_BYTES, aimBytes: PAYLOAD_AIM_BYTES, met: total <= PAYLOAD_BUDGET_BYTES, aimMet: total <= PAYLOAD_AIM_BYTES };
-  md.push("", `Built sidebar page before its first view (dist/sidebar/: index.html, page module and its chunk, styles, wasm; the per-CRM adapters not counted): **${int(total)} bytes gzip -9** (${kib(total)}; ${int(sizes.sidebarPage.brotli)} bytes as brotli, which browsers are sent); `
+  md.push("## 1. Payload", "", "| file | bytes | gzip -9 | served gzip | served brotli |", "|---|---:|---:|---:|---:|");
+  const served = (a, key) => (a[key] === undefined ? "" : int(a[key]));
+  for (const a of [...sizes.artifacts, ...sizes.sidebarPage.perFile]) md.push(`| \`${a.file}\` | ${int(a.bytes)} | ${int(a.gzip9)} | ${served(a, "gzip")} | ${served(a, "brotli")} |`);
+  // The budget counts what a browser that takes gzip is sent (the build's zopfli .gz for the wasm,
+  // the server's gzip -9 for index.html); zlib's own -9 of the same files is reported beside it.
+  const page = sizes.sidebarPage;
+  const total = page.gzip;
+  report.payloadBudget = { gzip: total, gzip9: page.gzip9, brotli: page.brotli, budgetBytes: PAYLOAD_BUDGET_BYTES, aimBytes: PAYLOAD_AIM_BYTES, met: total <= PAYLOAD_BUDGET_BYTES, aimMet: total <= PAYLOAD_AIM_BYTES };
+  md.push("", `Built sidebar page before its first view (dist/sidebar/: index.html with the page's module and styles inline, and the wasm; the per-CRM adapters not counted): **${int(total)} bytes served as gzip** (${kib(total)}; zlib -9 of the same files ${int(page.gzip9)}; ${int(page.brotli)} bytes as brotli, which browsers are sent); `
     + `budget 70 KB: **${metText(report.payloadBudget.met)}**; aim 60 KB: **${metText(report.payloadBudget.aimMet)}**.`, "");
   for (const profile of sizes.profiles) {
     if (profile.error) continue;

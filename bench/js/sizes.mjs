@@ -133,15 +133,16 @@ function crateOfDemangled(name) {
 }
 
 /**
- * The cargo output as it ships: through wasm-bindgen and wasm-opt at the build's level (-Oz for the
+ * The cargo output as it ships: through wasm-bindgen and wasm-opt at the build's level (-Oz twice for the
  * sidebar's target dir, -O3 for the full build), keeping the name section (-g) so code can be charged
  * to crates. Null when the tools are missing.
  */
 function shippedWithNames(file) {
   const dir = mkdtempSync(join(tmpdir(), "sdx-size-"));
-  const level = file.includes("/target/sidebar/") ? "-Oz" : "-O3";
+  // As scripts/build.sh runs it: -Oz twice for the sidebar's builds, -O3 for the full one.
+  const levels = file.includes("/target/sidebar") ? ["-Oz", "-Oz"] : ["-O3"];
   const bindgen = spawnSync("wasm-bindgen", ["--target", "web", "--out-dir", dir, "--out-name", "m", file]);
-  const opt = bindgen.status === 0 && spawnSync(join(root, "node_modules/.bin/wasm-opt"), [level, "-g",
+  const opt = bindgen.status === 0 && spawnSync(join(root, "node_modules/.bin/wasm-opt"), [...levels, "-g",
     "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
     "--enable-reference-types", "--enable-multivalue", "-o", join(dir, "opt.wasm"), join(dir, "m_bg.wasm")]);
   const bytes = opt && opt.status === 0 ? readFileSync(join(dir, "opt.wasm")) : null;
@@ -199,8 +200,9 @@ function cargoOutputs() {
 /**
  * What a browser downloads before the sidebar's first view in a demo-style host: the built page
  * (scripts/bundle-sidebar.mjs → dist/sidebar/) — index.html and what it loads, as its manifest's
- * `initial` lists them (index.html with its module and styles inline, and the wasm) — gzip -9 (and brotli, as served
- * to browsers that take it) of each file. The per-CRM adapters are not counted: each CRM loads only its own.
+ * `initial` lists them (index.html with its module and styles inline, and the wasm) — as served
+ * with gzip (`gzip`) and with brotli (`brotli`), and gzip -9 of each file as zlib makes it (`gzip9`,
+ * for comparison with earlier measures). The per-CRM adapters are not counted: each CRM loads only its own.
  */
 export function sidebarPagePayload(pageDir = join(root, "dist/sidebar")) {
   const manifestFile = join(pageDir, "manifest.json");
@@ -208,12 +210,19 @@ export function sidebarPagePayload(pageDir = join(root, "dist/sidebar")) {
     throw new Error(`${relative(root, manifestFile)} is missing: the sidebar page is not built (bash scripts/build.sh, or node scripts/bundle-sidebar.mjs once pkg/ is built)`);
   }
   const { initial } = JSON.parse(readFileSync(manifestFile, "utf8"));
+  // As the page's server sends each file (www/relay/sidebar-files.js): a hashed file's .gz and .br
+  // made by the build (zopfli and brotli 11), index.html compressed by the server (gzip -9, brotli 11).
+  const served = (file, suffix, compress) => (existsSync(`${file}.${suffix}`) ? readFileSync(`${file}.${suffix}`).length : compress(readFileSync(file)).length);
   const files = initial.map((name) => {
     const file = join(pageDir, name);
-    return { ...measure(file), brotli: brotliCompressSync(readFileSync(file), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length };
+    return {
+      ...measure(file),
+      gzip: served(file, "gz", (bytes) => gzipSync(bytes, { level: 9 })),
+      brotli: served(file, "br", (bytes) => brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } })),
+    };
   });
   const sum = (key) => files.reduce((total, f) => total + f[key], 0);
-  return { files: files.map((f) => f.file), perFile: files, bytes: sum("bytes"), gzip9: sum("gzip9"), brotli: sum("brotli") };
+  return { files: files.map((f) => f.file), perFile: files, bytes: sum("bytes"), gzip9: sum("gzip9"), gzip: sum("gzip"), brotli: sum("brotli") };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -591,11 +591,13 @@ impl Sidebar {
             }
             Msg::ContractsLoaded { contracts } => {
                 // The relay answers from what it knows: the list is as old as its oldest `asOf`.
-                let as_of_ms = contracts
-                    .iter()
-                    .filter_map(|c| c.as_of.as_deref().and_then(time::parse_timestamp))
-                    .filter_map(|micros| u64::try_from(micros / 1000).ok())
-                    .min();
+                let mut as_of_ms: Option<u64> = None;
+                for contract in &contracts {
+                    let micros = contract.as_of.as_deref().and_then(time::parse_timestamp);
+                    if let Some(ms) = micros.and_then(|micros| u64::try_from(micros / 1000).ok()) {
+                        as_of_ms = Some(as_of_ms.map_or(ms, |oldest| oldest.min(ms)));
+                    }
+                }
                 let changed = self.merge_contracts(contracts, now_ms);
                 self.settle_selection(&mut effects);
                 if changed {
@@ -935,7 +937,13 @@ impl Sidebar {
 
     /// The templates Create may still use for this deal.
     fn free_templates(&self) -> Vec<&TemplateChoice> {
-        self.config.iter().flat_map(|c| c.templates.iter()).filter(|t| self.slot_free(t)).collect()
+        let mut free = Vec::new();
+        for template in self.config.iter().flat_map(|c| c.templates.iter()) {
+            if self.slot_free(template) {
+                free.push(template);
+            }
+        }
+        free
     }
 
     /// Why Create can't be clicked right now, in a seller's words; empty when it can.

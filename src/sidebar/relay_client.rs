@@ -44,34 +44,35 @@ impl Effect {
         let deal_path = format!("/deals/{}", url::encode_path_segment(deal_id));
         // Only the template: the relay reads the deal from the CRM, never from the browser.
         let with_template = |template_id: u64| Some(fields([("templateId", template_id.into())]));
-        let (method, path, body) = match self {
-            Effect::LoadFirstView => (Method::Get, format!("{deal_path}/sidebar"), None),
-            Effect::LoadConfig => (Method::Get, "/config".to_string(), None),
+        // Each call as (method, its contract if it is about one, the path's tail, body): one place
+        // writes the paths, where a `format!` per call would each be code in the sidebar's download.
+        let (method, contract, tail, body) = match self {
+            Effect::LoadFirstView => (Method::Get, None, "/sidebar", None),
+            Effect::LoadConfig => return Some(RelayCall { method: Method::Get, path: "/config".into(), body: None }),
             // The deal as the CRM holds it: what the sidebar decides on, never the host's copy.
-            Effect::LoadDeal => (Method::Get, deal_path.clone(), None),
-            Effect::LoadContracts => (Method::Get, format!("{deal_path}/contracts"), None),
-            Effect::LoadPreview { template_id } => {
-                (Method::Post, format!("{deal_path}/preview"), with_template(*template_id))
-            }
-            Effect::Create { template_id } => {
-                (Method::Post, format!("{deal_path}/contracts"), with_template(*template_id))
-            }
-            Effect::Send { contract_id } => {
-                (Method::Post, format!("{deal_path}/contracts/{contract_id}/send"), Some(fields([])))
-            }
-            Effect::Download { contract_id } => {
-                (Method::Post, format!("{deal_path}/contracts/{contract_id}/download-link"), None)
-            }
-            Effect::LoadApprovals { contract_id } => {
-                (Method::Get, format!("{deal_path}/contracts/{contract_id}/approvals"), None)
-            }
+            Effect::LoadDeal => (Method::Get, None, "", None),
+            Effect::LoadContracts => (Method::Get, None, "/contracts", None),
+            Effect::LoadPreview { template_id } => (Method::Post, None, "/preview", with_template(*template_id)),
+            Effect::Create { template_id } => (Method::Post, None, "/contracts", with_template(*template_id)),
+            Effect::Send { contract_id } => (Method::Post, Some(contract_id), "/send", Some(fields([]))),
+            Effect::Download { contract_id } => (Method::Post, Some(contract_id), "/download-link", None),
+            Effect::LoadApprovals { contract_id } => (Method::Get, Some(contract_id), "/approvals", None),
             Effect::RequestApprovals { contract_id } => {
-                (Method::Post, format!("{deal_path}/contracts/{contract_id}/approvals"), Some(fields([])))
+                (Method::Post, Some(contract_id), "/approvals", Some(fields([])))
             }
             #[cfg(feature = "link")]
-            Effect::Link(link) => link.relay_call(&deal_path),
+            Effect::Link(link) => {
+                let (method, path, body) = link.relay_call(&deal_path);
+                return Some(RelayCall { method, path, body });
+            }
             Effect::OpenUrl { .. } | Effect::ScheduleTick { .. } | Effect::CancelTick => return None,
         };
+        let mut path = deal_path;
+        if let Some(contract_id) = contract {
+            path.push_str("/contracts/");
+            path.push_str(&contract_id.to_string());
+        }
+        path.push_str(tail);
         Some(RelayCall { method, path, body })
     }
 
@@ -148,10 +149,11 @@ fn first_view(answer: Result<Value, RemoteError>) -> Vec<Msg> {
         Ok(Value::Object(parts)) => parts,
         Ok(_) => return first_view(Err(RemoteError::unreadable("the first view is not an object"))),
         Err(error) => {
-            return [Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts]
-                .iter()
-                .filter_map(|effect| effect.single_outcome(Err(error.clone())))
-                .collect()
+            let mut failed = Vec::new();
+            for effect in [Effect::LoadDeal, Effect::LoadConfig, Effect::LoadContracts] {
+                failed.extend(effect.single_outcome(Err(error.clone())));
+            }
+            return failed;
         }
     };
     // Taken, not removed: a map's removal code would cost the download more than the values' copies.
@@ -201,7 +203,7 @@ impl<T: Transport> RelayClient<T> {
     }
 
     /// Sends one call; the answer's JSON, or the relay's error.
-    pub async fn call(&self, call: RelayCall) -> Result<Value, RemoteError> {
+    pub async fn call(&self, call: &RelayCall) -> Result<Value, RemoteError> {
         let RelayCall { method, path, body } = call;
         let mut headers = vec![
             ("Accept".to_string(), "application/json".to_string()),
@@ -211,10 +213,10 @@ impl<T: Transport> RelayClient<T> {
             headers.push(("Content-Type".to_string(), "application/json".to_string()));
         }
         let request = HttpRequest {
-            method,
+            method: *method,
             url: format!("{}/api/{}{path}", self.base, self.environment.as_str()),
             headers,
-            body: body.map(|b| crate::json_output::to_text(&b).into_bytes()),
+            body: body.as_ref().map(|b| crate::json_output::to_text(b).into_bytes()),
             timeout_ms: self.timeout_ms,
             max_response_bytes: 1024 * 1024,
         };
@@ -237,7 +239,7 @@ impl<T: Transport> RelayClient<T> {
         Err(reported.unwrap_or_else(|| {
             RemoteError::new(
                 "bad_response",
-                format!("the relay answered HTTP {}", response.status),
+                format!("the relay answered HTTP {}", u64::from(response.status)),
                 response.status >= 500,
             )
         }))

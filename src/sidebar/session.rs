@@ -127,21 +127,18 @@ impl<T: Transport> SidebarSession<T> {
     /// (once more with a fresh token if the host gives one after a 401), applies the outcome and
     /// answers `{view, effects}`. Fails only for an id that names no pending call.
     pub async fn perform(&self, id: u32, host: &impl HostSession) -> Result<Value> {
-        let effect = self
-            .pending
-            .try_borrow_mut()
-            .map_err(|_| busy())?
-            .remove(&id)
-            .ok_or_else(|| Error::invalid_input("call", format!("{id} is not a call waiting to be performed")))?;
+        let effect = self.pending.try_borrow_mut().map_err(|_| busy())?.remove(&id).ok_or_else(|| {
+            Error::invalid_input("call", format!("{} is not a call waiting to be performed", u64::from(id)))
+        })?;
         let deal_id = self.sidebar.try_borrow().map_err(|_| busy())?.deal_id().to_string();
         let Some(call) = effect.relay_call(&deal_id) else {
             return Err(Error::invalid_input("call", "runs in the shell, not through the relay"));
         };
-        let mut answer = self.relay.call(call.clone()).await;
+        let mut answer = self.relay.call(&call).await;
         if answer.as_ref().is_err_and(|error| error.code == "unauthorized") {
             if let Some(token) = host.fresh_token().await {
                 self.relay.set_token(&token);
-                answer = self.relay.call(call).await;
+                answer = self.relay.call(&call).await;
             }
         }
         self.apply(effect.outcome(answer))
@@ -155,8 +152,11 @@ impl<T: Transport> SidebarSession<T> {
             effects.extend(sidebar.update(msg, now));
         }
         let view = sidebar.view(now, self.tz_offset_minutes);
-        let effects = effects.into_iter().map(|effect| self.shell_effect(effect)).collect::<Result<Vec<_>>>()?;
-        Ok(SidebarOutput { view, effects }.to_json())
+        let mut shell_effects = Vec::with_capacity(effects.len());
+        for effect in effects {
+            shell_effects.push(self.shell_effect(effect)?);
+        }
+        Ok(SidebarOutput { view, effects: shell_effects }.to_json())
     }
 
     /// An effect as the shell sees it: timers and URLs as they are, relay calls by number.

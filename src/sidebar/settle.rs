@@ -32,7 +32,7 @@ pub async fn settle<T: Transport>(sidebar: &mut Sidebar, relay: &RelayClient<T>,
             if calls > MAX_CALLS_PER_MESSAGE {
                 continue;
             }
-            let answer = relay.call(call).await;
+            let answer = relay.call(&call).await;
             queue.extend(effect.outcome(answer));
         }
     }

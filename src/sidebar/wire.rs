@@ -102,7 +102,7 @@ pub fn answer_part(part: Option<Value>, key: &str) -> Result<Value, RemoteError>
 /// beyond a day; a problem names its key.
 pub fn session_init(value: &Value) -> Result<SessionInit, crate::Error> {
     let map = value.as_object().ok_or_else(|| crate::Error::invalid_input("init", "expected an object"))?;
-    if let Some(unknown) = map.keys().find(|key| !SidebarInit::KEYS.contains(&key.as_str())) {
+    if let Some((unknown, _)) = map.iter().find(|(key, _)| !SidebarInit::KEYS.contains(&key.as_str())) {
         let message = format!("unknown key; expected one of: {}", SidebarInit::KEYS.join(", "));
         return Err(crate::Error::invalid_input(key_path("init", unknown), message));
     }

@@ -100,16 +100,17 @@ async fn read_answer(response: Response, limit: usize) -> Result<HttpResponse, T
         return Err(TransportError::TooLarge { limit });
     }
     let status = response.status();
-    let headers = js_sys::try_iter(&found)
-        .ok()
-        .flatten()
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| {
-            let pair: Array = entry.ok()?.unchecked_into();
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect();
+    let mut headers = Vec::new();
+    // A loop, not iterator adapters: each adapter is generic code the sidebar's download would carry.
+    if let Ok(Some(entries)) = js_sys::try_iter(&found) {
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let pair: Array = entry.unchecked_into();
+            if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                headers.push((name, value));
+            }
+        }
+    }
     // An opaque redirect (status 0) has no body to read.
     let body = if status == 0 {
         Vec::new()
@@ -122,8 +123,22 @@ async fn read_answer(response: Response, limit: usize) -> Result<HttpResponse, T
     Ok(HttpResponse { status, headers, body })
 }
 
+/// The answer's `Content-Length`, when it is one (digits; read by hand: `str::parse` is code of its
+/// own in the sidebar's download). Only an early refusal: the body's read is bounded either way.
 fn declared_length(response: &Response) -> Option<usize> {
-    response.headers().get("content-length").ok().flatten().and_then(|v| v.trim().parse::<usize>().ok())
+    let text = response.headers().get("content-length").ok().flatten()?;
+    let digits = text.trim_ascii();
+    if digits.is_empty() {
+        return None;
+    }
+    let mut length: usize = 0;
+    for byte in digits.bytes() {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        length = length.checked_mul(10)?.checked_add(usize::from(byte - b'0'))?;
+    }
+    Some(length)
 }
 
 /// Where the upload's body is: the multipart lines before the file, the file's chunks, the end.

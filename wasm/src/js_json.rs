@@ -22,7 +22,7 @@ pub fn from_js(value: &JsValue) -> Result<Value, String> {
 
 fn read(value: &JsValue, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("nested more than {MAX_DEPTH} levels deep (or circular)"));
+        return Err(format!("nested more than {} levels deep (or circular)", MAX_DEPTH as u64));
     }
     if value.is_null() || value.is_undefined() {
         return Ok(Value::Null);
@@ -38,7 +38,11 @@ fn read(value: &JsValue, depth: usize) -> Result<Value, String> {
     }
     if Array::is_array(value) {
         let array: &Array = value.unchecked_ref();
-        return array.iter().map(|item| read(&item, depth + 1)).collect::<Result<Vec<_>, _>>().map(Value::Array);
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for item in array.iter() {
+            items.push(read(&item, depth + 1)?);
+        }
+        return Ok(Value::Array(items));
     }
     if value.is_object() && !value.is_function() {
         let object: &Object = value.unchecked_ref();
