@@ -124,7 +124,7 @@ if (native && node) {
   md.push(`| (a) core, native (release) | ${eps(a)} | ${eps(aParse)} |`);
   md.push(`| (b) core as wasm in Node (decision in JS, see notes) | ${eps(b)} | ${eps(bParse)} |`);
   md.push(`| (c) node:crypto + JSON.parse baseline | ${eps(c)} | ${eps(cParse)} |`);
-  md.push("", `(b)/(a) = **${ratio(b.median, a.median).toFixed(2)}** (goal ≥ 0.5), (b)/(c) = **${ratio(b.median, c.median).toFixed(2)}** (goal ≥ 1). Verify + parse only: (b)/(a) = ${ratio(bParse.median, aParse.median).toFixed(2)}, (b)/(c) = ${ratio(bParse.median, cParse.median).toFixed(2)}.`);
+  md.push("", `(b)/(a) = **${ratio(b.median, a.median).toFixed(2)}** (goal ≥ 0.5: **${metText(ratio(b.median, a.median) >= 0.5)}**), (b)/(c) = **${ratio(b.median, c.median).toFixed(2)}** (goal ≥ 1: **${metText(ratio(b.median, c.median) >= 1)}**). Verify + parse only: (b)/(a) = ${ratio(bParse.median, aParse.median).toFixed(2)}, (b)/(c) = ${ratio(bParse.median, cParse.median).toFixed(2)}.`);
   md.push(`All three reach the same outcome for every event (${same ? "tallies agree" : "TALLIES DIFFER"}: ${JSON.stringify(native.tally)}).`, "");
 }
 
