@@ -41,7 +41,10 @@ const sidebarPage = (hostOrigin) => `<!doctype html><meta charset="utf-8"><title
 // and a module that runs only once the kept messages hold `waitFor` (the host's init, or its
 // host.ready), as a module that downloads late would.
 assert.match(readFileSync(join(root, "www/sidebar/index.html"), "utf8"), /<script type="module" src="\.\/early\.js"><\/script>/, "index.html loads the early start");
-const earlySidebarPage = (hostOrigin, waitFor) => `<!doctype html><meta charset="utf-8"><title>sidebar</title>
+// With `settings`, the page names its allowed host origins as the built page's server writes them,
+// so the early start can check the host's messages itself.
+const earlySidebarPage = (hostOrigin, waitFor, settings) => `<!doctype html><meta charset="utf-8"><title>sidebar</title>
+${settings ? `<meta name="sdx-settings" content='${JSON.stringify({ allowedHostOrigins: [hostOrigin] })}'>` : ""}
 <script type="module" src="/www/sidebar/early.js"></script>
 <script type="module">
   import { connectToParent } from "/www/sidebar/hosts/connection.js";
@@ -104,10 +107,10 @@ before(async () => {
     const send = (status, body, type) => response.writeHead(status, { "content-type": type, "cache-control": "no-store" }).end(body);
     const sidebarOrigin = `http://127.0.0.1:${port}`;
     if (url.pathname === "/sidebar.html") return send(200, sidebarPage(`http://localhost:${port}`), "text/html");
-    if (url.pathname === "/early-sidebar.html") return send(200, earlySidebarPage(`http://localhost:${port}`, url.searchParams.get("waitFor")), "text/html");
+    if (url.pathname === "/early-sidebar.html") return send(200, earlySidebarPage(`http://localhost:${port}`, url.searchParams.get("waitFor"), url.searchParams.has("settings")), "text/html");
     if (url.pathname === "/host.html") {
       const waitFor = url.searchParams.get("waitFor");
-      const frame = waitFor ? `${sidebarOrigin}/early-sidebar.html?waitFor=${waitFor}` : `${sidebarOrigin}/sidebar.html`;
+      const frame = waitFor ? `${sidebarOrigin}/early-sidebar.html?waitFor=${waitFor}${url.searchParams.has("settings") ? "&settings" : ""}` : `${sidebarOrigin}/sidebar.html`;
       return send(200, hostPage(frame, sidebarOrigin, url.searchParams.get("start")), "text/html");
     }
     const file = normalize(join(root, url.pathname));
@@ -203,6 +206,30 @@ test("the early hello reached nobody: the kept host.ready makes the module say h
     assert.equal(await page.evaluate(() => window.contexts), 1);
     await page.evaluate(() => window.host.send("theme.changed", { theme: "dark" }));
     await frame.waitForFunction(() => window.themes.includes("dark"), null, { timeout: 5_000 });
+  } finally {
+    await page.close();
+  }
+});
+
+test("the early hello reached nobody: the early start itself says hello again at host.ready, before the page's module runs", { skip }, async () => {
+  const page = await browser.newPage();
+  try {
+    // The module waits until the init is kept: only the early start can have answered host.ready.
+    await page.goto(`http://localhost:${port}/host.html?start=late&waitFor=init&settings`);
+    const frame = await (await page.waitForSelector("#sidebar")).contentFrame();
+    await frame.waitForFunction(() => window.connected !== undefined);
+    assert.equal(await frame.evaluate(() => window.connected), "1001");
+    assert.deepEqual(await frame.evaluate(() => window.keptBeforeModule), ["init"], "host.ready was answered, not kept");
+    assert.equal(await frame.evaluate(() => window.sdxEarly.hellosRepeated), 1);
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.hellos), 2, "the early hello, then the one host.ready asked for: the module said none");
+    const pages = await page.evaluate(() => window.helloMessages.map((hello) => hello.payload.page));
+    assert.equal(pages[0], pages[1], "both hellos name the same page load");
+    assert.equal(await page.evaluate(() => window.contexts), 1);
+    // Connected: neither half answers a host.ready any more.
+    await page.evaluate(() => { for (let i = 0; i < 5; i += 1) document.getElementById("sidebar").contentWindow.postMessage({ sdx: 1, kind: "evt", type: "host.ready", payload: {} }, "*"); });
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.hellos), 2);
   } finally {
     await page.close();
   }

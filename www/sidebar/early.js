@@ -3,13 +3,14 @@
 // otherwise wait for that module:
 //   - the wasm's compile, streamed from the preloaded response;
 //   - for hosts that speak sdx/1, the hello to the host, keeping what arrives for the module
-//     (hosts/connection.js reads window.sdxEarly and checks every message again);
+//     (hosts/connection.js reads window.sdxEarly and checks every message again), and the hello
+//     again when the host says it started listening after the first (`host.ready`);
 //   - once that host's init has arrived, the sidebar's first-view request, so the relay is already
 //     answering while the module and the wasm load. The core takes that answer only when it is
 //     exactly the request it would make itself (wasm/src/fetch.rs), and nothing of it is trusted
 //     before the core has read it.
 // It only starts and keeps: nothing here renders or decides.
-import { PROTOCOL, helloMessage, isEnvelope, newPageId, originAllowed } from "./protocol.js";
+import { MAX_HELLO_REPEATS, PROTOCOL, helloMessage, isEnvelope, newPageId, originAllowed } from "./protocol.js";
 
 /**
  * @typedef {import("./shell-types.js").EarlyStart} EarlyStart
@@ -21,7 +22,7 @@ const RELAY_TIMEOUT_MS = 20_000;
 const KEPT_MESSAGES = 16;
 
 /** @type {EarlyStart} */
-const early = { messages: [], page: "", hello: false, wasm: null, firstView: null };
+const early = { messages: [], page: "", hello: false, hellosRepeated: 0, answered: new WeakSet(), wasm: null, firstView: null };
 /** @type {Window & { sdxEarly?: EarlyStart }} */ (window).sdxEarly = early;
 
 const wasm = /** @type {HTMLLinkElement | null} */ (document.querySelector('link[rel="preload"][type="application/wasm"]'));
@@ -73,6 +74,17 @@ const host = new URLSearchParams(location.search).get("host");
 if (window.parent !== window && host !== "pipedrive" && host !== "hubspot") {
   const allowed = allowedHostOrigins();
   early.listener = (event) => {
+    // A host that created this frame before its scripts loaded asks for the hello it missed: said
+    // at once, not once the page's module has loaded, so the init (and the first view) follow sooner.
+    const data = event.data;
+    if (event.source === window.parent && originAllowed(event.origin, allowed) && isEnvelope(data) && data.kind === "evt" && data.type === "host.ready") {
+      early.answered.add(event); // the module, listening too once it runs, leaves this one alone
+      if (early.hellosRepeated < MAX_HELLO_REPEATS) {
+        early.hellosRepeated += 1;
+        window.parent.postMessage(helloMessage(early.page), "*");
+      }
+      return;
+    }
     if (early.messages.length < KEPT_MESSAGES) early.messages.push(event);
     early.firstView ??= firstViewFor(event, allowed);
   };

@@ -149,6 +149,13 @@ export class Channel {
   }
 }
 
+/**
+ * How many more times the sidebar says hello when its host says it started listening late
+ * (`host.ready`): a host page may create the frame before its own scripts load, so the first hello can
+ * reach nobody. Bounded so that a host repeating itself cannot make the sidebar post without end.
+ */
+export const MAX_HELLO_REPEATS = 3;
+
 /** A random id for one page load, named by each of its hellos, so a host answers that page once. */
 export function newPageId() {
   return Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");

@@ -72,13 +72,17 @@ export type Child = Node | string | false | null | undefined;
 
 /**
  * What the page's early start (early.js) began before the page's module ran: the wasm's compile, the
- * hello to an sdx/1 host with the messages that arrived since (kept unread, at most 16), and the
- * first-view request once the host's init arrived.
+ * hello to an sdx/1 host (again at its host.ready) with the messages that arrived since (kept unread,
+ * at most 16), and the first-view request once the host's init arrived.
  */
 export type EarlyStart = {
   messages: MessageEvent<Received>[];
   page: string;
   hello: boolean;
+  /** Hellos said again at the host's `host.ready`, at most MAX_HELLO_REPEATS (protocol.js). */
+  hellosRepeated: number;
+  /** The host.ready events it answered (hosts/connection.js answers only the others). */
+  answered: WeakSet<MessageEvent<Received>>;
   wasm: Promise<WebAssembly.Module> | null;
   firstView: EarlyRequest | null;
   listener?: (event: MessageEvent<Received>) => void;

@@ -15,7 +15,7 @@
 // In-process hosts (Zoho widget, Pipedrive panel) build it from their SDK; iframe hosts (the demo
 // page, Salesforce) build it over sdx/1 with `connectToParent`.
 
-import { Channel, PROTOCOL, helloMessage, isEnvelope, logDropped, newPageId, originAllowed } from "../protocol.js";
+import { Channel, MAX_HELLO_REPEATS, PROTOCOL, helloMessage, isEnvelope, logDropped, newPageId, originAllowed } from "../protocol.js";
 
 /**
  * The interface above as tsc checks it, and what it uses (../shell-types.d.ts).
@@ -79,13 +79,6 @@ class Listeners {
 }
 
 /**
- * How many more times the sidebar says hello when its host says it started listening late
- * (`host.ready`): a host page may create the frame before its own scripts load, so the first hello can
- * reach nobody. Bounded so that a host repeating itself cannot make the sidebar post without end.
- */
-export const MAX_HELLO_REPEATS = 3;
-
-/**
  * Waits for the parent's init over sdx/1. Messages from any window but the parent, from origins not
  * in `allowedOrigins`, or not shaped as sdx/1 are ignored.
  * When the page's early script (index.html) already said hello, its page id is kept and the
@@ -110,8 +103,10 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
       if (event.source !== win.parent || !originAllowed(event.origin, allowedOrigins)) return;
       const data = event.data;
       if (isEnvelope(data) && data.kind === "evt" && data.type === "host.ready") {
-        if (hellosRepeated < MAX_HELLO_REPEATS) {
-          hellosRepeated += 1;
+        // The early start answers, at once, each host.ready it could check (on its allowed origins);
+        // this answers the rest. One bound for both.
+        if (!early?.answered.has(event) && hellos.hellosRepeated < MAX_HELLO_REPEATS) {
+          hellos.hellosRepeated += 1;
           sayHello();
         }
         return;
@@ -157,7 +152,7 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
     // repeat it asked for) answers once.
     const early = win.sdxEarly?.hello ? win.sdxEarly : null;
     const page = early?.page || newPageId();
-    let hellosRepeated = 0;
+    const hellos = early ?? { hellosRepeated: 0 };
     let connected = false;
     const sayHello = () => win.parent.postMessage(helloMessage(page), "*");
     win.addEventListener("message", onMessage);
