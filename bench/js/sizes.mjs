@@ -2,6 +2,7 @@
 // sidebar shell's sources, the built sidebar page (dist/sidebar/: what the browser downloads), and a
 // size profile by crate from the name section of each non-stripped cargo output
 // (target/**/wasm32-unknown-unknown/release/*.wasm): code bytes per crate prefix. Prints JSON.
+//   SDX_BENCH_TOP=40 node bench/js/sizes.mjs > /dev/null   (also: each build's 40 largest functions, on stderr)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -164,6 +165,7 @@ function profile(file) {
   const count = leb(bytes, at);
   const byCrate = {};
   const unattributed = [];
+  const functions = [];
   for (let n = 0; n < count; n += 1) {
     const size = leb(bytes, at);
     at.i += size;
@@ -171,8 +173,12 @@ function profile(file) {
     const crate = classify(name);
     byCrate[crate] = (byCrate[crate] ?? 0) + size;
     if (crate === "other") unattributed.push([name, size]);
+    functions.push([size, name]);
   }
   if (process.env.SDX_BENCH_DEBUG) console.error(unattributed.sort((a, b) => b[1] - a[1]).slice(0, 15));
+  // SDX_BENCH_TOP=N: the N largest functions of each profiled build, on stderr (where to look next).
+  const top = Number(process.env.SDX_BENCH_TOP) || 0;
+  if (top > 0) console.error(`${relative(root, file)}:\n${functions.sort((a, b) => b[0] - a[0]).slice(0, top).map(([size, name]) => `  ${String(size).padStart(6)}  ${name.slice(0, 140)}`).join("\n")}`);
   const total = Object.values(byCrate).reduce((a, b) => a + b, 0);
   const rows = Object.entries(byCrate).sort((a, b) => b[1] - a[1]).map(([crate, codeBytes]) => ({ crate, codeBytes, share: codeBytes / total }));
   return { file: relative(root, file), stage: shipped ? "after wasm-bindgen and wasm-opt (names kept)" : "cargo output", fileBytes: bytes.length, codeBytes: total, functions: count, byCrate: rows };
