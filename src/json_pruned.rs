@@ -1,10 +1,13 @@
 //! Parsing JSON text into a value that keeps only the keys its reader looks at.
 //!
 //! A webhook delivery is a few KB, most of it (signatories, comments, business users) never read:
-//! building a `serde_json::Value` of all of it is most of the cost of parsing one. The text is
-//! still checked in full — a syntax error anywhere fails the parse — but what a [`Shape`] leaves out
-//! is skipped, not stored.
+//! building a `serde_json::Value` of all of it is most of the cost of parsing one. What a [`Shape`]
+//! leaves out is skipped, not stored. The whole text must be UTF-8 and JSON (a syntax error anywhere
+//! fails the parse); what serde_json refuses only in values it builds — numbers beyond f64, lone
+//! surrogate escapes, nesting deeper than 128 — is refused in kept parts and passed over in skipped
+//! ones, which are never read.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -31,7 +34,11 @@ impl Shape {
 
 /// `bytes` as JSON, with only what `shape` keeps.
 pub fn from_slice(bytes: &[u8], shape: Shape) -> Result<Value, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // Skipped strings are not checked for UTF-8 as kept ones are: the whole text is, once.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        <serde_json::Error as serde::de::Error>::custom(format_args!("invalid UTF-8 at byte {}", e.valid_up_to()))
+    })?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = shape.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(value)
@@ -102,8 +109,7 @@ impl<'de> Visitor<'de> for Pruning {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut kept = Map::new();
-        // Borrowed where the text allows (no escapes), owned otherwise.
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(Key)? {
             match self.0.of(&key) {
                 Some(shape) => {
                     let value = map.next_value_seed(shape)?;
@@ -115,6 +121,34 @@ impl<'de> Visitor<'de> for Pruning {
             }
         }
         Ok(Value::Object(kept))
+    }
+}
+
+/// An object's key, borrowed from the text where it has no escapes (serde's own `Cow<str>` is
+/// always owned): only the keys kept are copied.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
     }
 }
 
@@ -146,7 +180,14 @@ mod tests {
 
     #[test]
     fn skipped_parts_are_still_checked() {
-        for bad in [&br#"{"b": [1, }"#[..], br#"{"b": tru}"#, br#"{"a": 1} trailing"#, br#"{"b": "\x"}"#, b""] {
+        for bad in [
+            &br#"{"b": [1, }"#[..],
+            br#"{"b": tru}"#,
+            br#"{"a": 1} trailing"#,
+            br#"{"b": "\x"}"#,
+            b"",
+            b"{\"b\": \"\xff\"}",
+        ] {
             assert!(from_slice(bad, SHAPE).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }

@@ -43,19 +43,20 @@ const sidebarPage = (hostOrigin) => `<!doctype html><meta charset="utf-8"><title
 assert.match(readFileSync(join(root, "www/sidebar/index.html"), "utf8"), /<script type="module" src="\.\/early\.js"><\/script>/, "index.html loads the early start");
 // With `settings`, the page names its allowed host origins as the built page's server writes them,
 // so the early start can check the host's messages itself.
-const earlySidebarPage = (hostOrigin, waitFor, settings) => `<!doctype html><meta charset="utf-8"><title>sidebar</title>
+// `timeoutMs`: how long the module waits for the host; `waitFor` "nothing": the module runs at once.
+const earlySidebarPage = (hostOrigin, waitFor, settings, timeoutMs) => `<!doctype html><meta charset="utf-8"><title>sidebar</title>
 ${settings ? `<meta name="sdx-settings" content='${JSON.stringify({ allowedHostOrigins: [hostOrigin] })}'>` : ""}
 <script type="module" src="/www/sidebar/early.js"></script>
 <script type="module">
   import { connectToParent } from "/www/sidebar/hosts/connection.js";
   window.themes = [];
   await new Promise((resolve) => {
-    const kept = () => window.sdxEarly.messages.some((event) => event.data?.type === ${JSON.stringify(waitFor)});
+    const kept = () => ${JSON.stringify(waitFor)} === "nothing" || window.sdxEarly.messages.some((event) => event.data?.type === ${JSON.stringify(waitFor)});
     const check = () => (kept() ? resolve() : setTimeout(check, 5));
     check();
   });
   window.keptBeforeModule = window.sdxEarly.messages.map((event) => event.data.type);
-  window.connected = connectToParent({ allowedOrigins: [${JSON.stringify(hostOrigin)}] }).then((host) => {
+  window.connected = connectToParent({ allowedOrigins: [${JSON.stringify(hostOrigin)}], timeoutMs: ${Number(timeoutMs) || 15_000} }).then((host) => {
     host.on("theme.changed", (payload) => window.themes.push(payload.theme));
     return host.context.deal.id;
   }, (error) => "failed: " + error.code);
@@ -92,7 +93,9 @@ const hostPage = (sidebarUrl, sidebarOrigin, start) => `<!doctype html><meta cha
       handlers: { refreshSession: async () => ({ token: "t", expiresAt: 0 }) },
     });
   };
-  if (${JSON.stringify(start)} === "late") {
+  if (${JSON.stringify(start)} === "never") {
+    // A host whose sdx/1 half never starts (the test speaks for it).
+  } else if (${JSON.stringify(start)} === "late") {
     if (window.hellos > 0) embed();
     else window.onHello = () => { window.onHello = null; setTimeout(embed, 0); };
   } else {
@@ -107,10 +110,11 @@ before(async () => {
     const send = (status, body, type) => response.writeHead(status, { "content-type": type, "cache-control": "no-store" }).end(body);
     const sidebarOrigin = `http://127.0.0.1:${port}`;
     if (url.pathname === "/sidebar.html") return send(200, sidebarPage(`http://localhost:${port}`), "text/html");
-    if (url.pathname === "/early-sidebar.html") return send(200, earlySidebarPage(`http://localhost:${port}`, url.searchParams.get("waitFor"), url.searchParams.has("settings")), "text/html");
+    if (url.pathname === "/early-sidebar.html") return send(200, earlySidebarPage(`http://localhost:${port}`, url.searchParams.get("waitFor"), url.searchParams.has("settings"), url.searchParams.get("timeoutMs")), "text/html");
     if (url.pathname === "/host.html") {
       const waitFor = url.searchParams.get("waitFor");
-      const frame = waitFor ? `${sidebarOrigin}/early-sidebar.html?waitFor=${waitFor}${url.searchParams.has("settings") ? "&settings" : ""}` : `${sidebarOrigin}/sidebar.html`;
+      const passed = ["settings", "timeoutMs"].filter((name) => url.searchParams.has(name)).map((name) => `&${name}=${url.searchParams.get(name)}`).join("");
+      const frame = waitFor ? `${sidebarOrigin}/early-sidebar.html?waitFor=${waitFor}${passed}` : `${sidebarOrigin}/sidebar.html`;
       return send(200, hostPage(frame, sidebarOrigin, url.searchParams.get("start")), "text/html");
     }
     const file = normalize(join(root, url.pathname));
@@ -217,7 +221,9 @@ test("the early hello reached nobody: the early start itself says hello again at
     // The module waits until the init is kept: only the early start can have answered host.ready.
     await page.goto(`http://localhost:${port}/host.html?start=late&waitFor=init&settings`);
     const frame = await (await page.waitForSelector("#sidebar")).contentFrame();
-    await frame.waitForFunction(() => window.connected !== undefined);
+    await frame.waitForFunction(() => window.connected !== undefined, null, { timeout: 5_000 }).catch(() => {
+      throw new Error("the module never ran: no init was kept, so the early start did not answer host.ready");
+    });
     assert.equal(await frame.evaluate(() => window.connected), "1001");
     assert.deepEqual(await frame.evaluate(() => window.keptBeforeModule), ["init"], "host.ready was answered, not kept");
     assert.equal(await frame.evaluate(() => window.sdxEarly.hellosRepeated), 1);
@@ -230,6 +236,45 @@ test("the early hello reached nobody: the early start itself says hello again at
     await page.evaluate(() => { for (let i = 0; i < 5; i += 1) document.getElementById("sidebar").contentWindow.postMessage({ sdx: 1, kind: "evt", type: "host.ready", payload: {} }, "*"); });
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => window.hellos), 2);
+  } finally {
+    await page.close();
+  }
+});
+
+/** Posts an sdx/1 event to the sidebar frame from the host page, as its sdx/1 half would. */
+const postToFrame = (page, type) => page.evaluate((eventType) => document.getElementById("sidebar").contentWindow.postMessage({ sdx: 1, kind: "evt", type: eventType, payload: {} }, "*"), type);
+
+test("the early start says no hello again once the host's init is here, though the page's module has not run", { skip }, async () => {
+  const page = await browser.newPage();
+  try {
+    // The module runs only at the test's "test.go", so the init waits, kept, while host.ready arrives.
+    await page.goto(`http://localhost:${port}/host.html?start=now&waitFor=test.go&settings`);
+    const frame = await (await page.waitForSelector("#sidebar")).contentFrame();
+    await frame.waitForFunction(() => window.sdxEarly?.initKept === true, null, { timeout: 5_000 });
+    const hellos = await page.evaluate(() => window.hellos);
+    await postToFrame(page, "host.ready");
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.hellos), hellos, "no hello for a host that already sent its init");
+    await postToFrame(page, "test.go");
+    await frame.waitForFunction(() => window.connected !== undefined, null, { timeout: 5_000 });
+    assert.equal(await frame.evaluate(() => window.connected), "1001");
+    assert.equal(await page.evaluate(() => window.contexts), 1);
+  } finally {
+    await page.close();
+  }
+});
+
+test("a page that gave up on its host says no hello when that host turns up late", { skip }, async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://localhost:${port}/host.html?start=never&waitFor=nothing&settings&timeoutMs=300`);
+    const frame = await (await page.waitForSelector("#sidebar")).contentFrame();
+    await frame.waitForFunction(() => window.connected !== undefined, null, { timeout: 5_000 });
+    assert.equal(await frame.evaluate(() => window.connected), "failed: HOST_TIMEOUT");
+    assert.equal(await page.evaluate(() => window.hellos), 1, "the early start's hello, to nobody");
+    await postToFrame(page, "host.ready");
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.hellos), 1, "no hello after the page gave up");
   } finally {
     await page.close();
   }

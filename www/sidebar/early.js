@@ -22,7 +22,7 @@ const RELAY_TIMEOUT_MS = 20_000;
 const KEPT_MESSAGES = 16;
 
 /** @type {EarlyStart} */
-const early = { messages: [], page: "", hello: false, hellosRepeated: 0, answered: new WeakSet(), wasm: null, firstView: null };
+const early = { messages: [], page: "", hello: false, hellosRepeated: 0, answered: new WeakSet(), initKept: false, wasm: null, firstView: null };
 /** @type {Window & { sdxEarly?: EarlyStart }} */ (window).sdxEarly = early;
 
 const wasm = /** @type {HTMLLinkElement | null} */ (document.querySelector('link[rel="preload"][type="application/wasm"]'));
@@ -77,14 +77,17 @@ if (window.parent !== window && host !== "pipedrive" && host !== "hubspot") {
     // A host that created this frame before its scripts loaded asks for the hello it missed: said
     // at once, not once the page's module has loaded, so the init (and the first view) follow sooner.
     const data = event.data;
-    if (event.source === window.parent && originAllowed(event.origin, allowed) && isEnvelope(data) && data.kind === "evt" && data.type === "host.ready") {
+    const fromHost = event.source === window.parent && originAllowed(event.origin, allowed) && isEnvelope(data);
+    if (fromHost && data.kind === "evt" && data.type === "host.ready") {
       early.answered.add(event); // the module, listening too once it runs, leaves this one alone
-      if (early.hellosRepeated < MAX_HELLO_REPEATS) {
+      // Once the host's init is here, the hello it asks for was answered already.
+      if (!early.initKept && early.hellosRepeated < MAX_HELLO_REPEATS) {
         early.hellosRepeated += 1;
         window.parent.postMessage(helloMessage(early.page), "*");
       }
       return;
     }
+    if (fromHost && data.kind === "req" && data.type === "init") early.initKept = true;
     if (early.messages.length < KEPT_MESSAGES) early.messages.push(event);
     early.firstView ??= firstViewFor(event, allowed);
   };

@@ -83,6 +83,8 @@ export type EarlyStart = {
   hellosRepeated: number;
   /** The host.ready events it answered (hosts/connection.js answers only the others). */
   answered: WeakSet<MessageEvent<Received>>;
+  /** Whether an init from the host has arrived (kept for the module): no hello is said again after it. */
+  initKept: boolean;
   wasm: Promise<WebAssembly.Module> | null;
   firstView: EarlyRequest | null;
   listener?: (event: MessageEvent<Received>) => void;

@@ -94,6 +94,8 @@ export function connectToParent({ allowedOrigins, timeoutMs = 15_000, win = wind
     }
     const timer = setTimeout(() => {
       win.removeEventListener("message", onMessage);
+      // Nor does the early start answer a host that turns up now: the page has given up on it.
+      if (win.sdxEarly?.listener) win.removeEventListener("message", win.sdxEarly.listener);
       reject(Object.assign(new Error("the CRM host did not answer"), { code: "HOST_TIMEOUT" }));
     }, timeoutMs);
     /** @param {MessageEvent<import("../shell-types.js").Received>} event */
