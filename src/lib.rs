@@ -20,7 +20,7 @@
 //! | [`crm_events`] | a CRM's "these deals changed" calls, verified per host (milestone creation) |
 //! | [`timeline`] | a contract's activities as entries on the deal's timeline |
 //! | [`transport`] | the I/O seam (`fetch` in the wasm boundary, a blocking client natively, fakes in tests) |
-//! | [`time`], [`url`], [`json_input`], `json_pruned` | small, strict helpers the above share |
+//! | [`time`], [`url`], [`decimal`], [`json_input`], `json_pruned` | small, strict helpers the above share |
 
 pub mod approvals;
 pub mod auth;
@@ -28,6 +28,7 @@ pub mod config;
 pub mod crm;
 pub mod crm_events;
 pub mod deal;
+pub mod decimal;
 pub mod error;
 pub mod flows;
 pub mod json_input;

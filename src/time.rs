@@ -86,21 +86,9 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
-/// The number the ASCII digits `bytes[from..to]` spell; at most 9 of them, so it cannot overflow.
-/// Read on bytes, not through `str::parse` and `str::get`: the sidebar's download carries this.
+/// The number the ASCII digits `bytes[from..to]` spell (fields of at most 6 digits here).
 fn number(bytes: &[u8], from: usize, to: usize) -> Option<u32> {
-    let digits = bytes.get(from..to)?;
-    if digits.is_empty() || digits.len() > 9 {
-        return None;
-    }
-    let mut value = 0;
-    for &byte in digits {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u32::from(byte - b'0');
-    }
-    Some(value)
+    crate::decimal::parse_digits(bytes.get(from..to)?).and_then(|value| u32::try_from(value).ok())
 }
 
 /// Parses an RFC 3339 / ISO 8601 timestamp with a time zone (`Z` or `±HH:MM`), any number of

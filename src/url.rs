@@ -70,19 +70,9 @@ pub fn parse(text: &str) -> Option<ParsedUrl> {
     host_ok.then(|| ParsedUrl { scheme, host, port, rest: rest.to_string() })
 }
 
-/// A port: ASCII digits, at most 65535 (read by hand: `str::parse` is code of its own).
+/// A port: ASCII digits, at most 65535.
 fn parse_port(text: &str) -> Option<u16> {
-    if text.is_empty() {
-        return None;
-    }
-    let mut value: u16 = 0;
-    for byte in text.bytes() {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u16::from(byte - b'0'))?;
-    }
-    Some(value)
+    crate::decimal::parse_digits(text.as_bytes()).and_then(|port| u16::try_from(port).ok())
 }
 
 /// Whether the URL may carry API traffic or documents: https anywhere, plain http only on loopback

@@ -123,22 +123,11 @@ async fn read_answer(response: Response, limit: usize) -> Result<HttpResponse, T
     Ok(HttpResponse { status, headers, body })
 }
 
-/// The answer's `Content-Length`, when it is one (digits; read by hand: `str::parse` is code of its
-/// own in the sidebar's download). Only an early refusal: the body's read is bounded either way.
+/// The answer's `Content-Length`, when it is one. Only an early refusal: the body's read is bounded
+/// either way.
 fn declared_length(response: &Response) -> Option<usize> {
     let text = response.headers().get("content-length").ok().flatten()?;
-    let digits = text.trim_ascii();
-    if digits.is_empty() {
-        return None;
-    }
-    let mut length: usize = 0;
-    for byte in digits.bytes() {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        length = length.checked_mul(10)?.checked_add(usize::from(byte - b'0'))?;
-    }
-    Some(length)
+    spotdraft_crm::decimal::parse_digits(text.trim_ascii().as_bytes()).and_then(|length| usize::try_from(length).ok())
 }
 
 /// Where the upload's body is: the multipart lines before the file, the file's chunks, the end.
