@@ -226,6 +226,8 @@ logs=results/test
 mkdir -p "$logs"
 limit=${TEST_SECTION_TIMEOUT:-1200}
 verbose=${VERBOSE:-0}
+# Lines that name a failed test in the runners this script drives (node:test spec, Jest, cargo test).
+failure_markers='^ *✖ |^ *✕ |^ *● |^test .* \.\.\. FAILED$|panicked at|^not ok '
 child=""
 trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; fi; echo; echo "test.sh: interrupted" >&2; exit 130' INT TERM
 
@@ -284,6 +286,12 @@ for id in "${plan[@]}"; do
   else
     printf '        FAILED: %d passed, %d failed (%d s)%s\n' "$passed" "$failed" "$seconds" "${note:+; $note}"
     if [ "$verbose" != 1 ]; then
+      # The failures first, by each runner's own marker (node:test, Jest, cargo test, panics), so a
+      # failure early in a long log is named even when the tail is another runner's summary.
+      if grep -qE "$failure_markers" "$log"; then
+        echo "        ---- failures named in $log ----"
+        grep -nE "$failure_markers" "$log" | head -n 40 | sed 's/^/        | /'
+      fi
       echo "        ---- last 60 lines of $log ----"
       tail -n 60 "$log" | sed 's/^/        | /'
       echo "        ---- end of $log ----"

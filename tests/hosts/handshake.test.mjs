@@ -65,7 +65,9 @@ ${settings ? `<meta name="sdx-settings" content='${JSON.stringify({ allowedHostO
 // `start`: when the host's sdx/1 half starts listening, relative to the frame (which is in the HTML,
 // ahead of every script). "late": only once the frame's first hello has arrived, so that hello
 // certainly reached nobody (waiting on the page's own count, not a timer, keeps this the same on a
-// slow machine); "now": at once, as a host page that loads its scripts first does.
+// slow machine); "now": before the frame loads its page, as a host page that loads its scripts
+// first does (the frame's src is set only after the host listens: with the frame in the HTML, a
+// loaded machine could let its hello arrive first).
 const hostPage = (sidebarUrl, sidebarOrigin, start) => `<!doctype html><meta charset="utf-8"><title>host</title>
 <script>
   // Counts every hello the frame posts, whoever listens to it.
@@ -78,7 +80,7 @@ const hostPage = (sidebarUrl, sidebarOrigin, start) => `<!doctype html><meta cha
     window.onHello?.();
   });
 </script>
-<iframe id="sidebar" src="${sidebarUrl}"></iframe>
+<iframe id="sidebar"${start === "now" ? "" : ` src="${sidebarUrl}"`}></iframe>
 <script type="module">
   import { embedSidebar } from "/www/sidebar/hosts/parent.js";
   window.contexts = 0;
@@ -99,7 +101,10 @@ const hostPage = (sidebarUrl, sidebarOrigin, start) => `<!doctype html><meta cha
     if (window.hellos > 0) embed();
     else window.onHello = () => { window.onHello = null; setTimeout(embed, 0); };
   } else {
+    // "now": listening before the frame loads, so its first hello certainly reaches the host (the
+    // frame gets its page only after embedSidebar, whatever the machine's load).
     embed();
+    document.getElementById("sidebar").src = ${JSON.stringify(sidebarUrl)};
   }
 </script>`;
 
