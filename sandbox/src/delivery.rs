@@ -30,30 +30,70 @@ pub struct DeliveryJob {
     pub contract_id: u64,
     pub body: Arc<str>,
     pub kind: &'static str,
+    /// Decided when the activity happens, from the faults in force then: a test that turns drops
+    /// on around two transitions drops exactly their deliveries, however busy the worker is.
+    pub faults: JobFaults,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFaults {
+    pub dropped: bool,
+    pub duplicate: bool,
+    pub delay_ms: u64,
+}
+
+/// Jobs waiting, and how many the worker has taken but not finished: a test that waits for
+/// "nothing pending" must also wait for the delivery the worker is still making (or, with
+/// shuffling, still gathering), not only for an empty queue.
+#[derive(Default)]
+struct Outstanding {
+    queued: VecDeque<DeliveryJob>,
+    in_flight: usize,
 }
 
 #[derive(Default)]
 pub struct DeliveryQueue {
-    jobs: Mutex<VecDeque<DeliveryJob>>,
+    jobs: Mutex<Outstanding>,
     ready: Condvar,
 }
 
 impl DeliveryQueue {
     pub fn push(&self, job: DeliveryJob) {
-        lock(&self.jobs).push_back(job);
+        lock(&self.jobs).queued.push_back(job);
         self.ready.notify_one();
     }
 
+    /// Waits for at least one job, then takes every queued one; each counts as in flight until
+    /// [`DeliveryQueue::finished`].
     fn take_all(&self) -> Vec<DeliveryJob> {
         let mut jobs = lock(&self.jobs);
-        while jobs.is_empty() {
+        while jobs.queued.is_empty() {
             jobs = self.ready.wait(jobs).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        jobs.drain(..).collect()
+        Self::take(&mut jobs)
     }
 
+    /// Takes what is queued now, without waiting.
+    fn take_pending(&self) -> Vec<DeliveryJob> {
+        Self::take(&mut lock(&self.jobs))
+    }
+
+    fn take(jobs: &mut Outstanding) -> Vec<DeliveryJob> {
+        let taken: Vec<DeliveryJob> = jobs.queued.drain(..).collect();
+        jobs.in_flight += taken.len();
+        taken
+    }
+
+    /// One taken job is done: delivered, failed, dropped or skipped.
+    fn finished(&self) {
+        let mut jobs = lock(&self.jobs);
+        jobs.in_flight = jobs.in_flight.saturating_sub(1);
+    }
+
+    /// Jobs queued or still being delivered.
     pub fn pending(&self) -> usize {
-        lock(&self.jobs).len()
+        let jobs = lock(&self.jobs);
+        jobs.queued.len() + jobs.in_flight
     }
 }
 
@@ -73,6 +113,13 @@ pub fn enqueue_for_subscribers(
     let body: Arc<str> = Arc::from(body);
     for webhook in &workspace.webhooks {
         if webhook.status == "ACTIVE" && webhook.only_for_activities.iter().any(|wanted| wanted == activity) {
+            let faults = {
+                let mut faults = lock(&app.faults);
+                let settings = faults.settings.webhooks.clone();
+                let dropped = faults.rng.chance(settings.drop_rate);
+                let duplicate = !dropped && faults.rng.chance(settings.duplicate_rate);
+                JobFaults { dropped, duplicate, delay_ms: settings.delay_ms }
+            };
             app.deliveries.push(DeliveryJob {
                 workspace: workspace_name.to_string(),
                 webhook_id: webhook.id,
@@ -80,6 +127,7 @@ pub fn enqueue_for_subscribers(
                 contract_id,
                 body: Arc::clone(&body),
                 kind,
+                faults,
             });
         }
     }
@@ -104,14 +152,9 @@ pub fn start_worker(app: Arc<App>) {
         }
         for job in batch {
             deliver(&app, &job);
+            app.deliveries.finished();
         }
     });
-}
-
-impl DeliveryQueue {
-    fn take_pending(&self) -> Vec<DeliveryJob> {
-        lock(&self.jobs).drain(..).collect()
-    }
 }
 
 struct Target {
@@ -138,13 +181,7 @@ fn deliver(app: &App, job: &DeliveryJob) {
         }
         Target { url: webhook.url.clone(), headers }
     };
-    let (dropped, duplicate, delay_ms) = {
-        let mut faults = lock(&app.faults);
-        let settings = faults.settings.webhooks.clone();
-        let dropped = faults.rng.chance(settings.drop_rate);
-        let duplicate = !dropped && faults.rng.chance(settings.duplicate_rate);
-        (dropped, duplicate, settings.delay_ms)
-    };
+    let JobFaults { dropped, duplicate, delay_ms } = job.faults;
     if dropped {
         record(app, job, &target, job.kind, "dropped", None, None);
         return;
@@ -271,7 +308,41 @@ pub fn post(url: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::sign;
+    use super::{sign, DeliveryJob, DeliveryQueue, JobFaults};
+    use std::sync::Arc;
+
+    fn job(contract_id: u64) -> DeliveryJob {
+        DeliveryJob {
+            workspace: "uat".into(),
+            webhook_id: 1,
+            activity: "CONTRACT_SIGNED".into(),
+            contract_id,
+            body: Arc::from("{}"),
+            kind: "original",
+            faults: JobFaults { dropped: false, duplicate: false, delay_ms: 0 },
+        }
+    }
+
+    #[test]
+    fn a_job_stays_pending_until_its_delivery_is_finished() {
+        let queue = DeliveryQueue::default();
+        queue.push(job(1));
+        queue.push(job(2));
+        assert_eq!(queue.pending(), 2);
+        let taken = queue.take_all();
+        assert_eq!(taken.len(), 2);
+        assert_eq!(queue.pending(), 2, "taken is not delivered");
+        queue.push(job(3));
+        assert_eq!(queue.pending(), 3);
+        queue.finished();
+        assert_eq!(queue.pending(), 2);
+        assert_eq!(queue.take_pending().len(), 1);
+        queue.finished();
+        queue.finished();
+        assert_eq!(queue.pending(), 0);
+        queue.finished(); // never below nothing
+        assert_eq!(queue.pending(), 0);
+    }
 
     #[test]
     fn matches_the_api_notes_test_vector() {

@@ -194,15 +194,18 @@ test("status walks DRAFT → REDLINING → SIGN → EXECUTED in the sidebar and 
 test("a hidden sidebar makes no requests", async () => {
   const { context, page, frame } = await openDeal("1002");
   await frame.locator(".contract").first().waitFor();
+  await page.evaluate(() => window.demoHost.setSidebarVisible(false));
+  // Counted from a moment after the hide: a request that had started as it was sent is not polling.
+  await new Promise((resolve) => setTimeout(resolve, 500));
   const relayRequests = [];
   page.on("request", (request) => {
     if (request.url().startsWith(demo.relay.url)) relayRequests.push(request.url());
   });
-  await page.evaluate(() => window.demoHost.setSidebarVisible(false));
   await new Promise((resolve) => setTimeout(resolve, 5_000));
   assert.deepEqual(relayRequests, [], "no polling while hidden");
+  const polled = page.waitForRequest((request) => request.url().startsWith(demo.relay.url), { timeout: 10_000 });
   await page.evaluate(() => window.demoHost.setSidebarVisible(true));
-  await page.waitForRequest((request) => request.url().startsWith(demo.relay.url), { timeout: 10_000 });
+  await polled;
   await context.close();
 });
 
@@ -220,16 +223,20 @@ test("a message from a foreign origin is ignored (even where no CSP header stops
   const sidebarOrigin = `http://127.0.0.1:${unprotected.address().port}`;
   const evil = createServer((request, response) => {
     response.writeHead(200, { "content-type": "text/html" });
-    response.end(`<iframe id="f" src="${sidebarOrigin}/sidebar/index.html?host=demo"></iframe>
-      <script>
+    // Listening before the frame exists, so the sidebar's hello surely reaches it and the forged
+    // init is surely sent (window.forged counts them).
+    response.end(`<script>
+        window.forged = 0;
         addEventListener("message", (event) => {
           if (event.data?.type !== "hello") return;
           const channel = new MessageChannel();
           document.getElementById("f").contentWindow.postMessage({ sdx: 1, kind: "req", id: "s-1", type: "init", payload: {
             protocol: 1, host: "demo", environment: "uat", relayUrl: "${demo.relay.url}", tenant: "${demo.portal}",
             deal: { id: "1001", name: "Stolen" }, session: { token: "x", expiresAt: 0 } } }, "*", [channel.port2]);
+          window.forged += 1;
         });
-      </script>`);
+      </script>
+      <iframe id="f" src="${sidebarOrigin}/sidebar/index.html?host=demo"></iframe>`);
   });
   await new Promise((resolve) => evil.listen(0, "127.0.0.1", resolve));
   const context = await browser.newContext();
@@ -241,7 +248,8 @@ test("a message from a foreign origin is ignored (even where no CSP header stops
   await page.goto(`http://127.0.0.1:${evil.address().port}/`);
   const frame = await (await page.waitForSelector("#f")).contentFrame();
   await frame.waitForSelector("main");
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await page.waitForFunction(() => window.forged > 0, null, { timeout: 15_000 });
+  await new Promise((resolve) => setTimeout(resolve, 2_000)); // what the forged init could start has had its time
   assert.match(await frame.locator("main").innerText(), /Connecting to the CRM/);
   assert.deepEqual(relayRequests, []);
   await context.close();

@@ -42,14 +42,13 @@ const panelPage = (adapter) => `<!doctype html><meta charset="utf-8"><title>pane
 </script>`;
 
 // Pipedrive's side: answer each SDK command on the port it transferred, record everything.
+// It listens before the panel's frame exists, so no early message can pass it by.
 const parentPage = (panelUrl, token) => `<!doctype html><meta charset="utf-8"><title>crm</title>
-<iframe id="panel" src="${panelUrl}"></iframe>
 <script>
   window.commands = [];
   window.outcome = new Promise((resolve) => {
-    const frame = document.getElementById("panel");
     window.addEventListener("message", (event) => {
-      if (event.source !== frame.contentWindow) return;
+      if (event.source !== document.getElementById("panel")?.contentWindow) return;
       const data = event.data;
       if (data && data.test) { resolve(data); return; }
       if (!data || !data.payload) return;
@@ -60,7 +59,8 @@ const parentPage = (panelUrl, token) => `<!doctype html><meta charset="utf-8"><t
       }
     });
   });
-</script>`;
+</script>
+<iframe id="panel" src="${panelUrl}"></iframe>`;
 
 async function serve(request, response) {
   const url = new URL(request.url, "http://x");
@@ -119,7 +119,7 @@ async function embed(panel, options) {
   try {
     const panelUrl = `http://127.0.0.1:${port}/${panel}?id=panel-1&selectedIds=42&theme=dark&options=${encodeURIComponent(JSON.stringify(options))}`;
     await page.goto(`http://localhost:${port}/crm.html?panel=${encodeURIComponent(panelUrl)}`);
-    const outcome = await page.evaluate(() => Promise.race([window.outcome, new Promise((r) => setTimeout(() => r({ test: "timeout" }), 8000))]));
+    const outcome = await page.evaluate(() => Promise.race([window.outcome, new Promise((r) => setTimeout(() => r({ test: "timeout" }), 20_000))]));
     await page.waitForTimeout(50);
     const commands = await page.evaluate(() => window.commands);
     return { outcome, commands };

@@ -170,8 +170,9 @@ test("a hello repeated by the same page load is not answered again; the first ch
     // it): the host must not build a second init or open a second channel.
     const first = await page.evaluate(() => window.helloMessages[0]);
     assert.equal(typeof first?.payload?.page, "string", "a hello names its page load");
+    const hellos = await page.evaluate(() => window.hellos);
     await frame.evaluate((hello) => window.parent.postMessage(hello, "*"), first);
-    await page.waitForFunction((count) => window.hellos >= count, (await page.evaluate(() => window.hellos)));
+    await page.waitForFunction((count) => window.hellos > count, hellos, { timeout: 5_000 });
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => window.contexts), 1, "the host built one init, not one per hello");
     await page.evaluate(() => window.host.send("theme.changed", { theme: "dark" }));

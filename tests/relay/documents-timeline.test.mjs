@@ -130,6 +130,7 @@ test("reconcile attaches the signed PDF a lost delivery did not, once", async ()
     } finally {
       await sandbox.control("DELETE", "/__sandbox/faults");
     }
+    await sandbox.deliveriesDone(); // the creation's delivery made, the two transitions' dropped
     assert.equal((await activity("hubspot", dealId)).files.length, 0);
     const first = await relay.reconcile("uat");
     assert.deepEqual(first.failures, []);

@@ -95,7 +95,7 @@ test("a value changed in SpotDraft reaches the deal once; an unchanged update wr
   // The same values again: SpotDraft records no change, and the relay writes nothing.
   const same = await spotdraft("POST", `/contracts/${contract.id}/key_pointers/bulk`, { key_pointers: [{ key_pointer_field_name: "contract_value", value: { type: "USD", value: 24500 } }] });
   assert.equal(same.status, 200);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sandbox.deliveriesDone(); // any delivery the update queued has been answered
   assert.equal((await termWrites(deal.id)).length, 2);
 });
 

@@ -68,19 +68,20 @@ test("a lease has one holder at a time, and each new hold gets a greater token",
 });
 
 test("a lease runs out: another takes over, the old holder can tell, and its late release frees nothing", async () => {
-  const store = await open({ leaseMs: 300 });
-  const other = await open({ leaseMs: 300, prefix: `t${prefixes}:` }); // a second instance, same keys
+  // Leases long enough that a loaded machine's round trips never outlast one by accident.
+  const store = await open({ leaseMs: 1_000 });
+  const other = await open({ leaseMs: 1_000, prefix: `t${prefixes}:` }); // a second instance, same keys
   const old = await store.tryAcquire("deal:9");
   assert.ok(old > 0);
   assert.equal(await other.tryAcquire("deal:9"), null);
-  await sleep(700);
+  await sleep(2_200);
   const next = await other.tryAcquire("deal:9");
   assert.ok(next > old, `the lease ran out: taken over with a greater token (${next} > ${old})`);
   assert.equal(await store.renew("deal:9", old), false, "the old holder learns it lost the lease");
   assert.equal(await other.renew("deal:9", next), true);
 
   store.release("deal:9", old); // late: must not free the new holder's lease
-  await sleep(200);
+  await sleep(200); // the release's script may need loading first (NOSCRIPT): give it time to run
   assert.equal(await other.renew("deal:9", next), true, "the late release left the new lease alone");
   assert.equal(await store.tryAcquire("deal:9"), null);
   assert.equal(await store.renew("deal:9", 0), false, "not a token");
@@ -205,13 +206,13 @@ test("the reconcile checkpoint: none, written, read back; a corrupt one is a cle
 });
 
 test("one reconcile pass at a time per environment, across instances", async () => {
-  const a = await open({ leaseMs: 300 });
-  const b = await open({ leaseMs: 300, prefix: `t${prefixes}:` });
+  const a = await open({ leaseMs: 1_000 });
+  const b = await open({ leaseMs: 1_000, prefix: `t${prefixes}:` });
   let refusal;
   const answer = await a.checkpoints.withLock("uat", async () => {
     refusal = await b.checkpoints.withLock("uat", async () => "ran").catch((error) => error);
     assert.equal(await b.checkpoints.withLock("production", async () => "other"), "other", "another environment is free");
-    await sleep(800); // longer than the lease: the running pass keeps renewing its lock
+    await sleep(2_200); // longer than the lease: the running pass keeps renewing its lock
     const late = await b.checkpoints.withLock("uat", async () => "ran").catch((error) => error);
     assert.equal(late.code, "busy", "still held while the pass runs, past the lease time");
     return "done";

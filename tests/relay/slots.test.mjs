@@ -62,7 +62,7 @@ test("the CRM record follows the primary template's contract, whatever the other
   assert.equal(ndaReply.status, 201);
   // The NDA is not the record's: nothing is written for it, by the create or by its webhooks.
   await sandbox.control("POST", `/__sandbox/contracts/${ndaReply.json.contract.id}/transition`, { to: "REDLINING" });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sandbox.deliveriesDone();
   assert.equal((await crmFields(sandbox, deal.id)).spotdraft_contract_id ?? null, null);
 
   const msaReply = await create(deal, msa);

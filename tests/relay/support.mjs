@@ -1,7 +1,7 @@
 // Test support for the relay: start the real sandbox binary and the real relay server on
 // ephemeral loopback ports, and speak to both over HTTP.
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +50,7 @@ export async function startSandbox(extra = []) {
   };
   return {
     ...ready,
+    id: randomUUID(),
     info,
     portal: String(info.crm.portal_id),
     uat: workspace("uat"),
@@ -62,6 +63,17 @@ export async function startSandbox(extra = []) {
     },
     async clearFaults() {
       await control("DELETE", "/__sandbox/faults");
+    },
+    /** Waits until every webhook delivery queued so far has been made (or dropped): the sandbox
+     * counts one as pending until the relay has answered it. */
+    async deliveriesDone({ timeoutMs = 30_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const pending = (await control("GET", "/__sandbox/health")).json.pending_deliveries;
+        if (pending === 0) return;
+        if (Date.now() > deadline) throw new Error(`${pending} webhook deliveries still pending after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     async stop() {
       child.kill("SIGTERM");
@@ -134,9 +146,10 @@ export async function startRelay(sandbox, options = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "relay-test-state-"));
   let config = options.config ?? relayConfig(sandbox);
   // RELAY_TEST_REDIS_URL runs the same suites with the relay's shared state in Redis (keys per
-  // sandbox, so suites running side by side never see each other's).
+  // sandbox, so suites never see each other's: not per port, which a later sandbox may reuse on
+  // the same never-flushed Redis; relays on one sandbox share its keys).
   const redisUrl = options.redisUrl ?? process.env.RELAY_TEST_REDIS_URL;
-  if (redisUrl) config = { ...config, shared: { keyPrefix: `test-${new URL(sandbox.spotdraft).port}:`, ...config.shared } };
+  if (redisUrl) config = { ...config, shared: { keyPrefix: `test-${sandbox.id}:`, ...config.shared } };
   const server = await startRelayServer({ port: 0, stateDir, log: (line) => lines.push(line), ...options, config, redisUrl });
   return { ...server, lines, stateDir };
 }

@@ -112,9 +112,8 @@ test("a replayed delivery is answered without touching the CRM", async () => {
   const first = await deliver(relay, "uat", body, signature);
   assert.equal(first.status, 200, JSON.stringify(first.json));
   // The sandbox's own delivery of the transition must be done before counting.
-  await eventually(async () => (await sandbox.control("GET", "/__sandbox/health")).json.pending_deliveries === 0);
-  await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "REDLINING");
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sandbox.deliveriesDone();
+  assert.equal((await crmFields(sandbox, deal.id)).spotdraft_status, "REDLINING");
   const crmRequests = async () => (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.service === "crm" && r.path.includes(`/deals/${deal.id}`)).length;
   const before = await crmRequests();
   for (let i = 0; i < 40; i += 1) {
@@ -133,8 +132,11 @@ test("a second Create click never rolls the CRM back behind a webhook", async ()
   // to review and its webhook is applied. The click's answer must not write Draft back over it.
   await sandbox.setFaults({ rules: [{ route: "GET /api/v2.1/public/contracts/by_external_metadata/*", service: "spotdraft", kind: "slow", delay_ms: 2000, times: 1 }] });
   const nda = sandbox.uat.templates.find((t) => /Non-Disclosure/.test(t.name)).id;
+  const slowedLookups = async () => (await sandbox.control("GET", "/__sandbox/requests")).json.filter((r) => r.path.includes("/by_external_metadata/") && r.fault).length;
+  const slowedBefore = await slowedLookups();
   const click = api(relay, "POST", `/api/uat/deals/${deal.id}/contracts`, { bearer: token(sandbox, deal.id), body: { templateId: nda } });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The sandbox journals the lookup once it has read the contract, before it waits to answer.
+  await eventually(async () => (await slowedLookups()) > slowedBefore);
   await transition(contract.id, "REDLINING");
   await eventually(async () => (await crmFields(sandbox, deal.id)).spotdraft_status === "REDLINING");
   const again = await click;
@@ -168,8 +170,7 @@ test("shuffled and duplicated deliveries end at SpotDraft's state without redund
   const deal = await newDeal(sandbox);
   const contract = await contractFor(deal);
   for (const status of ["REDLINING", "SIGN", "EXECUTED"]) await transition(contract.id, status);
-  await eventually(async () => (await sandbox.control("GET", "/__sandbox/health")).json.pending_deliveries === 0);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sandbox.deliveriesDone();
   await sandbox.clearFaults();
   assert.equal((await crmFields(sandbox, deal.id)).spotdraft_status, "EXECUTED");
   assert.deepEqual(redundant(await crmWrites(sandbox, deal.id)), []);
@@ -197,8 +198,8 @@ test("dropped deliveries are repaired by reconciliation, which writes only what 
   await sandbox.setFaults({ webhooks: { drop_rate: 1 } });
   await transition(contract.id, "REDLINING");
   await transition(contract.id, "SIGN");
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  await sandbox.clearFaults();
+  await sandbox.clearFaults(); // the two transitions' deliveries were set to drop when they happened
+  await sandbox.deliveriesDone();
   assert.equal((await crmFields(sandbox, deal.id)).spotdraft_status, "DRAFT", "the drops left the CRM behind");
   const report = await relay.reconcile("uat");
   assert.ok(report.recordsRepaired >= 1, JSON.stringify(report));

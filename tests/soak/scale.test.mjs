@@ -55,11 +55,6 @@ after(async () => {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function drainDeliveries() {
-  const deadline = Date.now() + 30_000;
-  while ((await sandbox.control("GET", "/__sandbox/health")).json.pending_deliveries > 0 && Date.now() < deadline) await sleep(100);
-}
-
 test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars, every fault, one instance killed mid-create and one mid-webhook`, { timeout: 240_000 }, async () => {
   const relay = { url: proxy.url };
   const deals = [];
@@ -71,7 +66,6 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
   const click = (deal) => api(relay, "POST", `/api/uat/deals/${deal}/contracts`, { bearer: token(sandbox, deal), body: { templateId: nda } });
   const clicks = Promise.all(deals.flatMap((deal) => Array.from({ length: SIDEBARS_PER_DEAL }, () => click(deal))));
   const victimCreate = await proxy.busyWith("/api/uat/deals/");
-  await sleep(100);
   await victimCreate.kill();
   const replies = await clicks;
   const afterCreateKill = proxy.counts.brokenInFlight;
@@ -92,17 +86,18 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
     for (const contract of live) await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
     if (to === "REDLINING") {
       const before = proxy.counts.brokenInFlight;
+      // Killed while it is answering a delivery (busyWith resolves with one in flight).
       const victimWebhook = await proxy.busyWith("/webhooks/");
-      await sleep(100);
       await victimWebhook.kill();
-      await sleep(1_000);
+      // The proxy counts a broken request when the dead instance's socket closes under it.
+      for (const deadline = Date.now() + 5_000; proxy.counts.brokenInFlight === before && Date.now() < deadline;) await sleep(20);
       brokenByWebhookKill = proxy.counts.brokenInFlight - before;
       await victimWebhook.start();
-      await drainDeliveries();
+      await sandbox.deliveriesDone();
       await sandbox.setFaults({ seed: 7, rules: [], webhooks: SOAK_WEBHOOK_FAULTS });
     }
   }
-  await drainDeliveries();
+  await sandbox.deliveriesDone();
   await sandbox.clearFaults();
 
   // What failed for a seller (errors, or the instance dying under them) is clicked again.
@@ -115,8 +110,7 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
       for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${again.json.contract.id}/transition`, { to });
     }
   }
-  await drainDeliveries();
-  await sleep(300);
+  await sandbox.deliveriesDone();
 
   // Reconcile from the command line, on the checkpoint the instances share in Redis.
   const { stdout } = await promisify(execFile)(process.execPath, [CLI, "reconcile", "--env", "uat", "--redis", redis.url], {

@@ -92,10 +92,7 @@ test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fa
   for (const contract of (await ours()).filter((c) => c.status !== "VOIDED")) {
     for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${contract.id}/transition`, { to });
   }
-  const deadline = Date.now() + 30_000;
-  while ((await sandbox.control("GET", "/__sandbox/health")).json.pending_deliveries > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await sandbox.deliveriesDone();
   await sandbox.clearFaults();
 
   // Creates that failed for sellers are retried once the faults are gone, as a seller would.
@@ -108,7 +105,7 @@ test(`${crmName}: ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars under every fa
       for (const to of ["REDLINING", "SIGN", "EXECUTED"]) await sandbox.control("POST", `/__sandbox/contracts/${again.json.contract.id}/transition`, { to });
     }
   }
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await sandbox.deliveriesDone();
   const reconciled = await relay.reconcile("uat");
   assert.deepEqual(reconciled.failures, []);
 
