@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { SpotDraftClient } from "../../pkg/node.js";
-import { api, crmFields, crmWrites, newDeal, relayConfig, startSandbox, token } from "../relay/support.mjs";
+import { api, crmFields, crmWrites, eventually, newDeal, relayConfig, startSandbox, token } from "../relay/support.mjs";
 import { startRedis } from "../support/redis.mjs";
 import { everyFault, SOAK_WEBHOOK_FAULTS } from "./faults.mjs";
 import { freePort, relayInstance, roundRobinProxy } from "./instances.mjs";
@@ -53,8 +53,6 @@ after(async () => {
   await sandbox?.stop();
 });
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL} sidebars, every fault, one instance killed mid-create and one mid-webhook`, { timeout: 240_000 }, async () => {
   const relay = { url: proxy.url };
   const deals = [];
@@ -90,7 +88,7 @@ test(`${INSTANCES} instances on one Redis, ${DEALS} deals × ${SIDEBARS_PER_DEAL
       const victimWebhook = await proxy.busyWith("/webhooks/");
       await victimWebhook.kill();
       // The proxy counts a broken request when the dead instance's socket closes under it.
-      for (const deadline = Date.now() + 5_000; proxy.counts.brokenInFlight === before && Date.now() < deadline;) await sleep(20);
+      await eventually(() => proxy.counts.brokenInFlight > before, { timeoutMs: 5_000, intervalMs: 20 }).catch(() => {}); // asserted below, by name
       brokenByWebhookKill = proxy.counts.brokenInFlight - before;
       await victimWebhook.start();
       await sandbox.deliveriesDone();
